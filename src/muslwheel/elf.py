@@ -1,0 +1,429 @@
+"""The facts of one ELF file that muslwheel needs, read from its bytes.
+
+:func:`parse_elf` takes the whole file as a bytes-like object (bytes, memoryview) and
+returns an :class:`ELFFile`. It reads the ELF header, the program headers (PT_INTERP,
+PT_DYNAMIC, PT_LOAD, PT_NOTE, PT_GNU_PROPERTY), the dynamic section (NEEDED, SONAME, RPATH,
+RUNPATH, RELR), the dynamic symbol table, the GNU version requirements (DT_VERNEED with
+DT_VERSYM) and the x86 ISA level property. Sections are consulted only to size the dynamic symbol
+table; everything else comes from what the loader itself reads, so a stripped or section-less
+file reads the same.
+
+Every offset and count is checked against the file before use: a truncated or hostile file
+raises :class:`~muslwheel.errors.ELFError` naming the structure at fault, never another error,
+and costs time proportional to its size.
+
+Spec: System V gABI, https://refspecs.linuxfoundation.org/elf/gabi4+/contents.html; GNU
+extensions (hash, versions, properties): https://refspecs.linuxfoundation.org/LSB_5.0.0/LSB-Core-generic/LSB-Core-generic/symversion.html
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import struct
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from .errors import ELFError
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+ELF_MAGIC = b"\x7fELF"
+
+
+class EM(enum.IntEnum):
+    """e_machine values of the architectures muslwheel knows."""
+
+    I386 = 3
+    PPC = 20
+    PPC64 = 21
+    S390 = 22
+    ARM = 40
+    X86_64 = 62
+    AARCH64 = 183
+    RISCV = 243
+    LOONGARCH = 258
+
+
+class PT(enum.IntEnum):
+    LOAD = 1
+    DYNAMIC = 2
+    INTERP = 3
+    NOTE = 4
+    GNU_PROPERTY = 0x6474E553
+
+
+class DT(enum.IntEnum):
+    NULL = 0
+    NEEDED = 1
+    HASH = 4
+    STRTAB = 5
+    SYMTAB = 6
+    STRSZ = 10
+    SYMENT = 11
+    SONAME = 14
+    RPATH = 15
+    RUNPATH = 29
+    RELRSZ = 35
+    RELR = 36
+    RELRENT = 37
+    GNU_HASH = 0x6FFFFEF5
+    VERSYM = 0x6FFFFFF0
+    VERNEED = 0x6FFFFFFE
+    VERNEEDNUM = 0x6FFFFFFF
+
+
+SHT_DYNSYM = 11
+STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 0, 1, 2, 10
+STT_FUNC, STT_OBJECT, STT_TLS = 2, 1, 6
+NT_GNU_PROPERTY_TYPE_0 = 5
+GNU_PROPERTY_X86_ISA_1_NEEDED = 0xC0008002
+EF_ARM_EABIMASK = 0xFF000000
+EF_ARM_EABI_VER5 = 0x05000000
+EF_ARM_ABI_FLOAT_HARD = 0x00000400
+
+# Bound on chains that a hostile file could make long (verneed lists, GNU hash chains).
+_MAX_CHAIN = 1 << 20
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """One dynamic symbol (index 0 and local symbols are not kept)."""
+
+    name: str
+    defined: bool
+    weak: bool
+    #: GNU version the symbol is bound to (``GLIBC_2.17``), or None when unversioned.
+    version: Optional[str] = None
+    #: The library that version belongs to, for undefined symbols (``libc.so.6``).
+    version_file: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ELFFile:
+    """What an ELF file says about its platform and its dynamic linking."""
+
+    elf_class: int  # 32 or 64
+    little_endian: bool
+    machine: int
+    flags: int
+    osabi: int
+    elf_type: int
+    interpreter: Optional[str] = None
+    is_dynamic: bool = False
+    needed: tuple[str, ...] = ()
+    soname: Optional[str] = None
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    has_relr: bool = False
+    symbols: tuple[Symbol, ...] = ()
+    #: GNU version requirements: library file name -> version names (``GLIBC_2.34`` …).
+    version_needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: x86 ISA level required (1 baseline … 4 = x86-64-v4), from GNU_PROPERTY_X86_ISA_1_NEEDED.
+    x86_isa_needed: Optional[int] = None
+
+    @property
+    def undefined(self) -> tuple[Symbol, ...]:
+        return tuple(s for s in self.symbols if not s.defined)
+
+    @property
+    def defined_names(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.symbols if s.defined)
+
+    @property
+    def is_arm_hard_float(self) -> bool:
+        """ARM EABI5 with the hard-float ABI (what PEP 656's ``armv7l`` means)."""
+        return (
+            self.machine == EM.ARM
+            and self.flags & EF_ARM_EABIMASK == EF_ARM_EABI_VER5
+            and bool(self.flags & EF_ARM_ABI_FLOAT_HARD)
+        )
+
+
+def is_elf(data: Buffer) -> bool:
+    return bytes(data[:4]) == ELF_MAGIC
+
+
+class _Reader:
+    """Bounds-checked access to the structures of one ELF image."""
+
+    def __init__(self, data: Buffer) -> None:
+        self.data = memoryview(data)
+        self.size = len(self.data)
+
+    def slice(self, offset: int, size: int, what: str) -> memoryview:
+        if offset < 0 or size < 0 or offset + size > self.size:
+            raise ELFError(
+                f"{what} lies outside the file (offset {offset}, size {size}, file size {self.size})"
+            )
+        return self.data[offset : offset + size]
+
+    def cstring(self, table: memoryview, offset: int, what: str) -> str:
+        if offset < 0 or offset >= len(table):
+            raise ELFError(f"{what}: string offset {offset} is outside its string table")
+        raw = bytes(table[offset : offset + 4096])
+        end = raw.find(b"\0")
+        if end < 0:
+            raise ELFError(f"{what}: string at offset {offset} is not terminated")
+        return raw[:end].decode("utf-8", "surrogateescape")
+
+
+def parse_elf(data: Buffer) -> ELFFile:
+    """Parse the ELF image in *data*; raise :class:`ELFError` if it is not a sound ELF file."""
+    r = _Reader(data)
+    if r.size < 16 or bytes(r.data[:4]) != ELF_MAGIC:
+        raise ELFError("not an ELF file (no \\x7fELF magic)")
+    ei_class, ei_data, _ei_version, ei_osabi = r.data[4], r.data[5], r.data[6], r.data[7]
+    if ei_class not in (1, 2):
+        raise ELFError(f"unknown ELF class {ei_class}")
+    if ei_data not in (1, 2):
+        raise ELFError(f"unknown ELF data encoding {ei_data}")
+    is64 = ei_class == 2
+    e = "<" if ei_data == 1 else ">"
+    hdr_fmt = e + ("HHIQQQIHHHHHH" if is64 else "HHIIIIIHHHHHH")
+    hdr = struct.unpack(hdr_fmt, r.slice(16, struct.calcsize(hdr_fmt), "ELF header"))
+    e_type, e_machine, _ver, _entry, e_phoff, e_shoff, e_flags = hdr[:7]
+    _ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, _shstrndx = hdr[7:]
+
+    ph_fmt = e + ("IIQQQQQQ" if is64 else "IIIIIIII")
+    ph_size = struct.calcsize(ph_fmt)
+    if e_phnum and e_phentsize < ph_size:
+        raise ELFError(f"program header entry size {e_phentsize} is too small")
+    loads: list[tuple[int, int, int]] = []  # (vaddr, filesz, offset)
+    interp_seg = dynamic_seg = None
+    property_segs: list[tuple[int, int]] = []
+    phdrs = r.slice(e_phoff, e_phnum * e_phentsize, "program header table")
+    for i in range(e_phnum):
+        fields = struct.unpack_from(ph_fmt, phdrs, i * e_phentsize)
+        if is64:
+            p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = fields[:6]
+        else:
+            p_type, p_offset, p_vaddr, _paddr, p_filesz = fields[:5]
+        if p_type == PT.LOAD:
+            loads.append((p_vaddr, p_filesz, p_offset))
+        elif p_type == PT.INTERP:
+            interp_seg = (p_offset, p_filesz)
+        elif p_type == PT.DYNAMIC:
+            dynamic_seg = (p_offset, p_filesz)
+        elif p_type in (PT.GNU_PROPERTY, PT.NOTE):
+            property_segs.append((p_offset, p_filesz))
+
+    interpreter = None
+    if interp_seg is not None:
+        raw = bytes(r.slice(*interp_seg, "PT_INTERP segment"))
+        interpreter = raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+    base = dict(
+        elf_class=64 if is64 else 32,
+        little_endian=ei_data == 1,
+        machine=e_machine,
+        flags=e_flags,
+        osabi=ei_osabi,
+        elf_type=e_type,
+        interpreter=interpreter,
+        x86_isa_needed=_x86_isa_needed(r, property_segs, e, is64)
+        if e_machine in (EM.X86_64, EM.I386)
+        else None,
+    )
+    if dynamic_seg is None:
+        return ELFFile(**base)  # type: ignore[arg-type]
+
+    def to_offset(vaddr: int, what: str) -> int:
+        for seg_vaddr, filesz, offset in loads:
+            if seg_vaddr <= vaddr < seg_vaddr + filesz:
+                return vaddr - seg_vaddr + offset
+        raise ELFError(f"{what} address {vaddr:#x} is in no loaded segment")
+
+    dyn_fmt = e + ("qQ" if is64 else "iI")
+    dyn = r.slice(*dynamic_seg, "dynamic section")
+    tags: dict[int, int] = {}
+    needed_offsets: list[int] = []
+    rpath_offsets: list[int] = []
+    runpath_offsets: list[int] = []
+    for d_tag, d_val in struct.iter_unpack(dyn_fmt, dyn[: len(dyn) - len(dyn) % struct.calcsize(dyn_fmt)]):
+        if d_tag == DT.NULL:
+            break
+        if d_tag == DT.NEEDED:
+            needed_offsets.append(d_val)
+        elif d_tag == DT.RPATH:
+            rpath_offsets.append(d_val)
+        elif d_tag == DT.RUNPATH:
+            runpath_offsets.append(d_val)
+        else:
+            tags.setdefault(d_tag, d_val)
+
+    if DT.STRTAB not in tags:
+        raise ELFError("dynamic section has no DT_STRTAB")
+    strtab_off = to_offset(tags[DT.STRTAB], "DT_STRTAB")
+    strsz = tags.get(DT.STRSZ, r.size - strtab_off)
+    strtab = r.slice(strtab_off, min(strsz, r.size - strtab_off), "dynamic string table")
+
+    def strings(offsets: list[int], what: str) -> tuple[str, ...]:
+        return tuple(r.cstring(strtab, o, what) for o in offsets)
+
+    def paths(offsets: list[int], what: str) -> tuple[str, ...]:
+        return tuple(p for s in strings(offsets, what) for p in s.split(":") if p)
+
+    symbols, version_needs = _dynamic_symbols(r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_shentsize)
+    return ELFFile(
+        **base,  # type: ignore[arg-type]
+        is_dynamic=True,
+        needed=strings(needed_offsets, "DT_NEEDED"),
+        soname=r.cstring(strtab, tags[DT.SONAME], "DT_SONAME") if DT.SONAME in tags else None,
+        rpath=paths(rpath_offsets, "DT_RPATH"),
+        runpath=paths(runpath_offsets, "DT_RUNPATH"),
+        has_relr=DT.RELR in tags,
+        symbols=symbols,
+        version_needs=version_needs,
+    )
+
+
+def _dynamic_symbols(r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_shentsize):  # type: ignore[no-untyped-def]
+    if DT.SYMTAB not in tags:
+        return (), {}
+    sym_fmt = e + ("IBBHQQ" if is64 else "IIIBBH")
+    sym_size = struct.calcsize(sym_fmt)
+    symtab_addr = tags[DT.SYMTAB]
+    symtab_off = to_offset(symtab_addr, "DT_SYMTAB")
+    count = _dynsym_count(r, e, is64, tags, symtab_addr, sym_size, to_offset, e_shoff, e_shnum, e_shentsize)
+    count = min(count, (r.size - symtab_off) // sym_size)
+    raw = r.slice(symtab_off, count * sym_size, "dynamic symbol table")
+
+    versions_by_index, version_needs = _version_needs(r, e, tags, strtab, to_offset)
+    versym = None
+    if versions_by_index and DT.VERSYM in tags:
+        vs_off = to_offset(tags[DT.VERSYM], "DT_VERSYM")
+        n = min(count, (r.size - vs_off) // 2)
+        versym = [v for (v,) in struct.iter_unpack(e + "H", r.slice(vs_off, n * 2, "version symbol table"))]
+
+    out = []
+    strtab_bytes = bytes(strtab)
+    for index, fields in enumerate(struct.iter_unpack(sym_fmt, raw)):
+        if is64:
+            st_name, st_info, _other, st_shndx = fields[:4]
+        else:
+            st_name, _value, _size, st_info, _other, st_shndx = fields
+        binding = st_info >> 4
+        if index == 0 or binding == STB_LOCAL or st_name == 0:
+            continue
+        end = strtab_bytes.find(b"\0", st_name)
+        if end < 0 or st_name >= len(strtab_bytes):
+            raise ELFError(f"symbol {index}: name offset {st_name} is outside the string table")
+        name = strtab_bytes[st_name:end].decode("utf-8", "surrogateescape")
+        version = version_file = None
+        if versym is not None and index < len(versym):
+            found = versions_by_index.get(versym[index] & 0x7FFF)
+            if found:
+                version_file, version = found
+        out.append(Symbol(name, st_shndx != 0, binding == STB_WEAK, version, version_file))
+    return tuple(out), version_needs
+
+
+def _dynsym_count(r, e, is64, tags, symtab_addr, sym_size, to_offset, e_shoff, e_shnum, e_shentsize):  # type: ignore[no-untyped-def]
+    """The number of dynamic symbols: from the .dynsym section, else the loader's hash tables."""
+    sh_fmt = e + ("IIQQQQIIQQ" if is64 else "IIIIIIIIII")
+    sh_size = struct.calcsize(sh_fmt)
+    if e_shoff and e_shnum and e_shentsize >= sh_size and e_shoff + e_shnum * e_shentsize <= r.size:
+        for i in range(e_shnum):
+            f = struct.unpack_from(sh_fmt, r.data, e_shoff + i * e_shentsize)
+            if f[1] == SHT_DYNSYM and f[3] == symtab_addr and f[9]:
+                return f[5] // f[9]
+    if DT.HASH in tags:
+        off = to_offset(tags[DT.HASH], "DT_HASH")
+        _nbucket, nchain = struct.unpack(e + "II", r.slice(off, 8, "DT_HASH table"))
+        return nchain
+    if DT.GNU_HASH in tags:
+        return _gnu_hash_count(r, e, is64, to_offset(tags[DT.GNU_HASH], "DT_GNU_HASH"))
+    return 0
+
+
+def _gnu_hash_count(r: _Reader, e: str, is64: bool, off: int) -> int:
+    nbuckets, symoffset, bloom_size, _shift = struct.unpack(e + "IIII", r.slice(off, 16, "DT_GNU_HASH header"))
+    buckets_off = off + 16 + bloom_size * (8 if is64 else 4)
+    buckets = struct.unpack(e + f"{nbuckets}I", r.slice(buckets_off, nbuckets * 4, "DT_GNU_HASH buckets"))
+    last = max(buckets, default=0)
+    if last < symoffset:
+        return symoffset
+    chain_off = buckets_off + nbuckets * 4
+    index = last
+    for _ in range(_MAX_CHAIN):
+        (h,) = struct.unpack(e + "I", r.slice(chain_off + (index - symoffset) * 4, 4, "DT_GNU_HASH chain"))
+        index += 1
+        if h & 1:
+            return index
+    raise ELFError("DT_GNU_HASH chain does not end")
+
+
+def _version_needs(r, e, tags, strtab, to_offset):  # type: ignore[no-untyped-def]
+    """Walk DT_VERNEED: {version index: (file, version)} and {file: versions}."""
+    if DT.VERNEED not in tags:
+        return {}, {}
+    by_index: dict[int, tuple[str, str]] = {}
+    needs: dict[str, tuple[str, ...]] = {}
+    off = to_offset(tags[DT.VERNEED], "DT_VERNEED")
+    remaining = tags.get(DT.VERNEEDNUM, _MAX_CHAIN)
+    seen: set[int] = set()
+    while remaining > 0:
+        if off in seen:
+            raise ELFError("DT_VERNEED entries form a loop")
+        seen.add(off)
+        remaining -= 1
+        _ver, cnt, vn_file, vn_aux, vn_next = struct.unpack(e + "HHIII", r.slice(off, 16, "DT_VERNEED entry"))
+        file = r.cstring(strtab, vn_file, "DT_VERNEED file")
+        names = []
+        aux = off + vn_aux
+        for _ in range(cnt):
+            if aux in seen:
+                raise ELFError("DT_VERNEED auxiliary entries form a loop")
+            seen.add(aux)
+            _hash, _flags, other, vna_name, vna_next = struct.unpack(e + "IHHII", r.slice(aux, 16, "DT_VERNEED aux entry"))
+            name = r.cstring(strtab, vna_name, "DT_VERNEED version")
+            names.append(name)
+            by_index[other & 0x7FFF] = (file, name)
+            if vna_next == 0:
+                break
+            aux += vna_next
+        needs[file] = needs.get(file, ()) + tuple(names)
+        if vn_next == 0:
+            break
+        off += vn_next
+        if len(seen) > _MAX_CHAIN:
+            raise ELFError("DT_VERNEED has too many entries")
+    return by_index, needs
+
+
+def _x86_isa_needed(r: _Reader, segs: list[tuple[int, int]], e: str, is64: bool) -> Optional[int]:
+    """The highest x86-64 ISA level named by a GNU_PROPERTY_X86_ISA_1_NEEDED note, if any."""
+    align = 8 if is64 else 4
+    for seg_off, seg_size in segs:
+        if seg_off < 0 or seg_off + seg_size > r.size:
+            continue  # a bad note segment is not worth refusing the file for
+        note = bytes(r.data[seg_off : seg_off + seg_size])
+        pos = 0
+        while pos + 12 <= len(note):
+            namesz, descsz, ntype = struct.unpack_from(e + "III", note, pos)
+            name_end = pos + 12 + namesz
+            desc_start = name_end + (-namesz % 4)
+            desc_end = desc_start + descsz
+            if desc_end > len(note):
+                break
+            if ntype == NT_GNU_PROPERTY_TYPE_0 and note[pos + 12 : name_end].rstrip(b"\0") == b"GNU":
+                p = desc_start
+                while p + 8 <= desc_end:
+                    pr_type, pr_datasz = struct.unpack_from(e + "II", note, p)
+                    if pr_type == GNU_PROPERTY_X86_ISA_1_NEEDED and pr_datasz >= 4 and p + 12 <= desc_end:
+                        (bits,) = struct.unpack_from(e + "I", note, p + 8)
+                        return bits.bit_length() or None
+                    p += 8 + pr_datasz + (-pr_datasz % align)
+            pos = desc_end + (-descsz % 4)
+    return None
+
+
+def read_elf(path: Union[str, os.PathLike[str]]) -> ELFFile:
+    """Parse the ELF file at *path*; errors name the file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return parse_elf(data)
+    except ELFError as exc:
+        raise ELFError(f"{os.fspath(path)}: {exc}") from None

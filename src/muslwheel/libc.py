@@ -1,0 +1,342 @@
+"""Which libc, which musl version and which architecture an executable or a root filesystem has.
+
+Everything is read from ELF files; nothing is executed unless the bytes cannot answer:
+
+* the architecture from the executable's ELF header (class, byte order, machine, ARM float ABI),
+  never from ``uname``, so a 32-bit interpreter on a 64-bit kernel is reported as what it is;
+* the libc family from PT_INTERP (``ld-musl-*`` is musl, ``ld-linux*``/``ld64.so*`` is glibc);
+  an executable with neither PT_INTERP nor PT_DYNAMIC is static;
+* the musl version from the loader file's read-only data, where musl keeps the string it prints
+  after ``Version`` (see :func:`musl_version_from_loader_bytes`). Only when that fails, and the
+  loader is native and executable, is the loader run (it prints ``musl libc (ARCH)`` and
+  ``Version X.Y.Z`` on stderr and exits 1), as :mod:`packaging` always does.
+
+For a root filesystem (``root=``), paths are resolved inside the root (absolute symlinks are
+re-rooted there) and nothing is ever run.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import NamedTuple, Optional, Union
+
+from .arch import ARCHES, Arch, arch_of_elf, arch_of_loader_name, describe_machine
+from .elf import ELFFile, is_elf, parse_elf
+from .errors import DetectError, ELFError
+
+StrPath = Union[str, "os.PathLike[str]"]
+
+MUSL = "musl"
+GLIBC = "glibc"
+STATIC = "static"
+UNKNOWN = "unknown"
+
+#: PEP 656: a statically linked interpreter cannot load musllinux extension modules.
+STATIC_NOTE = "statically linked: PEP 656 says a static interpreter may not claim musllinux tags"
+
+
+class MuslVersion(NamedTuple):
+    major: int
+    minor: int
+    patch: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+    @classmethod
+    def parse(cls, text: str) -> "MuslVersion":
+        """``"1.2"`` or ``"1.2.3"`` (a ``-git…`` suffix is ignored); ValueError otherwise."""
+        m = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?(?:[-+_][\w.+-]*)?", text.strip())
+        if not m:
+            raise ValueError(f"not a musl version: {text!r}")
+        return cls(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+
+
+def parse_loader_output(stderr: str) -> Optional[tuple[str, MuslVersion]]:
+    """Parse what musl's loader prints when run with no arguments.
+
+    The text looks like this (musl 1.2.3 on aarch64)::
+
+        musl libc (aarch64)
+        Version 1.2.3
+        Dynamic Program Loader
+        Usage: ...
+
+    Returns ``(ldso_arch, version)``, or None if this is not that text.
+    """
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return None
+    head = re.fullmatch(r"musl libc \(([^)]*)\)", lines[0])
+    ver = re.fullmatch(r"Version (\S+)", lines[1])
+    if not head or not ver:
+        return None
+    try:
+        return head.group(1), MuslVersion.parse(ver.group(1))
+    except ValueError:
+        return None
+
+
+# The version string sits in .rodata as its own NUL-terminated string, but not always after a
+# NUL (i386 packs it after other constants), so it is anchored on its terminator alone.
+_VERSION_IN_RODATA = re.compile(rb"(?<![0-9A-Za-z_.])([0-9]\.[0-9]{1,2}\.[0-9]{1,2}(?:-[\x21-\x7e]{1,40})?)\x00")
+_LOADER_BANNER = re.compile(rb"musl libc \(([^)\x00]{1,32})\)\nVersion %s")
+
+
+def musl_version_from_loader_bytes(data: bytes) -> Optional[tuple[str, MuslVersion]]:
+    """Read ``(ldso_arch, version)`` from the bytes of musl's loader (its ``libc.so``).
+
+    The loader holds its banner, ``"musl libc (ARCH)\\nVersion %s\\n…"``, and the version string
+    that fills ``%s``. The version must be the only string of its form in the file; anything
+    else (no banner, no candidate, or two different candidates) gives None.
+    """
+    banner = _LOADER_BANNER.search(data)
+    if not banner:
+        return None
+    found = {m.group(1) for m in _VERSION_IN_RODATA.finditer(data)}
+    if len(found) != 1:
+        return None
+    try:
+        return banner.group(1).decode("ascii"), MuslVersion.parse(found.pop().decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def libc_family_of_interpreter(interpreter: Optional[str]) -> str:
+    """musl or glibc from a PT_INTERP path, UNKNOWN for anything else."""
+    if not interpreter:
+        return UNKNOWN
+    name = PurePosixPath(interpreter).name
+    if name.startswith("ld-musl-"):
+        return MUSL
+    if name.startswith(("ld-linux", "ld64.so", "ld.so")):
+        return GLIBC
+    return UNKNOWN
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What muslwheel found about one executable or root filesystem."""
+
+    libc: str  #: musl, glibc, static or unknown
+    musl_version: Optional[str]  #: "1.2.3" when libc is musl and the version was found
+    arch: Optional[str]  #: wheel architecture name, None when not a PEP 656 architecture
+    elf_class: int
+    endianness: str  #: little or big
+    machine: str  #: e.g. "aarch64 64-bit little-endian"
+    executable: Optional[str]
+    loader: Optional[str]  #: PT_INTERP as written in the executable
+    root: Optional[str] = None
+    how: dict[str, str] = field(default_factory=dict)  #: field name -> how it was found
+    notes: tuple[str, ...] = ()
+
+    @property
+    def version(self) -> Optional[MuslVersion]:
+        return MuslVersion.parse(self.musl_version) if self.musl_version else None
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["notes"] = list(self.notes)
+        return data
+
+
+def resolve_in_root(root: StrPath, path: str, *, max_links: int = 40) -> Path:
+    """The real file that *path* names inside *root*, following symlinks without leaving it.
+
+    Absolute symlink targets and ``..`` are taken relative to *root*, as a chroot would.
+    Raises DetectError on a symlink loop.
+    """
+    root_path = Path(root)
+    parts = list(PurePosixPath(path).parts)
+    resolved: list[str] = []
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part in ("/", "."):
+            continue
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = root_path.joinpath(*resolved, part)
+        if candidate.is_symlink():
+            links += 1
+            if links > max_links:
+                raise DetectError(f"{path}: too many levels of symbolic links inside {root}")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            parts = list(PurePosixPath(target).parts) + parts
+        else:
+            resolved.append(part)
+    return root_path.joinpath(*resolved)
+
+
+def _read_elf_file(path: Path, what: str) -> tuple[ELFFile, bytes]:
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise DetectError(f"{path}: is a directory, not an executable") from None
+    except OSError as exc:
+        raise DetectError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    try:
+        return parse_elf(data), data
+    except ELFError as exc:
+        raise ELFError(f"{path}: {exc}") from None
+
+
+def _run_loader(loader: Path) -> Optional[tuple[str, MuslVersion]]:
+    try:
+        proc = subprocess.run([str(loader)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, errors="replace", timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return parse_loader_output(proc.stderr)
+
+
+def _host_can_run(arch: Optional[Arch]) -> bool:
+    if arch is None:
+        return False
+    native = os.uname().machine
+    return arch.name == native or (native == "x86_64" and arch.name == "i686") or (
+        native == "aarch64" and arch.name == "armv7l")
+
+
+def detect_executable(path: StrPath, *, root: Optional[StrPath] = None, allow_run: bool = True) -> Detection:
+    """Detect the libc, musl version and architecture of the ELF executable at *path*.
+
+    With *root*, *path* and the loader it names are looked up inside that root filesystem and
+    nothing is run. Otherwise the loader is run only if its bytes do not give its version and
+    *allow_run* is true.
+    """
+    path_str = os.fspath(path)
+    elf, _ = _read_elf_file(Path(path_str), "executable")
+    arch = arch_of_elf(elf)
+    how: dict[str, str] = {
+        "arch": f"ELF header of {path_str}: {describe_machine(elf)}"
+        + (", EABI5 hard-float" if elf.is_arm_hard_float else ""),
+    }
+    notes: list[str] = []
+    if arch is None:
+        notes.append(f"{describe_machine(elf)} is not a PEP 656 (musllinux) architecture")
+    base = dict(
+        arch=arch.name if arch else None,
+        elf_class=elf.elf_class,
+        endianness="little" if elf.little_endian else "big",
+        machine=describe_machine(elf),
+        executable=path_str,
+        loader=elf.interpreter,
+        root=os.fspath(root) if root is not None else None,
+    )
+    if elf.interpreter is None:
+        if elf.is_dynamic:
+            how["libc"] = "no PT_INTERP: a static PIE or a shared library, loaded by nothing of its own"
+        else:
+            how["libc"] = "no PT_INTERP and no PT_DYNAMIC: statically linked"
+        notes.append(STATIC_NOTE)
+        return Detection(libc=STATIC, musl_version=None, how=how, notes=tuple(notes), **base)  # type: ignore[arg-type]
+
+    family = libc_family_of_interpreter(elf.interpreter)
+    how["libc"] = f"PT_INTERP {elf.interpreter}"
+    if family != MUSL:
+        return Detection(libc=family, musl_version=None, how=how, notes=tuple(notes), **base)  # type: ignore[arg-type]
+
+    loader_path = resolve_in_root(root, elf.interpreter) if root is not None else Path(elf.interpreter)
+    found = None
+    try:
+        loader_bytes = loader_path.read_bytes()
+    except OSError as exc:
+        notes.append(f"cannot read the loader {loader_path}: {exc.strerror}")
+        loader_bytes = b""
+    if loader_bytes:
+        found = musl_version_from_loader_bytes(loader_bytes)
+        if found:
+            how["musl_version"] = f"read from the bytes of the loader {loader_path}"
+    if found is None and root is None and allow_run and loader_bytes and _host_can_run(arch):
+        found = _run_loader(loader_path)
+        if found:
+            how["musl_version"] = f"printed by running the loader {loader_path}"
+    if found is None:
+        notes.append("the musl version could not be read from the loader")
+    elif arch is not None and found[0] != arch.ldso_arch:
+        notes.append(f"the loader says it is for {found[0]}, the executable is {arch.name}")
+    return Detection(libc=MUSL, musl_version=str(found[1]) if found else None, how=how,
+                     notes=tuple(notes), **base)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=None)
+def detect_interpreter() -> Detection:
+    """Detect the running interpreter (``sys.executable``). Cached: it cannot change."""
+    return detect_executable(sys.executable)
+
+
+_ROOT_PYTHONS = ("usr/bin/python3", "usr/local/bin/python3", "usr/bin/python", "usr/local/bin/python")
+
+
+def detect_root(root: StrPath, *, arch: Optional[str] = None) -> Detection:
+    """Detect the musl of a root filesystem of any architecture, executing nothing.
+
+    The root's Python (``/usr/bin/python3`` …) is used when present, else its musl loader
+    (``/lib/ld-musl-*.so.1``); with several loaders, *arch* chooses one.
+    """
+    root_path = Path(root)
+    if not root_path.is_dir():
+        raise DetectError(f"{root}: not a directory")
+    for candidate in _ROOT_PYTHONS:
+        real = resolve_in_root(root_path, candidate)
+        if real.is_file():
+            with open(real, "rb") as f:
+                if not is_elf(f.read(4)):
+                    continue
+            found = detect_executable(real, root=root_path)
+            if arch is None or found.arch == arch:
+                return _with_how(found, "executable", f"the root's Python /{candidate}")
+    loaders = sorted(p for p in (root_path / "lib").glob("ld-musl-*.so.1"))
+    by_arch = {a.name: p for p in loaders if (a := arch_of_loader_name(p.name))}
+    if arch is not None:
+        if arch not in ARCHES:
+            raise DetectError(f"unknown architecture {arch!r}")
+        if arch not in by_arch:
+            raise DetectError(f"{root}: no musl loader for {arch} in /lib")
+        chosen = by_arch[arch]
+    elif len(by_arch) == 1:
+        chosen = next(iter(by_arch.values()))
+    elif not by_arch:
+        raise DetectError(f"{root}: no Python and no musl loader (/lib/ld-musl-*.so.1) in this root")
+    else:
+        raise DetectError(f"{root}: holds musl loaders for {', '.join(sorted(by_arch))}: choose one with --arch")
+    return _detect_loader(root_path, chosen)
+
+
+def _detect_loader(root: Path, loader: Path) -> Detection:
+    inside = "/" + loader.relative_to(root).as_posix()
+    real = resolve_in_root(root, inside)
+    elf, data = _read_elf_file(real, "loader")
+    arch = arch_of_elf(elf)
+    found = musl_version_from_loader_bytes(data)
+    how = {
+        "executable": f"no Python in the root; its musl loader {inside}",
+        "arch": f"ELF header of {inside}: {describe_machine(elf)}",
+        "libc": f"musl loader {inside}",
+    }
+    notes = []
+    if found:
+        how["musl_version"] = f"read from the bytes of the loader {inside}"
+    else:
+        notes.append("the musl version could not be read from the loader")
+    return Detection(
+        libc=MUSL, musl_version=str(found[1]) if found else None, arch=arch.name if arch else None,
+        elf_class=elf.elf_class, endianness="little" if elf.little_endian else "big",
+        machine=describe_machine(elf), executable=None, loader=inside, root=str(root), how=how,
+        notes=tuple(notes),
+    )
+
+
+def _with_how(d: Detection, key: str, text: str) -> Detection:
+    return Detection(**{**asdict(d), "how": {key: text, **d.how}, "notes": d.notes})

@@ -1,0 +1,132 @@
+"""Wheel tags a musl (or any) target accepts, in pip's priority order, and how to download them.
+
+The interpreter/ABI part is :mod:`packaging.tags`' own (``cpython_tags``, ``compatible_tags``);
+muslwheel supplies the platform list, computed from :mod:`muslwheel.libc`'s detection instead
+of by running the loader. For the running interpreter the result is the list that
+``packaging.tags.sys_tags()`` gives, in the same order.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from packaging import tags as ptags
+
+from .arch import get_arch
+from .errors import TargetError
+from .libc import MUSL, Detection, MuslVersion
+
+_MUSLLINUX_TAG = re.compile(r"musllinux_(\d+)_(\d+)_(\w+)")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A musl target: the platform half of what an installer accepts."""
+
+    musl_version: MuslVersion
+    arch: str
+    #: Further architectures the target also runs, best first (armv8l before armv7l).
+    extra_arches: tuple[str, ...] = ()
+
+    def platform_tags(self) -> list[str]:
+        """``musllinux_{major}_{minor}_{arch}`` from the target's minor down to 0, then ``linux_{arch}``,
+        for each architecture in turn, as packaging orders them."""
+        arches = (*self.extra_arches, self.arch) if self.extra_arches else (self.arch,)
+        out = [
+            f"musllinux_{self.musl_version.major}_{minor}_{arch}"
+            for arch in arches
+            for minor in range(self.musl_version.minor, -1, -1)
+        ]
+        out += [f"linux_{arch}" for arch in arches]
+        return out
+
+
+def parse_target(spec: str) -> Target:
+    """A target from ``musllinux_1_2_aarch64`` or ``ARCH:MUSL_VERSION`` (``aarch64:1.2.3``)."""
+    m = _MUSLLINUX_TAG.fullmatch(spec)
+    if m:
+        get_arch(m.group(3))
+        return Target(MuslVersion(int(m.group(1)), int(m.group(2))), m.group(3))
+    arch, sep, version = spec.partition(":")
+    if not sep:
+        raise TargetError(f"bad target {spec!r}: give a tag (musllinux_1_2_aarch64) or ARCH:VERSION (aarch64:1.2.3)")
+    get_arch(arch)
+    try:
+        return Target(MuslVersion.parse(version), arch)
+    except ValueError:
+        raise TargetError(f"bad target {spec!r}: {version!r} is not a musl version") from None
+
+
+def target_of_detection(detection: Detection, *, kernel_machine: Optional[str] = None) -> Target:
+    """The target a detected musl executable or root is.
+
+    With *kernel_machine* (``os.uname().machine`` for the running interpreter), a 32-bit ARM
+    interpreter on an aarch64 kernel also accepts ``armv8l``, as packaging reckons it.
+    """
+    if detection.libc != MUSL:
+        raise TargetError(f"not a musl target: libc is {detection.libc}")
+    if detection.arch is None:
+        raise TargetError(f"not a musllinux architecture: {detection.machine}")
+    if detection.musl_version is None:
+        raise TargetError("the musl version of this target is unknown")
+    extra: tuple[str, ...] = ()
+    if detection.arch == "armv7l" and kernel_machine == "aarch64":
+        extra = ("armv8l",)
+    return Target(MuslVersion.parse(detection.musl_version), detection.arch, extra)
+
+
+def parse_python_version(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(?:cp|py)?(\d)\.?(\d+)", text.strip())
+    if not m:
+        raise TargetError(f"bad Python version {text!r} (expected e.g. 3.11)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def tags_for_target(platforms: Iterable[str], python_version: tuple[int, int]) -> list[ptags.Tag]:
+    """Every tag CPython *python_version* accepts on *platforms*, best first (pip's order)."""
+    platforms = list(platforms)
+    abi = f"cp{python_version[0]}{python_version[1]}"
+    out = list(ptags.cpython_tags(python_version, abis=[abi], platforms=platforms))
+    out += ptags.compatible_tags(python_version, interpreter=abi, platforms=platforms)
+    return out
+
+
+def interpreter_tags(detection: Detection) -> list[ptags.Tag]:
+    """The tags of the running interpreter: ``packaging.tags.sys_tags()``, with musl's platform
+    tags computed from *detection* (read from the loader's bytes, no subprocess)."""
+    platforms: Optional[list[str]] = None  # packaging's own (manylinux reads glibc in-process)
+    if detection.libc == MUSL and detection.arch is not None and detection.musl_version:
+        platforms = target_of_detection(detection, kernel_machine=os.uname().machine).platform_tags()
+    name = ptags.interpreter_name()
+    if name == "cp":
+        out = list(ptags.cpython_tags(platforms=platforms))
+        interp: Optional[str] = "cp" + ptags.interpreter_version()
+    else:
+        out = list(ptags.generic_tags(platforms=platforms))
+        interp = "pp3" if name == "pp" else None
+    out += ptags.compatible_tags(interpreter=interp, platforms=platforms)
+    return out
+
+
+def pip_download_args(platforms: Iterable[str], python_version: tuple[int, int]) -> list[str]:
+    """Arguments with which ``pip download --only-binary=:all:`` fetches exactly the wheels a
+    CPython *python_version* on *platforms* can install.
+
+    pip does not widen ``--platform musllinux_1_2_x86_64`` to older musllinux minors, so every
+    accepted platform tag is passed.
+    """
+    args = ["--only-binary=:all:"]
+    for platform in platforms:
+        args += ["--platform", platform]
+    abi = f"cp{python_version[0]}{python_version[1]}"
+    args += ["--python-version", f"{python_version[0]}.{python_version[1]}",
+             "--implementation", "cp", "--abi", abi, "--abi", "abi3", "--abi", "none"]
+    return args
+
+
+def running_python_version() -> tuple[int, int]:
+    return sys.version_info[0], sys.version_info[1]

@@ -1,0 +1,152 @@
+"""The musl test world, as pytest fixtures.
+
+``scripts/build-world`` and ``scripts/setup-system`` build it; here each test asks for the
+pieces it needs. A missing piece skips the test on a developer's machine and fails it when
+``MUSLWHEEL_REQUIRE_WORLD=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("MUSLWHEEL_CACHE") or Path.home() / ".cache" / "muslwheel")
+WORLD = CACHE / "world"
+REQUIRED = os.environ.get("MUSLWHEEL_REQUIRE_WORLD") == "1"
+
+#: wheel arch -> (zig target, qemu-user program or None for native, Debian has its musl loader)
+ARCH_TOOLS = {
+    "x86_64": ("x86_64-linux-musl", None, True),
+    "i686": ("x86-linux-musl", "qemu-i386", True),
+    "aarch64": ("aarch64-linux-musl", "qemu-aarch64", True),
+    "armv7l": ("arm-linux-musleabihf", "qemu-arm", True),
+    "ppc64le": ("powerpc64le-linux-musl", "qemu-ppc64le", True),
+    "s390x": ("s390x-linux-musl", "qemu-s390x", True),
+    "riscv64": ("riscv64-linux-musl", "qemu-riscv64", False),
+    "loongarch64": ("loongarch64-linux-musl", "qemu-loongarch64", False),
+}
+LOADERS = {
+    "x86_64": "/lib/ld-musl-x86_64.so.1",
+    "i686": "/lib/ld-musl-i386.so.1",
+    "aarch64": "/lib/ld-musl-aarch64.so.1",
+    "armv7l": "/lib/ld-musl-armhf.so.1",
+    "ppc64le": "/lib/ld-musl-powerpc64le.so.1",
+    "s390x": "/lib/ld-musl-s390x.so.1",
+}
+ALL_ARCHES = list(ARCH_TOOLS)
+RUNNABLE_ARCHES = [a for a, (_, _, has) in ARCH_TOOLS.items() if has]
+
+
+def need(condition: object, what: str) -> None:
+    """Skip (or, under CI, fail) the calling test unless *condition* holds."""
+    if condition:
+        return
+    message = f"musl world piece missing: {what} (run scripts/test to build it)"
+    if REQUIRED:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def run(cmd: Sequence[object], **kw: object) -> subprocess.CompletedProcess[str]:
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 300)
+    return subprocess.run([str(c) for c in cmd], **kw)  # type: ignore[call-overload,no-any-return]
+
+
+def run_ok(cmd: Sequence[object], **kw: object) -> subprocess.CompletedProcess[str]:
+    proc = run(cmd, **kw)
+    assert proc.returncode == 0, f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+class Toolchain:
+    """Builds musl binaries: musl-gcc for x86_64 by default, zig for every arch."""
+
+    def __init__(self) -> None:
+        self.musl_gcc = shutil.which("musl-gcc")
+        try:
+            import ziglang  # noqa: F401
+
+            self.zig: Optional[list[str]] = [sys.executable, "-m", "ziglang"]
+        except ImportError:
+            self.zig = None
+
+    def compiler(self, arch: str, use_zig: bool = False) -> list[str]:
+        if arch == "x86_64" and not use_zig:
+            need(self.musl_gcc, "musl-gcc (Debian musl-tools)")
+            return [str(self.musl_gcc)]
+        need(self.zig, "zig (the ziglang wheel)")
+        assert self.zig is not None
+        # -O2: zig's default debug build links ubsan's runtime, which i386 PIC cannot take.
+        return [*self.zig, "cc", "-O2", "-target", ARCH_TOOLS[arch][0]]
+
+    def build(self, arch: str, out: Path, sources: Sequence[Path], *, shared: bool = False,
+              args: Sequence[str] = (), use_zig: bool = False) -> Path:
+        cmd = [*self.compiler(arch, use_zig)]
+        if shared:
+            cmd += ["-shared", "-fPIC", f"-Wl,-soname,{out.name}"]
+        elif cmd[0] != self.musl_gcc:
+            cmd += ["-dynamic"]  # zig links executables statically unless told otherwise
+        cmd += ["-o", str(out), *map(str, sources), *args]
+        run_ok(cmd)
+        return out
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> Toolchain:
+    return Toolchain()
+
+
+def write_c(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def musl_python() -> Path:
+    python = WORLD / "cpython" / "bin" / "python3.11"
+    need(python.exists(), f"musl CPython ({python})")
+    return python
+
+
+@pytest.fixture(scope="session")
+def world_wheels() -> Path:
+    wheels = WORLD / "wheels"
+    need(any(wheels.glob("pip-*.whl")), f"pip and packaging wheels ({wheels})")
+    return wheels
+
+
+def loader_for(arch: str) -> Path:
+    path = Path(LOADERS.get(arch, f"/nonexistent/{arch}"))
+    need(path.exists(), f"Debian's musl loader for {arch} ({path})")
+    return path
+
+
+def runner_for(arch: str) -> list[str]:
+    """The command prefix that runs a dynamically linked musl binary of *arch* here."""
+    loader_for(arch)
+    qemu = ARCH_TOOLS[arch][1]
+    if qemu is None:
+        return []
+    path = shutil.which(qemu)
+    need(path, f"{qemu} (Debian qemu-user)")
+    return [str(path)]
+
+
+def muslwheel_cmd(python: Optional[Path] = None) -> list[str]:
+    """Run muslwheel from this checkout, with *python* (default: the test interpreter)."""
+    return [str(python or sys.executable), "-m", "muslwheel"]
+
+
+def checkout_env(extra_paths: Sequence[Path] = ()) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), *map(str, extra_paths)])
+    return env

@@ -1,0 +1,87 @@
+"""tags: what a target installs, best first, and pip arguments that fetch exactly that."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import checkout_env, muslwheel_cmd, run, run_ok
+from packaging import tags as ptags
+from wheelmaker import make_wheel
+
+from muslwheel.tags import parse_target, pip_download_args, tags_for_target
+
+SYS_TAGS_VS_OURS = """
+import json
+from packaging import tags
+from muslwheel.libc import detect_interpreter
+from muslwheel.tags import interpreter_tags
+print(json.dumps([[str(t) for t in tags.sys_tags()], [str(t) for t in interpreter_tags(detect_interpreter())]]))
+"""
+
+
+def test_musl_cpython_tags_equal_packaging_sys_tags(musl_python: Path, world_wheels: Path) -> None:
+    env = checkout_env([next(world_wheels.glob("packaging-*.whl"))])
+    theirs, ours = json.loads(run_ok([musl_python, "-c", SYS_TAGS_VS_OURS], env=env).stdout)
+    assert ours == theirs
+    assert ours[0] == "cp311-cp311-musllinux_1_2_x86_64"
+    cli = run_ok([*muslwheel_cmd(musl_python), "tags", "--json"], env=env).stdout
+    assert json.loads(cli) == theirs
+
+
+def test_host_interpreter_tags_equal_packaging_sys_tags() -> None:
+    proc = run_ok([*muslwheel_cmd(), "tags", "--json"], env=checkout_env())
+    assert json.loads(proc.stdout) == [str(t) for t in ptags.sys_tags()]
+
+
+def test_target_platforms_go_from_newest_minor_down_then_linux() -> None:
+    assert parse_target("musllinux_1_2_aarch64").platform_tags() == [
+        "musllinux_1_2_aarch64", "musllinux_1_1_aarch64", "musllinux_1_0_aarch64", "linux_aarch64"]
+    assert parse_target("s390x:1.1.24").platform_tags()[0] == "musllinux_1_1_s390x"
+
+
+def test_target_tags_with_python_are_packagings_order() -> None:
+    tags = [str(t) for t in tags_for_target(parse_target("aarch64:1.2.3").platform_tags(), (3, 12))]
+    assert tags[:2] == ["cp312-cp312-musllinux_1_2_aarch64", "cp312-cp312-musllinux_1_1_aarch64"]
+    assert "cp312-abi3-musllinux_1_2_aarch64" in tags and "cp32-abi3-musllinux_1_0_aarch64" in tags
+    assert tags[-1] == "py30-none-any"
+    assert not any("x86_64" in t or "manylinux" in t or "musllinux_1_3" in t for t in tags)
+
+
+CANDIDATES = {
+    # distribution name: (its only wheel's tag, installable on CPython 3.11 / musl 1.2 / aarch64?)
+    "m12-a64": ("cp311-cp311-musllinux_1_2_aarch64", True),
+    "m11-a64": ("cp311-cp311-musllinux_1_1_aarch64", True),
+    "abi3-a64": ("cp38-abi3-musllinux_1_2_aarch64", True),
+    "pure": ("py3-none-any", True),
+    "m13-a64": ("cp311-cp311-musllinux_1_3_aarch64", False),
+    "m12-x64": ("cp311-cp311-musllinux_1_2_x86_64", False),
+    "many-a64": ("cp311-cp311-manylinux_2_17_aarch64", False),
+    "m12-a64-py312": ("cp312-cp312-musllinux_1_2_aarch64", False),
+}
+
+
+def test_pip_download_with_pip_args_fetches_exactly_what_the_target_installs(tmp_path: Path) -> None:
+    links = tmp_path / "links"
+    links.mkdir()
+    for name, (tag, _) in CANDIDATES.items():
+        make_wheel(links, name, "1.0", tag, {f"{name.replace('-', '_')}.py": ""})
+    out = run_ok([*muslwheel_cmd(), "tags", "--target", "musllinux_1_2_aarch64", "--python", "3.11",
+                  "--pip-args", "--json"], env=checkout_env()).stdout
+    args = json.loads(out)
+    assert args == pip_download_args(parse_target("musllinux_1_2_aarch64").platform_tags(), (3, 11))
+    got = {}
+    for name in CANDIDATES:
+        dest = tmp_path / f"dl-{name}"
+        proc = run([sys.executable, "-m", "pip", "download", "--no-index", "--find-links", links,
+                    "--disable-pip-version-check", "-d", dest, *args, name])
+        got[name] = proc.returncode == 0 and any(dest.glob("*.whl"))
+    assert got == {name: ok for name, (_, ok) in CANDIDATES.items()}
+
+
+@pytest.mark.parametrize("bad", ["3", "python3.x", "3.11.2.1"])
+def test_bad_python_version_is_one_line_error(bad: str) -> None:
+    proc = run([*muslwheel_cmd(), "tags", "--target", "musllinux_1_2_x86_64", "--python", bad], env=checkout_env())
+    assert proc.returncode == 2 and proc.stderr.startswith("muslwheel: error: bad Python version")
