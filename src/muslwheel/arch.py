@@ -22,10 +22,15 @@ class Arch:
     little_endian: bool
     ldso_arch: str  #: musl's LDSO_ARCH: ``/lib/ld-musl-{ldso_arch}.so.1``
     alpine_arch: str  #: Alpine's libc SONAME: ``libc.musl-{alpine_arch}.so.1``
+    #: CPython's PLATFORM_TRIPLET, with ``{libc}`` for ``gnu`` or ``musl``
+    triplet: str = ""
 
     @property
     def loader_name(self) -> str:
         return f"ld-musl-{self.ldso_arch}.so.1"
+
+    def cpython_triplet(self, libc: str) -> str:
+        return self.triplet.format(libc=libc)
 
     @property
     def is_32bit(self) -> bool:
@@ -35,14 +40,14 @@ class Arch:
 ARCHES: dict[str, Arch] = {
     a.name: a
     for a in (
-        Arch("x86_64", EM.X86_64, 64, True, "x86_64", "x86_64"),
-        Arch("i686", EM.I386, 32, True, "i386", "x86"),
-        Arch("aarch64", EM.AARCH64, 64, True, "aarch64", "aarch64"),
-        Arch("armv7l", EM.ARM, 32, True, "armhf", "armv7"),
-        Arch("ppc64le", EM.PPC64, 64, True, "powerpc64le", "ppc64le"),
-        Arch("s390x", EM.S390, 64, False, "s390x", "s390x"),
-        Arch("riscv64", EM.RISCV, 64, True, "riscv64", "riscv64"),
-        Arch("loongarch64", EM.LOONGARCH, 64, True, "loongarch64", "loongarch64"),
+        Arch("x86_64", EM.X86_64, 64, True, "x86_64", "x86_64", "x86_64-linux-{libc}"),
+        Arch("i686", EM.I386, 32, True, "i386", "x86", "i386-linux-{libc}"),
+        Arch("aarch64", EM.AARCH64, 64, True, "aarch64", "aarch64", "aarch64-linux-{libc}"),
+        Arch("armv7l", EM.ARM, 32, True, "armhf", "armv7", "arm-linux-{libc}eabihf"),
+        Arch("ppc64le", EM.PPC64, 64, True, "powerpc64le", "ppc64le", "powerpc64le-linux-{libc}"),
+        Arch("s390x", EM.S390, 64, False, "s390x", "s390x", "s390x-linux-{libc}"),
+        Arch("riscv64", EM.RISCV, 64, True, "riscv64", "riscv64", "riscv64-linux-{libc}"),
+        Arch("loongarch64", EM.LOONGARCH, 64, True, "loongarch64", "loongarch64", "loongarch64-linux-{libc}"),
     )
 }
 

@@ -12,7 +12,12 @@ import sys
 from typing import Callable, Optional, Sequence
 
 from . import __version__
+from pathlib import Path
+
+from .audit import Verdict, audit_wheel
+from .check import check_wheel
 from .errors import MuslwheelError
+from .repair import repair_wheel
 from .libc import Detection, detect_executable, detect_interpreter, detect_root
 from .tags import (
     interpreter_tags,
@@ -91,6 +96,99 @@ def cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_verdict(v: Verdict, verbose: bool) -> None:
+    print(f"{v.wheel}")
+    if v.libc == "none":
+        print("  pure wheel: no ELF members, nothing for muslwheel to audit")
+    else:
+        print(f"  libc: {v.libc}    arch: {v.arch or 'unknown'}    needs musl >= {v.musl_min_version or '-'}")
+        if v.tag:
+            print(f"  best honest tag: {v.tag}")
+        elif v.libc == "glibc":
+            print("  a glibc (manylinux) wheel: no musllinux tag applies")
+        else:
+            print("  no musllinux tag can be claimed")
+    verdict = "honest" if v.honest else "NOT honest"
+    print(f"  claimed: {', '.join(v.claimed_tags)}: {verdict}")
+    for r in v.reasons:
+        if r.severity == "info" and not verbose:
+            continue
+        where = f"{r.file}: " if r.file else ""
+        subject = r.symbol or r.library or r.feature
+        print(f"  {r.severity}: {where}{subject + ': ' if subject and subject not in r.why else ''}{r.why}")
+    for tag, why in v.stricter.items():
+        print(f"  not {tag}: {why}")
+    if v.external_libs:
+        print(f"  external libraries: {', '.join(v.external_libs)}")
+    if v.system_libs:
+        print(f"  allowed system libraries: {', '.join(v.system_libs)}")
+    if verbose:
+        for f in v.files:
+            print(f"  {f.path}: {f.libc} {f.arch or f.machine}, musl >= {f.musl_min_version or '-'}, needs {', '.join(f.needed) or 'nothing'}")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    verdicts = []
+    status = 0
+    for path in args.wheels:
+        try:
+            v = audit_wheel(path)
+        except MuslwheelError as exc:
+            if len(args.wheels) == 1:
+                raise
+            print(f"muslwheel: error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        verdicts.append(v)
+        status = max(status, v.exit_status)
+        if not args.json:
+            _print_verdict(v, args.verbose)
+    if args.json:
+        _print_json([v.to_json() for v in verdicts] if len(args.wheels) > 1 else verdicts[0].to_json())
+    return status
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    out_dir = Path(args.wheel_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    quiet = args.quiet or args.json
+
+    def progress(message: str) -> None:
+        if not quiet:
+            print(f"muslwheel: {message}", file=sys.stderr)
+
+    results = []
+    for wheel in args.wheels:
+        result = repair_wheel(
+            Path(wheel), out_dir, plat=args.plat, exclude=args.exclude, only_plat=args.only_plat,
+            lib_sdir=args.lib_sdir, update_tags=not args.no_update_tags,
+            compresslevel=args.zip_compression_level, root=Path(args.root) if args.root else None,
+            ldpaths=args.ldpaths.split(":") if args.ldpaths is not None else None, progress=progress)
+        results.append(result)
+        if not args.json:
+            grafted = ", ".join(f"{g.needed} -> {g.wheel_path}" for g in result.grafted) or "nothing to graft"
+            print(f"{result.output}: {grafted}")
+    if args.json:
+        _print_json([r.to_json() for r in results] if len(results) > 1 else results[0].to_json())
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    result = check_wheel(Path(args.wheel), root=Path(args.root) if args.root else None)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        how = {"loader": "musl's loader", "loader+qemu": "musl's loader under qemu-user",
+               "static": "static analysis"}[result.method]
+        target = f"{result.arch}, musl {result.target_musl or 'unknown'}"
+        print(f"{result.wheel} on {target} ({how}): {'loads' if result.loads else 'does NOT load'}")
+        for p in result.problems:
+            print(f"  {p.kind}: {p.file + ': ' if p.file else ''}{p.subject}: {p.why}")
+        for note in result.notes:
+            print(f"  note: {note}")
+    return 0 if result.loads else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="muslwheel",
@@ -117,6 +215,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the arguments for `pip download` that fetch exactly these wheels")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_tags)
+
+    p = sub.add_parser("show", help="audit wheels: the tag each can honestly claim, and why not a better one")
+    p.add_argument("wheels", nargs="+", metavar="WHEEL")
+    p.add_argument("-v", "--verbose", action="store_true", help="also the symbols behind the floor and each file")
+    p.add_argument("--json", action="store_true", help="machine-readable output (schema: docs/json.md)")
+    p.set_defaults(handler=cmd_show)
+
+    p = sub.add_parser("repair", help="vendor external libraries, patch, retag; one output wheel per input")
+    p.add_argument("wheels", nargs="+", metavar="WHEEL")
+    p.add_argument("-w", "--wheel-dir", default="wheelhouse", help="output directory (default: wheelhouse)")
+    p.add_argument("--plat", metavar="TAG", help="platform tag to claim (default: the best honest one)")
+    p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                   help="leave libraries matching this wildcard external (repeatable)")
+    p.add_argument("--only-plat", action="store_true", help="claim only --plat, drop other musllinux tags")
+    p.add_argument("-L", "--lib-sdir", default=".libs", help="suffix of the vendored library directory (default: .libs)")
+    p.add_argument("--no-update-tags", action="store_true", help="keep the file name and WHEEL tags as they are")
+    p.add_argument("-z", "--zip-compression-level", type=int, default=6, choices=range(10), metavar="0-9",
+                   help="compression level for changed members (default: 6)")
+    p.add_argument("--root", metavar="DIR", help="the target's root filesystem, where its libraries are")
+    p.add_argument("--ldpaths", metavar="DIRS", help="colon-separated directories replacing the target's system path")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_repair)
+
+    p = sub.add_parser("check", help="will this wheel load on the target? (musl's real loader where possible)")
+    p.add_argument("wheel", metavar="WHEEL")
+    p.add_argument("--root", metavar="DIR", help="the target's root filesystem (default: this host's musl)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_check)
     return parser
 
 

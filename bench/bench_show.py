@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Benchmark `muslwheel show` against `auditwheel show` on the pinned real wheels, in one run.
+
+    python bench/fetch_wheels.py
+    python bench/bench_show.py --auditwheel PATH/TO/auditwheel [--rounds 3]
+
+Measures, over every wheel in bench/wheels/ (best of --rounds for each):
+  A. one `auditwheel show --ldpaths <empty dir>` process per wheel (auditwheel 6.8.2 asserts on a
+     host with several /etc/ld-musl-*.path files unless given --ldpaths); each run must exit 0
+     and print its verdict ("platform tag"), or it does not count as having analysed the wheel;
+  B. one `muslwheel show` process per wheel; each must exit 0 or 1 with a verdict;
+  C. `muslwheel show` over all wheels in one process (audit_wheel in a loop);
+  D. merely decompressing the ELF members of all wheels (zipfile.read of the same members).
+It also checks that every musllinux wheel is called musl with the arch of its tag, and that no
+manylinux wheel is called musl. Results go to bench/results/show.txt with this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from muslwheel import __version__  # noqa: E402
+from muslwheel.audit import audit_wheel  # noqa: E402
+from muslwheel.elf import ELF_MAGIC  # noqa: E402
+from muslwheel.wheelfile import WheelFile  # noqa: E402
+
+
+def best_of(rounds: int, fn) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def run_each(cmd_for, wheels: list[Path], accept) -> None:  # type: ignore[no-untyped-def]
+    for w in wheels:
+        proc = subprocess.run(cmd_for(w), capture_output=True, text=True)
+        if not accept(proc, w):
+            raise SystemExit(f"did not analyse {w.name}: exit {proc.returncode}\n{proc.stdout[-500:]}{proc.stderr[-1500:]}")
+
+
+def decompress_elf_members(wheels: list[Path]) -> int:
+    total = 0
+    for w in wheels:
+        with WheelFile(w) as wf:
+            for info, data in wf.elf_members():
+                total += len(data)
+    return total
+
+
+def raw_decompress(wheels: list[Path], members: dict[Path, list[str]]) -> int:
+    total = 0
+    for w in wheels:
+        with zipfile.ZipFile(w) as zf:
+            for name in members[w]:
+                total += len(zf.read(name))
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--auditwheel", required=True, help="the auditwheel executable to compare with")
+    parser.add_argument("--wheels", type=Path, default=HERE / "wheels")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "show.txt")
+    args = parser.parse_args()
+
+    wheels = sorted(args.wheels.glob("*.whl"))
+    if len(wheels) < 30:
+        raise SystemExit(f"only {len(wheels)} wheels in {args.wheels}: run bench/fetch_wheels.py")
+    binary = [w for w in wheels if not w.name.endswith("-any.whl")]
+
+    # Correctness over the whole set first.
+    wrong = []
+    for w in wheels:
+        v = audit_wheel(w)
+        m = re.search(r"musllinux_\d+_\d+_(\w+)\.whl$", w.name)
+        if m and (v.libc != "musl" or v.arch != m.group(1)):
+            wrong.append(f"{w.name}: libc={v.libc} arch={v.arch}")
+        if "manylinux" in w.name and v.libc == "musl":
+            wrong.append(f"{w.name}: a manylinux wheel called musl")
+    if wrong:
+        raise SystemExit("wrong verdicts:\n" + "\n".join(wrong))
+
+    members: dict[Path, list[str]] = {}
+    for w in wheels:
+        with WheelFile(w) as wf:
+            members[w] = [info.filename for info, _ in wf.elf_members()]
+    elf_count = sum(len(m) for m in members.values())
+
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
+    with tempfile.TemporaryDirectory() as empty:
+        aw = best_of(args.rounds, lambda: run_each(
+            lambda w: [args.auditwheel, "show", "--ldpaths", empty, "--allow-pure-python-wheel", str(w)], wheels,
+            lambda p, w: p.returncode == 0 and ("platform tag" in p.stdout or "pure" in (p.stdout + p.stderr).lower())))
+    mw = best_of(args.rounds, lambda: run_each(
+        lambda w: [sys.executable, "-m", "muslwheel", "show", str(w)], wheels,
+        lambda p, w: p.returncode in (0, 1) and w.name in p.stdout))
+    one = best_of(args.rounds, lambda: [audit_wheel(w) for w in wheels])
+    dec = best_of(args.rounds, lambda: raw_decompress(wheels, members))
+    elf_bytes = raw_decompress(wheels, members)
+
+    command = " ".join(shlex.quote(a) for a in [sys.executable.rsplit("/", 1)[-1], *sys.argv])
+    lines = [
+        f"# muslwheel show vs auditwheel show, {datetime.date.today()}",
+        f"command: {command}",
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, muslwheel {__version__}",
+        f"wheels: {len(wheels)} ({len(binary)} binary), {elf_count} ELF members, {elf_bytes / 1e6:.1f} MB of ELF",
+        f"best of {args.rounds} rounds, seconds:",
+        f"A auditwheel show, one process per wheel: {aw:.3f}",
+        f"B muslwheel show, one process per wheel: {mw:.3f}",
+        f"C muslwheel show, all wheels in one process: {one:.3f}",
+        f"D decompressing their ELF members only: {dec:.3f}",
+        f"A/B = {aw / mw:.1f}x (goal >= 10x)",
+        f"C/D = {one / dec:.2f} (goal <= 1.5)",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,363 @@
+"""The audit: which musllinux tag a wheel can honestly claim, and exactly why not a better one.
+
+:func:`audit_elfs` is pure: wheel paths and parsed ELF files in, a :class:`Verdict` out.
+:func:`audit_wheel` reads a wheel file and calls it. Nothing here looks at the host: the same
+wheel gets the same verdict on any machine.
+
+The musl floor of one ELF file is the highest of:
+
+* the first musl release exporting each symbol it imports (strong, undefined, not defined by a
+  library of the wheel it loads, not the interpreter's ``Py*``), from musl's symbol table for
+  its architecture; on 32-bit arches the time64 names (``__clock_gettime64`` …) give 1.2.0;
+* 1.2.4 if it has DT_RELR (older loaders ignore the tag and crash relocating);
+* the policy's lowest floor otherwise.
+
+Weak imports never raise it: a missing weak symbol resolves to null and the load goes on.
+LFS64 names (``stat64``) that libc.so stopped exporting in 1.2.4 still bind, since the loader
+retries without the ``64``; their first release is what counts. A symbol that left libc.so and
+came back (i386's ``__xstat``: gone with time64 in 1.2.0, back in 1.2.4) counts from its return.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Mapping, Optional, Union
+
+from .arch import ARCHES, Arch, arch_of_elf, describe_machine
+from .elf import ELFFile, parse_elf
+from .errors import ELFError, WheelError
+from .libc import GLIBC, MUSL, STATIC, UNKNOWN, MuslVersion, libc_family_of_interpreter
+from .policy import (
+    Policy,
+    feature_floor,
+    feature_why,
+    is_interpreter_symbol,
+    policies,
+    policy_for_version,
+    symbol_table,
+)
+from .resolve import EXTERNAL, SYSTEM, WHEEL, Resolution, resolve_closure
+from .wheelfile import WheelFile, WheelName, parse_wheel_name
+
+ERROR = "error"
+WARNING = "warning"
+NONE = "none"  #: a wheel with no ELF members
+MIXED = "mixed"
+
+_EXT_SUFFIX = re.compile(r"\.cpython-(\d)(\d+)([a-z]*)-([\w-]+)\.so$")
+_TIME64 = re.compile(r"^__\w*(time64|64)$")
+_MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One fact behind the verdict, with what it is about and why it matters."""
+
+    kind: str  #: symbol, feature, library, glibc, arch, module-name, tag, x86-isa, unresolved
+    why: str
+    severity: str = ERROR  #: error (the claimed tag is dishonest), warning, or info
+    file: Optional[str] = None
+    symbol: Optional[str] = None
+    library: Optional[str] = None
+    feature: Optional[str] = None
+    musl: Optional[str] = None  #: the musl release this raises the floor to
+
+    def to_json(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class FileReport:
+    path: str
+    libc: str
+    arch: Optional[str]
+    machine: str
+    needed: tuple[str, ...]
+    resolutions: tuple[Resolution, ...]
+    musl_min_version: Optional[str]
+    floor_reasons: tuple[Reason, ...]
+    glibc_evidence: tuple[str, ...] = ()
+    has_relr: bool = False
+    x86_isa_needed: Optional[int] = None
+
+    @property
+    def external(self) -> list[str]:
+        return sorted({r.needed for r in self.resolutions if r.kind == EXTERNAL})
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path, "libc": self.libc, "arch": self.arch, "machine": self.machine,
+            "needed": list(self.needed),
+            "resolved": [{"needed": r.needed, "by": r.requested_by, "kind": r.kind, **({"path": r.path} if r.path else {})}
+                         for r in self.resolutions],
+            "external_libs": self.external, "musl_min_version": self.musl_min_version,
+            "floor_reasons": [r.to_json() for r in self.floor_reasons],
+            "glibc_evidence": list(self.glibc_evidence), "dt_relr": self.has_relr,
+            "x86_isa_needed": self.x86_isa_needed,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    wheel: str
+    libc: str  #: musl, glibc, static, none (pure), mixed, unknown
+    arch: Optional[str]
+    tag: Optional[str]  #: the best musllinux platform tag the wheel can honestly claim
+    musl_min_version: Optional[str]
+    external_libs: list[str]
+    system_libs: list[str]
+    reasons: list[Reason]
+    files: list[FileReport]
+    claimed_tags: list[str]
+    honest: bool
+    stricter: dict[str, str] = field(default_factory=dict)  #: tag -> why the wheel cannot claim it
+
+    @property
+    def exit_status(self) -> int:
+        return 0 if self.honest else 1
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "wheel": self.wheel, "libc": self.libc, "arch": self.arch, "tag": self.tag,
+            "musl_min_version": self.musl_min_version, "external_libs": self.external_libs,
+            "system_libs": self.system_libs, "claimed_tags": self.claimed_tags,
+            "honest": self.honest, "exit_status": self.exit_status,
+            "reasons": [r.to_json() for r in self.reasons], "stricter_tags": self.stricter,
+            "files": [f.to_json() for f in self.files],
+        }
+
+
+def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
+    """The libc an ELF file was built against, with the evidence for glibc."""
+    evidence = [f"needs {v} from {lib}" for lib, vs in elf.version_needs.items() for v in vs if v.startswith("GLIBC_")]
+    if elf.interpreter and libc_family_of_interpreter(elf.interpreter) == GLIBC:
+        evidence.insert(0, f"PT_INTERP {elf.interpreter}")
+    evidence += [f"DT_NEEDED {n}" for n in elf.needed if n == "libc.so.6" or n.startswith("ld-linux")]
+    if evidence:
+        return GLIBC, tuple(evidence[:4])
+    if elf.interpreter and libc_family_of_interpreter(elf.interpreter) == MUSL:
+        return MUSL, ()
+    if any(n.startswith(("libc.musl-", "ld-musl-")) or n == "libc.so" for n in elf.needed):
+        return MUSL, ()
+    if not elf.is_dynamic:
+        return STATIC, ()
+    return UNKNOWN, ()
+
+
+def _floor_of(path: str, elf: ELFFile, arch: Arch, provided: frozenset[str], may_come_from_outside: bool) -> tuple[MuslVersion, list[Reason]]:
+    table = symbol_table(arch.name)
+    floor = policies()[0].musl
+    raising: list[Reason] = []
+    unresolved: list[Reason] = []
+    for sym in elf.symbols:
+        if sym.defined or sym.weak or sym.name in provided or is_interpreter_symbol(sym.name):
+            continue
+        info = table.lookup(sym.name)
+        if info is None:
+            if not may_come_from_outside:
+                unresolved.append(Reason("unresolved", f"{sym.name} is exported by no musl release and by nothing this file loads",
+                                         file=path, symbol=sym.name))
+            continue
+        needed = info.since
+        if needed > floor:
+            floor, raising = needed, []
+        if needed == floor and needed > policies()[0].musl:
+            kind = "time64" if arch.is_32bit and _TIME64.match(sym.name) else "symbol"
+            why = f"{sym.name} first exported by musl {info.first}"
+            if needed != info.first:
+                why = f"{sym.name} exported by musl {info.first}, missing from {info.spans[0][1]}, back since {needed}"
+            raising.append(Reason(kind, why, file=path, symbol=sym.name, musl=str(needed)))
+    if elf.has_relr:
+        relr = feature_floor("DT_RELR")
+        if relr > floor:
+            floor, raising = relr, []
+        if relr == floor:
+            raising.append(Reason("feature", feature_why("DT_RELR"), file=path, feature="DT_RELR", musl=str(relr)))
+    return floor, raising + unresolved
+
+
+def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[Reason]:
+    m = _EXT_SUFFIX.search(path)
+    if not m:
+        return []
+    version = (int(m.group(1)), int(m.group(2)))
+    triplet = m.group(4)
+    out = []
+    cp_versions = sorted({(int(i[2]), int(i[3:])) for i in wheel_name.interpreters if re.fullmatch(r"cp\d\d+", i)})
+    if cp_versions and version not in cp_versions and "abi3" not in wheel_name.abis:
+        named = ", ".join(f"{a}.{b}" for a, b in cp_versions)
+        out.append(Reason("module-name", f"named for CPython {version[0]}.{version[1]}; the wheel is tagged for {named}",
+                          file=path))
+    libc = "musl" if version >= (3, 11) else "gnu"
+    expected = arch.cpython_triplet(libc)
+    if triplet != expected:
+        out.append(Reason(
+            "module-name",
+            f"musl CPython {version[0]}.{version[1]} imports .cpython-{version[0]}{version[1]}-{expected}.so, "
+            f"not -{triplet}.so: this module will not be found", file=path))
+    return out
+
+
+def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
+    """Judge a wheel from its name and its ELF members (wheel path -> parsed ELF)."""
+    claimed = sorted(wheel_name.platforms)
+    reasons: list[Reason] = []
+    if not elfs:
+        binary_claims = [p for p in claimed if p != "any"]
+        for p in binary_claims:
+            reasons.append(Reason("tag", f"{p}: no ELF members; nothing here needs a platform tag", severity=WARNING))
+        return Verdict(wheel_name.filename, NONE, None, None, None, [], [], reasons + [
+            Reason("tag", "pure wheel: no ELF members, muslwheel has nothing to audit", severity="info")],
+            [], claimed, True)
+
+    arches = {}
+    for path, elf in elfs.items():
+        a = arch_of_elf(elf)
+        arches.setdefault(a.name if a else describe_machine(elf), []).append(path)
+    arch_name = None
+    if len(arches) > 1:
+        reasons.append(Reason("arch", "ELF members of several architectures: " + "; ".join(
+            f"{a}: {', '.join(ps[:2])}" for a, ps in sorted(arches.items()))))
+    else:
+        only = next(iter(arches))
+        arch_name = only if only in ARCHES else None
+        if arch_name is None:
+            reasons.append(Reason("arch", f"{only} is not a musllinux architecture"))
+
+    files: list[FileReport] = []
+    floor = policies()[0].musl
+    floor_reasons: list[Reason] = []
+    libcs = set()
+    for path, elf in sorted(elfs.items()):
+        libc, evidence = file_libc(elf)
+        libcs.add(libc)
+        arch = arch_of_elf(elf)
+        closure = resolve_closure(path, elfs, arch)
+        provided = frozenset(n for r in closure if r.kind == WHEEL and r.path for n in elfs[r.path].defined_names)
+        outside = any(r.kind in (EXTERNAL, SYSTEM) for r in closure)
+        file_floor, file_reasons = (None, [])
+        if libc != GLIBC and arch is not None:
+            f, file_reasons = _floor_of(path, elf, arch, provided, outside)
+            file_floor = f
+            if f > floor:
+                floor, floor_reasons = f, []
+            if f == floor:
+                floor_reasons += [r for r in file_reasons if r.musl == str(f)]
+            reasons += [r for r in file_reasons if r.kind == "unresolved"]
+            reasons += _module_name_reasons(path, arch, wheel_name)
+        if libc == GLIBC:
+            reasons.append(Reason("glibc", f"built against glibc ({'; '.join(evidence)})", file=path))
+        if elf.x86_isa_needed and elf.x86_isa_needed > 1:
+            reasons.append(Reason("x86-isa", f"needs x86-64-v{elf.x86_isa_needed}: fails on older CPUs",
+                                  severity=WARNING, file=path))
+        files.append(FileReport(path, libc, arch.name if arch else None, describe_machine(elf), elf.needed,
+                                tuple(closure), str(file_floor) if file_floor else None, tuple(file_reasons),
+                                evidence, elf.has_relr, elf.x86_isa_needed))
+
+    external = sorted({n for f in files for n in f.external})
+    system = sorted({r.needed for f in files for r in f.resolutions if r.kind == SYSTEM})
+    for lib in external:
+        users = sorted({r.requested_by for f in files for r in f.resolutions if r.needed == lib and r.kind == EXTERNAL})
+        reasons.append(Reason("library", f"not in the wheel and not allowed from the system: vendor it (muslwheel repair); needed by {', '.join(users)}",
+                              library=lib))
+
+    if GLIBC in libcs:
+        wheel_libc = MIXED if MUSL in libcs else GLIBC
+    elif MUSL in libcs:
+        wheel_libc = MUSL
+    elif libcs == {STATIC}:
+        wheel_libc = STATIC
+    else:
+        wheel_libc = MUSL if libcs <= {UNKNOWN, STATIC, MUSL} else UNKNOWN
+
+    honest_policy: Optional[Policy] = policy_for_version(floor)
+    blocking = [r for r in reasons if r.severity == ERROR and r.kind in ("library", "glibc", "arch", "unresolved")]
+    tag = None
+    if wheel_libc in (MUSL, STATIC) and arch_name and honest_policy and not blocking:
+        tag = honest_policy.tag(arch_name)
+
+    stricter: dict[str, str] = {}
+    if arch_name:
+        for policy in policies():
+            if honest_policy is not None and policy.musl >= honest_policy.musl and not blocking:
+                continue
+            why = _why_not(policy, floor, floor_reasons, blocking)
+            stricter[policy.tag(arch_name)] = why
+
+    # The claimed tags, judged.
+    claim_reasons: list[Reason] = []
+    for platform in claimed:
+        m = _MUSLLINUX.match(platform)
+        if m:
+            claim_reasons += _judge_musllinux(platform, (int(m.group(1)), int(m.group(2))), m.group(3), arch_name,
+                                              wheel_libc, floor, floor_reasons, blocking)
+        elif platform.startswith("manylinux") or platform.startswith("linux_"):
+            if wheel_libc == MUSL and platform.startswith("manylinux"):
+                claim_reasons.append(Reason("tag", f"{platform}: a glibc tag on musl binaries"))
+        elif platform == "any":
+            claim_reasons.append(Reason("tag", "'any' platform tag on a wheel with ELF members"))
+    reasons = claim_reasons + reasons
+    if wheel_libc in (MUSL, STATIC) and tag is not None:
+        for r in floor_reasons:
+            reasons.append(Reason(r.kind, r.why, severity="info", file=r.file, symbol=r.symbol, feature=r.feature, musl=r.musl))
+
+    is_musl_claim = any(_MUSLLINUX.match(p) for p in claimed)
+    honest = not any(r.severity == ERROR for r in claim_reasons)
+    if is_musl_claim:
+        honest = honest and not any(r.severity == ERROR for r in reasons)
+    return Verdict(wheel_name.filename, wheel_libc, arch_name, tag,
+                   str(floor) if wheel_libc in (MUSL, STATIC, UNKNOWN) else None,
+                   external, system, reasons, files, claimed, honest, stricter)
+
+
+def _top(floor_reasons: list[Reason], n: int = 3) -> str:
+    parts = []
+    for r in floor_reasons[:n]:
+        what = r.symbol or r.feature or r.library or "?"
+        parts.append(f"{what} in {Path(r.file or '?').name}")
+    more = len(floor_reasons) - n
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def _why_not(policy: Policy, floor: MuslVersion, floor_reasons: list[Reason], blocking: list[Reason]) -> str:
+    if blocking:
+        first = blocking[0]
+        what = first.library or first.symbol or (first.file or "")
+        return f"{first.kind}: {what}: {first.why}"
+    return f"needs musl {floor} for {_top(floor_reasons)}; {policy.name} promises {policy.musl.major}.{policy.musl.minor}"
+
+
+def _judge_musllinux(platform: str, claim: tuple[int, int], arch: str, wheel_arch: Optional[str], wheel_libc: str,
+                     floor: MuslVersion, floor_reasons: list[Reason], blocking: list[Reason]) -> list[Reason]:
+    out = []
+    if wheel_libc == GLIBC or wheel_libc == MIXED:
+        out.append(Reason("tag", f"{platform}: a musl tag on glibc binaries"))
+    if wheel_arch is not None and arch != wheel_arch:
+        out.append(Reason("tag", f"{platform}: the binaries are {wheel_arch}"))
+    if (floor.major, floor.minor) > claim:
+        out.append(Reason("tag", f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}",
+                          musl=str(floor)))
+    elif floor > MuslVersion(claim[0], claim[1], 0) and (floor.major, floor.minor) == claim:
+        last_bad = f"{floor.major}.{floor.minor}.{floor.patch - 1}"
+        out.append(Reason("tag", f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}.0–{last_bad}",
+                          severity=WARNING, musl=str(floor)))
+    if any(r.kind == "library" for r in blocking):
+        out.append(Reason("tag", f"{platform}: external libraries are not vendored"))
+    return out
+
+
+def audit_wheel(path: Union[str, Path]) -> Verdict:
+    """Audit the wheel file at *path*. Raises WheelError/ELFError for bad input."""
+    with WheelFile(path) as wheel:
+        elfs: dict[str, ELFFile] = {}
+        for info, data in wheel.elf_members():
+            try:
+                elfs[info.filename] = parse_elf(data)
+            except ELFError as exc:
+                raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
+        return audit_elfs(wheel.name, elfs)
+
+
+__all__ = ["Reason", "FileReport", "Verdict", "audit_elfs", "audit_wheel", "file_libc", "parse_wheel_name", "WheelError"]

@@ -1,0 +1,197 @@
+"""check: will this wheel load on this target? Proven by musl's own loader where one can run.
+
+The wheel's ELF members are unpacked into a temporary directory beside a private "prefix"
+holding a link to the target's loader (``lib/ld-musl-ARCH.so.1``) and a path file
+(``etc/ld-musl-ARCH.path``) that lists only the target's library directories. musl derives
+the path file's location from the loader's own name, so the loader run from there sees the wheel
+and the target's libraries and nothing of the host. Each member is given to ``--list`` (musl's
+ldd), natively or under qemu-user; every library it fails to load and every symbol it fails to
+bind is reported, except the interpreter's own (``Py*``, ``_Py*``).
+
+A loader cannot report what it predates (musl 1.2.3 lists a DT_RELR library happily, then the
+import crashes), so the wheel's musl floor from :mod:`muslwheel.audit` is also held against the
+target's version from :mod:`muslwheel.libc`. Without a runnable loader for the target, the
+check says so and rests on that static analysis alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .arch import Arch, get_arch
+from .audit import Verdict, audit_elfs
+from .elf import ELFFile, parse_elf
+from .errors import ELFError, MuslwheelError
+from .libc import Detection, MuslVersion, detect_interpreter, detect_root, musl_version_from_loader_bytes, resolve_in_root
+from .policy import is_interpreter_symbol
+from .wheelfile import WheelFile
+
+_MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
+_UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
+QEMU = {"x86_64": "qemu-x86_64", "i686": "qemu-i386", "aarch64": "qemu-aarch64", "armv7l": "qemu-arm",
+        "ppc64le": "qemu-ppc64le", "s390x": "qemu-s390x", "riscv64": "qemu-riscv64",
+        "loongarch64": "qemu-loongarch64"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    kind: str  #: missing-library, unbound-symbol, musl-version, static
+    subject: str
+    why: str
+
+
+@dataclass
+class CheckResult:
+    wheel: str
+    arch: str
+    target_musl: Optional[str]
+    wheel_musl_min: Optional[str]
+    method: str  #: loader, loader+qemu, or static
+    loader: Optional[str]
+    library_dirs: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def loads(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, object]:
+        d = asdict(self)
+        d["loads"] = self.loads
+        return d
+
+
+@dataclass(frozen=True)
+class _Target:
+    arch: Arch
+    loader: Optional[Path]  #: host path of the target's loader file
+    musl: Optional[MuslVersion]
+    library_dirs: list[Path]
+
+
+def _target(arch: Arch, root: Optional[Path]) -> _Target:
+    if root is not None:
+        d: Detection = detect_root(root, arch=arch.name)
+        loader = resolve_in_root(root, d.loader) if d.loader else None
+        base = root
+    else:
+        loader = Path(f"/lib/{arch.loader_name}")
+        loader = loader if loader.exists() else None
+        base = Path("/")
+    musl = None
+    if loader is not None:
+        found = musl_version_from_loader_bytes(loader.read_bytes())
+        musl = found[1] if found else None
+    path_file = base / "etc" / f"ld-musl-{arch.ldso_arch}.path"
+    if path_file.is_file():
+        dirs = [base / d.lstrip("/") for d in re.split(r"[:\n]", path_file.read_text()) if d]
+    elif root is not None or detect_interpreter().libc == "musl":
+        dirs = [base / d for d in ("lib", "usr/local/lib", "usr/lib")]
+    else:
+        dirs = []  # a glibc host's /lib and /usr/lib are not the musl target's
+    return _Target(arch, loader.resolve() if loader else None, musl, dirs)
+
+
+def _runner(arch: Arch) -> Optional[list[str]]:
+    native = os.uname().machine
+    if arch.name == native or (native == "x86_64" and arch.name == "i686"):
+        return []
+    qemu = shutil.which(QEMU[arch.name])
+    return [qemu] if qemu else None
+
+
+def check_wheel(path: Path, *, root: Optional[Path] = None) -> CheckResult:
+    with WheelFile(path) as wheel:
+        elfs: dict[str, ELFFile] = {}
+        data: dict[str, bytes] = {}
+        for info, raw in wheel.elf_members():
+            try:
+                elfs[info.filename] = parse_elf(raw)
+            except ELFError as exc:
+                raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
+            data[info.filename] = raw
+        verdict = audit_elfs(wheel.name, elfs)
+    if not elfs:
+        raise MuslwheelError(f"{Path(path).name}: pure wheel: it loads anywhere Python does")
+    if verdict.arch is None:
+        raise MuslwheelError(f"{Path(path).name}: no single musllinux architecture in this wheel")
+    arch = get_arch(verdict.arch)
+    target = _target(arch, root)
+    runner = _runner(arch) if target.loader is not None else None
+    result = CheckResult(Path(path).name, arch.name, str(target.musl) if target.musl else None,
+                         verdict.musl_min_version, "static", str(target.loader) if target.loader else None,
+                         [str(d) for d in target.library_dirs])
+    _version_problems(result, verdict, target)
+    if runner is None:
+        why = "no musl loader for it" if target.loader is None else f"no {QEMU[arch.name]} to run its loader"
+        result.notes.append(f"{arch.name}: {why} here; static analysis only")
+        for lib in verdict.external_libs:
+            result.problems.append(Problem("", "missing-library", lib, "not in the wheel (static analysis)"))
+        for r in verdict.reasons:
+            if r.kind == "unresolved":
+                result.problems.append(Problem(r.file or "", "unbound-symbol", r.symbol or "", r.why))
+        return result
+    result.method = "loader+qemu" if runner else "loader"
+    assert target.loader is not None
+    _run_loader(result, data, target, runner)
+    return result
+
+
+def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) -> None:
+    if verdict.musl_min_version is None:
+        return
+    need = MuslVersion.parse(verdict.musl_min_version)
+    if target.musl is None:
+        result.notes.append("the target's musl version is unknown: the wheel's floor could not be checked")
+    elif target.musl < need:
+        why = "; ".join(f"{r.symbol or r.feature} in {r.file}" for r in verdict.reasons
+                        if r.musl == verdict.musl_min_version)[:300]
+        result.problems.append(Problem("", "musl-version", verdict.musl_min_version,
+                                       f"needs musl {need} ({why}); the target has {target.musl}, whose loader "
+                                       "cannot see this: it would fail or crash at import"))
+
+
+def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, runner: list[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="muslwheel-check-") as tmp:
+        prefix = Path(tmp) / "prefix"
+        (prefix / "lib").mkdir(parents=True)
+        (prefix / "etc").mkdir()
+        loader = prefix / "lib" / target.arch.loader_name
+        os.symlink(target.loader, loader)
+        (prefix / "etc" / f"ld-musl-{target.arch.ldso_arch}.path").write_text(
+            "\n".join(str(d) for d in target.library_dirs) + "\n")
+        unpacked = Path(tmp) / "wheel"
+        for name, raw in data.items():
+            dest = unpacked / name  # member names were validated by WheelFile
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(raw)
+            dest.chmod(0o755)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for name in sorted(data):
+            proc = subprocess.run([*runner, str(loader), "--list", str(unpacked / name)], capture_output=True,
+                                  text=True, errors="replace", env=env, timeout=120)
+            seen: set[tuple[str, str]] = set()
+            for line in (proc.stderr + proc.stdout).splitlines():
+                m = _MISSING.search(line)
+                if m:
+                    key = ("missing-library", m.group(1))
+                    if key not in seen:
+                        seen.add(key)
+                        result.problems.append(Problem(name, "missing-library", m.group(1), m.group(2)))
+                    continue
+                m = _UNBOUND.search(line)
+                if m and not is_interpreter_symbol(m.group(2)):
+                    owner = os.path.relpath(m.group(1), unpacked) if m.group(1).startswith(str(unpacked)) else m.group(1)
+                    key = ("unbound-symbol", m.group(2))
+                    if key not in seen:
+                        seen.add(key)
+                        result.problems.append(Problem(owner, "unbound-symbol", m.group(2), "symbol not found"))

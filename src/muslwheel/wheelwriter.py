@@ -1,0 +1,189 @@
+"""Writing wheels: deterministic, atomic, and without recompressing what did not change.
+
+A :class:`WheelWriter` writes to a temporary file in the output directory, named so that no
+installer or upload tool takes it for a wheel (``.{name}.muslwheel-partial-{pid}-{random}``), and
+renames it into place only in :meth:`WheelWriter.commit`. :meth:`WheelWriter.abort` (or leaving
+the ``with`` block on an exception) removes it. Partial files of processes that no longer run
+are removed by :func:`clean_stale_partials`.
+
+Unchanged members are copied as their compressed bytes (:meth:`copy_member`): their content is
+decompressed once, in chunks, to check it against the input's RECORD and to hash it, but never
+recompressed. Every member gets the same timestamp (``SOURCE_DATE_EPOCH`` if set, else
+1980-01-01) and members are written in a fixed order, so the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import struct
+import time
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Optional
+
+from .errors import WheelError
+from .wheelfile import WheelFile
+
+_LOCAL = struct.Struct("<4s5H3L2H")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_EOCD = struct.Struct("<4s4H2LH")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_CHUNK = 1 << 20
+PARTIAL_MARK = ".muslwheel-partial-"
+
+
+def record_digest(digest: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def dos_datetime(epoch: Optional[int] = None) -> tuple[int, int]:
+    """(DOS date, DOS time) for SOURCE_DATE_EPOCH, or 1980-01-01 00:00."""
+    if epoch is None:
+        env = os.environ.get("SOURCE_DATE_EPOCH")
+        epoch = int(env) if env and env.isdigit() else None
+    if epoch is None:
+        return (0 << 9) | (1 << 5) | 1, 0
+    t = time.gmtime(max(epoch, 315532800))  # the zip format starts in 1980
+    return ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday, (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2)
+
+
+class _Entry:
+    __slots__ = ("name", "method", "crc", "csize", "usize", "offset", "mode")
+
+    def __init__(self, name: bytes, method: int, crc: int, csize: int, usize: int, offset: int, mode: int) -> None:
+        self.name, self.method, self.crc, self.csize, self.usize, self.offset, self.mode = (
+            name, method, crc, csize, usize, offset, mode)
+
+
+def clean_stale_partials(directory: Path) -> None:
+    """Remove partial files left in *directory* by muslwheel processes that no longer run."""
+    for path in directory.glob(f".*{PARTIAL_MARK}*"):
+        try:
+            pid = int(path.name.split(PARTIAL_MARK, 1)[1].split("-", 1)[0])
+        except ValueError:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:
+            pass
+
+
+class WheelWriter:
+    """Write one wheel atomically. Members are added in the order the caller chooses."""
+
+    def __init__(self, final_path: Path, *, compresslevel: int = 6, epoch: Optional[int] = None) -> None:
+        self.final_path = final_path
+        self.compresslevel = compresslevel
+        self.date, self.time = dos_datetime(epoch)
+        self.partial = final_path.with_name(f".{final_path.name}{PARTIAL_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+        self._f = open(self.partial, "xb")
+        self._entries: list[_Entry] = []
+        self.record: list[tuple[str, str, int]] = []  #: (name, sha256=…, size) of every member written
+
+    def __enter__(self) -> "WheelWriter":
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is not None or not self._f.closed:
+            self.abort()
+
+    def _local_header(self, name: bytes, method: int, crc: int, csize: int, usize: int) -> int:
+        offset = self._f.tell()
+        zip64 = csize >= 0xFFFFFFFF or usize >= 0xFFFFFFFF
+        extra = struct.pack("<2H2Q", 1, 16, usize, csize) if zip64 else b""
+        self._f.write(_LOCAL.pack(b"PK\x03\x04", 45 if zip64 else 20, 0x800, method, self.time, self.date, crc,
+                                  0xFFFFFFFF if zip64 else csize, 0xFFFFFFFF if zip64 else usize, len(name), len(extra)))
+        self._f.write(name + extra)
+        return offset
+
+    def write(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        """Add a member with *data*, deflated."""
+        raw_name = name.encode("utf-8")
+        if self.compresslevel == 0:
+            method, payload = zipfile.ZIP_STORED, data
+        else:
+            c = zlib.compressobj(self.compresslevel, zlib.DEFLATED, -15)
+            method, payload = zipfile.ZIP_DEFLATED, c.compress(data) + c.flush()
+        crc = zlib.crc32(data)
+        offset = self._local_header(raw_name, method, crc, len(payload), len(data))
+        self._f.write(payload)
+        self._entries.append(_Entry(raw_name, method, crc, len(payload), len(data), offset, mode))
+        self.record.append((name, record_digest(hashlib.sha256(data).digest()), len(data)))
+
+    def copy_member(self, source: WheelFile, info: zipfile.ZipInfo, expected_hash: Optional[str]) -> None:
+        """Copy *info* from *source* as its compressed bytes, checking its content against
+        *expected_hash* (``sha256=…`` from the input's RECORD) when given."""
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            self.write(info.filename, source.read(info), (info.external_attr >> 16) & 0o777 or 0o644)
+            return
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with source.open_member(info) as member:  # decompress to hash, in chunks
+                while chunk := member.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except Exception as exc:
+            raise WheelError(f"{source.path.name}: member {info.filename!r} is corrupt ({type(exc).__name__}: {exc})") from None
+        got = record_digest(digest.digest())
+        if expected_hash is not None and got != expected_hash:
+            raise WheelError(f"{source.path.name}: member {info.filename!r} does not match its RECORD hash")
+        raw_name = info.filename.encode("utf-8")
+        offset = self._local_header(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size)
+        with open(source.path, "rb") as src:
+            src.seek(info.header_offset)
+            header = src.read(30)
+            if len(header) != 30 or header[:4] != b"PK\x03\x04":
+                raise WheelError(f"{source.path.name}: member {info.filename!r}: bad local header")
+            name_len, extra_len = struct.unpack("<2H", header[26:30])
+            src.seek(info.header_offset + 30 + name_len + extra_len)
+            left = info.compress_size
+            while left:
+                chunk = src.read(min(_CHUNK, left))
+                if not chunk:
+                    raise WheelError(f"{source.path.name}: member {info.filename!r} is truncated")
+                self._f.write(chunk)
+                left -= len(chunk)
+        mode = (info.external_attr >> 16) & 0o777 or 0o644
+        self._entries.append(_Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode))
+        self.record.append((info.filename, got, size))
+
+    def _central_directory(self) -> None:
+        start = self._f.tell()
+        for e in self._entries:
+            big = e.csize >= 0xFFFFFFFF or e.usize >= 0xFFFFFFFF or e.offset >= 0xFFFFFFFF
+            extra = struct.pack("<2H3Q", 1, 24, e.usize, e.csize, e.offset) if big else b""
+            self._f.write(_CENTRAL.pack(
+                b"PK\x01\x02", (3 << 8) | 45, 45 if big else 20, 0x800, e.method, self.time, self.date, e.crc,
+                0xFFFFFFFF if big else e.csize, 0xFFFFFFFF if big else e.usize, len(e.name), len(extra), 0, 0, 0,
+                (0o100000 | e.mode) << 16, 0xFFFFFFFF if big else e.offset))
+            self._f.write(e.name + extra)
+        end = self._f.tell()
+        count, size = len(self._entries), end - start
+        if count >= 0xFFFF or start >= 0xFFFFFFFF or size >= 0xFFFFFFFF:
+            self._f.write(_ZIP64_EOCD.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, start))
+            self._f.write(_ZIP64_LOCATOR.pack(b"PK\x06\x07", 0, end, 1))
+            self._f.write(_EOCD.pack(b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0))
+        else:
+            self._f.write(_EOCD.pack(b"PK\x05\x06", 0, 0, count, count, size, start, 0))
+
+    def commit(self) -> Path:
+        """Finish the archive and move it to its final name."""
+        self._central_directory()
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+        os.replace(self.partial, self.final_path)
+        return self.final_path
+
+    def abort(self) -> None:
+        if not self._f.closed:
+            self._f.close()
+        self.partial.unlink(missing_ok=True)
