@@ -34,6 +34,7 @@ from .policy import (
     feature_floor,
     feature_why,
     is_interpreter_symbol,
+    is_musl_self,
     policies,
     policy_for_version,
     symbol_table,
@@ -129,9 +130,16 @@ class Verdict:
         }
 
 
+def _is_glibc_library(name: str) -> bool:
+    return is_musl_self(name, None) or name.startswith(("ld-linux", "ld64.so", "libresolv.", "libcrypt.", "libanl."))
+
+
 def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
     """The libc an ELF file was built against, with the evidence for glibc."""
-    evidence = [f"needs {v} from {lib}" for lib, vs in elf.version_needs.items() for v in vs if v.startswith("GLIBC_")]
+    # GLIBC_* versions count only when needed from glibc's own libraries: libgcc_s, for one,
+    # names some of its aarch64 symbols GLIBC_2.0.
+    evidence = [f"needs {v} from {lib}" for lib, vs in elf.version_needs.items() if _is_glibc_library(lib)
+                for v in vs if v.startswith("GLIBC_")]
     if elf.interpreter and libc_family_of_interpreter(elf.interpreter) == GLIBC:
         evidence.insert(0, f"PT_INTERP {elf.interpreter}")
     evidence += [f"DT_NEEDED {n}" for n in elf.needed if n == "libc.so.6" or n.startswith("ld-linux")]

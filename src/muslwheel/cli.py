@@ -13,21 +13,12 @@ from typing import Callable, Optional, Sequence
 
 from . import __version__
 from pathlib import Path
-
-from .audit import Verdict, audit_wheel
-from .check import check_wheel
+from typing import TYPE_CHECKING
 from .errors import MuslwheelError
-from .repair import repair_wheel
-from .libc import Detection, detect_executable, detect_interpreter, detect_root
-from .tags import (
-    interpreter_tags,
-    parse_python_version,
-    parse_target,
-    pip_download_args,
-    running_python_version,
-    tags_for_target,
-    target_of_detection,
-)
+
+if TYPE_CHECKING:  # each command imports its own modules, so `show` does not pay for `repair`
+    from .audit import Verdict
+    from .libc import Detection
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -37,7 +28,9 @@ def _print_json(data: object) -> None:
     sys.stdout.write("\n")
 
 
-def _detect(args: argparse.Namespace) -> Detection:
+def _detect(args: argparse.Namespace) -> "Detection":
+    from .libc import detect_executable, detect_interpreter, detect_root
+
     if args.root is not None:
         if args.executable is not None:
             return detect_executable(args.executable, root=args.root)
@@ -69,6 +62,17 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_tags(args: argparse.Namespace) -> int:
+    from .libc import detect_interpreter, detect_root
+    from .tags import (
+        interpreter_tags,
+        parse_python_version,
+        parse_target,
+        pip_download_args,
+        running_python_version,
+        tags_for_target,
+        target_of_detection,
+    )
+
     python = parse_python_version(args.python) if args.python else None
     if args.target is None and args.root is None:
         if python is not None or args.pip_args:
@@ -96,7 +100,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_verdict(v: Verdict, verbose: bool) -> None:
+def _print_verdict(v: "Verdict", verbose: bool) -> None:
     print(f"{v.wheel}")
     if v.libc == "none":
         print("  pure wheel: no ELF members, nothing for muslwheel to audit")
@@ -128,6 +132,8 @@ def _print_verdict(v: Verdict, verbose: bool) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from .audit import audit_wheel
+
     verdicts = []
     status = 0
     for path in args.wheels:
@@ -149,6 +155,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
+    from .repair import repair_wheel
+
     out_dir = Path(args.wheel_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     quiet = args.quiet or args.json
@@ -174,6 +182,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_wheel
+
     result = check_wheel(Path(args.wheel), root=Path(args.root) if args.root else None)
     if args.json:
         _print_json(result.to_json())

@@ -22,7 +22,7 @@ import enum
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 from .errors import ELFError
 
@@ -86,9 +86,9 @@ EF_ARM_ABI_FLOAT_HARD = 0x00000400
 _MAX_CHAIN = 1 << 20
 
 
-@dataclass(frozen=True)
-class Symbol:
-    """One dynamic symbol (index 0 and local symbols are not kept)."""
+class Symbol(NamedTuple):
+    """One dynamic symbol (index 0 and local symbols are not kept). A tuple: a big library
+    has tens of thousands, and tuples are the cheapest objects to make."""
 
     name: str
     defined: bool

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -192,6 +191,8 @@ def _read_elf_file(path: Path, what: str) -> tuple[ELFFile, bytes]:
 
 
 def _run_loader(loader: Path) -> Optional[tuple[str, MuslVersion]]:
+    import subprocess  # only on this fallback path: detection normally starts no process
+
     try:
         proc = subprocess.run([str(loader)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, errors="replace", timeout=10, check=False)
