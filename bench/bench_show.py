@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark `muslwheel show` against `auditwheel show` on the pinned real wheels, in one run.
 
-    python bench/fetch_wheels.py
-    python bench/bench_show.py --auditwheel PATH/TO/auditwheel [--rounds 3]
+    venv=$(bench/setup)   # auditwheel 6.8.2 + muslwheel, pip-installed; fetches the wheels
+    $venv/bin/python bench/bench_show.py --auditwheel $venv/bin/auditwheel --muslwheel $venv/bin/muslwheel
 
 Measures, over every wheel in bench/wheels/ (best of --rounds for each):
   A. one `auditwheel show --ldpaths <empty dir>` process per wheel (auditwheel 6.8.2 asserts on a
@@ -31,11 +31,8 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "src"))
-
 from muslwheel import __version__  # noqa: E402
 from muslwheel.audit import audit_wheel  # noqa: E402
-from muslwheel.elf import ELF_MAGIC  # noqa: E402
 from muslwheel.wheelfile import WheelFile  # noqa: E402
 
 
@@ -76,6 +73,7 @@ def raw_decompress(wheels: list[Path], members: dict[Path, list[str]]) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--auditwheel", required=True, help="the auditwheel executable to compare with")
+    parser.add_argument("--muslwheel", required=True, help="the muslwheel executable (pip-installed, as users run it)")
     parser.add_argument("--wheels", type=Path, default=HERE / "wheels")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "show.txt")
@@ -104,13 +102,12 @@ def main() -> int:
             members[w] = [info.filename for info, _ in wf.elf_members()]
     elf_count = sum(len(m) for m in members.values())
 
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
     with tempfile.TemporaryDirectory() as empty:
         aw = best_of(args.rounds, lambda: run_each(
             lambda w: [args.auditwheel, "show", "--ldpaths", empty, "--allow-pure-python-wheel", str(w)], wheels,
             lambda p, w: p.returncode == 0 and ("platform tag" in p.stdout or "not look like a platform wheel" in p.stderr)))
     mw = best_of(args.rounds, lambda: run_each(
-        lambda w: [sys.executable, "-m", "muslwheel", "show", str(w)], wheels,
+        lambda w: [args.muslwheel, "show", str(w)], wheels,
         lambda p, w: p.returncode in (0, 1) and w.name in p.stdout))
     one = best_of(args.rounds, lambda: [audit_wheel(w) for w in wheels])
     dec = best_of(args.rounds, lambda: raw_decompress(wheels, members))

@@ -11,7 +11,6 @@ from conftest import (
     RUNNABLE_ARCHES,
     Toolchain,
     loader_for,
-    need,
     run,
     run_ok,
     runner_for,

@@ -286,8 +286,7 @@ def _dynamic_symbols(r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_sh
     symtab_addr = tags[DT.SYMTAB]
     symtab_off = to_offset(symtab_addr, "DT_SYMTAB")
     count = _dynsym_count(r, e, is64, tags, symtab_addr, sym_size, to_offset, e_shoff, e_shnum, e_shentsize)
-    count = min(count, (r.size - symtab_off) // sym_size)
-    raw = r.slice(symtab_off, count * sym_size, "dynamic symbol table")
+    raw = r.slice(symtab_off, count * sym_size, f"dynamic symbol table ({count} symbols)")
 
     versions_by_index, version_needs = _version_needs(r, e, tags, strtab, to_offset)
     versym = None
@@ -323,9 +322,12 @@ def _dynsym_count(r, e, is64, tags, symtab_addr, sym_size, to_offset, e_shoff, e
     """The number of dynamic symbols: from the .dynsym section, else the loader's hash tables."""
     sh_fmt = e + ("IIQQQQIIQQ" if is64 else "IIIIIIIIII")
     sh_size = struct.calcsize(sh_fmt)
-    if e_shoff and e_shnum and e_shentsize >= sh_size and e_shoff + e_shnum * e_shentsize <= r.size:
+    if e_shoff and e_shnum:
+        if e_shentsize < sh_size:
+            raise ELFError(f"section header entry size {e_shentsize} is too small")
+        table = r.slice(e_shoff, e_shnum * e_shentsize, "section header table")
         for i in range(e_shnum):
-            f = struct.unpack_from(sh_fmt, r.data, e_shoff + i * e_shentsize)
+            f = struct.unpack_from(sh_fmt, table, i * e_shentsize)
             if f[1] == SHT_DYNSYM and f[3] == symtab_addr and f[9]:
                 return f[5] // f[9]
     if DT.HASH in tags:

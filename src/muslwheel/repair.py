@@ -32,11 +32,11 @@ from typing import Callable, Optional, Sequence
 from .arch import Arch, arch_of_elf, get_arch
 from .audit import GLIBC, Verdict, audit_elfs, file_libc
 from .elf import ELFFile, parse_elf, read_elf
-from .errors import ELFError, MuslwheelError, WheelError
+from .errors import ELFError, MuslwheelError
 from .policy import is_allowed_system_library, is_musl_self, policy_by_name
 from .resolve import EXTERNAL, wheel_dir
 from .wheelfile import WheelFile
-from .wheelwriter import WheelWriter, clean_stale_partials, record_digest
+from .wheelwriter import WheelWriter, clean_stale_partials
 
 _MUSLLINUX = re.compile(r"^(musllinux_\d+_\d+)_(\w+)$")
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
@@ -206,9 +206,6 @@ def repair_wheel(
                 elfs[info.filename] = parse_elf(data)
             except ELFError as exc:
                 raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
-            expected = record.get(info.filename)
-            if expected is not None and expected != record_digest(hashlib.sha256(data).digest()):
-                raise WheelError(f"{wheel.path.name}: member {info.filename!r} does not match its RECORD hash")
             elf_data[info.filename] = data
         verdict = audit_elfs(wheel.name, elfs)
         if verdict.libc not in ("musl", "static"):

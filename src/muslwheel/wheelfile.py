@@ -14,8 +14,11 @@ declared size, so a member that lies about its size fails its CRC check instead 
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import os
+import re
 import stat
 import struct
 import zipfile
@@ -37,7 +40,7 @@ except ImportError:  # pragma: no cover - hosts without an isal wheel
 MAX_MEMBERS = 100_000
 MAX_MEMBER_SIZE = 4 << 30
 MAX_TOTAL_SIZE = 16 << 30
-MAX_RATIO = 1000
+MAX_RATIO = 500
 
 # Members with these endings are never ELF; everything else is sniffed for the ELF magic.
 _NOT_ELF_SUFFIXES = (
@@ -46,6 +49,14 @@ _NOT_ELF_SUFFIXES = (
     ".jpg", ".gif", ".typed", ".mo", ".po", ".xml", ".yaml", ".yml", ".ini", "/RECORD",
     "/METADATA", "/WHEEL", "/LICENSE", ".dat", ".npy", ".npz", ".pem",
 )
+
+
+def record_digest(digest: bytes) -> str:
+    """A sha256 digest as RECORD writes it: ``sha256=`` and unpadded urlsafe base64."""
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+_LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$")
 
 
 @dataclass(frozen=True)
@@ -239,15 +250,23 @@ class WheelFile:
         except Exception as exc:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({type(exc).__name__}: {exc})") from None
 
-    def elf_members(self) -> Iterator[tuple[zipfile.ZipInfo, bytes]]:
-        """Every member that is an ELF file, with its bytes, in archive order."""
+    def elf_members(self, *, verify_record: bool = True) -> Iterator[tuple[zipfile.ZipInfo, bytes]]:
+        """Every member that is an ELF file, with its bytes, in archive order; each checked
+        against its RECORD hash when RECORD has one (*verify_record*)."""
+        record = self.record() if verify_record else {}
         for info in self.members:
             if info.filename.endswith(_NOT_ELF_SUFFIXES) or info.is_dir():
                 continue
-            if info.filename.endswith(".so") or ".so." in info.filename or self._starts_with_elf_magic(info):
+            named_like_library = _LIBRARY_NAME.search(info.filename) is not None
+            if named_like_library or self._starts_with_elf_magic(info):
                 data = self.read(info)
+                expected = record.get(info.filename)
+                if expected is not None and expected != record_digest(hashlib.sha256(data).digest()):
+                    raise WheelError(f"{self.path.name}: member {info.filename!r} does not match its RECORD hash")
                 if data[:4] == ELF_MAGIC:
                     yield info, data
+                elif named_like_library:
+                    raise WheelError(f"{self.path.name}: member {info.filename!r} is named like a shared library but is not ELF")
 
     def wheel_metadata(self) -> dict[str, list[str]]:
         """The ``.dist-info/WHEEL`` file as {field: [values]}."""

@@ -14,7 +14,6 @@ recompressed. Every member gets the same timestamp (``SOURCE_DATE_EPOCH`` if set
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import secrets
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import WheelError
-from .wheelfile import WheelFile
+from .wheelfile import WheelFile, record_digest
 
 _LOCAL = struct.Struct("<4s5H3L2H")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
@@ -35,10 +34,6 @@ _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 _CHUNK = 1 << 20
 PARTIAL_MARK = ".muslwheel-partial-"
-
-
-def record_digest(digest: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def dos_datetime(epoch: Optional[int] = None) -> tuple[int, int]:
