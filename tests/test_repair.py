@@ -173,3 +173,29 @@ def test_failed_repair_leaves_nothing_and_says_why_in_one_line(toolchain: Toolch
     assert proc.stderr.count("\n") == 1 and expect in proc.stderr, proc.stderr
     assert list(out.iterdir()) == []
     assert wheel.read_bytes() == before
+
+
+def test_strip_removes_the_symbol_table_and_the_result_still_loads(toolchain: Toolchain, tmp_path: Path) -> None:
+    libs = build_libs(toolchain, "x86_64", tmp_path)
+    use = toolchain.build("x86_64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", USE_C)], shared=True,
+                          args=["-g", f"-L{libs}", "-louter", "-linner"])
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    wheel = make_wheel(dist, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": use.read_bytes()})
+    out = tmp_path / "out"
+    run_ok([*muslwheel_cmd(), "repair", "-q", "--strip", "-w", out, "--ldpaths", libs, wheel], env=checkout_env())
+    (repaired,) = out.glob("*.whl")
+    with zipfile.ZipFile(repaired) as zf:
+        stripped = zf.read("use/libuse.so")
+    assert b".symtab" in use.read_bytes() and b".symtab" not in stripped
+    run_ok([*muslwheel_cmd(), "check", repaired], env=checkout_env())
+
+
+def test_pure_wheels_are_refused_unless_allowed(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "pure", "1.0", "py3-none-any", {"pure/__init__.py": ""}, root_is_purelib=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = run([*muslwheel_cmd(), "repair", "-w", out, wheel], env=checkout_env())
+    assert proc.returncode == 2 and "pure wheel" in proc.stderr and list(out.iterdir()) == []
+    run_ok([*muslwheel_cmd(), "repair", "--allow-pure-python-wheel", "-w", out, wheel], env=checkout_env())
+    assert [p.name for p in out.iterdir()] == [wheel.name]

@@ -171,7 +171,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
             Path(wheel), out_dir, plat=args.plat, exclude=args.exclude, only_plat=args.only_plat,
             lib_sdir=args.lib_sdir, update_tags=not args.no_update_tags,
             compresslevel=args.zip_compression_level, root=Path(args.root) if args.root else None,
-            ldpaths=args.ldpaths.split(":") if args.ldpaths is not None else None, progress=progress)
+            ldpaths=args.ldpaths.split(":") if args.ldpaths is not None else None, strip=args.strip,
+            allow_pure=args.allow_pure_python_wheel, progress=progress)
         results.append(result)
         if not args.json:
             grafted = ", ".join(f"{g.needed} -> {g.wheel_path}" for g in result.grafted) or "nothing to graft"
@@ -245,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compression level for changed members (default: 6)")
     p.add_argument("--root", metavar="DIR", help="the target's root filesystem, where its libraries are")
     p.add_argument("--ldpaths", metavar="DIRS", help="colon-separated directories replacing the target's system path")
+    p.add_argument("--strip", action="store_true", help="strip symbol tables (strip -s) from every ELF file")
+    p.add_argument("--allow-pure-python-wheel", action="store_true", help="copy a pure wheel instead of refusing it")
+    p.add_argument("--disable-isa-ext-check", action="store_true",
+                   help="accepted for auditwheel compatibility: x86 ISA levels are warnings and never block")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_repair)

@@ -84,13 +84,18 @@ class SymbolTable:
         entry = self._entries.get(name)
         if entry is None:
             return None
-        versions = [MuslVersion.parse(v) if v else None for v in entry]
+        versions = [_version(v) if v else None for v in entry]
         spans = tuple((versions[i], versions[i + 1]) for i in range(0, len(versions), 2))
         return SymbolInfo(spans)  # type: ignore[arg-type]
 
     def exported_by(self, version: MuslVersion) -> set[str]:
         """The names libc.so of *version* exports."""
         return {name for name in self._entries if self.lookup(name).exported_by(version)}  # type: ignore[union-attr]
+
+
+@functools.lru_cache(maxsize=None)
+def _version(text: str) -> MuslVersion:
+    return MuslVersion.parse(text)
 
 
 def _load_json(name: str) -> dict:  # type: ignore[type-arg]

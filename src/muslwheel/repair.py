@@ -154,6 +154,37 @@ def _patch(data: bytes, args: list[str], what: str, work: Path) -> bytes:
     return path.read_bytes()
 
 
+_STRIP_PREFIX = {"x86_64": "x86_64-linux-gnu", "i686": "i686-linux-gnu", "aarch64": "aarch64-linux-gnu",
+                 "armv7l": "arm-linux-gnueabihf", "ppc64le": "powerpc64le-linux-gnu", "s390x": "s390x-linux-gnu",
+                 "riscv64": "riscv64-linux-gnu", "loongarch64": "loongarch64-linux-gnu"}
+
+
+def strip_command(arch: Arch) -> list[str]:
+    """A ``strip`` that handles *arch*: binutils' own for the arch, llvm-strip (any arch), or the
+    host's plain ``strip`` when the host is that arch (x86 binutils also handle i686)."""
+    candidates = [f"{_STRIP_PREFIX[arch.name]}-strip", "llvm-strip"]
+    native = os.uname().machine
+    if arch.name == native or (native == "x86_64" and arch.name == "i686"):
+        candidates.append("strip")
+    for name in candidates:
+        exe = shutil.which(name)
+        if exe:
+            return [exe, "-s"]
+    raise RepairError(f"--strip: no strip tool for {arch.name} here (tried {', '.join(candidates)})")
+
+
+def _strip(data: bytes, arch: Arch, what: str, work: Path) -> bytes:
+    path = work / "strip.so"
+    path.write_bytes(data)
+    proc = subprocess.run([*strip_command(arch), str(path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RepairError(f"strip failed on {what}: {proc.stderr.strip()[:200]}")
+    stripped = path.read_bytes()
+    before = parse_elf(data)
+    _verify(before, stripped, what, needed=before.needed, soname=before.soname, rpath=before.runpath or before.rpath)
+    return stripped
+
+
 def _verify(before: ELFFile, after_data: bytes, what: str, *, needed: tuple[str, ...], soname: Optional[str],
             rpath: Optional[tuple[str, ...]]) -> ELFFile:
     """Check that patching changed exactly NEEDED, SONAME and RPATH as intended."""
@@ -189,6 +220,8 @@ def repair_wheel(
     compresslevel: int = 6,
     root: Optional[Path] = None,
     ldpaths: Optional[Sequence[str]] = None,
+    strip: bool = False,
+    allow_pure: bool = False,
     progress: Optional[Callable[[str], None]] = None,
 ) -> RepairResult:
     """Repair *wheel_path* into *out_dir*. Raises RepairError/WheelError/ELFError; never leaves
@@ -199,15 +232,25 @@ def repair_wheel(
     clean_stale_partials(out_dir)
     with WheelFile(wheel_path) as wheel:
         record = wheel.record()
-        elf_data: dict[str, bytes] = {}
+        # Only the parsed facts are kept: the bytes of the few members to patch are read again,
+        # so memory follows the largest member, not the sum of them.
         elfs: dict[str, ELFFile] = {}
         for info, data in wheel.elf_members():
             try:
                 elfs[info.filename] = parse_elf(data)
             except ELFError as exc:
                 raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
-            elf_data[info.filename] = data
+            del data
         verdict = audit_elfs(wheel.name, elfs)
+        if verdict.libc == "none":
+            if not allow_pure:
+                raise RepairError(f"{wheel.path.name}: pure wheel, nothing to repair (--allow-pure-python-wheel copies it)")
+            out_path = out_dir / wheel.path.name
+            if out_path.resolve() != Path(wheel_path).resolve():
+                with WheelWriter(out_path, compresslevel=compresslevel) as writer:
+                    _write(wheel, writer, {}, record, None, say)
+                    writer.commit()
+            return RepairResult(Path(wheel_path), out_path, sorted(wheel.name.platforms), verdict=verdict)
         if verdict.libc not in ("musl", "static"):
             raise RepairError(f"{wheel.path.name}: {verdict.libc} binaries: muslwheel repairs musl wheels only")
         if verdict.arch is None:
@@ -224,7 +267,14 @@ def repair_wheel(
             if g.wheel_path in elfs:
                 raise RepairError(f"{wheel.path.name}: {g.wheel_path} already exists in the wheel")
 
-        new_data, new_elfs, patched = _apply_patches(elfs, elf_data, grafts, libs_dir, say)
+        new_data, new_elfs, patched = _apply_patches(elfs, wheel.read, grafts, libs_dir, say)
+        if strip:
+            with tempfile.TemporaryDirectory(prefix="muslwheel-") as tmp:
+                for member in sorted(set(elfs) | set(new_data)):
+                    data = new_data[member] if member in new_data else wheel.read(member)
+                    new_data[member] = _strip(data, arch, member, Path(tmp))
+                    new_elfs[member] = parse_elf(new_data[member])
+                say(f"stripped {len(new_data)} ELF files")
         final_elfs = {**elfs, **new_elfs}
         after = audit_elfs(wheel.name, final_elfs)
         missing = sorted(set(after.external_libs) - set(excluded))
@@ -285,7 +335,7 @@ def _rpath_for(member: str, elf: ELFFile, libs_dir: str) -> tuple[str, ...]:
     return (new, *kept)
 
 
-def _apply_patches(elfs: dict[str, ELFFile], elf_data: dict[str, bytes], grafts: dict[str, Graft], libs_dir: str,
+def _apply_patches(elfs: dict[str, ELFFile], read: Callable[[str], bytes], grafts: dict[str, Graft], libs_dir: str,
                    say: Callable[[str], None]) -> tuple[dict[str, bytes], dict[str, ELFFile], list[str]]:
     renamed = {g.needed: g.new_name for g in grafts.values()}
     new_data: dict[str, bytes] = {}
@@ -300,7 +350,7 @@ def _apply_patches(elfs: dict[str, ELFFile], elf_data: dict[str, bytes], grafts:
             rpath = _rpath_for(member, elf, libs_dir)
             args = [a for n in elf.needed if n in renamed for a in ("--replace-needed", n, renamed[n])]
             args += ["--set-rpath", ":".join(rpath)]
-            data = _patch(elf_data[member], args, member, work)
+            data = _patch(read(member), args, member, work)
             new_elfs[member] = _verify(elf, data, member, needed=needed, soname=elf.soname, rpath=rpath)
             new_data[member] = data
             patched.append(member)

@@ -51,6 +51,14 @@ _NOT_ELF_SUFFIXES = (
 )
 
 
+crc32 = _zlib.crc32
+
+
+def inflater_for(info: zipfile.ZipInfo):  # type: ignore[no-untyped-def]
+    """A streaming raw-deflate decompressor for *info*, or None if it is stored."""
+    return _zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+
+
 def record_digest(digest: bytes) -> str:
     """A sha256 digest as RECORD writes it: ``sha256=`` and unpadded urlsafe base64."""
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -130,6 +138,8 @@ class WheelFile:
         self._by_name = {m.filename: m for m in self.members}
         self.dist_info = self._find_dist_info()
         self._fp = open(self.path, "rb")
+        #: member name -> RECORD-style sha256 of members already read and hashed
+        self.digests: dict[str, str] = {}
 
     def _validate(self, infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
         where = self.path.name
@@ -188,7 +198,10 @@ class WheelFile:
             raise WheelError(f"{self.path.name}: no member {member!r}")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             return self._read_with_zipfile(info)
-        raw = self._raw(info)
+        return self.inflate(info, self._raw(info))
+
+    def inflate(self, info: zipfile.ZipInfo, raw: bytes) -> bytes:
+        """*info*'s content from its compressed bytes *raw*, checked against size and CRC."""
         if info.compress_type == zipfile.ZIP_STORED:
             data = raw
         else:
@@ -207,18 +220,38 @@ class WheelFile:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt (CRC mismatch)")
         return data
 
+    def raw(self, info: zipfile.ZipInfo) -> bytes:
+        """The compressed bytes of *info*, as stored."""
+        return self._raw(info)
+
+    def raw_chunks(self, info: zipfile.ZipInfo, size: int) -> Iterator[bytes]:
+        """The compressed bytes of *info* in chunks of *size* (for members too big to hold)."""
+        self._seek_data(info)
+        left = info.compress_size
+        while left:
+            position = self._fp.tell()
+            chunk = self._fp.read(min(size, left))
+            if not chunk:
+                raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated")
+            left -= len(chunk)
+            yield chunk
+            self._fp.seek(position + len(chunk))  # the caller may have read other members meanwhile
+
     def _raw(self, info: zipfile.ZipInfo) -> bytes:
         """The compressed bytes of *info*, found through its local header."""
+        self._seek_data(info)
+        raw = self._fp.read(info.compress_size)
+        if len(raw) != info.compress_size:
+            raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated")
+        return raw
+
+    def _seek_data(self, info: zipfile.ZipInfo) -> None:
         self._fp.seek(info.header_offset)
         header = self._fp.read(30)
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
             raise WheelError(f"{self.path.name}: member {info.filename!r}: bad local header")
         name_len, extra_len = struct.unpack("<2H", header[26:30])
         self._fp.seek(info.header_offset + 30 + name_len + extra_len)
-        raw = self._fp.read(info.compress_size)
-        if len(raw) != info.compress_size:
-            raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated")
-        return raw
 
     def _read_with_zipfile(self, info: zipfile.ZipInfo) -> bytes:
         try:
@@ -261,7 +294,8 @@ class WheelFile:
             if named_like_library or self._starts_with_elf_magic(info):
                 data = self.read(info)
                 expected = record.get(info.filename)
-                if expected is not None and expected != record_digest(hashlib.sha256(data).digest()):
+                digest = self.digests[info.filename] = record_digest(hashlib.sha256(data).digest())
+                if expected is not None and expected != digest:
                     raise WheelError(f"{self.path.name}: member {info.filename!r} does not match its RECORD hash")
                 if data[:4] == ELF_MAGIC:
                     yield info, data

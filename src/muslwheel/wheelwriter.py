@@ -7,8 +7,8 @@ the ``with`` block on an exception) removes it. Partial files of processes that 
 are removed by :func:`clean_stale_partials`.
 
 Unchanged members are copied as their compressed bytes (:meth:`copy_member`): their content is
-decompressed once, in chunks, to check it against the input's RECORD and to hash it, but never
-recompressed. Every member gets the same timestamp (``SOURCE_DATE_EPOCH`` if set, else
+inflated once to check it against the input's RECORD and to hash it (not at all if the audit
+already did), but never recompressed. One member at a time is in memory. Every member gets the same timestamp (``SOURCE_DATE_EPOCH`` if set, else
 1980-01-01) and members are written in a fixed order, so the same input gives the same bytes.
 """
 
@@ -25,15 +25,16 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import WheelError
-from .wheelfile import WheelFile, record_digest
+from .wheelfile import WheelFile, crc32, inflater_for, record_digest
 
 _LOCAL = struct.Struct("<4s5H3L2H")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _EOCD = struct.Struct("<4s4H2LH")
 _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
-_CHUNK = 1 << 20
 PARTIAL_MARK = ".muslwheel-partial-"
+_CHUNK = 1 << 20
+_STREAM_OVER = 8 << 20  #: members compressed to more than this are copied in chunks
 
 
 def dos_datetime(epoch: Optional[int] = None) -> tuple[int, int]:
@@ -115,40 +116,54 @@ class WheelWriter:
     def copy_member(self, source: WheelFile, info: zipfile.ZipInfo, expected_hash: Optional[str]) -> None:
         """Copy *info* from *source* as its compressed bytes, checking its content against
         *expected_hash* (``sha256=…`` from the input's RECORD) when given."""
+        mode = (info.external_attr >> 16) & 0o777 or 0o644
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            self.write(info.filename, source.read(info), (info.external_attr >> 16) & 0o777 or 0o644)
+            self.write(info.filename, source.read(info), mode)
             return
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            with source.open_member(info) as member:  # decompress to hash, in chunks
-                while chunk := member.read(_CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-        except Exception as exc:
-            raise WheelError(f"{source.path.name}: member {info.filename!r} is corrupt ({type(exc).__name__}: {exc})") from None
-        got = record_digest(digest.digest())
+        if info.compress_size > _STREAM_OVER:
+            self._copy_streaming(source, info, expected_hash, mode)
+            return
+        raw = source.raw(info)
+        got = source.digests.get(info.filename)
+        if got is None:  # not read yet: inflate once (never recompress) to hash it
+            got = record_digest(hashlib.sha256(source.inflate(info, raw)).digest())
         if expected_hash is not None and got != expected_hash:
             raise WheelError(f"{source.path.name}: member {info.filename!r} does not match its RECORD hash")
         raw_name = info.filename.encode("utf-8")
         offset = self._local_header(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size)
-        with open(source.path, "rb") as src:
-            src.seek(info.header_offset)
-            header = src.read(30)
-            if len(header) != 30 or header[:4] != b"PK\x03\x04":
-                raise WheelError(f"{source.path.name}: member {info.filename!r}: bad local header")
-            name_len, extra_len = struct.unpack("<2H", header[26:30])
-            src.seek(info.header_offset + 30 + name_len + extra_len)
-            left = info.compress_size
-            while left:
-                chunk = src.read(min(_CHUNK, left))
-                if not chunk:
-                    raise WheelError(f"{source.path.name}: member {info.filename!r} is truncated")
-                self._f.write(chunk)
-                left -= len(chunk)
-        mode = (info.external_attr >> 16) & 0o777 or 0o644
+        self._f.write(raw)
         self._entries.append(_Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode))
-        self.record.append((info.filename, got, size))
+        self.record.append((info.filename, got, info.file_size))
+
+    def _copy_streaming(self, source: WheelFile, info: zipfile.ZipInfo, expected_hash: Optional[str], mode: int) -> None:
+        """copy_member for a big member: compressed chunks go straight to the output while a
+        streaming inflater hashes them, so memory stays at a few chunks whatever its size."""
+        raw_name = info.filename.encode("utf-8")
+        offset = self._local_header(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size)
+        digest = hashlib.sha256()
+        inflater = inflater_for(info)
+        size = 0
+        crc = 0
+        for chunk in source.raw_chunks(info, _CHUNK):
+            self._f.write(chunk)
+            if inflater is None:
+                out = chunk
+            else:
+                out = inflater.decompress(chunk, info.file_size - size + 1)
+                if inflater.unconsumed_tail:
+                    raise WheelError(f"{source.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes")
+            size += len(out)
+            if size > info.file_size:
+                raise WheelError(f"{source.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes")
+            digest.update(out)
+            crc = crc32(out, crc)
+        if size != info.file_size or crc != info.CRC:
+            raise WheelError(f"{source.path.name}: member {info.filename!r} is corrupt (size or CRC mismatch)")
+        got = record_digest(digest.digest())
+        if expected_hash is not None and got != expected_hash:
+            raise WheelError(f"{source.path.name}: member {info.filename!r} does not match its RECORD hash")
+        self._entries.append(_Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode))
+        self.record.append((info.filename, got, info.file_size))
 
     def _central_directory(self) -> None:
         start = self._f.tell()
