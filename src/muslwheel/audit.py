@@ -220,7 +220,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             Reason("tag", "pure wheel: no ELF members, muslwheel has nothing to audit", severity="info")],
             [], claimed, True)
 
-    arches = {}
+    arches: dict[str, list[str]] = {}
     for path, elf in elfs.items():
         a = arch_of_elf(elf)
         arches.setdefault(a.name if a else describe_machine(elf), []).append(path)
@@ -245,7 +245,8 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         closure = resolve_closure(path, elfs, arch)
         provided = frozenset(n for r in closure if r.kind == WHEEL and r.path for n in elfs[r.path].defined_names)
         outside = any(r.kind in (EXTERNAL, SYSTEM) for r in closure)
-        file_floor, file_reasons = (None, [])
+        file_floor: Optional[MuslVersion] = None
+        file_reasons: list[Reason] = []
         if libc != GLIBC and arch is not None:
             f, file_reasons = _floor_of(path, elf, arch, provided, outside)
             file_floor = f

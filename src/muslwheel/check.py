@@ -141,7 +141,6 @@ def check_wheel(path: Path, *, root: Optional[Path] = None) -> CheckResult:
                 result.problems.append(Problem(r.file or "", "unbound-symbol", r.symbol or "", r.why))
         return result
     result.method = "loader+qemu" if runner else "loader"
-    assert target.loader is not None
     _run_loader(result, data, target, runner)
     return result
 
@@ -161,6 +160,7 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) ->
 
 
 def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, runner: list[str]) -> None:
+    assert target.loader is not None
     with tempfile.TemporaryDirectory(prefix="muslwheel-check-") as tmp:
         prefix = Path(tmp) / "prefix"
         (prefix / "lib").mkdir(parents=True)

