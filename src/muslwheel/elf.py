@@ -168,8 +168,12 @@ class _Reader:
         return raw[:end].decode("utf-8", "surrogateescape")
 
 
-def parse_elf(data: Buffer) -> ELFFile:
-    """Parse the ELF image in *data*; raise :class:`ELFError` if it is not a sound ELF file."""
+def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
+    """Parse the ELF image in *data*; raise :class:`ELFError` if it is not a sound ELF file.
+
+    With *headers_only*, stop after the ELF and program headers and PT_INTERP: enough to tell
+    platform and libc family, and *data* may then be just the start of the file.
+    """
     r = _Reader(data)
     if r.size < 16 or bytes(r.data[:4]) != ELF_MAGIC:
         raise ELFError("not an ELF file (no \\x7fELF magic)")
@@ -221,10 +225,11 @@ def parse_elf(data: Buffer) -> ELFFile:
         osabi=ei_osabi,
         elf_type=e_type,
         interpreter=interpreter,
-        x86_isa_needed=_x86_isa_needed(r, property_segs, e, is64)
-        if e_machine in (EM.X86_64, EM.I386)
-        else None,
     )
+    if headers_only:
+        return ELFFile(**base, is_dynamic=dynamic_seg is not None)  # type: ignore[arg-type]
+    if e_machine in (EM.X86_64, EM.I386):
+        base["x86_isa_needed"] = _x86_isa_needed(r, property_segs, e, is64)
     if dynamic_seg is None:
         return ELFFile(**base)  # type: ignore[arg-type]
 
@@ -425,6 +430,26 @@ def _x86_isa_needed(r: _Reader, segs: list[tuple[int, int]], e: str, is64: bool)
                     p += 8 + pr_datasz + (-pr_datasz % align)
             pos = desc_end + (-descsz % 4)
     return None
+
+
+_HEADER_PREFIX = 1 << 16
+
+
+def read_elf_headers(path: Union[str, os.PathLike[str]]) -> ELFFile:
+    """The headers-only facts of the ELF file at *path* (see :func:`parse_elf`), reading just
+    its start unless its headers lie further in."""
+    with open(path, "rb") as f:
+        data = f.read(_HEADER_PREFIX)
+        try:
+            return parse_elf(data, headers_only=True)
+        except ELFError as exc:
+            if len(data) < _HEADER_PREFIX:
+                raise ELFError(f"{os.fspath(path)}: {exc}") from None
+            data += f.read()
+    try:
+        return parse_elf(data, headers_only=True)
+    except ELFError as exc:
+        raise ELFError(f"{os.fspath(path)}: {exc}") from None
 
 
 def read_elf(path: Union[str, os.PathLike[str]]) -> ELFFile:

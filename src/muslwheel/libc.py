@@ -26,8 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Optional, Union
 
 from .arch import ARCHES, Arch, arch_of_elf, arch_of_loader_name, describe_machine
-from .elf import ELFFile, is_elf, parse_elf
-from .errors import DetectError, ELFError
+from .elf import ELFFile, is_elf, read_elf, read_elf_headers
+from .errors import DetectError
 
 StrPath = Union[str, "os.PathLike[str]"]
 
@@ -83,9 +83,12 @@ def parse_loader_output(stderr: str) -> Optional[tuple[str, MuslVersion]]:
 
 
 # The version string sits in .rodata as its own NUL-terminated string, but not always after a
-# NUL (i386 packs it after other constants), so it is anchored on its terminator alone.
-_VERSION_IN_RODATA = re.compile(rb"(?<![0-9A-Za-z_.])([0-9]\.[0-9]{1,2}\.[0-9]{1,2}(?:-[\x21-\x7e]{1,40})?)\x00")
+# NUL (i386 packs it after other constants), so it is anchored on its terminator. The pattern
+# starts at the first "." so that re can use its fast literal search; the leading digit and the
+# byte before it are checked by hand.
+_VERSION_TAIL = re.compile(rb"\.[0-9]{1,2}\.[0-9]{1,2}(?:-[\x21-\x7e]{1,40})?\x00")
 _LOADER_BANNER = re.compile(rb"musl libc \(([^)\x00]{1,32})\)\nVersion %s")
+_WORD_BYTES = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.")
 
 
 def musl_version_from_loader_bytes(data: bytes) -> Optional[tuple[str, MuslVersion]]:
@@ -98,7 +101,12 @@ def musl_version_from_loader_bytes(data: bytes) -> Optional[tuple[str, MuslVersi
     banner = _LOADER_BANNER.search(data)
     if not banner:
         return None
-    found = {m.group(1) for m in _VERSION_IN_RODATA.finditer(data)}
+    found = set()
+    for m in _VERSION_TAIL.finditer(data):
+        start = m.start() - 1
+        if start < 0 or not 48 <= data[start] <= 57 or (start > 0 and data[start - 1] in _WORD_BYTES):
+            continue
+        found.add(data[start : m.end() - 1])
     if len(found) != 1:
         return None
     try:
@@ -177,17 +185,15 @@ def resolve_in_root(root: StrPath, path: str, *, max_links: int = 40) -> Path:
     return root_path.joinpath(*resolved)
 
 
-def _read_elf_file(path: Path, what: str) -> tuple[ELFFile, bytes]:
+def _read_elf_headers(path: Path, what: str, validate: bool = True) -> ELFFile:
+    """The headers of an ELF file; with *validate*, the whole file is checked as well, so that a
+    hostile or truncated file is refused however sound its first bytes look."""
     try:
-        data = path.read_bytes()
+        return read_elf(path) if validate else read_elf_headers(path)
     except IsADirectoryError:
         raise DetectError(f"{path}: is a directory, not an executable") from None
     except OSError as exc:
         raise DetectError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    try:
-        return parse_elf(data), data
-    except ELFError as exc:
-        raise ELFError(f"{path}: {exc}") from None
 
 
 def _run_loader(loader: Path) -> Optional[tuple[str, MuslVersion]]:
@@ -209,15 +215,17 @@ def _host_can_run(arch: Optional[Arch]) -> bool:
         native == "aarch64" and arch.name == "armv7l")
 
 
-def detect_executable(path: StrPath, *, root: Optional[StrPath] = None, allow_run: bool = True) -> Detection:
+def detect_executable(path: StrPath, *, root: Optional[StrPath] = None, allow_run: bool = True,
+                      validate: bool = True) -> Detection:
     """Detect the libc, musl version and architecture of the ELF executable at *path*.
 
     With *root*, *path* and the loader it names are looked up inside that root filesystem and
     nothing is run. Otherwise the loader is run only if its bytes do not give its version and
-    *allow_run* is true.
+    *allow_run* is true. *validate* checks the executable's whole ELF structure, not just the
+    headers detection reads.
     """
     path_str = os.fspath(path)
-    elf, _ = _read_elf_file(Path(path_str), "executable")
+    elf = _read_elf_headers(Path(path_str), "executable", validate)
     arch = arch_of_elf(elf)
     how: dict[str, str] = {
         "arch": f"ELF header of {path_str}: {describe_machine(elf)}"
@@ -273,8 +281,9 @@ def detect_executable(path: StrPath, *, root: Optional[StrPath] = None, allow_ru
 
 @functools.lru_cache(maxsize=None)
 def detect_interpreter() -> Detection:
-    """Detect the running interpreter (``sys.executable``). Cached: it cannot change."""
-    return detect_executable(sys.executable)
+    """Detect the running interpreter (``sys.executable``). Cached: it cannot change. Only its
+    headers are read: it is running, so its structure is sound."""
+    return detect_executable(sys.executable, validate=False)
 
 
 _ROOT_PYTHONS = ("usr/bin/python3", "usr/local/bin/python3", "usr/bin/python", "usr/local/bin/python")
@@ -318,7 +327,8 @@ def detect_root(root: StrPath, *, arch: Optional[str] = None) -> Detection:
 def _detect_loader(root: Path, loader: Path) -> Detection:
     inside = "/" + loader.relative_to(root).as_posix()
     real = resolve_in_root(root, inside)
-    elf, data = _read_elf_file(real, "loader")
+    elf = _read_elf_headers(real, "loader")
+    data = real.read_bytes()
     arch = arch_of_elf(elf)
     found = musl_version_from_loader_bytes(data)
     how = {
