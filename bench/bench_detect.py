@@ -12,14 +12,15 @@ audit hook on subprocess/exec/spawn/fork events). Writes bench/results/detect.tx
 from __future__ import annotations
 
 import argparse
-import datetime
 import platform
-import shlex
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import results_file  # noqa: E402
+
 PROCESS_EVENTS = {"subprocess.Popen", "os.posix_spawn", "os.exec", "os.fork", "os.system", "os.spawn"}
 started = 0
 
@@ -59,17 +60,14 @@ def main() -> int:
     if ours[2] is None or theirs[2] is None:
         raise SystemExit(f"not a musl interpreter? muslwheel: {ours[2]}, packaging: {theirs[2]}")
     lines = [
-        f"# musl detection of the running interpreter, {datetime.date.today()}",
-        "command: " + " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+        *results_file.header("musl detection of the running interpreter"),
         f"interpreter: {sys.executable} (Python {platform.python_version()}), packaging {packaging.__version__}",
         f"best of {args.rounds}, uncached:",
         f"muslwheel detect_executable: {ours[0] * 1000:.2f} ms, {ours[1]} processes started, version {ours[2]}",
         f"packaging _get_musl_version: {theirs[0] * 1000:.2f} ms, {theirs[1]} processes started, version {theirs[2]}",
         f"goal: no process and under 2 ms: {'met' if ours[1] == 0 and ours[0] < 0.002 else 'NOT met'}",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    results_file.write(lines, args.out)
     return 0
 
 

@@ -19,12 +19,7 @@ member. Times are the best of --rounds.
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import random
-import resource
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -34,6 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+import results_file  # noqa: E402
 from wheelmaker import make_wheel  # noqa: E402
 
 
@@ -104,10 +100,7 @@ def main() -> int:
     if not musl_wheels:
         raise SystemExit("no musllinux wheels: run bench/setup")
     big = max(musl_wheels, key=lambda w: w.stat().st_size)
-    lines = [f"# muslwheel repair vs auditwheel repair, {datetime.date.today()}",
-             "command: " + " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
-             f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-             f"best of {args.rounds} rounds, seconds:"]
+    lines = [*results_file.header("muslwheel repair vs auditwheel repair"), f"best of {args.rounds} rounds, seconds:"]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         empty = work / "empty"
@@ -138,9 +131,7 @@ def main() -> int:
                   f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 5x)",
                   f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest / 1e6:.0f} MB; "
                   f"ratio {rss * 2**20 / largest:.2f} (goal <= 2)"]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    results_file.write(lines, args.out)
     return 0
 
 

@@ -18,11 +18,7 @@ manylinux wheel is called musl. Results go to bench/results/show.txt with this c
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -31,6 +27,8 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+import results_file  # noqa: E402
+
 from muslwheel import __version__  # noqa: E402
 from muslwheel.audit import audit_wheel  # noqa: E402
 from muslwheel.wheelfile import WheelFile  # noqa: E402
@@ -113,12 +111,9 @@ def main() -> int:
     dec = best_of(args.rounds, lambda: raw_decompress(wheels, members))
     elf_bytes = raw_decompress(wheels, members)
 
-    command = " ".join(shlex.quote(a) for a in [sys.executable.rsplit("/", 1)[-1], *sys.argv])
     lines = [
-        f"# muslwheel show vs auditwheel show, {datetime.date.today()}",
-        f"command: {command}",
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, muslwheel {__version__}",
-        f"wheels: {len(wheels)} ({len(binary)} binary), {elf_count} ELF members, {elf_bytes / 1e6:.1f} MB of ELF",
+        *results_file.header("muslwheel show vs auditwheel show"),
+        f"muslwheel {__version__}; wheels: {len(wheels)} ({len(binary)} binary), {elf_count} ELF members, {elf_bytes / 1e6:.1f} MB of ELF",
         f"best of {args.rounds} rounds, seconds:",
         f"A auditwheel show, one process per wheel: {aw:.3f}",
         f"B muslwheel show, one process per wheel: {mw:.3f}",
@@ -127,9 +122,7 @@ def main() -> int:
         f"A/B = {aw / mw:.1f}x (goal >= 10x)",
         f"C/D = {one / dec:.2f} (goal <= 1.5)",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    results_file.write(lines, args.out)
     return 0
 
 

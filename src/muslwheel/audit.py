@@ -27,7 +27,7 @@ from typing import Mapping, Optional, Union
 
 from .arch import ARCHES, Arch, arch_of_elf, describe_machine
 from .elf import ELFFile, parse_elf
-from .errors import ELFError, WheelError
+from .errors import ELFError
 from .libc import GLIBC, MUSL, STATIC, UNKNOWN, MuslVersion, libc_family_of_interpreter
 from .policy import (
     Policy,
@@ -40,7 +40,7 @@ from .policy import (
     symbol_table,
 )
 from .resolve import EXTERNAL, SYSTEM, WHEEL, Resolution, resolve_closure
-from .wheelfile import WheelFile, WheelName, parse_wheel_name
+from .wheelfile import WheelFile, WheelName
 
 ERROR = "error"
 WARNING = "warning"
@@ -357,16 +357,23 @@ def _judge_musllinux(platform: str, claim: tuple[int, int], arch: str, wheel_arc
     return out
 
 
+def read_wheel_elfs(wheel: WheelFile, *, keep_bytes: bool = False) -> tuple[dict[str, ELFFile], dict[str, bytes]]:
+    """Parse every ELF member of *wheel*: {path: ELFFile}, and {path: bytes} if *keep_bytes*
+    (otherwise each member's bytes are dropped once parsed)."""
+    elfs: dict[str, ELFFile] = {}
+    kept: dict[str, bytes] = {}
+    for info, data in wheel.elf_members():
+        try:
+            elfs[info.filename] = parse_elf(data)
+        except ELFError as exc:
+            raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
+        if keep_bytes:
+            kept[info.filename] = data
+    return elfs, kept
+
+
 def audit_wheel(path: Union[str, Path]) -> Verdict:
     """Audit the wheel file at *path*. Raises WheelError/ELFError for bad input."""
     with WheelFile(path) as wheel:
-        elfs: dict[str, ELFFile] = {}
-        for info, data in wheel.elf_members():
-            try:
-                elfs[info.filename] = parse_elf(data)
-            except ELFError as exc:
-                raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
+        elfs, _ = read_wheel_elfs(wheel)
         return audit_elfs(wheel.name, elfs)
-
-
-__all__ = ["Reason", "FileReport", "Verdict", "audit_elfs", "audit_wheel", "file_libc", "parse_wheel_name", "WheelError"]

@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Optional
 
 from .arch import Arch, get_arch
-from .audit import Verdict, audit_elfs
-from .elf import ELFFile, parse_elf
-from .errors import ELFError, MuslwheelError
+from .audit import Verdict, audit_elfs, read_wheel_elfs
+from .errors import MuslwheelError
 from .libc import Detection, MuslVersion, detect_interpreter, detect_root, musl_version_from_loader_bytes, resolve_in_root
 from .policy import is_interpreter_symbol
 from .wheelfile import WheelFile
@@ -111,14 +110,7 @@ def _runner(arch: Arch) -> Optional[list[str]]:
 
 def check_wheel(path: Path, *, root: Optional[Path] = None) -> CheckResult:
     with WheelFile(path) as wheel:
-        elfs: dict[str, ELFFile] = {}
-        data: dict[str, bytes] = {}
-        for info, raw in wheel.elf_members():
-            try:
-                elfs[info.filename] = parse_elf(raw)
-            except ELFError as exc:
-                raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
-            data[info.filename] = raw
+        elfs, data = read_wheel_elfs(wheel, keep_bytes=True)
         verdict = audit_elfs(wheel.name, elfs)
     if not elfs:
         raise MuslwheelError(f"{Path(path).name}: pure wheel: it loads anywhere Python does")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .arch import Arch, arch_of_elf, get_arch
-from .audit import GLIBC, Verdict, audit_elfs, file_libc
+from .audit import GLIBC, Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
 from .policy import is_allowed_system_library, is_musl_self, policy_by_name
@@ -234,13 +234,7 @@ def repair_wheel(
         record = wheel.record()
         # Only the parsed facts are kept: the bytes of the few members to patch are read again,
         # so memory follows the largest member, not the sum of them.
-        elfs: dict[str, ELFFile] = {}
-        for info, data in wheel.elf_members():
-            try:
-                elfs[info.filename] = parse_elf(data)
-            except ELFError as exc:
-                raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
-            del data
+        elfs, _ = read_wheel_elfs(wheel)
         verdict = audit_elfs(wheel.name, elfs)
         if verdict.libc == "none":
             if not allow_pure:
