@@ -1,15 +1,17 @@
 """Reading wheel files: names, tags, members, validated before anything is trusted.
 
-A :class:`WheelFile` checks the whole central directory when it opens: member names that
-would escape an extraction directory (absolute, ``..``, backslashes, NUL), symlink members,
-duplicate names, and declared sizes beyond the bounds below are refused with
-:class:`~muslwheel.errors.WheelError`. Members are decompressed only when read, one at a time,
-and never extracted to disk.
+A :class:`WheelFile` reads the central directory itself (:func:`read_central_directory`, every
+offset and count checked against the file) and refuses, with
+:class:`~muslwheel.errors.WheelError`, member names that would escape an extraction directory
+(absolute, ``..``, backslashes, NUL), symlink members, duplicate names, encrypted members and
+declared sizes beyond the bounds below. Members are inflated only when read, one at a time,
+never extracted to disk, and checked against their declared size and CRC (and RECORD, for the
+ELF members the audit reads).
 
 Bounds (documented in README): at most :data:`MAX_MEMBERS` members, :data:`MAX_MEMBER_SIZE`
-bytes for one member and :data:`MAX_TOTAL_SIZE` in all, and a compression ratio of at most
-:data:`MAX_RATIO` for members over 1 MiB. Python's zipfile never returns more than a member's
-declared size, so a member that lies about its size fails its CRC check instead of inflating.
+bytes for one member and :data:`MAX_TOTAL_SIZE` in all, and a declared compression ratio of at
+most :data:`MAX_RATIO` for members over 1 MiB. Inflation stops one byte past a member's declared
+size, so a member that lies about its size costs no more than it declared.
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ import os
 import re
 import stat
 import struct
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator, Optional, Union
+from typing import BinaryIO, Callable, Iterator, NamedTuple, Optional, Union
 
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -55,9 +56,9 @@ crc32 = _zlib.crc32
 _INFLATE_ERROR: type[Exception] = _zlib.error  # type: ignore[assignment]  # isal declares it loosely
 
 
-def inflater_for(info: zipfile.ZipInfo):  # type: ignore[no-untyped-def]
+def inflater_for(info: "Member"):  # type: ignore[no-untyped-def]
     """A streaming raw-deflate decompressor for *info*, or None if it is stored."""
-    return _zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    return _zlib.decompressobj(-15) if info.compress_type == DEFLATED else None
 
 
 def record_digest(digest: bytes) -> str:
@@ -66,6 +67,111 @@ def record_digest(digest: bytes) -> str:
 
 
 _LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$")
+
+
+STORED = 0
+DEFLATED = 8
+_EOCD = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+
+
+class Member(NamedTuple):
+    """One entry of a wheel's central directory (the fields of Member that matter)."""
+
+    filename: str
+    compress_type: int
+    CRC: int
+    compress_size: int
+    file_size: int
+    header_offset: int
+    external_attr: int
+    flags: int
+
+    def is_dir(self) -> bool:
+        return self.filename.endswith("/")
+
+
+def read_central_directory(fp: BinaryIO, size: int, where: str) -> list[Member]:
+    """The central directory of the zip archive *fp* (*size* bytes), every offset and count
+    checked against the file. Raises WheelError for anything that is not a sound, single-disk,
+    unencrypted zip archive."""
+
+    def bad(why: str) -> WheelError:
+        return WheelError(f"{where}: not a readable zip archive ({why})")
+
+    tail_len = min(size, _EOCD.size + 0xFFFF)
+    fp.seek(size - tail_len)
+    tail = fp.read(tail_len)
+    pos = tail.rfind(b"PK\x05\x06")
+    if pos < 0 or pos + _EOCD.size > len(tail):
+        raise bad("no end of central directory record")
+    _sig, disk, cd_disk, n_disk, count, cd_size, cd_offset, _comment = _EOCD.unpack_from(tail, pos)
+    eocd_offset = size - tail_len + pos
+    cd_end_limit = eocd_offset
+    if count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
+        if eocd_offset < _ZIP64_LOCATOR.size:
+            raise bad("zip64 locator missing")
+        fp.seek(eocd_offset - _ZIP64_LOCATOR.size)
+        sig, _d, z64_offset, _disks = _ZIP64_LOCATOR.unpack(fp.read(_ZIP64_LOCATOR.size))
+        if sig != b"PK\x06\x07" or z64_offset + _ZIP64_EOCD.size > eocd_offset:
+            raise bad("bad zip64 locator")
+        fp.seek(z64_offset)
+        sig, _s, _v1, _v2, disk, cd_disk, n_disk, count, cd_size, cd_offset = _ZIP64_EOCD.unpack(fp.read(_ZIP64_EOCD.size))
+        if sig != b"PK\x06\x06":
+            raise bad("bad zip64 end of central directory")
+        cd_end_limit = z64_offset
+    if disk or cd_disk or n_disk != count:
+        raise bad("multi-disk archive")
+    if count > MAX_MEMBERS:
+        raise WheelError(f"{where}: {count} members, more than the limit of {MAX_MEMBERS}")
+    if cd_offset + cd_size > cd_end_limit or cd_size < count * _CENTRAL.size:
+        raise bad("central directory lies outside the file")
+    fp.seek(cd_offset)
+    cd = fp.read(cd_size)
+    members = []
+    pos = 0
+    for _ in range(count):
+        if pos + _CENTRAL.size > len(cd):
+            raise bad("central directory is truncated")
+        (sig, _made, _need, flags, method, _time, _date, crc, csize, usize, name_len, extra_len, comment_len,
+         _disk, _iattr, eattr, offset) = _CENTRAL.unpack_from(cd, pos)
+        if sig != b"PK\x01\x02":
+            raise bad("bad central directory entry")
+        name_end = pos + _CENTRAL.size + name_len
+        extra_end = name_end + extra_len
+        if extra_end + comment_len > len(cd):
+            raise bad("central directory entry runs past its end")
+        raw_name = cd[pos + _CENTRAL.size:name_end]
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        if flags & 0x1:
+            raise WheelError(f"{where}: member {name!r} is encrypted")
+        if 0xFFFFFFFF in (usize, csize, offset):
+            usize, csize, offset = _zip64_sizes(cd[name_end:extra_end], usize, csize, offset, bad)
+        if offset + 30 > cd_offset:
+            raise bad(f"member {name!r} starts outside the file")
+        members.append(Member(name, method, crc, csize, usize, offset, eattr, flags))
+        pos = extra_end + comment_len
+    return members
+
+
+def _zip64_sizes(extra: bytes, usize: int, csize: int, offset: int, bad: Callable[[str], WheelError]) -> tuple[int, int, int]:
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<2H", extra, pos)
+        if tag == 1:
+            values = list(struct.unpack_from(f"<{min(length, len(extra) - pos - 4) // 8}Q", extra, pos + 4))
+            out = []
+            for field in (usize, csize, offset):
+                if field == 0xFFFFFFFF:
+                    if not values:
+                        raise bad("zip64 extra field is too short")
+                    field = values.pop(0)
+                out.append(field)
+            return out[0], out[1], out[2]
+        pos += 4 + length
+    raise bad("zip64 sizes missing")
 
 
 @dataclass(frozen=True)
@@ -124,25 +230,25 @@ class WheelFile:
         self.path = Path(path)
         self.name = parse_wheel_name(self.path.name)
         try:
-            self._zip = zipfile.ZipFile(self.path)
+            self._fp: BinaryIO = open(self.path, "rb")
         except FileNotFoundError:
             raise WheelError(f"{self.path}: no such file") from None
         except IsADirectoryError:
             raise WheelError(f"{self.path}: is a directory") from None
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise WheelError(f"{self.path.name}: not a readable zip archive ({exc})") from None
+        except OSError as exc:
+            raise WheelError(f"{self.path}: cannot read ({exc.strerror})") from None
         try:
-            self.members = self._validate(self._zip.infolist())
+            size = os.fstat(self._fp.fileno()).st_size
+            self.members = self._validate(read_central_directory(self._fp, size, self.path.name))
+            self._by_name = {m.filename: m for m in self.members}
+            self.dist_info = self._find_dist_info()
         except BaseException:
-            self._zip.close()
+            self._fp.close()
             raise
-        self._by_name = {m.filename: m for m in self.members}
-        self.dist_info = self._find_dist_info()
-        self._fp = open(self.path, "rb")
         #: member name -> RECORD-style sha256 of members already read and hashed
         self.digests: dict[str, str] = {}
 
-    def _validate(self, infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    def _validate(self, infos: list[Member]) -> list[Member]:
         where = self.path.name
         if len(infos) > MAX_MEMBERS:
             raise WheelError(f"{where}: {len(infos)} members, more than the limit of {MAX_MEMBERS}")
@@ -185,25 +291,23 @@ class WheelFile:
         self.close()
 
     def close(self) -> None:
-        self._zip.close()
-        if hasattr(self, "_fp"):
-            self._fp.close()
+        self._fp.close()
 
-    def info(self, name: str) -> Optional[zipfile.ZipInfo]:
+    def info(self, name: str) -> Optional[Member]:
         return self._by_name.get(name)
 
-    def read(self, member: Union[str, zipfile.ZipInfo]) -> bytes:
+    def read(self, member: Union[str, Member]) -> bytes:
         """A member's content, checked against its declared size and CRC."""
-        info = member if isinstance(member, zipfile.ZipInfo) else self._by_name.get(member)
+        info = member if isinstance(member, Member) else self._by_name.get(member)
         if info is None:
             raise WheelError(f"{self.path.name}: no member {member!r}")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        if info.compress_type not in (STORED, DEFLATED):
             return self._read_with_zipfile(info)
         return self.inflate(info, self._raw(info))
 
-    def inflate(self, info: zipfile.ZipInfo, raw: bytes) -> bytes:
+    def inflate(self, info: Member, raw: bytes) -> bytes:
         """*info*'s content from its compressed bytes *raw*, checked against size and CRC."""
-        if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_type == STORED:
             data = raw
         else:
             inflater = _zlib.decompressobj(-15)
@@ -221,11 +325,11 @@ class WheelFile:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt (CRC mismatch)")
         return data
 
-    def raw(self, info: zipfile.ZipInfo) -> bytes:
+    def raw(self, info: Member) -> bytes:
         """The compressed bytes of *info*, as stored."""
         return self._raw(info)
 
-    def raw_chunks(self, info: zipfile.ZipInfo, size: int) -> Iterator[bytes]:
+    def raw_chunks(self, info: Member, size: int) -> Iterator[bytes]:
         """The compressed bytes of *info* in chunks of *size* (for members too big to hold)."""
         self._seek_data(info)
         left = info.compress_size
@@ -238,7 +342,7 @@ class WheelFile:
             yield chunk
             self._fp.seek(position + len(chunk))  # the caller may have read other members meanwhile
 
-    def _raw(self, info: zipfile.ZipInfo) -> bytes:
+    def _raw(self, info: Member) -> bytes:
         """The compressed bytes of *info*, found through its local header."""
         self._seek_data(info)
         raw = self._fp.read(info.compress_size)
@@ -246,7 +350,7 @@ class WheelFile:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated")
         return raw
 
-    def _seek_data(self, info: zipfile.ZipInfo) -> None:
+    def _seek_data(self, info: Member) -> None:
         self._fp.seek(info.header_offset)
         header = self._fp.read(30)
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
@@ -254,15 +358,16 @@ class WheelFile:
         name_len, extra_len = struct.unpack("<2H", header[26:30])
         self._fp.seek(info.header_offset + 30 + name_len + extra_len)
 
-    def _read_with_zipfile(self, info: zipfile.ZipInfo) -> bytes:
+    def _read_with_zipfile(self, info: Member) -> bytes:
+        """Members compressed otherwise than deflate (bzip2, lzma): rare, so zipfile is imported
+        only for them."""
+        import zipfile
+
         try:
-            return self._zip.read(info)
+            with zipfile.ZipFile(self.path) as zf:
+                return zf.read(info.filename)
         except Exception as exc:  # zipfile raises many types for damaged or exotic members
             raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({type(exc).__name__}: {exc})") from None
-
-    def open_member(self, info: zipfile.ZipInfo) -> IO[bytes]:
-        """A stream of *info*'s decompressed content (for hashing big members in chunks)."""
-        return self._zip.open(info)
 
     def record(self) -> dict[str, str]:
         """The input's RECORD as {member: "sha256=…"} (members listed without a hash are left out)."""
@@ -275,16 +380,22 @@ class WheelFile:
                 out[row[0]] = row[1]
         return out
 
-    def _starts_with_elf_magic(self, info: zipfile.ZipInfo) -> bool:
+    def _starts_with_elf_magic(self, info: Member) -> bool:
         if info.file_size < 64 or info.is_dir():
             return False
+        if info.compress_type == STORED:
+            self._seek_data(info)
+            return self._fp.read(4) == ELF_MAGIC
+        if info.compress_type != DEFLATED:
+            return self.read(info)[:4] == ELF_MAGIC
+        self._seek_data(info)
+        head = self._fp.read(min(info.compress_size, 4096))
         try:
-            with self._zip.open(info) as f:
-                return f.read(4) == ELF_MAGIC
-        except Exception as exc:
-            raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({type(exc).__name__}: {exc})") from None
+            return _zlib.decompressobj(-15).decompress(head, 4)[:4] == ELF_MAGIC
+        except _INFLATE_ERROR as exc:
+            raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({exc})") from None
 
-    def elf_members(self, *, verify_record: bool = True) -> Iterator[tuple[zipfile.ZipInfo, bytes]]:
+    def elf_members(self, *, verify_record: bool = True) -> Iterator[tuple[Member, bytes]]:
         """Every member that is an ELF file, with its bytes, in archive order; each checked
         against its RECORD hash when RECORD has one (*verify_record*)."""
         record = self.record() if verify_record else {}

@@ -19,13 +19,12 @@ import os
 import secrets
 import struct
 import time
-import zipfile
 import zlib
 from pathlib import Path
 from typing import Optional
 
 from .errors import WheelError
-from .wheelfile import WheelFile, crc32, inflater_for, record_digest
+from .wheelfile import DEFLATED, STORED, Member, WheelFile, crc32, inflater_for, record_digest
 
 _LOCAL = struct.Struct("<4s5H3L2H")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
@@ -103,21 +102,21 @@ class WheelWriter:
         """Add a member with *data*, deflated."""
         raw_name = name.encode("utf-8")
         if self.compresslevel == 0:
-            method, payload = zipfile.ZIP_STORED, data
+            method, payload = STORED, data
         else:
             c = zlib.compressobj(self.compresslevel, zlib.DEFLATED, -15)
-            method, payload = zipfile.ZIP_DEFLATED, c.compress(data) + c.flush()
+            method, payload = DEFLATED, c.compress(data) + c.flush()
         crc = zlib.crc32(data)
         offset = self._local_header(raw_name, method, crc, len(payload), len(data))
         self._f.write(payload)
         self._entries.append(_Entry(raw_name, method, crc, len(payload), len(data), offset, mode))
         self.record.append((name, record_digest(hashlib.sha256(data).digest()), len(data)))
 
-    def copy_member(self, source: WheelFile, info: zipfile.ZipInfo, expected_hash: Optional[str]) -> None:
+    def copy_member(self, source: WheelFile, info: Member, expected_hash: Optional[str]) -> None:
         """Copy *info* from *source* as its compressed bytes, checking its content against
         *expected_hash* (``sha256=…`` from the input's RECORD) when given."""
         mode = (info.external_attr >> 16) & 0o777 or 0o644
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        if info.compress_type not in (STORED, DEFLATED):
             self.write(info.filename, source.read(info), mode)
             return
         if info.compress_size > _STREAM_OVER:
@@ -135,7 +134,7 @@ class WheelWriter:
         self._entries.append(_Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode))
         self.record.append((info.filename, got, info.file_size))
 
-    def _copy_streaming(self, source: WheelFile, info: zipfile.ZipInfo, expected_hash: Optional[str], mode: int) -> None:
+    def _copy_streaming(self, source: WheelFile, info: Member, expected_hash: Optional[str], mode: int) -> None:
         """copy_member for a big member: compressed chunks go straight to the output while a
         streaming inflater hashes them, so memory stays at a few chunks whatever its size."""
         raw_name = info.filename.encode("utf-8")
