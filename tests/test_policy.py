@@ -89,3 +89,21 @@ def test_a_symbol_that_left_and_came_back_counts_from_its_return() -> None:
     assert (str(info.first), str(info.since)) == ("1.1.0", "1.2.4")
     assert not info.exported_by(MuslVersion(1, 2, 3)) and info.exported_by(MuslVersion(1, 2, 4))
     assert str(symbol_table("x86_64").lookup("__xstat").since) == "1.1.0"  # type: ignore[union-attr]
+
+
+def test_a_port_begins_where_its_arch_was_added() -> None:
+    # aarch64 came to musl in 1.1.7, s390x in 1.1.16: nothing is exported there before.
+    for arch, since in (("aarch64", "1.1.7"), ("s390x", "1.1.16")):
+        table = symbol_table(arch)
+        need(table.arch_was_built, f"the symbol table's {arch} build")
+        info = table.lookup("malloc")
+        assert info is not None and str(info.first) == since
+
+
+def test_raise_to_port_drops_and_clamps_intervals() -> None:
+    from muslwheel.policy import raise_to_port
+
+    assert raise_to_port(["1.1.0", ""], "1.1.7") == ["1.1.7", ""]
+    assert raise_to_port(["1.1.0", "1.2.4"], "1.2.5") is None
+    assert raise_to_port(["1.1.0", "1.2.0", "1.2.4", ""], "1.2.1") == ["1.2.4", ""]
+    assert raise_to_port(["1.1.9", "1.2.4"], "1.1.7") == ["1.1.9", "1.2.4"]

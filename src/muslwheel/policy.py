@@ -93,6 +93,20 @@ class SymbolTable:
         return {name for name in self._entries if self.lookup(name).exported_by(version)}  # type: ignore[union-attr]
 
 
+def raise_to_port(spans: list[str], since: str) -> Optional[list[str]]:
+    """*spans* (``[start, end, …]``, see the data file) for an arch whose musl port begins at
+    release *since*: intervals that end before it are dropped and the rest start no earlier.
+    None when nothing is left."""
+    floor = _version(since)
+    out: list[str] = []
+    for i in range(0, len(spans), 2):
+        start, end = spans[i], spans[i + 1]
+        if end and _version(end) <= floor:
+            continue
+        out += [since if _version(start) < floor else start, end]
+    return out or None
+
+
 @functools.lru_cache(maxsize=None)
 def _version(text: str) -> MuslVersion:
     return MuslVersion.parse(text)
@@ -182,10 +196,25 @@ def symbol_table(arch: str) -> SymbolTable:
     source = arch
     if arch not in built:
         source = "i686" if ARCHES[arch].is_32bit and "i686" in built else "x86_64"
-    entries = dict(data["common"])
-    for name, entry in data["arches"].get(source, {}).items():
-        if entry is None:
+    return SymbolTable(arch, expand_arch(data, source), data["releases"], source, arch in built)
+
+
+def expand_arch(data: dict, arch: str) -> dict[str, list[str]]:  # type: ignore[type-arg]
+    """One arch's full table from the compact data file: x86_64's ("common") entries raised to
+    the release the arch's port began, then the arch's own differences."""
+    common: dict[str, list[str]] = data["common"]
+    if arch == "x86_64" or arch not in data["arches"]:
+        return dict(common)
+    spec = data["arches"][arch]
+    since = spec["since"]
+    entries: dict[str, list[str]] = {}
+    for name, spans in common.items():
+        raised = raise_to_port(spans, since)
+        if raised is not None:
+            entries[name] = raised
+    for name, spans in spec["diff"].items():
+        if spans is None:
             entries.pop(name, None)
         else:
-            entries[name] = entry
-    return SymbolTable(arch, entries, data["releases"], source, arch in built)
+            entries[name] = spans
+    return entries
