@@ -199,3 +199,16 @@ def test_pure_wheels_are_refused_unless_allowed(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "pure wheel" in proc.stderr and list(out.iterdir()) == []
     run_ok([*muslwheel_cmd(), "repair", "--allow-pure-python-wheel", "-w", out, wheel], env=checkout_env())
     assert [p.name for p in out.iterdir()] == [wheel.name]
+
+
+def test_check_holds_the_wheels_floor_against_an_older_target(toolchain: Toolchain, tmp_path: Path) -> None:
+    # musl 1.2.3's loader lists a DT_RELR library happily; the import would then crash.
+    so = toolchain.build("x86_64", tmp_path / "librelr.so",
+                         [write_c(tmp_path / "r.c", 'static const char *t[] = {"a", "b"};\nconst char *get(int i) { return t[i]; }\n')],
+                         shared=True, args=["-Wl,-z,pack-relative-relocs"])
+    wheel = make_wheel(tmp_path, "relr", "1.0", "py3-none-musllinux_1_2_x86_64", {"relr/librelr.so": so.read_bytes()})
+    proc = run([*muslwheel_cmd(), "check", "--json", wheel], env=checkout_env())
+    result = json.loads(proc.stdout)  # type: ignore[attr-defined]
+    assert proc.returncode == 1 and result["target_musl"] == "1.2.3" and result["method"] == "loader"  # type: ignore[attr-defined]
+    (problem,) = result["problems"]
+    assert problem["kind"] == "musl-version" and "DT_RELR in relr/librelr.so" in problem["why"]

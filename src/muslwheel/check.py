@@ -145,7 +145,7 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) ->
         result.notes.append("the target's musl version is unknown: the wheel's floor could not be checked")
     elif target.musl < need:
         why = "; ".join(f"{r.symbol or r.feature} in {r.file}" for r in verdict.reasons
-                        if r.musl == verdict.musl_min_version)[:300]
+                        if r.musl == verdict.musl_min_version and r.kind in ("symbol", "time64", "feature"))[:300]
         result.problems.append(Problem("", "musl-version", verdict.musl_min_version,
                                        f"needs musl {need} ({why}); the target has {target.musl}, whose loader "
                                        "cannot see this: it would fail or crash at import"))
