@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import Toolchain, checkout_env, muslwheel_cmd, run, run_ok, runner_for, write_c
+from conftest import Toolchain, checkout_env, muslwheel_cmd, need, run, run_ok, runner_for, write_c
 from test_world import musl_venv, pip_install
 from wheelmaker import make_wheel
 
@@ -212,3 +212,61 @@ def test_check_holds_the_wheels_floor_against_an_older_target(toolchain: Toolcha
     assert proc.returncode == 1 and result["target_musl"] == "1.2.3" and result["method"] == "loader"  # type: ignore[attr-defined]
     (problem,) = result["problems"]
     assert problem["kind"] == "musl-version" and "DT_RELR in relr/librelr.so" in problem["why"]
+
+
+def test_a_repaired_wheel_is_recognised_and_nothing_is_renamed_again(toolchain: Toolchain, tmp_path: Path) -> None:
+    libs = build_libs(toolchain, "x86_64", tmp_path)
+    use = toolchain.build("x86_64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", USE_C)], shared=True,
+                          args=[f"-L{libs}", "-louter", "-linner"])
+    wheel = make_wheel(tmp_path, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": use.read_bytes()})
+    first, second = tmp_path / "first", tmp_path / "second"
+    run_ok([*muslwheel_cmd(), "repair", "-q", "-w", first, "--ldpaths", libs, wheel], env=checkout_env())
+    (once,) = first.glob("*.whl")
+    shutil.rmtree(libs)
+    out = json.loads(run_ok([*muslwheel_cmd(), "repair", "--json", "-w", second, once], env=checkout_env()).stdout)
+    assert out["grafted"] == [] and out["patched"] == []
+    assert sorted(n for n in members(Path(out["output"])) if ".libs/" in n) == sorted(n for n in members(once) if ".libs/" in n)
+
+
+def test_repair_searches_the_target_root_like_its_loader_and_skips_glibc_candidates(toolchain: Toolchain, tmp_path: Path) -> None:
+    libs = build_libs(toolchain, "x86_64", tmp_path)
+    use = toolchain.build("x86_64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", USE_C)], shared=True,
+                          args=[f"-L{libs}", "-louter", "-linner"])
+    wheel = make_wheel(tmp_path, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": use.read_bytes()})
+    root = tmp_path / "root"
+    # The root's path file names /opt/first (a glibc build of libouter.so: skipped) then /opt/musl.
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/ld-musl-x86_64.path").write_text("/opt/first:/opt/musl\n")
+    (root / "opt/first").mkdir(parents=True)
+    (root / "opt/musl").mkdir(parents=True)
+    need(shutil.which("gcc"), "gcc")
+    run_ok(["gcc", "-shared", "-fPIC", "-o", root / "opt/first/libouter.so",
+            write_c(tmp_path / "go.c", '#include <stdio.h>\nint outer(int x){printf("glibc");return x;}\n')])
+    for name in ("libouter.so", "libinner.so"):
+        shutil.copy(libs / name, root / "opt/musl" / name)
+    (root / "usr/lib").mkdir(parents=True)  # not searched: the path file replaces the defaults
+    shutil.copy(libs / "libinner.so", root / "usr/lib/libinner.so")
+    shutil.rmtree(libs)
+    out = json.loads(run_ok([*muslwheel_cmd(), "repair", "--json", "-w", tmp_path / "out", "--root", root, wheel],
+                            env=checkout_env()).stdout)
+    sources = {g["needed"]: g["source"] for g in out["grafted"]}
+    assert sources == {"libouter.so": str(root / "opt/musl/libouter.so"), "libinner.so": str(root / "opt/musl/libinner.so")}
+
+
+def test_check_against_a_root_runs_that_roots_loader(toolchain: Toolchain, tmp_path: Path) -> None:
+    from test_detect import unpack_debian_musl
+
+    runner_for("aarch64")
+    root = unpack_debian_musl("arm64", tmp_path / "root")
+    libs = build_libs(toolchain, "aarch64", tmp_path)
+    use = toolchain.build("aarch64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", USE_C)], shared=True,
+                          args=[f"-L{libs}", "-louter", "-linner"])
+    wheel = make_wheel(tmp_path, "use", "1.0", "py3-none-musllinux_1_1_aarch64", {"use/libuse.so": use.read_bytes()})
+    before = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout)  # type: ignore[attr-defined]
+    assert not before["loads"] and before["loader"] == str((root / "lib/aarch64-linux-musl/libc.so").resolve())
+    (root / "usr/lib/aarch64-linux-musl").mkdir(parents=True, exist_ok=True)
+    for name in ("libouter.so", "libinner.so"):  # the root's path file names this directory
+        shutil.copy(libs / name, root / "usr/lib/aarch64-linux-musl" / name)
+    after = json.loads(run_ok([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout)
+    assert after["loads"] and after["method"] == "loader+qemu"
+    assert str(root / "usr/lib/aarch64-linux-musl") in after["library_dirs"]
