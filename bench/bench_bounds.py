@@ -8,11 +8,9 @@ tests/hostile.py builds. Writes bench/results/bounds.txt.
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
