@@ -7,6 +7,7 @@ flags, a name in musl's loader file (``ld-musl-armhf.so.1``, musl's ``LDSO_ARCH`
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -89,6 +90,15 @@ def describe_machine(elf: ELFFile) -> str:
         machine = f"machine {elf.machine}"
     order = "little-endian" if elf.little_endian else "big-endian"
     return f"{machine} {elf.elf_class}-bit {order}"
+
+
+def host_runs_natively(arch: Optional[Arch]) -> bool:
+    """Whether this machine's kernel runs *arch* binaries without an emulator (a 64-bit x86 or
+    ARM kernel also runs its 32-bit siblings)."""
+    if arch is None:
+        return False
+    native = os.uname().machine
+    return arch.name == native or (native, arch.name) in (("x86_64", "i686"), ("aarch64", "armv7l"))
 
 
 def arch_of_loader_name(filename: str) -> Optional[Arch]:

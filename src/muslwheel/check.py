@@ -25,10 +25,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .arch import Arch, get_arch
+from .arch import Arch, get_arch, host_runs_natively
 from .audit import Verdict, audit_elfs, read_wheel_elfs
 from .errors import MuslwheelError
-from .libc import Detection, MuslVersion, detect_interpreter, detect_root, musl_version_from_loader_bytes, resolve_in_root
+from .libc import Detection, MuslVersion, detect_interpreter, detect_root, musl_path_dirs, musl_version_from_loader_bytes, resolve_in_root
 from .policy import is_interpreter_symbol
 from .wheelfile import WheelFile
 
@@ -90,19 +90,17 @@ def _target(arch: Arch, root: Optional[Path]) -> _Target:
     if loader is not None:
         found = musl_version_from_loader_bytes(loader.read_bytes())
         musl = found[1] if found else None
-    path_file = base / "etc" / f"ld-musl-{arch.ldso_arch}.path"
-    if path_file.is_file():
-        dirs = [base / d.lstrip("/") for d in re.split(r"[:\n]", path_file.read_text()) if d]
-    elif root is not None or detect_interpreter().libc == "musl":
-        dirs = [base / d for d in ("lib", "usr/local/lib", "usr/lib")]
-    else:
-        dirs = []  # a glibc host's /lib and /usr/lib are not the musl target's
+    dirs = musl_path_dirs(base, arch)
+    if dirs is None:
+        if root is not None or detect_interpreter().libc == "musl":
+            dirs = [base / d for d in ("lib", "usr/local/lib", "usr/lib")]
+        else:
+            dirs = []  # a glibc host's /lib and /usr/lib are not the musl target's
     return _Target(arch, loader.resolve() if loader else None, musl, dirs)
 
 
 def _runner(arch: Arch) -> Optional[list[str]]:
-    native = os.uname().machine
-    if arch.name == native or (native == "x86_64" and arch.name == "i686"):
+    if host_runs_natively(arch):
         return []
     qemu = shutil.which(QEMU[arch.name])
     return [qemu] if qemu else None

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Optional, Union
 
-from .arch import ARCHES, Arch, arch_of_elf, arch_of_loader_name, describe_machine
+from .arch import ARCHES, Arch, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
 from .elf import ELFFile, is_elf, read_elf, read_elf_headers
 from .errors import DetectError
 
@@ -153,6 +153,19 @@ class Detection:
         return data
 
 
+def musl_path_dirs(base: Path, arch: Arch) -> Optional[list[Path]]:
+    """The directories ``<base>/etc/ld-musl-ARCH.path`` names (split on ``:`` and newlines, as
+    musl's loader splits them), taken under *base*; None if there is no such file, and an empty
+    list if it cannot be read (musl then searches nothing)."""
+    try:
+        text = (base / "etc" / f"ld-musl-{arch.ldso_arch}.path").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return []
+    return [base / d.lstrip("/") for d in re.split(r"[:\n]", text) if d]
+
+
 def resolve_in_root(root: StrPath, path: str, *, max_links: int = 40) -> Path:
     """The real file that *path* names inside *root*, following symlinks without leaving it.
 
@@ -207,14 +220,6 @@ def _run_loader(loader: Path) -> Optional[tuple[str, MuslVersion]]:
     return parse_loader_output(proc.stderr)
 
 
-def _host_can_run(arch: Optional[Arch]) -> bool:
-    if arch is None:
-        return False
-    native = os.uname().machine
-    return arch.name == native or (native == "x86_64" and arch.name == "i686") or (
-        native == "aarch64" and arch.name == "armv7l")
-
-
 def detect_executable(path: StrPath, *, root: Optional[StrPath] = None, allow_run: bool = True,
                       validate: bool = True) -> Detection:
     """Detect the libc, musl version and architecture of the ELF executable at *path*.
@@ -267,7 +272,7 @@ def detect_executable(path: StrPath, *, root: Optional[StrPath] = None, allow_ru
         found = musl_version_from_loader_bytes(loader_bytes)
         if found:
             how["musl_version"] = f"read from the bytes of the loader {loader_path}"
-    if found is None and root is None and allow_run and loader_bytes and _host_can_run(arch):
+    if found is None and root is None and allow_run and loader_bytes and host_runs_natively(arch):
         found = _run_loader(loader_path)
         if found:
             how["musl_version"] = f"printed by running the loader {loader_path}"

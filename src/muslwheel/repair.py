@@ -34,7 +34,8 @@ from .audit import GLIBC, Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
 from .policy import is_allowed_system_library, is_musl_self, policy_by_name
-from .resolve import EXTERNAL, wheel_dir
+from .libc import musl_path_dirs
+from .resolve import EXTERNAL, expand_origin, wheel_dir
 from .wheelfile import WheelFile
 from .wheelwriter import WheelWriter, clean_stale_partials
 
@@ -55,20 +56,17 @@ class SearchPath:
     ldpaths: Optional[tuple[str, ...]] = None  #: replaces the target's system path, as auditwheel's --ldpaths
     ld_library_path: tuple[str, ...] = ()
 
-    def _under_root(self, path: str) -> Path:
+    def under_root(self, path: str) -> Path:
+        """An absolute path of the target, as a path on this host."""
         return self.root / path.lstrip("/") if self.root is not None else Path(path)
 
     def system_dirs(self) -> list[Path]:
         if self.ldpaths is not None:
             return [Path(p) for p in self.ldpaths if p]
-        path_file = self._under_root(f"/etc/ld-musl-{self.arch.ldso_arch}.path")
-        try:
-            text = path_file.read_text()
-        except FileNotFoundError:
-            return [self._under_root(d) for d in ("/lib", "/usr/local/lib", "/usr/lib")]
-        except OSError:
-            return []  # musl: an unreadable path file means an empty system path
-        return [self._under_root(d) for d in re.split(r"[:\n]", text) if d]
+        dirs = musl_path_dirs(self.under_root("/"), self.arch)
+        if dirs is None:  # musl's built-in default, used only when there is no path file
+            return [self.under_root(d) for d in ("/lib", "/usr/local/lib", "/usr/lib")]
+        return dirs
 
     def find(self, name: str, rpaths: Sequence[Path]) -> tuple[Optional[Path], list[Path]]:
         """The first acceptable file named *name*, and the directories looked in."""
@@ -94,10 +92,9 @@ def host_rpaths(elf: ELFFile, origin: Optional[Path], search: SearchPath) -> lis
         if "$ORIGIN" in entry or "${ORIGIN}" in entry:
             if origin is None:
                 continue  # inside the wheel: resolve.py handles those
-            entry = entry.replace("${ORIGIN}", str(origin)).replace("$ORIGIN", str(origin))
-            out.append(Path(entry))
+            out.append(Path(expand_origin(entry, str(origin))))
         elif entry.startswith("/"):
-            out.append(search._under_root(entry))
+            out.append(search.under_root(entry))
     return out
 
 
@@ -173,7 +170,7 @@ def strip_command(arch: Arch) -> list[str]:
     raise RepairError(f"--strip: no strip tool for {arch.name} here (tried {', '.join(candidates)})")
 
 
-def _strip(data: bytes, arch: Arch, what: str, work: Path) -> bytes:
+def _strip(data: bytes, arch: Arch, what: str, work: Path) -> tuple[bytes, ELFFile]:
     path = work / "strip.so"
     path.write_bytes(data)
     proc = subprocess.run([*strip_command(arch), str(path)], capture_output=True, text=True)
@@ -181,8 +178,8 @@ def _strip(data: bytes, arch: Arch, what: str, work: Path) -> bytes:
         raise RepairError(f"strip failed on {what}: {proc.stderr.strip()[:200]}")
     stripped = path.read_bytes()
     before = parse_elf(data)
-    _verify(before, stripped, what, needed=before.needed, soname=before.soname, rpath=before.runpath or before.rpath)
-    return stripped
+    after = _verify(before, stripped, what, needed=before.needed, soname=before.soname, rpath=before.runpath or before.rpath)
+    return stripped, after
 
 
 def _verify(before: ELFFile, after_data: bytes, what: str, *, needed: tuple[str, ...], soname: Optional[str],
@@ -266,8 +263,7 @@ def repair_wheel(
             with tempfile.TemporaryDirectory(prefix="muslwheel-") as tmp:
                 for member in sorted(set(elfs) | set(new_data)):
                     data = new_data[member] if member in new_data else wheel.read(member)
-                    new_data[member] = _strip(data, arch, member, Path(tmp))
-                    new_elfs[member] = parse_elf(new_data[member])
+                    new_data[member], new_elfs[member] = _strip(data, arch, member, Path(tmp))
                 say(f"stripped {len(new_data)} ELF files")
         final_elfs = {**elfs, **new_elfs}
         after = audit_elfs(wheel.name, final_elfs)
