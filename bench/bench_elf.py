@@ -45,8 +45,10 @@ def main() -> int:
     for w in sorted((HERE / "wheels").glob("*.whl")):
         with WheelFile(w) as wf:
             blobs += [d for _, d in wf.elf_members()]
-    lines = [*results_file.header("ELF reading: muslwheel.elf vs pyelftools"),
-             f"{len(blobs)} ELF members, {sum(map(len, blobs)) / 1e6:.0f} MB, already in memory; best of 3, seconds:"]
+    lines = [
+        *results_file.header("ELF reading: muslwheel.elf vs pyelftools"),
+        f"{len(blobs)} ELF members, {sum(map(len, blobs)) / 1e6:.0f} MB, already in memory; best of 3, seconds:",
+    ]
     for name, fn in (("muslwheel.elf", ours), (f"pyelftools {pyelftools_version}", pyelftools)):
         best = float("inf")
         for _ in range(3):

@@ -49,8 +49,10 @@ def timed(cmd: list[str], rounds: int, out_dir: Path) -> float:
 
 def peak_rss_mb(cmd: list[str]) -> float:
     """Max RSS of *cmd* (and its children), measured in a fresh process."""
-    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True);"
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True);"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
     out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, check=True).stdout
     return int(out) / 1024
 
@@ -63,15 +65,34 @@ def synthetic(work: Path, compiler: str) -> tuple[Path, Path]:
     for i in range(10):
         blob = ",".join(str(rng.randrange(256)) for _ in range(2_000_000))
         src = work / f"g{i}.c"
-        src.write_text(f"static const unsigned char blob[] = {{{blob}}};\nint g{i}(int x) {{ return blob[x % sizeof blob] + x; }}\n")
-        subprocess.run([compiler, "-O1", "-shared", "-fPIC", f"-Wl,-soname,libg{i}.so.1", "-o", str(libs / f"libg{i}.so.1"),
-                        str(src)], check=True)
+        src.write_text(
+            f"static const unsigned char blob[] = {{{blob}}};\nint g{i}(int x) {{ return blob[x % sizeof blob] + x; }}\n"
+        )
+        subprocess.run(
+            [
+                compiler,
+                "-O1",
+                "-shared",
+                "-fPIC",
+                f"-Wl,-soname,libg{i}.so.1",
+                "-o",
+                str(libs / f"libg{i}.so.1"),
+                str(src),
+            ],
+            check=True,
+        )
     use = work / f"libuse-{compiler}.so"
     src = work / "use.c"
-    src.write_text("".join(f"int g{i}(int);" for i in range(10)) + "\nint use(int x){return " +
-                   "+".join(f"g{i}(x)" for i in range(10)) + ";}\n")
-    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(use), str(src), f"-L{libs}",
-                    *[f"-l:libg{i}.so.1" for i in range(10)]], check=True)
+    src.write_text(
+        "".join(f"int g{i}(int);" for i in range(10))
+        + "\nint use(int x){return "
+        + "+".join(f"g{i}(x)" for i in range(10))
+        + ";}\n"
+    )
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-o", str(use), str(src), f"-L{libs}", *[f"-l:libg{i}.so.1" for i in range(10)]],
+        check=True,
+    )
     files = {"syn/libuse.so": use.read_bytes()}
     for i in range(4):
         files[f"syn/data{i}.bin"] = rng.randbytes(48 << 20)
@@ -96,7 +117,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "repair.txt")
     args = parser.parse_args()
 
-    musl_wheels = [w for w in args.wheels.glob("*musllinux*.whl")]
+    musl_wheels = list(args.wheels.glob("*musllinux*.whl"))
     if not musl_wheels:
         raise SystemExit("no musllinux wheels: run bench/setup")
     big = max(musl_wheels, key=lambda w: w.stat().st_size)
@@ -108,29 +129,53 @@ def main() -> int:
         aw_out, mw_out = work / "aw", work / "mw"
         aw_out.mkdir()
         mw_out.mkdir()
-        a = timed([args.auditwheel, "repair", "--ldpaths", str(empty), "-w", str(aw_out), str(big)], args.rounds, aw_out)
+        a = timed(
+            [args.auditwheel, "repair", "--ldpaths", str(empty), "-w", str(aw_out), str(big)], args.rounds, aw_out
+        )
         m = timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)], args.rounds, mw_out)
-        lines += [f"1. {big.name} ({big.stat().st_size / 1e6:.1f} MB, nothing to graft)",
-                  f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 10x)"]
+        lines += [
+            f"1. {big.name} ({big.stat().st_size / 1e6:.1f} MB, nothing to graft)",
+            f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 10x)",
+        ]
         rss = peak_rss_mb([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)])
         lines.append(f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest_member(big) / 1e6:.0f} MB")
 
         musl_syn, musl_libs = synthetic(work, "musl-gcc")
         glibc_syn, glibc_libs = synthetic(work, "gcc")
-        a = timed([args.auditwheel, "repair", "--plat", "manylinux_2_17_x86_64", "--ldpaths", str(glibc_libs),
-                   "-w", str(aw_out), str(glibc_syn)], args.rounds, aw_out)
-        m = timed([args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)],
-                  args.rounds, mw_out)
+        a = timed(
+            [
+                args.auditwheel,
+                "repair",
+                "--plat",
+                "manylinux_2_17_x86_64",
+                "--ldpaths",
+                str(glibc_libs),
+                "-w",
+                str(aw_out),
+                str(glibc_syn),
+            ],
+            args.rounds,
+            aw_out,
+        )
+        m = timed(
+            [args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)],
+            args.rounds,
+            mw_out,
+        )
         (repaired,) = mw_out.glob("*.whl")
         with zipfile.ZipFile(repaired) as zf:
             grafted = [n for n in zf.namelist() if n.startswith("syn.libs/")]
         assert len(grafted) == 10, grafted
-        rss = peak_rss_mb([args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)])
+        rss = peak_rss_mb(
+            [args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)]
+        )
         largest = largest_member(musl_syn)
-        lines += [f"2. synthetic {musl_syn.stat().st_size / 1e6:.0f} MB wheel, 10 libraries grafted",
-                  f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 5x)",
-                  f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest / 1e6:.0f} MB; "
-                  f"ratio {rss * 2**20 / largest:.2f} (goal <= 2)"]
+        lines += [
+            f"2. synthetic {musl_syn.stat().st_size / 1e6:.0f} MB wheel, 10 libraries grafted",
+            f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 5x)",
+            f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest / 1e6:.0f} MB; "
+            f"ratio {rss * 2**20 / largest:.2f} (goal <= 2)",
+        ]
     results_file.write(lines, args.out)
     return 0
 

@@ -48,14 +48,16 @@ def run_each(cmd_for, wheels: list[Path], accept) -> None:  # type: ignore[no-un
     for w in wheels:
         proc = subprocess.run(cmd_for(w), capture_output=True, text=True)
         if not accept(proc, w):
-            raise SystemExit(f"did not analyse {w.name}: exit {proc.returncode}\n{proc.stdout[-500:]}{proc.stderr[-1500:]}")
+            raise SystemExit(
+                f"did not analyse {w.name}: exit {proc.returncode}\n{proc.stdout[-500:]}{proc.stderr[-1500:]}"
+            )
 
 
 def decompress_elf_members(wheels: list[Path]) -> int:
     total = 0
     for w in wheels:
         with WheelFile(w) as wf:
-            for info, data in wf.elf_members():
+            for _info, data in wf.elf_members():
                 total += len(data)
     return total
 
@@ -102,16 +104,33 @@ def main() -> int:
     elf_count = sum(len(m) for m in members.values())
 
     with tempfile.TemporaryDirectory() as empty:
-        aw = best_of(args.rounds, lambda: run_each(
-            lambda w: [args.auditwheel, "show", "--ldpaths", empty, "--allow-pure-python-wheel", str(w)], wheels,
-            lambda p, w: p.returncode == 0 and ("platform tag" in p.stdout or "not look like a platform wheel" in p.stderr)))
-    mw = best_of(args.rounds, lambda: run_each(
-        lambda w: [args.muslwheel, "show", str(w)], wheels,
-        lambda p, w: p.returncode in (0, 1) and w.name in p.stdout))
+        aw = best_of(
+            args.rounds,
+            lambda: run_each(
+                lambda w: [args.auditwheel, "show", "--ldpaths", empty, "--allow-pure-python-wheel", str(w)],
+                wheels,
+                lambda p, w: (
+                    p.returncode == 0 and ("platform tag" in p.stdout or "not look like a platform wheel" in p.stderr)
+                ),
+            ),
+        )
+    mw = best_of(
+        args.rounds,
+        lambda: run_each(
+            lambda w: [args.muslwheel, "show", str(w)],
+            wheels,
+            lambda p, w: p.returncode in (0, 1) and w.name in p.stdout,
+        ),
+    )
     one = best_of(args.rounds, lambda: [audit_wheel(w) for w in wheels])
-    cli_all = best_of(args.rounds, lambda: run_each(
-        lambda _w: [args.muslwheel, "show", *map(str, wheels)], wheels[:1],
-        lambda p, w: p.returncode in (0, 1) and all(x.name in p.stdout for x in wheels)))
+    cli_all = best_of(
+        args.rounds,
+        lambda: run_each(
+            lambda _w: [args.muslwheel, "show", *map(str, wheels)],
+            wheels[:1],
+            lambda p, w: p.returncode in (0, 1) and all(x.name in p.stdout for x in wheels),
+        ),
+    )
     dec = best_of(args.rounds, lambda: raw_decompress(wheels, members))
     elf_bytes = raw_decompress(wheels, members)
 

@@ -36,11 +36,33 @@ def main() -> int:
     for platform, requirement in pinned():
         name, version = requirement.split("==")
         stem = f"{name.replace('-', '_').lower()}-{version}-"
-        if any(p.name.lower().startswith(stem) and (platform == "any" or platform in p.name) for p in args.dest.glob("*.whl")):
+        if any(
+            p.name.lower().startswith(stem) and (platform == "any" or platform in p.name)
+            for p in args.dest.glob("*.whl")
+        ):
             continue
-        cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-               "--python-version", "3.12", "--implementation", "cp", "--abi", "cp312", "--abi", "abi3",
-               "--abi", "none", "-d", str(args.dest), requirement]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.12",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp312",
+            "--abi",
+            "abi3",
+            "--abi",
+            "none",
+            "-d",
+            str(args.dest),
+            requirement,
+        ]
         if platform != "any":
             cmd[5:5] = ["--platform", platform]
         if subprocess.run(cmd).returncode != 0:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from wheelmaker import make_wheel  # noqa: E402
+from wheelmaker import make_wheel
 
 TARGETS = ["x86_64-linux-musl", "x86-linux-musl", "aarch64-linux-musl", "s390x-linux-musl", "arm-linux-musleabihf"]
 
@@ -18,13 +18,34 @@ def main() -> int:
     wheel_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "s.c"
-        src.write_text("#include <stdio.h>\n#include <time.h>\nint f(int x){printf(\"%d\",x);return (int)time(0);}\n")
+        src.write_text('#include <stdio.h>\n#include <time.h>\nint f(int x){printf("%d",x);return (int)time(0);}\n')
         for target in TARGETS:
             out = elf_dir / f"lib-{target}.so"
-            subprocess.run([sys.executable, "-m", "ziglang", "cc", "-O2", "-s", "-target", target, "-shared", "-fPIC",
-                            "-o", str(out), str(src)], check=True)
-            make_wheel(wheel_dir, f"seed-{target.split('-')[0]}", "1.0", "py3-none-musllinux_1_2_x86_64",
-                       {"seed/libf.so": out.read_bytes()})
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "ziglang",
+                    "cc",
+                    "-O2",
+                    "-s",
+                    "-target",
+                    target,
+                    "-shared",
+                    "-fPIC",
+                    "-o",
+                    str(out),
+                    str(src),
+                ],
+                check=True,
+            )
+            make_wheel(
+                wheel_dir,
+                f"seed-{target.split('-')[0]}",
+                "1.0",
+                "py3-none-musllinux_1_2_x86_64",
+                {"seed/libf.so": out.read_bytes()},
+            )
     return 0
 
 

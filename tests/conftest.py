@@ -11,8 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import pytest
 
@@ -75,7 +75,7 @@ class Toolchain:
         try:
             import ziglang  # noqa: F401
 
-            self.zig: Optional[list[str]] = [sys.executable, "-m", "ziglang"]
+            self.zig: list[str] | None = [sys.executable, "-m", "ziglang"]
         except ImportError:
             self.zig = None
 
@@ -88,8 +88,16 @@ class Toolchain:
         # -O2: zig's default debug build links ubsan's runtime, which i386 PIC cannot take.
         return [*self.zig, "cc", "-O2", "-target", ARCH_TOOLS[arch][0]]
 
-    def build(self, arch: str, out: Path, sources: Sequence[Path], *, shared: bool = False,
-              args: Sequence[str] = (), use_zig: bool = False) -> Path:
+    def build(
+        self,
+        arch: str,
+        out: Path,
+        sources: Sequence[Path],
+        *,
+        shared: bool = False,
+        args: Sequence[str] = (),
+        use_zig: bool = False,
+    ) -> Path:
         cmd = [*self.compiler(arch, use_zig)]
         if shared:
             cmd += ["-shared", "-fPIC", f"-Wl,-soname,{out.name}"]
@@ -141,7 +149,7 @@ def runner_for(arch: str) -> list[str]:
     return [str(path)]
 
 
-def muslwheel_cmd(python: Optional[Path] = None) -> list[str]:
+def muslwheel_cmd(python: Path | None = None) -> list[str]:
     """Run muslwheel from this checkout, with *python* (default: the test interpreter)."""
     return [str(python or sys.executable), "-m", "muslwheel"]
 

@@ -21,7 +21,7 @@ def _put(data: bytes, offset: int, fmt: str, value: int) -> bytes:
 
 def _phdr(data: bytes, wanted: int) -> int:
     """File offset of the first program header of type *wanted* in an ELF64 LE file."""
-    phoff, = struct.unpack_from("<Q", data, E_PHOFF)
+    (phoff,) = struct.unpack_from("<Q", data, E_PHOFF)
     entsize, num = struct.unpack_from("<HH", data, E_PHENTSIZE)
     for i in range(num):
         if struct.unpack_from("<I", data, phoff + i * entsize)[0] == wanted:
@@ -30,8 +30,8 @@ def _phdr(data: bytes, wanted: int) -> int:
 
 
 def _dynsym_section(data: bytes) -> int:
-    shoff, = struct.unpack_from("<Q", data, E_SHOFF)
-    shnum, = struct.unpack_from("<H", data, E_SHNUM)
+    (shoff,) = struct.unpack_from("<Q", data, E_SHOFF)
+    (shnum,) = struct.unpack_from("<H", data, E_SHNUM)
     for i in range(shnum):
         if struct.unpack_from("<I", data, shoff + i * 64 + 4)[0] == 11:  # SHT_DYNSYM
             return shoff + i * 64
@@ -60,14 +60,14 @@ def _rewrite_sizes(path: Path, member: str, new_size: int) -> None:
     name = member.encode()
     local = data.find(b"PK\x03\x04")
     while local >= 0:
-        n, = struct.unpack_from("<H", data, local + 26)
-        if data[local + 30: local + 30 + n] == name:
+        (n,) = struct.unpack_from("<H", data, local + 26)
+        if data[local + 30 : local + 30 + n] == name:
             struct.pack_into("<I", data, local + 22, new_size)
         local = data.find(b"PK\x03\x04", local + 4)
     central = data.find(b"PK\x01\x02")
     while central >= 0:
-        n, = struct.unpack_from("<H", data, central + 28)
-        if data[central + 46: central + 46 + n] == name:
+        (n,) = struct.unpack_from("<H", data, central + 28)
+        if data[central + 46 : central + 46 + n] == name:
             struct.pack_into("<I", data, central + 24, new_size)
         central = data.find(b"PK\x01\x02", central + 4)
     path.write_bytes(bytes(data))
@@ -100,9 +100,14 @@ def hostile_wheels(dest: Path, good_so: bytes) -> dict[str, tuple[Path, str]]:
     d = dest / "symlink"
     d.mkdir()
     link = zipfile.ZipInfo("evil/link.so")
-    link.external_attr = (0o120777 << 16)
-    cases["symlink"] = (_raw_zip(d / f"evil-1.0-{tag}.whl", [(link, b"/etc/passwd"),
-                        (zipfile.ZipInfo("evil-1.0.dist-info/WHEEL"), b"Wheel-Version: 1.0\n")]), "symbolic link")
+    link.external_attr = 0o120777 << 16
+    cases["symlink"] = (
+        _raw_zip(
+            d / f"evil-1.0-{tag}.whl",
+            [(link, b"/etc/passwd"), (zipfile.ZipInfo("evil-1.0.dist-info/WHEEL"), b"Wheel-Version: 1.0\n")],
+        ),
+        "symbolic link",
+    )
 
     d = dest / "duplicate"
     d.mkdir()
@@ -110,9 +115,17 @@ def hostile_wheels(dest: Path, good_so: bytes) -> dict[str, tuple[Path, str]]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zipfile warns about the duplicate it is asked to write
-        cases["duplicate"] = (_raw_zip(d / f"evil-1.0-{tag}.whl", [
-            (zipfile.ZipInfo("evil/libx.so"), good_so), (zipfile.ZipInfo("evil/libx.so"), b"other"),
-            (zipfile.ZipInfo("evil-1.0.dist-info/WHEEL"), b"Wheel-Version: 1.0\n")]), "appears twice")
+        cases["duplicate"] = (
+            _raw_zip(
+                d / f"evil-1.0-{tag}.whl",
+                [
+                    (zipfile.ZipInfo("evil/libx.so"), good_so),
+                    (zipfile.ZipInfo("evil/libx.so"), b"other"),
+                    (zipfile.ZipInfo("evil-1.0.dist-info/WHEEL"), b"Wheel-Version: 1.0\n"),
+                ],
+            ),
+            "appears twice",
+        )
 
     d = dest / "size-lie"
     d.mkdir()
@@ -144,7 +157,8 @@ def hostile_wheels(dest: Path, good_so: bytes) -> dict[str, tuple[Path, str]]:
     with zipfile.ZipFile(w) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
     members["evil-1.0.dist-info/RECORD"] = members["evil-1.0.dist-info/RECORD"].replace(
-        record_hash(good_so).encode(), record_hash(b"something else").encode())
+        record_hash(good_so).encode(), record_hash(b"something else").encode()
+    )
     with zipfile.ZipFile(w, "w", zipfile.ZIP_DEFLATED) as zf:
         for n, data in members.items():
             zf.writestr(n, data)
@@ -156,4 +170,3 @@ def hostile_wheels(dest: Path, good_so: bytes) -> dict[str, tuple[Path, str]]:
     bad.write_bytes(make_wheel(d, "evil", "1.0", tag, {"evil/libx.so": good_so}).read_bytes())
     cases["bad-filename"] = (bad, "not a wheel filename")
     return cases
-

@@ -85,13 +85,22 @@ def test_32bit_interpreters_on_64bit_kernels_get_32bit_tags(toolchain: Toolchain
     assert os.uname().machine == "x86_64"  # this host: the i686 stand-in runs on a 64-bit kernel
     d = detect_executable(i686)
     assert target_of_detection(d, kernel_machine="x86_64").platform_tags()[:3] == [
-        "musllinux_1_2_i686", "musllinux_1_1_i686", "musllinux_1_0_i686"]
+        "musllinux_1_2_i686",
+        "musllinux_1_1_i686",
+        "musllinux_1_0_i686",
+    ]
     d = detect_executable(arm)
     # On an aarch64 kernel, packaging also offers armv8l before armv7l.
     assert target_of_detection(d, kernel_machine="aarch64").platform_tags() == [
-        "musllinux_1_2_armv8l", "musllinux_1_1_armv8l", "musllinux_1_0_armv8l",
-        "musllinux_1_2_armv7l", "musllinux_1_1_armv7l", "musllinux_1_0_armv7l",
-        "linux_armv8l", "linux_armv7l"]
+        "musllinux_1_2_armv8l",
+        "musllinux_1_1_armv8l",
+        "musllinux_1_0_armv8l",
+        "musllinux_1_2_armv7l",
+        "musllinux_1_1_armv7l",
+        "musllinux_1_0_armv7l",
+        "linux_armv8l",
+        "linux_armv7l",
+    ]
     # The stand-ins really are what the header says: they run under their emulator.
     assert run_ok([*runner_for("i686"), i686]).stdout == "hello\n"
     assert run_ok([*runner_for("armv7l"), arm]).stdout == "hello\n"
@@ -101,8 +110,19 @@ def test_static_executable_is_reported_static(toolchain: Toolchain, tmp_path: Pa
     need(toolchain.zig, "zig")
     assert toolchain.zig is not None
     exe = tmp_path / "static"
-    run_ok([*toolchain.zig, "cc", "-O2", "-target", "aarch64-linux-musl", "-static", "-o", exe,
-            write_c(tmp_path / "h.c", HELLO_C)])
+    run_ok(
+        [
+            *toolchain.zig,
+            "cc",
+            "-O2",
+            "-target",
+            "aarch64-linux-musl",
+            "-static",
+            "-o",
+            exe,
+            write_c(tmp_path / "h.c", HELLO_C),
+        ]
+    )
     found = detect_executable(exe)
     assert found.libc == "static" and found.arch == "aarch64"
     assert any("PEP 656" in n for n in found.notes)
@@ -193,8 +213,12 @@ def test_bad_executable_gives_one_line_and_status_2(tmp_path: Path, make, expect
 
 def test_root_without_loader_and_unknown_arch_are_errors(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    for args in (["detect", "--root", tmp_path / "empty"], ["tags", "--target", "musllinux_1_2_mips64"],
-                 ["tags", "--target", "sparc:1.2.3"], ["detect", "--root", tmp_path / "nope"]):
+    for args in (
+        ["detect", "--root", tmp_path / "empty"],
+        ["tags", "--target", "musllinux_1_2_mips64"],
+        ["tags", "--target", "sparc:1.2.3"],
+        ["detect", "--root", tmp_path / "nope"],
+    ):
         proc = run([*muslwheel_cmd(), *args], env=checkout_env())
         assert proc.returncode == 2, args
         assert proc.stderr.startswith("muslwheel: error: ") and proc.stderr.count("\n") == 1, proc.stderr

@@ -16,7 +16,9 @@ from muslwheel.errors import ELFError
 @pytest.fixture(scope="module")
 def good_so(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> bytes:
     tmp = tmp_path_factory.mktemp("good")
-    so = toolchain.build("x86_64", tmp / "libgood.so", [write_c(tmp / "g.c", "int g(int x){return x+1;}\n")], shared=True)
+    so = toolchain.build(
+        "x86_64", tmp / "libgood.so", [write_c(tmp / "g.c", "int g(int x){return x+1;}\n")], shared=True
+    )
     data = so.read_bytes()
     parse_elf(data)  # the starting point is sound
     return data
@@ -27,14 +29,29 @@ def cases(good_so: bytes, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     return hostile_wheels(tmp_path_factory.mktemp("hostile"), good_so)
 
 
-CASES = ["traversal", "absolute-path", "non-elf-so", "elf-section-headers-outside", "elf-absurd-symbol-count",
-         "elf-dynamic-outside", "elf-truncated", "symlink", "duplicate", "size-lie", "zip-bomb",
-         "truncated-archive", "record-wrong", "bad-filename"]
+CASES = [
+    "traversal",
+    "absolute-path",
+    "non-elf-so",
+    "elf-section-headers-outside",
+    "elf-absurd-symbol-count",
+    "elf-dynamic-outside",
+    "elf-truncated",
+    "symlink",
+    "duplicate",
+    "size-lie",
+    "zip-bomb",
+    "truncated-archive",
+    "record-wrong",
+    "bad-filename",
+]
 
 
 def snapshot(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(directory.rglob("*"))}
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(directory.rglob("*"))
+    }
 
 
 @pytest.mark.parametrize("command", ["show", "repair", "check"])

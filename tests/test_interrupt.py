@@ -25,8 +25,13 @@ def long_wheel(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -
     libs = tmp / "libs"
     libs.mkdir()
     toolchain.build("x86_64", libs / "libdep.so", [write_c(tmp / "d.c", "int dep(int x){return x*3;}\n")], shared=True)
-    ext = toolchain.build("x86_64", tmp / "libuse.so", [write_c(tmp / "u.c", "int dep(int);int use(int x){return dep(x);}\n")],
-                          shared=True, args=[f"-L{libs}", "-ldep"])
+    ext = toolchain.build(
+        "x86_64",
+        tmp / "libuse.so",
+        [write_c(tmp / "u.c", "int dep(int);int use(int x){return dep(x);}\n")],
+        shared=True,
+        args=[f"-L{libs}", "-ldep"],
+    )
     rng = random.Random(1)
     files: dict[str, bytes] = {"big/libuse.so": ext.read_bytes()}
     for i in range(3):
@@ -84,7 +89,7 @@ def test_sigkill_at_random_points_leaves_no_wheel_and_the_next_run_cleans_up(
     run_ok([*muslwheel_cmd(), "repair", "-q", "-w", out, "--ldpaths", libs, wheel], env=checkout_env())
     assert not any(p.exists() for p in leftovers)
     (repaired,) = wheels_in(out)
-    assert [p for p in out.iterdir()] == [repaired]
+    assert list(out.iterdir()) == [repaired]
     assert zipfile.ZipFile(repaired).testzip() is None
 
 
@@ -101,16 +106,21 @@ def test_sigint_stops_cleanly_with_status_130(long_wheel: tuple[Path, Path], tmp
     assert list(out.iterdir()) == []
 
 
-def test_concurrent_repairs_of_different_wheels_into_one_directory(long_wheel: tuple[Path, Path], tmp_path: Path,
-                                                                   toolchain: Toolchain) -> None:
+def test_concurrent_repairs_of_different_wheels_into_one_directory(
+    long_wheel: tuple[Path, Path], tmp_path: Path, toolchain: Toolchain
+) -> None:
     _, libs = long_wheel
     src = tmp_path / "src"
     src.mkdir()
     wheels = []
     for i in range(4):
-        so = toolchain.build("x86_64", tmp_path / f"libw{i}.so",
-                             [write_c(tmp_path / f"w{i}.c", f"int dep(int);int w{i}(int x){{return dep(x)+{i};}}\n")],
-                             shared=True, args=[f"-L{libs}", "-ldep"])
+        so = toolchain.build(
+            "x86_64",
+            tmp_path / f"libw{i}.so",
+            [write_c(tmp_path / f"w{i}.c", f"int dep(int);int w{i}(int x){{return dep(x)+{i};}}\n")],
+            shared=True,
+            args=[f"-L{libs}", "-ldep"],
+        )
         wheels.append(make_wheel(src, f"w{i}", "1.0", "py3-none-linux_x86_64", {f"w{i}/libw.so": so.read_bytes()}))
     out = tmp_path / "out"
     out.mkdir()

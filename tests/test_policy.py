@@ -31,8 +31,16 @@ def test_table_matches_debian_musl_1_2_3_libc_so_but_for_debians_patches(arch: s
 
 @pytest.mark.parametrize(
     "symbol, version",
-    [("reallocarray", "1.2.2"), ("gettid", "1.2.2"), ("_Fork", "1.2.2"), ("qsort_r", "1.2.3"),
-     ("statx", "1.2.5"), ("preadv2", "1.2.5"), ("pwritev2", "1.2.5"), ("malloc", "1.1.0")],
+    [
+        ("reallocarray", "1.2.2"),
+        ("gettid", "1.2.2"),
+        ("_Fork", "1.2.2"),
+        ("qsort_r", "1.2.3"),
+        ("statx", "1.2.5"),
+        ("preadv2", "1.2.5"),
+        ("pwritev2", "1.2.5"),
+        ("malloc", "1.1.0"),
+    ],
 )
 def test_first_releases_of_known_symbols(symbol: str, version: str) -> None:
     info = symbol_table("x86_64").lookup(symbol)
@@ -58,8 +66,20 @@ def test_loongarch64_starts_at_its_port() -> None:
     assert info is not None and str(info.first) == "1.2.5"
 
 
-@pytest.mark.parametrize("name", ["libc.so", "libc.musl-x86_64.so.1", "libpthread.so.0", "libm.so.6", "libdl.so.2",
-                                  "librt.so.1", "libutil.so.1", "libxnet.so", "ld-musl-x86_64.so.1"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "libc.so",
+        "libc.musl-x86_64.so.1",
+        "libpthread.so.0",
+        "libm.so.6",
+        "libdl.so.2",
+        "librt.so.1",
+        "libutil.so.1",
+        "libxnet.so",
+        "ld-musl-x86_64.so.1",
+    ],
+)
 def test_names_musl_maps_to_itself(name: str) -> None:
     assert is_musl_self(name, ARCHES["x86_64"])
 

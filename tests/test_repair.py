@@ -36,12 +36,18 @@ def build_libs(toolchain: Toolchain, arch: str, tmp: Path, use_zig: bool = False
     libs = tmp / "extlibs"
     libs.mkdir()
     toolchain.build(arch, libs / "libinner.so", [write_c(tmp / "inner.c", INNER)], shared=True, use_zig=use_zig)
-    toolchain.build(arch, libs / "libouter.so", [write_c(tmp / "outer.c", OUTER)], shared=True, use_zig=use_zig,
-                    args=[f"-L{libs}", "-linner"])
+    toolchain.build(
+        arch,
+        libs / "libouter.so",
+        [write_c(tmp / "outer.c", OUTER)],
+        shared=True,
+        use_zig=use_zig,
+        args=[f"-L{libs}", "-linner"],
+    )
     return libs
 
 
-def muslwheel(*args: object) -> "object":
+def muslwheel(*args: object) -> object:
     return run([*muslwheel_cmd(), *args], env=checkout_env())
 
 
@@ -50,13 +56,22 @@ def test_repair_vendors_two_libraries_and_the_musl_cpython_imports_the_result(
 ) -> None:
     libs = build_libs(toolchain, "x86_64", tmp_path)
     include = run_ok([musl_python, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"]).stdout.strip()
-    ext = toolchain.build("x86_64", tmp_path / "_calc.cpython-311-x86_64-linux-musl.so",
-                          [write_c(tmp_path / "calc.c", CALC_EXT)], shared=True,
-                          args=[f"-I{include}", f"-L{libs}", "-louter", "-linner"])
+    ext = toolchain.build(
+        "x86_64",
+        tmp_path / "_calc.cpython-311-x86_64-linux-musl.so",
+        [write_c(tmp_path / "calc.c", CALC_EXT)],
+        shared=True,
+        args=[f"-I{include}", f"-L{libs}", "-louter", "-linner"],
+    )
     dist = tmp_path / "dist"
     dist.mkdir()
-    wheel = make_wheel(dist, "calc", "1.0", "cp311-cp311-linux_x86_64",
-                       {f"calc/{ext.name}": ext.read_bytes(), "calc/__init__.py": "from ._calc import calc\n"})
+    wheel = make_wheel(
+        dist,
+        "calc",
+        "1.0",
+        "cp311-cp311-linux_x86_64",
+        {f"calc/{ext.name}": ext.read_bytes(), "calc/__init__.py": "from ._calc import calc\n"},
+    )
 
     before = muslwheel("check", "--json", wheel)
     assert before.returncode == 1  # type: ignore[attr-defined]
@@ -80,7 +95,9 @@ def test_repair_vendors_two_libraries_and_the_musl_cpython_imports_the_result(
         assert ext_elf.runpath == ("$ORIGIN/../calc.libs",)
 
     shutil.rmtree(libs)  # the originals are gone from every search path
-    assert run_ok([*muslwheel_cmd(), "check", repaired], env=checkout_env()).stdout.startswith(f"{repaired.name} on x86_64")
+    assert run_ok([*muslwheel_cmd(), "check", repaired], env=checkout_env()).stdout.startswith(
+        f"{repaired.name} on x86_64"
+    )
     python = musl_venv(musl_python, tmp_path)
     pip_install(python, world_wheels, repaired)
     assert run_ok([python, "-c", "import calc; print(calc.calc(1))"], cwd=tmp_path).stdout == "303\n"
@@ -89,8 +106,13 @@ def test_repair_vendors_two_libraries_and_the_musl_cpython_imports_the_result(
 def test_foreign_arch_repair_is_proven_by_check_under_qemu(toolchain: Toolchain, tmp_path: Path) -> None:
     runner_for("aarch64")
     libs = build_libs(toolchain, "aarch64", tmp_path)
-    use = toolchain.build("aarch64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", USE_C)], shared=True,
-                          args=[f"-L{libs}", "-louter", "-linner"])
+    use = toolchain.build(
+        "aarch64",
+        tmp_path / "libuse.so",
+        [write_c(tmp_path / "use.c", USE_C)],
+        shared=True,
+        args=[f"-L{libs}", "-louter", "-linner"],
+    )
     dist = tmp_path / "dist"
     dist.mkdir()
     wheel = make_wheel(dist, "use", "1.0", "py3-none-linux_aarch64", {"use/libuse.so": use.read_bytes()})
@@ -111,12 +133,21 @@ def members(path: Path) -> dict[str, bytes]:
         return {n: zf.read(n) for n in zf.namelist()}
 
 
-def test_repair_with_nothing_to_graft_changes_only_tags_and_is_reproducible(toolchain: Toolchain, tmp_path: Path) -> None:
-    so = toolchain.build("x86_64", tmp_path / "libx.so", [write_c(tmp_path / "x.c", "int f(int x){return x;}\n")], shared=True)
+def test_repair_with_nothing_to_graft_changes_only_tags_and_is_reproducible(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    so = toolchain.build(
+        "x86_64", tmp_path / "libx.so", [write_c(tmp_path / "x.c", "int f(int x){return x;}\n")], shared=True
+    )
     dist = tmp_path / "dist"
     dist.mkdir()
-    wheel = make_wheel(dist, "x", "1.0", "py3-none-linux_x86_64",
-                       {"x/libx.so": so.read_bytes(), "x/__init__.py": "", "x/data.txt": "d" * 10000})
+    wheel = make_wheel(
+        dist,
+        "x",
+        "1.0",
+        "py3-none-linux_x86_64",
+        {"x/libx.so": so.read_bytes(), "x/__init__.py": "", "x/data.txt": "d" * 10000},
+    )
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     outs = []
     for i in range(2):
@@ -139,24 +170,52 @@ def failing_cases(toolchain: Toolchain, tmp: Path) -> dict[str, tuple[Path, list
     dist = tmp / "dist"
     dist.mkdir()
     libs = build_libs(toolchain, "x86_64", tmp)
-    needs = toolchain.build("x86_64", tmp / "libneeds.so", [write_c(tmp / "n.c", USE_C)], shared=True,
-                            args=[f"-L{libs}", "-louter", "-linner"])
+    needs = toolchain.build(
+        "x86_64",
+        tmp / "libneeds.so",
+        [write_c(tmp / "n.c", USE_C)],
+        shared=True,
+        args=[f"-L{libs}", "-louter", "-linner"],
+    )
     sorter = toolchain.build("x86_64", tmp / "libsort.so", [write_c(tmp / "s.c", QSORT_R)], shared=True)
     soft = tmp / "libsoft.so"
     assert toolchain.zig is not None
-    run_ok([*toolchain.zig, "cc", "-O2", "-target", "arm-linux-musleabi", "-shared", "-fPIC", "-o", soft,
-            write_c(tmp / "soft.c", "int f(int x){return x;}\n")])
-    corrupt = bytearray(make_wheel(tmp, "bad", "1.0", "py3-none-linux_x86_64", {"bad/libx.so": sorter.read_bytes()}).read_bytes())
+    run_ok(
+        [
+            *toolchain.zig,
+            "cc",
+            "-O2",
+            "-target",
+            "arm-linux-musleabi",
+            "-shared",
+            "-fPIC",
+            "-o",
+            soft,
+            write_c(tmp / "soft.c", "int f(int x){return x;}\n"),
+        ]
+    )
+    corrupt = bytearray(
+        make_wheel(tmp, "bad", "1.0", "py3-none-linux_x86_64", {"bad/libx.so": sorter.read_bytes()}).read_bytes()
+    )
     start = corrupt.find(b"bad/libx.so") + len("bad/libx.so")
-    corrupt[start + 40: start + 60] = b"\xff" * 20  # damage the deflated stream
+    corrupt[start + 40 : start + 60] = b"\xff" * 20  # damage the deflated stream
     (dist / "bad-1.0-py3-none-linux_x86_64.whl").write_bytes(bytes(corrupt))
     return {
-        "missing-library": (make_wheel(dist, "needs", "1.0", "py3-none-linux_x86_64", {"needs/libneeds.so": needs.read_bytes()}),
-                            ["--ldpaths", str(tmp / "empty")], "libouter.so (needed by needs/libneeds.so) not found"),
-        "unsupported-arch": (make_wheel(dist, "soft", "1.0", "py3-none-linux_armv7l", {"soft/libsoft.so": soft.read_bytes()}),
-                             [], "unsupported architecture"),
-        "stricter-plat": (make_wheel(dist, "sorter", "1.0", "py3-none-linux_x86_64", {"sorter/libsort.so": sorter.read_bytes()}),
-                          ["--plat", "musllinux_1_1_x86_64"], "stricter than this wheel can honour: needs musl 1.2.3 for qsort_r"),
+        "missing-library": (
+            make_wheel(dist, "needs", "1.0", "py3-none-linux_x86_64", {"needs/libneeds.so": needs.read_bytes()}),
+            ["--ldpaths", str(tmp / "empty")],
+            "libouter.so (needed by needs/libneeds.so) not found",
+        ),
+        "unsupported-arch": (
+            make_wheel(dist, "soft", "1.0", "py3-none-linux_armv7l", {"soft/libsoft.so": soft.read_bytes()}),
+            [],
+            "unsupported architecture",
+        ),
+        "stricter-plat": (
+            make_wheel(dist, "sorter", "1.0", "py3-none-linux_x86_64", {"sorter/libsort.so": sorter.read_bytes()}),
+            ["--plat", "musllinux_1_1_x86_64"],
+            "stricter than this wheel can honour: needs musl 1.2.3 for qsort_r",
+        ),
         "corrupt-member": (dist / "bad-1.0-py3-none-linux_x86_64.whl", [], "is corrupt"),
     }
 
@@ -177,8 +236,13 @@ def test_failed_repair_leaves_nothing_and_says_why_in_one_line(toolchain: Toolch
 
 def test_strip_removes_the_symbol_table_and_the_result_still_loads(toolchain: Toolchain, tmp_path: Path) -> None:
     libs = build_libs(toolchain, "x86_64", tmp_path)
-    use = toolchain.build("x86_64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", USE_C)], shared=True,
-                          args=["-g", f"-L{libs}", "-louter", "-linner"])
+    use = toolchain.build(
+        "x86_64",
+        tmp_path / "libuse.so",
+        [write_c(tmp_path / "use.c", USE_C)],
+        shared=True,
+        args=["-g", f"-L{libs}", "-louter", "-linner"],
+    )
     dist = tmp_path / "dist"
     dist.mkdir()
     wheel = make_wheel(dist, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": use.read_bytes()})
@@ -203,9 +267,13 @@ def test_pure_wheels_are_refused_unless_allowed(tmp_path: Path) -> None:
 
 def test_check_holds_the_wheels_floor_against_an_older_target(toolchain: Toolchain, tmp_path: Path) -> None:
     # musl 1.2.3's loader lists a DT_RELR library happily; the import would then crash.
-    so = toolchain.build("x86_64", tmp_path / "librelr.so",
-                         [write_c(tmp_path / "r.c", 'static const char *t[] = {"a", "b"};\nconst char *get(int i) { return t[i]; }\n')],
-                         shared=True, args=["-Wl,-z,pack-relative-relocs"])
+    so = toolchain.build(
+        "x86_64",
+        tmp_path / "librelr.so",
+        [write_c(tmp_path / "r.c", 'static const char *t[] = {"a", "b"};\nconst char *get(int i) { return t[i]; }\n')],
+        shared=True,
+        args=["-Wl,-z,pack-relative-relocs"],
+    )
     wheel = make_wheel(tmp_path, "relr", "1.0", "py3-none-musllinux_1_2_x86_64", {"relr/librelr.so": so.read_bytes()})
     proc = run([*muslwheel_cmd(), "check", "--json", wheel], env=checkout_env())
     result = json.loads(proc.stdout)  # type: ignore[attr-defined]
@@ -216,8 +284,13 @@ def test_check_holds_the_wheels_floor_against_an_older_target(toolchain: Toolcha
 
 def test_a_repaired_wheel_is_recognised_and_nothing_is_renamed_again(toolchain: Toolchain, tmp_path: Path) -> None:
     libs = build_libs(toolchain, "x86_64", tmp_path)
-    use = toolchain.build("x86_64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", USE_C)], shared=True,
-                          args=[f"-L{libs}", "-louter", "-linner"])
+    use = toolchain.build(
+        "x86_64",
+        tmp_path / "libuse.so",
+        [write_c(tmp_path / "use.c", USE_C)],
+        shared=True,
+        args=[f"-L{libs}", "-louter", "-linner"],
+    )
     wheel = make_wheel(tmp_path, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": use.read_bytes()})
     first, second = tmp_path / "first", tmp_path / "second"
     run_ok([*muslwheel_cmd(), "repair", "-q", "-w", first, "--ldpaths", libs, wheel], env=checkout_env())
@@ -225,13 +298,22 @@ def test_a_repaired_wheel_is_recognised_and_nothing_is_renamed_again(toolchain: 
     shutil.rmtree(libs)
     out = json.loads(run_ok([*muslwheel_cmd(), "repair", "--json", "-w", second, once], env=checkout_env()).stdout)
     assert out["grafted"] == [] and out["patched"] == []
-    assert sorted(n for n in members(Path(out["output"])) if ".libs/" in n) == sorted(n for n in members(once) if ".libs/" in n)
+    assert sorted(n for n in members(Path(out["output"])) if ".libs/" in n) == sorted(
+        n for n in members(once) if ".libs/" in n
+    )
 
 
-def test_repair_searches_the_target_root_like_its_loader_and_skips_glibc_candidates(toolchain: Toolchain, tmp_path: Path) -> None:
+def test_repair_searches_the_target_root_like_its_loader_and_skips_glibc_candidates(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
     libs = build_libs(toolchain, "x86_64", tmp_path)
-    use = toolchain.build("x86_64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", USE_C)], shared=True,
-                          args=[f"-L{libs}", "-louter", "-linner"])
+    use = toolchain.build(
+        "x86_64",
+        tmp_path / "libuse.so",
+        [write_c(tmp_path / "use.c", USE_C)],
+        shared=True,
+        args=[f"-L{libs}", "-louter", "-linner"],
+    )
     wheel = make_wheel(tmp_path, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": use.read_bytes()})
     root = tmp_path / "root"
     # The root's path file names /opt/first (a glibc build of libouter.so: skipped) then /opt/musl.
@@ -240,17 +322,31 @@ def test_repair_searches_the_target_root_like_its_loader_and_skips_glibc_candida
     (root / "opt/first").mkdir(parents=True)
     (root / "opt/musl").mkdir(parents=True)
     need(shutil.which("gcc"), "gcc")
-    run_ok(["gcc", "-shared", "-fPIC", "-o", root / "opt/first/libouter.so",
-            write_c(tmp_path / "go.c", '#include <stdio.h>\nint outer(int x){printf("glibc");return x;}\n')])
+    run_ok(
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            "-o",
+            root / "opt/first/libouter.so",
+            write_c(tmp_path / "go.c", '#include <stdio.h>\nint outer(int x){printf("glibc");return x;}\n'),
+        ]
+    )
     for name in ("libouter.so", "libinner.so"):
         shutil.copy(libs / name, root / "opt/musl" / name)
     (root / "usr/lib").mkdir(parents=True)  # not searched: the path file replaces the defaults
     shutil.copy(libs / "libinner.so", root / "usr/lib/libinner.so")
     shutil.rmtree(libs)
-    out = json.loads(run_ok([*muslwheel_cmd(), "repair", "--json", "-w", tmp_path / "out", "--root", root, wheel],
-                            env=checkout_env()).stdout)
+    out = json.loads(
+        run_ok(
+            [*muslwheel_cmd(), "repair", "--json", "-w", tmp_path / "out", "--root", root, wheel], env=checkout_env()
+        ).stdout
+    )
     sources = {g["needed"]: g["source"] for g in out["grafted"]}
-    assert sources == {"libouter.so": str(root / "opt/musl/libouter.so"), "libinner.so": str(root / "opt/musl/libinner.so")}
+    assert sources == {
+        "libouter.so": str(root / "opt/musl/libouter.so"),
+        "libinner.so": str(root / "opt/musl/libinner.so"),
+    }
 
 
 def test_check_against_a_root_runs_that_roots_loader(toolchain: Toolchain, tmp_path: Path) -> None:
@@ -259,8 +355,13 @@ def test_check_against_a_root_runs_that_roots_loader(toolchain: Toolchain, tmp_p
     runner_for("aarch64")
     root = unpack_debian_musl("arm64", tmp_path / "root")
     libs = build_libs(toolchain, "aarch64", tmp_path)
-    use = toolchain.build("aarch64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", USE_C)], shared=True,
-                          args=[f"-L{libs}", "-louter", "-linner"])
+    use = toolchain.build(
+        "aarch64",
+        tmp_path / "libuse.so",
+        [write_c(tmp_path / "use.c", USE_C)],
+        shared=True,
+        args=[f"-L{libs}", "-louter", "-linner"],
+    )
     wheel = make_wheel(tmp_path, "use", "1.0", "py3-none-musllinux_1_1_aarch64", {"use/libuse.so": use.read_bytes()})
     before = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout)  # type: ignore[attr-defined]
     assert not before["loads"] and before["loader"] == str((root / "lib/aarch64-linux-musl/libc.so").resolve())

@@ -25,8 +25,13 @@ def test_runpath_is_inherited_down_the_chain_unlike_glibc() -> None:
         "pkg.libs/libb.so": elf(("libz.so.1", "libm.so.6")),
     }
     got = kinds(resolve_closure("pkg/_ext.so", elfs, X86_64))
-    assert got == {"liba.so": (WHEEL, "pkg.libs/liba.so"), "libb.so": (WHEEL, "pkg.libs/libb.so"),
-                   "libc.so": (MUSL, None), "libz.so.1": (SYSTEM, None), "libm.so.6": (MUSL, None)}
+    assert got == {
+        "liba.so": (WHEEL, "pkg.libs/liba.so"),
+        "libb.so": (WHEEL, "pkg.libs/libb.so"),
+        "libc.so": (MUSL, None),
+        "libz.so.1": (SYSTEM, None),
+        "libm.so.6": (MUSL, None),
+    }
 
 
 def test_origin_is_the_directory_of_the_object_that_owns_the_path() -> None:
@@ -57,5 +62,7 @@ def test_a_name_already_loaded_is_reused_without_searching() -> None:
         "pkg/libs/libb.so": elf(),
     }
     got = [r for r in resolve_closure("pkg/_ext.so", elfs, X86_64) if r.needed == "libb.so"]
-    assert {(r.requested_by, r.path) for r in got} == {("pkg/_ext.so", "pkg/libs/libb.so"),
-                                                       ("pkg/libs/liba.so", "pkg/libs/libb.so")}
+    assert {(r.requested_by, r.path) for r in got} == {
+        ("pkg/_ext.so", "pkg/libs/libb.so"),
+        ("pkg/libs/liba.so", "pkg/libs/libb.so"),
+    }

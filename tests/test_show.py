@@ -22,8 +22,16 @@ def lib_wheel(tmp: Path, name: str, tag: str, files: dict[str, Path]) -> Path:
     return make_wheel(dist, name, "1.0", tag, {k: v.read_bytes() for k, v in files.items()})
 
 
-def build_c(toolchain: Toolchain, tmp: Path, arch: str, name: str, code: str, *, use_zig: bool = False,
-            args: tuple[str, ...] = ()) -> Path:
+def build_c(
+    toolchain: Toolchain,
+    tmp: Path,
+    arch: str,
+    name: str,
+    code: str,
+    *,
+    use_zig: bool = False,
+    args: tuple[str, ...] = (),
+) -> Path:
     src = write_c(tmp / f"{name}.c", code)
     return toolchain.build(arch, tmp / f"{name}.so", [src], shared=True, use_zig=use_zig, args=args)
 
@@ -42,7 +50,12 @@ def test_qsort_r_needs_musl_1_2_3_and_is_a_warning_under_musllinux_1_2(toolchain
     wheel = lib_wheel(tmp_path, "sorter", "cp311-cp311-musllinux_1_2_x86_64", {f"sorter/_sort{EXT}": so})
     status, v = show_json(wheel)
     assert status == 0 and v["honest"] is True
-    assert (v["libc"], v["arch"], v["tag"], v["musl_min_version"]) == ("musl", "x86_64", "musllinux_1_2_x86_64", "1.2.3")
+    assert (v["libc"], v["arch"], v["tag"], v["musl_min_version"]) == (
+        "musl",
+        "x86_64",
+        "musllinux_1_2_x86_64",
+        "1.2.3",
+    )
     warning = next(r for r in v["reasons"] if r["severity"] == "warning")
     assert "qsort_r" in warning["why"] and "fails on musl 1.2.0–1.2.2" in warning["why"]
     assert "qsort_r" in v["stricter_tags"]["musllinux_1_1_x86_64"]
@@ -58,7 +71,7 @@ def test_a_musllinux_1_1_claim_that_needs_1_2_exits_1_naming_the_symbol(toolchai
 
 
 def test_statx_needs_musl_1_2_5(toolchain: Toolchain, tmp_path: Path) -> None:
-    code = "#define _GNU_SOURCE\n#include <fcntl.h>\n#include <sys/stat.h>\nint f(struct statx*b){return statx(AT_FDCWD,\".\",0,STATX_ALL,b);}\n"
+    code = '#define _GNU_SOURCE\n#include <fcntl.h>\n#include <sys/stat.h>\nint f(struct statx*b){return statx(AT_FDCWD,".",0,STATX_ALL,b);}\n'
     so = build_c(toolchain, tmp_path, "x86_64", "_st", code, use_zig=True)
     wheel = lib_wheel(tmp_path, "st", "cp311-cp311-musllinux_1_2_x86_64", {f"st/_st{EXT}": so})
     _, v = show_json(wheel)
@@ -91,7 +104,9 @@ def build_glibc_lib(tmp: Path) -> Path:
     gcc = shutil.which("gcc")
     need(gcc, "gcc")
     so = tmp / "libg.so"
-    run_ok([gcc, "-shared", "-fPIC", "-o", so, write_c(tmp / "g.c", '#include <stdio.h>\nvoid hi(void){puts("hi");}\n')])
+    run_ok(
+        [gcc, "-shared", "-fPIC", "-o", so, write_c(tmp / "g.c", '#include <stdio.h>\nvoid hi(void){puts("hi");}\n')]
+    )
     return so
 
 
@@ -114,12 +129,21 @@ def test_manylinux_wheel_is_never_called_musl(tmp_path: Path) -> None:
 def test_libc_so_needed_is_musl_and_origin_library_is_not_external(toolchain: Toolchain, tmp_path: Path) -> None:
     libs = tmp_path / "libs"
     libs.mkdir()
-    helper = toolchain.build("x86_64", libs / "libhelper.so", [write_c(tmp_path / "h.c", "int helper(int x){return x+1;}\n")], shared=True)
-    ext = build_c(toolchain, tmp_path, "x86_64", "_ext", "int helper(int);\nint use(int x){return helper(x);}\n",
-                  args=(f"-L{libs}", "-lhelper", "-Wl,-rpath,$ORIGIN/../pkg.libs"))
+    helper = toolchain.build(
+        "x86_64", libs / "libhelper.so", [write_c(tmp_path / "h.c", "int helper(int x){return x+1;}\n")], shared=True
+    )
+    ext = build_c(
+        toolchain,
+        tmp_path,
+        "x86_64",
+        "_ext",
+        "int helper(int);\nint use(int x){return helper(x);}\n",
+        args=(f"-L{libs}", "-lhelper", "-Wl,-rpath,$ORIGIN/../pkg.libs"),
+    )
     assert "libc.so" in read_elf(ext).needed
-    wheel = lib_wheel(tmp_path, "pkg", "cp311-cp311-musllinux_1_1_x86_64",
-                      {f"pkg/_ext{EXT}": ext, "pkg.libs/libhelper.so": helper})
+    wheel = lib_wheel(
+        tmp_path, "pkg", "cp311-cp311-musllinux_1_1_x86_64", {f"pkg/_ext{EXT}": ext, "pkg.libs/libhelper.so": helper}
+    )
     status, v = show_json(wheel)
     assert status == 0 and v["external_libs"] == [] and v["tag"] == "musllinux_1_1_x86_64"
     ext_report = next(f for f in v["files"] if f["path"].startswith("pkg/_ext"))
@@ -131,9 +155,17 @@ def test_libc_so_needed_is_musl_and_origin_library_is_not_external(toolchain: To
 def test_external_library_is_listed_and_blocks_every_tag(toolchain: Toolchain, tmp_path: Path) -> None:
     libs = tmp_path / "libs"
     libs.mkdir()
-    toolchain.build("x86_64", libs / "libouter.so", [write_c(tmp_path / "o.c", "int outer(void){return 1;}\n")], shared=True)
-    ext = build_c(toolchain, tmp_path, "x86_64", "_ext", "int outer(void);\nint use(void){return outer();}\n",
-                  args=(f"-L{libs}", "-louter"))
+    toolchain.build(
+        "x86_64", libs / "libouter.so", [write_c(tmp_path / "o.c", "int outer(void){return 1;}\n")], shared=True
+    )
+    ext = build_c(
+        toolchain,
+        tmp_path,
+        "x86_64",
+        "_ext",
+        "int outer(void);\nint use(void){return outer();}\n",
+        args=(f"-L{libs}", "-louter"),
+    )
     wheel = lib_wheel(tmp_path, "pkg", "cp311-cp311-musllinux_1_2_x86_64", {f"pkg/_ext{EXT}": ext})
     status, v = show_json(wheel)
     assert status == 1 and v["external_libs"] == ["libouter.so"] and v["tag"] is None
@@ -149,7 +181,9 @@ def test_each_arch_is_named_right(toolchain: Toolchain, tmp_path: Path, arch: st
     assert v["tag"].endswith(arch)
 
 
-def test_module_named_for_glibc_triplet_will_not_import_on_musl_cpython_311(toolchain: Toolchain, tmp_path: Path) -> None:
+def test_module_named_for_glibc_triplet_will_not_import_on_musl_cpython_311(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
     so = build_c(toolchain, tmp_path, "x86_64", "_m", "int f(void){return 1;}\n")
     wheel = lib_wheel(tmp_path, "m", "cp311-cp311-musllinux_1_2_x86_64", {"m/_m.cpython-311-x86_64-linux-gnu.so": so})
     status, v = show_json(wheel)

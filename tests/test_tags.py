@@ -38,7 +38,11 @@ def test_host_interpreter_tags_equal_packaging_sys_tags() -> None:
 
 def test_target_platforms_go_from_newest_minor_down_then_linux() -> None:
     assert parse_target("musllinux_1_2_aarch64").platform_tags() == [
-        "musllinux_1_2_aarch64", "musllinux_1_1_aarch64", "musllinux_1_0_aarch64", "linux_aarch64"]
+        "musllinux_1_2_aarch64",
+        "musllinux_1_1_aarch64",
+        "musllinux_1_0_aarch64",
+        "linux_aarch64",
+    ]
     assert parse_target("s390x:1.1.24").platform_tags()[0] == "musllinux_1_1_s390x"
 
 
@@ -68,15 +72,31 @@ def test_pip_download_with_pip_args_fetches_exactly_what_the_target_installs(tmp
     links.mkdir()
     for name, (tag, _) in CANDIDATES.items():
         make_wheel(links, name, "1.0", tag, {f"{name.replace('-', '_')}.py": ""})
-    out = run_ok([*muslwheel_cmd(), "tags", "--target", "musllinux_1_2_aarch64", "--python", "3.11",
-                  "--pip-args", "--json"], env=checkout_env()).stdout
+    out = run_ok(
+        [*muslwheel_cmd(), "tags", "--target", "musllinux_1_2_aarch64", "--python", "3.11", "--pip-args", "--json"],
+        env=checkout_env(),
+    ).stdout
     args = json.loads(out)
     assert args == pip_download_args(parse_target("musllinux_1_2_aarch64").platform_tags(), (3, 11))
     got = {}
     for name in CANDIDATES:
         dest = tmp_path / f"dl-{name}"
-        proc = run([sys.executable, "-m", "pip", "download", "--no-index", "--find-links", links,
-                    "--disable-pip-version-check", "-d", dest, *args, name])
+        proc = run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-index",
+                "--find-links",
+                links,
+                "--disable-pip-version-check",
+                "-d",
+                dest,
+                *args,
+                name,
+            ]
+        )
         got[name] = proc.returncode == 0 and any(dest.glob("*.whl"))
     assert got == {name: ok for name, (_, ok) in CANDIDATES.items()}
 

@@ -35,8 +35,7 @@ def build_lib_and_main(toolchain: Toolchain, arch: str, tmp: Path) -> tuple[Path
     libdir = tmp / "lib"
     libdir.mkdir()
     lib = toolchain.build(arch, libdir / "libscale.so", [write_c(tmp / "lib.c", LIB_C)], shared=True)
-    main = toolchain.build(arch, tmp / "main", [write_c(tmp / "main.c", MAIN_C)],
-                           args=[f"-L{libdir}", "-lscale"])
+    main = toolchain.build(arch, tmp / "main", [write_c(tmp / "main.c", MAIN_C)], args=[f"-L{libdir}", "-lscale"])
     return lib, main
 
 
@@ -84,7 +83,13 @@ PyMODINIT_FUNC PyInit__tri(void) { return PyModule_Create(&mod); }
 
 
 def build_extension(toolchain: Toolchain, musl_python: Path, tmp: Path, name: str = "_tri") -> tuple[Path, str]:
-    info = run_ok([musl_python, "-c", "import sysconfig as s; print(s.get_paths()['include']); print(s.get_config_var('EXT_SUFFIX'))"]).stdout.split()
+    info = run_ok(
+        [
+            musl_python,
+            "-c",
+            "import sysconfig as s; print(s.get_paths()['include']); print(s.get_config_var('EXT_SUFFIX'))",
+        ]
+    ).stdout.split()
     include, suffix = info
     out = tmp / f"{name}{suffix}"
     src = write_c(tmp / f"{name}.c", EXT_C.replace("_tri", name))
@@ -110,8 +115,13 @@ def test_musl_cpython_installs_a_local_wheel_and_imports_it(
     assert suffix == ".cpython-311-x86_64-linux-musl.so"
     dist = tmp_path / "dist"
     dist.mkdir()
-    wheel = make_wheel(dist, "tri", "1.0", "cp311-cp311-musllinux_1_2_x86_64",
-                       {f"tri/{ext.name}": ext.read_bytes(), "tri/__init__.py": "from ._tri import triple\n"})
+    wheel = make_wheel(
+        dist,
+        "tri",
+        "1.0",
+        "cp311-cp311-musllinux_1_2_x86_64",
+        {f"tri/{ext.name}": ext.read_bytes(), "tri/__init__.py": "from ._tri import triple\n"},
+    )
     python = musl_venv(musl_python, tmp_path)
     pip_install(python, world_wheels, wheel)
     assert run_ok([python, "-c", "import tri; print(tri.triple(14))"], cwd=tmp_path).stdout == "42\n"

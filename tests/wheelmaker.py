@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence, Union
 
 
 def record_hash(data: bytes) -> str:
@@ -18,8 +18,8 @@ def make_wheel(
     dest: Path,
     name: str,
     version: str,
-    tags: Union[str, Sequence[str]],
-    files: Mapping[str, Union[bytes, str]],
+    tags: str | Sequence[str],
+    files: Mapping[str, bytes | str],
     *,
     root_is_purelib: bool = False,
 ) -> Path:
@@ -27,8 +27,11 @@ def make_wheel(
     tags = [tags] if isinstance(tags, str) else list(tags)
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
-    compressed = ".".join(sorted({t.split("-")[0] for t in tags})), ".".join(
-        sorted({t.split("-")[1] for t in tags})), ".".join(sorted({t.split("-")[2] for t in tags}))
+    compressed = (
+        ".".join(sorted({t.split("-")[0] for t in tags})),
+        ".".join(sorted({t.split("-")[1] for t in tags})),
+        ".".join(sorted({t.split("-")[2] for t in tags})),
+    )
     filename = f"{dist}-{version}-{'-'.join(compressed)}.whl"
     members: dict[str, bytes] = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
     members[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()

@@ -38,8 +38,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-from muslwheel.elf import read_elf  # noqa: E402
-from muslwheel.policy import expand_arch, raise_to_port  # noqa: E402
+from muslwheel.elf import read_elf
+from muslwheel.policy import expand_arch, raise_to_port
 
 # wheel arch -> (musl configure target, C compiler). Flags where Debian's cross gcc defaults
 # differ from what musl builds with: Thumb-2 (old musl ARM assembly wants ARM mode), and IEEE
@@ -74,8 +74,9 @@ def build_exports(repo: Path, version: str, target: str, cc: str, work: Path, jo
     archive = subprocess.run(["git", "-C", str(repo), "archive", f"v{version}"], capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
     env = {**os.environ, "CC": f"ccache {cc}", "CFLAGS": "-O1 -w"}
-    conf = subprocess.run(["./configure", f"--target={target}", "--disable-static"], cwd=src, env=env,
-                          capture_output=True, text=True)
+    conf = subprocess.run(
+        ["./configure", f"--target={target}", "--disable-static"], cwd=src, env=env, capture_output=True, text=True
+    )
     if conf.returncode != 0:
         if "unsupported target" in conf.stderr + conf.stdout:
             return None  # the port does not exist yet at this release
@@ -86,7 +87,9 @@ def build_exports(repo: Path, version: str, target: str, cc: str, work: Path, jo
     return {s.name for s in read_elf(src / "lib" / "libc.so").symbols if s.defined}
 
 
-def table_for_arch(repo: Path, versions: list[str], target: str, cc: str, work: Path, jobs: int) -> dict[str, list[str]]:
+def table_for_arch(
+    repo: Path, versions: list[str], target: str, cc: str, work: Path, jobs: int
+) -> dict[str, list[str]]:
     """{symbol: [start, end, start, end, …]} over *versions*: the releases exporting it, as
     half-open intervals, the last end "" while the newest release still exports it.
 
@@ -113,7 +116,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--musl-git", type=Path, required=True, help="a clone of musl's git repository")
     parser.add_argument("--arches", default=",".join(ARCHES), help="comma-separated wheel arch names")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "src/muslwheel/data/musl_symbols.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent.parent / "src/muslwheel/data/musl_symbols.json"
+    )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
 
@@ -128,8 +133,9 @@ def main() -> int:
             tables[arch] = table
             for derived, (like, floor) in DERIVED.items():
                 if like in tables:
-                    tables[derived] = {n: _raise_floor(spans, floor) for n, spans in tables[like].items()
-                                       if spans[-1] == ""}
+                    tables[derived] = {
+                        n: _raise_floor(spans, floor) for n, spans in tables[like].items() if spans[-1] == ""
+                    }
             if "x86_64" in tables:
                 args.out.write_text(json.dumps(compact(tables, versions), indent=0, sort_keys=True) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)

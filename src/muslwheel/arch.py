@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional
 
 from .elf import EM, ELFFile
 from .errors import TargetError
@@ -64,7 +63,7 @@ def get_arch(name: str) -> Arch:
         raise TargetError(f"unknown architecture {name!r} (musllinux architectures: {known})") from None
 
 
-def arch_of_elf(elf: ELFFile) -> Optional[Arch]:
+def arch_of_elf(elf: ELFFile) -> Arch | None:
     """The PEP 656 architecture an ELF file is built for, or None if it is none of them.
 
     ARM counts as ``armv7l`` only with the EABI5 hard-float ABI, which is what musllinux armv7l
@@ -92,7 +91,7 @@ def describe_machine(elf: ELFFile) -> str:
     return f"{machine} {elf.elf_class}-bit {order}"
 
 
-def host_runs_natively(arch: Optional[Arch]) -> bool:
+def host_runs_natively(arch: Arch | None) -> bool:
     """Whether this machine's kernel runs *arch* binaries without an emulator (a 64-bit x86 or
     ARM kernel also runs its 32-bit siblings)."""
     if arch is None:
@@ -101,7 +100,7 @@ def host_runs_natively(arch: Optional[Arch]) -> bool:
     return arch.name == native or (native, arch.name) in (("x86_64", "i686"), ("aarch64", "armv7l"))
 
 
-def arch_of_loader_name(filename: str) -> Optional[Arch]:
+def arch_of_loader_name(filename: str) -> Arch | None:
     """The architecture of a musl loader file name such as ``ld-musl-armhf.so.1``."""
     if filename.startswith("ld-musl-") and filename.endswith(".so.1"):
         return _BY_LDSO.get(filename[len("ld-musl-") : -len(".so.1")])

@@ -21,9 +21,9 @@ came back (i386's ``__xstat``: gone with time64 in 1.2.0, back in 1.2.4) counts 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Union
 
 from .arch import ARCHES, Arch, arch_of_elf, describe_machine
 from .elf import ELFFile, parse_elf
@@ -59,11 +59,11 @@ class Reason:
     kind: str  #: symbol, feature, library, glibc, arch, module-name, tag, x86-isa, unresolved
     why: str
     severity: str = ERROR  #: error (the claimed tag is dishonest), warning, or info
-    file: Optional[str] = None
-    symbol: Optional[str] = None
-    library: Optional[str] = None
-    feature: Optional[str] = None
-    musl: Optional[str] = None  #: the musl release this raises the floor to
+    file: str | None = None
+    symbol: str | None = None
+    library: str | None = None
+    feature: str | None = None
+    musl: str | None = None  #: the musl release this raises the floor to
 
     def to_json(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -73,15 +73,15 @@ class Reason:
 class FileReport:
     path: str
     libc: str
-    arch: Optional[str]
+    arch: str | None
     machine: str
     needed: tuple[str, ...]
     resolutions: tuple[Resolution, ...]
-    musl_min_version: Optional[str]
+    musl_min_version: str | None
     floor_reasons: tuple[Reason, ...]
     glibc_evidence: tuple[str, ...] = ()
     has_relr: bool = False
-    x86_isa_needed: Optional[int] = None
+    x86_isa_needed: int | None = None
 
     @property
     def external(self) -> list[str]:
@@ -89,13 +89,20 @@ class FileReport:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "path": self.path, "libc": self.libc, "arch": self.arch, "machine": self.machine,
+            "path": self.path,
+            "libc": self.libc,
+            "arch": self.arch,
+            "machine": self.machine,
             "needed": list(self.needed),
-            "resolved": [{"needed": r.needed, "by": r.requested_by, "kind": r.kind, **({"path": r.path} if r.path else {})}
-                         for r in self.resolutions],
-            "external_libs": self.external, "musl_min_version": self.musl_min_version,
+            "resolved": [
+                {"needed": r.needed, "by": r.requested_by, "kind": r.kind, **({"path": r.path} if r.path else {})}
+                for r in self.resolutions
+            ],
+            "external_libs": self.external,
+            "musl_min_version": self.musl_min_version,
             "floor_reasons": [r.to_json() for r in self.floor_reasons],
-            "glibc_evidence": list(self.glibc_evidence), "dt_relr": self.has_relr,
+            "glibc_evidence": list(self.glibc_evidence),
+            "dt_relr": self.has_relr,
             "x86_isa_needed": self.x86_isa_needed,
         }
 
@@ -104,9 +111,9 @@ class FileReport:
 class Verdict:
     wheel: str
     libc: str  #: musl, glibc, static, none (pure), mixed, unknown
-    arch: Optional[str]
-    tag: Optional[str]  #: the best musllinux platform tag the wheel can honestly claim
-    musl_min_version: Optional[str]
+    arch: str | None
+    tag: str | None  #: the best musllinux platform tag the wheel can honestly claim
+    musl_min_version: str | None
     external_libs: list[str]
     system_libs: list[str]
     reasons: list[Reason]
@@ -121,11 +128,18 @@ class Verdict:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "wheel": self.wheel, "libc": self.libc, "arch": self.arch, "tag": self.tag,
-            "musl_min_version": self.musl_min_version, "external_libs": self.external_libs,
-            "system_libs": self.system_libs, "claimed_tags": self.claimed_tags,
-            "honest": self.honest, "exit_status": self.exit_status,
-            "reasons": [r.to_json() for r in self.reasons], "stricter_tags": self.stricter,
+            "wheel": self.wheel,
+            "libc": self.libc,
+            "arch": self.arch,
+            "tag": self.tag,
+            "musl_min_version": self.musl_min_version,
+            "external_libs": self.external_libs,
+            "system_libs": self.system_libs,
+            "claimed_tags": self.claimed_tags,
+            "honest": self.honest,
+            "exit_status": self.exit_status,
+            "reasons": [r.to_json() for r in self.reasons],
+            "stricter_tags": self.stricter,
             "files": [f.to_json() for f in self.files],
         }
 
@@ -138,8 +152,13 @@ def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
     """The libc an ELF file was built against, with the evidence for glibc."""
     # GLIBC_* versions count only when needed from glibc's own libraries: libgcc_s, for one,
     # names some of its aarch64 symbols GLIBC_2.0.
-    evidence = [f"needs {v} from {lib}" for lib, vs in elf.version_needs.items() if _is_glibc_library(lib)
-                for v in vs if v.startswith("GLIBC_")]
+    evidence = [
+        f"needs {v} from {lib}"
+        for lib, vs in elf.version_needs.items()
+        if _is_glibc_library(lib)
+        for v in vs
+        if v.startswith("GLIBC_")
+    ]
     if elf.interpreter and libc_family_of_interpreter(elf.interpreter) == GLIBC:
         evidence.insert(0, f"PT_INTERP {elf.interpreter}")
     evidence += [f"DT_NEEDED {n}" for n in elf.needed if n == "libc.so.6" or n.startswith("ld-linux")]
@@ -154,7 +173,9 @@ def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
     return UNKNOWN, ()
 
 
-def _floor_of(path: str, elf: ELFFile, arch: Arch, provided: frozenset[str], may_come_from_outside: bool) -> tuple[MuslVersion, list[Reason]]:
+def _floor_of(
+    path: str, elf: ELFFile, arch: Arch, provided: frozenset[str], may_come_from_outside: bool
+) -> tuple[MuslVersion, list[Reason]]:
     table = symbol_table(arch.name)
     floor = policies()[0].musl
     raising: list[Reason] = []
@@ -165,8 +186,14 @@ def _floor_of(path: str, elf: ELFFile, arch: Arch, provided: frozenset[str], may
         info = table.lookup(sym.name)
         if info is None:
             if not may_come_from_outside:
-                unresolved.append(Reason("unresolved", f"{sym.name} is exported by no musl release and by nothing this file loads",
-                                         file=path, symbol=sym.name))
+                unresolved.append(
+                    Reason(
+                        "unresolved",
+                        f"{sym.name} is exported by no musl release and by nothing this file loads",
+                        file=path,
+                        symbol=sym.name,
+                    )
+                )
             continue
         needed = info.since
         if needed > floor:
@@ -196,15 +223,24 @@ def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[R
     cp_versions = sorted({(int(i[2]), int(i[3:])) for i in wheel_name.interpreters if re.fullmatch(r"cp\d\d+", i)})
     if cp_versions and version not in cp_versions and "abi3" not in wheel_name.abis:
         named = ", ".join(f"{a}.{b}" for a, b in cp_versions)
-        out.append(Reason("module-name", f"named for CPython {version[0]}.{version[1]}; the wheel is tagged for {named}",
-                          file=path))
+        out.append(
+            Reason(
+                "module-name",
+                f"named for CPython {version[0]}.{version[1]}; the wheel is tagged for {named}",
+                file=path,
+            )
+        )
     libc = "musl" if version >= (3, 11) else "gnu"
     expected = arch.cpython_triplet(libc)
     if triplet != expected:
-        out.append(Reason(
-            "module-name",
-            f"musl CPython {version[0]}.{version[1]} imports .cpython-{version[0]}{version[1]}-{expected}.so, "
-            f"not -{triplet}.so: this module will not be found", file=path))
+        out.append(
+            Reason(
+                "module-name",
+                f"musl CPython {version[0]}.{version[1]} imports .cpython-{version[0]}{version[1]}-{expected}.so, "
+                f"not -{triplet}.so: this module will not be found",
+                file=path,
+            )
+        )
     return out
 
 
@@ -216,9 +252,19 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         binary_claims = [p for p in claimed if p != "any"]
         for p in binary_claims:
             reasons.append(Reason("tag", f"{p}: no ELF members; nothing here needs a platform tag", severity=WARNING))
-        return Verdict(wheel_name.filename, NONE, None, None, None, [], [], reasons + [
-            Reason("tag", "pure wheel: no ELF members, muslwheel has nothing to audit", severity="info")],
-            [], claimed, True)
+        return Verdict(
+            wheel_name.filename,
+            NONE,
+            None,
+            None,
+            None,
+            [],
+            [],
+            [*reasons, Reason("tag", "pure wheel: no ELF members, muslwheel has nothing to audit", severity="info")],
+            [],
+            claimed,
+            True,
+        )
 
     arches: dict[str, list[str]] = {}
     for path, elf in elfs.items():
@@ -226,8 +272,13 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         arches.setdefault(a.name if a else describe_machine(elf), []).append(path)
     arch_name = None
     if len(arches) > 1:
-        reasons.append(Reason("arch", "ELF members of several architectures: " + "; ".join(
-            f"{a}: {', '.join(ps[:2])}" for a, ps in sorted(arches.items()))))
+        reasons.append(
+            Reason(
+                "arch",
+                "ELF members of several architectures: "
+                + "; ".join(f"{a}: {', '.join(ps[:2])}" for a, ps in sorted(arches.items())),
+            )
+        )
     else:
         only = next(iter(arches))
         arch_name = only if only in ARCHES else None
@@ -245,7 +296,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         closure = resolve_closure(path, elfs, arch)
         provided = frozenset(n for r in closure if r.kind == WHEEL and r.path for n in elfs[r.path].defined_names)
         outside = any(r.kind in (EXTERNAL, SYSTEM) for r in closure)
-        file_floor: Optional[MuslVersion] = None
+        file_floor: MuslVersion | None = None
         file_reasons: list[Reason] = []
         if libc != GLIBC and arch is not None:
             f, file_reasons = _floor_of(path, elf, arch, provided, outside)
@@ -259,18 +310,38 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         if libc == GLIBC:
             reasons.append(Reason("glibc", f"built against glibc ({'; '.join(evidence)})", file=path))
         if elf.x86_isa_needed and elf.x86_isa_needed > 1:
-            reasons.append(Reason("x86-isa", f"needs x86-64-v{elf.x86_isa_needed}: fails on older CPUs",
-                                  severity=WARNING, file=path))
-        files.append(FileReport(path, libc, arch.name if arch else None, describe_machine(elf), elf.needed,
-                                tuple(closure), str(file_floor) if file_floor else None, tuple(file_reasons),
-                                evidence, elf.has_relr, elf.x86_isa_needed))
+            reasons.append(
+                Reason(
+                    "x86-isa", f"needs x86-64-v{elf.x86_isa_needed}: fails on older CPUs", severity=WARNING, file=path
+                )
+            )
+        files.append(
+            FileReport(
+                path,
+                libc,
+                arch.name if arch else None,
+                describe_machine(elf),
+                elf.needed,
+                tuple(closure),
+                str(file_floor) if file_floor else None,
+                tuple(file_reasons),
+                evidence,
+                elf.has_relr,
+                elf.x86_isa_needed,
+            )
+        )
 
     external = sorted({n for f in files for n in f.external})
     system = sorted({r.needed for f in files for r in f.resolutions if r.kind == SYSTEM})
     for lib in external:
         users = sorted({r.requested_by for f in files for r in f.resolutions if r.needed == lib and r.kind == EXTERNAL})
-        reasons.append(Reason("library", f"not in the wheel and not allowed from the system: vendor it (muslwheel repair); needed by {', '.join(users)}",
-                              library=lib))
+        reasons.append(
+            Reason(
+                "library",
+                f"not in the wheel and not allowed from the system: vendor it (muslwheel repair); needed by {', '.join(users)}",
+                library=lib,
+            )
+        )
 
     if GLIBC in libcs:
         wheel_libc = MIXED if MUSL in libcs else GLIBC
@@ -281,7 +352,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     else:
         wheel_libc = MUSL if libcs <= {UNKNOWN, STATIC, MUSL} else UNKNOWN
 
-    honest_policy: Optional[Policy] = policy_for_version(floor)
+    honest_policy: Policy | None = policy_for_version(floor)
     blocking = [r for r in reasons if r.severity == ERROR and r.kind in ("library", "glibc", "arch", "unresolved")]
     tag = None
     if wheel_libc in (MUSL, STATIC) and arch_name and honest_policy and not blocking:
@@ -300,9 +371,17 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     for platform in claimed:
         m = _MUSLLINUX.match(platform)
         if m:
-            claim_reasons += _judge_musllinux(platform, (int(m.group(1)), int(m.group(2))), m.group(3), arch_name,
-                                              wheel_libc, floor, floor_reasons, blocking)
-        elif platform.startswith("manylinux") or platform.startswith("linux_"):
+            claim_reasons += _judge_musllinux(
+                platform,
+                (int(m.group(1)), int(m.group(2))),
+                m.group(3),
+                arch_name,
+                wheel_libc,
+                floor,
+                floor_reasons,
+                blocking,
+            )
+        elif platform.startswith(("manylinux", "linux_")):
             if wheel_libc == MUSL and platform.startswith("manylinux"):
                 claim_reasons.append(Reason("tag", f"{platform}: a glibc tag on musl binaries"))
         elif platform == "any":
@@ -310,15 +389,28 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     reasons = claim_reasons + reasons
     if wheel_libc in (MUSL, STATIC) and tag is not None:
         for r in floor_reasons:
-            reasons.append(Reason(r.kind, r.why, severity="info", file=r.file, symbol=r.symbol, feature=r.feature, musl=r.musl))
+            reasons.append(
+                Reason(r.kind, r.why, severity="info", file=r.file, symbol=r.symbol, feature=r.feature, musl=r.musl)
+            )
 
     is_musl_claim = any(_MUSLLINUX.match(p) for p in claimed)
     honest = not any(r.severity == ERROR for r in claim_reasons)
     if is_musl_claim:
         honest = honest and not any(r.severity == ERROR for r in reasons)
-    return Verdict(wheel_name.filename, wheel_libc, arch_name, tag,
-                   str(floor) if wheel_libc in (MUSL, STATIC, UNKNOWN) else None,
-                   external, system, reasons, files, claimed, honest, stricter)
+    return Verdict(
+        wheel_name.filename,
+        wheel_libc,
+        arch_name,
+        tag,
+        str(floor) if wheel_libc in (MUSL, STATIC, UNKNOWN) else None,
+        external,
+        system,
+        reasons,
+        files,
+        claimed,
+        honest,
+        stricter,
+    )
 
 
 def _top(floor_reasons: list[Reason], n: int = 3) -> str:
@@ -335,23 +427,44 @@ def _why_not(policy: Policy, floor: MuslVersion, floor_reasons: list[Reason], bl
         first = blocking[0]
         what = first.library or first.symbol or (first.file or "")
         return f"{first.kind}: {what}: {first.why}"
-    return f"needs musl {floor} for {_top(floor_reasons)}; {policy.name} promises {policy.musl.major}.{policy.musl.minor}"
+    return (
+        f"needs musl {floor} for {_top(floor_reasons)}; {policy.name} promises {policy.musl.major}.{policy.musl.minor}"
+    )
 
 
-def _judge_musllinux(platform: str, claim: tuple[int, int], arch: str, wheel_arch: Optional[str], wheel_libc: str,
-                     floor: MuslVersion, floor_reasons: list[Reason], blocking: list[Reason]) -> list[Reason]:
+def _judge_musllinux(
+    platform: str,
+    claim: tuple[int, int],
+    arch: str,
+    wheel_arch: str | None,
+    wheel_libc: str,
+    floor: MuslVersion,
+    floor_reasons: list[Reason],
+    blocking: list[Reason],
+) -> list[Reason]:
     out = []
-    if wheel_libc == GLIBC or wheel_libc == MIXED:
+    if wheel_libc in (GLIBC, MIXED):
         out.append(Reason("tag", f"{platform}: a musl tag on glibc binaries"))
     if wheel_arch is not None and arch != wheel_arch:
         out.append(Reason("tag", f"{platform}: the binaries are {wheel_arch}"))
     if (floor.major, floor.minor) > claim:
-        out.append(Reason("tag", f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}",
-                          musl=str(floor)))
+        out.append(
+            Reason(
+                "tag",
+                f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}",
+                musl=str(floor),
+            )
+        )
     elif floor > MuslVersion(claim[0], claim[1], 0) and (floor.major, floor.minor) == claim:
         last_bad = f"{floor.major}.{floor.minor}.{floor.patch - 1}"
-        out.append(Reason("tag", f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}.0–{last_bad}",
-                          severity=WARNING, musl=str(floor)))
+        out.append(
+            Reason(
+                "tag",
+                f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}.0–{last_bad}",
+                severity=WARNING,
+                musl=str(floor),
+            )
+        )
     if any(r.kind == "library" for r in blocking):
         out.append(Reason("tag", f"{platform}: external libraries are not vendored"))
     return out
@@ -372,7 +485,7 @@ def read_wheel_elfs(wheel: WheelFile, *, keep_bytes: bool = False) -> tuple[dict
     return elfs, kept
 
 
-def audit_wheel(path: Union[str, Path]) -> Verdict:
+def audit_wheel(path: str | Path) -> Verdict:
     """Audit the wheel file at *path*. Raises WheelError/ELFError for bad input."""
     with WheelFile(path) as wheel:
         elfs, _ = read_wheel_elfs(wheel)

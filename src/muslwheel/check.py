@@ -23,20 +23,34 @@ import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from .arch import Arch, get_arch, host_runs_natively
 from .audit import Verdict, audit_elfs, read_wheel_elfs
 from .errors import MuslwheelError
-from .libc import Detection, MuslVersion, detect_interpreter, detect_root, musl_path_dirs, musl_version_from_loader_bytes, resolve_in_root
+from .libc import (
+    Detection,
+    MuslVersion,
+    detect_interpreter,
+    detect_root,
+    musl_path_dirs,
+    musl_version_from_loader_bytes,
+    resolve_in_root,
+)
 from .policy import is_interpreter_symbol
 from .wheelfile import WheelFile
 
 _MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
 _UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
-QEMU = {"x86_64": "qemu-x86_64", "i686": "qemu-i386", "aarch64": "qemu-aarch64", "armv7l": "qemu-arm",
-        "ppc64le": "qemu-ppc64le", "s390x": "qemu-s390x", "riscv64": "qemu-riscv64",
-        "loongarch64": "qemu-loongarch64"}
+QEMU = {
+    "x86_64": "qemu-x86_64",
+    "i686": "qemu-i386",
+    "aarch64": "qemu-aarch64",
+    "armv7l": "qemu-arm",
+    "ppc64le": "qemu-ppc64le",
+    "s390x": "qemu-s390x",
+    "riscv64": "qemu-riscv64",
+    "loongarch64": "qemu-loongarch64",
+}
 
 
 @dataclass(frozen=True)
@@ -51,10 +65,10 @@ class Problem:
 class CheckResult:
     wheel: str
     arch: str
-    target_musl: Optional[str]
-    wheel_musl_min: Optional[str]
+    target_musl: str | None
+    wheel_musl_min: str | None
     method: str  #: loader, loader+qemu, or static
-    loader: Optional[str]
+    loader: str | None
     library_dirs: list[str]
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -72,12 +86,12 @@ class CheckResult:
 @dataclass(frozen=True)
 class _Target:
     arch: Arch
-    loader: Optional[Path]  #: host path of the target's loader file
-    musl: Optional[MuslVersion]
+    loader: Path | None  #: host path of the target's loader file
+    musl: MuslVersion | None
     library_dirs: list[Path]
 
 
-def _target(arch: Arch, root: Optional[Path]) -> _Target:
+def _target(arch: Arch, root: Path | None) -> _Target:
     if root is not None:
         d: Detection = detect_root(root, arch=arch.name)
         loader = resolve_in_root(root, d.loader) if d.loader else None
@@ -99,14 +113,14 @@ def _target(arch: Arch, root: Optional[Path]) -> _Target:
     return _Target(arch, loader.resolve() if loader else None, musl, dirs)
 
 
-def _runner(arch: Arch) -> Optional[list[str]]:
+def _runner(arch: Arch) -> list[str] | None:
     if host_runs_natively(arch):
         return []
     qemu = shutil.which(QEMU[arch.name])
     return [qemu] if qemu else None
 
 
-def check_wheel(path: Path, *, root: Optional[Path] = None) -> CheckResult:
+def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     with WheelFile(path) as wheel:
         elfs, data = read_wheel_elfs(wheel, keep_bytes=True)
         verdict = audit_elfs(wheel.name, elfs)
@@ -117,9 +131,15 @@ def check_wheel(path: Path, *, root: Optional[Path] = None) -> CheckResult:
     arch = get_arch(verdict.arch)
     target = _target(arch, root)
     runner = _runner(arch) if target.loader is not None else None
-    result = CheckResult(Path(path).name, arch.name, str(target.musl) if target.musl else None,
-                         verdict.musl_min_version, "static", str(target.loader) if target.loader else None,
-                         [str(d) for d in target.library_dirs])
+    result = CheckResult(
+        Path(path).name,
+        arch.name,
+        str(target.musl) if target.musl else None,
+        verdict.musl_min_version,
+        "static",
+        str(target.loader) if target.loader else None,
+        [str(d) for d in target.library_dirs],
+    )
     _version_problems(result, verdict, target)
     if runner is None:
         why = "no musl loader for it" if target.loader is None else f"no {QEMU[arch.name]} to run its loader"
@@ -142,11 +162,20 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) ->
     if target.musl is None:
         result.notes.append("the target's musl version is unknown: the wheel's floor could not be checked")
     elif target.musl < need:
-        why = "; ".join(f"{r.symbol or r.feature} in {r.file}" for r in verdict.reasons
-                        if r.musl == verdict.musl_min_version and r.kind in ("symbol", "time64", "feature"))[:300]
-        result.problems.append(Problem("", "musl-version", verdict.musl_min_version,
-                                       f"needs musl {need} ({why}); the target has {target.musl}, whose loader "
-                                       "cannot see this: it would fail or crash at import"))
+        why = "; ".join(
+            f"{r.symbol or r.feature} in {r.file}"
+            for r in verdict.reasons
+            if r.musl == verdict.musl_min_version and r.kind in ("symbol", "time64", "feature")
+        )[:300]
+        result.problems.append(
+            Problem(
+                "",
+                "musl-version",
+                verdict.musl_min_version,
+                f"needs musl {need} ({why}); the target has {target.musl}, whose loader "
+                "cannot see this: it would fail or crash at import",
+            )
+        )
 
 
 def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, runner: list[str]) -> None:
@@ -158,7 +187,8 @@ def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, ru
         loader = prefix / "lib" / target.arch.loader_name
         os.symlink(target.loader, loader)
         (prefix / "etc" / f"ld-musl-{target.arch.ldso_arch}.path").write_text(
-            "\n".join(str(d) for d in target.library_dirs) + "\n")
+            "\n".join(str(d) for d in target.library_dirs) + "\n"
+        )
         unpacked = Path(tmp) / "wheel"
         for name, raw in data.items():
             dest = unpacked / name  # member names were validated by WheelFile
@@ -167,8 +197,14 @@ def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, ru
             dest.chmod(0o755)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         for name in sorted(data):
-            proc = subprocess.run([*runner, str(loader), "--list", str(unpacked / name)], capture_output=True,
-                                  text=True, errors="replace", env=env, timeout=120)
+            proc = subprocess.run(
+                [*runner, str(loader), "--list", str(unpacked / name)],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                env=env,
+                timeout=120,
+            )
             seen: set[tuple[str, str]] = set()
             for line in (proc.stderr + proc.stdout).splitlines():
                 m = _MISSING.search(line)
@@ -180,7 +216,9 @@ def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, ru
                     continue
                 m = _UNBOUND.search(line)
                 if m and not is_interpreter_symbol(m.group(2)):
-                    owner = os.path.relpath(m.group(1), unpacked) if m.group(1).startswith(str(unpacked)) else m.group(1)
+                    owner = (
+                        os.path.relpath(m.group(1), unpacked) if m.group(1).startswith(str(unpacked)) else m.group(1)
+                    )
                     key = ("unbound-symbol", m.group(2))
                     if key not in seen:
                         seen.add(key)

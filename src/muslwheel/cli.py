@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable, Optional, Sequence
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from . import __version__
-from pathlib import Path
-from typing import TYPE_CHECKING
 from .errors import MuslwheelError
 
 if TYPE_CHECKING:  # each command imports its own modules, so `show` does not pay for `repair`
@@ -28,7 +28,7 @@ def _print_json(data: object) -> None:
     sys.stdout.write("\n")
 
 
-def _detect(args: argparse.Namespace) -> "Detection":
+def _detect(args: argparse.Namespace) -> Detection:
     from .libc import detect_executable, detect_interpreter, detect_root
 
     if args.root is not None:
@@ -100,7 +100,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_verdict(v: "Verdict", verbose: bool) -> None:
+def _print_verdict(v: Verdict, verbose: bool) -> None:
     print(f"{v.wheel}")
     if v.libc == "none":
         print("  pure wheel: no ELF members, nothing for muslwheel to audit")
@@ -128,7 +128,9 @@ def _print_verdict(v: "Verdict", verbose: bool) -> None:
         print(f"  allowed system libraries: {', '.join(v.system_libs)}")
     if verbose:
         for f in v.files:
-            print(f"  {f.path}: {f.libc} {f.arch or f.machine}, musl >= {f.musl_min_version or '-'}, needs {', '.join(f.needed) or 'nothing'}")
+            print(
+                f"  {f.path}: {f.libc} {f.arch or f.machine}, musl >= {f.musl_min_version or '-'}, needs {', '.join(f.needed) or 'nothing'}"
+            )
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -168,11 +170,20 @@ def cmd_repair(args: argparse.Namespace) -> int:
     results = []
     for wheel in args.wheels:
         result = repair_wheel(
-            Path(wheel), out_dir, plat=args.plat, exclude=args.exclude, only_plat=args.only_plat,
-            lib_sdir=args.lib_sdir, update_tags=not args.no_update_tags,
-            compresslevel=args.zip_compression_level, root=Path(args.root) if args.root else None,
-            ldpaths=args.ldpaths.split(":") if args.ldpaths is not None else None, strip=args.strip,
-            allow_pure=args.allow_pure_python_wheel, progress=progress)
+            Path(wheel),
+            out_dir,
+            plat=args.plat,
+            exclude=args.exclude,
+            only_plat=args.only_plat,
+            lib_sdir=args.lib_sdir,
+            update_tags=not args.no_update_tags,
+            compresslevel=args.zip_compression_level,
+            root=Path(args.root) if args.root else None,
+            ldpaths=args.ldpaths.split(":") if args.ldpaths is not None else None,
+            strip=args.strip,
+            allow_pure=args.allow_pure_python_wheel,
+            progress=progress,
+        )
         results.append(result)
         if not args.json:
             grafted = ", ".join(f"{g.needed} -> {g.wheel_path}" for g in result.grafted) or "nothing to graft"
@@ -189,8 +200,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.to_json())
     else:
-        how = {"loader": "musl's loader", "loader+qemu": "musl's loader under qemu-user",
-               "static": "static analysis"}[result.method]
+        how = {"loader": "musl's loader", "loader+qemu": "musl's loader under qemu-user", "static": "static analysis"}[
+            result.method
+        ]
         target = f"{result.arch}, musl {result.target_musl or 'unknown'}"
         print(f"{result.wheel} on {target} ({how}): {'loads' if result.loads else 'does NOT load'}")
         for p in result.problems:
@@ -217,13 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_detect)
 
     p = sub.add_parser("tags", help="wheel tags a target accepts, best first; pip download arguments")
-    p.add_argument("--target", metavar="TAG_OR_SPEC",
-                   help="musllinux_1_2_aarch64, or ARCH:MUSL_VERSION such as aarch64:1.2.3")
+    p.add_argument(
+        "--target", metavar="TAG_OR_SPEC", help="musllinux_1_2_aarch64, or ARCH:MUSL_VERSION such as aarch64:1.2.3"
+    )
     p.add_argument("--root", metavar="DIR", help="the target is this root filesystem")
     p.add_argument("--arch", help="with --root holding several musl loaders: which one")
     p.add_argument("--python", metavar="X.Y", help="list interpreter-abi-platform tags for CPython X.Y")
-    p.add_argument("--pip-args", action="store_true",
-                   help="print the arguments for `pip download` that fetch exactly these wheels")
+    p.add_argument(
+        "--pip-args", action="store_true", help="print the arguments for `pip download` that fetch exactly these wheels"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_tags)
 
@@ -237,19 +251,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("wheels", nargs="+", metavar="WHEEL")
     p.add_argument("-w", "--wheel-dir", default="wheelhouse", help="output directory (default: wheelhouse)")
     p.add_argument("--plat", metavar="TAG", help="platform tag to claim (default: the best honest one)")
-    p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
-                   help="leave libraries matching this wildcard external (repeatable)")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="leave libraries matching this wildcard external (repeatable)",
+    )
     p.add_argument("--only-plat", action="store_true", help="claim only --plat, drop other musllinux tags")
-    p.add_argument("-L", "--lib-sdir", default=".libs", help="suffix of the vendored library directory (default: .libs)")
+    p.add_argument(
+        "-L", "--lib-sdir", default=".libs", help="suffix of the vendored library directory (default: .libs)"
+    )
     p.add_argument("--no-update-tags", action="store_true", help="keep the file name and WHEEL tags as they are")
-    p.add_argument("-z", "--zip-compression-level", type=int, default=6, choices=range(10), metavar="0-9",
-                   help="compression level for changed members (default: 6)")
+    p.add_argument(
+        "-z",
+        "--zip-compression-level",
+        type=int,
+        default=6,
+        choices=range(10),
+        metavar="0-9",
+        help="compression level for changed members (default: 6)",
+    )
     p.add_argument("--root", metavar="DIR", help="the target's root filesystem, where its libraries are")
     p.add_argument("--ldpaths", metavar="DIRS", help="colon-separated directories replacing the target's system path")
     p.add_argument("--strip", action="store_true", help="strip symbol tables (strip -s) from every ELF file")
     p.add_argument("--allow-pure-python-wheel", action="store_true", help="copy a pure wheel instead of refusing it")
-    p.add_argument("--disable-isa-ext-check", action="store_true",
-                   help="accepted for auditwheel compatibility: x86 ISA levels are warnings and never block")
+    p.add_argument(
+        "--disable-isa-ext-check",
+        action="store_true",
+        help="accepted for auditwheel compatibility: x86 ISA levels are warnings and never block",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_repair)
@@ -262,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

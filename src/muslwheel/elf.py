@@ -22,7 +22,7 @@ import enum
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Optional, Union
+from typing import Callable, NamedTuple, Union
 
 from .errors import ELFError
 
@@ -94,9 +94,9 @@ class Symbol(NamedTuple):
     defined: bool
     weak: bool
     #: GNU version the symbol is bound to (``GLIBC_2.17``), or None when unversioned.
-    version: Optional[str] = None
+    version: str | None = None
     #: The library that version belongs to, for undefined symbols (``libc.so.6``).
-    version_file: Optional[str] = None
+    version_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,10 @@ class ELFFile:
     flags: int
     osabi: int
     elf_type: int
-    interpreter: Optional[str] = None
+    interpreter: str | None = None
     is_dynamic: bool = False
     needed: tuple[str, ...] = ()
-    soname: Optional[str] = None
+    soname: str | None = None
     rpath: tuple[str, ...] = ()
     runpath: tuple[str, ...] = ()
     has_relr: bool = False
@@ -120,7 +120,7 @@ class ELFFile:
     #: GNU version requirements: library file name -> version names (``GLIBC_2.34`` …).
     version_needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: x86 ISA level required (1 baseline … 4 = x86-64-v4), from GNU_PROPERTY_X86_ISA_1_NEEDED.
-    x86_isa_needed: Optional[int] = None
+    x86_isa_needed: int | None = None
 
     @property
     def undefined(self) -> tuple[Symbol, ...]:
@@ -153,9 +153,7 @@ class _Reader:
 
     def slice(self, offset: int, size: int, what: str) -> memoryview:
         if offset < 0 or size < 0 or offset + size > self.size:
-            raise ELFError(
-                f"{what} lies outside the file (offset {offset}, size {size}, file size {self.size})"
-            )
+            raise ELFError(f"{what} lies outside the file (offset {offset}, size {size}, file size {self.size})")
         return self.data[offset : offset + size]
 
     def cstring(self, table: memoryview, offset: int, what: str) -> str:
@@ -217,21 +215,21 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
         raw = bytes(r.slice(*interp_seg, "PT_INTERP segment"))
         interpreter = raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
-    base = dict(
-        elf_class=64 if is64 else 32,
-        little_endian=ei_data == 1,
-        machine=e_machine,
-        flags=e_flags,
-        osabi=ei_osabi,
-        elf_type=e_type,
-        interpreter=interpreter,
-    )
+    base = {
+        "elf_class": 64 if is64 else 32,
+        "little_endian": ei_data == 1,
+        "machine": e_machine,
+        "flags": e_flags,
+        "osabi": ei_osabi,
+        "elf_type": e_type,
+        "interpreter": interpreter,
+    }
     if headers_only:
-        return ELFFile(**base, is_dynamic=dynamic_seg is not None)  # type: ignore[arg-type]
+        return ELFFile(**base, is_dynamic=dynamic_seg is not None)
     if e_machine in (EM.X86_64, EM.I386):
         base["x86_isa_needed"] = _x86_isa_needed(r, property_segs, e, is64)
     if dynamic_seg is None:
-        return ELFFile(**base)  # type: ignore[arg-type]
+        return ELFFile(**base)
 
     def to_offset(vaddr: int, what: str) -> int:
         for seg_vaddr, filesz, offset in loads:
@@ -271,7 +269,7 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
 
     symbols, version_needs = _dynamic_symbols(r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_shentsize)
     return ELFFile(
-        **base,  # type: ignore[arg-type]
+        **base,
         is_dynamic=True,
         needed=strings(needed_offsets, "DT_NEEDED"),
         soname=r.cstring(strtab, tags[DT.SONAME], "DT_SONAME") if DT.SONAME in tags else None,
@@ -286,8 +284,17 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
 _ToOffset = Callable[[int, str], int]
 
 
-def _dynamic_symbols(r: _Reader, e: str, is64: bool, tags: dict[int, int], strtab: memoryview, to_offset: _ToOffset,
-                     e_shoff: int, e_shnum: int, e_shentsize: int) -> tuple[tuple[Symbol, ...], dict[str, tuple[str, ...]]]:
+def _dynamic_symbols(
+    r: _Reader,
+    e: str,
+    is64: bool,
+    tags: dict[int, int],
+    strtab: memoryview,
+    to_offset: _ToOffset,
+    e_shoff: int,
+    e_shnum: int,
+    e_shentsize: int,
+) -> tuple[tuple[Symbol, ...], dict[str, tuple[str, ...]]]:
     if DT.SYMTAB not in tags:
         return (), {}
     sym_fmt = e + ("IBBHQQ" if is64 else "IIIBBH")
@@ -327,8 +334,18 @@ def _dynamic_symbols(r: _Reader, e: str, is64: bool, tags: dict[int, int], strta
     return tuple(out), version_needs
 
 
-def _dynsym_count(r: _Reader, e: str, is64: bool, tags: dict[int, int], symtab_addr: int, sym_size: int,
-                  to_offset: _ToOffset, e_shoff: int, e_shnum: int, e_shentsize: int) -> int:
+def _dynsym_count(
+    r: _Reader,
+    e: str,
+    is64: bool,
+    tags: dict[int, int],
+    symtab_addr: int,
+    sym_size: int,
+    to_offset: _ToOffset,
+    e_shoff: int,
+    e_shnum: int,
+    e_shentsize: int,
+) -> int:
     """The number of dynamic symbols: from the .dynsym section, else the loader's hash tables."""
     sh_fmt = e + ("IIQQQQIIQQ" if is64 else "IIIIIIIIII")
     sh_size = struct.calcsize(sh_fmt)
@@ -339,11 +356,11 @@ def _dynsym_count(r: _Reader, e: str, is64: bool, tags: dict[int, int], symtab_a
         for i in range(e_shnum):
             f = struct.unpack_from(sh_fmt, table, i * e_shentsize)
             if f[1] == SHT_DYNSYM and f[3] == symtab_addr and f[9]:
-                return f[5] // f[9]
+                return int(f[5] // f[9])
     if DT.HASH in tags:
         off = to_offset(tags[DT.HASH], "DT_HASH")
         _nbucket, nchain = struct.unpack(e + "II", r.slice(off, 8, "DT_HASH table"))
-        return nchain
+        return int(nchain)
     if DT.GNU_HASH in tags:
         return _gnu_hash_count(r, e, is64, to_offset(tags[DT.GNU_HASH], "DT_GNU_HASH"))
     return 0
@@ -355,7 +372,7 @@ def _gnu_hash_count(r: _Reader, e: str, is64: bool, off: int) -> int:
     buckets = struct.unpack(e + f"{nbuckets}I", r.slice(buckets_off, nbuckets * 4, "DT_GNU_HASH buckets"))
     last = max(buckets, default=0)
     if last < symoffset:
-        return symoffset
+        return int(symoffset)
     chain_off = buckets_off + nbuckets * 4
     index = last
     for _ in range(_MAX_CHAIN):
@@ -366,8 +383,9 @@ def _gnu_hash_count(r: _Reader, e: str, is64: bool, off: int) -> int:
     raise ELFError("DT_GNU_HASH chain does not end")
 
 
-def _version_needs(r: _Reader, e: str, tags: dict[int, int], strtab: memoryview,
-                   to_offset: _ToOffset) -> tuple[dict[int, tuple[str, str]], dict[str, tuple[str, ...]]]:
+def _version_needs(
+    r: _Reader, e: str, tags: dict[int, int], strtab: memoryview, to_offset: _ToOffset
+) -> tuple[dict[int, tuple[str, str]], dict[str, tuple[str, ...]]]:
     """Walk DT_VERNEED: {version index: (file, version)} and {file: versions}."""
     if DT.VERNEED not in tags:
         return {}, {}
@@ -389,7 +407,9 @@ def _version_needs(r: _Reader, e: str, tags: dict[int, int], strtab: memoryview,
             if aux in seen:
                 raise ELFError("DT_VERNEED auxiliary entries form a loop")
             seen.add(aux)
-            _hash, _flags, other, vna_name, vna_next = struct.unpack(e + "IHHII", r.slice(aux, 16, "DT_VERNEED aux entry"))
+            _hash, _flags, other, vna_name, vna_next = struct.unpack(
+                e + "IHHII", r.slice(aux, 16, "DT_VERNEED aux entry")
+            )
             name = r.cstring(strtab, vna_name, "DT_VERNEED version")
             names.append(name)
             by_index[other & 0x7FFF] = (file, name)
@@ -405,7 +425,7 @@ def _version_needs(r: _Reader, e: str, tags: dict[int, int], strtab: memoryview,
     return by_index, needs
 
 
-def _x86_isa_needed(r: _Reader, segs: list[tuple[int, int]], e: str, is64: bool) -> Optional[int]:
+def _x86_isa_needed(r: _Reader, segs: list[tuple[int, int]], e: str, is64: bool) -> int | None:
     """The highest x86-64 ISA level named by a GNU_PROPERTY_X86_ISA_1_NEEDED note, if any."""
     align = 8 if is64 else 4
     for seg_off, seg_size in segs:
@@ -435,7 +455,7 @@ def _x86_isa_needed(r: _Reader, segs: list[tuple[int, int]], e: str, is64: bool)
 _HEADER_PREFIX = 1 << 16
 
 
-def read_elf_headers(path: Union[str, os.PathLike[str]]) -> ELFFile:
+def read_elf_headers(path: str | os.PathLike[str]) -> ELFFile:
     """The headers-only facts of the ELF file at *path* (see :func:`parse_elf`), reading just
     its start unless its headers lie further in."""
     with open(path, "rb") as f:
@@ -452,7 +472,7 @@ def read_elf_headers(path: Union[str, os.PathLike[str]]) -> ELFFile:
         raise ELFError(f"{os.fspath(path)}: {exc}") from None
 
 
-def read_elf(path: Union[str, os.PathLike[str]]) -> ELFFile:
+def read_elf(path: str | os.PathLike[str]) -> ELFFile:
     """Parse the ELF file at *path*; errors name the file."""
     with open(path, "rb") as f:
         data = f.read()

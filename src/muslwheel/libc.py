@@ -23,7 +23,7 @@ import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple, Union
 
 from .arch import ARCHES, Arch, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
 from .elf import ELFFile, is_elf, read_elf, read_elf_headers
@@ -49,7 +49,7 @@ class MuslVersion(NamedTuple):
         return f"{self.major}.{self.minor}.{self.patch}"
 
     @classmethod
-    def parse(cls, text: str) -> "MuslVersion":
+    def parse(cls, text: str) -> MuslVersion:
         """``"1.2"`` or ``"1.2.3"`` (a ``-git…`` suffix is ignored); ValueError otherwise."""
         m = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?(?:[-+_][\w.+-]*)?", text.strip())
         if not m:
@@ -57,7 +57,7 @@ class MuslVersion(NamedTuple):
         return cls(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
 
 
-def parse_loader_output(stderr: str) -> Optional[tuple[str, MuslVersion]]:
+def parse_loader_output(stderr: str) -> tuple[str, MuslVersion] | None:
     """Parse what musl's loader prints when run with no arguments.
 
     The text looks like this (musl 1.2.3 on aarch64)::
@@ -91,7 +91,7 @@ _LOADER_BANNER = re.compile(rb"musl libc \(([^)\x00]{1,32})\)\nVersion %s")
 _WORD_BYTES = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.")
 
 
-def musl_version_from_loader_bytes(data: bytes) -> Optional[tuple[str, MuslVersion]]:
+def musl_version_from_loader_bytes(data: bytes) -> tuple[str, MuslVersion] | None:
     """Read ``(ldso_arch, version)`` from the bytes of musl's loader (its ``libc.so``).
 
     The loader holds its banner, ``"musl libc (ARCH)\\nVersion %s\\n…"``, and the version string
@@ -115,7 +115,7 @@ def musl_version_from_loader_bytes(data: bytes) -> Optional[tuple[str, MuslVersi
         return None
 
 
-def libc_family_of_interpreter(interpreter: Optional[str]) -> str:
+def libc_family_of_interpreter(interpreter: str | None) -> str:
     """musl or glibc from a PT_INTERP path, UNKNOWN for anything else."""
     if not interpreter:
         return UNKNOWN
@@ -132,19 +132,19 @@ class Detection:
     """What muslwheel found about one executable or root filesystem."""
 
     libc: str  #: musl, glibc, static or unknown
-    musl_version: Optional[str]  #: "1.2.3" when libc is musl and the version was found
-    arch: Optional[str]  #: wheel architecture name, None when not a PEP 656 architecture
+    musl_version: str | None  #: "1.2.3" when libc is musl and the version was found
+    arch: str | None  #: wheel architecture name, None when not a PEP 656 architecture
     elf_class: int
     endianness: str  #: little or big
     machine: str  #: e.g. "aarch64 64-bit little-endian"
-    executable: Optional[str]
-    loader: Optional[str]  #: PT_INTERP as written in the executable
-    root: Optional[str] = None
+    executable: str | None
+    loader: str | None  #: PT_INTERP as written in the executable
+    root: str | None = None
     how: dict[str, str] = field(default_factory=dict)  #: field name -> how it was found
     notes: tuple[str, ...] = ()
 
     @property
-    def version(self) -> Optional[MuslVersion]:
+    def version(self) -> MuslVersion | None:
         return MuslVersion.parse(self.musl_version) if self.musl_version else None
 
     def to_json(self) -> dict[str, object]:
@@ -153,7 +153,7 @@ class Detection:
         return data
 
 
-def musl_path_dirs(base: Path, arch: Arch) -> Optional[list[Path]]:
+def musl_path_dirs(base: Path, arch: Arch) -> list[Path] | None:
     """The directories ``<base>/etc/ld-musl-ARCH.path`` names (split on ``:`` and newlines, as
     musl's loader splits them), taken under *base*; None if there is no such file, and an empty
     list if it cannot be read (musl then searches nothing)."""
@@ -209,19 +209,28 @@ def _read_elf_headers(path: Path, what: str, validate: bool = True) -> ELFFile:
         raise DetectError(f"{path}: cannot read {what}: {exc.strerror}") from None
 
 
-def _run_loader(loader: Path) -> Optional[tuple[str, MuslVersion]]:
+def _run_loader(loader: Path) -> tuple[str, MuslVersion] | None:
     import subprocess  # only on this fallback path: detection normally starts no process
 
     try:
-        proc = subprocess.run([str(loader)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, errors="replace", timeout=10, check=False)
+        proc = subprocess.run(
+            [str(loader)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return parse_loader_output(proc.stderr)
 
 
-def detect_executable(path: StrPath, *, root: Optional[StrPath] = None, allow_run: bool = True,
-                      validate: bool = True) -> Detection:
+def detect_executable(
+    path: StrPath, *, root: StrPath | None = None, allow_run: bool = True, validate: bool = True
+) -> Detection:
     """Detect the libc, musl version and architecture of the ELF executable at *path*.
 
     With *root*, *path* and the loader it names are looked up inside that root filesystem and
@@ -239,15 +248,15 @@ def detect_executable(path: StrPath, *, root: Optional[StrPath] = None, allow_ru
     notes: list[str] = []
     if arch is None:
         notes.append(f"{describe_machine(elf)} is not a PEP 656 (musllinux) architecture")
-    base = dict(
-        arch=arch.name if arch else None,
-        elf_class=elf.elf_class,
-        endianness="little" if elf.little_endian else "big",
-        machine=describe_machine(elf),
-        executable=path_str,
-        loader=elf.interpreter,
-        root=os.fspath(root) if root is not None else None,
-    )
+    base = {
+        "arch": arch.name if arch else None,
+        "elf_class": elf.elf_class,
+        "endianness": "little" if elf.little_endian else "big",
+        "machine": describe_machine(elf),
+        "executable": path_str,
+        "loader": elf.interpreter,
+        "root": os.fspath(root) if root is not None else None,
+    }
     if elf.interpreter is None:
         if elf.is_dynamic:
             how["libc"] = "no PT_INTERP: a static PIE or a shared library, loaded by nothing of its own"
@@ -280,11 +289,10 @@ def detect_executable(path: StrPath, *, root: Optional[StrPath] = None, allow_ru
         notes.append("the musl version could not be read from the loader")
     elif arch is not None and found[0] != arch.ldso_arch:
         notes.append(f"the loader says it is for {found[0]}, the executable is {arch.name}")
-    return Detection(libc=MUSL, musl_version=str(found[1]) if found else None, how=how,
-                     notes=tuple(notes), **base)  # type: ignore[arg-type]
+    return Detection(libc=MUSL, musl_version=str(found[1]) if found else None, how=how, notes=tuple(notes), **base)  # type: ignore[arg-type]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def detect_interpreter() -> Detection:
     """Detect the running interpreter (``sys.executable``). Cached: it cannot change. Only its
     headers are read: it is running, so its structure is sound."""
@@ -294,7 +302,7 @@ def detect_interpreter() -> Detection:
 _ROOT_PYTHONS = ("usr/bin/python3", "usr/local/bin/python3", "usr/bin/python", "usr/local/bin/python")
 
 
-def detect_root(root: StrPath, *, arch: Optional[str] = None) -> Detection:
+def detect_root(root: StrPath, *, arch: str | None = None) -> Detection:
     """Detect the musl of a root filesystem of any architecture, executing nothing.
 
     The root's Python (``/usr/bin/python3`` …) is used when present, else its musl loader
@@ -347,9 +355,16 @@ def _detect_loader(root: Path, loader: Path) -> Detection:
     else:
         notes.append("the musl version could not be read from the loader")
     return Detection(
-        libc=MUSL, musl_version=str(found[1]) if found else None, arch=arch.name if arch else None,
-        elf_class=elf.elf_class, endianness="little" if elf.little_endian else "big",
-        machine=describe_machine(elf), executable=None, loader=inside, root=str(root), how=how,
+        libc=MUSL,
+        musl_version=str(found[1]) if found else None,
+        arch=arch.name if arch else None,
+        elf_class=elf.elf_class,
+        endianness="little" if elf.little_endian else "big",
+        machine=describe_machine(elf),
+        executable=None,
+        loader=inside,
+        root=str(root),
+        how=how,
         notes=tuple(notes),
     )
 

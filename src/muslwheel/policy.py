@@ -17,7 +17,6 @@ import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Optional
 
 from .arch import ARCHES, Arch
 from .libc import MuslVersion
@@ -36,7 +35,7 @@ class Policy:
 class SymbolInfo:
     """The releases whose libc.so exports one symbol, as half-open intervals."""
 
-    spans: tuple[tuple[MuslVersion, Optional[MuslVersion]], ...]
+    spans: tuple[tuple[MuslVersion, MuslVersion | None], ...]
 
     @property
     def first(self) -> MuslVersion:
@@ -44,7 +43,7 @@ class SymbolInfo:
         return self.spans[0][0]
 
     @property
-    def removed(self) -> Optional[MuslVersion]:
+    def removed(self) -> MuslVersion | None:
         """The release that stopped exporting it for good, or None if the newest exports it."""
         return self.spans[-1][1]
 
@@ -61,8 +60,9 @@ class SymbolInfo:
 class SymbolTable:
     """musl's exported symbols for one architecture."""
 
-    def __init__(self, arch: str, entries: dict[str, list[str]], releases: list[str], source_arch: str,
-                 arch_was_built: bool) -> None:
+    def __init__(
+        self, arch: str, entries: dict[str, list[str]], releases: list[str], source_arch: str, arch_was_built: bool
+    ) -> None:
         self.arch = arch
         #: the arch whose libc.so builds gave these entries (an unbuilt arch borrows its nearest)
         self.source_arch = source_arch
@@ -79,8 +79,8 @@ class SymbolTable:
     def names(self) -> list[str]:
         return list(self._entries)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one table per arch, alive for the process
-    def lookup(self, name: str) -> Optional[SymbolInfo]:
+    @functools.cache  # noqa: B019 - one table per arch, alive for the process
+    def lookup(self, name: str) -> SymbolInfo | None:
         entry = self._entries.get(name)
         if entry is None:
             return None
@@ -93,7 +93,7 @@ class SymbolTable:
         return {name for name in self._entries if self.lookup(name).exported_by(version)}  # type: ignore[union-attr]
 
 
-def raise_to_port(spans: list[str], since: str) -> Optional[list[str]]:
+def raise_to_port(spans: list[str], since: str) -> list[str] | None:
     """*spans* (``[start, end, …]``, see the data file) for an arch whose musl port begins at
     release *since*: intervals that end before it are dropped and the rest start no earlier.
     None when nothing is left."""
@@ -107,7 +107,7 @@ def raise_to_port(spans: list[str], since: str) -> Optional[list[str]]:
     return out or None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _version(text: str) -> MuslVersion:
     return MuslVersion.parse(text)
 
@@ -116,7 +116,7 @@ def _load_json(name: str) -> dict:  # type: ignore[type-arg]
     return json.loads(resources.files("muslwheel").joinpath("data", name).read_text("utf-8"))  # type: ignore[no-any-return]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _policy_data() -> dict:  # type: ignore[type-arg]
     data = _load_json("policy.json")
     for p in data["policies"]:
@@ -133,7 +133,7 @@ def policies() -> list[Policy]:
     return sorted(out, key=lambda p: p.musl)
 
 
-def policy_for_version(version: MuslVersion) -> Optional[Policy]:
+def policy_for_version(version: MuslVersion) -> Policy | None:
     """The most compatible policy whose musl floor covers *version* at the tag's granularity."""
     for policy in policies():
         if (version.major, version.minor) <= (policy.musl.major, policy.musl.minor):
@@ -141,11 +141,11 @@ def policy_for_version(version: MuslVersion) -> Optional[Policy]:
     return None
 
 
-def policy_by_name(name: str) -> Optional[Policy]:
+def policy_by_name(name: str) -> Policy | None:
     return next((p for p in policies() if p.name == name), None)
 
 
-def is_musl_self(needed: str, arch: Optional[Arch]) -> bool:
+def is_musl_self(needed: str, arch: Arch | None) -> bool:
     """Whether musl's loader maps the DT_NEEDED *needed* to itself (see ldso/dynlink.c).
 
     Any name starting ``lib`` + one of c, pthread, rt, m, dl, util, xnet + ``.`` is musl itself,
@@ -179,12 +179,12 @@ def is_interpreter_symbol(name: str) -> bool:
     return name.startswith(tuple(_policy_data()["interpreter_symbol_prefixes"]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _symbol_data() -> dict:  # type: ignore[type-arg]
     return _load_json("musl_symbols.json")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def symbol_table(arch: str) -> SymbolTable:
     """musl's symbol table for *arch* (a wheel arch name).
 

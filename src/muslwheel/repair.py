@@ -25,16 +25,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable
 
 from .arch import Arch, arch_of_elf, get_arch
-from .audit import GLIBC, Verdict, audit_elfs, file_libc, read_wheel_elfs
+from .audit import Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
+from .libc import GLIBC, musl_path_dirs
 from .policy import is_allowed_system_library, is_musl_self, policy_by_name
-from .libc import musl_path_dirs
 from .resolve import EXTERNAL, expand_origin, wheel_dir
 from .wheelfile import WheelFile
 from .wheelwriter import WheelWriter, clean_stale_partials
@@ -52,8 +53,8 @@ class SearchPath:
     """Where musl's loader on the target looks for a library, in order (see docs/policy.md)."""
 
     arch: Arch
-    root: Optional[Path] = None  #: the target's root filesystem; None: this host
-    ldpaths: Optional[tuple[str, ...]] = None  #: replaces the target's system path, as auditwheel's --ldpaths
+    root: Path | None = None  #: the target's root filesystem; None: this host
+    ldpaths: tuple[str, ...] | None = None  #: replaces the target's system path, as auditwheel's --ldpaths
     ld_library_path: tuple[str, ...] = ()
 
     def under_root(self, path: str) -> Path:
@@ -68,7 +69,7 @@ class SearchPath:
             return [self.under_root(d) for d in ("/lib", "/usr/local/lib", "/usr/lib")]
         return dirs
 
-    def find(self, name: str, rpaths: Sequence[Path]) -> tuple[Optional[Path], list[Path]]:
+    def find(self, name: str, rpaths: Sequence[Path]) -> tuple[Path | None, list[Path]]:
         """The first acceptable file named *name*, and the directories looked in."""
         dirs = [Path(p) for p in self.ld_library_path if p] + list(rpaths) + self.system_dirs()
         for d in dirs:
@@ -85,7 +86,7 @@ class SearchPath:
         return arch_of_elf(elf) == self.arch and file_libc(elf)[0] != GLIBC
 
 
-def host_rpaths(elf: ELFFile, origin: Optional[Path], search: SearchPath) -> list[Path]:
+def host_rpaths(elf: ELFFile, origin: Path | None, search: SearchPath) -> list[Path]:
     """RUNPATH (else RPATH) entries that name directories outside a wheel, as host paths."""
     out = []
     for entry in elf.runpath or elf.rpath:
@@ -111,19 +112,21 @@ class Graft:
 @dataclass
 class RepairResult:
     input: Path
-    output: Optional[Path]
+    output: Path | None
     platform_tags: list[str]
     grafted: list[Graft] = field(default_factory=list)
     patched: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
-    verdict: Optional[Verdict] = None
+    verdict: Verdict | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
-            "input": str(self.input), "output": str(self.output) if self.output else None,
+            "input": str(self.input),
+            "output": str(self.output) if self.output else None,
             "platform_tags": self.platform_tags,
             "grafted": [{"needed": g.needed, "source": str(g.source), "path": g.wheel_path} for g in self.grafted],
-            "patched": self.patched, "excluded": self.excluded,
+            "patched": self.patched,
+            "excluded": self.excluded,
             "musl_min_version": self.verdict.musl_min_version if self.verdict else None,
         }
 
@@ -147,13 +150,22 @@ def _patch(data: bytes, args: list[str], what: str, work: Path) -> bytes:
     path.write_bytes(data)
     proc = subprocess.run([*patchelf_command(), *args, str(path)], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RepairError(f"patchelf failed on {what}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+        raise RepairError(
+            f"patchelf failed on {what}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
+        )
     return path.read_bytes()
 
 
-_STRIP_PREFIX = {"x86_64": "x86_64-linux-gnu", "i686": "i686-linux-gnu", "aarch64": "aarch64-linux-gnu",
-                 "armv7l": "arm-linux-gnueabihf", "ppc64le": "powerpc64le-linux-gnu", "s390x": "s390x-linux-gnu",
-                 "riscv64": "riscv64-linux-gnu", "loongarch64": "loongarch64-linux-gnu"}
+_STRIP_PREFIX = {
+    "x86_64": "x86_64-linux-gnu",
+    "i686": "i686-linux-gnu",
+    "aarch64": "aarch64-linux-gnu",
+    "armv7l": "arm-linux-gnueabihf",
+    "ppc64le": "powerpc64le-linux-gnu",
+    "s390x": "s390x-linux-gnu",
+    "riscv64": "riscv64-linux-gnu",
+    "loongarch64": "loongarch64-linux-gnu",
+}
 
 
 def strip_command(arch: Arch) -> list[str]:
@@ -178,12 +190,21 @@ def _strip(data: bytes, arch: Arch, what: str, work: Path) -> tuple[bytes, ELFFi
         raise RepairError(f"strip failed on {what}: {proc.stderr.strip()[:200]}")
     stripped = path.read_bytes()
     before = parse_elf(data)
-    after = _verify(before, stripped, what, needed=before.needed, soname=before.soname, rpath=before.runpath or before.rpath)
+    after = _verify(
+        before, stripped, what, needed=before.needed, soname=before.soname, rpath=before.runpath or before.rpath
+    )
     return stripped, after
 
 
-def _verify(before: ELFFile, after_data: bytes, what: str, *, needed: tuple[str, ...], soname: Optional[str],
-            rpath: Optional[tuple[str, ...]]) -> ELFFile:
+def _verify(
+    before: ELFFile,
+    after_data: bytes,
+    what: str,
+    *,
+    needed: tuple[str, ...],
+    soname: str | None,
+    rpath: tuple[str, ...] | None,
+) -> ELFFile:
     """Check that patching changed exactly NEEDED, SONAME and RPATH as intended."""
     try:
         after = parse_elf(after_data)
@@ -209,17 +230,17 @@ def repair_wheel(
     wheel_path: Path,
     out_dir: Path,
     *,
-    plat: Optional[str] = None,
+    plat: str | None = None,
     exclude: Sequence[str] = (),
     only_plat: bool = False,
     lib_sdir: str = ".libs",
     update_tags: bool = True,
     compresslevel: int = 6,
-    root: Optional[Path] = None,
-    ldpaths: Optional[Sequence[str]] = None,
+    root: Path | None = None,
+    ldpaths: Sequence[str] | None = None,
     strip: bool = False,
     allow_pure: bool = False,
-    progress: Optional[Callable[[str], None]] = None,
+    progress: Callable[[str], None] | None = None,
 ) -> RepairResult:
     """Repair *wheel_path* into *out_dir*. Raises RepairError/WheelError/ELFError; never leaves
     a partial output wheel."""
@@ -235,7 +256,9 @@ def repair_wheel(
         verdict = audit_elfs(wheel.name, elfs)
         if verdict.libc == "none":
             if not allow_pure:
-                raise RepairError(f"{wheel.path.name}: pure wheel, nothing to repair (--allow-pure-python-wheel copies it)")
+                raise RepairError(
+                    f"{wheel.path.name}: pure wheel, nothing to repair (--allow-pure-python-wheel copies it)"
+                )
             out_path = out_dir / wheel.path.name
             if out_path.resolve() != Path(wheel_path).resolve():
                 with WheelWriter(out_path, compresslevel=compresslevel) as writer:
@@ -248,8 +271,12 @@ def repair_wheel(
             why = next((r.why for r in verdict.reasons if r.kind == "arch"), "unknown architecture")
             raise RepairError(f"{wheel.path.name}: unsupported architecture: {why}")
         arch = get_arch(verdict.arch)
-        search = SearchPath(arch, root, tuple(ldpaths) if ldpaths is not None else None,
-                            tuple(p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p))
+        search = SearchPath(
+            arch,
+            root,
+            tuple(ldpaths) if ldpaths is not None else None,
+            tuple(p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p),
+        )
 
         grafts, excluded = _plan_grafts(verdict, elfs, search, exclude)
         libs_dir = f"{wheel.name.distribution}{lib_sdir}"
@@ -270,8 +297,11 @@ def repair_wheel(
         missing = sorted(set(after.external_libs) - set(excluded))
         if missing:
             raise RepairError(f"{wheel.path.name}: still external after grafting: {', '.join(missing)}")
-        tags = _platform_tags(wheel.name.platforms, after, arch, plat, only_plat, bool(excluded)) if update_tags \
+        tags = (
+            _platform_tags(wheel.name.platforms, after, arch, plat, only_plat, bool(excluded))
+            if update_tags
             else sorted(wheel.name.platforms)
+        )
         out_name = wheel.name.with_platforms(tags) if update_tags else wheel.name.filename
         out_path = out_dir / out_name
         if out_path.resolve() == Path(wheel_path).resolve():
@@ -284,8 +314,9 @@ def repair_wheel(
     return RepairResult(Path(wheel_path), out_path, tags, list(grafts.values()), patched, excluded, after)
 
 
-def _plan_grafts(verdict: Verdict, elfs: dict[str, ELFFile], search: SearchPath,
-                 exclude: Sequence[str]) -> tuple[dict[str, Graft], list[str]]:
+def _plan_grafts(
+    verdict: Verdict, elfs: dict[str, ELFFile], search: SearchPath, exclude: Sequence[str]
+) -> tuple[dict[str, Graft], list[str]]:
     grafts: dict[str, Graft] = {}
     excluded: list[str] = []
     # (needed name, who needs it, RPATH directories on the way, as host paths)
@@ -325,8 +356,13 @@ def _rpath_for(member: str, elf: ELFFile, libs_dir: str) -> tuple[str, ...]:
     return (new, *kept)
 
 
-def _apply_patches(elfs: dict[str, ELFFile], read: Callable[[str], bytes], grafts: dict[str, Graft], libs_dir: str,
-                   say: Callable[[str], None]) -> tuple[dict[str, bytes], dict[str, ELFFile], list[str]]:
+def _apply_patches(
+    elfs: dict[str, ELFFile],
+    read: Callable[[str], bytes],
+    grafts: dict[str, Graft],
+    libs_dir: str,
+    say: Callable[[str], None],
+) -> tuple[dict[str, bytes], dict[str, ELFFile], list[str]]:
     renamed = {g.needed: g.new_name for g in grafts.values()}
     new_data: dict[str, bytes] = {}
     new_elfs: dict[str, ELFFile] = {}
@@ -351,15 +387,17 @@ def _apply_patches(elfs: dict[str, ELFFile], read: Callable[[str], bytes], graft
             args += [a for n in g.elf.needed if n in renamed for a in ("--replace-needed", n, renamed[n])]
             args += ["--set-rpath", "$ORIGIN"]
             data = _patch(g.data, args, str(g.source), work)
-            new_elfs[g.wheel_path] = _verify(g.elf, data, str(g.source), needed=needed, soname=g.new_name,
-                                             rpath=("$ORIGIN",))
+            new_elfs[g.wheel_path] = _verify(
+                g.elf, data, str(g.source), needed=needed, soname=g.new_name, rpath=("$ORIGIN",)
+            )
             new_data[g.wheel_path] = data
             say(f"grafted {g.source} as {g.wheel_path}")
     return new_data, new_elfs, patched
 
 
-def _platform_tags(current: frozenset[str], after: Verdict, arch: Arch, plat: Optional[str], only_plat: bool,
-                   has_excluded: bool) -> list[str]:
+def _platform_tags(
+    current: frozenset[str], after: Verdict, arch: Arch, plat: str | None, only_plat: bool, has_excluded: bool
+) -> list[str]:
     honest = after.tag
     if plat is None:
         if honest is None:
@@ -368,7 +406,9 @@ def _platform_tags(current: frozenset[str], after: Verdict, arch: Arch, plat: Op
         plat = honest
     m = _MUSLLINUX.match(plat)
     if not m or policy_by_name(m.group(1)) is None:
-        raise RepairError(f"--plat {plat}: not a musllinux tag muslwheel knows (musllinux_1_1_ARCH, musllinux_1_2_ARCH)")
+        raise RepairError(
+            f"--plat {plat}: not a musllinux tag muslwheel knows (musllinux_1_1_ARCH, musllinux_1_2_ARCH)"
+        )
     if m.group(2) != arch.name:
         raise RepairError(f"--plat {plat}: the wheel's binaries are {arch.name}")
     if plat in after.stricter and not has_excluded:
@@ -386,12 +426,20 @@ def _platform_tags(current: frozenset[str], after: Verdict, arch: Arch, plat: Op
     return sorted(tags)
 
 
-def _write(wheel: WheelFile, writer: WheelWriter, new_data: dict[str, bytes], record: dict[str, str],
-           platforms: Optional[list[str]], say: Callable[[str], None]) -> None:
+def _write(
+    wheel: WheelFile,
+    writer: WheelWriter,
+    new_data: dict[str, bytes],
+    record: dict[str, str],
+    platforms: list[str] | None,
+    say: Callable[[str], None],
+) -> None:
     dist_info = wheel.dist_info
     skip = {f"{dist_info}/RECORD", f"{dist_info}/WHEEL"} | {f"{dist_info}/{s}" for s in _SIGNATURES}
     names = sorted({m.filename for m in wheel.members if not m.is_dir()} - skip | set(new_data))
-    ordered = [n for n in names if not n.startswith(f"{dist_info}/")] + [n for n in names if n.startswith(f"{dist_info}/")]
+    ordered = [n for n in names if not n.startswith(f"{dist_info}/")] + [
+        n for n in names if n.startswith(f"{dist_info}/")
+    ]
     total = len(ordered)
     for i, name in enumerate(ordered, 1):
         if name in new_data:
@@ -412,7 +460,7 @@ def _write(wheel: WheelFile, writer: WheelWriter, new_data: dict[str, bytes], re
     writer.write(f"{dist_info}/RECORD", out.getvalue().encode())
 
 
-def _wheel_metadata(wheel: WheelFile, platforms: Optional[list[str]]) -> bytes:
+def _wheel_metadata(wheel: WheelFile, platforms: list[str] | None) -> bytes:
     raw = wheel.read(f"{wheel.dist_info}/WHEEL").decode("utf-8")
     if platforms is None:
         return raw.encode()

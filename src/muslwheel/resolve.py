@@ -17,8 +17,8 @@ wheel (``$ORIGIN/../../lib``) or is absolute is outside it.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 from .arch import Arch
 from .elf import ELFFile
@@ -35,7 +35,7 @@ class Resolution:
     needed: str  #: the DT_NEEDED name
     requested_by: str  #: wheel path of the object whose DT_NEEDED it is
     kind: str  #: MUSL, WHEEL, SYSTEM or EXTERNAL
-    path: Optional[str] = None  #: wheel path when kind is WHEEL
+    path: str | None = None  #: wheel path when kind is WHEEL
 
 
 def expand_origin(entry: str, origin: str) -> str:
@@ -43,13 +43,13 @@ def expand_origin(entry: str, origin: str) -> str:
     return entry.replace("${ORIGIN}", origin or ".").replace("$ORIGIN", origin or ".")
 
 
-def wheel_dir(member: str, entry: str) -> Optional[str]:
+def wheel_dir(member: str, entry: str) -> str | None:
     """The wheel directory a RUNPATH/RPATH *entry* of *member* names, or None if it is outside
     the wheel (absolute, relative to the process's cwd, or climbing out with ``..``)."""
     if "$ORIGIN" not in entry and "${ORIGIN}" not in entry:
         return None
     path = posixpath.normpath(expand_origin(entry, posixpath.dirname(member)))
-    if path == ".." or path.startswith("../") or path.startswith("/"):
+    if path == ".." or path.startswith(("../", "/")):
         return None
     return "" if path == "." else path
 
@@ -59,9 +59,9 @@ def search_dirs(member: str, elf: ELFFile) -> list[str]:
     return [d for d in (wheel_dir(member, e) for e in elf.runpath or elf.rpath) if d is not None]
 
 
-def resolve_closure(first: str, elfs: Mapping[str, ELFFile], arch: Optional[Arch]) -> list[Resolution]:
+def resolve_closure(first: str, elfs: Mapping[str, ELFFile], arch: Arch | None) -> list[Resolution]:
     """Resolve every DT_NEEDED reached by loading the wheel member *first*, breadth first."""
-    needed_by: dict[str, Optional[str]] = {first: None}
+    needed_by: dict[str, str | None] = {first: None}
     by_name: dict[str, str] = {}
     order = [first]
     out: list[Resolution] = []
@@ -75,7 +75,7 @@ def resolve_closure(first: str, elfs: Mapping[str, ELFFile], arch: Optional[Arch
                 continue
             found = by_name.get(name)
             if found is None and "/" not in name:
-                requester: Optional[str] = current
+                requester: str | None = current
                 while requester is not None and found is None:
                     for d in search_dirs(requester, elfs[requester]):
                         candidate = posixpath.join(d, name) if d else name

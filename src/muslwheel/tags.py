@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 from packaging import tags as ptags
 
@@ -61,7 +61,7 @@ def parse_target(spec: str) -> Target:
         raise TargetError(f"bad target {spec!r}: {version!r} is not a musl version") from None
 
 
-def target_of_detection(detection: Detection, *, kernel_machine: Optional[str] = None) -> Target:
+def target_of_detection(detection: Detection, *, kernel_machine: str | None = None) -> Target:
     """The target a detected musl executable or root is.
 
     With *kernel_machine* (``os.uname().machine`` for the running interpreter), a 32-bit ARM
@@ -98,13 +98,13 @@ def tags_for_target(platforms: Iterable[str], python_version: tuple[int, int]) -
 def interpreter_tags(detection: Detection) -> list[ptags.Tag]:
     """The tags of the running interpreter: ``packaging.tags.sys_tags()``, with musl's platform
     tags computed from *detection* (read from the loader's bytes, no subprocess)."""
-    platforms: Optional[list[str]] = None  # packaging's own (manylinux reads glibc in-process)
+    platforms: list[str] | None = None  # packaging's own (manylinux reads glibc in-process)
     if detection.libc == MUSL and detection.arch is not None and detection.musl_version:
         platforms = target_of_detection(detection, kernel_machine=os.uname().machine).platform_tags()
     name = ptags.interpreter_name()
     if name == "cp":
         out = list(ptags.cpython_tags(platforms=platforms))
-        interp: Optional[str] = "cp" + ptags.interpreter_version()
+        interp: str | None = "cp" + ptags.interpreter_version()
     else:
         out = list(ptags.generic_tags(platforms=platforms))
         interp = "pp3" if name == "pp" else None
@@ -123,8 +123,18 @@ def pip_download_args(platforms: Iterable[str], python_version: tuple[int, int])
     for platform in platforms:
         args += ["--platform", platform]
     abi = f"cp{python_version[0]}{python_version[1]}"
-    args += ["--python-version", f"{python_version[0]}.{python_version[1]}",
-             "--implementation", "cp", "--abi", abi, "--abi", "abi3", "--abi", "none"]
+    args += [
+        "--python-version",
+        f"{python_version[0]}.{python_version[1]}",
+        "--implementation",
+        "cp",
+        "--abi",
+        abi,
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+    ]
     return args
 
 

@@ -23,9 +23,10 @@ import os
 import re
 import stat
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, NamedTuple, Optional, Union
+from typing import BinaryIO, Callable, NamedTuple
 
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -45,10 +46,46 @@ MAX_RATIO = 500
 
 # Members with these endings are never ELF; everything else is sniffed for the ELF magic.
 _NOT_ELF_SUFFIXES = (
-    ".py", ".pyc", ".pyi", ".pyx", ".pxd", ".txt", ".md", ".rst", ".json", ".toml", ".cfg",
-    ".h", ".hpp", ".c", ".cc", ".cpp", ".f90", ".html", ".js", ".css", ".csv", ".png", ".svg",
-    ".jpg", ".gif", ".typed", ".mo", ".po", ".xml", ".yaml", ".yml", ".ini", "/RECORD",
-    "/METADATA", "/WHEEL", "/LICENSE", ".dat", ".npy", ".npz", ".pem",
+    ".py",
+    ".pyc",
+    ".pyi",
+    ".pyx",
+    ".pxd",
+    ".txt",
+    ".md",
+    ".rst",
+    ".json",
+    ".toml",
+    ".cfg",
+    ".h",
+    ".hpp",
+    ".c",
+    ".cc",
+    ".cpp",
+    ".f90",
+    ".html",
+    ".js",
+    ".css",
+    ".csv",
+    ".png",
+    ".svg",
+    ".jpg",
+    ".gif",
+    ".typed",
+    ".mo",
+    ".po",
+    ".xml",
+    ".yaml",
+    ".yml",
+    ".ini",
+    "/RECORD",
+    "/METADATA",
+    "/WHEEL",
+    "/LICENSE",
+    ".dat",
+    ".npy",
+    ".npz",
+    ".pem",
 )
 
 
@@ -56,7 +93,7 @@ crc32 = _zlib.crc32
 _INFLATE_ERROR: type[Exception] = _zlib.error  # type: ignore[assignment]  # isal declares it loosely
 
 
-def inflater_for(info: "Member"):  # type: ignore[no-untyped-def]
+def inflater_for(info: Member):  # type: ignore[no-untyped-def]
     """A streaming raw-deflate decompressor for *info*, or None if it is stored."""
     return _zlib.decompressobj(-15) if info.compress_type == DEFLATED else None
 
@@ -118,7 +155,9 @@ def read_central_directory(fp: BinaryIO, size: int, where: str) -> list[Member]:
         if sig != b"PK\x06\x07" or z64_offset + _ZIP64_EOCD.size > eocd_offset:
             raise bad("bad zip64 locator")
         fp.seek(z64_offset)
-        sig, _s, _v1, _v2, disk, cd_disk, n_disk, count, cd_size, cd_offset = _ZIP64_EOCD.unpack(fp.read(_ZIP64_EOCD.size))
+        sig, _s, _v1, _v2, disk, cd_disk, n_disk, count, cd_size, cd_offset = _ZIP64_EOCD.unpack(
+            fp.read(_ZIP64_EOCD.size)
+        )
         if sig != b"PK\x06\x06":
             raise bad("bad zip64 end of central directory")
         cd_end_limit = z64_offset
@@ -135,15 +174,32 @@ def read_central_directory(fp: BinaryIO, size: int, where: str) -> list[Member]:
     for _ in range(count):
         if pos + _CENTRAL.size > len(cd):
             raise bad("central directory is truncated")
-        (sig, _made, _need, flags, method, _time, _date, crc, csize, usize, name_len, extra_len, comment_len,
-         _disk, _iattr, eattr, offset) = _CENTRAL.unpack_from(cd, pos)
+        (
+            sig,
+            _made,
+            _need,
+            flags,
+            method,
+            _time,
+            _date,
+            crc,
+            csize,
+            usize,
+            name_len,
+            extra_len,
+            comment_len,
+            _disk,
+            _iattr,
+            eattr,
+            offset,
+        ) = _CENTRAL.unpack_from(cd, pos)
         if sig != b"PK\x01\x02":
             raise bad("bad central directory entry")
         name_end = pos + _CENTRAL.size + name_len
         extra_end = name_end + extra_len
         if extra_end + comment_len > len(cd):
             raise bad("central directory entry runs past its end")
-        raw_name = cd[pos + _CENTRAL.size:name_end]
+        raw_name = cd[pos + _CENTRAL.size : name_end]
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
         if flags & 0x1:
             raise WheelError(f"{where}: member {name!r} is encrypted")
@@ -156,7 +212,9 @@ def read_central_directory(fp: BinaryIO, size: int, where: str) -> list[Member]:
     return members
 
 
-def _zip64_sizes(extra: bytes, usize: int, csize: int, offset: int, bad: Callable[[str], WheelError]) -> tuple[int, int, int]:
+def _zip64_sizes(
+    extra: bytes, usize: int, csize: int, offset: int, bad: Callable[[str], WheelError]
+) -> tuple[int, int, int]:
     pos = 0
     while pos + 4 <= len(extra):
         tag, length = struct.unpack_from("<2H", extra, pos)
@@ -226,7 +284,7 @@ def check_member_name(name: str) -> None:
 class WheelFile:
     """A wheel opened for reading. Use as a context manager."""
 
-    def __init__(self, path: Union[str, "os.PathLike[str]"]) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.name = parse_wheel_name(self.path.name)
         try:
@@ -266,9 +324,13 @@ class WheelFile:
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise WheelError(f"{where}: member {name!r} is a symbolic link")
             if info.file_size > MAX_MEMBER_SIZE:
-                raise WheelError(f"{where}: member {name!r} declares {info.file_size} bytes, over the limit of {MAX_MEMBER_SIZE}")
+                raise WheelError(
+                    f"{where}: member {name!r} declares {info.file_size} bytes, over the limit of {MAX_MEMBER_SIZE}"
+                )
             if info.file_size > (1 << 20) and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise WheelError(f"{where}: member {name!r} inflates {info.file_size // max(info.compress_size, 1)}x: a zip bomb")
+                raise WheelError(
+                    f"{where}: member {name!r} inflates {info.file_size // max(info.compress_size, 1)}x: a zip bomb"
+                )
             total += info.file_size
         if total > MAX_TOTAL_SIZE:
             raise WheelError(f"{where}: members total {total} bytes, over the limit of {MAX_TOTAL_SIZE}")
@@ -276,7 +338,9 @@ class WheelFile:
 
     def _find_dist_info(self) -> str:
         expected = f"{self.name.distribution}-{self.name.version}.dist-info".lower().replace("-", "_")
-        candidates = {m.filename.split("/", 1)[0] for m in self.members if m.filename.split("/", 1)[0].endswith(".dist-info")}
+        candidates = {
+            m.filename.split("/", 1)[0] for m in self.members if m.filename.split("/", 1)[0].endswith(".dist-info")
+        }
         for c in candidates:
             if c.lower().replace("-", "_") == expected:
                 return c
@@ -284,7 +348,7 @@ class WheelFile:
             return candidates.pop()
         raise WheelError(f"{self.path.name}: no .dist-info directory for {self.name.distribution} {self.name.version}")
 
-    def __enter__(self) -> "WheelFile":
+    def __enter__(self) -> WheelFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -293,10 +357,10 @@ class WheelFile:
     def close(self) -> None:
         self._fp.close()
 
-    def info(self, name: str) -> Optional[Member]:
+    def info(self, name: str) -> Member | None:
         return self._by_name.get(name)
 
-    def read(self, member: Union[str, Member]) -> bytes:
+    def read(self, member: str | Member) -> bytes:
         """A member's content, checked against its declared size and CRC."""
         info = member if isinstance(member, Member) else self._by_name.get(member)
         if info is None:
@@ -318,9 +382,13 @@ class WheelFile:
             except _INFLATE_ERROR as exc:
                 raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({exc})") from None
             if len(data) > info.file_size:
-                raise WheelError(f"{self.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes")
+                raise WheelError(
+                    f"{self.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes"
+                )
         if len(data) != info.file_size:
-            raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated ({len(data)} of {info.file_size} bytes)")
+            raise WheelError(
+                f"{self.path.name}: member {info.filename!r} is truncated ({len(data)} of {info.file_size} bytes)"
+            )
         if _zlib.crc32(data) != info.CRC:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt (CRC mismatch)")
         return data
@@ -367,7 +435,9 @@ class WheelFile:
             with zipfile.ZipFile(self.path) as zf:
                 return zf.read(info.filename)
         except Exception as exc:  # zipfile raises many types for damaged or exotic members
-            raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({type(exc).__name__}: {exc})") from None
+            raise WheelError(
+                f"{self.path.name}: member {info.filename!r} is corrupt ({type(exc).__name__}: {exc})"
+            ) from None
 
     def record(self) -> dict[str, str]:
         """The input's RECORD as {member: "sha256=…"} (members listed without a hash are left out)."""
@@ -391,7 +461,7 @@ class WheelFile:
         self._seek_data(info)
         head = self._fp.read(min(info.compress_size, 4096))
         try:
-            return _zlib.decompressobj(-15).decompress(head, 4)[:4] == ELF_MAGIC
+            return bytes(_zlib.decompressobj(-15).decompress(head, 4)[:4]) == ELF_MAGIC
         except _INFLATE_ERROR as exc:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({exc})") from None
 
@@ -412,7 +482,9 @@ class WheelFile:
                 if data[:4] == ELF_MAGIC:
                     yield info, data
                 elif named_like_library:
-                    raise WheelError(f"{self.path.name}: member {info.filename!r} is named like a shared library but is not ELF")
+                    raise WheelError(
+                        f"{self.path.name}: member {info.filename!r} is named like a shared library but is not ELF"
+                    )
 
     def wheel_metadata(self) -> dict[str, list[str]]:
         """The ``.dist-info/WHEEL`` file as {field: [values]}."""

@@ -21,7 +21,6 @@ import struct
 import time
 import zlib
 from pathlib import Path
-from typing import Optional
 
 from .errors import WheelError
 from .wheelfile import DEFLATED, STORED, Member, WheelFile, crc32, inflater_for, record_digest
@@ -36,7 +35,7 @@ _CHUNK = 1 << 20
 _STREAM_OVER = 8 << 20  #: members compressed to more than this are copied in chunks
 
 
-def dos_datetime(epoch: Optional[int] = None) -> tuple[int, int]:
+def dos_datetime(epoch: int | None = None) -> tuple[int, int]:
     """(DOS date, DOS time) for SOURCE_DATE_EPOCH, or 1980-01-01 00:00."""
     if epoch is None:
         env = os.environ.get("SOURCE_DATE_EPOCH")
@@ -44,7 +43,9 @@ def dos_datetime(epoch: Optional[int] = None) -> tuple[int, int]:
     if epoch is None:
         return (0 << 9) | (1 << 5) | 1, 0
     t = time.gmtime(max(epoch, 315532800))  # the zip format starts in 1980
-    return ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday, (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2)
+    return ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday, (t.tm_hour << 11) | (t.tm_min << 5) | (
+        t.tm_sec // 2
+    )
 
 
 class _Entry:
@@ -52,7 +53,14 @@ class _Entry:
 
     def __init__(self, name: bytes, method: int, crc: int, csize: int, usize: int, offset: int, mode: int) -> None:
         self.name, self.method, self.crc, self.csize, self.usize, self.offset, self.mode = (
-            name, method, crc, csize, usize, offset, mode)
+            name,
+            method,
+            crc,
+            csize,
+            usize,
+            offset,
+            mode,
+        )
 
 
 def clean_stale_partials(directory: Path) -> None:
@@ -73,7 +81,7 @@ def clean_stale_partials(directory: Path) -> None:
 class WheelWriter:
     """Write one wheel atomically. Members are added in the order the caller chooses."""
 
-    def __init__(self, final_path: Path, *, compresslevel: int = 6, epoch: Optional[int] = None) -> None:
+    def __init__(self, final_path: Path, *, compresslevel: int = 6, epoch: int | None = None) -> None:
         self.final_path = final_path
         self.compresslevel = compresslevel
         self.date, self.time = dos_datetime(epoch)
@@ -82,7 +90,7 @@ class WheelWriter:
         self._entries: list[_Entry] = []
         self.record: list[tuple[str, str, int]] = []  #: (name, sha256=…, size) of every member written
 
-    def __enter__(self) -> "WheelWriter":
+    def __enter__(self) -> WheelWriter:
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
@@ -93,8 +101,21 @@ class WheelWriter:
         offset = self._f.tell()
         zip64 = csize >= 0xFFFFFFFF or usize >= 0xFFFFFFFF
         extra = struct.pack("<2H2Q", 1, 16, usize, csize) if zip64 else b""
-        self._f.write(_LOCAL.pack(b"PK\x03\x04", 45 if zip64 else 20, 0x800, method, self.time, self.date, crc,
-                                  0xFFFFFFFF if zip64 else csize, 0xFFFFFFFF if zip64 else usize, len(name), len(extra)))
+        self._f.write(
+            _LOCAL.pack(
+                b"PK\x03\x04",
+                45 if zip64 else 20,
+                0x800,
+                method,
+                self.time,
+                self.date,
+                crc,
+                0xFFFFFFFF if zip64 else csize,
+                0xFFFFFFFF if zip64 else usize,
+                len(name),
+                len(extra),
+            )
+        )
         self._f.write(name + extra)
         return offset
 
@@ -112,7 +133,7 @@ class WheelWriter:
         self._entries.append(_Entry(raw_name, method, crc, len(payload), len(data), offset, mode))
         self.record.append((name, record_digest(hashlib.sha256(data).digest()), len(data)))
 
-    def copy_member(self, source: WheelFile, info: Member, expected_hash: Optional[str]) -> None:
+    def copy_member(self, source: WheelFile, info: Member, expected_hash: str | None) -> None:
         """Copy *info* from *source* as its compressed bytes, checking its content against
         *expected_hash* (``sha256=…`` from the input's RECORD) when given."""
         mode = (info.external_attr >> 16) & 0o777 or 0o644
@@ -131,10 +152,12 @@ class WheelWriter:
         raw_name = info.filename.encode("utf-8")
         offset = self._local_header(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size)
         self._f.write(raw)
-        self._entries.append(_Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode))
+        self._entries.append(
+            _Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode)
+        )
         self.record.append((info.filename, got, info.file_size))
 
-    def _copy_streaming(self, source: WheelFile, info: Member, expected_hash: Optional[str], mode: int) -> None:
+    def _copy_streaming(self, source: WheelFile, info: Member, expected_hash: str | None, mode: int) -> None:
         """copy_member for a big member: compressed chunks go straight to the output while a
         streaming inflater hashes them, so memory stays at a few chunks whatever its size."""
         raw_name = info.filename.encode("utf-8")
@@ -150,10 +173,14 @@ class WheelWriter:
             else:
                 out = inflater.decompress(chunk, info.file_size - size + 1)
                 if inflater.unconsumed_tail:
-                    raise WheelError(f"{source.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes")
+                    raise WheelError(
+                        f"{source.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes"
+                    )
             size += len(out)
             if size > info.file_size:
-                raise WheelError(f"{source.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes")
+                raise WheelError(
+                    f"{source.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes"
+                )
             digest.update(out)
             crc = crc32(out, crc)
         if size != info.file_size or crc != info.CRC:
@@ -161,7 +188,9 @@ class WheelWriter:
         got = record_digest(digest.digest())
         if expected_hash is not None and got != expected_hash:
             raise WheelError(f"{source.path.name}: member {info.filename!r} does not match its RECORD hash")
-        self._entries.append(_Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode))
+        self._entries.append(
+            _Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode)
+        )
         self.record.append((info.filename, got, info.file_size))
 
     def _central_directory(self) -> None:
@@ -169,10 +198,27 @@ class WheelWriter:
         for e in self._entries:
             big = e.csize >= 0xFFFFFFFF or e.usize >= 0xFFFFFFFF or e.offset >= 0xFFFFFFFF
             extra = struct.pack("<2H3Q", 1, 24, e.usize, e.csize, e.offset) if big else b""
-            self._f.write(_CENTRAL.pack(
-                b"PK\x01\x02", (3 << 8) | 45, 45 if big else 20, 0x800, e.method, self.time, self.date, e.crc,
-                0xFFFFFFFF if big else e.csize, 0xFFFFFFFF if big else e.usize, len(e.name), len(extra), 0, 0, 0,
-                (0o100000 | e.mode) << 16, 0xFFFFFFFF if big else e.offset))
+            self._f.write(
+                _CENTRAL.pack(
+                    b"PK\x01\x02",
+                    (3 << 8) | 45,
+                    45 if big else 20,
+                    0x800,
+                    e.method,
+                    self.time,
+                    self.date,
+                    e.crc,
+                    0xFFFFFFFF if big else e.csize,
+                    0xFFFFFFFF if big else e.usize,
+                    len(e.name),
+                    len(extra),
+                    0,
+                    0,
+                    0,
+                    (0o100000 | e.mode) << 16,
+                    0xFFFFFFFF if big else e.offset,
+                )
+            )
             self._f.write(e.name + extra)
         end = self._f.tell()
         count, size = len(self._entries), end - start
