@@ -21,7 +21,7 @@ came back (i386's ``__xstat``: gone with time64 in 1.2.0, back in 1.2.4) counts 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from .policy import (
     policy_for_version,
     symbol_table,
 )
-from .resolve import EXTERNAL, SYSTEM, WHEEL, Resolution, resolve_closure
+from .resolve import ELSEWHERE, EXTERNAL, LIBRARY, SYSTEM, Resolution, WheelLoads, entry_kind, resolve_wheel
 from .wheelfile import WheelFile, WheelName
 
 ERROR = "error"
@@ -82,6 +82,8 @@ class FileReport:
     glibc_evidence: tuple[str, ...] = ()
     has_relr: bool = False
     x86_isa_needed: int | None = None
+    role: str = LIBRARY  #: extension, executable, or library
+    loaded_by: tuple[str, ...] = ()  #: the entry points whose loads bring it in (itself for one)
 
     @property
     def external(self) -> list[str]:
@@ -94,6 +96,8 @@ class FileReport:
             "arch": self.arch,
             "machine": self.machine,
             "needed": list(self.needed),
+            "role": self.role,
+            "loaded_by": list(self.loaded_by),
             "resolved": [
                 {"needed": r.needed, "by": r.requested_by, "kind": r.kind, **({"path": r.path} if r.path else {})}
                 for r in self.resolutions
@@ -121,6 +125,7 @@ class Verdict:
     claimed_tags: list[str]
     honest: bool
     stricter: dict[str, str] = field(default_factory=dict)  #: tag -> why the wheel cannot claim it
+    loads: WheelLoads = field(default_factory=lambda: WheelLoads(()))  #: the one resolution of the wheel
 
     @property
     def exit_status(self) -> int:
@@ -174,14 +179,14 @@ def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
 
 
 def _floor_of(
-    path: str, elf: ELFFile, arch: Arch, provided: frozenset[str], may_come_from_outside: bool
+    path: str, elf: ELFFile, arch: Arch, provided: Callable[[str], bool], may_come_from_outside: bool
 ) -> tuple[MuslVersion, list[Reason]]:
     table = symbol_table(arch.name)
     floor = policies()[0].musl
     raising: list[Reason] = []
     unresolved: list[Reason] = []
     for sym in elf.symbols:
-        if sym.defined or sym.weak or sym.name in provided or is_interpreter_symbol(sym.name):
+        if sym.defined or sym.weak or is_interpreter_symbol(sym.name) or provided(sym.name):
             continue
         info = table.lookup(sym.name)
         if info is None:
@@ -285,6 +290,15 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         if arch_name is None:
             reasons.append(Reason("arch", f"{only} is not a musllinux architecture"))
 
+    # One pass over each member's symbols: who defines each name some member imports.
+    defined = {path: elf.defined_names for path, elf in elfs.items()}
+    imported = {s.name for elf in elfs.values() for s in elf.symbols if not s.defined and not s.weak}
+    definers: dict[str, list[str]] = {}
+    for path, names in defined.items():
+        for name in imported.intersection(names):
+            definers.setdefault(name, []).append(path)
+    loads = resolve_wheel(elfs, arch_of_elf, defined)
+
     files: list[FileReport] = []
     floor = policies()[0].musl
     floor_reasons: list[Reason] = []
@@ -293,9 +307,14 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         libc, evidence = file_libc(elf)
         libcs.add(libc)
         arch = arch_of_elf(elf)
-        closure = resolve_closure(path, elfs, arch)
-        provided = frozenset(n for r in closure if r.kind == WHEEL and r.path for n in elfs[r.path].defined_names)
-        outside = any(r.kind in (EXTERNAL, SYSTEM) for r in closure)
+        own = loads.loads_of(path)
+        resolutions = loads.resolutions_of(path)
+        visible = loads.visible(path)
+        outside = any(r.kind in (EXTERNAL, SYSTEM, ELSEWHERE) for ld in own for r in ld.resolutions)
+
+        def provided(name: str, visible: frozenset[str] = visible) -> bool:
+            return any(d in visible for d in definers.get(name, ()))
+
         file_floor: MuslVersion | None = None
         file_reasons: list[Reason] = []
         if libc != GLIBC and arch is not None:
@@ -315,6 +334,18 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                     "x86-isa", f"needs x86-64-v{elf.x86_isa_needed}: fails on older CPUs", severity=WARNING, file=path
                 )
             )
+        for res in resolutions:
+            if res.kind == ELSEWHERE:
+                reasons.append(
+                    Reason(
+                        "library",
+                        f"no entry point loads {path} and, loaded on its own, it does not find {res.needed}: "
+                        f"the wheel's {res.path} serves only if the program has loaded it first",
+                        severity=WARNING,
+                        file=path,
+                        library=res.needed,
+                    )
+                )
         files.append(
             FileReport(
                 path,
@@ -322,12 +353,14 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                 arch.name if arch else None,
                 describe_machine(elf),
                 elf.needed,
-                tuple(closure),
+                tuple(resolutions),
                 str(file_floor) if file_floor else None,
                 tuple(file_reasons),
                 evidence,
                 elf.has_relr,
                 elf.x86_isa_needed,
+                entry_kind(path, elf, defined[path]) or LIBRARY,
+                tuple(ld.entry for ld in own),
             )
         )
 
@@ -410,6 +443,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         claimed,
         honest,
         stricter,
+        loads,
     )
 
 

@@ -4,9 +4,13 @@ The wheel's ELF members are unpacked into a temporary directory beside a private
 holding a link to the target's loader (``lib/ld-musl-ARCH.so.1``) and a path file
 (``etc/ld-musl-ARCH.path``) that lists only the target's library directories. musl derives
 the path file's location from the loader's own name, so the loader run from there sees the wheel
-and the target's libraries and nothing of the host. Each member is given to ``--list`` (musl's
-ldd), natively or under qemu-user; every library it fails to load and every symbol it fails to
-bind is reported, except the interpreter's own (``Py*``, ``_Py*``).
+and the target's libraries and nothing of the host. Each entry point of the wheel's one
+resolution (:mod:`muslwheel.resolve`: extension modules, executables) is given to ``--list``
+(musl's ldd), natively or under qemu-user, as Python's import or a script would load it; every
+library it fails to load and every symbol it fails to bind is reported, except the
+interpreter's own (``Py*``, ``_Py*``). A library no entry point loads is listed on its own too;
+when it fails only for want of a name the wheel carries, that is a note, as the audit makes it
+a warning.
 
 A loader cannot report what it predates (musl 1.2.3 lists a DT_RELR library happily, then the
 import crashes), so the wheel's musl floor from :mod:`muslwheel.audit` is also held against the
@@ -37,6 +41,7 @@ from .libc import (
     resolve_in_root,
 )
 from .policy import is_interpreter_symbol
+from .resolve import ELSEWHERE, LIBRARY
 from .wheelfile import WheelFile
 
 _MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
@@ -151,7 +156,7 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
                 result.problems.append(Problem(r.file or "", "unbound-symbol", r.symbol or "", r.why))
         return result
     result.method = "loader+qemu" if runner else "loader"
-    _run_loader(result, data, target, runner)
+    _run_loader(result, data, verdict, target, runner)
     return result
 
 
@@ -178,7 +183,9 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) ->
         )
 
 
-def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, runner: list[str]) -> None:
+def _run_loader(
+    result: CheckResult, data: dict[str, bytes], verdict: Verdict, target: _Target, runner: list[str]
+) -> None:
     assert target.loader is not None
     with tempfile.TemporaryDirectory(prefix="muslwheel-check-") as tmp:
         prefix = Path(tmp) / "prefix"
@@ -196,7 +203,8 @@ def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, ru
             dest.write_bytes(raw)
             dest.chmod(0o755)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        for name in sorted(data):
+        for ld in verdict.loads.loads:
+            name = ld.entry
             proc = subprocess.run(
                 [*runner, str(loader), "--list", str(unpacked / name)],
                 capture_output=True,
@@ -205,6 +213,7 @@ def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, ru
                 env=env,
                 timeout=120,
             )
+            found: list[Problem] = []
             seen: set[tuple[str, str]] = set()
             for line in (proc.stderr + proc.stdout).splitlines():
                 m = _MISSING.search(line)
@@ -212,7 +221,7 @@ def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, ru
                     key = ("missing-library", m.group(1))
                     if key not in seen:
                         seen.add(key)
-                        result.problems.append(Problem(name, "missing-library", m.group(1), m.group(2)))
+                        found.append(Problem(name, "missing-library", m.group(1), m.group(2)))
                     continue
                 m = _UNBOUND.search(line)
                 if m and not is_interpreter_symbol(m.group(2)):
@@ -222,4 +231,13 @@ def _run_loader(result: CheckResult, data: dict[str, bytes], target: _Target, ru
                     key = ("unbound-symbol", m.group(2))
                     if key not in seen:
                         seen.add(key)
-                        result.problems.append(Problem(owner, "unbound-symbol", m.group(2), "symbol not found"))
+                        found.append(Problem(owner, "unbound-symbol", m.group(2), "symbol not found"))
+            # A library loaded on its own that misses a name the wheel carries works when the
+            # program has loaded that member first: a note, as in the audit.
+            if ld.kind != LIBRARY or not any(r.kind == ELSEWHERE for r in ld.resolutions):
+                result.problems += found
+            else:
+                result.notes += [
+                    f"{p.file}: loaded on its own (no entry point loads it): {p.kind} {p.subject}: {p.why}"
+                    for p in found
+                ]

@@ -321,10 +321,12 @@ def _plan_grafts(
     excluded: list[str] = []
     # (needed name, who needs it, RPATH directories on the way, as host paths)
     queue: list[tuple[str, str, list[Path]]] = []
-    for report in verdict.files:
-        for r in report.resolutions:
+    # Each external name is looked for as the load that needs it would: the requester's RPATH,
+    # then that of each object up its chain to the entry point.
+    for ld in verdict.loads.loads:
+        for r in ld.resolutions:
             if r.kind == EXTERNAL:
-                chain = host_rpaths(elfs[r.requested_by], None, search) + host_rpaths(elfs[report.path], None, search)
+                chain = [p for m in ld.chain(r.requested_by) for p in host_rpaths(elfs[m], None, search)]
                 queue.append((r.needed, r.requested_by, chain))
     while queue:
         name, by, chain = queue.pop(0)

@@ -1,14 +1,32 @@
-"""Which file each DT_NEEDED names, by musl's loader rules (ldso/dynlink.c, load_library).
+"""How musl's loader brings a wheel's objects in: one load per entry point, by ldso/dynlink.c.
 
-For one object loaded first (an extension module, say), dependencies load breadth first. A
-name is, in order:
+A wheel's shared libraries are never loaded on their own: Python imports an extension module
+(``dlopen`` of its path), or a script runs an executable, and musl's loader then loads what
+that *entry point* needs. :func:`resolve_wheel` models each entry point's load as musl does it
+(``load_deps`` and ``load_library``):
 
-1. musl itself, if it is one of the names the loader reserves (:func:`policy.is_musl_self`);
-2. an object already loaded under that name;
-3. found on the RPATH/RUNPATH of the requesting object, then of the object that loaded *it*,
-   and so on up the chain (musl treats RPATH and RUNPATH alike, RUNPATH winning, and inherits
-   both, unlike glibc), with ``$ORIGIN`` the directory of the object whose path it is;
-4. otherwise searched on the system path, which for a wheel's audit means it is external.
+* dependencies load breadth first, each object's DT_NEEDED in order;
+* a name is, in order: musl itself, if it is one of the names the loader reserves
+  (:func:`policy.is_musl_self`); an object already loaded under that short name (its file
+  name), whoever loaded it; found on the RPATH/RUNPATH of the requesting object, then of the
+  object that loaded *it*, and so on up the chain to the entry point (musl treats RPATH and
+  RUNPATH alike, RUNPATH winning, and inherits both, unlike glibc), ``$ORIGIN`` being the
+  directory of the object whose path it is; otherwise searched on the system path, which for a
+  wheel's audit means outside it.
+
+So a library in ``<pkg>.libs`` with no RPATH of its own still finds its sibling there when the
+extension module that loads it has ``$ORIGIN/../<pkg>.libs`` on its RPATH, or when that
+sibling was loaded earlier in the same load: numpy's ``libstdc++`` needs ``libgcc_s`` this way.
+
+A library that no entry point loads (one a program ``dlopen``\\ s by path, through ctypes, or
+a leftover) is given a load of its own. There, a name that no search finds but that a member of
+the wheel carries is :data:`ELSEWHERE`: found only if whatever loads the library has loaded that
+member first, which the audit reports as a warning, not an error.
+
+Entry points: an executable (PT_INTERP, or a static ``ET_EXEC``); a member named as an extension
+module (``.cpython-311-x86_64-linux-musl.so``, ``.abi3.so``, PyPy's); a plain ``name.so`` that
+exports ``PyInit_name``. Each is loaded as if it were the first, since the import order is the
+program's, not the wheel's.
 
 Paths inside a wheel are POSIX, relative to the wheel root; a search directory that leaves the
 wheel (``$ORIGIN/../../lib``) or is absolute is outside it.
@@ -17,7 +35,8 @@ wheel (``$ORIGIN/../../lib``) or is absolute is outside it.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .arch import Arch
@@ -28,14 +47,81 @@ MUSL = "musl"  #: musl's loader maps the name to itself
 WHEEL = "wheel"  #: a member of the wheel
 SYSTEM = "system"  #: outside the wheel, and allowed by the policy (libz.so.1)
 EXTERNAL = "external"  #: outside the wheel and not allowed: must be vendored
+ELSEWHERE = "elsewhere"  #: (a library loaded on its own) in the wheel, but on no search path of this load
+
+EXTENSION = "extension"  #: an extension module Python imports
+EXECUTABLE = "executable"  #: a program a script or the user runs
+LIBRARY = "library"  #: a library no entry point loads, loaded on its own
+
+ET_EXEC = 2
+_MODULE_SUFFIX = re.compile(r"\.(?:cpython-\d+[a-z]*-[\w-]+|abi3|pypy\d+-pp\d+-[\w-]+)\.so$")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
 @dataclass(frozen=True)
 class Resolution:
     needed: str  #: the DT_NEEDED name
     requested_by: str  #: wheel path of the object whose DT_NEEDED it is
-    kind: str  #: MUSL, WHEEL, SYSTEM or EXTERNAL
-    path: str | None = None  #: wheel path when kind is WHEEL
+    kind: str  #: MUSL, WHEEL, SYSTEM, EXTERNAL or ELSEWHERE
+    path: str | None = None  #: wheel path when kind is WHEEL (or ELSEWHERE: the member carrying the name)
+    entry: str = ""  #: the entry point whose load this is
+
+
+@dataclass(frozen=True)
+class Load:
+    """One entry point's load: what it brings in, in order, and how each name was found."""
+
+    entry: str
+    kind: str  #: EXTENSION, EXECUTABLE or LIBRARY
+    members: tuple[str, ...]  #: wheel members loaded, in load order, the entry point first
+    needed_by: Mapping[str, str | None]  #: member -> the member whose DT_NEEDED loaded it
+    resolutions: tuple[Resolution, ...]
+
+    def chain(self, member: str) -> list[str]:
+        """*member*, the member that loaded it, and so on up to the entry point."""
+        out: list[str] = []
+        current: str | None = member
+        while current is not None:
+            out.append(current)
+            current = self.needed_by.get(current)
+        return out
+
+
+@dataclass(frozen=True)
+class WheelLoads:
+    """The resolution of a whole wheel, shared by show, repair and check."""
+
+    loads: tuple[Load, ...]  #: entry points' loads (sorted by path), then libraries loaded on their own
+
+    @property
+    def entry_points(self) -> list[Load]:
+        return [ld for ld in self.loads if ld.kind != LIBRARY]
+
+    def loads_of(self, member: str) -> list[Load]:
+        """The loads that bring *member* in (its own, if no entry point loads it)."""
+        return [ld for ld in self.loads if member in ld.needed_by]
+
+    def is_loaded_by_entry_point(self, member: str) -> bool:
+        return any(ld.kind != LIBRARY and member in ld.needed_by for ld in self.loads)
+
+    def visible(self, member: str) -> frozenset[str]:
+        """The members loaded along with *member* in every load that brings it in: those whose
+        symbols it can always bind to."""
+        sets = [frozenset(ld.members) for ld in self.loads_of(member)]
+        if not sets:
+            return frozenset({member})
+        return frozenset.intersection(*sets)
+
+    def resolutions_of(self, member: str) -> list[Resolution]:
+        """How each DT_NEEDED of *member* is found, once per distinct outcome over its loads."""
+        seen: set[tuple[str, str, str | None]] = set()
+        out = []
+        for ld in self.loads_of(member):
+            for r in ld.resolutions:
+                if r.requested_by == member and (r.needed, r.kind, r.path) not in seen:
+                    seen.add((r.needed, r.kind, r.path))
+                    out.append(r)
+        return out
 
 
 def expand_origin(entry: str, origin: str) -> str:
@@ -59,8 +145,50 @@ def search_dirs(member: str, elf: ELFFile) -> list[str]:
     return [d for d in (wheel_dir(member, e) for e in elf.runpath or elf.rpath) if d is not None]
 
 
-def resolve_closure(first: str, elfs: Mapping[str, ELFFile], arch: Arch | None) -> list[Resolution]:
-    """Resolve every DT_NEEDED reached by loading the wheel member *first*, breadth first."""
+def installed_path(member: str) -> str:
+    """Where a wheel member lands relative to site-packages (``X.data/platlib/a/b.so`` -> ``a/b.so``);
+    "" for members installed elsewhere (scripts, headers, data)."""
+    parts = member.split("/")
+    if parts[0].endswith(".data") and len(parts) > 2:
+        return "/".join(parts[2:]) if parts[1] in ("platlib", "purelib") else ""
+    return member
+
+
+def entry_kind(member: str, elf: ELFFile, defined: frozenset[str] | None = None) -> str | None:
+    """EXTENSION, EXECUTABLE, or None for a library (see the module docstring).
+
+    *defined* is the member's set of defined symbol names, if the caller has it already."""
+    if elf.interpreter is not None or elf.elf_type == ET_EXEC:
+        return EXECUTABLE
+    path = installed_path(member)
+    if not path.endswith(".so"):
+        return None
+    *dirs, base = path.split("/")
+    if not all(_IDENTIFIER.fullmatch(d) for d in dirs):
+        return None  # not importable: numpy.libs/…, a path with a dot or dash
+    stem = base.split(".", 1)[0]
+    if not _IDENTIFIER.fullmatch(stem):
+        return None
+    if _MODULE_SUFFIX.search(base):
+        return EXTENSION
+    if base == f"{stem}.so":
+        names = defined if defined is not None else elf.defined_names
+        if f"PyInit_{stem}" in names:
+            return EXTENSION
+    return None
+
+
+def load(
+    first: str,
+    elfs: Mapping[str, ELFFile],
+    arch: Arch | None,
+    kind: str = EXTENSION,
+    by_basename: Mapping[str, str] | None = None,
+) -> Load:
+    """Load the wheel member *first* as musl's loader would, breadth first.
+
+    For a LIBRARY load, *by_basename* (file name -> a member carrying it) marks names no search
+    finds but the wheel carries as ELSEWHERE instead of EXTERNAL."""
     needed_by: dict[str, str | None] = {first: None}
     by_name: dict[str, str] = {}
     order = [first]
@@ -71,7 +199,7 @@ def resolve_closure(first: str, elfs: Mapping[str, ELFFile], arch: Arch | None) 
         i += 1
         for name in elfs[current].needed:
             if is_musl_self(name, arch):
-                out.append(Resolution(name, current, MUSL))
+                out.append(Resolution(name, current, MUSL, entry=first))
                 continue
             found = by_name.get(name)
             if found is None and "/" not in name:
@@ -88,9 +216,40 @@ def resolve_closure(first: str, elfs: Mapping[str, ELFFile], arch: Arch | None) 
                 if found not in needed_by:
                     needed_by[found] = current
                     order.append(found)
-                out.append(Resolution(name, current, WHEEL, found))
+                out.append(Resolution(name, current, WHEEL, found, entry=first))
             elif is_allowed_system_library(name):
-                out.append(Resolution(name, current, SYSTEM))
+                out.append(Resolution(name, current, SYSTEM, entry=first))
+            elif by_basename is not None and name in by_basename:
+                out.append(Resolution(name, current, ELSEWHERE, by_basename[name], entry=first))
             else:
-                out.append(Resolution(name, current, EXTERNAL))
-    return out
+                out.append(Resolution(name, current, EXTERNAL, entry=first))
+    return Load(first, kind, tuple(order), needed_by, tuple(out))
+
+
+def resolve_closure(first: str, elfs: Mapping[str, ELFFile], arch: Arch | None) -> list[Resolution]:
+    """Every DT_NEEDED reached by loading the wheel member *first*, breadth first."""
+    return list(load(first, elfs, arch).resolutions)
+
+
+def resolve_wheel(
+    elfs: Mapping[str, ELFFile],
+    arch_of: Callable[[ELFFile], Arch | None],
+    defined: Mapping[str, frozenset[str]] | None = None,
+) -> WheelLoads:
+    """Resolve a whole wheel: each entry point's load, then each library no entry point loads,
+    on its own. *arch_of* gives a member's architecture (for the loader's own name); *defined*
+    is each member's defined symbol names if the caller has computed them."""
+    loads: list[Load] = []
+    for path in sorted(elfs):
+        kind = entry_kind(path, elfs[path], defined.get(path) if defined is not None else None)
+        if kind is not None:
+            loads.append(load(path, elfs, arch_of(elfs[path]), kind))
+    reached = {m for ld in loads for m in ld.needed_by}
+    by_basename: dict[str, str] = {}
+    for path in sorted(elfs):
+        by_basename.setdefault(posixpath.basename(path), path)
+    for path in sorted(elfs):
+        if path not in reached:
+            ld = load(path, elfs, arch_of(elfs[path]), LIBRARY, by_basename)
+            loads.append(ld)
+    return WheelLoads(tuple(loads))
