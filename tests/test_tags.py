@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import checkout_env, muslwheel_cmd, run, run_ok
+from conftest import checkout_env, muslwheel_cmd, need, run, run_ok
 from packaging import tags as ptags
 from wheelmaker import make_wheel
 
@@ -22,11 +22,21 @@ print(json.dumps([[str(t) for t in tags.sys_tags()], [str(t) for t in interprete
 """
 
 
-def test_musl_cpython_tags_equal_packaging_sys_tags(musl_python: Path, world_wheels: Path) -> None:
-    env = checkout_env([next(world_wheels.glob("packaging-*.whl"))])
+@pytest.mark.parametrize("version", ["24.1", "22.0", "26.4"])
+def test_musl_cpython_tags_equal_packaging_sys_tags(musl_python: Path, world_wheels: Path, version: str) -> None:
+    """Element by element, for the oldest packaging muslwheel accepts (22.0, pyproject.toml),
+    the newest (26.4; since 26.3 ``linux_x86_64`` comes first), and the world's own."""
+    found = [
+        *world_wheels.glob(f"packaging-{version}-*.whl"),
+        *world_wheels.glob(f"packaging-range/packaging-{version}-*.whl"),
+    ]
+    need(found, f"packaging {version} wheel in {world_wheels}")
+    env = checkout_env([found[0]])
     theirs, ours = json.loads(run_ok([musl_python, "-c", SYS_TAGS_VS_OURS], env=env).stdout)
     assert ours == theirs
-    assert ours[0] == "cp311-cp311-musllinux_1_2_x86_64"
+    assert len(ours) > 100
+    first = "cp311-cp311-linux_x86_64" if version >= "26.3" else "cp311-cp311-musllinux_1_2_x86_64"
+    assert ours[0] == first
     cli = run_ok([*muslwheel_cmd(musl_python), "tags", "--json"], env=env).stdout
     assert json.loads(cli) == theirs
 
@@ -42,6 +52,10 @@ def test_target_platforms_go_from_newest_minor_down_then_linux() -> None:
         "musllinux_1_1_aarch64",
         "musllinux_1_0_aarch64",
         "linux_aarch64",
+    ]
+    assert parse_target("musllinux_1_2_aarch64").platform_tags(linux_first=True)[:2] == [
+        "linux_aarch64",
+        "musllinux_1_2_aarch64",
     ]
     assert parse_target("s390x:1.1.24").platform_tags()[0] == "musllinux_1_1_s390x"
 

@@ -32,17 +32,18 @@ class Target:
     #: Further architectures the target also runs, best first (armv8l before armv7l).
     extra_arches: tuple[str, ...] = ()
 
-    def platform_tags(self) -> list[str]:
-        """``musllinux_{major}_{minor}_{arch}`` from the target's minor down to 0, then ``linux_{arch}``,
-        for each architecture in turn, as packaging orders them."""
+    def platform_tags(self, *, linux_first: bool = False) -> list[str]:
+        """``musllinux_{major}_{minor}_{arch}`` from the target's minor down to 0 for each
+        architecture in turn, and ``linux_{arch}`` for each: after them, as packaging < 26.3
+        orders them, or before them (*linux_first*), as packaging ≥ 26.3 does."""
         arches = (*self.extra_arches, self.arch) if self.extra_arches else (self.arch,)
-        out = [
+        musl = [
             f"musllinux_{self.musl_version.major}_{minor}_{arch}"
             for arch in arches
             for minor in range(self.musl_version.minor, -1, -1)
         ]
-        out += [f"linux_{arch}" for arch in arches]
-        return out
+        linux = [f"linux_{arch}" for arch in arches]
+        return linux + musl if linux_first else musl + linux
 
 
 def parse_target(spec: str) -> Target:
@@ -95,12 +96,22 @@ def tags_for_target(platforms: Iterable[str], python_version: tuple[int, int]) -
     return out
 
 
+def packaging_puts_linux_first(version: str | None = None) -> bool:
+    """Whether the installed packaging (or *version*) lists ``linux_ARCH`` before the
+    manylinux and musllinux tags: it does since 26.3 (``tags._linux_platforms``)."""
+    from packaging import __version__
+    from packaging.version import Version
+
+    return Version(version or __version__) >= Version("26.3.dev0")
+
+
 def interpreter_tags(detection: Detection) -> list[ptags.Tag]:
     """The tags of the running interpreter: ``packaging.tags.sys_tags()``, with musl's platform
     tags computed from *detection* (read from the loader's bytes, no subprocess)."""
     platforms: list[str] | None = None  # packaging's own (manylinux reads glibc in-process)
     if detection.libc == MUSL and detection.arch is not None and detection.musl_version:
-        platforms = target_of_detection(detection, kernel_machine=os.uname().machine).platform_tags()
+        target = target_of_detection(detection, kernel_machine=os.uname().machine)
+        platforms = target.platform_tags(linux_first=packaging_puts_linux_first())
     name = ptags.interpreter_name()
     if name == "cp":
         out = list(ptags.cpython_tags(platforms=platforms))
