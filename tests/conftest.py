@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MUSLWHEEL_CACHE") or Path.home() / ".cache" / "muslwheel")
 WORLD = CACHE / "world"
 REQUIRED = os.environ.get("MUSLWHEEL_REQUIRE_WORLD") == "1"
+#: `scripts/test --fast`: every test that needs a piece of the musl world skips at once
+FAST = os.environ.get("MUSLWHEEL_FAST") == "1"
 
 #: wheel arch -> (zig target, qemu-user program or None for native, Debian has its musl loader)
 ARCH_TOOLS = {
@@ -44,9 +46,16 @@ ALL_ARCHES = list(ARCH_TOOLS)
 RUNNABLE_ARCHES = [a for a, (_, _, has) in ARCH_TOOLS.items() if has]
 
 
+#: piece of the musl world -> how many times a test used it (printed at the end of the run)
+WORLD_USED: dict[str, int] = {}
+
+
 def need(condition: object, what: str) -> None:
     """Skip (or, under CI, fail) the calling test unless *condition* holds."""
+    if FAST:
+        pytest.skip(f"scripts/test --fast: no musl world ({what})")
     if condition:
+        WORLD_USED[what] = WORLD_USED.get(what, 0) + 1
         return
     message = f"musl world piece missing: {what} (run scripts/test to build it)"
     if REQUIRED:
@@ -158,3 +167,19 @@ def checkout_env(extra_paths: Sequence[Path] = ()) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), *map(str, extra_paths)])
     return env
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which pieces of the musl world the run used, and which tests skipped and why."""
+    tr = terminalreporter
+    tr.section("musl world")
+    if WORLD_USED:
+        for what, count in sorted(WORLD_USED.items()):
+            tr.write_line(f"used: {what} ({count}x)")
+    else:
+        tr.write_line("used: nothing (no test needed a piece of the musl world)")
+    skipped = tr.stats.get("skipped", [])
+    tr.write_line(f"skipped: {len(skipped)} test(s)" + (" (MUSLWHEEL_REQUIRE_WORLD=1 allows none)" if REQUIRED else ""))
+    for rep in skipped:
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        tr.write_line(f"  {rep.nodeid}: {reason}")

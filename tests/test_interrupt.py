@@ -43,9 +43,24 @@ def long_wheel(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -
     return make_wheel(dist, "big", "1.0", "py3-none-linux_x86_64", files), libs
 
 
+def _default_signals() -> None:
+    # A child inherits "ignore" for SIGINT when the suite is started as a background job
+    # (`scripts/test &`) or by a runner that ignores it; a user's Ctrl-C reaches muslwheel with the
+    # default disposition, so that is what the signalled child gets.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def start_repair(wheel: Path, libs: Path, out: Path) -> subprocess.Popen[str]:
     cmd = [*muslwheel_cmd(), "repair", "-q", "-w", str(out), "--ldpaths", str(libs), str(wheel)]
-    return subprocess.Popen(cmd, env=checkout_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cmd,
+        env=checkout_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_signals,
+    )
 
 
 def wait_for_partial(out: Path, proc: subprocess.Popen[str]) -> None:
@@ -93,11 +108,17 @@ def test_sigkill_at_random_points_leaves_no_wheel_and_the_next_run_cleans_up(
     assert zipfile.ZipFile(repaired).testzip() is None
 
 
-def test_sigint_stops_cleanly_with_status_130(long_wheel: tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_sigint_stops_cleanly_with_status_130(long_wheel: tuple[Path, Path], tmp_path: Path, inherited: str) -> None:
+    """Also when the test run itself ignores SIGINT (started as `scripts/test &`)."""
     wheel, libs = long_wheel
     out = tmp_path / "out"
     out.mkdir()
-    proc = start_repair(wheel, libs, out)
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN if inherited == "ignored" else signal.default_int_handler)
+    try:
+        proc = start_repair(wheel, libs, out)
+    finally:
+        signal.signal(signal.SIGINT, before)
     wait_for_partial(out, proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
