@@ -182,6 +182,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
             ldpaths=args.ldpaths.split(":") if args.ldpaths is not None else None,
             strip=args.strip,
             allow_pure=args.allow_pure_python_wheel,
+            keep_relr=args.keep_relr,
             progress=progress,
         )
         results.append(result)
@@ -276,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ldpaths", metavar="DIRS", help="colon-separated directories replacing the target's system path")
     p.add_argument("--strip", action="store_true", help="strip symbol tables (strip -s) from every ELF file")
     p.add_argument("--allow-pure-python-wheel", action="store_true", help="copy a pure wheel instead of refusing it")
+    p.add_argument(
+        "--keep-relr",
+        action="store_true",
+        help="leave DT_RELR packed (by default it is unpacked so musl < 1.2.4 loads the libraries)",
+    )
     p.add_argument(
         "--disable-isa-ext-check",
         action="store_true",

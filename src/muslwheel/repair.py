@@ -35,7 +35,7 @@ from .audit import Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
 from .libc import GLIBC, musl_path_dirs
-from .policy import is_allowed_system_library, is_musl_self, policy_by_name
+from .policy import feature_floor, is_allowed_system_library, is_musl_self, policy_by_name
 from .resolve import EXTERNAL, expand_origin, wheel_dir
 from .wheelfile import WheelFile
 from .wheelwriter import WheelWriter, clean_stale_partials
@@ -118,6 +118,7 @@ class RepairResult:
     patched: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     verdict: Verdict | None = None
+    relr_unpacked: list[str] = field(default_factory=list)  #: members whose DT_RELR was unpacked
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -127,6 +128,7 @@ class RepairResult:
             "grafted": [{"needed": g.needed, "source": str(g.source), "path": g.wheel_path} for g in self.grafted],
             "patched": self.patched,
             "excluded": self.excluded,
+            "relr_unpacked": self.relr_unpacked,
             "musl_min_version": self.verdict.musl_min_version if self.verdict else None,
         }
 
@@ -240,6 +242,7 @@ def repair_wheel(
     ldpaths: Sequence[str] | None = None,
     strip: bool = False,
     allow_pure: bool = False,
+    keep_relr: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> RepairResult:
     """Repair *wheel_path* into *out_dir*. Raises RepairError/WheelError/ELFError; never leaves
@@ -286,6 +289,11 @@ def repair_wheel(
                 raise RepairError(f"{wheel.path.name}: {g.wheel_path} already exists in the wheel")
 
         new_data, new_elfs, patched = _apply_patches(elfs, wheel.read, grafts, libs_dir, say)
+        unpacked: list[str] = []
+        if not keep_relr and _unpacking_lowers_the_tag(plat):
+            current = {**elfs, **new_elfs}
+            unpacked = _unpack_relr(current, new_data, wheel.read, say)
+            new_elfs.update((m, current[m]) for m in unpacked)
         if strip:
             with tempfile.TemporaryDirectory(prefix="muslwheel-") as tmp:
                 for member in sorted(set(elfs) | set(new_data)):
@@ -311,7 +319,48 @@ def repair_wheel(
         with WheelWriter(out_path, compresslevel=compresslevel) as writer:
             _write(wheel, writer, new_data, record, tags if update_tags else None, say)
             writer.commit()
-    return RepairResult(Path(wheel_path), out_path, tags, list(grafts.values()), patched, excluded, after)
+    return RepairResult(
+        Path(wheel_path), out_path, tags, list(grafts.values()), patched, excluded, after, relr_unpacked=unpacked
+    )
+
+
+def _unpacking_lowers_the_tag(plat: str | None) -> bool:
+    """Whether the tag to be written promises a musl older than DT_RELR's 1.2.4: --plat's, or
+    the best honest one, which for a wheel whose only 1.2.4 feature is DT_RELR is at most
+    musllinux_1_2 (1.2.0)."""
+    m = _MUSLLINUX.match(plat or "")
+    policy = policy_by_name(m.group(1)) if m else None
+    return policy is None or policy.musl < feature_floor("DT_RELR")
+
+
+def _unpack_relr(
+    elfs: dict[str, ELFFile],
+    new_data: dict[str, bytes],
+    read: Callable[[str], bytes],
+    say: Callable[[str], None],
+) -> list[str]:
+    """Unpack DT_RELR in every library of the wheel as it will be written (grafted ones
+    included), each rewrite proven by :func:`~muslwheel.relr.verify_unpacked`; executables
+    keep it (their headers cannot move as safely). Updates *new_data* and *elfs* in place."""
+    from .relr import RelrError, unpack_relr, verify_unpacked
+
+    done = []
+    for member, elf in sorted(elfs.items()):
+        if not elf.has_relr:
+            continue
+        if elf.interpreter is not None:
+            say(f"kept DT_RELR in the executable {member}")
+            continue
+        data = new_data[member] if member in new_data else read(member)
+        try:
+            unpacked = unpack_relr(data)
+            elfs[member] = verify_unpacked(data, unpacked, member)
+        except RelrError as exc:
+            raise RepairError(f"{member}: {exc} (--keep-relr leaves DT_RELR as it is)") from None
+        new_data[member] = unpacked
+        done.append(member)
+        say(f"unpacked DT_RELR in {member}")
+    return done
 
 
 def _plan_grafts(
