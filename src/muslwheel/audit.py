@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .arch import ARCHES, Arch, arch_of_elf, describe_machine
@@ -126,6 +126,8 @@ class Verdict:
     honest: bool
     stricter: dict[str, str] = field(default_factory=dict)  #: tag -> why the wheel cannot claim it
     loads: WheelLoads = field(default_factory=lambda: WheelLoads(()))  #: the one resolution of the wheel
+    #: the floor once `muslwheel repair` has unpacked DT_RELR (None: no DT_RELR)
+    musl_min_version_without_relr: str | None = None
 
     @property
     def exit_status(self) -> int:
@@ -145,6 +147,7 @@ class Verdict:
             "exit_status": self.exit_status,
             "reasons": [r.to_json() for r in self.reasons],
             "stricter_tags": self.stricter,
+            "musl_min_version_without_relr": self.musl_min_version_without_relr,
             "files": [f.to_json() for f in self.files],
         }
 
@@ -419,6 +422,13 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                 claim_reasons.append(Reason("tag", f"{platform}: a glibc tag on musl binaries"))
         elif platform == "any":
             claim_reasons.append(Reason("tag", "'any' platform tag on a wheel with ELF members"))
+    without_relr = None
+    if wheel_libc in (MUSL, STATIC) and any(elf.has_relr for elf in elfs.values()):
+        unpacked = {p: replace(elf, has_relr=False) for p, elf in elfs.items()}
+        without_relr = audit_elfs(wheel_name, unpacked).musl_min_version
+        if without_relr is not None and MuslVersion.parse(without_relr) < floor:
+            hint = f"; `muslwheel repair` lowers this to {without_relr}"
+            claim_reasons = [replace(r, why=r.why + hint) if r.musl == str(floor) else r for r in claim_reasons]
     reasons = claim_reasons + reasons
     if wheel_libc in (MUSL, STATIC) and tag is not None:
         for r in floor_reasons:
@@ -444,6 +454,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         honest,
         stricter,
         loads,
+        without_relr,
     )
 
 

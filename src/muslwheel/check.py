@@ -172,13 +172,17 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) ->
             for r in verdict.reasons
             if r.musl == verdict.musl_min_version and r.kind in ("symbol", "time64", "feature")
         )[:300]
+        hint = ""
+        lowered = verdict.musl_min_version_without_relr
+        if lowered is not None and target.musl >= MuslVersion.parse(lowered):
+            hint = f"; `muslwheel repair` unpacks DT_RELR, after which it needs {lowered}"
         result.problems.append(
             Problem(
                 "",
                 "musl-version",
                 verdict.musl_min_version,
                 f"needs musl {need} ({why}); the target has {target.musl}, whose loader "
-                "cannot see this: it would fail or crash at import",
+                f"cannot see this: it would fail or crash at import{hint}",
             )
         )
 

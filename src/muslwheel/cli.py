@@ -149,6 +149,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             continue
         verdicts.append(v)
         status = max(status, v.exit_status)
+        if args.strict and any(r.kind == "tag" and r.severity == "warning" and r.musl for r in v.reasons):
+            status = max(status, 1)  # needs more than the tag's X.Y.0
         if not args.json:
             _print_verdict(v, args.verbose)
     if args.json:
@@ -245,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="audit wheels: the tag each can honestly claim, and why not a better one")
     p.add_argument("wheels", nargs="+", metavar="WHEEL")
     p.add_argument("-v", "--verbose", action="store_true", help="also the symbols behind the floor and each file")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 also when a wheel needs more than its tag's X.Y.0 (1.2.4 under musllinux_1_2), for CI gates",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output (schema: docs/json.md)")
     p.set_defaults(handler=cmd_show)
 

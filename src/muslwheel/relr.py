@@ -37,7 +37,7 @@ from .elf import DT, EM, ELFFile, parse_elf
 from .errors import ELFError, MuslwheelError
 
 #: r_type of the relative relocation per machine; i386 and ARM use REL (addend in place).
-RELATIVE_TYPE = {
+RELATIVE_TYPE: dict[int, int] = {
     EM.X86_64: 8,
     EM.AARCH64: 1027,
     EM.PPC64: 22,
@@ -47,7 +47,7 @@ RELATIVE_TYPE = {
     EM.I386: 8,
     EM.ARM: 23,
 }
-REL_MACHINES = frozenset({EM.I386, EM.ARM})
+REL_MACHINES: frozenset[int] = frozenset({EM.I386, EM.ARM})
 
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_PHDR = 1, 2, 3, 6
 PF_W, PF_R = 2, 4
@@ -256,11 +256,6 @@ def _read_image(data: bytes) -> _Image:
         dyn.append((tag, val))
     return _Image(data, e, is64, machine, phoff, phentsize, phdrs, shoff, shentsize, shdrs, shstrndx,
                   dyn_seg.offset, slots, dyn)  # fmt: skip
-
-
-def has_relr(data: bytes) -> bool:
-    """Whether the ELF file in *data* has a DT_RELR table."""
-    return parse_elf(data).has_relr
 
 
 def unpack_relr(data: bytes) -> bytes:
@@ -480,8 +475,10 @@ def verify_unpacked(old: bytes, new: bytes, what: str = "file") -> ELFFile:
     for p in a.loads:
         q = new_by_addr.get(p.vaddr)
         grown = q is not None and p.filesz == p.memsz and q.filesz == q.memsz >= p.filesz
-        if q is None or (q.offset, q.flags, q.align) != (p.offset, p.flags, p.align) or not (
-            grown or (q.filesz, q.memsz) == (p.filesz, p.memsz)
+        if (
+            q is None
+            or (q.offset, q.flags, q.align) != (p.offset, p.flags, p.align)
+            or not (grown or (q.filesz, q.memsz) == (p.filesz, p.memsz))
         ):
             problems.append(f"loaded segment at {p.vaddr:#x} changed")
         elif _differs(old, new, p.offset, p.offset + p.filesz, masked):
@@ -507,7 +504,7 @@ def verify_unpacked(old: bytes, new: bytes, what: str = "file") -> ELFFile:
 def _differs(old: bytes, new: bytes, lo: int, hi: int, masked: list[tuple[int, int]]) -> bool:
     """Whether old and new differ in [lo, hi) outside the *masked* ranges."""
     pos = lo
-    for m_lo, m_hi in sorted(masked) + [(hi, hi)]:
+    for m_lo, m_hi in [*sorted(masked), (hi, hi)]:
         stop = min(max(m_lo, pos), hi)
         if old[pos:stop] != new[pos:stop]:
             return True
