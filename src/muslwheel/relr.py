@@ -468,9 +468,15 @@ def verify_unpacked(old: bytes, new: bytes, what: str = "file") -> ELFFile:
     family = _RELR_TAGS | {DT_RELA, DT_RELASZ, DT_RELAENT, DT_RELACOUNT, DT_REL, DT_RELSZ, DT_RELENT, DT_RELCOUNT}
     if [d for d in a.dyn if d[0] not in family] != [d for d in b.dyn if d[0] not in family]:
         problems.append("other dynamic entries changed")
-    # Loaded bytes: the same at the same addresses, but for the ELF header (e_phoff, e_phnum)
-    # and the dynamic section, whose changes are checked above.
+    # Loaded bytes: the same at the same addresses, but for the ELF header (e_phoff, e_phnum),
+    # the dynamic section, whose changes are checked above, and the section headers and their
+    # names, which patchelf's output may have inside a loaded segment (no loader reads them).
     masked = [(0, 64 if a.is64 else 52), (a.dyn_offset, a.dyn_offset + a.dyn_slots * (16 if a.is64 else 8))]
+    if a.shdrs:
+        masked.append((a.shoff, a.shoff + len(a.shdrs) * a.shentsize))
+        if 0 < a.shstrndx < len(a.shdrs):
+            names = a.shdrs[a.shstrndx]
+            masked.append((names.offset, names.offset + names.size))
     new_by_addr = {p.vaddr: p for p in b.loads}
     for p in a.loads:
         q = new_by_addr.get(p.vaddr)
