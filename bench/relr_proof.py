@@ -11,7 +11,7 @@ download, since the test world's musl CPython is 3.11): repair it (DT_RELR unpac
 default), twice, to see the output is reproducible; `muslwheel check --root` it before and
 after against a root made of Debian's musl 1.2.3 loader and a libz.so.1 (Alpine's base image
 has one, and musllinux wheels may use it; built here from the Debian zlib source the test world
-cached, with musl-gcc or zig), aarch64 under qemu-user; and, for x86_64 wheels that CPython
+uses, with musl-gcc or zig), aarch64 under qemu-user; and, for x86_64 wheels that CPython
 3.11 can import, import it from the unpacked wheel (plus its dependencies' wheels) in the test
 world's musl CPython 3.11 (musl 1.2.3) before and after.
 """
@@ -69,11 +69,17 @@ def make_root(arch: str, work: Path) -> Path:
     root = work / f"root-{arch}"
     (root / "lib").mkdir(parents=True)
     shutil.copy(f"/lib/ld-musl-{ldso}.so.1", root / "lib")
-    cache = Path(os.environ.get("MUSLWHEEL_CACHE") or Path.home() / ".cache" / "muslwheel")
-    (tarball,) = (cache / "src").glob("zlib_*.orig.tar.*")
+    # The zlib tarball the test world uses (downloaded once and verified by muslwheel.kits.sources).
+    found = subprocess.run(
+        [sys.executable, "-m", "muslwheel.kits.sources", "zlib", "--version-prefix", "1.2.13"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    tarball = found.stdout.strip()
     src = work / f"zlib-{arch}"
     src.mkdir()
-    subprocess.run(["tar", "-xf", str(tarball), "-C", str(src), "--strip-components=1"], check=True)
+    subprocess.run(["tar", "-xf", tarball, "-C", str(src), "--strip-components=1"], check=True)
     cc = ["musl-gcc"] if arch == "x86_64" else [sys.executable, "-m", "ziglang", "cc", "-target", f"{arch}-linux-musl"]
     flags = ["-O2", "-fPIC", "-w", "-DHAVE_UNISTD_H", "-DHAVE_STDARG_H", "-shared", "-Wl,-soname,libz.so.1"]
     sources = [str(src / f"{name}.c") for name in ZLIB_SOURCES.split()]

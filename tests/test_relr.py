@@ -23,10 +23,13 @@ from conftest import (
     runner_for,
     write_c,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from relocsim import load_and_relocate, same_after_relocation
 from wheelmaker import make_wheel
 
 from muslwheel.elf import parse_elf
+from muslwheel.errors import MuslwheelError
 from muslwheel.relr import RelrError, decode_relr, unpack_relr, verify_unpacked
 
 # Tables of pointers: relative relocations (what -z pack-relative-relocs packs): more than one
@@ -365,3 +368,27 @@ def test_packed_extension_crashes_the_musl_cpython_and_imports_after_repair(
     assert imports(Path(result["output"]), tmp_path / "after") == (0, "one three\n")
     after = json.loads(muslwheel("check", "--json", result["output"]).stdout)  # type: ignore[attr-defined]
     assert after["loads"], after
+
+
+FUZZ_EDITS = st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=6)
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "armv7l", "s390x"])  # 64/32-bit, REL/RELA, both byte orders
+def test_mutated_packed_libraries_raise_only_muslwheel_errors(
+    tables: dict[tuple[str, str], Fixture], arch: str
+) -> None:
+    seed = tables[arch, "lld"].packed.read_bytes()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(FUZZ_EDITS, st.integers(0, len(seed)))
+    def run_one(edits: list[tuple[int, int]], cut: int) -> None:
+        data = bytearray(seed[: max(cut, 4)] if cut else seed)
+        for offset, value in edits:
+            data[offset % len(data)] = value
+        try:
+            new = unpack_relr(bytes(data))
+            verify_unpacked(bytes(data), new)
+        except MuslwheelError:
+            pass
+
+    run_one()

@@ -147,6 +147,8 @@ class _Image:
         if vaddr + self.word > seg.vaddr + seg.filesz:
             return 0
         off = vaddr - seg.vaddr + seg.offset
+        if off + self.word > len(self.data):
+            raise RelrError(f"relocated word at {vaddr:#x} lies outside the file")
         return int(struct.unpack_from(self.e + ("Q" if self.is64 else "I"), self.data, off)[0])
 
     def reloc_table(self) -> tuple[int, int, bytes]:
@@ -290,12 +292,7 @@ def unpack_relr(data: bytes) -> bytes:
     out = bytearray(data)
     loads = img.loads
     last = max(loads, key=lambda p: p.vaddr)
-    sh_end = img.shoff + len(img.shdrs) * img.shentsize if img.shdrs else 0
-    grow = (
-        last.offset + last.filesz == len(data)
-        and last.filesz == last.memsz
-        and (not img.shdrs or sh_end <= last.offset)
-    )
+    grow = last.offset + last.filesz == len(data) and last.filesz == last.memsz
     if grow:
         table_off = _align(len(out), 8)
         out += bytes(table_off - len(out))
