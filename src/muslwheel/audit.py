@@ -40,7 +40,7 @@ from .policy import (
     symbol_table,
 )
 from .resolve import ELSEWHERE, EXTERNAL, LIBRARY, SYSTEM, Resolution, WheelLoads, entry_kind, resolve_wheel
-from .wheelfile import WheelFile, WheelName
+from .wheelfile import WheelFile, WheelName, WheelSource
 
 ERROR = "error"
 WARNING = "warning"
@@ -530,8 +530,8 @@ def read_wheel_elfs(wheel: WheelFile, *, keep_bytes: bool = False) -> tuple[dict
     return elfs, kept
 
 
-def audit_wheel(path: str | Path) -> Verdict:
-    """Audit the wheel file at *path*. Raises WheelError/ELFError for bad input."""
+def audit_wheel(path: str | Path | WheelSource) -> Verdict:
+    """Audit the wheel file at *path* (or from any WheelSource). Raises WheelError/ELFError for bad input."""
     with WheelFile(path) as wheel:
         elfs, _ = read_wheel_elfs(wheel)
         return audit_elfs(wheel.name, elfs)

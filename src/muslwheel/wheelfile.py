@@ -8,6 +8,13 @@ declared sizes beyond the bounds below. Members are inflated only when read, one
 never extracted to disk, and checked against their declared size and CRC (and RECORD, for the
 ELF members the audit reads).
 
+Where the bytes come from is a :class:`WheelSource`: an object that knows its size and reads a
+byte range (``read_at``), with an optional ``prefetch`` hint listing the ranges about to be
+read. :class:`LocalSource` reads a file with ``pread``; ``muslwheel.scan.http`` reads a wheel
+on a web server with HTTP range requests. :class:`WheelFile` cannot tell them apart, so a
+remote wheel gets exactly the verdict the same file gets on disk. (pypa/installer's
+``WheelSource`` is the model.)
+
 Bounds (documented in README): at most :data:`MAX_MEMBERS` members, :data:`MAX_MEMBER_SIZE`
 bytes for one member and :data:`MAX_TOTAL_SIZE` in all, and a declared compression ratio of at
 most :data:`MAX_RATIO` for members over 1 MiB. Inflation stops one byte past a member's declared
@@ -19,6 +26,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import io
 import os
 import re
 import stat
@@ -26,7 +34,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Protocol, runtime_checkable
 
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -104,6 +112,8 @@ def record_digest(digest: bytes) -> str:
 
 
 _LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$")
+_SNIFF = 4096  #: compressed bytes read to decide whether a member starts with the ELF magic
+_LOCAL_EXTRA = 64  #: extra-field bytes a local header is assumed to carry, for prefetching
 
 
 STORED = 0
@@ -130,17 +140,98 @@ class Member(NamedTuple):
         return self.filename.endswith("/")
 
 
-def read_central_directory(fp: BinaryIO, size: int, where: str) -> list[Member]:
-    """The central directory of the zip archive *fp* (*size* bytes), every offset and count
-    checked against the file. Raises WheelError for anything that is not a sound, single-disk,
+@runtime_checkable
+class WheelSource(Protocol):
+    """Where a wheel's bytes come from: a local file, a web server, memory."""
+
+    #: the wheel's file name (it carries the tags), also used in messages
+    name: str
+    #: the archive's size in bytes
+    size: int
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """*length* bytes from *offset* (fewer only at the end of the archive)."""
+        ...
+
+    def prefetch(self, spans: list[tuple[int, int]]) -> None:
+        """A hint: the ``(start, end)`` ranges about to be read. A local file ignores it; a
+        remote source fetches them in few requests."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LocalSource:
+    """A wheel file on disk, read with ``pread`` (one system call per read, no seeking)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        try:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise WheelError(f"{self.path}: no such file") from None
+        except IsADirectoryError:
+            raise WheelError(f"{self.path}: is a directory") from None
+        except OSError as exc:
+            raise WheelError(f"{self.path}: cannot read ({exc.strerror})") from None
+        st = os.fstat(self._fd)
+        if stat.S_ISDIR(st.st_mode):
+            os.close(self._fd)
+            raise WheelError(f"{self.path}: is a directory")
+        self.size = st.st_size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        return os.pread(self._fd, length, offset)
+
+    def prefetch(self, spans: list[tuple[int, int]]) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class _SourceFile(io.RawIOBase):
+    """A read-only, seekable file object over a WheelSource (for zipfile, on rare members)."""
+
+    def __init__(self, source: WheelSource) -> None:
+        self._source = source
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._source.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._source.read_at(self._pos, min(len(buffer), max(0, self._source.size - self._pos)))
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def read_central_directory(source: WheelSource, where: str) -> list[Member]:
+    """The central directory of the zip archive *source*, every offset and count checked
+    against its size. Raises WheelError for anything that is not a sound, single-disk,
     unencrypted zip archive."""
 
     def bad(why: str) -> WheelError:
         return WheelError(f"{where}: not a readable zip archive ({why})")
 
+    size = source.size
     tail_len = min(size, _EOCD.size + 0xFFFF)
-    fp.seek(size - tail_len)
-    tail = fp.read(tail_len)
+    tail = source.read_at(size - tail_len, tail_len)
     pos = tail.rfind(b"PK\x05\x06")
     if pos < 0 or pos + _EOCD.size > len(tail):
         raise bad("no end of central directory record")
@@ -150,14 +241,16 @@ def read_central_directory(fp: BinaryIO, size: int, where: str) -> list[Member]:
     if count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
         if eocd_offset < _ZIP64_LOCATOR.size:
             raise bad("zip64 locator missing")
-        fp.seek(eocd_offset - _ZIP64_LOCATOR.size)
-        sig, _d, z64_offset, _disks = _ZIP64_LOCATOR.unpack(fp.read(_ZIP64_LOCATOR.size))
+        locator = source.read_at(eocd_offset - _ZIP64_LOCATOR.size, _ZIP64_LOCATOR.size)
+        if len(locator) != _ZIP64_LOCATOR.size:
+            raise bad("zip64 locator missing")
+        sig, _d, z64_offset, _disks = _ZIP64_LOCATOR.unpack(locator)
         if sig != b"PK\x06\x07" or z64_offset + _ZIP64_EOCD.size > eocd_offset:
             raise bad("bad zip64 locator")
-        fp.seek(z64_offset)
-        sig, _s, _v1, _v2, disk, cd_disk, n_disk, count, cd_size, cd_offset = _ZIP64_EOCD.unpack(
-            fp.read(_ZIP64_EOCD.size)
-        )
+        z64 = source.read_at(z64_offset, _ZIP64_EOCD.size)
+        if len(z64) != _ZIP64_EOCD.size:
+            raise bad("bad zip64 end of central directory")
+        sig, _s, _v1, _v2, disk, cd_disk, n_disk, count, cd_size, cd_offset = _ZIP64_EOCD.unpack(z64)
         if sig != b"PK\x06\x06":
             raise bad("bad zip64 end of central directory")
         cd_end_limit = z64_offset
@@ -167,8 +260,11 @@ def read_central_directory(fp: BinaryIO, size: int, where: str) -> list[Member]:
         raise WheelError(f"{where}: {count} members, more than the limit of {MAX_MEMBERS}")
     if cd_offset + cd_size > cd_end_limit or cd_size < count * _CENTRAL.size:
         raise bad("central directory lies outside the file")
-    fp.seek(cd_offset)
-    cd = fp.read(cd_size)
+    if cd_offset >= size - tail_len:  # the tail already read holds it (always, for small wheels)
+        start = cd_offset - (size - tail_len)
+        cd = tail[start : start + cd_size]
+    else:
+        cd = source.read_at(cd_offset, cd_size)
     members = []
     pos = 0
     for _ in range(count):
@@ -284,24 +380,26 @@ def check_member_name(name: str) -> None:
 class WheelFile:
     """A wheel opened for reading. Use as a context manager."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.name = parse_wheel_name(self.path.name)
+    def __init__(self, path: str | os.PathLike[str] | WheelSource) -> None:
+        """Open a wheel file (a path) or a wheel from any :class:`WheelSource`, which is then
+        owned (closed) by this object."""
+        if isinstance(path, (str, os.PathLike)):
+            self.path = Path(path)
+            self._source: WheelSource = LocalSource(self.path)  # a missing file is reported first
+        else:
+            self.path = Path(path.name)
+            self._source = path
         try:
-            self._fp: BinaryIO = open(self.path, "rb")
-        except FileNotFoundError:
-            raise WheelError(f"{self.path}: no such file") from None
-        except IsADirectoryError:
-            raise WheelError(f"{self.path}: is a directory") from None
-        except OSError as exc:
-            raise WheelError(f"{self.path}: cannot read ({exc.strerror})") from None
+            self.name = parse_wheel_name(self.path.name)
+        except BaseException:
+            self._source.close()
+            raise
         try:
-            size = os.fstat(self._fp.fileno()).st_size
-            self.members = self._validate(read_central_directory(self._fp, size, self.path.name))
+            self.members = self._validate(read_central_directory(self._source, self.path.name))
             self._by_name = {m.filename: m for m in self.members}
             self.dist_info = self._find_dist_info()
         except BaseException:
-            self._fp.close()
+            self._source.close()
             raise
         #: member name -> RECORD-style sha256 of members already read and hashed
         self.digests: dict[str, str] = {}
@@ -355,7 +453,7 @@ class WheelFile:
         self.close()
 
     def close(self) -> None:
-        self._fp.close()
+        self._source.close()
 
     def info(self, name: str) -> Member | None:
         return self._by_name.get(name)
@@ -399,32 +497,30 @@ class WheelFile:
 
     def raw_chunks(self, info: Member, size: int) -> Iterator[bytes]:
         """The compressed bytes of *info* in chunks of *size* (for members too big to hold)."""
-        self._seek_data(info)
+        position = self._data_offset(info)
         left = info.compress_size
         while left:
-            position = self._fp.tell()
-            chunk = self._fp.read(min(size, left))
+            chunk = self._source.read_at(position, min(size, left))
             if not chunk:
                 raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated")
             left -= len(chunk)
+            position += len(chunk)
             yield chunk
-            self._fp.seek(position + len(chunk))  # the caller may have read other members meanwhile
 
     def _raw(self, info: Member) -> bytes:
         """The compressed bytes of *info*, found through its local header."""
-        self._seek_data(info)
-        raw = self._fp.read(info.compress_size)
+        raw = self._source.read_at(self._data_offset(info), info.compress_size)
         if len(raw) != info.compress_size:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated")
         return raw
 
-    def _seek_data(self, info: Member) -> None:
-        self._fp.seek(info.header_offset)
-        header = self._fp.read(30)
+    def _data_offset(self, info: Member) -> int:
+        """Where *info*'s compressed bytes start, after its local header."""
+        header = self._source.read_at(info.header_offset, 30)
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
             raise WheelError(f"{self.path.name}: member {info.filename!r}: bad local header")
         name_len, extra_len = struct.unpack("<2H", header[26:30])
-        self._fp.seek(info.header_offset + 30 + name_len + extra_len)
+        return int(info.header_offset + 30 + name_len + extra_len)
 
     def _read_with_zipfile(self, info: Member) -> bytes:
         """Members compressed otherwise than deflate (bzip2, lzma): rare, so zipfile is imported
@@ -432,7 +528,7 @@ class WheelFile:
         import zipfile
 
         try:
-            with zipfile.ZipFile(self.path) as zf:
+            with zipfile.ZipFile(_SourceFile(self._source)) as zf:
                 return zf.read(info.filename)
         except Exception as exc:  # zipfile raises many types for damaged or exotic members
             raise WheelError(
@@ -454,12 +550,10 @@ class WheelFile:
         if info.file_size < 64 or info.is_dir():
             return False
         if info.compress_type == STORED:
-            self._seek_data(info)
-            return self._fp.read(4) == ELF_MAGIC
+            return self._source.read_at(self._data_offset(info), 4) == ELF_MAGIC
         if info.compress_type != DEFLATED:
             return self.read(info)[:4] == ELF_MAGIC
-        self._seek_data(info)
-        head = self._fp.read(min(info.compress_size, 4096))
+        head = self._source.read_at(self._data_offset(info), min(info.compress_size, _SNIFF))
         try:
             return bytes(_zlib.decompressobj(-15).decompress(head, 4)[:4]) == ELF_MAGIC
         except _INFLATE_ERROR as exc:
@@ -469,9 +563,7 @@ class WheelFile:
         """Every member that is an ELF file, with its bytes, in archive order; each checked
         against its RECORD hash when RECORD has one (*verify_record*)."""
         record = self.record() if verify_record else {}
-        for info in self.members:
-            if info.filename.endswith(_NOT_ELF_SUFFIXES) or info.is_dir():
-                continue
+        for info in self._elf_candidates():
             named_like_library = _LIBRARY_NAME.search(info.filename) is not None
             if named_like_library or self._starts_with_elf_magic(info):
                 data = self.read(info)
@@ -485,6 +577,31 @@ class WheelFile:
                     raise WheelError(
                         f"{self.path.name}: member {info.filename!r} is named like a shared library but is not ELF"
                     )
+
+    def _elf_candidates(self) -> list[Member]:
+        return [m for m in self.members if not (m.filename.endswith(_NOT_ELF_SUFFIXES) or m.is_dir())]
+
+    def prefetch_elf_members(self) -> None:
+        """Have the source fetch, in few reads, everything :meth:`elf_members` will read: RECORD
+        and every member named like a library whole, the head of every other candidate, then
+        the whole of each head that turns out to be ELF. For a remote source; a local one
+        needs none of it. (A local header is assumed to repeat the central directory's name
+        and carry at most _LOCAL_EXTRA bytes of extra field; a longer one costs one more read.)"""
+
+        def span(info: Member, length: int) -> tuple[int, int]:
+            end = info.header_offset + 30 + len(info.filename.encode("utf-8")) + _LOCAL_EXTRA + length
+            return info.header_offset, min(self._source.size, end)
+
+        candidates = self._elf_candidates()
+        record = self.info(f"{self.dist_info}/RECORD")
+        whole = [m for m in candidates if _LIBRARY_NAME.search(m.filename)] + ([record] if record else [])
+        heads = [m for m in candidates if not _LIBRARY_NAME.search(m.filename) and m.file_size >= 64]
+        self._source.prefetch(
+            [span(m, m.compress_size) for m in whole] + [span(m, min(m.compress_size, _SNIFF)) for m in heads]
+        )
+        sniffed = [m for m in heads if m.compress_size > _SNIFF and self._starts_with_elf_magic(m)]
+        if sniffed:
+            self._source.prefetch([span(m, m.compress_size) for m in sniffed])
 
     def wheel_metadata(self) -> dict[str, list[str]]:
         """The ``.dist-info/WHEEL`` file as {field: [values]}."""

@@ -1,0 +1,99 @@
+"""scan: audit a whole wheelhouse or index, resumably, on one machine or a Dask cluster.
+
+What it owns, by module:
+
+* ``sources``: where wheels are found (a directory, a file of URLs, a PEP 503/691 simple index
+  with project names) and which are kept (platform, arch, Python, newest version);
+* ``http``: the polite HTTP client (urllib3) and :class:`~muslwheel.scan.http.HttpRangeSource`,
+  the range-request implementation of :class:`~muslwheel.wheelfile.WheelSource`;
+* ``task``: one wheel's work, fetch then audit with ``show``'s own code (``audit_wheel``);
+* ``store``: the SQLite results database, one committed row per wheel;
+* ``runner``: the local pool (fetch threads, audit processes) and the Dask runner;
+* ``report``: the report over a database (HTML, Markdown, CSV, JSON).
+
+Everything here sits above the core: it uses the network, processes and files, and the core
+(wheelfile, audit) cannot tell a remote wheel from a local one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ..errors import MuslwheelError
+from .http import HttpOptions, client_for
+from .runner import Progress, Summary, default_workers, run_dask, run_local
+from .sources import Filter, SourceError, WheelRef, local_refs, project_page, select
+from .store import Store
+
+__all__ = ["Filter", "HttpOptions", "Summary", "scan"]
+
+
+def _refs(
+    sources: Sequence[str], projects: Sequence[str], filt: Filter, options: HttpOptions, store: Store, summary: Summary
+) -> Iterator[WheelRef]:
+    for source in sources:
+        if source.startswith(("http://", "https://")):
+            if not projects:
+                raise SourceError(f"{source}: an index needs project names (--project or --projects-file)")
+            client = client_for(options)
+            for project in projects:
+                page = source.rstrip("/") + "/" + project
+                try:
+                    refs = select(project_page(client, source, project), filt)
+                except MuslwheelError as exc:  # one page failing is recorded; the scan goes on
+                    summary.page_errors += 1
+                    summary.messages.append(f"{page}: {exc}")
+                    store.write_page(page, str(exc), None)
+                    continue
+                store.write_page(page, None, len(refs))
+                yield from refs
+        else:
+            yield from local_refs([source], filt)
+
+
+def scan(
+    sources: Sequence[str],
+    db: str | Path,
+    *,
+    projects: Sequence[str] = (),
+    filt: Filter | None = None,
+    workers: int | None = None,
+    downloads: int = 8,
+    dask: str | None = None,
+    options: HttpOptions | None = None,
+    max_bytes: int | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Audit every wheel *sources* select into the database *db*; wheels already done there
+    are skipped. Raises MuslwheelError for a source that cannot be read at all."""
+    filt = filt or Filter()
+    options = options or HttpOptions()
+    summary = Summary()
+    start = time.monotonic()
+    for source in sources:
+        if source.startswith(("http://", "https://")):
+            if not projects:
+                raise SourceError(f"{source}: an index needs project names (--project or --projects-file)")
+        elif not Path(source).exists():
+            raise SourceError(f"{source}: no such directory or file")
+    with Store(db) as store:
+        refs = _refs(sources, projects, filt, options, store, summary)
+        if dask:
+            run_dask(
+                refs, store, address=dask, options=options, max_bytes=max_bytes, summary=summary, progress=progress
+            )
+        else:
+            run_local(
+                refs,
+                store,
+                workers=workers or default_workers(),
+                downloads=downloads,
+                options=options,
+                max_bytes=max_bytes,
+                summary=summary,
+                progress=progress,
+            )
+    summary.seconds = round(time.monotonic() - start, 3)
+    return summary

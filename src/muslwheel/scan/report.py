@@ -1,0 +1,311 @@
+"""The report over a scan database: what people need to read out of thousands of rows.
+
+Totals; a chart of the tag each wheel claims against the musl it really needs; the wheels whose
+tag promises less than they need, grouped by project and by reason (``DT_RELR in libstdc++``,
+``qsort_r in the extension modules``), with the musl releases each leaves out; the projects that
+could claim an older tag; errors. HTML (self-contained: the chart is inline SVG drawn by
+matplotlib, from the optional ``report`` extra, imported only here), Markdown, CSV (one line per
+wheel) or JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import MuslwheelError
+from ..libc import MuslVersion
+from .store import COLUMNS, Store
+
+_MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_")
+_LIB = re.compile(r"^(lib[^/]*?)(-[0-9a-f]{8})?\.so(\.[\d.]+)?$")
+
+
+@dataclass
+class Data:
+    db: str
+    rows: list[dict[str, Any]]
+    pages: list[dict[str, Any]]
+    totals: dict[str, Any] = field(default_factory=dict)
+    matrix: dict[str, dict[str, int]] = field(default_factory=dict)  #: claimed policy -> floor -> wheels
+    by_reason: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    by_project: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    could_claim_older: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _claimed_policy(claimed: list[str]) -> tuple[int, int] | None:
+    versions = [(int(m.group(1)), int(m.group(2))) for p in claimed if (m := _MUSLLINUX.match(p))]
+    return min(versions) if versions else None
+
+
+def _where(path: str | None) -> str:
+    """``foo.libs/libstdc++-1a2b3c4d.so.6.0.32`` -> ``libstdc++``; extension modules together."""
+    if not path:
+        return "the wheel"
+    base = path.rsplit("/", 1)[-1]
+    if ".cpython-" in base or base.endswith(".abi3.so"):
+        return "the extension modules"
+    m = _LIB.match(base)
+    return m.group(1) if m else base
+
+
+def _reason_keys(row: dict[str, Any], claim: tuple[int, int] | None) -> list[str]:
+    """Why a dishonest wheel is dishonest, as short keys to group by."""
+    keys: list[str] = []
+    reasons = json.loads(row["reasons"] or "[]")
+    floor = json.loads(row["floor_reasons"] or "[]")
+    for r in reasons:
+        if r.get("severity") != "error":
+            continue
+        if r["kind"] == "tag" and r.get("musl"):
+            keys += [f"{f.get('feature') or f.get('symbol')} in {_where(f.get('file'))}" for f in floor]
+        elif r["kind"] == "library":
+            keys.append(f"external library {r.get('library')}")
+        elif r["kind"] == "glibc":
+            keys.append("glibc binaries under a musllinux tag")
+        elif r["kind"] == "tag":
+            keys.append(re.sub(r"^musllinux_\d+_\d+_\w+: ", "", r["why"]))
+        else:
+            keys.append(r["kind"])
+    return sorted(set(keys)) or ["other"]
+
+
+def _excluded(claim: tuple[int, int] | None, floor: str | None) -> str:
+    """The musl releases the claim admits but the wheel fails on: "musl 1.2.0–1.2.2"."""
+    if claim is None or not floor:
+        return ""
+    f = MuslVersion.parse(floor)
+    if (f.major, f.minor) == claim:
+        return f"musl {claim[0]}.{claim[1]}.0–{f.major}.{f.minor}.{f.patch - 1}" if f.patch else ""
+    return f"musl {claim[0]}.{claim[1]}.0 up to {floor} (not included)"
+
+
+def load(path: Path) -> Data:
+    """Read a scan database and work out everything the report shows."""
+    if not path.is_file():
+        raise MuslwheelError(f"{path}: no such file")
+    with Store(path, create=False) as store:
+        rows = list(store.rows())
+        pages = store.pages()
+    data = Data(str(path), rows, pages)
+    ok = [r for r in rows if not r["error"]]
+    dishonest = [r for r in ok if r["honest"] == 0]
+    data.totals = {
+        "wheels": len(rows),
+        "projects": len({r["project"] for r in rows}),
+        "audited": len(ok),
+        "errors": len(rows) - len(ok),
+        "honest": sum(1 for r in ok if r["honest"] == 1),
+        "dishonest": len(dishonest),
+        "dishonest_projects": len({r["project"] for r in dishonest}),
+        "pure": sum(1 for r in ok if r["libc"] == "none"),
+        "bytes_read": sum(r["bytes_read"] or 0 for r in rows if r["method"] != "local"),
+        "remote_size": sum(r["size"] or 0 for r in rows if r["method"] != "local"),
+        "range_reads": sum(1 for r in rows if r["method"] == "range"),
+        "full_downloads": sum(1 for r in rows if r["method"] == "full"),
+        "local": sum(1 for r in rows if r["method"] == "local"),
+        "index_pages_failed": sum(1 for p in pages if p["error"]),
+    }
+    for r in ok:
+        claimed = json.loads(r["claimed"])
+        claim = _claimed_policy(claimed)
+        r["claim"] = f"musllinux_{claim[0]}_{claim[1]}" if claim else "other"
+        bucket = r["musl_floor"] or ("pure" if r["libc"] == "none" else "-")
+        data.matrix.setdefault(r["claim"], Counter())[bucket] += 1
+        if r["honest"] == 0:
+            r["why"] = _reason_keys(r, claim)
+            r["excluded"] = _excluded(claim, r["musl_floor"]) if r["musl_floor"] else ""
+            for key in r["why"]:
+                data.by_reason.setdefault(key, []).append(r)
+            data.by_project.setdefault(r["project"], []).append(r)
+        elif claim and r["tag"] and _MUSLLINUX.match(r["tag"]):
+            m = _MUSLLINUX.match(r["tag"])
+            assert m
+            if (int(m.group(1)), int(m.group(2))) < claim:
+                data.could_claim_older.setdefault(r["project"], []).append(r)
+    data.by_reason = dict(sorted(data.by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+    data.matrix = {k: dict(v) for k, v in sorted(data.matrix.items())}
+    data.errors = [r for r in rows if r["error"]] + [
+        {"filename": p["page"], "error": p["error"]} for p in pages if p["error"]
+    ]
+    return data
+
+
+def _floor_order(bucket: str) -> tuple[int, ...]:
+    if bucket[0].isdigit():
+        return (1, *map(int, bucket.split(".")))
+    return (0,) if bucket == "pure" else (2,)
+
+
+def headline(data: Data) -> list[str]:
+    t = data.totals
+    out = [
+        f"{t['wheels']} wheels of {t['projects']} projects; {t['audited']} audited, {t['errors']} could not be",
+        f"{t['dishonest']} wheels of {t['dishonest_projects']} projects claim a tag that promises less than they need"
+        f" ({100 * t['dishonest'] / max(t['audited'], 1):.1f}% of those audited)",
+        f"{t['honest']} honest ({t['pure']} pure: no ELF members)",
+    ]
+    if t["remote_size"]:
+        out.append(
+            f"read {t['bytes_read'] / 1e6:.1f} MB of {t['remote_size'] / 1e6:.1f} MB of remote wheels"
+            f" ({100 * t['bytes_read'] / t['remote_size']:.1f}%): {t['range_reads']} by range requests,"
+            f" {t['full_downloads']} whole"
+        )
+    if data.could_claim_older:
+        n = sum(len(v) for v in data.could_claim_older.values())
+        out.append(f"{n} wheels of {len(data.could_claim_older)} projects could claim an older musllinux tag")
+    return out
+
+
+def _md(data: Data) -> str:
+    out = [f"# muslwheel scan report: {data.db}", ""]
+    out += [f"- {line}" for line in headline(data)]
+    out += ["", "## Claimed tag against the musl release really needed", ""]
+    floors = sorted({b for v in data.matrix.values() for b in v}, key=_floor_order)
+    out.append("| claimed | " + " | ".join(floors) + " |")
+    out.append("| --- |" + " --- |" * len(floors))
+    for claim, counts in data.matrix.items():
+        out.append(f"| {claim} | " + " | ".join(str(counts.get(f, 0)) for f in floors) + " |")
+    out += ["", "## Wheels that promise less than they need, by reason", ""]
+    for key, rows in data.by_reason.items():
+        projects = sorted({r["project"] for r in rows})
+        out.append(
+            f"- **{key}**: {len(rows)} wheels of {len(projects)} projects ({', '.join(projects[:12])}{' …' if len(projects) > 12 else ''})"
+        )
+    out += [
+        "",
+        "## By project",
+        "",
+        "| project | wheel | claims | needs musl | fails on | why |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for project, rows in sorted(data.by_project.items()):
+        for r in rows:
+            out.append(
+                f"| {project} | {r['filename']} | {r['claim']} | {r['musl_floor'] or '-'} | {r['excluded'] or '-'} | {'; '.join(r['why'])} |"
+            )
+    out += ["", "## Projects that could claim an older tag", ""]
+    for project, rows in sorted(data.could_claim_older.items()):
+        out.append(f"- {project}: " + ", ".join(f"{r['filename']} → {r['tag']}" for r in rows[:6]))
+    if data.errors:
+        out += ["", "## Not audited", ""]
+        out += [f"- {e['filename']}: {e['error']}" for e in data.errors]
+    return "\n".join(out) + "\n"
+
+
+def _chart_svg(data: Data) -> str | None:
+    """The claimed-tag-vs-floor chart as inline SVG, or None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    claims = list(data.matrix)
+    floors = sorted({b for v in data.matrix.values() for b in v}, key=_floor_order)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * max(len(claims), 1)))
+    left = [0] * len(claims)
+    cmap = plt.get_cmap("viridis")
+    for i, floor in enumerate(floors):
+        counts = [data.matrix[c].get(floor, 0) for c in claims]
+        colour = "#bbbbbb" if floor in ("pure", "-") else cmap(i / max(len(floors) - 1, 1))
+        ax.barh(claims, counts, left=left, label=f"needs musl {floor}" if floor[0].isdigit() else floor, color=colour)
+        left = [a + b for a, b in zip(left, counts)]
+    ax.set_xlabel("wheels")
+    ax.set_title("Claimed musllinux tag against the musl release each wheel really needs")
+    ax.legend(loc="lower right", fontsize="small", ncol=2)
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def _html(data: Data) -> str:
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>muslwheel scan report: {e(data.db)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:72em}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:90%}th{background:#eee}"
+        ".bad{color:#a00}.num{text-align:right}</style></head><body>",
+        f"<h1>muslwheel scan report</h1><p>{e(data.db)}</p><ul>",
+        *[f"<li>{e(line)}</li>" for line in headline(data)],
+        "</ul><h2>Claimed tag against the musl release really needed</h2>",
+    ]
+    svg = _chart_svg(data)
+    if svg:
+        parts.append(f"<div>{svg}</div>")
+    else:
+        parts.append("<p>(install muslwheel[report] for the chart)</p>")
+    floors = sorted({b for v in data.matrix.values() for b in v}, key=_floor_order)
+    parts.append("<table><tr><th>claimed</th>" + "".join(f"<th>{e(f)}</th>" for f in floors) + "</tr>")
+    for claim, counts in data.matrix.items():
+        cells = "".join(f"<td class='num'>{counts.get(f, 0)}</td>" for f in floors)
+        parts.append(f"<tr><td>{e(claim)}</td>{cells}</tr>")
+    parts.append("</table><h2>Wheels that promise less than they need, by reason</h2><table>")
+    parts.append("<tr><th>reason</th><th>wheels</th><th>projects</th></tr>")
+    for key, rows in data.by_reason.items():
+        projects = sorted({r["project"] for r in rows})
+        parts.append(f"<tr><td>{e(key)}</td><td class='num'>{len(rows)}</td><td>{e(', '.join(projects))}</td></tr>")
+    parts.append("</table><h2>By project</h2><table>")
+    parts.append(
+        "<tr><th>project</th><th>wheel</th><th>claims</th><th>needs musl</th><th>fails on</th><th>why</th></tr>"
+    )
+    for project, rows in sorted(data.by_project.items()):
+        for r in rows:
+            parts.append(
+                f"<tr><td>{e(project)}</td><td>{e(r['filename'])}</td><td>{e(r['claim'])}</td>"
+                f"<td class='bad'>{e(r['musl_floor'] or '-')}</td><td>{e(r['excluded'] or '-')}</td>"
+                f"<td>{e('; '.join(r['why']))}</td></tr>"
+            )
+    parts.append("</table><h2>Projects that could claim an older tag</h2><ul>")
+    for project, rows in sorted(data.could_claim_older.items()):
+        parts.append(f"<li>{e(project)}: " + e(", ".join(f"{r['filename']} → {r['tag']}" for r in rows[:6])) + "</li>")
+    parts.append("</ul>")
+    if data.errors:
+        parts.append("<h2>Not audited</h2><ul>")
+        parts += [f"<li>{e(str(x['filename']))}: {e(str(x['error']))}</li>" for x in data.errors]
+        parts.append("</ul>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _csv(data: Data) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in data.rows:
+        writer.writerow([r[c] for c in COLUMNS])
+    return buf.getvalue()
+
+
+def _json(data: Data) -> str:
+    def brief(r: dict[str, Any]) -> dict[str, Any]:
+        return {k: r.get(k) for k in ("project", "filename", "url", "claim", "tag", "musl_floor", "excluded", "why")}
+
+    out = {
+        "db": data.db,
+        "totals": data.totals,
+        "headline": headline(data),
+        "claimed_vs_floor": data.matrix,
+        "by_reason": {k: [brief(r) for r in v] for k, v in data.by_reason.items()},
+        "by_project": {k: [brief(r) for r in v] for k, v in sorted(data.by_project.items())},
+        "could_claim_older": {k: [brief(r) for r in v] for k, v in sorted(data.could_claim_older.items())},
+        "errors": [{"filename": x["filename"], "error": x["error"]} for x in data.errors],
+    }
+    return json.dumps(out, indent=2) + "\n"
+
+
+def render(data: Data, fmt: str) -> str:
+    return {"html": _html, "md": _md, "csv": _csv, "json": _json}[fmt](data)

@@ -1,0 +1,289 @@
+"""Running the per-wheel tasks: a local pool, or an existing Dask cluster.
+
+Local pool: threads fetch (``downloads`` at once; they wait on the network, and hash local
+files), processes audit (``workers``; they inflate and parse). Dask: :func:`task.scan_one` is
+submitted for each wheel to the cluster at ``dask``; no scheduler of ours. Either way this
+process alone writes the database, one committed row per wheel as each result arrives, and
+keeps a bounded number of wheels in flight.
+
+``max_bytes`` is a budget for bytes fetched from the network in this run: each remote wheel
+reserves its size (or what is left) before it is fetched, so the budget is never exceeded; a
+wheel that would need more is left for the next run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+from ..errors import MuslwheelError
+from .http import HttpOptions
+from .sources import WheelRef
+from .store import Row, Store
+from .task import Fetched, audit, fetch, file_sha256, scan_one
+
+
+@dataclass
+class Summary:
+    """What one scan run did."""
+
+    wheels: int = 0  #: selected by the sources and filters
+    skipped: int = 0  #: already done in the database
+    audited: int = 0
+    errors: int = 0
+    dishonest: int = 0
+    left: int = 0  #: not tried: the --max-bytes budget ran out
+    page_errors: int = 0
+    bytes_read: int = 0  #: over the network, this run
+    remote_size: int = 0  #: total size of the remote wheels scanned this run
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0  #: audit CPU time, summed over wheels
+    messages: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Progress = Callable[[str], None]
+
+
+def _hash_local(refs: Iterable[WheelRef], threads: int) -> Iterator[WheelRef]:
+    """The refs, local ones given the sha256 of their file (hashed in threads, order kept)."""
+    with cf.ThreadPoolExecutor(threads) as pool:
+        window: list[tuple[WheelRef, cf.Future[str] | None]] = []
+        for ref in refs:
+            fut = None if ref.is_remote or ref.sha256 else pool.submit(file_sha256, ref.url)
+            window.append((ref, fut))
+            if len(window) >= 4 * threads:
+                yield _hashed(*window.pop(0))
+        for item in window:
+            yield _hashed(*item)
+
+
+def _hashed(ref: WheelRef, fut: cf.Future[str] | None) -> WheelRef:
+    if fut is None:
+        return ref
+    try:
+        return replace(ref, sha256=fut.result())
+    except OSError as exc:
+        raise MuslwheelError(f"{ref.url}: cannot read ({exc.strerror})") from None
+
+
+class _Budget:
+    def __init__(self, max_bytes: int | None) -> None:
+        self.limited = max_bytes is not None
+        self.left = max_bytes if max_bytes is not None else 1 << 62
+        self.exhausted = False
+
+    def reserve(self, ref: WheelRef) -> int | None:
+        """Bytes this remote wheel may fetch, or None if the budget cannot cover it now. A wheel
+        of unknown size reserves all that is left (so, under a budget, such wheels go one by one)."""
+        if not ref.is_remote or not self.limited:
+            return 1 << 62
+        want = ref.size if ref.size else self.left
+        if self.exhausted or self.left <= 0 or want > self.left:
+            return None
+        self.left -= want
+        return want
+
+    def settle(self, ref: WheelRef, reserved: int, used: int) -> None:
+        if ref.is_remote and self.limited:
+            self.left += reserved - used
+
+
+class _Run:
+    def __init__(self, store: Store, summary: Summary, progress: Progress | None) -> None:
+        self.store = store
+        self.summary = summary
+        self.progress = progress
+        self.done = store.done()
+        self._last = 0.0
+
+    def key(self, ref: WheelRef) -> tuple[str, str]:
+        return ref.url, ref.sha256 or ""
+
+    def record(self, row: Row, over_budget: bool = False) -> None:
+        s = self.summary
+        if row.method != "local":
+            s.bytes_read += row.bytes_read
+            s.remote_size += row.size or 0
+        if over_budget:
+            s.left += 1
+            return
+        self.store.write(row)
+        self.done.add((row.url, row.sha256))
+        s.audited += 1
+        s.cpu_seconds += row.cpu_seconds or 0.0
+        if row.error:
+            s.errors += 1
+            s.messages.append(f"{row.filename}: {row.error}")
+        elif not row.honest:
+            s.dishonest += 1
+        now = time.monotonic()
+        if self.progress and now - self._last > 2.0:
+            self._last = now
+            self.progress(
+                f"{s.audited} audited, {s.skipped} already done, {s.errors} errors, {s.bytes_read / 1e6:.1f} MB read"
+            )
+
+
+def run_local(
+    refs: Iterable[WheelRef],
+    store: Store,
+    *,
+    workers: int,
+    downloads: int,
+    options: HttpOptions,
+    max_bytes: int | None,
+    summary: Summary,
+    progress: Progress | None = None,
+) -> None:
+    """Scan *refs* with a local pool: fetch threads, audit processes."""
+    run = _Run(store, summary, progress)
+    budget = _Budget(max_bytes)
+    limit_fetch = 2 * downloads
+    limit_audit = 2 * workers
+    fetching: dict[cf.Future[Fetched], tuple[WheelRef, int]] = {}
+    auditing: dict[cf.Future[Row], tuple[WheelRef, int, bool]] = {}
+    ready: list[tuple[Fetched, int]] = []  # fetched, waiting for a free audit slot
+    it = iter(_hash_local(refs, downloads))
+    waiting: WheelRef | None = None
+    exhausted = False
+    ctx = multiprocessing.get_context("spawn")  # the parent runs threads: never fork it
+    with cf.ThreadPoolExecutor(downloads) as fetchers, cf.ProcessPoolExecutor(workers, mp_context=ctx) as auditors:
+        while True:
+            # Take new wheels while there is room in the pipeline and budget for them.
+            while (
+                not exhausted
+                and len(fetching) + len(ready) < limit_fetch
+                and len(auditing) + len(ready) < limit_audit + limit_fetch
+            ):
+                ref = waiting if waiting is not None else next(it, None)
+                waiting = None
+                if ref is None:
+                    exhausted = True
+                    break
+                summary.wheels += 1
+                if run.key(ref) in run.done:
+                    summary.skipped += 1
+                    continue
+                reserved = budget.reserve(ref)
+                if reserved is None:
+                    if fetching or auditing or ready:
+                        waiting = ref  # others may give budget back
+                        summary.wheels -= 1
+                        break
+                    budget.exhausted = True
+                    summary.left += 1 + sum(1 for r in it if run.key(r) not in run.done)
+                    exhausted = True
+                    break
+                if ref.is_remote:
+                    fetching[fetchers.submit(fetch, ref, options, reserved)] = (ref, reserved)
+                else:
+                    ready.append((Fetched(ref, None, None, False, 0.0), reserved))
+            while ready and len(auditing) < limit_audit:
+                fetched, reserved = ready.pop(0)
+                if fetched.over_budget:
+                    budget.exhausted = True
+                    budget.settle(fetched.ref, reserved, fetched.source.bytes_read if fetched.source else 0)
+                    run.record(audit(fetched), over_budget=True)
+                    continue
+                auditing[auditors.submit(audit, fetched)] = (fetched.ref, reserved, False)
+            if not fetching and not auditing and not ready:
+                if exhausted or waiting is None:
+                    break
+                continue
+            in_flight: list[cf.Future[Any]] = [*fetching, *auditing]
+            done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                if fut in fetching:
+                    _, reserved = fetching.pop(fut)
+                    ready.append((fut.result(), reserved))
+                else:
+                    ref, reserved, _ = auditing.pop(fut)
+                    row: Row = fut.result()
+                    budget.settle(ref, reserved, row.bytes_read)
+                    run.record(row)
+
+
+def run_dask(
+    refs: Iterable[WheelRef],
+    store: Store,
+    *,
+    address: str,
+    options: HttpOptions,
+    max_bytes: int | None,
+    summary: Summary,
+    progress: Progress | None = None,
+) -> None:
+    """Scan *refs* on the Dask distributed cluster at *address*; results written here."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise MuslwheelError("--dask needs dask.distributed: pip install 'muslwheel[dask]'") from None
+    run = _Run(store, summary, progress)
+    budget = _Budget(max_bytes)
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise MuslwheelError(f"--dask {address}: cannot connect ({exc})") from None
+    with client:
+        slots = max(4, 4 * sum(client.nthreads().values()))
+        it = iter(_hash_local(refs, 4))
+        pending: dict[Any, tuple[WheelRef, int]] = {}
+        queue = as_completed()
+        exhausted = False
+        held: list[WheelRef] = []
+
+        def submit_more() -> None:
+            nonlocal exhausted
+            while not exhausted and len(pending) < slots:
+                ref = held.pop() if held else next(it, None)
+                if ref is None:
+                    exhausted = True
+                    return
+                summary.wheels += 1
+                if run.key(ref) in run.done:
+                    summary.skipped += 1
+                    continue
+                reserved = budget.reserve(ref)
+                if reserved is None:
+                    if pending:  # wheels in flight may give budget back
+                        held.append(ref)
+                        summary.wheels -= 1
+                        return
+                    summary.left += 1 + sum(1 for r in it if run.key(r) not in run.done)
+                    exhausted = True
+                    return
+                fut = client.submit(scan_one, ref, options, reserved, pure=False)
+                pending[fut] = (ref, reserved)
+                queue.add(fut)
+
+        submit_more()
+        while pending:
+            fut = next(queue)
+            ref, reserved = pending.pop(fut)
+            try:
+                row = fut.result()
+            except Exception as exc:  # the cluster lost the task (a worker died): recorded, retried next run
+                fetched = Fetched(ref, None, f"dask: {type(exc).__name__}: {exc}", False, 0.0)
+                row = audit(fetched)
+                row.method = "dask"
+            over = bool(row.error and "--max-bytes" in row.error)
+            budget.settle(ref, reserved, row.bytes_read)
+            run.record(row, over_budget=over)
+            submit_more()
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def stderr_progress(message: str) -> None:
+    print(f"muslwheel: scan: {message}", file=sys.stderr, flush=True)
