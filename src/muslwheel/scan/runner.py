@@ -14,6 +14,7 @@ wheel that would need more is left for the next run.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import importlib
 import multiprocessing
 import os
 import sys
@@ -223,21 +224,21 @@ def run_dask(
     progress: Progress | None = None,
 ) -> None:
     """Scan *refs* on the Dask distributed cluster at *address*; results written here."""
-    try:
-        from distributed import Client, as_completed
+    try:  # untyped, and imported only here; `Any` keeps mypy strict about our own code
+        distributed: Any = importlib.import_module("distributed")
     except ImportError:
         raise MuslwheelError("--dask needs dask.distributed: pip install 'muslwheel[dask]'") from None
     run = _Run(store, summary, progress)
     budget = _Budget(max_bytes)
     try:
-        client = Client(address, timeout="20s")
+        client = distributed.Client(address, timeout="20s")
     except (OSError, TimeoutError) as exc:
         raise MuslwheelError(f"--dask {address}: cannot connect ({exc})") from None
     with client:
         slots = max(4, 4 * sum(client.nthreads().values()))
         it = iter(_hash_local(refs, 4))
         pending: dict[Any, tuple[WheelRef, int]] = {}
-        queue = as_completed()
+        queue = distributed.as_completed()
         exhausted = False
         held: list[WheelRef] = []
 
