@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import MuslwheelError
@@ -34,23 +35,27 @@ def _refs(
     sources: Sequence[str], projects: Sequence[str], filt: Filter, options: HttpOptions, store: Store, summary: Summary
 ) -> Iterator[WheelRef]:
     for source in sources:
-        if source.startswith(("http://", "https://")):
-            if not projects:
-                raise SourceError(f"{source}: an index needs project names (--project or --projects-file)")
-            client = client_for(options)
-            for project in projects:
-                page = source.rstrip("/") + "/" + project
-                try:
-                    refs = select(project_page(client, source, project), filt)
-                except MuslwheelError as exc:  # one page failing is recorded; the scan goes on
-                    summary.page_errors += 1
-                    summary.messages.append(f"{page}: {exc}")
-                    store.write_page(page, str(exc), None)
-                    continue
-                store.write_page(page, None, len(refs))
-                yield from refs
-        else:
+        if not source.startswith(("http://", "https://")):
             yield from local_refs([source], filt)
+            continue
+
+        def page(project: str, index: str = source) -> tuple[str, list[WheelRef] | str]:
+            try:
+                return project, select(project_page(client_for(options), index, project), filt)
+            except MuslwheelError as exc:  # one page failing is recorded; the scan goes on
+                return project, str(exc)
+
+        # Pages are fetched by a few threads (the client's rate limit still holds), in order.
+        with ThreadPoolExecutor(4) as pool:
+            for project, result in pool.map(page, projects):
+                url = source.rstrip("/") + "/" + project
+                if isinstance(result, str):
+                    summary.page_errors += 1
+                    summary.messages.append(f"{url}: {result}")
+                    store.write_page(url, result, None)
+                    continue
+                store.write_page(url, None, len(result))
+                yield from result
 
 
 def scan(

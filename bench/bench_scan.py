@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""scan, for real: the newest musllinux wheels of PyPI's most downloaded projects, all arches.
+
+    MUSLWHEEL_CACHE=/work/cache/scan python bench/bench_scan.py [--python 3.12] [--rounds 2]
+
+1. ``muslwheel scan https://pypi.org/simple/ --projects-file bench/scan_projects.txt --python X.Y``
+   into a fresh database (range reads, 2 audit workers): wheels per second per core, bytes read
+   against the wheels' total size, and each wheel's audit CPU time against the time its bytes
+   take at 100 MB/s.
+2. ``muslwheel report`` over it: the headline numbers; the HTML report is written next to the
+   database (``scan-report.html``) for a screenshot.
+3. Local-pool scaling: the same audit over wheels on disk (the first ``--local`` wheels of the
+   run, downloaded whole once into the cache), ``--workers 1`` against ``--workers 2``, best of
+   ``--rounds``.
+
+Writes ``bench/results/scan.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from results_file import header, write  # noqa: E402
+
+CACHE = Path(os.environ.get("MUSLWHEEL_CACHE") or Path.home() / ".cache" / "muslwheel")
+MUSLWHEEL = [sys.executable, "-m", "muslwheel"]
+
+
+def scan(args: list[str]) -> tuple[float, dict[str, object]]:
+    start = time.monotonic()
+    proc = subprocess.run([*MUSLWHEEL, "scan", *args, "--json", "-q"], capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    if proc.returncode not in (0, 1):
+        sys.exit(f"scan failed ({proc.returncode}): {proc.stderr}")
+    return seconds, json.loads(proc.stdout)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects-file", type=Path, default=HERE / "scan_projects.txt")
+    parser.add_argument("--python", default="3.12")
+    parser.add_argument("--index", default="https://pypi.org/simple/")
+    parser.add_argument("--rate", default="20")
+    parser.add_argument("--local", type=int, default=80, help="wheels to download whole for the scaling run")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier real run")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "scan.txt")
+    args = parser.parse_args()
+
+    work = CACHE / "bench-scan"
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "pypi.sqlite"
+    cores = len(os.sched_getaffinity(0))
+    lines = header("muslwheel scan over PyPI")
+    projects = [p for p in args.projects_file.read_text().splitlines() if p.strip() and not p.startswith("#")]
+
+    # 1. The real run.
+    if not args.reuse:
+        for f in work.glob("pypi.sqlite*"):
+            f.unlink()
+    wall, summary = scan(
+        [
+            args.index,
+            "--projects-file",
+            str(args.projects_file),
+            "--python",
+            args.python,
+            "--db",
+            str(db),
+            "--workers",
+            str(cores),
+            "--downloads",
+            "8",
+            "--rate",
+            args.rate,
+        ]
+    )
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "SELECT project, arch, size, bytes_read, cpu_seconds, fetch_seconds, error, method, url FROM wheels"
+    ).fetchall()
+    con.close()
+    ok = [r for r in rows if r[6] is None]
+    with_wheels = len({r[0] for r in rows})
+    arches: dict[str, int] = {}
+    for r in ok:
+        arches[r[1] or "none"] = arches.get(r[1] or "none", 0) + 1
+    size = sum(r[2] or 0 for r in rows)
+    read = sum(r[3] or 0 for r in rows)
+    cpu = [r[4] or 0.0 for r in ok]
+    at_100 = [(r[3] or 0) / 100e6 for r in ok]
+    whole_100 = [(r[2] or 0) / 100e6 for r in ok]
+    under = sum(1 for c, t in zip(cpu, at_100) if c < t)
+    under_whole = sum(1 for c, t in zip(cpu, whole_100) if c < t)
+    lines += [
+        f"index: {args.index}; {len(projects)} candidate projects (bench/scan_projects.txt), newest version, "
+        f"musllinux wheels CPython {args.python} can install, every arch",
+        f"real run: {wall:.1f} s wall on {cores} cores (--workers {cores} --downloads 8 --rate {args.rate})"
+        + (" [database reused]" if args.reuse and not summary["audited"] else ""),
+        f"projects with such wheels: {with_wheels}; wheels: {len(rows)} ({len(ok)} audited, {len(rows) - len(ok)} errors)",
+        "wheels per arch: " + ", ".join(f"{a} {n}" for a, n in sorted(arches.items(), key=lambda kv: -kv[1])),
+        f"methods: range {sum(1 for r in rows if r[7] == 'range')}, whole {sum(1 for r in rows if r[7] == 'full')}",
+        f"bytes read: {read / 1e6:.1f} MB of {size / 1e6:.1f} MB of wheels ({100 * read / max(size, 1):.1f}%)",
+    ]
+    if summary["audited"]:
+        lines.append(
+            f"throughput: {summary['audited'] / wall:.2f} wheels/s, {summary['audited'] / wall / cores:.2f} wheels/s per core"
+            f" (network-bound: {read / 1e6 / wall:.1f} MB/s fetched)"
+        )
+    if cpu:
+        lines += [
+            f"audit CPU per wheel: median {statistics.median(cpu) * 1e3:.1f} ms, p90 {sorted(cpu)[int(0.9 * len(cpu))] * 1e3:.1f} ms,"
+            f" max {max(cpu) * 1e3:.0f} ms, total {sum(cpu):.1f} s",
+            f"audit CPU vs the time its bytes take at 100 MB/s: below for {under} of {len(cpu)} wheels "
+            f"(bytes read), {under_whole} of {len(cpu)} (whole wheel); in total {sum(cpu):.1f} s CPU vs "
+            f"{sum(at_100):.1f} s (bytes read) / {sum(whole_100):.1f} s (whole wheels) = {sum(cpu) / max(sum(at_100), 1e-9):.2f} / "
+            f"{sum(cpu) / max(sum(whole_100), 1e-9):.2f}",
+        ]
+    errors = [r for r in rows if r[6]]
+    for r in errors[:5]:
+        lines.append(f"  error: {r[8]}: {r[6][:160]}")
+
+    # 2. The report.
+    html = work / "scan-report.html"
+    subprocess.run([*MUSLWHEEL, "report", str(db), "-o", str(html)], check=True)
+    report = json.loads(subprocess.run([*MUSLWHEEL, "report", str(db), "--json"], check=True, capture_output=True, text=True).stdout)
+    lines.append("report headline (muslwheel report --json):")
+    lines += [f"  {h}" for h in report["headline"]]
+    lines.append("  claimed tag vs musl floor: " + json.dumps(report["claimed_vs_floor"]))
+    for reason, wheels in list(report["by_reason"].items())[:8]:
+        projects_ = sorted({w["project"] for w in wheels})
+        lines.append(f"  {len(wheels):4d} wheels, {len(projects_):3d} projects: {reason} ({', '.join(projects_[:6])})")
+
+    # 3. Local-pool scaling over wheels on disk.
+    local = work / "local"
+    local.mkdir(exist_ok=True)
+    picked = sorted((r for r in ok), key=lambda r: r[8])[:: max(1, len(ok) // args.local)][: args.local]
+    for r in picked:
+        dest = local / r[8].rsplit("/", 1)[-1]
+        if not dest.exists():
+            tmp = dest.with_suffix(".part")
+            req = urllib.request.Request(r[8], headers={"User-Agent": "muslwheel-bench"})
+            with urllib.request.urlopen(req) as resp, open(tmp, "wb") as f:
+                shutil.copyfileobj(resp, f)
+            tmp.replace(dest)
+    wheels = sorted(local.glob("*.whl"))
+    mb = sum(w.stat().st_size for w in wheels) / 1e6
+    best: dict[int, float] = {}
+    for _ in range(args.rounds):
+        for workers in (1, 2):
+            scaling_db = work / f"scaling-{workers}.sqlite"
+            for f in work.glob(f"scaling-{workers}.sqlite*"):
+                f.unlink()
+            seconds, s = scan([str(local), "--db", str(scaling_db), "--workers", str(workers), "--platform", "any"])
+            assert s["audited"] == len(wheels), s
+            best[workers] = min(best.get(workers, 1e9), seconds)
+    lines += [
+        f"local pool, {len(wheels)} of these wheels on disk ({mb:.0f} MB), one `muslwheel scan DIR` each, best of {args.rounds}:",
+        f"  --workers 1: {best[1]:.2f} s ({len(wheels) / best[1]:.1f} wheels/s)",
+        f"  --workers 2: {best[2]:.2f} s ({len(wheels) / best[2]:.1f} wheels/s)",
+        f"  scaling 1 -> 2 workers: {best[1] / best[2]:.2f}x (goal >= 1.7x)",
+    ]
+    write(lines, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
