@@ -135,7 +135,9 @@ def main() -> int:
     # 2. The report.
     html = work / "scan-report.html"
     subprocess.run([*MUSLWHEEL, "report", str(db), "-o", str(html)], check=True)
-    report = json.loads(subprocess.run([*MUSLWHEEL, "report", str(db), "--json"], check=True, capture_output=True, text=True).stdout)
+    report = json.loads(
+        subprocess.run([*MUSLWHEEL, "report", str(db), "--json"], check=True, capture_output=True, text=True).stdout
+    )
     lines.append("report headline (muslwheel report --json):")
     lines += [f"  {h}" for h in report["headline"]]
     lines.append("  claimed tag vs musl floor: " + json.dumps(report["claimed_vs_floor"]))
