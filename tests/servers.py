@@ -52,6 +52,18 @@ http {{
         location /simple/ {{ index $simple_index; }}
         location /html-simple/ {{ index index.html; }}
     }}
+    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {prefix}/cert.pem;
+        ssl_certificate_key {prefix}/key.pem;
+        root {root};
+    }}
+    server {{
+        # A forward proxy for plain HTTP: it fetches whatever URL it is asked for.
+        listen 127.0.0.1:{proxy_port};
+        access_log {prefix}/proxy.log scan;
+        location / {{ proxy_pass http://$http_host; proxy_set_header Range $http_range; }}
+    }}
 }}
 """
 
@@ -70,11 +82,24 @@ class Nginx:
         self.root = root
         self.prefix = prefix
         (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port, self.tls_port, self.proxy_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.tls_url = f"https://127.0.0.1:{self.tls_port}"
+        self.proxy_url = f"http://127.0.0.1:{self.proxy_port}"
+        # A self-signed certificate for 127.0.0.1: trusted only where a CA setting names it.
+        self.cert = prefix / "cert.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(prefix / "key.pem"), "-out", str(self.cert)],
+            check=True, capture_output=True,
+        )  # fmt: skip
         conf = prefix / "nginx.conf"
         user = "user root root;" if os.geteuid() == 0 else ""
-        conf.write_text(NGINX_CONF.format(prefix=prefix, port=self.port, root=root, user=user))
+        conf.write_text(
+            NGINX_CONF.format(
+                prefix=prefix, port=self.port, tls_port=self.tls_port, proxy_port=self.proxy_port, root=root, user=user
+            )
+        )
         self.proc = subprocess.Popen([exe, "-c", str(conf), "-p", str(prefix)], stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -89,10 +114,10 @@ class Nginx:
                 time.sleep(0.05)
         raise RuntimeError("nginx did not start listening within 10 s")
 
-    def log(self) -> list[tuple[int, str, str, int, str]]:
+    def log(self, name: str = "access.log") -> list[tuple[int, str, str, int, str]]:
         """(status, uri, Range header, bytes sent, User-Agent) of each request so far."""
         out = []
-        path = self.prefix / "access.log"
+        path = self.prefix / name
         for line in path.read_text().splitlines() if path.exists() else []:
             m = re.match(r'(\d+) "([^"]*)" "([^"]*)" (\d+) "([^"]*)"', line)
             if m:

@@ -395,6 +395,46 @@ def test_report_formats(world: World, tmp_path: Path) -> None:
     assert len(csv_text.strip().splitlines()) == 1 + len(world.wheels)
 
 
+def test_ca_bundle_and_proxy_settings_are_honoured(world: World, tmp_path: Path) -> None:
+    wheel = world.wheels[0].name
+    urls = tmp_path / "tls.txt"
+    urls.write_text(f"{world.nginx.tls_url}/ranges/{wheel}\n")
+    env = {
+        k: v for k, v in checkout_env().items() if k not in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+    }
+
+    def tls_scan(db: Path, **extra: str) -> str | None:
+        run([*muslwheel_cmd(), "scan", urls, "--db", db, "-q", "--retries", "0"], env={**env, **extra})
+        con = sqlite3.connect(db)
+        try:
+            return con.execute("SELECT error FROM wheels").fetchone()[0]  # type: ignore[no-any-return]
+        finally:
+            con.close()
+
+    # A self-signed certificate is refused, then trusted through either variable pip honours.
+    assert "CERTIFICATE_VERIFY_FAILED" in (tls_scan(tmp_path / "a.sqlite") or "")
+    assert tls_scan(tmp_path / "b.sqlite", SSL_CERT_FILE=str(world.nginx.cert)) is None
+    assert tls_scan(tmp_path / "c.sqlite", REQUESTS_CA_BUNDLE=str(world.nginx.cert)) is None
+
+    # HTTP_PROXY: every request goes through the proxy, unless NO_PROXY names the host.
+    plain = tmp_path / "plain.txt"
+    plain.write_text(f"{world.nginx.url}/ranges/{wheel}\n")
+    before = len(world.nginx.log("proxy.log"))
+    proc = run(
+        [*muslwheel_cmd(), "scan", plain, "--db", tmp_path / "p.sqlite", "-q"],
+        env={**env, "HTTP_PROXY": world.nginx.proxy_url, "NO_PROXY": ""},
+    )
+    assert proc.returncode == 1, proc.stderr  # sorter is dishonest: audited through the proxy
+    through = world.nginx.log("proxy.log")[before:]
+    assert through and all(e[1].endswith(wheel) and e[0] == 206 for e in through)
+    before = len(through) + before
+    run(
+        [*muslwheel_cmd(), "scan", plain, "--db", tmp_path / "q.sqlite", "-q"],
+        env={**env, "HTTP_PROXY": world.nginx.proxy_url, "NO_PROXY": "127.0.0.1"},
+    )
+    assert len(world.nginx.log("proxy.log")) == before
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     proc = scan(tmp_path / "nowhere", "--db", tmp_path / "x.sqlite")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no such directory or file" in proc.stderr
