@@ -332,9 +332,14 @@ def test_kill_9_mid_scan_loses_nothing_and_duplicates_nothing(
                 con.close()
             except sqlite3.OperationalError:
                 pass
-    os.killpg(proc.pid, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGKILL)  # the scan itself, not its audit processes
     proc.wait()
     assert 5 <= done < 30, done
+    # Its audit processes notice and exit by themselves.
+    deadline = time.monotonic() + 10
+    while session_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session_members(proc.pid) == []
     con = sqlite3.connect(db)
     survived = con.execute("SELECT COUNT(*) FROM wheels").fetchone()[0]
     con.close()
@@ -346,6 +351,18 @@ def test_kill_9_mid_scan_loses_nothing_and_duplicates_nothing(
     con = sqlite3.connect(db)
     assert con.execute("SELECT COUNT(*), COUNT(DISTINCT url) FROM wheels WHERE error IS NULL").fetchone() == (30, 30)
     con.close()
+
+
+def session_members(sid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid and (entry / "stat").read_text().split(") ")[-1][0] != "Z":
+                    out.append(int(entry.name))
+            except (ProcessLookupError, FileNotFoundError, PermissionError):
+                pass
+    return out
 
 
 def test_max_bytes_budget_is_never_exceeded(world: World, tmp_path: Path) -> None:

@@ -97,15 +97,34 @@ def load(path: Path) -> Data:
         pages = store.pages()
     data = Data(str(path), rows, pages)
     ok = [r for r in rows if not r["error"]]
-    dishonest = [r for r in ok if r["honest"] == 0]
+    for r in ok:
+        claim = _claimed_policy(json.loads(r["claimed"]))
+        r["claim"] = f"musllinux_{claim[0]}_{claim[1]}" if claim else "other"
+        bucket = r["musl_floor"] or ("pure" if r["libc"] == "none" else "-")
+        data.matrix.setdefault(r["claim"], Counter())[bucket] += 1
+        floor = MuslVersion.parse(r["musl_floor"]) if r["musl_floor"] else None
+        # Promises less than it needs: dishonest by the policy, or needing a later patch release
+        # than the tag's X.Y.0 (musllinux_1_2 with DT_RELR: fails on musl 1.2.0 to 1.2.3).
+        short = r["honest"] == 0 or (claim is not None and floor is not None and floor > MuslVersion(*claim, 0))
+        if short:
+            r["severity"] = "dishonest" if r["honest"] == 0 else "needs a later patch release"
+            r["why"] = _reason_keys(r, claim) if r["honest"] == 0 else _floor_keys(r)
+            r["excluded"] = _excluded(claim, r["musl_floor"])
+            for key in r["why"]:
+                data.by_reason.setdefault(key, []).append(r)
+            data.by_project.setdefault(r["project"], []).append(r)
+        elif claim and r["tag"] and (m := _MUSLLINUX.match(r["tag"])) and (int(m.group(1)), int(m.group(2))) < claim:
+            data.could_claim_older.setdefault(r["project"], []).append(r)
+    short_rows = [r for v in data.by_project.values() for r in v]
     data.totals = {
         "wheels": len(rows),
         "projects": len({r["project"] for r in rows}),
         "audited": len(ok),
         "errors": len(rows) - len(ok),
         "honest": sum(1 for r in ok if r["honest"] == 1),
-        "dishonest": len(dishonest),
-        "dishonest_projects": len({r["project"] for r in dishonest}),
+        "dishonest": sum(1 for r in ok if r["honest"] == 0),
+        "promise_less": len(short_rows),
+        "promise_less_projects": len(data.by_project),
         "pure": sum(1 for r in ok if r["libc"] == "none"),
         "bytes_read": sum(r["bytes_read"] or 0 for r in rows if r["method"] != "local"),
         "remote_size": sum(r["size"] or 0 for r in rows if r["method"] != "local"),
@@ -114,29 +133,17 @@ def load(path: Path) -> Data:
         "local": sum(1 for r in rows if r["method"] == "local"),
         "index_pages_failed": sum(1 for p in pages if p["error"]),
     }
-    for r in ok:
-        claimed = json.loads(r["claimed"])
-        claim = _claimed_policy(claimed)
-        r["claim"] = f"musllinux_{claim[0]}_{claim[1]}" if claim else "other"
-        bucket = r["musl_floor"] or ("pure" if r["libc"] == "none" else "-")
-        data.matrix.setdefault(r["claim"], Counter())[bucket] += 1
-        if r["honest"] == 0:
-            r["why"] = _reason_keys(r, claim)
-            r["excluded"] = _excluded(claim, r["musl_floor"]) if r["musl_floor"] else ""
-            for key in r["why"]:
-                data.by_reason.setdefault(key, []).append(r)
-            data.by_project.setdefault(r["project"], []).append(r)
-        elif claim and r["tag"] and _MUSLLINUX.match(r["tag"]):
-            m = _MUSLLINUX.match(r["tag"])
-            assert m
-            if (int(m.group(1)), int(m.group(2))) < claim:
-                data.could_claim_older.setdefault(r["project"], []).append(r)
     data.by_reason = dict(sorted(data.by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])))
     data.matrix = {k: dict(v) for k, v in sorted(data.matrix.items())}
     data.errors = [r for r in rows if r["error"]] + [
         {"filename": p["page"], "error": p["error"]} for p in pages if p["error"]
     ]
     return data
+
+
+def _floor_keys(row: dict[str, Any]) -> list[str]:
+    floor = json.loads(row["floor_reasons"] or "[]")
+    return sorted({f"{f.get('feature') or f.get('symbol')} in {_where(f.get('file'))}" for f in floor}) or ["other"]
 
 
 def _floor_order(bucket: str) -> tuple[int, ...]:
@@ -149,9 +156,10 @@ def headline(data: Data) -> list[str]:
     t = data.totals
     out = [
         f"{t['wheels']} wheels of {t['projects']} projects; {t['audited']} audited, {t['errors']} could not be",
-        f"{t['dishonest']} wheels of {t['dishonest_projects']} projects claim a tag that promises less than they need"
-        f" ({100 * t['dishonest'] / max(t['audited'], 1):.1f}% of those audited)",
-        f"{t['honest']} honest ({t['pure']} pure: no ELF members)",
+        f"{t['promise_less']} wheels of {t['promise_less_projects']} projects claim a tag that promises less than they"
+        f" need ({100 * t['promise_less'] / max(t['audited'], 1):.1f}% of those audited): {t['dishonest']} dishonest by"
+        f" the policy, {t['promise_less'] - t['dishonest']} needing a later patch release than the tag's X.Y.0",
+        f"{t['honest']} honest by the policy ({t['pure']} pure: no ELF members)",
     ]
     if t["remote_size"]:
         out.append(
@@ -163,6 +171,16 @@ def headline(data: Data) -> list[str]:
         n = sum(len(v) for v in data.could_claim_older.values())
         out.append(f"{n} wheels of {len(data.could_claim_older)} projects could claim an older musllinux tag")
     return out
+
+
+def _older(rows: list[dict[str, Any]]) -> str:
+    moves = Counter(f"{r['claim']} → {_policy_of(r['tag'])}" for r in rows)
+    return "; ".join(f"{n} wheels {move}" for move, n in sorted(moves.items()))
+
+
+def _policy_of(tag: str) -> str:
+    m = _MUSLLINUX.match(tag)
+    return f"musllinux_{m.group(1)}_{m.group(2)}" if m else tag
 
 
 def _md(data: Data) -> str:
@@ -184,17 +202,18 @@ def _md(data: Data) -> str:
         "",
         "## By project",
         "",
-        "| project | wheel | claims | needs musl | fails on | why |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| project | wheel | claims | needs musl | fails on | verdict | why |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for project, rows in sorted(data.by_project.items()):
         for r in rows:
             out.append(
-                f"| {project} | {r['filename']} | {r['claim']} | {r['musl_floor'] or '-'} | {r['excluded'] or '-'} | {'; '.join(r['why'])} |"
+                f"| {project} | {r['filename']} | {r['claim']} | {r['musl_floor'] or '-'} | {r['excluded'] or '-'}"
+                f" | {r['severity']} | {'; '.join(r['why'])} |"
             )
     out += ["", "## Projects that could claim an older tag", ""]
     for project, rows in sorted(data.could_claim_older.items()):
-        out.append(f"- {project}: " + ", ".join(f"{r['filename']} → {r['tag']}" for r in rows[:6]))
+        out.append(f"- {project}: {_older(rows)}")
     if data.errors:
         out += ["", "## Not audited", ""]
         out += [f"- {e['filename']}: {e['error']}" for e in data.errors]
@@ -212,7 +231,7 @@ def _chart_svg(data: Data) -> str | None:
         return None
     claims = list(data.matrix)
     floors = sorted({b for v in data.matrix.values() for b in v}, key=_floor_order)
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * max(len(claims), 1)))
+    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.5 * max(len(claims), 1)))
     left = [0] * len(claims)
     cmap = plt.get_cmap("viridis")
     for i, floor in enumerate(floors):
@@ -222,7 +241,7 @@ def _chart_svg(data: Data) -> str | None:
         left = [a + b for a, b in zip(left, counts)]
     ax.set_xlabel("wheels")
     ax.set_title("Claimed musllinux tag against the musl release each wheel really needs")
-    ax.legend(loc="lower right", fontsize="small", ncol=2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", ncol=1 + len(floors) // 8)
     fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
@@ -260,18 +279,19 @@ def _html(data: Data) -> str:
         parts.append(f"<tr><td>{e(key)}</td><td class='num'>{len(rows)}</td><td>{e(', '.join(projects))}</td></tr>")
     parts.append("</table><h2>By project</h2><table>")
     parts.append(
-        "<tr><th>project</th><th>wheel</th><th>claims</th><th>needs musl</th><th>fails on</th><th>why</th></tr>"
+        "<tr><th>project</th><th>wheel</th><th>claims</th><th>needs musl</th><th>fails on</th><th>verdict</th>"
+        "<th>why</th></tr>"
     )
     for project, rows in sorted(data.by_project.items()):
         for r in rows:
             parts.append(
                 f"<tr><td>{e(project)}</td><td>{e(r['filename'])}</td><td>{e(r['claim'])}</td>"
                 f"<td class='bad'>{e(r['musl_floor'] or '-')}</td><td>{e(r['excluded'] or '-')}</td>"
-                f"<td>{e('; '.join(r['why']))}</td></tr>"
+                f"<td>{e(r['severity'])}</td><td>{e('; '.join(r['why']))}</td></tr>"
             )
     parts.append("</table><h2>Projects that could claim an older tag</h2><ul>")
     for project, rows in sorted(data.could_claim_older.items()):
-        parts.append(f"<li>{e(project)}: " + e(", ".join(f"{r['filename']} → {r['tag']}" for r in rows[:6])) + "</li>")
+        parts.append(f"<li>{e(project)}: {e(_older(rows))}</li>")
     parts.append("</ul>")
     if data.errors:
         parts.append("<h2>Not audited</h2><ul>")
@@ -292,7 +312,8 @@ def _csv(data: Data) -> str:
 
 def _json(data: Data) -> str:
     def brief(r: dict[str, Any]) -> dict[str, Any]:
-        return {k: r.get(k) for k in ("project", "filename", "url", "claim", "tag", "musl_floor", "excluded", "why")}
+        keys = ("project", "filename", "url", "claim", "tag", "musl_floor", "excluded", "severity", "why")
+        return {k: r.get(k) for k in keys}
 
     out = {
         "db": data.db,

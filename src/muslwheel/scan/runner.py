@@ -18,6 +18,7 @@ import importlib
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -74,6 +75,18 @@ def _hashed(ref: WheelRef, fut: cf.Future[str] | None) -> WheelRef:
         return replace(ref, sha256=fut.result())
     except OSError as exc:
         raise MuslwheelError(f"{ref.url}: cannot read ({exc.strerror})") from None
+
+
+def _watch_parent(parent: int) -> None:
+    """In an audit process: exit as soon as the scan that started it is gone (killed, even with
+    SIGKILL), instead of waiting forever on a queue nobody will fill."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class _Budget:
@@ -157,7 +170,10 @@ def run_local(
     waiting: WheelRef | None = None
     exhausted = False
     ctx = multiprocessing.get_context("spawn")  # the parent runs threads: never fork it
-    with cf.ThreadPoolExecutor(downloads) as fetchers, cf.ProcessPoolExecutor(workers, mp_context=ctx) as auditors:
+    with (
+        cf.ThreadPoolExecutor(downloads) as fetchers,
+        cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_watch_parent, initargs=(os.getpid(),)) as auditors,
+    ):
         while True:
             # Take new wheels while there is room in the pipeline and budget for them.
             while (
