@@ -293,6 +293,69 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_targets(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+    from .arch import ARCHES
+    from .build.target import select_targets, target_from_kit, target_from_prefix
+
+    targets = [target_from_prefix(Path(p)) for p in args.cpython]
+    if args.kit:
+        from .build.target import find_kit
+
+        targets += [target_from_kit(find_kit(k)) for k in args.kit]
+    if args.arch or args.python:
+        if not (args.arch and args.python):
+            raise MuslwheelError("build: give both --arch and --python (or --kit / --cpython)")
+        arches = [a for spec in args.arch for a in (ARCHES if spec == "all" else spec.split(","))]
+        pythons = [p for spec in args.python for p in spec.split(",")]
+        targets += select_targets(list(dict.fromkeys(arches)), list(dict.fromkeys(pythons)), args.musl)
+    if not targets:
+        raise MuslwheelError("build: no targets: give --arch ARCH --python X.Y (or --kit / --cpython)")
+    return targets
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import BuildOptions, build
+    from .build.run import ProgressPrinter
+
+    settings: dict[str, str | list[str]] = {}
+    for item in args.config_setting:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise MuslwheelError(f"build: --config-setting {item!r} is not KEY=VALUE")
+        old = settings.get(key)
+        settings[key] = value if old is None else [*([old] if isinstance(old, str) else old), value]
+    targets = _build_targets(args)
+    options = BuildOptions(
+        source=Path(args.source),
+        out_dir=Path(args.wheel_dir),
+        targets=targets,
+        jobs=args.jobs,
+        before_build=args.before_build,
+        config_settings=settings,
+        test_command=args.test,
+        import_check=not args.no_import,
+        keep_work=args.keep_work,
+    )
+    progress = None if args.quiet else ProgressPrinter(targets)
+    summary = build(options, progress)
+    if args.json:
+        _print_json(summary.to_json())
+    else:
+        for r in summary.results:
+            if r.ok:
+                how = f"imported {len(r.imported)} module(s)" if r.imported else f"check: {r.check}"
+                print(f"{r.target.name}: ok: {r.wheel} ({how}, {sum(r.seconds.values()):.1f}s)")
+            else:
+                print(f"{r.target.name}: FAILED at {r.stage}: {r.error}")
+                for line in r.log_tail:
+                    print(f"    | {line}")
+                if r.log:
+                    print(f"    full log: {r.log}")
+        failed = sum(not r.ok for r in summary.results)
+        print(f"{len(summary.results) - failed} of {len(summary.results)} targets built in {summary.seconds:.1f}s")
+    return 0 if summary.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="muslwheel",
@@ -419,6 +482,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["html", "md", "csv", "json"], help="output format")
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser(
+        "build", help="cross-build musllinux wheels for many arches at once, repaired and import-checked"
+    )
+    p.add_argument("source", nargs="?", default=".", metavar="SRC", help="a source tree or an sdist (default: .)")
+    p.add_argument("-w", "--wheel-dir", default="wheelhouse", help="output directory (default: wheelhouse)")
+    p.add_argument(
+        "--arch",
+        action="append",
+        default=[],
+        metavar="ARCH",
+        help="target arch(es), comma-separated or repeated; `all` for the eight",
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="X.Y",
+        help="target CPython minor(s), comma-separated or repeated",
+    )
+    p.add_argument(
+        "--musl",
+        metavar="VERSION",
+        help="the kits' musl release or series (1.1, 1.2, 1.2.3; default: the oldest built)",
+    )
+    p.add_argument(
+        "--kit", action="append", default=[], metavar="NAME_OR_DIR", help="also build for this kit (repeatable)"
+    )
+    p.add_argument(
+        "--cpython",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="also build for this installed musl CPython of this host's arch",
+    )
+    p.add_argument("-j", "--jobs", type=int, default=0, help="targets built at once (default: the core count)")
+    p.add_argument(
+        "--before-build",
+        metavar="CMD",
+        help="shell command run once per target in its source copy, with $CC, $MUSLWHEEL_PREFIX, $MUSLWHEEL_HOST set",
+    )
+    p.add_argument(
+        "-C", "--config-setting", action="append", default=[], metavar="KEY=VALUE", help="passed to the build backend"
+    )
+    p.add_argument("--test", metavar="CODE", help="Python code run in the target's CPython after the import")
+    p.add_argument("--no-import", action="store_true", help="check with musl's loader only, import nothing")
+    p.add_argument("--keep-work", action="store_true", help="keep each target's work directory and log")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="machine-readable summary")
+    p.set_defaults(handler=cmd_build)
     return parser
 
 

@@ -1,0 +1,289 @@
+"""PEP 517 without pip's front end: the source copy, the build environment, the backend hooks.
+
+Each target builds in its own copy of the source (an unpacked sdist, or a copy of the tree
+without VCS and build leftovers), so targets can build at once and the user's tree is never
+written to. The build environment is a venv of the target's build Python holding the
+``[build-system] requires`` (installed by pip, from PyPI or wherever ``PIP_*`` points); it is
+cached by (interpreter, requirements) under ``<cache>/build/envs`` and shared by targets of
+the same minor. The backend's hooks run in that venv as a child process, with the target's
+cross environment.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .target import BuildError
+
+DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
+DEFAULT_REQUIRES = ("setuptools>=40.8.0",)
+_SKIP_ANYWHERE = {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache"}
+_SKIP_TOP = {"build", "dist", "wheelhouse"}
+
+
+def cache_dir() -> Path:
+    """muslwheel's cache: ``$MUSLWHEEL_CACHE``, else ``$XDG_CACHE_HOME/muslwheel``, else
+    ``~/.cache/muslwheel``."""
+    env = os.environ.get("MUSLWHEEL_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "muslwheel"
+
+
+@dataclass(frozen=True)
+class BuildSystem:
+    requires: tuple[str, ...]
+    backend: str
+    backend_path: tuple[str, ...] = ()
+
+
+@dataclass
+class Source:
+    """A source as given on the command line: a directory or an sdist."""
+
+    path: Path
+    is_sdist: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.path.is_dir():
+            self.is_sdist = False
+            if not (self.path / "pyproject.toml").is_file() and not (self.path / "setup.py").is_file():
+                raise BuildError(f"{self.path}: no pyproject.toml or setup.py: not a Python project")
+        elif self.path.is_file() and self.path.name.endswith((".tar.gz", ".tgz", ".zip")):
+            self.is_sdist = True
+        elif self.path.exists():
+            raise BuildError(f"{self.path}: not a source directory or an sdist (.tar.gz, .zip)")
+        else:
+            raise BuildError(f"{self.path}: no such file or directory")
+
+    def copy_to(self, dest: Path) -> Path:
+        """A private copy of the project in *dest*; the project's directory in it."""
+        if not self.is_sdist:
+            project = dest / (self.path.resolve().name or "project")
+            shutil.copytree(self.path, project, symlinks=True, ignore=_ignore_for(self.path))
+            return project
+        dest.mkdir(parents=True, exist_ok=True)
+        if self.path.name.endswith(".zip"):
+            _unzip(self.path, dest)
+        else:
+            _untar(self.path, dest)
+        tops = list(dest.iterdir())
+        if len(tops) != 1 or not tops[0].is_dir():
+            raise BuildError(f"{self.path}: an sdist holds one top-level directory; this one has {len(tops)} entries")
+        return tops[0]
+
+
+def _ignore_for(top: Path):  # type: ignore[no-untyped-def]
+    top_resolved = str(top.resolve())
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skip = {n for n in names if n in _SKIP_ANYWHERE or n.endswith(".egg-info")}
+        if str(Path(directory).resolve()) == top_resolved:
+            skip |= {n for n in names if n in _SKIP_TOP and not (Path(directory) / n / "__init__.py").exists()}
+        return skip
+
+    return ignore
+
+
+def _safe_member(name: str, where: Path) -> None:
+    parts = PurePosixPath(name).parts
+    if name.startswith("/") or ".." in parts or "\\" in name or "\x00" in name:
+        raise BuildError(f"{where}: refusing member {name!r} outside the sdist's directory")
+
+
+def _untar(path: Path, dest: Path) -> None:
+    try:
+        with tarfile.open(path) as tar:
+            members = tar.getmembers()
+            for m in members:
+                _safe_member(m.name, path)
+                if m.issym() or m.islnk():
+                    target = PurePosixPath(m.name).parent / m.linkname if m.issym() else PurePosixPath(m.linkname)
+                    _safe_member(str(target), path)
+                elif not (m.isfile() or m.isdir()):
+                    raise BuildError(f"{path}: refusing special member {m.name!r}")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, members=members, filter="data")
+            else:  # checked above: names, links and types
+                tar.extractall(dest, members=members)
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise BuildError(f"{path}: unreadable sdist ({e})") from None
+
+
+def _unzip(path: Path, dest: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                _safe_member(name, path)
+            z.extractall(dest)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise BuildError(f"{path}: unreadable sdist ({e})") from None
+
+
+def read_build_system(project: Path) -> BuildSystem:
+    """The ``[build-system]`` table of *project* (PEP 517/518 defaults when absent)."""
+    pyproject = project / "pyproject.toml"
+    if not pyproject.is_file():
+        return BuildSystem(DEFAULT_REQUIRES, DEFAULT_BACKEND)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - 3.9/3.10
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BuildError(f"{pyproject}: invalid TOML ({e})") from None
+    table = data.get("build-system")
+    if table is None:
+        return BuildSystem(DEFAULT_REQUIRES, DEFAULT_BACKEND)
+    requires = table.get("requires")
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise BuildError(f"{pyproject}: build-system.requires must be a list of strings")
+    backend = table.get("build-backend", DEFAULT_BACKEND)
+    path = table.get("backend-path", [])
+    if not isinstance(backend, str) or not isinstance(path, list):
+        raise BuildError(f"{pyproject}: build-system.build-backend must be a string, backend-path a list")
+    return BuildSystem(tuple(requires), backend, tuple(str(p) for p in path))
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fd:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _python_identity(python: Path) -> str:
+    out = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version); print(sys.base_prefix)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if out.returncode != 0:
+        raise BuildError(f"{python}: the build Python does not run ({out.stderr.strip()[-200:]})")
+    return f"{python.resolve()}\n{out.stdout}"
+
+
+class BuildEnv:
+    """A cached venv of *python* with *requires* installed."""
+
+    def __init__(self, python: Path, requires: Sequence[str], log: Path) -> None:
+        self.base_python = python
+        self.log = log
+        identity = _python_identity(python)
+        key = hashlib.sha256((identity + "\n".join(sorted(requires))).encode()).hexdigest()[:16]
+        self.directory = cache_dir() / "build" / "envs" / key
+        self.python = self.directory / "bin" / "python"
+        with _locked(self.directory.with_suffix(".lock")):
+            if not (self.directory / ".complete").exists():
+                shutil.rmtree(self.directory, ignore_errors=True)
+                self._run([str(python), "-m", "venv", "--without-pip", str(self.directory)], "creating the build venv")
+                if requires:
+                    self.install(requires)
+                (self.directory / ".complete").write_text("\n".join(requires) + "\n")
+
+    def _run(self, cmd: list[str], what: str) -> None:
+        with open(self.log, "a") as log:
+            log.write(f"$ {' '.join(cmd)}\n")
+            log.flush()
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise BuildError(f"{what} failed (exit {proc.returncode})")
+
+    def missing(self, requires: Sequence[str]) -> list[str]:
+        """The requirements not satisfied by what the venv holds."""
+        from importlib.metadata import distributions
+
+        from packaging.requirements import InvalidRequirement, Requirement
+        from packaging.utils import canonicalize_name
+
+        site = sorted(self.directory.glob("lib/python*/site-packages"))
+        installed = {
+            canonicalize_name(d.metadata["Name"] or ""): d.version for d in distributions(path=[str(p) for p in site])
+        }
+        out = []
+        for text in requires:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                out.append(text)
+                continue
+            version = installed.get(canonicalize_name(req.name))
+            if version is None or (req.specifier and not req.specifier.contains(version, prereleases=True)):
+                out.append(text)
+        return out
+
+    def install(self, requires: Sequence[str]) -> None:
+        with _locked(self.directory.with_suffix(".lock-install")):
+            todo = self.missing(requires)
+            if todo:
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "--python",
+                    str(self.python),
+                    "install",
+                    "--disable-pip-version-check",
+                ]
+                self._run([*cmd, *todo], f"installing the build requirements ({', '.join(todo)})")
+
+
+_HOOK = r"""
+import importlib, json, os, sys
+hook, out, args, backend_path = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+sys.path[:0] = [os.path.abspath(p) for p in backend_path]
+name, _, obj = os.environ["MUSLWHEEL_BACKEND"].partition(":")
+backend = importlib.import_module(name)
+for part in filter(None, obj.split(".")):
+    backend = getattr(backend, part)
+fn = getattr(backend, hook, None)
+if fn is None:
+    result = [] if hook.startswith("get_requires") else None
+else:
+    result = fn(*args)
+with open(out, "w") as f:
+    json.dump(result, f)
+"""
+
+
+def run_hook(
+    env: BuildEnv,
+    system: BuildSystem,
+    project: Path,
+    hook: str,
+    args: list[object],
+    environ: dict[str, str],
+    log: Path,
+) -> object:
+    """Call *hook* of the project's backend in *env*; its JSON-able result."""
+    out = log.with_name(f"{hook}.json")
+    environ = {**environ, "MUSLWHEEL_BACKEND": system.backend}
+    cmd = [str(env.python), "-c", _HOOK, hook, str(out), json.dumps(args), json.dumps(list(system.backend_path))]
+    with open(log, "a") as f:
+        f.write(f"$ {system.backend} {hook}\n")
+        f.flush()
+        proc = subprocess.run(
+            cmd, cwd=project, env=environ, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    if proc.returncode != 0:
+        raise BuildError(f"{system.backend}: {hook} failed (exit {proc.returncode})")
+    return json.loads(out.read_text())

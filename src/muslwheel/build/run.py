@@ -1,0 +1,401 @@
+"""One target end to end, and all targets in parallel.
+
+For each target: a private copy of the source, the toolchain (:mod:`.toolchain`), the
+``--before-build`` command, the PEP 517 build (:mod:`.pep517`), then
+:func:`muslwheel.repair.repair_wheel` against the target's root and the check: musl's loader
+over every ELF member (:func:`muslwheel.check.check_wheel`) and an import of every extension
+module in the target's CPython (natively or under qemu-user) when the target has one. A
+target that fails does not stop the others; its result carries the reason and the last lines
+of its build log.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TextIO
+
+from ..errors import MuslwheelError
+from .pep517 import BuildEnv, Source, cache_dir, read_build_system, run_hook
+from .target import BuildError, Target
+from .toolchain import Toolchain, cross_environment, make_toolchain
+
+LOG_TAIL_LINES = 15
+
+
+@dataclass
+class BuildOptions:
+    source: Path
+    out_dir: Path
+    targets: Sequence[Target]
+    jobs: int = 0  #: 0: the core count
+    before_build: str | None = None
+    config_settings: dict[str, str | list[str]] = field(default_factory=dict)
+    test_command: str | None = None  #: Python code run in the target's CPython after the import
+    import_check: bool = True
+    keep_work: bool = False
+
+
+@dataclass
+class TargetResult:
+    target: Target
+    status: str = "pending"  #: ok, failed
+    stage: str = ""  #: where it stopped or what it did last: before-build, build, repair, check, import
+    wheel: Path | None = None
+    tag: str | None = None
+    built_wheel: str | None = None  #: the backend's file name, before repair
+    grafted: list[str] = field(default_factory=list)
+    check: str | None = None  #: loader, loader+qemu, static
+    imported: list[str] = field(default_factory=list)
+    error: str | None = None
+    log_tail: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    log: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "target": self.target.to_json(),
+            "status": self.status,
+            "stage": self.stage,
+            "wheel": str(self.wheel) if self.wheel else None,
+            "tag": self.tag,
+            "built_wheel": self.built_wheel,
+            "grafted": self.grafted,
+            "check": self.check,
+            "imported": self.imported,
+            "error": self.error,
+            "log_tail": self.log_tail,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+@dataclass
+class BuildSummary:
+    results: list[TargetResult]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "targets": [r.to_json() for r in self.results],
+        }
+
+
+Progress = Callable[[TargetResult, str], None]
+
+
+def build(options: BuildOptions, progress: Progress | None = None) -> BuildSummary:
+    """Build, repair and check *options.source* for every target. Raises only for a request
+    that cannot start (bad source or output directory); a failing target is in the summary."""
+    source = Source(Path(options.source))
+    out_dir = Path(options.out_dir)
+    if not options.targets:
+        raise BuildError("no targets to build for")
+    names = [t.name for t in options.targets]
+    if len(set(names)) != len(names):
+        raise BuildError(f"a target is given twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    say: Progress = progress or (lambda _r, _m: None)
+    jobs = options.jobs or os.cpu_count() or 1
+    start = time.monotonic()
+    results = [TargetResult(t) for t in options.targets]
+    work_root = cache_dir() / "build" / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="source-", dir=work_root) as staging:
+        if source.is_sdist:  # unpacked (and refused if hostile) once, before any target starts
+            source = Source(source.copy_to(Path(staging)))
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(results)))) as pool:
+            for _ in pool.map(lambda r: _build_one(source, out_dir, options, r, say), results):
+                pass
+    return BuildSummary(results, time.monotonic() - start)
+
+
+def _build_one(source: Source, out_dir: Path, options: BuildOptions, result: TargetResult, say: Progress) -> None:
+    work = Path(tempfile.mkdtemp(prefix=f"{result.target.name}-", dir=cache_dir() / "build" / "work"))
+    result.log = work / "build.log"
+    result.log.touch()
+    failed = False
+    try:
+        _stages(source, out_dir, options, result, work, say)
+        result.status = "ok"
+        say(result, f"ok: {result.wheel.name if result.wheel else ''}")
+    except (MuslwheelError, OSError, subprocess.SubprocessError) as e:
+        failed = True
+        result.status = "failed"
+        result.error = str(e)
+        result.log_tail = _tail(result.log)
+        say(result, f"FAILED at {result.stage}: {e}")
+    except Exception as e:  # a bug in muslwheel: report it against this target, keep the others
+        failed = True
+        result.status = "failed"
+        result.error = f"internal error: {type(e).__name__}: {e}"
+        result.log_tail = _tail(result.log)
+        say(result, f"FAILED at {result.stage}: {result.error}")
+    finally:
+        if failed or options.keep_work:
+            kept = cache_dir() / "build" / "logs" / f"{result.target.name}.log"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(result.log, kept)
+            result.log = kept
+        else:
+            result.log = None
+        if not options.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _tail(log: Path | None) -> list[str]:
+    if log is None or not log.exists():
+        return []
+    with open(log, "rb") as f:
+        f.seek(max(0, log.stat().st_size - 16384))
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    return lines[-LOG_TAIL_LINES:]
+
+
+class _Clock:
+    def __init__(self, result: TargetResult, say: Progress) -> None:
+        self.result, self.say = result, say
+
+    def stage(self, name: str) -> _Clock:
+        self.result.stage = name
+        self.say(self.result, name)
+        self.start = time.monotonic()
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self.result.seconds[self.result.stage] = time.monotonic() - self.start
+
+
+def _stages(
+    source: Source, out_dir: Path, options: BuildOptions, result: TargetResult, work: Path, say: Progress
+) -> None:
+    target = result.target
+    log = result.log
+    assert log is not None
+    clock = _Clock(result, say)
+    with clock.stage("prepare"):
+        project = source.copy_to(work / "src")
+        system = read_build_system(project)
+        tc = make_toolchain(target, work)
+        environ = cross_environment(tc, dict(os.environ))
+        env = BuildEnv(target.build_python, system.requires, log)
+    if options.before_build:
+        with clock.stage("before-build"):
+            _run_logged(["/bin/sh", "-c", options.before_build], project, environ, log, "--before-build")
+    with clock.stage("build"):
+        config = _config_settings(system.backend, tc, options.config_settings)
+        host_environ = {k: v for k, v in environ.items() if k not in ("_PYTHON_SYSCONFIGDATA_NAME", "PYTHONPATH")}
+        extra = run_hook(env, system, project, "get_requires_for_build_wheel", [config], host_environ, log)
+        if not isinstance(extra, list):
+            raise BuildError(f"{system.backend}: get_requires_for_build_wheel returned {extra!r}")
+        if extra:
+            env.install([str(r) for r in extra])
+        _maturin_preflight(system.backend, target)
+        dist = work / "dist"
+        dist.mkdir()
+        name = run_hook(env, system, project, "build_wheel", [str(dist), config, None], environ, log)
+        if not isinstance(name, str) or not (dist / name).is_file():
+            raise BuildError(f"{system.backend}: build_wheel returned {name!r}, not a wheel it wrote")
+        result.built_wheel = name
+    with clock.stage("repair"):
+        _repair(dist / name, out_dir, tc, result)
+    with clock.stage("check"):
+        _check(result, options)
+
+
+def _run_logged(cmd: list[str], cwd: Path, env: dict[str, str], log: Path, what: str) -> None:
+    with open(log, "a") as f:
+        f.write(f"$ {' '.join(cmd)}\n")
+        f.flush()
+        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise BuildError(f"{what} failed (exit {proc.returncode})")
+
+
+def _config_settings(backend: str, tc: Toolchain, given: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+    """The backend's config settings: the user's, plus what makes it cross-compile."""
+    config = dict(given)
+    if backend.startswith("mesonpy"):
+        cross = f"--cross-file={tc.meson_cross_file}"
+        old = config.get("setup-args", [])
+        config["setup-args"] = [*([old] if isinstance(old, str) else old), cross]
+    elif backend.startswith("maturin"):
+        rust = _rust_target(tc.target)
+        old = config.get("build-args", "")
+        extra = f"--target {rust} --zig --compatibility musllinux_1_1"
+        config["build-args"] = f"{old} {extra}".strip() if isinstance(old, str) else [*old, *extra.split()]
+    return config
+
+
+_RUST_ARCH = {"i686": "i686", "armv7l": "armv7", "ppc64le": "powerpc64le", "loongarch64": "loongarch64"}
+
+
+def _rust_target(target: Target) -> str:
+    arch = _RUST_ARCH.get(target.arch.name, target.arch.name)
+    abi = "musleabihf" if target.arch.name == "armv7l" else "musl"
+    return f"{arch}-unknown-linux-{abi}"
+
+
+def _maturin_preflight(backend: str, target: Target) -> None:
+    if not backend.startswith("maturin"):
+        return
+    rust = _rust_target(target)
+    rustc = shutil.which("rustc")
+    if rustc is None:
+        raise BuildError(f"maturin needs Rust: no rustc on PATH (install rustup, then `rustup target add {rust}`)")
+    proc = subprocess.run([rustc, "--print", "sysroot"], capture_output=True, text=True, timeout=60)
+    sysroot = Path(proc.stdout.strip())
+    if proc.returncode != 0 or not (sysroot / "lib" / "rustlib" / rust).is_dir():
+        raise BuildError(f"maturin: the Rust target {rust} is not installed here (`rustup target add {rust}`)")
+
+
+def _repair(built: Path, out_dir: Path, tc: Toolchain, result: TargetResult) -> None:
+    from ..repair import SearchPath, repair_wheel
+
+    search = SearchPath(tc.target.arch, tc.target.root)
+    ldpaths = [str(tc.prefix / "lib"), *(str(d) for d in search.system_dirs())]
+    repaired = repair_wheel(built, out_dir, root=tc.target.root, ldpaths=ldpaths, allow_pure=True)
+    assert repaired.output is not None
+    result.wheel = repaired.output
+    result.tag = repaired.output.name[:-4].split("-", 2)[2] if repaired.output else None
+    result.grafted = [g.wheel_path for g in repaired.grafted]
+
+
+def _check(result: TargetResult, options: BuildOptions) -> None:
+    from ..check import check_wheel
+
+    assert result.wheel is not None
+    target = result.target
+    with zipfile.ZipFile(result.wheel) as z:
+        names = z.namelist()
+    modules = extension_modules(names, target)
+    if not modules and not any(n.endswith(".so") or ".so." in n for n in names):
+        result.check = "pure"
+        return
+    checked = check_wheel(result.wheel, root=target.root)
+    result.check = checked.method
+    if not checked.loads:
+        first = checked.problems[0]
+        raise BuildError(f"{result.wheel.name} will not load: {first.file}: {first.subject}: {first.why}")
+    if not options.import_check:
+        return
+    if target.python_command is None:
+        result.stage = "check (no interpreter to import with)"
+        return
+    result.stage = "import"
+    result.imported = import_in_target(result.wheel, modules, target, options.test_command, result.log)
+
+
+def extension_modules(names: Sequence[str], target: Target) -> list[str]:
+    """The importable names of the wheel's extension modules for *target*."""
+    from .toolchain import read_build_time_vars
+
+    suffix = str(read_build_time_vars(target.sysconfigdata).get("EXT_SUFFIX", ""))
+    out = []
+    for n in names:
+        top, _, rest = n.partition("/")
+        if top.endswith(".data"):
+            scheme, _, rest = rest.partition("/")
+            if scheme not in ("purelib", "platlib"):
+                continue
+            n = rest
+        elif top.endswith(".libs"):  # libraries repair grafted, not modules
+            continue
+        for s in (suffix, ".abi3.so", ".so"):
+            if s and n.endswith(s):
+                out.append(n[: -len(s)].replace("/", "."))
+                break
+    return sorted(set(out))
+
+
+_IMPORT = r"""
+import importlib, sys
+sys.path.insert(0, sys.argv[1])
+for name in sys.argv[2:]:
+    importlib.import_module(name)
+    print("imported", name, flush=True)
+"""
+
+
+def import_in_target(
+    wheel: Path, modules: Sequence[str], target: Target, test_command: str | None, log: Path | None
+) -> list[str]:
+    """Unpack *wheel* and import each of *modules* in the target's CPython (then run
+    *test_command* there); the modules imported. BuildError with the interpreter's last words."""
+    assert target.python_command is not None
+    with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:
+        with zipfile.ZipFile(wheel) as z:
+            z.extractall(tmp)
+        for data in Path(tmp).glob("*.data"):
+            for scheme in ("purelib", "platlib"):
+                if (data / scheme).is_dir():
+                    shutil.copytree(data / scheme, tmp, dirs_exist_ok=True)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+        steps = [("import", [*target.python_command, "-c", _IMPORT, tmp, *modules])]
+        if test_command:
+            code = f"import sys; sys.path.insert(0, {tmp!r})\n{test_command}"
+            steps.append(("test", [*target.python_command, "-c", code]))
+        imported: list[str] = []
+        for what, cmd in steps:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=tmp)
+            if log is not None:
+                with open(log, "a") as f:
+                    f.write(f"$ {what} in {target.name}\n{proc.stdout}{proc.stderr}")
+            if proc.returncode != 0:
+                why = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
+                last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+                raise BuildError(f"{what} in {target.name} failed ({why}): {last}")
+            if what == "import":
+                imported = [line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith("imported ")]
+    return imported
+
+
+class ProgressPrinter:
+    """Progress on stderr: one live line per target on a terminal, plain lines otherwise."""
+
+    def __init__(self, targets: Sequence[Target], stream: TextIO | None = None, live: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = live if live is not None else self.stream.isatty()
+        self.names = [t.name for t in targets]
+        self.lines = dict.fromkeys(self.names, "waiting")
+        self.lock = threading.Lock()
+        self.width = max(len(n) for n in self.names) if self.names else 0
+        self.drawn = False
+
+    def __call__(self, result: TargetResult, message: str) -> None:
+        with self.lock:
+            name = result.target.name
+            self.lines[name] = message
+            write = self.stream.write
+            if not self.live:
+                write(f"build: {name}: {message}\n")
+                self.stream.flush()
+                return
+            if self.drawn:
+                write(f"\x1b[{len(self.names)}F")
+            for n in self.names:
+                write(f"\x1b[2K{n.ljust(self.width)}  {self.lines[n][:120]}\n")
+            self.drawn = True
+            self.stream.flush()

@@ -1,0 +1,189 @@
+"""What a cross build needs to know about one target, and where targets come from.
+
+A :class:`Target` is one (arch, CPython minor, musl): the host Python that runs the build,
+the target CPython's ``_sysconfigdata`` and headers, the root its libraries are found in (for
+``repair``), zig's target triple, and how to run the target's interpreter (for the import
+check). Targets come from kits (:mod:`muslwheel.kits`), or from an installed musl CPython
+prefix of the host's own arch (:func:`target_from_prefix`; the test world's CPython is one).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..arch import Arch, get_arch, host_runs_natively
+from ..errors import MuslwheelError, TargetError
+
+#: wheel arch -> zig's target triple
+ZIG_TARGETS = {
+    "x86_64": "x86_64-linux-musl",
+    "i686": "x86-linux-musl",
+    "aarch64": "aarch64-linux-musl",
+    "armv7l": "arm-linux-musleabihf",
+    "ppc64le": "powerpc64le-linux-musl",
+    "s390x": "s390x-linux-musl",
+    "riscv64": "riscv64-linux-musl",
+    "loongarch64": "loongarch64-linux-musl",
+}
+#: wheel arch -> (GNU host triplet for ``configure --host``, meson cpu_family, CMake processor)
+GNU_HOSTS = {
+    "x86_64": ("x86_64-linux-musl", "x86_64", "x86_64"),
+    "i686": ("i686-linux-musl", "x86", "i686"),
+    "aarch64": ("aarch64-linux-musl", "aarch64", "aarch64"),
+    "armv7l": ("armv7l-linux-musleabihf", "arm", "armv7l"),
+    "ppc64le": ("powerpc64le-linux-musl", "ppc64", "ppc64le"),
+    "s390x": ("s390x-linux-musl", "s390x", "s390x"),
+    "riscv64": ("riscv64-linux-musl", "riscv64", "riscv64"),
+    "loongarch64": ("loongarch64-linux-musl", "loongarch64", "loongarch64"),
+}
+
+
+class BuildError(MuslwheelError):
+    """A build cannot start as asked (no such target, no zig, unreadable source)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  #: ``aarch64-musl1.2.3-py3.11``
+    arch: Arch
+    python: str  #: CPython minor, ``"3.11"``
+    musl: str | None
+    root: Path | None  #: the target's root filesystem (libraries for repair); None: this host
+    sysconfigdata: Path  #: the target CPython's ``_sysconfigdata_*.py``
+    include_dir: Path  #: the target CPython's headers (``Python.h``, ``pyconfig.h``)
+    build_python: Path  #: a host CPython of the same minor
+    zig_target: str
+    zig_libc: Path | None = None  #: a zig libc file naming the target's own musl, if it has one
+    python_command: tuple[str, ...] | None = None  #: runs the target CPython here (with qemu)
+
+    @property
+    def gnu_host(self) -> str:
+        return GNU_HOSTS[self.arch.name][0]
+
+    @property
+    def platform(self) -> str:
+        """What ``sysconfig.get_platform()`` says on the target: ``linux-aarch64``."""
+        return f"linux-{self.arch.name}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "arch": self.arch.name,
+            "python": self.python,
+            "musl": self.musl,
+            "root": str(self.root) if self.root else None,
+        }
+
+
+def _minor_of(sysconfigdata: Path) -> str:
+    # lib/python3.11/_sysconfigdata_*.py
+    name = sysconfigdata.parent.name
+    if not name.startswith("python"):
+        raise BuildError(f"{sysconfigdata}: not inside a lib/pythonX.Y directory")
+    return name[len("python") :]
+
+
+def find_build_python(minor: str) -> Path:
+    """A host CPython *minor*: the running one if it matches, else ``pythonX.Y`` on PATH."""
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
+        return Path(sys.executable)
+    found = shutil.which(f"python{minor}")
+    if found:
+        return Path(found)
+    raise BuildError(f"no host CPython {minor} to build with (pythonX.Y on PATH)")
+
+
+def target_from_prefix(prefix: Path, *, musl: str | None = None) -> Target:
+    """A target for a musl CPython installed at *prefix* (``PREFIX/bin/pythonX.Y``) of an arch
+    this host runs natively, using this host's musl loader and libraries."""
+    found = sorted(prefix.glob("lib/python3.*/_sysconfigdata_*linux*musl*.py"))
+    if not found:
+        raise BuildError(f"{prefix}: no musl CPython here (no lib/python3.*/_sysconfigdata_*musl*.py)")
+    sysconfigdata = found[0]
+    minor = _minor_of(sysconfigdata)
+    arch = next(
+        (get_arch(a) for a in ZIG_TARGETS if f"_{get_arch(a).cpython_triplet('musl')}" in sysconfigdata.stem), None
+    )
+    if arch is None:
+        raise BuildError(f"{sysconfigdata}: not one of the eight musllinux architectures")
+    interpreter = prefix / "bin" / f"python{minor}"
+    command = (str(interpreter),) if host_runs_natively(arch) and interpreter.exists() else None
+    return Target(
+        name=f"{arch.name}-musl{musl}-py{minor}" if musl else f"{arch.name}-py{minor}",
+        arch=arch,
+        python=minor,
+        musl=musl,
+        root=None,
+        sysconfigdata=sysconfigdata,
+        include_dir=prefix / "include" / f"python{minor}",
+        build_python=find_build_python(minor),
+        zig_target=ZIG_TARGETS[arch.name],
+        python_command=command,
+    )
+
+
+def target_from_kit(kit: Any) -> Target:
+    """A target for a kit (:class:`muslwheel.kits.Kit`) with a CPython."""
+    arch = get_arch(kit.arch)
+    libc = None
+    if (kit.musl_lib_dir / "crt1.o").exists() and (kit.musl_include_dir / "stdio.h").exists():
+        libc = kit.zig_libc_file()
+    return Target(
+        name=kit.name,
+        arch=arch,
+        python=kit.python,
+        musl=kit.musl,
+        root=kit.root,
+        sysconfigdata=kit.sysconfigdata_path,
+        include_dir=kit.include_dir,
+        build_python=kit.build_python(),
+        zig_target=kit.zig_target,
+        zig_libc=libc,
+        python_command=tuple(kit.python_command()),
+    )
+
+
+def _kits() -> Any:
+    try:
+        import importlib
+
+        return importlib.import_module("muslwheel.kits")
+    except ImportError:  # a muslwheel without kits
+        raise BuildError("no target kits in this muslwheel (muslwheel.kits is missing)") from None
+
+
+def find_kit(spec: str) -> Any:
+    """The kit named *spec* (or at that directory), from :mod:`muslwheel.kits`."""
+    return _kits().find_kit(spec)
+
+
+def select_targets(arches: Sequence[str], pythons: Sequence[str], musl: str | None) -> list[Target]:
+    """One target per (arch, python): the kit of that arch and minor with the oldest musl
+    release among those built (or exactly *musl*, a release or a ``1.1``/``1.2`` series), since
+    a wheel compiled against the oldest musl runs on every later one."""
+    for a in arches:
+        get_arch(a)  # an unknown arch is a usage error, before anything else
+    kits = _kits()
+    targets: list[Target] = []
+    missing: list[str] = []
+    for arch in arches:
+        for python in pythons:
+            found = [
+                k
+                for k in kits.select_kits(arch=arch, python=python, with_python=True)
+                if musl is None or k.musl == musl or k.musl.startswith(musl + ".")
+            ]
+            if not found:
+                missing.append(f"{arch} py{python}" + (f" musl {musl}" if musl else ""))
+                continue
+            oldest = min(found, key=lambda k: tuple(int(p) for p in k.musl.split(".") if p.isdigit()))
+            targets.append(target_from_kit(oldest))
+    if missing:
+        hint = "`muslwheel kit build --arch ARCH --python X.Y` makes one"
+        raise TargetError(f"no kit for {', '.join(missing)} ({hint})")
+    return targets

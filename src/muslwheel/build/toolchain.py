@@ -1,0 +1,269 @@
+"""The cross toolchain of one target: zig wrappers, the target's sysconfig, the build environment.
+
+Every compiler a build system may call is a small shell script in the target's work directory
+(``cc``, ``c++``, ``ar``, ``ranlib``) that runs ``zig cc -target ARCH-linux-musl`` with the
+flags every object needs: position-independent code, no sanitizer runtime (zig's debug default),
+and ``-ffile-prefix-map`` so the work directory's random path never reaches a binary (wheels
+come out byte-identical from two builds). With a kit that carries musl's headers and startup
+files, ``ZIG_LIBC`` points zig at them, so the wheel is compiled against the target's own musl
+release, not zig's bundled one.
+
+The target CPython's ``_sysconfigdata`` is copied into the work directory with its compilers
+replaced by those scripts and its include directories pointed at the target's headers; the
+build Python finds it through ``_PYTHON_SYSCONFIGDATA_NAME`` and ``PYTHONPATH``, as CPython's
+own cross builds do, and ``_PYTHON_HOST_PLATFORM`` makes the wheel's tag the target's.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .target import GNU_HOSTS, BuildError, Target
+
+#: the constant every work directory path becomes inside binaries (-ffile-prefix-map)
+BUILD_PATH = "/muslwheel-build"
+
+
+def zig_executable() -> Path:
+    """The zig compiler: the ``ziglang`` wheel's, else ``zig`` on PATH."""
+    spec = importlib.util.find_spec("ziglang")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = Path(location) / "zig"
+            if candidate.is_file():
+                return candidate
+    found = shutil.which("zig")
+    if found:
+        return Path(found)
+    raise BuildError(
+        "no zig to cross-compile with: pip install 'muslwheel[build]' (the ziglang wheel) or put zig on PATH"
+    )
+
+
+def zig_cache_dir() -> Path:
+    from .pep517 import cache_dir
+
+    return cache_dir() / "zig"
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The compilers and files of one target's build, all inside *work*."""
+
+    target: Target
+    work: Path
+    cc: Path
+    cxx: Path
+    ar: Path
+    ranlib: Path
+    sysconfig_dir: Path  #: holds the rewritten ``_sysconfigdata`` module
+    prefix: Path  #: where ``--before-build`` installs native dependencies
+    meson_cross_file: Path
+    cmake_toolchain_file: Path
+    ext_suffix: str
+
+
+def _script(path: Path, lines: list[str]) -> Path:
+    path.write_text("#!/bin/sh\n" + "\n".join(lines) + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def make_toolchain(target: Target, work: Path) -> Toolchain:
+    zig = zig_executable()
+    tools = work / "tools"
+    tools.mkdir(parents=True, exist_ok=True)
+    prefix = work / "prefix"
+    for d in ("include", "lib", "lib/pkgconfig"):
+        (prefix / d).mkdir(parents=True, exist_ok=True)
+    env_lines = [f"export ZIG_GLOBAL_CACHE_DIR={shlex.quote(str(zig_cache_dir()))}"]
+    if target.zig_libc is not None:
+        env_lines.append(f"export ZIG_LIBC={shlex.quote(str(target.zig_libc))}")
+    # zig's default (debug) mode links the UBSan runtime into every object it compiles; a wheel
+    # built with gcc has none, and i386 PIC cannot take it.
+    flags = [
+        "-target",
+        target.zig_target,
+        "-fPIC",
+        "-fno-sanitize=undefined",
+        f"-ffile-prefix-map={work}={BUILD_PATH}",
+    ]
+    quoted = " ".join(shlex.quote(f) for f in flags)
+    z = shlex.quote(str(zig))
+    cc = _script(tools / "cc", [*env_lines, f'exec {z} cc {quoted} "$@"'])
+    cxx = _script(tools / "c++", [*env_lines, f'exec {z} c++ {quoted} "$@"'])
+    ar = _script(tools / "ar", [*env_lines, f'exec {z} ar "$@"'])
+    ranlib = _script(tools / "ranlib", [*env_lines, f'exec {z} ranlib "$@"'])
+    sysconfig_dir = work / "sysconfig"
+    ext_suffix = write_sysconfigdata(target, sysconfig_dir, cc, cxx, ar)
+    toolchain = Toolchain(
+        target,
+        work,
+        cc,
+        cxx,
+        ar,
+        ranlib,
+        sysconfig_dir,
+        prefix,
+        work / "meson-cross.ini",
+        work / "cmake-toolchain.cmake",
+        ext_suffix,
+    )
+    _write_meson_cross_file(toolchain)
+    _write_cmake_toolchain(toolchain)
+    return toolchain
+
+
+def read_build_time_vars(path: Path) -> dict[str, object]:
+    """The ``build_time_vars`` dict of a ``_sysconfigdata`` module, read without executing it."""
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except (OSError, SyntaxError, ValueError) as e:
+        raise BuildError(f"{path}: cannot read the target's sysconfig ({e})") from None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "build_time_vars" for t in node.targets
+        ):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                break
+            if isinstance(value, dict):
+                return value
+    raise BuildError(f"{path}: no build_time_vars dict in the target's sysconfig")
+
+
+def write_sysconfigdata(target: Target, directory: Path, cc: Path, cxx: Path, ar: Path) -> str:
+    """Copy the target's ``_sysconfigdata`` into *directory*, rewritten for this build; return
+    the target's extension suffix."""
+    values = read_build_time_vars(target.sysconfigdata)
+    ext_suffix = values.get("EXT_SUFFIX")
+    if not isinstance(ext_suffix, str) or target.arch.cpython_triplet("musl") not in ext_suffix:
+        raise BuildError(f"{target.sysconfigdata}: EXT_SUFFIX {ext_suffix!r} is not a musl {target.arch.name} one")
+    include = str(target.include_dir)
+    values.update(
+        {
+            "CC": str(cc),
+            "CXX": str(cxx),
+            "CPP": f"{cc} -E",
+            "LDSHARED": f"{cc} -shared",
+            "BLDSHARED": f"{cc} -shared",
+            "LDCXXSHARED": f"{cxx} -shared",
+            "AR": str(ar),
+            "INCLUDEPY": include,
+            "CONFINCLUDEPY": include,
+            "INCLUDEDIR": str(target.include_dir.parent),
+            "CONFINCLUDEDIR": str(target.include_dir.parent),
+        }
+    )
+    if target.root is not None:
+        for key in ("LIBDIR", "LIBPL", "LIBDEST", "BINLIBDEST", "DESTSHARED"):
+            value = values.get(key)
+            if isinstance(value, str) and value.startswith("/"):
+                values[key] = str(target.root / value.lstrip("/"))
+    directory.mkdir(parents=True, exist_ok=True)
+    text = "# Rewritten by muslwheel build for a cross build.\nbuild_time_vars = " + repr(values) + "\n"
+    (directory / target.sysconfigdata.name).write_text(text)
+    return ext_suffix
+
+
+def cross_environment(tc: Toolchain, base: dict[str, str]) -> dict[str, str]:
+    """The environment of a target's ``--before-build`` command and of its PEP 517 build."""
+    target = tc.target
+    env = dict(base)
+    for key in ("PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__", "VIRTUAL_ENV"):
+        env.pop(key, None)
+    inc, lib = tc.prefix / "include", tc.prefix / "lib"
+    env.update(
+        {
+            "CC": str(tc.cc),
+            "CXX": str(tc.cxx),
+            "LDSHARED": f"{tc.cc} -shared",
+            "LDCXXSHARED": f"{tc.cxx} -shared",
+            "AR": str(tc.ar),
+            "RANLIB": str(tc.ranlib),
+            "CFLAGS": _join(base.get("CFLAGS"), f"-I{inc}"),
+            "CXXFLAGS": _join(base.get("CXXFLAGS"), f"-I{inc}"),
+            "LDFLAGS": _join(base.get("LDFLAGS"), f"-L{lib}"),
+            "PKG_CONFIG_PATH": str(lib / "pkgconfig"),
+            # only the target's .pc files: the host's describe glibc libraries
+            "PKG_CONFIG_LIBDIR": str(lib / "pkgconfig"),
+            "_PYTHON_HOST_PLATFORM": target.platform,
+            "_PYTHON_SYSCONFIGDATA_NAME": target.sysconfigdata.stem,
+            "PYTHONPATH": str(tc.sysconfig_dir),
+            "SETUPTOOLS_EXT_SUFFIX": tc.ext_suffix,
+            "CMAKE_TOOLCHAIN_FILE": str(tc.cmake_toolchain_file),
+            "ZIG_GLOBAL_CACHE_DIR": str(zig_cache_dir()),
+            "SOURCE_DATE_EPOCH": base.get("SOURCE_DATE_EPOCH", "315532800"),
+            "MUSLWHEEL_PREFIX": str(tc.prefix),
+            "MUSLWHEEL_HOST": target.gnu_host,
+            "MUSLWHEEL_ARCH": target.arch.name,
+            "MUSLWHEEL_PYTHON": target.python,
+            "GIT_OPTIONAL_LOCKS": "0",  # setuptools-scm's git calls never touch the user's index
+        }
+    )
+    return env
+
+
+def _join(*parts: str | None) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def _write_meson_cross_file(tc: Toolchain) -> None:
+    family = GNU_HOSTS[tc.target.arch.name][1]
+    endian = "little" if tc.target.arch.little_endian else "big"
+    text = f"""# meson cross file for {tc.target.name}, written by muslwheel build
+[binaries]
+c = [{str(tc.cc)!r}]
+cpp = [{str(tc.cxx)!r}]
+ar = [{str(tc.ar)!r}]
+ranlib = [{str(tc.ranlib)!r}]
+pkg-config = 'pkg-config'
+
+[built-in options]
+pkg_config_path = [{str(tc.prefix / "lib" / "pkgconfig")!r}]
+
+[properties]
+needs_exe_wrapper = true
+
+[host_machine]
+system = 'linux'
+cpu_family = {family!r}
+cpu = {tc.target.arch.name!r}
+endian = {endian!r}
+"""
+    tc.meson_cross_file.write_text(text)
+
+
+def _cmake_path(p: Path | str) -> str:
+    return str(p).replace("\\", "/").replace('"', '\\"')
+
+
+def _write_cmake_toolchain(tc: Toolchain) -> None:
+    t = tc.target
+    soabi = tc.ext_suffix[1:].rsplit(".", 1)[0]
+    roots = [tc.prefix] + ([t.root] if t.root is not None else [])
+    text = f"""# CMake toolchain file for {t.name}, written by muslwheel build
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR {GNU_HOSTS[t.arch.name][2]})
+set(CMAKE_C_COMPILER "{_cmake_path(tc.cc)}")
+set(CMAKE_CXX_COMPILER "{_cmake_path(tc.cxx)}")
+set(CMAKE_AR "{_cmake_path(tc.ar)}" CACHE FILEPATH "" FORCE)
+set(CMAKE_RANLIB "{_cmake_path(tc.ranlib)}" CACHE FILEPATH "" FORCE)
+set(CMAKE_FIND_ROOT_PATH {" ".join(f'"{_cmake_path(r)}"' for r in roots)})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+set(CMAKE_PREFIX_PATH "{_cmake_path(tc.prefix)}")
+set(Python_INCLUDE_DIR "{_cmake_path(t.include_dir)}")
+set(Python3_INCLUDE_DIR "{_cmake_path(t.include_dir)}")
+set(Python_SOABI "{soabi}")
+set(Python3_SOABI "{soabi}")
+"""
+    tc.cmake_toolchain_file.write_text(text)

@@ -1,0 +1,249 @@
+"""muslwheel build: a real C extension with a vendored library, cross-built with zig for musl
+CPythons, repaired, checked by musl's loader and imported in the target's own interpreter.
+
+The fixture project (written here) is what a user's project looks like: a setuptools C
+extension linking ``libfix.so.1``, a library that ``--before-build`` compiles with the target's
+``$CC`` into ``$MUSLWHEEL_PREFIX``; ``repair`` must graft it. Build requirements come from the
+wheels ``scripts/build-world`` downloads (``PIP_NO_INDEX``), never from the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import WORLD, checkout_env, muslwheel_cmd, need, run
+
+pytestmark = pytest.mark.world
+
+BEFORE_BUILD = (
+    '$CC -O2 -shared -Wl,-soname,libfix.so.1 -o "$MUSLWHEEL_PREFIX/lib/libfix.so.1" vendor/fix.c'
+    ' && ln -sf libfix.so.1 "$MUSLWHEEL_PREFIX/lib/libfix.so"'
+    ' && cp vendor/fix.h "$MUSLWHEEL_PREFIX/include/"'
+)
+#: the fixture's smoke test: a value computed by the extension through the vendored library
+TEST = "import fixture; assert fixture.mix(6, 7) == 6 * 7 + 0x5a17, fixture.mix(6, 7); print('mix ok', fixture.arch())"
+
+
+def write_fixture(root: Path, name: str = "fixture") -> Path:
+    project = root / name
+    (project / "fixture").mkdir(parents=True)
+    (project / "vendor").mkdir()
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=70.1"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "fixture"\nversion = "1.0"\nrequires-python = ">=3.9"\n'
+    )
+    (project / "setup.py").write_text(
+        "from setuptools import Extension, setup\n"
+        'setup(packages=["fixture"], ext_modules=[Extension("fixture._speed", ["fixture/speed.c"], libraries=["fix"])])\n'
+    )
+    (project / "fixture" / "__init__.py").write_text("from ._speed import arch, mix\n")
+    (project / "vendor" / "fix.h").write_text("long fix_mix(long a, long b);\n")
+    (project / "vendor" / "fix.c").write_text(
+        '#include "fix.h"\nlong fix_mix(long a, long b) { return a * b + 0x5a17; }\n'
+    )
+    (project / "fixture" / "speed.c").write_text(
+        r"""#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <fix.h>
+
+static PyObject *mix(PyObject *self, PyObject *args) {
+    long a, b;
+    if (!PyArg_ParseTuple(args, "ll", &a, &b)) return NULL;
+    return PyLong_FromLong(fix_mix(a, b));
+}
+
+static PyObject *arch(PyObject *self, PyObject *unused) {
+    return PyUnicode_FromFormat("%d-bit %s", (int)(8 * sizeof(void *)),
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        "big-endian"
+#else
+        "little-endian"
+#endif
+    );
+}
+
+static PyMethodDef methods[] = {
+    {"mix", mix, METH_VARARGS, NULL},
+    {"arch", arch, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "fixture._speed", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&module); }
+"""
+    )
+    return project
+
+
+@pytest.fixture(scope="session")
+def build_wheels() -> Path:
+    wheels = WORLD / "build-wheels"
+    need(any(wheels.glob("setuptools-*.whl")), f"setuptools wheel for builds ({wheels})")
+    return wheels
+
+
+@pytest.fixture(scope="session")
+def world_cpython() -> Path:
+    prefix = WORLD / "cpython"
+    need((prefix / "bin" / "python3.11").exists(), f"musl CPython ({prefix})")
+    return prefix
+
+
+def offline_env(build_wheels: Path) -> dict[str, str]:
+    env = checkout_env()
+    env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(build_wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    env.pop("SOURCE_DATE_EPOCH", None)
+    return env
+
+
+def muslwheel_build(args: list[object], env: dict[str, str]) -> tuple[int, dict[str, object] | None, str]:
+    proc = run([*muslwheel_cmd(), "build", "--json", "-j", "2", *args], env=env, timeout=1200)
+    data = json.loads(proc.stdout) if proc.stdout.strip() else None
+    return proc.returncode, data, proc.stderr
+
+
+def tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        h.update(str(p.relative_to(root)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_builds_repairs_and_imports_natively(tmp_path: Path, build_wheels: Path, world_cpython: Path) -> None:
+    """x86_64 musl CPython: built with zig, libfix grafted, honest by show, imported and run,
+    and the same bytes from a second build."""
+    from muslwheel.audit import audit_wheel
+
+    project = write_fixture(tmp_path)
+    before = tree_digest(project)
+    env = offline_env(build_wheels)
+    outputs = []
+    for n in (1, 2):
+        out = tmp_path / f"wheelhouse{n}"
+        code, summary, stderr = muslwheel_build(
+            [project, "-w", out, "--cpython", world_cpython, "--before-build", BEFORE_BUILD, "--test", TEST], env
+        )
+        assert code == 0, f"{stderr}\n{json.dumps(summary, indent=1)}"
+        assert summary is not None and summary["ok"] is True
+        (result,) = summary["targets"]  # type: ignore[misc]
+        wheel = Path(result["wheel"])
+        assert wheel.parent == out and [p.name for p in out.iterdir()] == [wheel.name]
+        assert result["built_wheel"].endswith("-cp311-cp311-linux_x86_64.whl")
+        assert wheel.name.startswith("fixture-1.0-cp311-cp311-musllinux_1_") and wheel.name.endswith("_x86_64.whl")
+        assert result["check"] == "loader"
+        assert result["imported"] == ["fixture._speed"]
+        assert [Path(g).name.split("-")[0] for g in result["grafted"]] == ["libfix"]
+        verdict = audit_wheel(wheel)
+        assert verdict.honest and not verdict.external_libs, verdict.to_json()
+        with zipfile.ZipFile(wheel) as z:
+            assert any(n.startswith("fixture.libs/libfix-") for n in z.namelist())
+        outputs.append(wheel.read_bytes())
+    assert outputs[0] == outputs[1], "two builds of the same source differ"
+    assert tree_digest(project) == before, "the build wrote into the source tree"
+
+
+def test_builds_from_an_sdist(tmp_path: Path, build_wheels: Path, world_cpython: Path) -> None:
+    project = write_fixture(tmp_path / "src")
+    sdist = tmp_path / "fixture-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        tar.add(project, arcname="fixture-1.0")
+    out = tmp_path / "out"
+    code, summary, stderr = muslwheel_build(
+        [sdist, "-w", out, "--cpython", world_cpython, "--before-build", BEFORE_BUILD, "--test", TEST],
+        offline_env(build_wheels),
+    )
+    assert code == 0, stderr
+    assert summary is not None
+    assert summary["targets"][0]["imported"] == ["fixture._speed"]  # type: ignore[index]
+
+
+def test_a_failing_target_is_reported_with_its_log(tmp_path: Path, build_wheels: Path, world_cpython: Path) -> None:
+    project = write_fixture(tmp_path)
+    out = tmp_path / "out"
+    failing = f"{BEFORE_BUILD} && echo vendored-build-broke-on-$MUSLWHEEL_ARCH >&2 && exit 3"
+    code, summary, stderr = muslwheel_build(
+        [project, "-w", out, "--cpython", world_cpython, "--before-build", failing], offline_env(build_wheels)
+    )
+    assert code == 1
+    assert summary is not None and summary["ok"] is False
+    (result,) = summary["targets"]  # type: ignore[misc]
+    assert result["status"] == "failed" and result["stage"] == "before-build"
+    assert "exit 3" in result["error"]
+    assert "vendored-build-broke-on-x86_64" in result["log_tail"][-1]
+    assert not any(out.iterdir()), "a failed target left a wheel"
+
+
+def test_the_build_error_of_a_broken_extension_is_shown(
+    tmp_path: Path, build_wheels: Path, world_cpython: Path
+) -> None:
+    project = write_fixture(tmp_path)
+    (project / "fixture" / "speed.c").write_text("#include <Python.h>\nint broken( {\n")
+    proc = run(
+        [*muslwheel_cmd(), "build", project, "-w", tmp_path / "out", "--cpython", world_cpython, "-q"],
+        env=offline_env(build_wheels),
+        timeout=600,
+    )
+    assert proc.returncode == 1
+    assert "FAILED at build" in proc.stdout
+    assert "speed.c" in proc.stdout and "error" in proc.stdout  # the compiler's own words, from the log
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["/nonexistent/src", "--cpython", "{world}"], "no such file or directory"),
+        (["{empty}", "--cpython", "{world}"], "not a Python project"),
+        (["{project}", "--arch", "sparc64", "--python", "3.11"], "unknown architecture"),
+        (["{project}", "--arch", "x86_64"], "give both --arch and --python"),
+        (["{project}"], "no targets"),
+        (["{evil}", "--cpython", "{world}"], "outside the sdist"),
+    ],
+)
+def test_bad_requests_are_refused_in_one_line(
+    tmp_path: Path, world_cpython: Path, args: list[str], message: str
+) -> None:
+    project = write_fixture(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    evil = tmp_path / "evil-1.0.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo("evil-1.0/../../escaped.txt")
+        tar.addfile(info)
+    out = tmp_path / "out"
+    values = {"world": world_cpython, "empty": empty, "project": project, "evil": evil}
+    proc = run([*muslwheel_cmd(), "build", "-w", out, *(a.format(**values) for a in args)], env=checkout_env())
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_toolchain_gives_the_backend_the_targets_sysconfig(tmp_path: Path, world_cpython: Path) -> None:
+    """What a backend sees through the cross environment: the target's platform, extension
+    suffix, headers and compilers, read by the build Python's own sysconfig."""
+    from muslwheel.build.target import target_from_prefix
+    from muslwheel.build.toolchain import cross_environment, make_toolchain
+
+    target = target_from_prefix(world_cpython)
+    tc = make_toolchain(target, tmp_path)
+    env = cross_environment(tc, {"PATH": os.environ["PATH"]})
+    code = (
+        "import sysconfig, json; print(json.dumps([sysconfig.get_platform(), sysconfig.get_config_var('EXT_SUFFIX'),"
+        " sysconfig.get_config_var('INCLUDEPY'), sysconfig.get_config_var('CC')]))"
+    )
+    proc = run([target.build_python, "-c", code], env=env)
+    assert proc.returncode == 0, proc.stderr
+    platform, suffix, include, cc = json.loads(proc.stdout)
+    assert platform == "linux-x86_64"
+    assert suffix == ".cpython-311-x86_64-linux-musl.so"
+    assert Path(include) == world_cpython / "include" / "python3.11" and (Path(include) / "Python.h").exists()
+    assert cc == str(tc.cc)
