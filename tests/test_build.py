@@ -247,3 +247,70 @@ def test_toolchain_gives_the_backend_the_targets_sysconfig(tmp_path: Path, world
     assert suffix == ".cpython-311-x86_64-linux-musl.so"
     assert Path(include) == world_cpython / "include" / "python3.11" and (Path(include) / "Python.h").exists()
     assert cc == str(tc.cc)
+
+
+MODULE_C = r"""#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static PyObject *answer(PyObject *self, PyObject *unused) { return PyLong_FromLong(6 * 7 + (long)sizeof(void *)); }
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "%(name)s", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_%(name)s(void) { return PyModule_Create(&module); }
+"""
+
+
+def write_meson_project(root: Path) -> Path:
+    project = root / "mfix"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["meson-python"]\nbuild-backend = "mesonpy"\n\n[project]\nname = "mfix"\nversion = "1.0"\n'
+    )
+    (project / "meson.build").write_text(
+        "project('mfix', 'c', version: '1.0')\n"
+        "py = import('python').find_installation(pure: false)\n"
+        "py.extension_module('mfix', 'mfix.c', install: true)\n"
+    )
+    (project / "mfix.c").write_text(MODULE_C % {"name": "mfix"})
+    return project
+
+
+def write_cmake_project(root: Path) -> Path:
+    project = root / "sfix"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["scikit-build-core"]\nbuild-backend = "scikit_build_core.build"\n\n'
+        '[project]\nname = "sfix"\nversion = "1.0"\n'
+    )
+    (project / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.15)\nproject(sfix LANGUAGES C)\n"
+        "find_package(Python COMPONENTS Development.Module REQUIRED)\n"
+        "Python_add_library(sfix MODULE sfix.c WITH_SOABI)\ninstall(TARGETS sfix DESTINATION .)\n"
+    )
+    (project / "sfix.c").write_text(MODULE_C % {"name": "sfix"})
+    return project
+
+
+@pytest.mark.parametrize("kind", ["meson-python", "scikit-build-core"])
+def test_meson_and_cmake_projects_cross_build(
+    tmp_path: Path, build_wheels: Path, world_cpython: Path, kind: str
+) -> None:
+    """meson-python through the generated cross file, scikit-build-core through the generated
+    toolchain file: a musllinux wheel whose module imports and answers."""
+    project = write_meson_project(tmp_path) if kind == "meson-python" else write_cmake_project(tmp_path)
+    name = project.name
+    code, summary, stderr = muslwheel_build(
+        [
+            project,
+            "-w",
+            tmp_path / "out",
+            "--cpython",
+            world_cpython,
+            "--test",
+            f"import {name}; assert {name}.answer() == 50",
+        ],
+        offline_env(build_wheels),
+    )
+    assert code == 0, f"{stderr}\n{json.dumps(summary, indent=1)}"
+    assert summary is not None
+    (result,) = summary["targets"]  # type: ignore[misc]
+    assert result["imported"] == [name]
+    assert Path(result["wheel"]).name.startswith(f"{name}-1.0-cp311-cp311-musllinux_1_")

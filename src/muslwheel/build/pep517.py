@@ -188,6 +188,7 @@ class BuildEnv:
     def __init__(self, python: Path, requires: Sequence[str], log: Path) -> None:
         self.base_python = python
         self.log = log
+        self.parent: BuildEnv | None = None
         identity = _python_identity(python)
         key = hashlib.sha256((identity + "\n".join(sorted(requires))).encode()).hexdigest()[:16]
         self.directory = cache_dir() / "build" / "envs" / key
@@ -204,9 +205,27 @@ class BuildEnv:
         with open(self.log, "a") as log:
             log.write(f"$ {' '.join(cmd)}\n")
             log.flush()
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_clean_env())
         if proc.returncode != 0:
             raise BuildError(f"{what} failed (exit {proc.returncode})")
+
+    def site_packages(self) -> Path:
+        found = sorted(self.directory.glob("lib/python*/site-packages"))
+        if not found:
+            raise BuildError(f"{self.directory}: a venv without site-packages")
+        return found[0]
+
+    def overlay(self, directory: Path) -> BuildEnv:
+        """A venv of its own for one target that sees this one's packages (a ``.pth`` file):
+        the target's ``_sysconfigdata`` goes into its site-packages, where even ``python -E``
+        (CMake's FindPython) finds it."""
+        self._run([str(self.base_python), "-m", "venv", "--without-pip", str(directory)], "creating the target venv")
+        child = object.__new__(BuildEnv)
+        child.base_python, child.log, child.directory = self.base_python, self.log, directory
+        child.python = directory / "bin" / "python"
+        (child.site_packages() / "_muslwheel_build_env.pth").write_text(f"{self.site_packages()}\n")
+        child.parent = self
+        return child
 
     def missing(self, requires: Sequence[str]) -> list[str]:
         """The requirements not satisfied by what the venv holds."""
@@ -215,7 +234,7 @@ class BuildEnv:
         from packaging.requirements import InvalidRequirement, Requirement
         from packaging.utils import canonicalize_name
 
-        site = sorted(self.directory.glob("lib/python*/site-packages"))
+        site = [self.site_packages()] + ([self.parent.site_packages()] if self.parent else [])
         installed = {
             canonicalize_name(d.metadata["Name"] or ""): d.version for d in distributions(path=[str(p) for p in site])
         }
@@ -232,6 +251,10 @@ class BuildEnv:
         return out
 
     def install(self, requires: Sequence[str]) -> None:
+        """Install what of *requires* is missing (into the shared venv, for an overlay)."""
+        if self.parent is not None:
+            self.parent.install(requires)
+            return
         with _locked(self.directory.with_suffix(".lock-install")):
             todo = self.missing(requires)
             if todo:
@@ -245,6 +268,14 @@ class BuildEnv:
                     "--disable-pip-version-check",
                 ]
                 self._run([*cmd, *todo], f"installing the build requirements ({', '.join(todo)})")
+
+
+def _clean_env() -> dict[str, str]:
+    """This process's environment without what would point pip or the venv at other Pythons."""
+    env = dict(os.environ)
+    for key in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTHONUSERBASE"):
+        env.pop(key, None)
+    return env
 
 
 _HOOK = r"""
@@ -276,7 +307,10 @@ def run_hook(
 ) -> object:
     """Call *hook* of the project's backend in *env*; its JSON-able result."""
     out = log.with_name(f"{hook}.json")
-    environ = {**environ, "MUSLWHEEL_BACKEND": system.backend}
+    # the venv's scripts first, as an activated venv has them (meson, ninja, cmake, cython)
+    dirs = [env.directory / "bin"] + ([env.parent.directory / "bin"] if env.parent else [])
+    path = os.pathsep.join([*map(str, dirs), environ.get("PATH", os.defpath)])
+    environ = {**environ, "MUSLWHEEL_BACKEND": system.backend, "PATH": path, "VIRTUAL_ENV": str(env.directory)}
     cmd = [str(env.python), "-c", _HOOK, hook, str(out), json.dumps(args), json.dumps(list(system.backend_path))]
     with open(log, "a") as f:
         f.write(f"$ {system.backend} {hook}\n")

@@ -198,9 +198,9 @@ def _stages(
     with clock.stage("prepare"):
         project = source.copy_to(work / "src")
         system = read_build_system(project)
-        tc = make_toolchain(target, work)
+        env = BuildEnv(target.build_python, system.requires, log).overlay(work / "venv")
+        tc = make_toolchain(target, work, env.site_packages())
         environ = cross_environment(tc, dict(os.environ))
-        env = BuildEnv(target.build_python, system.requires, log)
     if options.before_build:
         with clock.stage("before-build"):
             _run_logged(["/bin/sh", "-c", options.before_build], project, environ, log, "--before-build")

@@ -10,8 +10,8 @@ release, not zig's bundled one.
 
 The target CPython's ``_sysconfigdata`` is copied into the work directory with its compilers
 replaced by those scripts and its include directories pointed at the target's headers; the
-build Python finds it through ``_PYTHON_SYSCONFIGDATA_NAME`` and ``PYTHONPATH``, as CPython's
-own cross builds do, and ``_PYTHON_HOST_PLATFORM`` makes the wheel's tag the target's.
+build Python finds it through ``_PYTHON_SYSCONFIGDATA_NAME`` (the module is in the target's
+venv, and on ``PYTHONPATH``), as CPython's own cross builds do, and ``_PYTHON_HOST_PLATFORM`` makes the wheel's tag the target's.
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ def _script(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def make_toolchain(target: Target, work: Path) -> Toolchain:
+def make_toolchain(target: Target, work: Path, sysconfig_dir: Path | None = None) -> Toolchain:
+    """The toolchain of *target* in *work*; the rewritten ``_sysconfigdata`` goes into
+    *sysconfig_dir* (default ``work/sysconfig``)."""
     zig = zig_executable()
     tools = work / "tools"
     tools.mkdir(parents=True, exist_ok=True)
@@ -99,8 +101,9 @@ def make_toolchain(target: Target, work: Path) -> Toolchain:
     cxx = _script(tools / "c++", [*env_lines, f'exec {z} c++ {quoted} "$@"'])
     ar = _script(tools / "ar", [*env_lines, f'exec {z} ar "$@"'])
     ranlib = _script(tools / "ranlib", [*env_lines, f'exec {z} ranlib "$@"'])
-    sysconfig_dir = work / "sysconfig"
-    ext_suffix = write_sysconfigdata(target, sysconfig_dir, cc, cxx, ar)
+    sysconfig_dir = sysconfig_dir or work / "sysconfig"
+    ext_suffix, abiflags = write_sysconfigdata(target, sysconfig_dir, cc, cxx, ar)
+    _write_python_config(target, work / "python-config", ext_suffix, abiflags)
     toolchain = Toolchain(
         target,
         work,
@@ -138,9 +141,9 @@ def read_build_time_vars(path: Path) -> dict[str, object]:
     raise BuildError(f"{path}: no build_time_vars dict in the target's sysconfig")
 
 
-def write_sysconfigdata(target: Target, directory: Path, cc: Path, cxx: Path, ar: Path) -> str:
+def write_sysconfigdata(target: Target, directory: Path, cc: Path, cxx: Path, ar: Path) -> tuple[str, str]:
     """Copy the target's ``_sysconfigdata`` into *directory*, rewritten for this build; return
-    the target's extension suffix."""
+    the target's extension suffix and ABI flags."""
     values = read_build_time_vars(target.sysconfigdata)
     ext_suffix = values.get("EXT_SUFFIX")
     if not isinstance(ext_suffix, str) or target.arch.cpython_triplet("musl") not in ext_suffix:
@@ -169,7 +172,29 @@ def write_sysconfigdata(target: Target, directory: Path, cc: Path, cxx: Path, ar
     directory.mkdir(parents=True, exist_ok=True)
     text = "# Rewritten by muslwheel build for a cross build.\nbuild_time_vars = " + repr(values) + "\n"
     (directory / target.sysconfigdata.name).write_text(text)
-    return ext_suffix
+    return ext_suffix, str(values.get("ABIFLAGS") or "")
+
+
+def _write_python_config(target: Target, root: Path, ext_suffix: str, abiflags: str) -> None:
+    """``pythonX.Y-config`` of the target, for CMake's FindPython: when cross-compiling it asks
+    that tool, not the interpreter, for the extension suffix and the headers."""
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    answers = {
+        "--extension-suffix": ext_suffix,
+        "--includes": f"-I{target.include_dir}",
+        "--cflags": f"-I{target.include_dir}",
+        "--abiflags": abiflags,
+        "--prefix": str(root),
+        "--exec-prefix": str(root),
+        "--configdir": "",
+        "--libs": "",
+        "--ldflags": "",
+        "--embed": "",
+    }
+    cases = "".join(f"    {flag}) echo {shlex.quote(value)} ;;\n" for flag, value in answers.items())
+    script = f'for a; do\n  case $a in\n{cases}    *) echo "unknown option $a" >&2; exit 1 ;;\n  esac\ndone\n'
+    for name in (f"python{target.python}-config", "python3-config"):
+        _script(root / "bin" / name, [script])
 
 
 def cross_environment(tc: Toolchain, base: dict[str, str]) -> dict[str, str]:
@@ -261,6 +286,9 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 set(CMAKE_PREFIX_PATH "{_cmake_path(tc.prefix)}")
+# FindPython, cross-compiling, asks pythonX.Y-config (not the interpreter): the target's one
+set(Python_ROOT_DIR "{_cmake_path(tc.work / "python-config")}")
+set(Python3_ROOT_DIR "{_cmake_path(tc.work / "python-config")}")
 set(Python_INCLUDE_DIR "{_cmake_path(t.include_dir)}")
 set(Python3_INCLUDE_DIR "{_cmake_path(t.include_dir)}")
 set(Python_SOABI "{soabi}")
