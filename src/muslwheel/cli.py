@@ -345,6 +345,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             if r.ok:
                 how = f"imported {len(r.imported)} module(s)" if r.imported else f"check: {r.check}"
                 print(f"{r.target.name}: ok: {r.wheel} ({how}, {sum(r.seconds.values()):.1f}s)")
+                for note in r.notes:
+                    print(f"    note: {note}")
             else:
                 print(f"{r.target.name}: FAILED at {r.stage}: {r.error}")
                 for line in r.log_tail:

@@ -57,6 +57,7 @@ class TargetResult:
     grafted: list[str] = field(default_factory=list)
     check: str | None = None  #: loader, loader+qemu, static
     imported: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     error: str | None = None
     log_tail: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -77,6 +78,7 @@ class TargetResult:
             "grafted": self.grafted,
             "check": self.check,
             "imported": self.imported,
+            "notes": self.notes,
             "error": self.error,
             "log_tail": self.log_tail,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
@@ -305,7 +307,7 @@ def _check(result: TargetResult, options: BuildOptions) -> None:
         result.stage = "check (no interpreter to import with)"
         return
     result.stage = "import"
-    result.imported = import_in_target(result.wheel, modules, target, options.test_command, result.log)
+    result.imported = import_in_target(result.wheel, modules, target, options.test_command, result.log, result.notes)
 
 
 def extension_modules(names: Sequence[str], target: Target) -> list[str]:
@@ -330,17 +332,37 @@ def extension_modules(names: Sequence[str], target: Target) -> list[str]:
     return sorted(set(out))
 
 
+# A module the wheel has but this interpreter cannot load is a binary failure (exit 3); one
+# whose init imports a package that is not installed (zstandard's cffi backend wants
+# _cffi_backend) is the wheel's runtime dependency, not a build problem: reported, not failed.
 _IMPORT = r"""
 import importlib, sys
 sys.path.insert(0, sys.argv[1])
+bad = 0
 for name in sys.argv[2:]:
-    importlib.import_module(name)
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name in (name, None) or name.startswith(e.name + "."):
+            print("binary-error", name, e, flush=True); bad = 1
+        else:
+            print("needs", name, e.name, flush=True)
+        continue
+    except ImportError as e:
+        print("binary-error", name, e, flush=True); bad = 1
+        continue
     print("imported", name, flush=True)
+sys.exit(3 if bad else 0)
 """
 
 
 def import_in_target(
-    wheel: Path, modules: Sequence[str], target: Target, test_command: str | None, log: Path | None
+    wheel: Path,
+    modules: Sequence[str],
+    target: Target,
+    test_command: str | None,
+    log: Path | None,
+    notes: list[str] | None = None,
 ) -> list[str]:
     """Unpack *wheel* and import each of *modules* in the target's CPython (then run
     *test_command* there); the modules imported. BuildError with the interpreter's last words."""
@@ -365,10 +387,17 @@ def import_in_target(
                     f.write(f"$ {what} in {target.name}\n{proc.stdout}{proc.stderr}")
             if proc.returncode != 0:
                 why = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
-                last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+                errors = [line for line in proc.stdout.splitlines() if line.startswith("binary-error ")]
+                last = (errors or proc.stderr.strip().splitlines() or ["(no output)"])[-1]
                 raise BuildError(f"{what} in {target.name} failed ({why}): {last}")
             if what == "import":
-                imported = [line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith("imported ")]
+                for line in proc.stdout.splitlines():
+                    kind, _, rest = line.partition(" ")
+                    if kind == "imported":
+                        imported.append(rest)
+                    elif kind == "needs" and notes is not None:
+                        module, _, dependency = rest.partition(" ")
+                        notes.append(f"{module} not imported: it needs {dependency}, not installed in {target.name}")
     return imported
 
 

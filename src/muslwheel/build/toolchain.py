@@ -221,7 +221,8 @@ def cross_environment(tc: Toolchain, base: dict[str, str]) -> dict[str, str]:
             "_PYTHON_HOST_PLATFORM": target.platform,
             "_PYTHON_SYSCONFIGDATA_NAME": target.sysconfigdata.stem,
             "PYTHONPATH": str(tc.sysconfig_dir),
-            "SETUPTOOLS_EXT_SUFFIX": tc.ext_suffix,
+            # not SETUPTOOLS_EXT_SUFFIX: the target's sysconfig already says it, and setting it
+            # sends some setup.py files down broken paths (zstandard 0.25's NameError)
             "CMAKE_TOOLCHAIN_FILE": str(tc.cmake_toolchain_file),
             "ZIG_GLOBAL_CACHE_DIR": str(zig_cache_dir()),
             "SOURCE_DATE_EPOCH": base.get("SOURCE_DATE_EPOCH", "315532800"),
