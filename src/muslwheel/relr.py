@@ -449,9 +449,9 @@ def relocations(data: bytes) -> Relocations:
     return Relocations(relative, tuple(other))
 
 
-def verify_unpacked(old: bytes, new: bytes, what: str = "file") -> ELFFile:
+def verify_unpacked(old: bytes, new: bytes, what: str = "file", before: ELFFile | None = None) -> ELFFile:
     """Prove that *new* is *old* with its DT_RELR unpacked; return the parsed *new*. Raises
-    :class:`RelrError` naming the first difference."""
+    :class:`RelrError` naming the first difference. *before*: *old* parsed, if the caller has it."""
     a, b = _read_image(old), _read_image(new)
     problems = []
     if b.tag(DT.RELR) is not None or b.tag(DT.RELRSZ) is not None:
@@ -487,7 +487,7 @@ def verify_unpacked(old: bytes, new: bytes, what: str = "file") -> ELFFile:
         elif _differs(old, new, p.offset, p.offset + p.filesz, masked):
             problems.append(f"loaded bytes of the segment at {p.vaddr:#x} changed")
     try:
-        before, after = parse_elf(old), parse_elf(new)
+        before, after = before or parse_elf(old), parse_elf(new)
     except ELFError as exc:
         raise RelrError(f"{what}: unpacked file does not parse: {exc}") from None
     if before.symbols != after.symbols:

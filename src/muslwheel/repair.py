@@ -354,7 +354,7 @@ def _unpack_relr(
         data = new_data[member] if member in new_data else read(member)
         try:
             unpacked = unpack_relr(data)
-            elfs[member] = verify_unpacked(data, unpacked, member)
+            elfs[member] = verify_unpacked(data, unpacked, member, elf)
         except RelrError as exc:
             raise RepairError(f"{member}: {exc} (--keep-relr leaves DT_RELR as it is)") from None
         new_data[member] = unpacked
