@@ -134,6 +134,11 @@ def musl_python() -> Path:
     return python
 
 
+def python_include(python: Path) -> str:
+    """The C header directory of the CPython *python*."""
+    return run_ok([python, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"]).stdout.strip()
+
+
 @pytest.fixture(scope="session")
 def world_wheels() -> Path:
     wheels = WORLD / "wheels"

@@ -18,6 +18,7 @@ from conftest import (
     loader_for,
     muslwheel_cmd,
     need,
+    python_include,
     run,
     run_ok,
     runner_for,
@@ -335,7 +336,7 @@ PyMODINIT_FUNC PyInit__names(void) { return PyModule_Create(&mod); }
 def test_packed_extension_crashes_the_musl_cpython_and_imports_after_repair(
     toolchain: Toolchain, musl_python: Path, tmp_path: Path
 ) -> None:
-    include = run_ok([musl_python, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"]).stdout.strip()
+    include = python_include(musl_python)
     ext = toolchain.build(
         "x86_64",
         tmp_path / "_names.cpython-311-x86_64-linux-musl.so",

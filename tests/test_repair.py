@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import Toolchain, checkout_env, muslwheel_cmd, need, run, run_ok, runner_for, write_c
+from conftest import Toolchain, checkout_env, muslwheel_cmd, need, python_include, run, run_ok, runner_for, write_c
 from test_world import musl_venv, pip_install
 from wheelmaker import make_wheel
 
@@ -55,7 +55,7 @@ def test_repair_vendors_two_libraries_and_the_musl_cpython_imports_the_result(
     toolchain: Toolchain, musl_python: Path, world_wheels: Path, tmp_path: Path
 ) -> None:
     libs = build_libs(toolchain, "x86_64", tmp_path)
-    include = run_ok([musl_python, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"]).stdout.strip()
+    include = python_include(musl_python)
     ext = toolchain.build(
         "x86_64",
         tmp_path / "_calc.cpython-311-x86_64-linux-musl.so",

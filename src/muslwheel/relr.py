@@ -306,6 +306,8 @@ def unpack_relr(data: bytes) -> bytes:
         # then the table; one alignment unit of address space is left free before it, so
         # that strip, which packs segments closer in the file, has room to keep it aligned.
         align = max([p.align for p in loads] + [1])
+        if align & (align - 1) or align > 1 << 30:
+            raise RelrError(f"PT_LOAD alignment {align:#x} is not a sensible power of two")
         seg_off = _align(len(out), 8)
         seg_addr = _align(max(p.vaddr + p.memsz for p in loads), align) + align + seg_off % align
         at = img.phdrs.index(loads[-1]) + 1
@@ -332,6 +334,9 @@ def _align(n: int, a: int) -> int:
 
 def _write_phdrs(out: bytearray, img: _Image, phdrs: list[_Phdr], phoff: int) -> None:
     ph_fmt = img.e + (_PH64 if img.is64 else _PH32)
+    limit = 1 << (img.word * 8)
+    if len(phdrs) >= 0xFFFF or any(max(p.vaddr + p.memsz, p.offset + p.filesz) >= limit for p in phdrs):
+        raise RelrError("the new table does not fit in the address space")
     for i, p in enumerate(phdrs):
         if img.is64:
             fields = (p.type, p.flags, p.offset, p.vaddr, p.paddr, p.filesz, p.memsz, p.align)
