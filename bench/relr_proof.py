@@ -13,7 +13,10 @@ after against a root made of Debian's musl 1.2.3 loader and a libz.so.1 (Alpine'
 has one, and musllinux wheels may use it; built here from the Debian zlib source the test world
 uses, with musl-gcc or zig), aarch64 under qemu-user; and, for x86_64 wheels that CPython
 3.11 can import, import it from the unpacked wheel (plus its dependencies' wheels) in the test
-world's musl CPython 3.11 (musl 1.2.3) before and after.
+world's musl CPython 3.11 (musl 1.2.3) before and after. Last, the unwinder of each x86_64
+wheel's converted libgcc_s walks a stack (a musl-gcc program dlopens it and counts the frames
+`_Unwind_Backtrace` reports, which needs its own relocated tables and, through
+dl_iterate_phdr, the program headers the rewrite moved).
 """
 
 from __future__ import annotations
@@ -87,6 +90,33 @@ def make_root(arch: str, work: Path) -> Path:
     return root
 
 
+UNWIND_C = r"""
+#include <dlfcn.h>
+#include <stdio.h>
+typedef int (*trace_fn)(int (*)(void *, void *), void *);
+static int frames;
+static int count(void *ctx, void *arg) { (void)ctx; (void)arg; frames++; return 0; }
+static trace_fn trace;
+__attribute__((noinline)) static int deep(int n) { if (n == 0) { trace(count, 0); return frames; } return deep(n - 1) + 0 * n; }
+int main(int argc, char **argv) {
+    void *h = dlopen(argv[1], RTLD_NOW);
+    if (!h || !(trace = (trace_fn)dlsym(h, "_Unwind_Backtrace"))) { printf("%s\n", dlerror()); return 2; }
+    printf("%d frames\n", deep(5));
+    return 0;
+}
+"""
+
+
+def unwinds(program: Path, wheel: Path, where: Path) -> str:
+    with zipfile.ZipFile(wheel) as zf:
+        (name,) = [n for n in zf.namelist() if "/libgcc_s" in n]
+        zf.extract(name, where)
+    proc = subprocess.run(["/lib/ld-musl-x86_64.so.1", str(program), str(where / name)], capture_output=True, text=True)
+    if proc.returncode < 0:
+        return f"crashes (signal {-proc.returncode})"
+    return proc.stdout.strip() if proc.returncode == 0 else f"fails (exit {proc.returncode})"
+
+
 def relr_members(muslwheel: str, wheel: Path) -> tuple[list[str], dict[str, object]]:
     v = json.loads(subprocess.run([muslwheel, "show", "--json", str(wheel)], capture_output=True, text=True).stdout)
     return [f["path"] for f in v["files"] if f["dt_relr"]], v
@@ -132,6 +162,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         roots = {arch: make_root(arch, work) for arch in ("x86_64", "aarch64")}
+        unwind = work / "unwind"
+        (work / "unwind.c").write_text(UNWIND_C)
+        flags = ["-O0", "-fasynchronous-unwind-tables", "-Wl,--eh-frame-hdr"]
+        subprocess.run(["musl-gcc", *flags, "-o", str(unwind), str(work / "unwind.c")], check=True)
         for i, wheel in enumerate(candidates):
             members, before = relr_members(args.muslwheel, wheel)
             if not members:
@@ -169,6 +203,11 @@ def main() -> int:
                     i1 = imports(args.python, [repaired, *extra], IMPORTS[project], work / f"{i}-after", libdir)
                     lines.append(f"  import in musl CPython 3.11: before {i0}; after {i1}")
                     failures += i1 != "imports"
+                if wheel.name.endswith("_x86_64.whl") and any("/libgcc_s" in m for m in members):
+                    u0 = unwinds(unwind, wheel, work / f"{i}-unwind-before")
+                    u1 = unwinds(unwind, repaired, work / f"{i}-unwind-after")
+                    lines.append(f"  _Unwind_Backtrace of its libgcc_s: before {u0}; after {u1}")
+                    failures += not u1.endswith("frames")
     lines.append(f"failures: {failures}")
     results_file.write(lines, args.out)
     return 1 if failures else 0
