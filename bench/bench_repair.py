@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -205,18 +206,31 @@ def main() -> int:
         relr_wheels = [w for w in musl_wheels if has_relr(args.muslwheel, w)]
         if relr_wheels:
             relr = max(relr_wheels, key=lambda w: w.stat().st_size)
-            keep = timed(
-                [args.muslwheel, "repair", "-q", "--keep-relr", "-w", str(mw_out), str(relr)], args.rounds, mw_out
-            )
-            unpack = timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(relr)], args.rounds, mw_out)
+            # Interleaved rounds, wall and CPU time (user + system of the muslwheel process), so
+            # that a busy machine weighs on both sides alike.
+            cmd = [args.muslwheel, "repair", "-q", "-w", str(mw_out), str(relr)]
+            best = {"keep": [float("inf")] * 2, "unpack": [float("inf")] * 2}
+            for _ in range(args.rounds):
+                for kind, extra in (("keep", ["--keep-relr"]), ("unpack", [])):
+                    for p in mw_out.glob("*"):
+                        p.unlink()
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    t = time.perf_counter()
+                    subprocess.run([*cmd[:3], *extra, *cmd[3:]], check=True)
+                    wall = time.perf_counter() - t
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                    best[kind] = [min(best[kind][0], wall), min(best[kind][1], cpu)]
             (first,) = mw_out.glob("*.whl")
             first_bytes = first.read_bytes()
-            timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(relr)], 1, mw_out)
+            timed(cmd, 1, mw_out)
             same = first_bytes == next(mw_out.glob("*.whl")).read_bytes()
+            (kw, kc), (uw, uc) = best["keep"], best["unpack"]
             lines += [
                 f"3. {relr.name} ({relr.stat().st_size / 1e6:.1f} MB), the largest with DT_RELR",
-                f"   --keep-relr {keep:.3f}  DT_RELR unpacked {unpack:.3f}  ratio {unpack / keep:.2f}x (goal <= 1.5x); "
-                f"same bytes twice: {same}",
+                f"   wall: --keep-relr {kw:.3f}  DT_RELR unpacked {uw:.3f}  ratio {uw / kw:.2f}x (goal <= 1.5x)",
+                f"   CPU:  --keep-relr {kc:.3f}  DT_RELR unpacked {uc:.3f}  ratio {uc / kc:.2f}x",
+                f"   same bytes twice: {same}",
             ]
     results_file.write(lines, args.out)
     return 0
