@@ -154,6 +154,7 @@ class Client:
             except u3.exceptions.HTTPError as exc:
                 why = _short(exc)
                 continue
+            body: bytes | None = None
             try:
                 if r.status == 429 or r.status >= 500:
                     why = f"HTTP {r.status}"
@@ -169,6 +170,8 @@ class Client:
                 why = _short(exc)
                 continue
             finally:
+                if body is None:  # not read to its end: this connection is never reused
+                    r.close()
                 r.release_conn()
             if body is None:
                 why = "response took longer than the deadline"
