@@ -13,11 +13,17 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from conftest import Toolchain, checkout_env, muslwheel_cmd, run, write_c
+from hostile import hostile_wheels
 from servers import BadServer, Nginx
 from wheelmaker import make_wheel
+
+from muslwheel.audit import Verdict, audit_wheel
+from muslwheel.errors import MuslwheelError
+from muslwheel.scan.http import HttpOptions, HttpRangeSource
 
 EXT = ".cpython-311-x86_64-linux-musl.so"
 QSORT_R = "#define _GNU_SOURCE\n#include <stdlib.h>\nstatic int c(const void*a,const void*b,void*u){return 0;}\nvoid s(int*v,size_t n){qsort_r(v,n,sizeof*v,c,0);}\n"
@@ -33,6 +39,7 @@ class World:
         build.mkdir()
         sort_so = toolchain.build("x86_64", build / "_sort.so", [write_c(build / "s.c", QSORT_R)], shared=True)
         plain_so = toolchain.build("x86_64", build / "_plain.so", [write_c(build / "p.c", PLAIN)], shared=True)
+        self.plain_so = plain_so
         self.www = tmp / "www"
         self.files = self.www / "ranges"
         self.files.mkdir(parents=True)
@@ -172,6 +179,27 @@ def test_html_index_and_whole_downloads_where_ranges_are_refused(world: World, t
         assert {k: row[k] for k in VERDICT} == show(wheel)
     served = [e for e in world.nginx.log()[before:] if e[1].endswith(".whl")]
     assert len(served) == len(world.wheels) and all(e[0] == 200 for e in served)
+
+
+def outcome(audit: Callable[[], Verdict]) -> tuple[str, object]:
+    try:
+        return "verdict", audit().to_json()
+    except MuslwheelError as exc:
+        return type(exc).__name__, str(exc)
+
+
+def test_a_remote_wheel_is_read_exactly_as_the_same_file_on_disk_even_when_hostile(world: World) -> None:
+    hostile = world.www / "hostile"  # outside the directory the other tests scan
+    hostile.mkdir(exist_ok=True)
+    cases = {name: path for name, (path, _) in hostile_wheels(hostile, world.plain_so.read_bytes()).items()}
+    cases.update({w.name: w for w in world.wheels})
+    options = HttpOptions(rate=0, retries=0)
+    for name, path in cases.items():
+        url = f"{world.nginx.url}/{path.relative_to(world.www)}"
+        local = outcome(lambda p=path: audit_wheel(p))  # type: ignore[misc]
+        remote = outcome(lambda u=url, p=path: audit_wheel(HttpRangeSource(u, p.name, options)))  # type: ignore[misc]
+        assert remote == local, name
+    assert sum(1 for v in map(lambda p: outcome(lambda: audit_wheel(p)), cases.values()) if v[0] != "verdict") >= 5
 
 
 def test_local_directory_scan_matches_show(world: World, tmp_path: Path) -> None:
