@@ -20,15 +20,15 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from ..errors import MuslwheelError
 from .http import HttpOptions
 from .sources import WheelRef
 from .store import Row, Store
-from .task import Fetched, audit, fetch, file_sha256, scan_one
+from .task import Fetched, audit, audit_local, fetch, scan_one
 
 
 @dataclass
@@ -53,28 +53,6 @@ class Summary:
 
 
 Progress = Callable[[str], None]
-
-
-def _hash_local(refs: Iterable[WheelRef], threads: int) -> Iterator[WheelRef]:
-    """The refs, local ones given the sha256 of their file (hashed in threads, order kept)."""
-    with cf.ThreadPoolExecutor(threads) as pool:
-        window: list[tuple[WheelRef, cf.Future[str] | None]] = []
-        for ref in refs:
-            fut = None if ref.is_remote or ref.sha256 else pool.submit(file_sha256, ref.url)
-            window.append((ref, fut))
-            if len(window) >= 4 * threads:
-                yield _hashed(*window.pop(0))
-        for item in window:
-            yield _hashed(*item)
-
-
-def _hashed(ref: WheelRef, fut: cf.Future[str] | None) -> WheelRef:
-    if fut is None:
-        return ref
-    try:
-        return replace(ref, sha256=fut.result())
-    except OSError as exc:
-        raise MuslwheelError(f"{ref.url}: cannot read ({exc.strerror})") from None
 
 
 def _watch_parent(parent: int) -> None:
@@ -117,10 +95,21 @@ class _Run:
         self.summary = summary
         self.progress = progress
         self.done = store.done()
+        self.done_at: dict[str, set[str]] = {}
+        for url, sha in self.done:
+            self.done_at.setdefault(url, set()).add(sha)
         self._last = 0.0
 
     def key(self, ref: WheelRef) -> tuple[str, str]:
         return ref.url, ref.sha256 or ""
+
+    def is_done(self, ref: WheelRef) -> bool:
+        """Known done before any work: a remote wheel (or a local one whose hash the source
+        gave). A local wheel's hash is taken by its task, which then skips it if done."""
+        return (ref.is_remote or bool(ref.sha256)) and self.key(ref) in self.done
+
+    def done_hashes(self, ref: WheelRef) -> frozenset[str]:
+        return frozenset(self.done_at.get(ref.url, ())) if not ref.is_remote and not ref.sha256 else frozenset()
 
     def record(self, row: Row, over_budget: bool = False) -> None:
         s = self.summary
@@ -132,6 +121,8 @@ class _Run:
             return
         self.store.write(row)
         self.done.add((row.url, row.sha256))
+        if not row.error:
+            self.done_at.setdefault(row.url, set()).add(row.sha256)
         s.audited += 1
         s.cpu_seconds += row.cpu_seconds or 0.0
         if row.error:
@@ -164,9 +155,9 @@ def run_local(
     limit_fetch = 2 * downloads
     limit_audit = 2 * workers
     fetching: dict[cf.Future[Fetched], tuple[WheelRef, int]] = {}
-    auditing: dict[cf.Future[Row], tuple[WheelRef, int, bool]] = {}
+    auditing: dict[cf.Future[Row | None], tuple[WheelRef, int, bool]] = {}
     ready: list[tuple[Fetched, int]] = []  # fetched, waiting for a free audit slot
-    it = iter(_hash_local(refs, downloads))
+    it = iter(refs)
     waiting: WheelRef | None = None
     exhausted = False
     ctx = multiprocessing.get_context("spawn")  # the parent runs threads: never fork it
@@ -187,7 +178,7 @@ def run_local(
                     exhausted = True
                     break
                 summary.wheels += 1
-                if run.key(ref) in run.done:
+                if run.is_done(ref):
                     summary.skipped += 1
                     continue
                 reserved = budget.reserve(ref)
@@ -197,7 +188,7 @@ def run_local(
                         summary.wheels -= 1
                         break
                     budget.exhausted = True
-                    summary.left += 1 + sum(1 for r in it if run.key(r) not in run.done)
+                    summary.left += 1 + sum(1 for r in it if not run.is_done(r))
                     exhausted = True
                     break
                 if ref.is_remote:
@@ -211,7 +202,11 @@ def run_local(
                     budget.settle(fetched.ref, reserved, fetched.source.bytes_read if fetched.source else 0)
                     run.record(audit(fetched), over_budget=True)
                     continue
-                auditing[auditors.submit(audit, fetched)] = (fetched.ref, reserved, False)
+                if fetched.ref.is_remote:
+                    auditing[auditors.submit(audit, fetched)] = (fetched.ref, reserved, False)
+                else:
+                    task = auditors.submit(audit_local, fetched.ref, run.done_hashes(fetched.ref))
+                    auditing[task] = (fetched.ref, reserved, False)
             if not fetching and not auditing and not ready:
                 if exhausted or waiting is None:
                     break
@@ -224,7 +219,10 @@ def run_local(
                     ready.append((fut.result(), reserved))
                 else:
                     ref, reserved, _ = auditing.pop(fut)
-                    row: Row = fut.result()
+                    row: Row | None = fut.result()
+                    if row is None:  # a local wheel already done (its task hashed it)
+                        summary.skipped += 1
+                        continue
                     budget.settle(ref, reserved, row.bytes_read)
                     run.record(row)
 
@@ -252,7 +250,7 @@ def run_dask(
         raise MuslwheelError(f"--dask {address}: cannot connect ({exc})") from None
     with client:
         slots = max(4, 4 * sum(client.nthreads().values()))
-        it = iter(_hash_local(refs, 4))
+        it = iter(refs)
         pending: dict[Any, tuple[WheelRef, int]] = {}
         queue = distributed.as_completed()
         exhausted = False
@@ -266,7 +264,7 @@ def run_dask(
                     exhausted = True
                     return
                 summary.wheels += 1
-                if run.key(ref) in run.done:
+                if run.is_done(ref):
                     summary.skipped += 1
                     continue
                 reserved = budget.reserve(ref)
@@ -275,10 +273,10 @@ def run_dask(
                         held.append(ref)
                         summary.wheels -= 1
                         return
-                    summary.left += 1 + sum(1 for r in it if run.key(r) not in run.done)
+                    summary.left += 1 + sum(1 for r in it if not run.is_done(r))
                     exhausted = True
                     return
-                fut = client.submit(scan_one, ref, options, reserved, pure=False)
+                fut = client.submit(scan_one, ref, options, reserved, run.done_hashes(ref), pure=False)
                 pending[fut] = (ref, reserved)
                 queue.add(fut)
 
@@ -292,6 +290,10 @@ def run_dask(
                 fetched = Fetched(ref, None, f"dask: {type(exc).__name__}: {exc}", False, 0.0)
                 row = audit(fetched)
                 row.method = "dask"
+            if row is None:
+                summary.skipped += 1
+                submit_more()
+                continue
             over = bool(row.error and "--max-bytes" in row.error)
             budget.settle(ref, reserved, row.bytes_read)
             run.record(row, over_budget=over)

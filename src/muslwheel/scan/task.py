@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..audit import Verdict, audit_wheel
 from ..errors import MuslwheelError
@@ -108,6 +108,24 @@ def audit(fetched: Fetched) -> Row:
     return row
 
 
-def scan_one(ref: WheelRef, options: HttpOptions, budget: int = 1 << 34) -> Row:
-    """The whole task for one wheel: fetch, then audit."""
+def audit_local(ref: WheelRef, done: frozenset[str] = frozenset()) -> Row | None:
+    """A wheel on disk: hash it (in the worker, so hashing runs in parallel too), skip it if
+    that hash is among *done* (the hashes already audited at this path), audit it otherwise."""
+    try:
+        sha = file_sha256(ref.url)
+    except OSError as exc:
+        return audit(Fetched(ref, None, f"{ref.url}: cannot read ({exc.strerror})", False, 0.0))
+    if ref.sha256 and sha != ref.sha256.lower():
+        return audit(Fetched(ref, None, f"{ref.url}: content does not match the sha256 given for it", False, 0.0))
+    if sha in done:
+        return None
+    return audit(Fetched(replace(ref, sha256=sha), None, None, False, 0.0))
+
+
+def scan_one(
+    ref: WheelRef, options: HttpOptions, budget: int = 1 << 34, done: frozenset[str] = frozenset()
+) -> Row | None:
+    """The whole task for one wheel: fetch, then audit (None: a local wheel already done)."""
+    if not ref.is_remote:
+        return audit_local(ref, done)
     return audit(fetch(ref, options, budget))
