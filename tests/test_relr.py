@@ -393,3 +393,23 @@ def test_mutated_packed_libraries_raise_only_muslwheel_errors(
             pass
 
     run_one()
+
+
+def test_executables_keep_dt_relr_and_the_tag_says_so(toolchain: Toolchain, tmp_path: Path) -> None:
+    """Only libraries are unpacked: an executable's program headers stay where the kernel
+    looks for them, so a wheel with a packed executable keeps needing 1.2.4, and says why."""
+    prog = toolchain.build(
+        "x86_64",
+        tmp_path / "prog",
+        [write_c(tmp_path / "prog.c", MAIN_C.replace("long table_checksum(void); const char *table_word(int);", "")
+                 .replace('table_word(0), table_word(7), table_checksum()', '"a", "b", 0L'))],
+        args=["-Wl,-z,pack-relative-relocs"],
+    )  # fmt: skip
+    assert parse_elf(prog.read_bytes()).has_relr
+    wheel = wheel_of(tmp_path / "dist", "x86_64", {"tbl/prog": prog.read_bytes()}, tag="linux")
+    out = tmp_path / "out"
+    proc = run_ok([*muslwheel_cmd(), "repair", "--json", "-w", out, wheel], env=checkout_env())
+    result = json.loads(proc.stdout)
+    assert result["relr_unpacked"] == [] and result["platform_tags"] == ["musllinux_1_2_x86_64"]
+    verdict = json.loads(muslwheel("show", "--json", result["output"]).stdout)  # type: ignore[attr-defined]
+    assert verdict["musl_min_version"] == "1.2.4" and verdict["musl_min_version_without_relr"] == "1.2.4"

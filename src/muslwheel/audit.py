@@ -424,9 +424,11 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             claim_reasons.append(Reason("tag", "'any' platform tag on a wheel with ELF members"))
     without_relr = None
     if wheel_libc in (MUSL, STATIC) and any(elf.has_relr for elf in elfs.values()):
-        # what repair unpacks: libraries (executables keep DT_RELR)
-        unpacked = {p: replace(elf, has_relr=elf.has_relr and elf.interpreter is not None) for p, elf in elfs.items()}
-        without_relr = audit_elfs(wheel_name, unpacked).musl_min_version
+        without_relr = str(floor)
+        if any(elf.has_relr and elf.interpreter is None for elf in elfs.values()):
+            # what repair unpacks: libraries (executables keep DT_RELR)
+            unpacked = {p: replace(e, has_relr=e.has_relr and e.interpreter is not None) for p, e in elfs.items()}
+            without_relr = audit_elfs(wheel_name, unpacked).musl_min_version
         if without_relr is not None and MuslVersion.parse(without_relr) < floor:
             hint = f"; `muslwheel repair` lowers this to {without_relr}"
             claim_reasons = [replace(r, why=r.why + hint) if r.musl == str(floor) else r for r in claim_reasons]
