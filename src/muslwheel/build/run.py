@@ -19,8 +19,9 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TextIO
@@ -307,7 +308,36 @@ def _check(result: TargetResult, options: BuildOptions) -> None:
         result.stage = "check (no interpreter to import with)"
         return
     result.stage = "import"
+    if target.kit is not None and _kit_import_check(result, target.kit):
+        if options.test_command:
+            run_test_command(result.wheel, target, options.test_command, result.log)
+        return
     result.imported = import_in_target(result.wheel, modules, target, options.test_command, result.log, result.notes)
+
+
+def _kit_import_check(result: TargetResult, kit: str) -> bool:
+    """``check --import`` in the kit (:mod:`muslwheel.check_import`); False if this muslwheel
+    has none. BuildError on a binary failure."""
+    try:
+        import importlib
+
+        check_import = importlib.import_module("muslwheel.check_import")
+    except ImportError:
+        return False
+    assert result.wheel is not None
+    (report,) = check_import.check_imports([result.wheel], [kit])
+    if result.log is not None:
+        with open(result.log, "a") as f:
+            f.write(f"$ check --import in {kit}\n{report.to_json()}\n")
+    for m in report.modules:
+        if m.result == "imported":
+            result.imported.append(m.module)
+        elif not m.binary_failure:
+            result.notes.append(f"{m.module}: {m.result}: {m.detail}")
+    if not report.ok:
+        bad = next(m for m in report.modules if m.binary_failure)
+        raise BuildError(f"import in {kit}: {bad.module}: {bad.result}: {bad.detail}")
+    return True
 
 
 def extension_modules(names: Sequence[str], target: Target) -> list[str]:
@@ -356,6 +386,44 @@ sys.exit(3 if bad else 0)
 """
 
 
+@contextmanager
+def _installed(wheel: Path) -> Iterator[str]:
+    """The wheel's files unpacked as an installer would lay out site-packages, in a temporary
+    directory (the wheel's names were validated when repair wrote it)."""
+    with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:
+        with zipfile.ZipFile(wheel) as z:
+            z.extractall(tmp)
+        for data in Path(tmp).glob("*.data"):
+            for scheme in ("purelib", "platlib"):
+                if (data / scheme).is_dir():
+                    shutil.copytree(data / scheme, tmp, dirs_exist_ok=True)
+        yield tmp
+
+
+def _run_in_target(target: Target, what: str, args: list[str], cwd: str, log: Path | None) -> str:
+    """Run the target's CPython with *args*; its stdout. BuildError with its last words."""
+    assert target.python_command is not None
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+    proc = subprocess.run(
+        [*target.python_command, *args], capture_output=True, text=True, timeout=600, env=env, cwd=cwd
+    )
+    if log is not None:
+        with open(log, "a") as f:
+            f.write(f"$ {what} in {target.name}\n{proc.stdout}{proc.stderr}")
+    if proc.returncode != 0:
+        why = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
+        errors = [line for line in proc.stdout.splitlines() if line.startswith("binary-error ")]
+        last = (errors or proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise BuildError(f"{what} in {target.name} failed ({why}): {last}")
+    return proc.stdout
+
+
+def run_test_command(wheel: Path, target: Target, code: str, log: Path | None) -> None:
+    """Run *code* (``--test``) in the target's CPython with *wheel* installed."""
+    with _installed(wheel) as site:
+        _run_in_target(target, "test", ["-c", f"import sys; sys.path.insert(0, {site!r})\n{code}"], site, log)
+
+
 def import_in_target(
     wheel: Path,
     modules: Sequence[str],
@@ -364,40 +432,20 @@ def import_in_target(
     log: Path | None,
     notes: list[str] | None = None,
 ) -> list[str]:
-    """Unpack *wheel* and import each of *modules* in the target's CPython (then run
-    *test_command* there); the modules imported. BuildError with the interpreter's last words."""
-    assert target.python_command is not None
-    with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:
-        with zipfile.ZipFile(wheel) as z:
-            z.extractall(tmp)
-        for data in Path(tmp).glob("*.data"):
-            for scheme in ("purelib", "platlib"):
-                if (data / scheme).is_dir():
-                    shutil.copytree(data / scheme, tmp, dirs_exist_ok=True)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
-        steps = [("import", [*target.python_command, "-c", _IMPORT, tmp, *modules])]
-        if test_command:
-            code = f"import sys; sys.path.insert(0, {tmp!r})\n{test_command}"
-            steps.append(("test", [*target.python_command, "-c", code]))
-        imported: list[str] = []
-        for what, cmd in steps:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=tmp)
-            if log is not None:
-                with open(log, "a") as f:
-                    f.write(f"$ {what} in {target.name}\n{proc.stdout}{proc.stderr}")
-            if proc.returncode != 0:
-                why = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
-                errors = [line for line in proc.stdout.splitlines() if line.startswith("binary-error ")]
-                last = (errors or proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-                raise BuildError(f"{what} in {target.name} failed ({why}): {last}")
-            if what == "import":
-                for line in proc.stdout.splitlines():
-                    kind, _, rest = line.partition(" ")
-                    if kind == "imported":
-                        imported.append(rest)
-                    elif kind == "needs" and notes is not None:
-                        module, _, dependency = rest.partition(" ")
-                        notes.append(f"{module} not imported: it needs {dependency}, not installed in {target.name}")
+    """Import each of *modules* of *wheel* in the target's CPython (then run *test_command*
+    there); the modules imported. BuildError with the interpreter's last words."""
+    imported: list[str] = []
+    with _installed(wheel) as site:
+        out = _run_in_target(target, "import", ["-c", _IMPORT, site, *modules], site, log)
+        for line in out.splitlines():
+            kind, _, rest = line.partition(" ")
+            if kind == "imported":
+                imported.append(rest)
+            elif kind == "needs" and notes is not None:
+                module, _, dependency = rest.partition(" ")
+                notes.append(f"{module} not imported: it needs {dependency}, not installed in {target.name}")
+    if test_command:
+        run_test_command(wheel, target, test_command, log)
     return imported
 
 

@@ -60,6 +60,7 @@ class Target:
     zig_target: str
     zig_libc: Path | None = None  #: a zig libc file naming the target's own musl, if it has one
     python_command: tuple[str, ...] | None = None  #: runs the target CPython here (with qemu)
+    kit: str | None = None  #: the kit's name, when the target is a kit
 
     @property
     def gnu_host(self) -> str:
@@ -145,6 +146,7 @@ def target_from_kit(kit: Any) -> Target:
         zig_target=kit.zig_target,
         zig_libc=libc,
         python_command=tuple(kit.python_command()),
+        kit=kit.name,
     )
 
 
