@@ -258,34 +258,38 @@ PyMODINIT_FUNC PyInit_%(name)s(void) { return PyModule_Create(&module); }
 """
 
 
-def write_meson_project(root: Path) -> Path:
-    project = root / "mfix"
-    project.mkdir(parents=True)
-    (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["meson-python"]\nbuild-backend = "mesonpy"\n\n[project]\nname = "mfix"\nversion = "1.0"\n'
-    )
-    (project / "meson.build").write_text(
-        "project('mfix', 'c', version: '1.0')\n"
+#: (build requirement, backend, build file, its text) of each non-setuptools fixture
+BACKENDS = {
+    "meson-python": (
+        "meson-python",
+        "mesonpy",
+        "meson.build",
+        "project('{name}', 'c', version: '1.0')\n"
         "py = import('python').find_installation(pure: false)\n"
-        "py.extension_module('mfix', 'mfix.c', install: true)\n"
-    )
-    (project / "mfix.c").write_text(MODULE_C % {"name": "mfix"})
-    return project
+        "py.extension_module('{name}', '{name}.c', install: true)\n",
+    ),
+    "scikit-build-core": (
+        "scikit-build-core",
+        "scikit_build_core.build",
+        "CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.15)\nproject({name} LANGUAGES C)\n"
+        "find_package(Python COMPONENTS Development.Module REQUIRED)\n"
+        "Python_add_library({name} MODULE {name}.c WITH_SOABI)\ninstall(TARGETS {name} DESTINATION .)\n",
+    ),
+}
 
 
-def write_cmake_project(root: Path) -> Path:
-    project = root / "sfix"
+def write_backend_project(root: Path, kind: str, name: str) -> Path:
+    """A one-module project built by *kind* (meson-python or scikit-build-core)."""
+    requirement, backend, build_file, text = BACKENDS[kind]
+    project = root / name
     project.mkdir(parents=True)
     (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["scikit-build-core"]\nbuild-backend = "scikit_build_core.build"\n\n'
-        '[project]\nname = "sfix"\nversion = "1.0"\n'
+        f'[build-system]\nrequires = ["{requirement}"]\nbuild-backend = "{backend}"\n\n'
+        f'[project]\nname = "{name}"\nversion = "1.0"\n'
     )
-    (project / "CMakeLists.txt").write_text(
-        "cmake_minimum_required(VERSION 3.15)\nproject(sfix LANGUAGES C)\n"
-        "find_package(Python COMPONENTS Development.Module REQUIRED)\n"
-        "Python_add_library(sfix MODULE sfix.c WITH_SOABI)\ninstall(TARGETS sfix DESTINATION .)\n"
-    )
-    (project / "sfix.c").write_text(MODULE_C % {"name": "sfix"})
+    (project / build_file).write_text(text.format(name=name))
+    (project / f"{name}.c").write_text(MODULE_C % {"name": name})
     return project
 
 
@@ -295,8 +299,8 @@ def test_meson_and_cmake_projects_cross_build(
 ) -> None:
     """meson-python through the generated cross file, scikit-build-core through the generated
     toolchain file: a musllinux wheel whose module imports and answers."""
-    project = write_meson_project(tmp_path) if kind == "meson-python" else write_cmake_project(tmp_path)
-    name = project.name
+    name = "mfix" if kind == "meson-python" else "sfix"
+    project = write_backend_project(tmp_path, kind, name)
     code, summary, stderr = muslwheel_build(
         [
             project,
