@@ -26,8 +26,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .arch import ARCHES, Arch, arch_of_elf, describe_machine
+from .distros import fails_on
 from .elf import ELFFile, parse_elf
 from .errors import ELFError
+from .hazards import GLIBC_SYMBOL, INITIAL_EXEC_TLS, hazards_of, is_glibc_only, not_musl_why
 from .libc import GLIBC, MUSL, STATIC, UNKNOWN, MuslVersion, libc_family_of_interpreter
 from .policy import (
     Policy,
@@ -197,7 +199,7 @@ def _floor_of(
                 unresolved.append(
                     Reason(
                         "unresolved",
-                        f"{sym.name} is exported by no musl release and by nothing this file loads",
+                        f"{not_musl_why(sym.name)}, nor by anything this file loads",
                         file=path,
                         symbol=sym.name,
                     )
@@ -327,8 +329,11 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                 floor, floor_reasons = f, []
             if f == floor:
                 floor_reasons += [r for r in file_reasons if r.musl == str(f)]
-            reasons += [r for r in file_reasons if r.kind == "unresolved"]
+            reasons += [r for r in file_reasons if r.kind == "unresolved" and not is_glibc_only(r.symbol or "")]
             reasons += _module_name_reasons(path, arch, wheel_name)
+            reasons += [
+                Reason(h.kind, h.why, file=h.file, symbol=h.symbol) for h in hazards_of(path, elf, arch.name, provided)
+            ]
         if libc == GLIBC:
             reasons.append(Reason("glibc", f"built against glibc ({'; '.join(evidence)})", file=path))
         if elf.x86_isa_needed and elf.x86_isa_needed > 1:
@@ -389,7 +394,11 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         wheel_libc = MUSL if libcs <= {UNKNOWN, STATIC, MUSL} else UNKNOWN
 
     honest_policy: Policy | None = policy_for_version(floor)
-    blocking = [r for r in reasons if r.severity == ERROR and r.kind in ("library", "glibc", "arch", "unresolved")]
+    blocking = [
+        r
+        for r in reasons
+        if r.severity == ERROR and r.kind in ("library", "glibc", "arch", "unresolved", GLIBC_SYMBOL, INITIAL_EXEC_TLS)
+    ]
     tag = None
     if wheel_libc in (MUSL, STATIC) and arch_name and honest_policy and not blocking:
         tag = honest_policy.tag(arch_name)
@@ -499,7 +508,8 @@ def _judge_musllinux(
         out.append(
             Reason(
                 "tag",
-                f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}",
+                f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}"
+                + _distros_failing(floor, MuslVersion(claim[0], claim[1], 0)),
                 musl=str(floor),
             )
         )
@@ -508,7 +518,8 @@ def _judge_musllinux(
         out.append(
             Reason(
                 "tag",
-                f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}.0–{last_bad}",
+                f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}.0–{last_bad}"
+                + _distros_failing(floor, MuslVersion(claim[0], claim[1], 0)),
                 severity=WARNING,
                 musl=str(floor),
             )
@@ -516,6 +527,13 @@ def _judge_musllinux(
     if any(r.kind == "library" for r in blocking):
         out.append(Reason("tag", f"{platform}: external libraries are not vendored"))
     return out
+
+
+def _distros_failing(floor: MuslVersion, at_least: MuslVersion) -> str:
+    """`` (Alpine 3.13–3.17, OpenWrt 22.03 (end of life))``: the distro releases a claim's
+    version warning covers, supported ones first; "" if none."""
+    text = fails_on(floor, at_least)
+    return f" ({text})" if text else ""
 
 
 def read_wheel_elfs(wheel: WheelFile, *, keep_bytes: bool = False) -> tuple[dict[str, ELFFile], dict[str, bytes]]:

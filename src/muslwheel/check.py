@@ -130,7 +130,9 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
         elfs, data = read_wheel_elfs(wheel, keep_bytes=True)
         verdict = audit_elfs(wheel.name, elfs)
     if not elfs:
-        raise MuslwheelError(f"{Path(path).name}: pure wheel: it loads anywhere Python does")
+        result = CheckResult(Path(path).name, "any", None, None, "none", None, [])
+        result.notes.append("pure wheel: no ELF members, it loads wherever Python does")
+        return result
     if verdict.arch is None:
         raise MuslwheelError(f"{Path(path).name}: no single musllinux architecture in this wheel")
     arch = get_arch(verdict.arch)
@@ -146,13 +148,16 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
         [str(d) for d in target.library_dirs],
     )
     _version_problems(result, verdict, target)
+    for r in verdict.reasons:  # --list loads a file as a program: it cannot show what dlopen refuses
+        if r.kind == "initial-exec-tls":
+            result.problems.append(Problem(r.file or "", r.kind, "initial-exec TLS", r.why))
     if runner is None:
         why = "no musl loader for it" if target.loader is None else f"no {QEMU[arch.name]} to run its loader"
         result.notes.append(f"{arch.name}: {why} here; static analysis only")
         for lib in verdict.external_libs:
             result.problems.append(Problem("", "missing-library", lib, "not in the wheel (static analysis)"))
         for r in verdict.reasons:
-            if r.kind == "unresolved":
+            if r.kind in ("unresolved", "glibc-symbol"):
                 result.problems.append(Problem(r.file or "", "unbound-symbol", r.symbol or "", r.why))
         return result
     result.method = "loader+qemu" if runner else "loader"
@@ -167,11 +172,13 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) ->
     if target.musl is None:
         result.notes.append("the target's musl version is unknown: the wheel's floor could not be checked")
     elif target.musl < need:
-        why = "; ".join(
+        floor_reasons = [r for f in verdict.files for r in f.floor_reasons] + verdict.reasons
+        named = dict.fromkeys(
             f"{r.symbol or r.feature} in {r.file}"
-            for r in verdict.reasons
+            for r in floor_reasons
             if r.musl == verdict.musl_min_version and r.kind in ("symbol", "time64", "feature")
-        )[:300]
+        )
+        why = f" ({'; '.join(named)[:300]})" if named else ""
         hint = ""
         lowered = verdict.musl_min_version_without_relr
         if lowered is not None and target.musl >= MuslVersion.parse(lowered):
@@ -181,7 +188,7 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) ->
                 "",
                 "musl-version",
                 verdict.musl_min_version,
-                f"needs musl {need} ({why}); the target has {target.musl}, whose loader "
+                f"needs musl {need}{why}; the target has {target.musl}, whose loader "
                 f"cannot see this: it would fail or crash at import{hint}",
             )
         )
@@ -207,6 +214,8 @@ def _run_loader(
             dest.write_bytes(raw)
             dest.chmod(0o755)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        # One problem per library and symbol, however many members' loads run into it.
+        seen: set[tuple[str, str, str]] = set()
         for ld in verdict.loads.loads:
             name = ld.entry
             proc = subprocess.run(
@@ -218,11 +227,10 @@ def _run_loader(
                 timeout=120,
             )
             found: list[Problem] = []
-            seen: set[tuple[str, str]] = set()
             for line in (proc.stderr + proc.stdout).splitlines():
                 m = _MISSING.search(line)
                 if m:
-                    key = ("missing-library", m.group(1))
+                    key = ("missing-library", m.group(1), m.group(3))
                     if key not in seen:
                         seen.add(key)
                         found.append(Problem(name, "missing-library", m.group(1), m.group(2)))
@@ -232,7 +240,7 @@ def _run_loader(
                     owner = (
                         os.path.relpath(m.group(1), unpacked) if m.group(1).startswith(str(unpacked)) else m.group(1)
                     )
-                    key = ("unbound-symbol", m.group(2))
+                    key = ("unbound-symbol", m.group(2), owner)
                     if key not in seen:
                         seen.add(key)
                         found.append(Problem(owner, "unbound-symbol", m.group(2), "symbol not found"))

@@ -62,6 +62,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_tags(args: argparse.Namespace) -> int:
+    from .errors import TargetError
     from .libc import detect_interpreter, detect_root
     from .tags import (
         interpreter_tags,
@@ -88,11 +89,18 @@ def cmd_tags(args: argparse.Namespace) -> int:
         platforms = target_of_detection(detect_root(args.root, arch=args.arch)).platform_tags()
 
     if args.pip_args:
+        if python is None and (args.target is not None or args.root is not None):
+            raise TargetError("--pip-args for a --target or --root needs --python X.Y (the target's CPython)")
         pyver = python or running_python_version()
         pip = pip_download_args(platforms, pyver)
         _print_json(pip) if args.json else print(" ".join(pip))
         return 0
     if python is None:
+        if not args.json:
+            print(
+                "muslwheel: platform tags only; --python X.Y lists the full interpreter-abi-platform tags",
+                file=sys.stderr,
+            )
         _print_json(platforms) if args.json else print("\n".join(platforms))
         return 0
     tags = [str(t) for t in tags_for_target(platforms, python)]
@@ -136,6 +144,11 @@ def _print_verdict(v: Verdict, verbose: bool) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     from .audit import audit_wheel
 
+    if args.distro:
+        from .distros import find
+
+        for spec in args.distro:
+            find(spec)  # an unknown target is bad input, refused before any work
     verdicts = []
     status = 0
     for path in args.wheels:
@@ -147,15 +160,89 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"muslwheel: error: {exc}", file=sys.stderr)
             status = 2
             continue
-        verdicts.append(v)
+        if args.distro:
+            judged = _distro_verdicts(v, args.distro)
+            status = max(status, 0 if all(j["loads"] for j in judged) else 1)
+            if args.json:
+                verdicts.append({**v.to_json(), "distros": judged})
+            else:
+                print(v.wheel)
+                for j in judged:
+                    print(f"  {j['label']} (musl {j['musl']}): {'loads' if j['loads'] else 'does NOT load'}")
+                    for p in j["problems"]:  # type: ignore[attr-defined]
+                        print(f"    {p}")
+            continue
+        verdicts.append(v.to_json())
         status = max(status, v.exit_status)
         if args.strict and any(r.kind == "tag" and r.severity == "warning" and r.musl for r in v.reasons):
             status = max(status, 1)  # needs more than the tag's X.Y.0
         if not args.json:
             _print_verdict(v, args.verbose)
     if args.json:
-        _print_json([v.to_json() for v in verdicts] if len(args.wheels) > 1 else verdicts[0].to_json())
+        _print_json(verdicts if len(args.wheels) > 1 else verdicts[0])
     return status
+
+
+def cmd_distros(args: argparse.Namespace) -> int:
+    from .distros import releases
+
+    found = releases()
+    if args.json:
+        _print_json([r.to_json() for r in found])
+        return 0
+    print(f"{'distribution':<14} {'release':<9} {'musl':<7} {'end of life':<12} status")
+    for r in found:
+        status = "rolling" if r.rolling else ("supported" if r.supported() else "end of life")
+        eol = r.eol.isoformat() if r.eol else "-"
+        print(f"{r.name:<14} {r.release:<9} {r.musl!s:<7} {eol:<12} {status}")
+    print("sources: muslwheel/data/distros.json (muslwheel distros --json)")
+    return 0
+
+
+def cmd_find_library(args: argparse.Namespace) -> int:
+    from .findlib import locate, search_dirs
+
+    found = locate(args.name, args.root, arch=args.arch)
+    if args.json:
+        _print_json(found.to_json() if found else None)
+    elif found:
+        print(found.path)
+    else:
+        dirs = search_dirs(args.root, arch=args.arch)
+        print(f"muslwheel: {args.name}: not found (searched {', '.join(dirs) or 'nothing'})", file=sys.stderr)
+    return 0 if found else 1
+
+
+def _distro_verdicts(v: Verdict, targets: list[str]) -> list[dict[str, object]]:
+    """Whether each distro release in *targets* can load the audited wheel, and why not."""
+    from .arch import ARCHES
+    from .distros import find, load_problem
+    from .libc import MuslVersion
+
+    out = []
+    for spec in targets:
+        release = find(spec)
+        problems = []
+        if v.libc in ("glibc", "mixed", "unknown"):
+            problems.append(f"a {v.libc} wheel")
+        problems += [
+            f"{r.file + ': ' if r.file else ''}{r.why}" for r in v.reasons if r.severity == "error" and r.kind != "tag"
+        ]
+        floor = MuslVersion.parse(v.musl_min_version) if v.musl_min_version and v.libc != "none" else None
+        is32 = ARCHES[v.arch].is_32bit if v.arch in ARCHES else None
+        problem = load_problem(release, floor=floor, arch_is_32bit=is32)
+        if problem:
+            problems.append(problem)
+        out.append(
+            {
+                "target": release.key,
+                "label": release.label,
+                "musl": str(release.musl),
+                "loads": not problems,
+                "problems": problems,
+            }
+        )
+    return out
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
@@ -203,9 +290,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.to_json())
     else:
-        how = {"loader": "musl's loader", "loader+qemu": "musl's loader under qemu-user", "static": "static analysis"}[
-            result.method
-        ]
+        how = {
+            "loader": "musl's loader",
+            "loader+qemu": "musl's loader under qemu-user",
+            "static": "static analysis",
+            "none": "nothing to load",
+        }[result.method]
         target = f"{result.arch}, musl {result.target_musl or 'unknown'}"
         print(f"{result.wheel} on {target} ({how}): {'loads' if result.loads else 'does NOT load'}")
         for p in result.problems:
@@ -395,6 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 also when a wheel needs more than its tag's X.Y.0 (1.2.4 under musllinux_1_2), for CI gates",
     )
+    p.add_argument(
+        "--distro",
+        action="append",
+        metavar="DISTRO:RELEASE",
+        help="judge the wheel against this distro release instead (alpine:3.17, void:64-bit; repeatable); "
+        "exit 1 if one cannot load it",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output (schema: docs/json.md)")
     p.set_defaults(handler=cmd_show)
 
@@ -440,6 +537,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_repair)
+
+    p = sub.add_parser("distros", help="the musl release of each Alpine, Void, OpenWrt … release, with sources")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_distros)
+
+    p = sub.add_parser("find-library", help="what ctypes.util.find_library should answer on musl")
+    p.add_argument("name", metavar="NAME", help="a library name as ctypes takes it: c, z, ssl")
+    p.add_argument("--root", metavar="DIR", help="a root filesystem of any architecture (never executed)")
+    p.add_argument("--arch", help="with a root holding several musl loaders: which one")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_find_library)
 
     p = sub.add_parser("check", help="will this wheel load on the target? (musl's real loader where possible)")
     p.add_argument("wheel", metavar="WHEEL")

@@ -2,8 +2,8 @@
 
 :func:`parse_elf` takes the whole file as a bytes-like object (bytes, memoryview) and
 returns an :class:`ELFFile`. It reads the ELF header, the program headers (PT_INTERP,
-PT_DYNAMIC, PT_LOAD, PT_NOTE, PT_GNU_PROPERTY), the dynamic section (NEEDED, SONAME, RPATH,
-RUNPATH, RELR), the dynamic symbol table, the GNU version requirements (DT_VERNEED with
+PT_DYNAMIC, PT_LOAD, PT_NOTE, PT_GNU_PROPERTY, PT_TLS), the dynamic section (NEEDED, SONAME,
+RPATH, RUNPATH, RELR, FLAGS), the initial-exec TLS relocations, the dynamic symbol table, the GNU version requirements (DT_VERNEED with
 DT_VERSYM) and the x86 ISA level property. Sections are consulted only to size the dynamic symbol
 table; everything else comes from what the loader itself reads, so a stripped or section-less
 file reads the same.
@@ -50,6 +50,7 @@ class PT(enum.IntEnum):
     DYNAMIC = 2
     INTERP = 3
     NOTE = 4
+    TLS = 7
     GNU_PROPERTY = 0x6474E553
 
 
@@ -59,15 +60,24 @@ class DT(enum.IntEnum):
     HASH = 4
     STRTAB = 5
     SYMTAB = 6
+    RELA = 7
+    RELASZ = 8
+    RELAENT = 9
     STRSZ = 10
     SYMENT = 11
     SONAME = 14
     RPATH = 15
+    REL = 17
+    RELSZ = 18
+    RELENT = 19
     RUNPATH = 29
+    FLAGS = 30
     RELRSZ = 35
     RELR = 36
     RELRENT = 37
     GNU_HASH = 0x6FFFFEF5
+    RELACOUNT = 0x6FFFFFF9
+    RELCOUNT = 0x6FFFFFFA
     VERSYM = 0x6FFFFFF0
     VERNEED = 0x6FFFFFFE
     VERNEEDNUM = 0x6FFFFFFF
@@ -81,6 +91,21 @@ GNU_PROPERTY_X86_ISA_1_NEEDED = 0xC0008002
 EF_ARM_EABIMASK = 0xFF000000
 EF_ARM_EABI_VER5 = 0x05000000
 EF_ARM_ABI_FLOAT_HARD = 0x00000400
+
+DF_STATIC_TLS = 0x10
+#: Per machine, the relocation types musl's loader treats as initial-exec TLS (REL_TPOFF and
+#: REL_TPOFF_NEG in its arch/*/reloc.h): in an object loaded by dlopen they fail with
+#: "initial-exec TLS resolves to dynamic definition".
+TPOFF_RELOCATIONS: dict[int, dict[int, str]] = {
+    62: {18: "R_X86_64_TPOFF64"},
+    3: {14: "R_386_TLS_TPOFF", 37: "R_386_TLS_TPOFF32"},
+    183: {1030: "R_AARCH64_TLS_TPREL64"},
+    40: {19: "R_ARM_TLS_TPOFF32"},
+    21: {73: "R_PPC64_TPREL64"},
+    22: {56: "R_390_TLS_TPOFF"},
+    243: {11: "R_RISCV_TLS_TPREL64"},
+    258: {11: "R_LARCH_TLS_TPREL64"},
+}
 
 # Bound on chains that a hostile file could make long (verneed lists, GNU hash chains).
 _MAX_CHAIN = 1 << 20
@@ -121,6 +146,9 @@ class ELFFile:
     version_needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: x86 ISA level required (1 baseline … 4 = x86-64-v4), from GNU_PROPERTY_X86_ISA_1_NEEDED.
     x86_isa_needed: int | None = None
+    #: Initial-exec TLS, which musl cannot give an object it loads at run time (dlopen): the
+    #: evidence (``DF_STATIC_TLS``, or a TPOFF relocation of the file's own PT_TLS), or None.
+    initial_exec_tls: str | None = None
 
     @property
     def undefined(self) -> tuple[Symbol, ...]:
@@ -193,6 +221,7 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
         raise ELFError(f"program header entry size {e_phentsize} is too small")
     loads: list[tuple[int, int, int]] = []  # (vaddr, filesz, offset)
     interp_seg = dynamic_seg = None
+    has_tls_segment = False
     property_segs: list[tuple[int, int]] = []
     phdrs = r.slice(e_phoff, e_phnum * e_phentsize, "program header table")
     for i in range(e_phnum):
@@ -209,6 +238,8 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
             dynamic_seg = (p_offset, p_filesz)
         elif p_type in (PT.GNU_PROPERTY, PT.NOTE):
             property_segs.append((p_offset, p_filesz))
+        elif p_type == PT.TLS:
+            has_tls_segment = True
 
     interpreter = None
     if interp_seg is not None:
@@ -268,6 +299,11 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
         return tuple(p for s in strings(offsets, what) for p in s.split(":") if p)
 
     symbols, version_needs = _dynamic_symbols(r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_shentsize)
+    initial_exec_tls = None
+    if tags.get(DT.FLAGS, 0) & DF_STATIC_TLS:
+        initial_exec_tls = "DF_STATIC_TLS"
+    elif has_tls_segment and e_machine in TPOFF_RELOCATIONS:
+        initial_exec_tls = _tpoff_relocation(r, e, is64, tags, to_offset, TPOFF_RELOCATIONS[e_machine])
     return ELFFile(
         **base,
         is_dynamic=True,
@@ -278,7 +314,37 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
         has_relr=DT.RELR in tags,
         symbols=symbols,
         version_needs=version_needs,
+        initial_exec_tls=initial_exec_tls,
     )
+
+
+def _tpoff_relocation(
+    r: _Reader, e: str, is64: bool, tags: dict[int, int], to_offset: _ToOffset, types: dict[int, str]
+) -> str | None:
+    """The name of the first initial-exec TLS relocation in DT_RELA/DT_REL, or None.
+
+    Only the non-relative part is read: linkers put the DT_RELACOUNT/DT_RELCOUNT relative
+    relocations first, and those are most of a big library's."""
+    for table, size, ent, count, explicit in (
+        (DT.RELA, DT.RELASZ, DT.RELAENT, DT.RELACOUNT, True),
+        (DT.REL, DT.RELSZ, DT.RELENT, DT.RELCOUNT, False),
+    ):
+        if table not in tags or not tags.get(size):
+            continue
+        # r_offset, r_info (, r_addend): only r_info is kept.
+        fmt = e + ("8xQ" if is64 else "4xI") + (("8x" if is64 else "4x") if explicit else "")
+        entsize = struct.calcsize(fmt)
+        if tags.get(ent, entsize) != entsize:
+            raise ELFError(f"relocation entry size {tags[ent]} is not {entsize}")
+        off = to_offset(tags[table], "relocation table")
+        skip = min(tags.get(count, 0), tags[size] // entsize) * entsize
+        raw = r.slice(off + skip, tags[size] - tags[size] % entsize - skip, "relocation table")
+        mask = 0xFFFFFFFF if is64 else 0xFF
+        for (info,) in struct.iter_unpack(fmt, raw):
+            name = types.get(info & mask)
+            if name is not None:
+                return f"{name} relocation"
+    return None
 
 
 _ToOffset = Callable[[int, str], int]

@@ -218,3 +218,8 @@ def expand_arch(data: dict, arch: str) -> dict[str, list[str]]:  # type: ignore[
         else:
             entries[name] = spans
     return entries
+
+
+def symbol_table_data() -> dict:  # type: ignore[type-arg]
+    """The raw symbol table data file (releases, sources, glibc's names), loaded once."""
+    return _symbol_data()
