@@ -165,3 +165,17 @@ def test_two_repairs_of_the_same_wheel_never_make_a_corrupt_one(long_wheel: tupl
     run_ok([*muslwheel_cmd(), "repair", "-q", "-w", solo, "--ldpaths", libs, wheel], env=checkout_env())
     assert repaired.read_bytes() == wheels_in(solo)[0].read_bytes()
     assert os.path.getsize(repaired) > 150 << 20
+
+
+def test_an_interrupt_before_the_with_block_leaves_no_partial_file(tmp_path: Path) -> None:
+    """The window the SIGINT test can hit under load: the writer has created its partial file but
+    the ``with`` block that would remove it has not begun. The CLI's interrupt handler calls
+    ``abort_all``, which knows every partial file of the process."""
+    from muslwheel.wheelwriter import WheelWriter, abort_all
+
+    writer = WheelWriter(tmp_path / "pkg-1.0-py3-none-any.whl")
+    assert writer.partial.exists()
+    done = WheelWriter(tmp_path / "done-1.0-py3-none-any.whl")
+    done.commit()
+    abort_all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["done-1.0-py3-none-any.whl"]

@@ -655,6 +655,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"muslwheel: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        writer = sys.modules.get("muslwheel.wheelwriter")
+        if writer is not None:
+            writer.abort_all()
         print("muslwheel: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

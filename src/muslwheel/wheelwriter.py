@@ -78,6 +78,18 @@ def clean_stale_partials(directory: Path) -> None:
             pass
 
 
+#: partial files this process has created and not yet committed or removed
+_LIVE_PARTIALS: set[Path] = set()
+
+
+def abort_all() -> None:
+    """Remove every partial file of this process: for an interrupt that lands where no ``with``
+    block can see it (after a writer created its file, before its ``with`` began)."""
+    for partial in list(_LIVE_PARTIALS):
+        partial.unlink(missing_ok=True)
+        _LIVE_PARTIALS.discard(partial)
+
+
 class WheelWriter:
     """Write one wheel atomically. Members are added in the order the caller chooses."""
 
@@ -86,6 +98,7 @@ class WheelWriter:
         self.compresslevel = compresslevel
         self.date, self.time = dos_datetime(epoch)
         self.partial = final_path.with_name(f".{final_path.name}{PARTIAL_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+        _LIVE_PARTIALS.add(self.partial)  # before the file exists, so no interrupt can orphan it
         self._f = open(self.partial, "xb")
         self._entries: list[_Entry] = []
         self.record: list[tuple[str, str, int]] = []  #: (name, sha256=…, size) of every member written
@@ -236,9 +249,11 @@ class WheelWriter:
         os.fsync(self._f.fileno())
         self._f.close()
         os.replace(self.partial, self.final_path)
+        _LIVE_PARTIALS.discard(self.partial)
         return self.final_path
 
     def abort(self) -> None:
         if not self._f.closed:
             self._f.close()
         self.partial.unlink(missing_ok=True)
+        _LIVE_PARTIALS.discard(self.partial)
