@@ -312,6 +312,8 @@ def test_show_names_the_fix_and_strict_fails_on_the_excess(
     assert "DT_RELR in libtable.so" in shown.stdout  # type: ignore[attr-defined]
     assert "`muslwheel repair` lowers this to 1.1.0" in shown.stdout  # type: ignore[attr-defined]
     assert muslwheel("show", "--strict", wheel).returncode == 1  # type: ignore[attr-defined]
+    strict = json.loads(muslwheel("show", "--strict", "--json", wheel).stdout)  # type: ignore[attr-defined]
+    assert strict["exit_status"] == 1 and strict["honest"]
     verdict = json.loads(muslwheel("show", "--json", wheel).stdout)  # type: ignore[attr-defined]
     assert verdict["musl_min_version"] == "1.2.4" and verdict["musl_min_version_without_relr"] == "1.1.0"
     out = tmp_path / "out"

@@ -172,10 +172,11 @@ def cmd_show(args: argparse.Namespace) -> int:
                     for p in j["problems"]:  # type: ignore[attr-defined]
                         print(f"    {p}")
             continue
-        verdicts.append(v.to_json())
-        status = max(status, v.exit_status)
+        verdict = v.to_json()
         if args.strict and any(r.kind == "tag" and r.severity == "warning" and r.musl for r in v.reasons):
-            status = max(status, 1)  # needs more than the tag's X.Y.0
+            verdict["exit_status"] = 1  # needs more than the tag's X.Y.0
+        verdicts.append(verdict)
+        status = max(status, int(verdict["exit_status"]))  # type: ignore[call-overload]
         if not args.json:
             _print_verdict(v, args.verbose)
     if args.json:
