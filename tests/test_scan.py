@@ -271,25 +271,8 @@ def test_lying_and_stalling_index(world: World, tmp_path: Path) -> None:
         garbage.mkdir(exist_ok=True)
         (garbage / "index.json").write_text('{"files": 7}')
         db = tmp_path / "lies.sqlite"
-        proc = run(
-            [
-                *muslwheel_cmd(),
-                "scan",
-                f"{bad.url}/good/lies/",
-                "--db",
-                db,
-                "--project",
-                "sorter",
-                "--project",
-                "garbage",
-                "--timeout",
-                "1",
-                "--retries",
-                "0",
-            ],
-            env=checkout_env(),
-            timeout=120,
-        )
+        common = ("--db", db, "--timeout", "1", "--retries", "0")
+        proc = scan(f"{bad.url}/good/lies/", "--project", "sorter", "--project", "garbage", *common, timeout=120)
         assert proc.returncode == 1
         con = sqlite3.connect(db)
         (error,) = con.execute("SELECT error FROM wheels").fetchone()
@@ -298,23 +281,7 @@ def test_lying_and_stalling_index(world: World, tmp_path: Path) -> None:
         assert "the index says 12345 bytes" in error
         assert "no 'files' list" in pages[f"{bad.url}/good/lies/garbage"]
         # Fetching the page itself with a server that stalls: a recorded page error, not a hang.
-        proc = run(
-            [
-                *muslwheel_cmd(),
-                "scan",
-                f"{bad.url}/stall/lies/",
-                "--db",
-                db,
-                "--project",
-                "sorter",
-                "--timeout",
-                "1",
-                "--retries",
-                "0",
-            ],
-            env=checkout_env(),
-            timeout=120,
-        )
+        proc = scan(f"{bad.url}/stall/lies/", "--project", "sorter", *common, timeout=120)
         assert proc.returncode == 1
         con = sqlite3.connect(db)
         assert "ReadTimeout" in con.execute("SELECT error FROM pages WHERE page LIKE '%/stall/%'").fetchone()[0]

@@ -138,6 +138,45 @@ class _Run:
             )
 
 
+class _Feed:
+    """The wheels still to start, in order: those already done are skipped, each other one
+    reserves its bytes, and one the budget cannot cover yet waits while others are in flight."""
+
+    def __init__(self, refs: Iterable[WheelRef], run: _Run, budget: _Budget) -> None:
+        self._it = iter(refs)
+        self._run = run
+        self._budget = budget
+        self._held: WheelRef | None = None
+        self.exhausted = False
+
+    def take(self, busy: bool) -> tuple[WheelRef, int] | None:
+        """The next wheel to start and its reservation; None when there is none now (all
+        taken, the budget spent, or, while *busy*, waiting for reservations to come back)."""
+        s = self._run.summary
+        while not self.exhausted:
+            ref, self._held = (self._held, None) if self._held else (next(self._it, None), None)
+            if ref is None:
+                self.exhausted = True
+                return None
+            if self._run.is_done(ref):
+                s.wheels += 1
+                s.skipped += 1
+                continue
+            reserved = self._budget.reserve(ref)
+            if reserved is not None:
+                s.wheels += 1
+                return ref, reserved
+            if busy:
+                self._held = ref
+                return None
+            self._budget.exhausted = True
+            left = [ref, *(r for r in self._it if not self._run.is_done(r))]
+            s.wheels += len(left)
+            s.left += len(left)
+            self.exhausted = True
+        return None
+
+
 def run_local(
     refs: Iterable[WheelRef],
     store: Store,
@@ -157,9 +196,7 @@ def run_local(
     fetching: dict[cf.Future[Fetched], tuple[WheelRef, int]] = {}
     auditing: dict[cf.Future[Row | None], tuple[WheelRef, int, bool]] = {}
     ready: list[tuple[Fetched, int]] = []  # fetched, waiting for a free audit slot
-    it = iter(refs)
-    waiting: WheelRef | None = None
-    exhausted = False
+    feed = _Feed(refs, run, budget)
     ctx = multiprocessing.get_context("spawn")  # the parent runs threads: never fork it
     with (
         cf.ThreadPoolExecutor(downloads) as fetchers,
@@ -167,30 +204,11 @@ def run_local(
     ):
         while True:
             # Take new wheels while there is room in the pipeline and budget for them.
-            while (
-                not exhausted
-                and len(fetching) + len(ready) < limit_fetch
-                and len(auditing) + len(ready) < limit_audit + limit_fetch
-            ):
-                ref = waiting if waiting is not None else next(it, None)
-                waiting = None
-                if ref is None:
-                    exhausted = True
+            while len(fetching) + len(ready) < limit_fetch and len(auditing) + len(ready) < limit_audit + limit_fetch:
+                item = feed.take(busy=bool(fetching or auditing or ready))
+                if item is None:
                     break
-                summary.wheels += 1
-                if run.is_done(ref):
-                    summary.skipped += 1
-                    continue
-                reserved = budget.reserve(ref)
-                if reserved is None:
-                    if fetching or auditing or ready:
-                        waiting = ref  # others may give budget back
-                        summary.wheels -= 1
-                        break
-                    budget.exhausted = True
-                    summary.left += 1 + sum(1 for r in it if not run.is_done(r))
-                    exhausted = True
-                    break
+                ref, reserved = item
                 if ref.is_remote:
                     fetching[fetchers.submit(fetch, ref, options, reserved)] = (ref, reserved)
                 else:
@@ -208,9 +226,7 @@ def run_local(
                     task = auditors.submit(audit_local, fetched.ref, run.done_hashes(fetched.ref))
                     auditing[task] = (fetched.ref, reserved, False)
             if not fetching and not auditing and not ready:
-                if exhausted or waiting is None:
-                    break
-                continue
+                break  # with nothing in flight, take() either started a wheel or ran out
             in_flight: list[cf.Future[Any]] = [*fetching, *auditing]
             done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
             for fut in done:
@@ -250,32 +266,16 @@ def run_dask(
         raise MuslwheelError(f"--dask {address}: cannot connect ({exc})") from None
     with client:
         slots = max(4, 4 * sum(client.nthreads().values()))
-        it = iter(refs)
         pending: dict[Any, tuple[WheelRef, int]] = {}
         queue = distributed.as_completed()
-        exhausted = False
-        held: list[WheelRef] = []
+        feed = _Feed(refs, run, budget)
 
         def submit_more() -> None:
-            nonlocal exhausted
-            while not exhausted and len(pending) < slots:
-                ref = held.pop() if held else next(it, None)
-                if ref is None:
-                    exhausted = True
+            while len(pending) < slots:
+                item = feed.take(busy=bool(pending))
+                if item is None:
                     return
-                summary.wheels += 1
-                if run.is_done(ref):
-                    summary.skipped += 1
-                    continue
-                reserved = budget.reserve(ref)
-                if reserved is None:
-                    if pending:  # wheels in flight may give budget back
-                        held.append(ref)
-                        summary.wheels -= 1
-                        return
-                    summary.left += 1 + sum(1 for r in it if not run.is_done(r))
-                    exhausted = True
-                    return
+                ref, reserved = item
                 fut = client.submit(scan_one, ref, options, reserved, run.done_hashes(ref), pure=False)
                 pending[fut] = (ref, reserved)
                 queue.add(fut)
