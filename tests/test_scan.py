@@ -401,6 +401,9 @@ def test_report_formats(world: World, tmp_path: Path) -> None:
     assert "| musllinux_1_1 |" in md and "musl 1.1.0 up to 1.2.3" in md
     data = json.loads(run([*muslwheel_cmd(), "report", db, "--json"], env=checkout_env()).stdout)
     assert data["totals"]["dishonest"] == 1 and list(data["by_project"]) == ["sorter"]
+    # qsort_r (musl 1.2.3) under musllinux_1_1: the distros whose musl is 1.1.x to 1.2.2.
+    (sorter,) = data["by_project"]["sorter"]
+    assert "Alpine 3.12" in sorter["distros"] and "3.15" in sorter["distros"] and "3.16" not in sorter["distros"]
     assert data["claimed_vs_floor"]["musllinux_1_1"]["1.2.3"] == 1
     assert "plain" in data["could_claim_older"] or "bulky" in data["could_claim_older"]
     csv_text = run([*muslwheel_cmd(), "report", db, "--format", "csv"], env=checkout_env()).stdout

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..distros import fails_on
 from ..errors import MuslwheelError
 from ..libc import MuslVersion
 from .store import COLUMNS, Store
@@ -61,12 +62,11 @@ def _reason_keys(row: dict[str, Any], claim: tuple[int, int] | None) -> list[str
     """Why a dishonest wheel is dishonest, as short keys to group by."""
     keys: list[str] = []
     reasons = json.loads(row["reasons"] or "[]")
-    floor = json.loads(row["floor_reasons"] or "[]")
     for r in reasons:
         if r.get("severity") != "error":
             continue
         if r["kind"] == "tag" and r.get("musl"):
-            keys += [f"{f.get('feature') or f.get('symbol')} in {_where(f.get('file'))}" for f in floor]
+            keys += _floor_keys(row)
         elif r["kind"] == "library":
             keys.append(f"external library {r.get('library')}")
         elif r["kind"] == "glibc":
@@ -110,6 +110,7 @@ def load(path: Path) -> Data:
             r["severity"] = "dishonest" if r["honest"] == 0 else "needs a later patch release"
             r["why"] = _reason_keys(r, claim) if r["honest"] == 0 else _floor_keys(r)
             r["excluded"] = _excluded(claim, r["musl_floor"])
+            r["distros"] = fails_on(floor, MuslVersion(*claim, 0)) if floor and claim else ""
             for key in r["why"]:
                 data.by_reason.setdefault(key, []).append(r)
             data.by_project.setdefault(r["project"], []).append(r)
@@ -142,8 +143,15 @@ def load(path: Path) -> Data:
 
 
 def _floor_keys(row: dict[str, Any]) -> list[str]:
+    """``DT_RELR in libstdc++``, ``qsort_r in the extension modules``; when many symbols set the
+    floor together (every symbol, on an arch musl gained in that release), one key for them."""
     floor = json.loads(row["floor_reasons"] or "[]")
-    return sorted({f"{f.get('feature') or f.get('symbol')} in {_where(f.get('file'))}" for f in floor}) or ["other"]
+    features = {f"{f['feature']} in {_where(f.get('file'))}" for f in floor if f.get("feature")}
+    symbols = sorted({f["symbol"] for f in floor if f.get("symbol")})
+    if len(symbols) > 3:
+        return [*sorted(features), f"most symbols: first exported on {row['arch']} by musl {row['musl_floor']}"]
+    where = {f"{f['symbol']} in {_where(f.get('file'))}" for f in floor if f.get("symbol")}
+    return sorted(features | where) or ["other"]
 
 
 def _floor_order(bucket: str) -> tuple[int, ...]:
@@ -173,6 +181,11 @@ def headline(data: Data) -> list[str]:
     return out
 
 
+def _distros(rows: list[dict[str, Any]]) -> str:
+    """The distro releases the wheels of one group fail on (one description per distinct set)."""
+    return " / ".join(sorted({r["distros"] for r in rows if r.get("distros")}))
+
+
 def _older(rows: list[dict[str, Any]]) -> str:
     moves = Counter(f"{r['claim']} → {_policy_of(r['tag'])}" for r in rows)
     return "; ".join(f"{n} wheels {move}" for move, n in sorted(moves.items()))
@@ -197,19 +210,20 @@ def _md(data: Data) -> str:
         projects = sorted({r["project"] for r in rows})
         out.append(
             f"- **{key}**: {len(rows)} wheels of {len(projects)} projects ({', '.join(projects[:12])}{' …' if len(projects) > 12 else ''})"
+            + (f"; fails on {_distros(rows)}" if _distros(rows) else "")
         )
     out += [
         "",
         "## By project",
         "",
-        "| project | wheel | claims | needs musl | fails on | verdict | why |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| project | wheel | claims | needs musl | fails on | distros it fails on | verdict | why |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for project, rows in sorted(data.by_project.items()):
         for r in rows:
             out.append(
                 f"| {project} | {r['filename']} | {r['claim']} | {r['musl_floor'] or '-'} | {r['excluded'] or '-'}"
-                f" | {r['severity']} | {'; '.join(r['why'])} |"
+                f" | {r['distros'] or '-'} | {r['severity']} | {'; '.join(r['why'])} |"
             )
     out += ["", "## Projects that could claim an older tag", ""]
     for project, rows in sorted(data.could_claim_older.items()):
@@ -273,21 +287,24 @@ def _html(data: Data) -> str:
         cells = "".join(f"<td class='num'>{counts.get(f, 0)}</td>" for f in floors)
         parts.append(f"<tr><td>{e(claim)}</td>{cells}</tr>")
     parts.append("</table><h2>Wheels that promise less than they need, by reason</h2><table>")
-    parts.append("<tr><th>reason</th><th>wheels</th><th>projects</th></tr>")
+    parts.append("<tr><th>reason</th><th>wheels</th><th>projects</th><th>distros these wheels fail on</th></tr>")
     for key, rows in data.by_reason.items():
         projects = sorted({r["project"] for r in rows})
-        parts.append(f"<tr><td>{e(key)}</td><td class='num'>{len(rows)}</td><td>{e(', '.join(projects))}</td></tr>")
+        parts.append(
+            f"<tr><td>{e(key)}</td><td class='num'>{len(rows)}</td><td>{e(', '.join(projects))}</td>"
+            f"<td>{e(_distros(rows))}</td></tr>"
+        )
     parts.append("</table><h2>By project</h2><table>")
     parts.append(
-        "<tr><th>project</th><th>wheel</th><th>claims</th><th>needs musl</th><th>fails on</th><th>verdict</th>"
-        "<th>why</th></tr>"
+        "<tr><th>project</th><th>wheel</th><th>claims</th><th>needs musl</th><th>fails on</th>"
+        "<th>distros it fails on</th><th>verdict</th><th>why</th></tr>"
     )
     for project, rows in sorted(data.by_project.items()):
         for r in rows:
             parts.append(
                 f"<tr><td>{e(project)}</td><td>{e(r['filename'])}</td><td>{e(r['claim'])}</td>"
                 f"<td class='bad'>{e(r['musl_floor'] or '-')}</td><td>{e(r['excluded'] or '-')}</td>"
-                f"<td>{e(r['severity'])}</td><td>{e('; '.join(r['why']))}</td></tr>"
+                f"<td>{e(r['distros'] or '-')}</td><td>{e(r['severity'])}</td><td>{e('; '.join(r['why']))}</td></tr>"
             )
     parts.append("</table><h2>Projects that could claim an older tag</h2><ul>")
     for project, rows in sorted(data.could_claim_older.items()):
@@ -312,7 +329,7 @@ def _csv(data: Data) -> str:
 
 def _json(data: Data) -> str:
     def brief(r: dict[str, Any]) -> dict[str, Any]:
-        keys = ("project", "filename", "url", "claim", "tag", "musl_floor", "excluded", "severity", "why")
+        keys = ("project", "filename", "url", "claim", "tag", "musl_floor", "excluded", "distros", "severity", "why")
         return {k: r.get(k) for k in keys}
 
     out = {
