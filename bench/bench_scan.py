@@ -148,6 +148,15 @@ def main() -> int:
             f"{sum(at_100):.1f} s (bytes read) / {sum(whole_100):.1f} s (whole wheels) = {sum(cpu) / max(sum(at_100), 1e-9):.2f} / "
             f"{sum(cpu) / max(sum(whole_100), 1e-9):.2f}",
         ]
+    if cpu:
+        fetched = [(r[4] or 0.0, r[5] or 0.0) for r in ok]
+        big = [r for r in ok if (r[3] or 0) > 10e6]
+        lines += [
+            f"audit CPU vs the wheel's measured fetch time (this run, this network): below for "
+            f"{sum(1 for c, f in fetched if c < f)} of {len(fetched)} wheels",
+            f"wheels over 10 MB read: audit CPU below 100 MB/s for {sum(1 for r in big if (r[4] or 0) < r[3] / 100e6)} of "
+            f"{len(big)}; {sum(r[4] or 0 for r in big):.1f} s CPU vs {sum(r[3] for r in big) / 100e6:.1f} s at 100 MB/s",
+        ]
     errors = [r for r in rows if r[6]]
     for r in errors[:5]:
         lines.append(f"  error: {r[8]}: {r[6][:160]}")
