@@ -463,6 +463,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert notdb.read_bytes() == before and not out.exists()
     proc = scan("https://127.0.0.1:1/simple/", "--db", tmp_path / "y.sqlite")
     assert proc.returncode == 2 and "needs project names" in proc.stderr
+    proc = scan(tmp_path, "--db", tmp_path / "z.sqlite", "--workers", "0")
+    assert proc.returncode == 2 and "--workers: 0 is less than 1" in proc.stderr
+    assert not (tmp_path / "z.sqlite").exists()
 
 
 if __name__ == "__main__":  # pragma: no cover

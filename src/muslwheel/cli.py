@@ -317,6 +317,19 @@ def _size(text: str) -> int:
     return int(float(m.group(1)) * (1024 if m.group(3) else 1000) ** scale)
 
 
+def _at_least(minimum: float, kind: type[int] | type[float] = int) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} is less than {minimum}")
+        return value
+
+    return parse
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     from .scan import Filter, HttpOptions, scan
     from .scan.runner import stderr_progress
@@ -575,13 +588,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", action="append", default=[], help="only this architecture (repeatable)")
     p.add_argument("--python", metavar="X.Y", help="only wheels CPython X.Y can install")
     p.add_argument("--all-versions", action="store_true", help="every version, not only each project's newest")
-    p.add_argument("--workers", type=int, metavar="N", help="audit processes (default: one per core)")
-    p.add_argument("--downloads", type=int, default=8, metavar="N", help="concurrent downloads (default: 8)")
+    p.add_argument("--workers", type=_at_least(1), metavar="N", help="audit processes (default: one per core)")
+    p.add_argument("--downloads", type=_at_least(1), default=8, metavar="N", help="concurrent downloads (default: 8)")
     p.add_argument("--dask", metavar="ADDRESS", help="run the tasks on this Dask scheduler (tcp://HOST:8786)")
-    p.add_argument("--rate", type=float, default=10.0, help="requests per second at most (default: 10)")
-    p.add_argument("--retries", type=int, default=4, help="retries after a 429, 5xx or dropped connection")
-    p.add_argument("--backoff", type=float, default=0.5, help="first retry delay in seconds, doubled each time")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to connect and for each read")
+    p.add_argument(
+        "--rate", type=_at_least(0.01, float), default=10.0, help="requests per second at most (default: 10)"
+    )
+    p.add_argument("--retries", type=_at_least(0), default=4, help="retries after a 429, 5xx or dropped connection")
+    p.add_argument(
+        "--backoff", type=_at_least(0, float), default=0.5, help="first retry delay in seconds, doubled each time"
+    )
+    p.add_argument("--timeout", type=_at_least(0.01, float), default=30.0, help="seconds to connect and for each read")
     p.add_argument("--max-bytes", type=_size, metavar="SIZE", help="stop fetching after this much (500M, 2G)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="machine-readable summary")

@@ -83,6 +83,31 @@ def scan(
                 raise SourceError(f"{source}: an index needs project names (--project or --projects-file)")
         elif not Path(source).exists():
             raise SourceError(f"{source}: no such directory or file")
+    created = not Path(db).exists()
+    try:
+        _run(sources, db, projects, filt, options, summary, dask, workers, downloads, max_bytes, progress)
+    except MuslwheelError:
+        if created and not summary.audited:  # bad input (no cluster, an unreadable source): no database
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+        raise
+    summary.seconds = round(time.monotonic() - start, 3)
+    return summary
+
+
+def _run(
+    sources: Sequence[str],
+    db: str | Path,
+    projects: Sequence[str],
+    filt: Filter,
+    options: HttpOptions,
+    summary: Summary,
+    dask: str | None,
+    workers: int | None,
+    downloads: int,
+    max_bytes: int | None,
+    progress: Progress | None,
+) -> None:
     with Store(db) as store:
         refs = _refs(sources, projects, filt, options, store, summary)
         if dask:
@@ -100,5 +125,3 @@ def scan(
                 summary=summary,
                 progress=progress,
             )
-    summary.seconds = round(time.monotonic() - start, 3)
-    return summary
