@@ -93,6 +93,9 @@ def make_toolchain(target: Target, work: Path, sysconfig_dir: Path | None = None
         target.zig_target,
         "-fPIC",
         "-fno-sanitize=undefined",
+        # zig links executables statically unless told otherwise; a kit's musl has libc.so only,
+        # and configure/CMake probe the compiler by linking one
+        "-dynamic",
         f"-ffile-prefix-map={work}={BUILD_PATH}",
     ]
     quoted = " ".join(shlex.quote(f) for f in flags)
