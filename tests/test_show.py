@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ALL_ARCHES, Toolchain, checkout_env, muslwheel_cmd, need, run, run_ok, write_c
+from conftest import ALL_ARCHES, Toolchain, checkout_env, loader_for, muslwheel_cmd, need, run, run_ok, write_c
 from wheelmaker import make_wheel
 
 from muslwheel.audit import audit_wheel
-from muslwheel.elf import read_elf
+from muslwheel.elf import parse_elf, read_elf
 
 EXT = ".cpython-311-x86_64-linux-musl.so"
 
 
 def lib_wheel(tmp: Path, name: str, tag: str, files: dict[str, Path]) -> Path:
     dist = tmp / "dist"
-    dist.mkdir(exist_ok=True)
+    dist.mkdir(parents=True, exist_ok=True)
     return make_wheel(dist, name, "1.0", tag, {k: v.read_bytes() for k, v in files.items()})
 
 
@@ -201,3 +203,210 @@ def test_pure_wheel_gets_a_clear_message(tmp_path: Path) -> None:
     proc = run_ok([*muslwheel_cmd(), "show", wheel], env=checkout_env())
     assert "pure wheel" in proc.stdout
     assert audit_wheel(wheel).libc == "none"
+
+
+# --- libc decided per wheel, never by default (issue #10, item 2) ----------------------------
+
+
+def muslwheel(*args: object) -> subprocess.CompletedProcess[str]:
+    return run([*muslwheel_cmd(), *args], env=checkout_env())
+
+
+def build_glibc_module(tmp: Path, name: str, code: str = "int answer(void){return 42;}\n", *args: str) -> Path:
+    """A module the host's gcc builds against glibc; with --as-needed and no libc call it has
+    no DT_NEEDED at all, so nothing in its bytes says glibc."""
+    gcc = shutil.which("gcc")
+    need(gcc, "gcc")
+    so = tmp / name
+    run_ok([gcc, "-shared", "-fPIC", "-O2", "-Wl,--as-needed", "-o", so, write_c(tmp / f"{name}.c", code), *args])
+    return so
+
+
+def test_a_cpython_313_gnu_named_module_without_libc_evidence_is_glibc_and_never_becomes_musllinux(
+    tmp_path: Path,
+) -> None:
+    so = build_glibc_module(tmp_path, "_g.cpython-313-x86_64-linux-gnu.so")
+    elf = read_elf(so)
+    assert elf.needed == () and elf.interpreter is None and not elf.version_needs  # no evidence in its bytes
+    wheel = lib_wheel(tmp_path, "g", "cp313-cp313-linux_x86_64", {"g/_g.cpython-313-x86_64-linux-gnu.so": so})
+    status, v = show_json(wheel)
+    # Verdict: glibc (from its name: CPython 3.13 on musl names modules -linux-musl); it
+    # claims nothing musl, so show says so in one line and exits 0.
+    assert (status, v["libc"], v["tag"]) == (0, "glibc", None)
+    assert [r["why"] for r in v["reasons"]] == ["glibc wheel: not muslwheel's to judge"]
+    assert "-linux-gnu.so for CPython 3.13" in v["files"][0]["glibc_evidence"][0]
+    text = muslwheel("show", wheel)
+    assert text.returncode == 0 and "glibc wheel: not muslwheel's to judge" in text.stdout
+    assert "error" not in text.stdout
+    # repair refuses in one line, writes nothing; check says it is no musl binary.
+    out = tmp_path / "out"
+    out.mkdir()
+    rep = muslwheel("repair", "-w", out, wheel)
+    assert rep.returncode == 2 and "glibc binaries" in rep.stderr and len(rep.stderr.splitlines()) == 1
+    assert list(out.iterdir()) == []
+    chk = muslwheel("check", "--json", wheel)
+    assert chk.returncode == 1
+    assert [p["kind"] for p in json.loads(chk.stdout)["problems"]] == ["glibc"]
+
+
+def test_a_cpython_310_gnu_named_module_without_evidence_stays_unknown_and_may_be_musllinux(tmp_path: Path) -> None:
+    # Before 3.11, musl CPython named its modules -linux-gnu too (auditwheel's bundled
+    # musllinux_1_2 testsimple cp310 wheel): the name says nothing, and no libc is assumed.
+    so = build_glibc_module(tmp_path, "_s.cpython-310-x86_64-linux-gnu.so")
+    wheel = lib_wheel(tmp_path, "s", "cp310-cp310-linux_x86_64", {"s/_s.cpython-310-x86_64-linux-gnu.so": so})
+    status, v = show_json(wheel)
+    assert (status, v["libc"], v["tag"]) == (0, "unknown", "musllinux_1_1_x86_64")
+
+
+def test_a_member_without_evidence_takes_the_libc_of_the_wheels_other_members(tmp_path: Path) -> None:
+    plain = build_glibc_module(tmp_path, "libplain.so")
+    withlibc = build_glibc_lib(tmp_path)
+    wheel = lib_wheel(tmp_path, "g", "py3-none-linux_x86_64", {"g/libplain.so": plain, "g/libg.so": withlibc})
+    _, v = show_json(wheel)
+    plain_report = next(f for f in v["files"] if f["path"] == "g/libplain.so")
+    assert plain_report["libc"] == "glibc" and "other members are glibc" in plain_report["glibc_evidence"][0]
+
+
+def test_a_manylinux_wheel_exits_0_without_errors_and_1_when_it_also_claims_musllinux(tmp_path: Path) -> None:
+    gcc = shutil.which("gcc")
+    need(gcc, "gcc")
+    exe = tmp_path / "tool"
+    run_ok([gcc, "-O2", "-o", exe, write_c(tmp_path / "tool.c", '#include <stdio.h>\nint main(void){puts("x");}\n')])
+    lib = build_glibc_lib(tmp_path)
+    files = {"g-1.0.data/scripts/tool": exe, "g/libg.so": lib}
+    many = lib_wheel(tmp_path, "g", "py3-none-manylinux_2_17_x86_64", files)
+    proc = muslwheel("show", many)
+    # Verdict: glibc, not ours to judge: exit 0, no error lines, no advice to vendor glibc's loader.
+    assert proc.returncode == 0 and "error" not in proc.stdout and "ld-linux" not in proc.stdout
+    assert "glibc wheel: not muslwheel's to judge" in proc.stdout
+    both = lib_wheel(tmp_path / "both", "g", ["py3-none-manylinux_2_17_x86_64", "py3-none-musllinux_1_2_x86_64"], files)
+    status, v = show_json(both)
+    assert status == 1 and any("a musl tag on glibc binaries" in r["why"] for r in v["reasons"])
+    chk = muslwheel("check", "--json", many)
+    assert chk.returncode == 1 and {p["kind"] for p in json.loads(chk.stdout)["problems"]} >= {"glibc"}
+
+
+# --- Claims auditwheel rejects (issue #10, item 6) ------------------------------------------
+
+
+def test_linux_x86_64_claim_on_an_aarch64_module_exits_1_and_repair_refuses(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    so = build_c(toolchain, tmp_path, "aarch64", "_a", "int f(int x){return x;}\n", use_zig=True)
+    wheel = lib_wheel(tmp_path, "a", "cp311-cp311-linux_x86_64", {"a/_a.cpython-311-aarch64-linux-musl.so": so})
+    status, v = show_json(wheel)
+    # Verdict: dishonest; reason: the claim's arch is not the binaries'.
+    assert status == 1 and v["arch"] == "aarch64"
+    assert any(r["kind"] == "tag-arch" and r["why"] == "linux_x86_64: the binaries are aarch64" for r in v["reasons"])
+    out = tmp_path / "out"
+    out.mkdir()
+    rep = muslwheel("repair", "-w", out, wheel)
+    assert rep.returncode == 2 and "the binaries are aarch64" in rep.stderr and list(out.iterdir()) == []
+
+
+ZLIB_STUB = "int deflate(void*s,int f){return 0;}\nvoid *zcalloc(void*o,unsigned n,unsigned s){return 0;}\nvoid zcfree(void*o,void*p){}\n"
+
+
+def test_zlib_internals_imported_from_the_system_libz_are_an_error(toolchain: Toolchain, tmp_path: Path) -> None:
+    # The host's real libz.so.1 shows what "no system libz exports them" means.
+    host_libz = Path("/lib/x86_64-linux-gnu/libz.so.1")
+    need(host_libz.exists(), "the host's libz.so.1 (zlib1g)")
+    exported = read_elf(host_libz).defined_names
+    assert "deflate" in exported and not {"zcalloc", "zcfree"} & exported
+    stubdir = tmp_path / "stub"
+    stubdir.mkdir()
+    toolchain.build("x86_64", stubdir / "libz.so.1", [write_c(tmp_path / "z.c", ZLIB_STUB)], shared=True)
+    internal = build_c(
+        toolchain,
+        tmp_path,
+        "x86_64",
+        "_zi",
+        "void *zcalloc(void*,unsigned,unsigned);\nvoid *get(void){return zcalloc(0,1,1);}\n",
+        args=(f"-L{stubdir}", "-l:libz.so.1"),
+    )
+    public = build_c(
+        toolchain,
+        tmp_path,
+        "x86_64",
+        "_zp",
+        "int deflate(void*,int);\nint go(void){return deflate(0,0);}\n",
+        args=(f"-L{stubdir}", "-l:libz.so.1"),
+    )
+    bad = lib_wheel(tmp_path, "zi", "cp311-cp311-musllinux_1_1_x86_64", {f"zi/_zi{EXT}": internal})
+    status, v = show_json(bad)
+    # Verdict: dishonest, no tag; reason: zcalloc is internal to libz.so.1.
+    assert status == 1 and v["tag"] is None and v["system_libs"] == ["libz.so.1"]
+    (r,) = [r for r in v["reasons"] if r["kind"] == "system-symbol"]
+    assert (r["symbol"], r["library"]) == ("zcalloc", "libz.so.1")
+    out = tmp_path / "out"
+    out.mkdir()
+    rep = muslwheel("repair", "-w", out, bad)
+    assert rep.returncode == 2 and "zcalloc is internal to libz.so.1" in rep.stderr
+    good = lib_wheel(tmp_path, "zp", "cp311-cp311-musllinux_1_1_x86_64", {f"zp/_zp{EXT}": public})
+    status, v = show_json(good)
+    assert (status, v["tag"]) == (0, "musllinux_1_1_x86_64")
+
+
+PYMOD_C = "int Py_IsInitialized(void);\nint up(void){return Py_IsInitialized();}\n"
+
+
+def test_a_libpython_need_is_a_warning_and_repair_drops_it(toolchain: Toolchain, tmp_path: Path) -> None:
+    stubdir = tmp_path / "stub"
+    stubdir.mkdir()
+    toolchain.build(
+        "x86_64",
+        stubdir / "libpython3.11.so.1.0",
+        [write_c(tmp_path / "py.c", "int Py_IsInitialized(void){return 1;}\n")],
+        shared=True,
+    )
+    so = build_c(toolchain, tmp_path, "x86_64", "_p", PYMOD_C, args=(f"-L{stubdir}", "-l:libpython3.11.so.1.0"))
+    assert "libpython3.11.so.1.0" in read_elf(so).needed
+    wheel = lib_wheel(tmp_path, "p", "cp311-cp311-linux_x86_64", {f"p/_p{EXT}": so})
+    status, v = show_json(wheel)
+    # Verdict: honest, musllinux_1_1; reason: a warning that repair drops the need.
+    assert (status, v["tag"], v["external_libs"]) == (0, "musllinux_1_1_x86_64", [])
+    (w,) = [r for r in v["reasons"] if r["kind"] == "libpython"]
+    assert w["severity"] == "warning" and w["library"] == "libpython3.11.so.1.0"
+    out = tmp_path / "out"
+    out.mkdir()
+    rep = muslwheel("repair", "--json", "-w", out, wheel)
+    assert rep.returncode == 0, rep.stderr
+    repaired = Path(json.loads(rep.stdout)["output"])
+    status, after = show_json(repaired)
+    assert status == 0 and not any(r["kind"] == "libpython" for r in after["reasons"])
+    with zipfile.ZipFile(repaired) as zf:
+        patched = parse_elf(zf.read(f"p/_p{EXT}"))
+    assert "libpython3.11.so.1.0" not in patched.needed and "libc.so" in patched.needed
+    # and musl's loader now loads it with no libpython anywhere on its path (Py_IsInitialized
+    # stays unbound: the interpreter provides it)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "m.so").write_bytes(zipfile.ZipFile(repaired).read(f"p/_p{EXT}"))
+    listing = run([loader_for("x86_64"), "--list", site / "m.so"])
+    assert "Error loading shared library" not in listing.stderr
+    assert "Py_IsInitialized: symbol not found" in listing.stderr
+
+
+def test_loongarch64_floor_is_its_ports_first_release(toolchain: Toolchain, tmp_path: Path) -> None:
+    so = build_c(
+        toolchain,
+        tmp_path,
+        "loongarch64",
+        "_l",
+        "#include <stdlib.h>\nvoid *m(void){return malloc(4);}\n",
+        use_zig=True,
+    )
+    ext = "l/_l.cpython-311-loongarch64-linux-musl.so"
+    old = lib_wheel(tmp_path, "l", "cp311-cp311-musllinux_1_1_loongarch64", {ext: so})
+    status, v = show_json(old)
+    # Verdict: musllinux_1_1_loongarch64 is dishonest; reason: musl's loongarch64 port began with 1.2.5.
+    assert (status, v["tag"], v["musl_min_version"]) == (1, "musllinux_1_2_loongarch64", "1.2.5")
+    assert "the loongarch64 port" in v["stricter_tags"]["musllinux_1_1_loongarch64"]
+    new = lib_wheel(tmp_path / "n", "l", "cp311-cp311-musllinux_1_2_loongarch64", {ext: so})
+    status, v = show_json(new)
+    # and under musllinux_1_2 no warning about musl 1.2.0–1.2.4, which never ran on loongarch64
+    assert status == 0 and not any(r["severity"] == "warning" for r in v["reasons"])
+    out = tmp_path / "out"
+    out.mkdir()
+    rep = muslwheel("repair", "--plat", "musllinux_1_1_loongarch64", "-w", out, old)
+    assert rep.returncode == 2 and "loongarch64 port" in rep.stderr

@@ -33,15 +33,28 @@ from .hazards import GLIBC_SYMBOL, INITIAL_EXEC_TLS, hazards_of, is_glibc_only, 
 from .libc import GLIBC, MUSL, STATIC, UNKNOWN, MuslVersion, libc_family_of_interpreter
 from .policy import (
     Policy,
+    arch_floor,
     feature_floor,
     feature_why,
     is_interpreter_symbol,
     is_musl_self,
     policies,
     policy_for_version,
+    private_symbols,
     symbol_table,
 )
-from .resolve import ELSEWHERE, EXTERNAL, LIBRARY, SYSTEM, Resolution, WheelLoads, entry_kind, resolve_wheel
+from .resolve import (
+    ELSEWHERE,
+    EXTERNAL,
+    LIBRARY,
+    PYTHON,
+    SYSTEM,
+    Load,
+    Resolution,
+    WheelLoads,
+    entry_kind,
+    resolve_wheel,
+)
 from .wheelfile import WheelFile, WheelName, WheelSource
 
 ERROR = "error"
@@ -52,6 +65,12 @@ MIXED = "mixed"
 _EXT_SUFFIX = re.compile(r"\.cpython-(\d)(\d+)([a-z]*)-([\w-]+)\.so$")
 _TIME64 = re.compile(r"^__\w*(time64|64)$")
 _MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")
+_OTHER_LINUX = re.compile(r"^(linux|manylinux1|manylinux2010|manylinux2014|manylinux_\d+_\d+)_(\w+)$")
+
+#: Error kinds that forbid every musllinux tag (the rest concern one claim, or are warnings).
+BLOCKING = ("library", "glibc", "arch", "unresolved", "system-symbol", GLIBC_SYMBOL, INITIAL_EXEC_TLS)
+#: What show says of a glibc wheel that claims nothing musl.
+GLIBC_NOT_OURS = "glibc wheel: not muslwheel's to judge"
 
 
 @dataclass(frozen=True)
@@ -183,12 +202,66 @@ def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
     return UNKNOWN, ()
 
 
+def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each member's libc with its evidence, decided per wheel, never by default.
+
+    A member's own evidence (PT_INTERP, DT_NEEDED, GLIBC_* version needs) comes first. A member
+    with none (a module that imports no libc name) takes the wheel's, in this order: its name
+    (CPython ≥ 3.11 on musl names modules ``-linux-musl``, on glibc ``-linux-gnu``; before
+    3.11 both said ``-linux-gnu``); the other members, if they agree; the wheel's tags, if they
+    claim one libc only. Without any, it stays unknown.
+    """
+    own = {path: file_libc(elf) for path, elf in elfs.items()}
+    evidenced = {libc for libc, _ in own.values() if libc in (GLIBC, MUSL)}
+    platforms = wheel_name.platforms
+    musl_tags = any(p.startswith("musllinux_") for p in platforms)
+    glibc_tags = any(p.startswith("manylinux") for p in platforms)
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for path, (libc, evidence) in own.items():
+        if libc != UNKNOWN:
+            out[path] = (libc, evidence)
+            continue
+        m = _EXT_SUFFIX.search(path)
+        if (
+            m
+            and (int(m.group(1)), int(m.group(2))) >= (3, 11)
+            and m.group(4).endswith(("linux-gnu", "linux-gnueabihf"))
+        ):
+            why = f"named -{m.group(4)}.so for CPython {m.group(1)}.{m.group(2)}, which on musl says -linux-musl"
+            out[path] = (GLIBC, (why,))
+        elif m and "linux-musl" in m.group(4):
+            out[path] = (MUSL, (f"named -{m.group(4)}.so",))
+        elif len(evidenced) == 1:
+            only = next(iter(evidenced))
+            out[path] = (only, (f"no libc evidence of its own; the wheel's other members are {only}",))
+        elif glibc_tags != musl_tags:
+            tagged = GLIBC if glibc_tags else MUSL
+            out[path] = (
+                tagged,
+                (f"no libc evidence in the wheel; tagged {'manylinux' if glibc_tags else 'musllinux'}",),
+            )
+        else:
+            out[path] = (UNKNOWN, ())
+    return out
+
+
 def _floor_of(
     path: str, elf: ELFFile, arch: Arch, provided: Callable[[str], bool], may_come_from_outside: bool
 ) -> tuple[MuslVersion, list[Reason]]:
     table = symbol_table(arch.name)
-    floor = policies()[0].musl
+    base = arch_floor(arch.name)  # no older musl exists for this arch
+    floor = base
     raising: list[Reason] = []
+    if base > policies()[0].musl:
+        raising.append(
+            Reason(
+                "port",
+                f"musl's {arch.name} port began with {base}",
+                file=None,
+                feature=f"the {arch.name} port",
+                musl=str(base),
+            )
+        )
     unresolved: list[Reason] = []
     for sym in elf.symbols:
         if sym.defined or sym.weak or is_interpreter_symbol(sym.name) or provided(sym.name):
@@ -208,7 +281,7 @@ def _floor_of(
         needed = info.since
         if needed > floor:
             floor, raising = needed, []
-        if needed == floor and needed > policies()[0].musl:
+        if needed == floor and needed > base:
             kind = "time64" if arch.is_32bit and _TIME64.match(sym.name) else "symbol"
             why = f"{sym.name} first exported by musl {info.first}"
             if needed != info.first:
@@ -303,19 +376,19 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         for name in imported.intersection(names):
             definers.setdefault(name, []).append(path)
     loads = resolve_wheel(elfs, arch_of_elf, defined)
+    libc_of = wheel_libcs(wheel_name, elfs)
 
     files: list[FileReport] = []
     floor = policies()[0].musl
     floor_reasons: list[Reason] = []
-    libcs = set()
+    glibc_members: set[str] = set()
     for path, elf in sorted(elfs.items()):
-        libc, evidence = file_libc(elf)
-        libcs.add(libc)
+        libc, evidence = libc_of[path]
         arch = arch_of_elf(elf)
         own = loads.loads_of(path)
         resolutions = loads.resolutions_of(path)
         visible = loads.visible(path)
-        outside = any(r.kind in (EXTERNAL, SYSTEM, ELSEWHERE) for ld in own for r in ld.resolutions)
+        outside = any(r.kind in (EXTERNAL, SYSTEM, ELSEWHERE, PYTHON) for ld in own for r in ld.resolutions)
 
         def provided(name: str, visible: frozenset[str] = visible) -> bool:
             return any(d in visible for d in definers.get(name, ()))
@@ -334,8 +407,10 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             reasons += [
                 Reason(h.kind, h.why, file=h.file, symbol=h.symbol) for h in hazards_of(path, elf, arch.name, provided)
             ]
+            reasons += _private_symbol_reasons(path, elf, own, provided)
         if libc == GLIBC:
-            reasons.append(Reason("glibc", f"built against glibc ({'; '.join(evidence)})", file=path))
+            glibc_members.add(path)
+            reasons.append(Reason("glibc", f"built for glibc ({'; '.join(evidence)})", file=path))
         if elf.x86_isa_needed and elf.x86_isa_needed > 1:
             reasons.append(
                 Reason(
@@ -354,6 +429,17 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                         library=res.needed,
                     )
                 )
+            elif res.kind == PYTHON and libc != GLIBC:
+                reasons.append(
+                    Reason(
+                        "libpython",
+                        "the interpreter provides libpython's symbols to extension modules, and a musl "
+                        "CPython may have no shared libpython: repair drops this need",
+                        severity=WARNING,
+                        file=path,
+                        library=res.needed,
+                    )
+                )
         files.append(
             FileReport(
                 path,
@@ -364,7 +450,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                 tuple(resolutions),
                 str(file_floor) if file_floor else None,
                 tuple(file_reasons),
-                evidence,
+                evidence if libc == GLIBC else (),
                 elf.has_relr,
                 elf.x86_isa_needed,
                 entry_kind(path, elf, defined[path]) or LIBRARY,
@@ -372,10 +458,19 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             )
         )
 
-    external = sorted({n for f in files for n in f.external})
+    # A glibc binary's needs (ld-linux-x86-64.so.2 …) are glibc's business: never "vendor it".
+    external = sorted({n for f in files if f.path not in glibc_members for n in f.external})
     system = sorted({r.needed for f in files for r in f.resolutions if r.kind == SYSTEM})
     for lib in external:
-        users = sorted({r.requested_by for f in files for r in f.resolutions if r.needed == lib and r.kind == EXTERNAL})
+        users = sorted(
+            {
+                r.requested_by
+                for f in files
+                if f.path not in glibc_members
+                for r in f.resolutions
+                if r.needed == lib and r.kind == EXTERNAL
+            }
+        )
         reasons.append(
             Reason(
                 "library",
@@ -384,6 +479,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             )
         )
 
+    libcs = {libc for libc, _ in libc_of.values()}
     if GLIBC in libcs:
         wheel_libc = MIXED if MUSL in libcs else GLIBC
     elif MUSL in libcs:
@@ -391,28 +487,24 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     elif libcs == {STATIC}:
         wheel_libc = STATIC
     else:
-        wheel_libc = MUSL if libcs <= {UNKNOWN, STATIC, MUSL} else UNKNOWN
+        wheel_libc = UNKNOWN  # no evidence either way: nothing in it needs a libc's own names
 
-    honest_policy: Policy | None = policy_for_version(floor)
-    blocking = [
-        r
-        for r in reasons
-        if r.severity == ERROR and r.kind in ("library", "glibc", "arch", "unresolved", GLIBC_SYMBOL, INITIAL_EXEC_TLS)
-    ]
+    honest_policy: Policy | None = policy_for_version(floor, arch_name)
+    blocking = [r for r in reasons if r.severity == ERROR and r.kind in BLOCKING]
     tag = None
-    if wheel_libc in (MUSL, STATIC) and arch_name and honest_policy and not blocking:
+    if wheel_libc in (MUSL, STATIC, UNKNOWN) and arch_name and honest_policy and not blocking:
         tag = honest_policy.tag(arch_name)
 
     stricter: dict[str, str] = {}
-    if arch_name:
+    if arch_name and wheel_libc not in (GLIBC, MIXED):
         for policy in policies():
             if honest_policy is not None and policy.musl >= honest_policy.musl and not blocking:
                 continue
-            why = _why_not(policy, floor, floor_reasons, blocking)
-            stricter[policy.tag(arch_name)] = why
+            stricter[policy.tag(arch_name)] = _why_not(policy, floor, floor_reasons, blocking)
 
     # The claimed tags, judged.
     claim_reasons: list[Reason] = []
+    binaries = arch_name or ", ".join(sorted(arches))
     for platform in claimed:
         m = _MUSLLINUX.match(platform)
         if m:
@@ -426,13 +518,17 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                 floor_reasons,
                 blocking,
             )
-        elif platform.startswith(("manylinux", "linux_")):
-            if wheel_libc == MUSL and platform.startswith("manylinux"):
-                claim_reasons.append(Reason("tag", f"{platform}: a glibc tag on musl binaries"))
         elif platform == "any":
             claim_reasons.append(Reason("tag", "'any' platform tag on a wheel with ELF members"))
+        else:
+            other = _OTHER_LINUX.match(platform)
+            if other and other.group(2) != arch_name and not (other.group(2) == "armv8l" and arch_name == "armv7l"):
+                claim_reasons.append(Reason("tag-arch", f"{platform}: the binaries are {binaries}"))
+            if other and other.group(1).startswith("manylinux") and wheel_libc == MUSL:
+                claim_reasons.append(Reason("tag", f"{platform}: a glibc tag on musl binaries"))
+
     without_relr = None
-    if wheel_libc in (MUSL, STATIC) and any(elf.has_relr for elf in elfs.values()):
+    if wheel_libc in (MUSL, STATIC, UNKNOWN) and any(elf.has_relr for elf in elfs.values()):
         without_relr = str(floor)
         if any(elf.has_relr and elf.interpreter is None for elf in elfs.values()):
             # what repair unpacks: libraries (executables keep DT_RELR)
@@ -441,14 +537,33 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         if without_relr is not None and MuslVersion.parse(without_relr) < floor:
             hint = f"; `muslwheel repair` lowers this to {without_relr}"
             claim_reasons = [replace(r, why=r.why + hint) if r.musl == str(floor) else r for r in claim_reasons]
+    is_musl_claim = any(_MUSLLINUX.match(p) for p in claimed)
+    if wheel_libc == GLIBC and not is_musl_claim:
+        # Not ours to judge: its tags' arch is checked, nothing else is said.
+        note = Reason("glibc", GLIBC_NOT_OURS, severity="info")
+        return Verdict(
+            wheel_name.filename,
+            GLIBC,
+            arch_name,
+            None,
+            None,
+            [],
+            system,
+            [*claim_reasons, note],
+            files,
+            claimed,
+            not claim_reasons,
+            {},
+            loads,
+        )
+
     reasons = claim_reasons + reasons
-    if wheel_libc in (MUSL, STATIC) and tag is not None:
+    if wheel_libc in (MUSL, STATIC, UNKNOWN) and tag is not None:
         for r in floor_reasons:
             reasons.append(
                 Reason(r.kind, r.why, severity="info", file=r.file, symbol=r.symbol, feature=r.feature, musl=r.musl)
             )
 
-    is_musl_claim = any(_MUSLLINUX.match(p) for p in claimed)
     honest = not any(r.severity == ERROR for r in claim_reasons)
     if is_musl_claim:
         honest = honest and not any(r.severity == ERROR for r in reasons)
@@ -470,11 +585,33 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     )
 
 
+def _private_symbol_reasons(path: str, elf: ELFFile, own: list[Load], provided: Callable[[str], bool]) -> list[Reason]:
+    """Names a system library's private build exports but no system's copy does (zlib's
+    ``zcalloc`` from ``libz.so.1``): the import cannot bind on the target."""
+    system = {r.needed for ld in own for r in ld.resolutions if r.kind == SYSTEM}
+    out = []
+    for lib in sorted(system):
+        private = private_symbols(lib)
+        for sym in elf.symbols:
+            if not sym.defined and not sym.weak and sym.name in private and not provided(sym.name):
+                out.append(
+                    Reason(
+                        "system-symbol",
+                        f"{sym.name} is internal to {lib}: the system's {lib} does not export it "
+                        "(vendor the library, or stop using its internals)",
+                        file=path,
+                        symbol=sym.name,
+                        library=lib,
+                    )
+                )
+    return out
+
+
 def _top(floor_reasons: list[Reason], n: int = 3) -> str:
     parts = []
     for r in floor_reasons[:n]:
         what = r.symbol or r.feature or r.library or "?"
-        parts.append(f"{what} in {Path(r.file or '?').name}")
+        parts.append(f"{what} in {Path(r.file).name}" if r.file else what)
     more = len(floor_reasons) - n
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
@@ -503,7 +640,9 @@ def _judge_musllinux(
     if wheel_libc in (GLIBC, MIXED):
         out.append(Reason("tag", f"{platform}: a musl tag on glibc binaries"))
     if wheel_arch is not None and arch != wheel_arch:
-        out.append(Reason("tag", f"{platform}: the binaries are {wheel_arch}"))
+        out.append(Reason("tag-arch", f"{platform}: the binaries are {wheel_arch}"))
+    # No musl older than the arch's port exists: loongarch64 under musllinux_1_2 runs on 1.2.5+.
+    lowest = max(MuslVersion(claim[0], claim[1], 0), arch_floor(arch)) if arch in ARCHES else MuslVersion(*claim)
     if (floor.major, floor.minor) > claim:
         out.append(
             Reason(
@@ -513,13 +652,13 @@ def _judge_musllinux(
                 musl=str(floor),
             )
         )
-    elif floor > MuslVersion(claim[0], claim[1], 0) and (floor.major, floor.minor) == claim:
+    elif floor > lowest and (floor.major, floor.minor) == claim:
         last_bad = f"{floor.major}.{floor.minor}.{floor.patch - 1}"
         out.append(
             Reason(
                 "tag",
-                f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}.0–{last_bad}"
-                + _distros_failing(floor, MuslVersion(claim[0], claim[1], 0)),
+                f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {lowest}–{last_bad}"
+                + _distros_failing(floor, lowest),
                 severity=WARNING,
                 musl=str(floor),
             )

@@ -61,7 +61,7 @@ QEMU = {
 @dataclass(frozen=True)
 class Problem:
     file: str
-    kind: str  #: missing-library, unbound-symbol, musl-version, static
+    kind: str  #: missing-library, unbound-symbol, musl-version, glibc, static
     subject: str
     why: str
 
@@ -151,6 +151,13 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     for r in verdict.reasons:  # --list loads a file as a program: it cannot show what dlopen refuses
         if r.kind == "initial-exec-tls":
             result.problems.append(Problem(r.file or "", r.kind, "initial-exec TLS", r.why))
+    # musl's loader maps libc.so.6 to itself and may list a glibc binary happily; it is still
+    # not a musl binary (glibc's symbol versions, struct layouts, its loader's PT_INTERP).
+    for f in verdict.files:
+        if f.libc == "glibc":
+            result.problems.append(
+                Problem(f.path, "glibc", "libc", f"a glibc binary, not a musl one ({'; '.join(f.glibc_evidence)})")
+            )
     if runner is None:
         why = "no musl loader for it" if target.loader is None else f"no {QEMU[arch.name]} to run its loader"
         result.notes.append(f"{arch.name}: {why} here; static analysis only")

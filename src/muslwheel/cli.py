@@ -117,13 +117,15 @@ def _print_verdict(v: Verdict, verbose: bool) -> None:
         if v.tag:
             print(f"  best honest tag: {v.tag}")
         elif v.libc == "glibc":
-            print("  a glibc (manylinux) wheel: no musllinux tag applies")
+            # A glibc wheel claiming nothing musl gets one line, the reason show gives for it.
+            not_ours = next((r.why for r in v.reasons if r.kind == "glibc" and r.severity == "info"), None)
+            print(f"  {not_ours or 'glibc binaries: no musllinux tag applies'}")
         else:
             print("  no musllinux tag can be claimed")
     verdict = "honest" if v.honest else "NOT honest"
     print(f"  claimed: {', '.join(v.claimed_tags)}: {verdict}")
     for r in v.reasons:
-        if r.severity == "info" and not verbose:
+        if r.severity == "info" and (not verbose or r.kind == "glibc"):
             continue
         where = f"{r.file}: " if r.file else ""
         subject = r.symbol or r.library or r.feature

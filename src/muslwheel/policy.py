@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -26,6 +27,7 @@ from .libc import MuslVersion
 class Policy:
     name: str  #: musllinux_1_2
     musl: MuslVersion  #: the oldest musl the tag promises to run on
+    arches: frozenset[str] = frozenset(ARCHES)  #: the arches musl had a port for by then
 
     def tag(self, arch: str) -> str:
         return f"{self.name}_{arch}"
@@ -129,13 +131,16 @@ def _policy_data() -> dict:  # type: ignore[type-arg]
 
 def policies() -> list[Policy]:
     """The musllinux policies, oldest (most compatible) first."""
-    out = [Policy(p["name"], MuslVersion.parse(p["musl"])) for p in _policy_data()["policies"]]
+    out = [Policy(p["name"], MuslVersion.parse(p["musl"]), frozenset(p["arches"])) for p in _policy_data()["policies"]]
     return sorted(out, key=lambda p: p.musl)
 
 
-def policy_for_version(version: MuslVersion) -> Policy | None:
-    """The most compatible policy whose musl floor covers *version* at the tag's granularity."""
+def policy_for_version(version: MuslVersion, arch: str | None = None) -> Policy | None:
+    """The most compatible policy whose musl floor covers *version* at the tag's granularity
+    (and that has *arch*, if given)."""
     for policy in policies():
+        if arch is not None and arch not in policy.arches:
+            continue
         if (version.major, version.minor) <= (policy.musl.major, policy.musl.minor):
             return policy
     return None
@@ -172,6 +177,26 @@ def feature_floor(feature: str) -> MuslVersion:
 
 def feature_why(feature: str) -> str:
     return str(_policy_data()["features"][feature]["why"])
+
+
+def is_libpython(needed: str) -> bool:
+    """A DT_NEEDED on libpython (``libpython3.11.so.1.0``): the interpreter provides those
+    symbols itself, and a musl CPython may have no shared libpython at all."""
+    return re.match(_policy_data()["libpython"], needed) is not None
+
+
+def private_symbols(library: str) -> frozenset[str]:
+    """Names some builds of the allowed system *library* export but no system's copy does
+    (zlib's internals from ``libz.so.1``): importing one from the system fails to bind."""
+    return frozenset(_policy_data()["system_library_private_symbols"].get(library, ()))
+
+
+def arch_floor(arch: str) -> MuslVersion:
+    """The first musl release with a port to *arch* (loongarch64: 1.2.5), or the oldest policy's
+    floor for arches musl has had all along; nothing for *arch* runs an older musl."""
+    spec = _symbol_data()["arches"].get(arch)
+    lowest = policies()[0].musl
+    return max(lowest, _version(spec["since"])) if spec else lowest
 
 
 def is_interpreter_symbol(name: str) -> bool:

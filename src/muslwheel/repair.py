@@ -35,13 +35,15 @@ from .audit import Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
 from .libc import GLIBC, musl_path_dirs
-from .policy import feature_floor, is_allowed_system_library, is_musl_self, policy_by_name
-from .resolve import EXTERNAL, expand_origin, wheel_dir
-from .wheelfile import WheelFile
+from .policy import feature_floor, is_allowed_system_library, is_libpython, is_musl_self, policy_by_name
+from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
+from .wheelfile import WheelFile, parse_wheel_name
 from .wheelwriter import WheelWriter, clean_stale_partials
 
 _MUSLLINUX = re.compile(r"^(musllinux_\d+_\d+)_(\w+)$")
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
+#: Error kinds of a verdict that repair fixes: external libraries (grafted) and tags (retagged).
+FIXABLE = ("library", "tag")
 
 
 class RepairError(MuslwheelError):
@@ -268,11 +270,20 @@ def repair_wheel(
                     _write(wheel, writer, {}, record, None, say)
                     writer.commit()
             return RepairResult(Path(wheel_path), out_path, sorted(wheel.name.platforms), verdict=verdict)
-        if verdict.libc not in ("musl", "static"):
-            raise RepairError(f"{wheel.path.name}: {verdict.libc} binaries: muslwheel repairs musl wheels only")
+        if verdict.libc not in ("musl", "static", "unknown"):
+            first = next((f"{f.path}: {f.glibc_evidence[0]}" for f in verdict.files if f.glibc_evidence), "")
+            raise RepairError(
+                f"{wheel.path.name}: {verdict.libc} binaries ({first}): muslwheel repairs musl wheels only"
+            )
         if verdict.arch is None:
             why = next((r.why for r in verdict.reasons if r.kind == "arch"), "unknown architecture")
             raise RepairError(f"{wheel.path.name}: unsupported architecture: {why}")
+        unfixable = [r for r in verdict.reasons if r.severity == "error" and r.kind not in FIXABLE]
+        if unfixable:
+            r = unfixable[0]
+            more = f" (and {len(unfixable) - 1} more)" if len(unfixable) > 1 else ""
+            where = f"{r.file}: " if r.file else ""
+            raise RepairError(f"{wheel.path.name}: cannot repair: {where}{r.why}{more}")
         arch = get_arch(verdict.arch)
         search = SearchPath(
             arch,
@@ -288,7 +299,8 @@ def repair_wheel(
             if g.wheel_path in elfs:
                 raise RepairError(f"{wheel.path.name}: {g.wheel_path} already exists in the wheel")
 
-        new_data, new_elfs, patched = _apply_patches(elfs, wheel.read, grafts, libs_dir, say)
+        dropped = {(r.requested_by, r.needed) for ld in verdict.loads.loads for r in ld.resolutions if r.kind == PYTHON}
+        new_data, new_elfs, patched = _apply_patches(elfs, wheel.read, grafts, libs_dir, say, dropped)
         unpacked: list[str] = []
         if not keep_relr and _unpacking_lowers_the_tag(plat):
             current = {**elfs, **new_elfs}
@@ -312,6 +324,16 @@ def repair_wheel(
         )
         out_name = wheel.name.with_platforms(tags) if update_tags else wheel.name.filename
         out_path = out_dir / out_name
+        # The invariant: never write a wheel that show would call dishonest.
+        final = audit_elfs(parse_wheel_name(out_name), final_elfs)
+        if not final.honest:
+            why = next((r.why for r in final.reasons if r.severity == "error"), "?")
+            hint = (
+                " (--exclude keeps a library external: add --no-update-tags to keep the wheel's tags)"
+                if excluded
+                else ""
+            )
+            raise RepairError(f"{wheel.path.name}: the repaired wheel would be dishonest: {why}{hint}")
         if out_path.resolve() == Path(wheel_path).resolve():
             raise RepairError(f"{out_path}: the output would overwrite the input")
 
@@ -393,7 +415,7 @@ def _plan_grafts(
         grafts[name] = Graft(name, found, elf, data, hashed_name(name, data))
         own = host_rpaths(elf, found.parent, search) + chain
         for dep in elf.needed:
-            if is_musl_self(dep, search.arch) or is_allowed_system_library(dep) or dep in grafts:
+            if is_musl_self(dep, search.arch) or is_allowed_system_library(dep) or is_libpython(dep) or dep in grafts:
                 continue
             queue.append((dep, str(found), own))
     return grafts, excluded
@@ -413,7 +435,10 @@ def _apply_patches(
     grafts: dict[str, Graft],
     libs_dir: str,
     say: Callable[[str], None],
+    dropped: set[tuple[str, str]] = set(),  # noqa: B006 - never mutated
 ) -> tuple[dict[str, bytes], dict[str, ELFFile], list[str]]:
+    """Rename grafted needs, point RPATH at *libs_dir*, and drop the (member, needed) pairs in
+    *dropped* (libpython: the interpreter provides it)."""
     renamed = {g.needed: g.new_name for g in grafts.values()}
     new_data: dict[str, bytes] = {}
     new_elfs: dict[str, ELFFile] = {}
@@ -421,12 +446,18 @@ def _apply_patches(
     with tempfile.TemporaryDirectory(prefix="muslwheel-") as tmp:
         work = Path(tmp)
         for member, elf in sorted(elfs.items()):
-            if not any(n in renamed for n in elf.needed):
+            drop = [n for n in elf.needed if (member, n) in dropped]
+            if not drop and not any(n in renamed for n in elf.needed):
                 continue
-            needed = tuple(renamed.get(n, n) for n in elf.needed)
-            rpath = _rpath_for(member, elf, libs_dir)
-            args = [a for n in elf.needed if n in renamed for a in ("--replace-needed", n, renamed[n])]
-            args += ["--set-rpath", ":".join(rpath)]
+            needed = tuple(renamed.get(n, n) for n in elf.needed if n not in drop)
+            args = [a for n in drop for a in ("--remove-needed", n)]
+            if any(n in renamed for n in elf.needed):
+                rpath = _rpath_for(member, elf, libs_dir)
+                args += [a for n in elf.needed if n in renamed for a in ("--replace-needed", n, renamed[n])]
+                args += ["--set-rpath", ":".join(rpath)]
+            else:
+                rpath = elf.runpath or elf.rpath
+                say(f"dropping {', '.join(drop)} from {member}: the interpreter provides it")
             data = _patch(read(member), args, member, work)
             new_elfs[member] = _verify(elf, data, member, needed=needed, soname=elf.soname, rpath=rpath)
             new_data[member] = data

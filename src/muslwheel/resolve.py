@@ -41,13 +41,14 @@ from dataclasses import dataclass
 
 from .arch import Arch
 from .elf import ELFFile
-from .policy import is_allowed_system_library, is_musl_self
+from .policy import is_allowed_system_library, is_libpython, is_musl_self
 
 MUSL = "musl"  #: musl's loader maps the name to itself
 WHEEL = "wheel"  #: a member of the wheel
 SYSTEM = "system"  #: outside the wheel, and allowed by the policy (libz.so.1)
 EXTERNAL = "external"  #: outside the wheel and not allowed: must be vendored
 ELSEWHERE = "elsewhere"  #: (a library loaded on its own) in the wheel, but on no search path of this load
+PYTHON = "python"  #: libpython: the interpreter provides its symbols (a need repair drops)
 
 EXTENSION = "extension"  #: an extension module Python imports
 EXECUTABLE = "executable"  #: a program a script or the user runs
@@ -62,7 +63,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 class Resolution:
     needed: str  #: the DT_NEEDED name
     requested_by: str  #: wheel path of the object whose DT_NEEDED it is
-    kind: str  #: MUSL, WHEEL, SYSTEM, EXTERNAL or ELSEWHERE
+    kind: str  #: MUSL, WHEEL, SYSTEM, EXTERNAL, ELSEWHERE or PYTHON
     path: str | None = None  #: wheel path when kind is WHEEL (or ELSEWHERE: the member carrying the name)
     entry: str = ""  #: the entry point whose load this is
 
@@ -217,6 +218,8 @@ def load(
                     needed_by[found] = current
                     order.append(found)
                 out.append(Resolution(name, current, WHEEL, found, entry=first))
+            elif is_libpython(name):
+                out.append(Resolution(name, current, PYTHON, entry=first))
             elif is_allowed_system_library(name):
                 out.append(Resolution(name, current, SYSTEM, entry=first))
             elif by_basename is not None and name in by_basename:
