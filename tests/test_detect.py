@@ -39,6 +39,8 @@ def test_parse_loader_output_reads_what_musl_prints() -> None:
     text = "musl libc (aarch64)\nVersion 1.2.3\nDynamic Program Loader\nUsage: ld [options]\n"
     assert parse_loader_output(text) == ("aarch64", MuslVersion(1, 2, 3))
     assert parse_loader_output("musl libc (x86_64)\nVersion 1.2.5-git-g1234\n") == ("x86_64", MuslVersion(1, 2, 5))
+    for version, expected in DISTRO_VERSIONS.items():
+        assert parse_loader_output(f"musl libc (x86_64)\nVersion {version}\n") == ("x86_64", expected)
     assert parse_loader_output("ld.so (GNU libc)\nVersion 2.36\n") is None
     assert parse_loader_output("") is None
 
@@ -51,6 +53,50 @@ def test_version_is_read_from_every_debian_loader_and_agrees_with_running_it(arc
     runner = runner_for(arch)
     printed = run([*runner, loader]).stderr
     assert parse_loader_output(printed) == from_bytes
+
+
+#: Loader version strings as distros write them, and the version each means.
+DISTRO_VERSIONS = {
+    "1.2.4_git20230717": MuslVersion(1, 2, 4),  # Alpine 3.19 (uv's parse_musl_ld_output test)
+    "1.2.3-r0": MuslVersion(1, 2, 3),
+    "1.2.4-git-5-g1a2b3c4": MuslVersion(1, 2, 4),  # a git build, by musl's tools/version.sh
+    "1.2.5": MuslVersion(1, 2, 5),
+}
+
+
+def with_version(loader: bytes, version: str) -> bytes:
+    """The loader's bytes with its version string rewritten in place: the following rodata
+    bytes are overwritten, the file's layout is unchanged, and the loader still prints it."""
+    at = loader.find(b"1.2.3\x00")
+    assert at > 0 and loader.find(b"1.2.3\x00", at + 1) == -1
+    new = version.encode() + b"\x00"
+    return loader[:at] + new + loader[at + len(new) :]
+
+
+@pytest.mark.parametrize("arch", list(LOADERS))
+@pytest.mark.parametrize("version", list(DISTRO_VERSIONS))
+def test_distro_version_strings_are_read_from_the_bytes_of_every_arch_and_agree_with_running_it(
+    arch: str, version: str, tmp_path: Path
+) -> None:
+    loader = loader_for(arch).resolve()
+    patched = tmp_path / loader.name
+    patched.write_bytes(with_version(loader.read_bytes(), version))
+    patched.chmod(0o755)
+    found = musl_version_from_loader_bytes(patched.read_bytes())
+    assert found is not None and found[1] == DISTRO_VERSIONS[version]
+    printed = run([*runner_for(arch), patched]).stderr
+    assert f"Version {version}\n" in printed
+    assert parse_loader_output(printed) == found
+
+
+def test_alpine_319_root_is_detected_and_tagged(tmp_path: Path) -> None:
+    root = unpack_debian_musl("amd64", tmp_path / "root")
+    real = resolve_in_root(root, "/lib/ld-musl-x86_64.so.1")
+    real.write_bytes(with_version(real.read_bytes(), "1.2.4_git20230717"))
+    found = detect_root(root)
+    assert (found.arch, found.musl_version) == ("x86_64", "1.2.4")
+    tags = run_ok([*muslwheel_cmd(), "tags", "--root", root], env=checkout_env()).stdout.split()
+    assert tags[:2] == ["musllinux_1_2_x86_64", "musllinux_1_1_x86_64"]
 
 
 def test_loader_bytes_with_two_candidate_versions_are_not_guessed() -> None:

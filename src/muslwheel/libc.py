@@ -50,7 +50,8 @@ class MuslVersion(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> MuslVersion:
-        """``"1.2"`` or ``"1.2.3"`` (a ``-git…`` suffix is ignored); ValueError otherwise."""
+        """``"1.2"`` or ``"1.2.3"``; a distro's suffix (``1.2.4_git20230717``, ``1.2.3-r0``,
+        ``1.2.4-git-5-g1a2b3c4``) is ignored; ValueError otherwise."""
         m = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?(?:[-+_][\w.+-]*)?", text.strip())
         if not m:
             raise ValueError(f"not a musl version: {text!r}")
@@ -85,8 +86,10 @@ def parse_loader_output(stderr: str) -> tuple[str, MuslVersion] | None:
 # The version string sits in .rodata as its own NUL-terminated string, but not always after a
 # NUL (i386 packs it after other constants), so it is anchored on its terminator. The pattern
 # starts at the first "." so that re can use its fast literal search; the leading digit and the
-# byte before it are checked by hand.
-_VERSION_TAIL = re.compile(rb"\.[0-9]{1,2}\.[0-9]{1,2}(?:-[\x21-\x7e]{1,40})?\x00")
+# byte before it are checked by hand. Distros write more than X.Y.Z: Alpine 3.19's loader says
+# "1.2.4_git20230717", a git build "1.2.4-git-5-g1a2b3c4" (musl's tools/version.sh), others
+# "1.2.3-r0".
+_VERSION_TAIL = re.compile(rb"\.[0-9]{1,2}\.[0-9]{1,2}(?:[-_+][\x21-\x7e]{1,40})?\x00")
 _LOADER_BANNER = re.compile(rb"musl libc \(([^)\x00]{1,32})\)\nVersion %s")
 _WORD_BYTES = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.")
 
