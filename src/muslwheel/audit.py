@@ -222,11 +222,7 @@ def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str,
             out[path] = (libc, evidence)
             continue
         m = _EXT_SUFFIX.search(path)
-        if (
-            m
-            and (int(m.group(1)), int(m.group(2))) >= (3, 11)
-            and m.group(4).endswith(("linux-gnu", "linux-gnueabihf"))
-        ):
+        if m and (int(m.group(1)), int(m.group(2))) >= (3, 11) and "linux-gnu" in m.group(4):
             why = f"named -{m.group(4)}.so for CPython {m.group(1)}.{m.group(2)}, which on musl says -linux-musl"
             out[path] = (GLIBC, (why,))
         elif m and "linux-musl" in m.group(4):

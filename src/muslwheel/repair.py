@@ -21,6 +21,7 @@ import io
 import os
 import posixpath
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,7 @@ from .libc import GLIBC, musl_path_dirs
 from .policy import feature_floor, is_allowed_system_library, is_libpython, is_musl_self, policy_by_name
 from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
 from .wheelfile import WheelFile, parse_wheel_name
-from .wheelwriter import WheelWriter, clean_stale_partials
+from .wheelwriter import PARTIAL_MARK, WheelWriter, clean_stale_partials
 
 _MUSLLINUX = re.compile(r"^(musllinux_\d+_\d+)_(\w+)$")
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
@@ -266,9 +267,13 @@ def repair_wheel(
                 )
             out_path = out_dir / wheel.path.name
             if out_path.resolve() != Path(wheel_path).resolve():
-                with WheelWriter(out_path, compresslevel=compresslevel) as writer:
-                    _write(wheel, writer, {}, record, None, say)
-                    writer.commit()
+                # Copied byte for byte (as auditwheel does), through a partial file.
+                partial = out_path.with_name(f".{out_path.name}{PARTIAL_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+                try:
+                    shutil.copyfile(wheel_path, partial)
+                    os.replace(partial, out_path)
+                finally:
+                    partial.unlink(missing_ok=True)
             return RepairResult(Path(wheel_path), out_path, sorted(wheel.name.platforms), verdict=verdict)
         if verdict.libc not in ("musl", "static", "unknown"):
             first = next((f"{f.path}: {f.glibc_evidence[0]}" for f in verdict.files if f.glibc_evidence), "")
@@ -313,7 +318,7 @@ def repair_wheel(
                     new_data[member], new_elfs[member] = _strip(data, arch, member, Path(tmp))
                 say(f"stripped {len(new_data)} ELF files")
         final_elfs = {**elfs, **new_elfs}
-        after = audit_elfs(wheel.name, final_elfs)
+        after = audit_elfs(wheel.name, final_elfs) if new_elfs else verdict
         missing = sorted(set(after.external_libs) - set(excluded))
         if missing:
             raise RepairError(f"{wheel.path.name}: still external after grafting: {', '.join(missing)}")

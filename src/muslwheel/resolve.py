@@ -34,6 +34,7 @@ wheel (``$ORIGIN/../../lib``) or is absolute is outside it.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -98,28 +99,40 @@ class WheelLoads:
     def entry_points(self) -> list[Load]:
         return [ld for ld in self.loads if ld.kind != LIBRARY]
 
+    @functools.cached_property
+    def _index(self) -> tuple[dict[str, list[int]], dict[tuple[int, str], list[Resolution]], list[frozenset[str]]]:
+        """member -> indexes of its loads; (load, requester) -> resolutions; each load's members."""
+        by_member: dict[str, list[int]] = {}
+        by_requester: dict[tuple[int, str], list[Resolution]] = {}
+        for i, ld in enumerate(self.loads):
+            for m in ld.needed_by:
+                by_member.setdefault(m, []).append(i)
+            for r in ld.resolutions:
+                by_requester.setdefault((i, r.requested_by), []).append(r)
+        return by_member, by_requester, [frozenset(ld.members) for ld in self.loads]
+
     def loads_of(self, member: str) -> list[Load]:
         """The loads that bring *member* in (its own, if no entry point loads it)."""
-        return [ld for ld in self.loads if member in ld.needed_by]
+        return [self.loads[i] for i in self._index[0].get(member, ())]
 
     def is_loaded_by_entry_point(self, member: str) -> bool:
-        return any(ld.kind != LIBRARY and member in ld.needed_by for ld in self.loads)
+        return any(ld.kind != LIBRARY for ld in self.loads_of(member))
 
     def visible(self, member: str) -> frozenset[str]:
         """The members loaded along with *member* in every load that brings it in: those whose
         symbols it can always bind to."""
-        sets = [frozenset(ld.members) for ld in self.loads_of(member)]
+        sets = [self._index[2][i] for i in self._index[0].get(member, ())]
         if not sets:
             return frozenset({member})
-        return frozenset.intersection(*sets)
+        return frozenset.intersection(*sets) if len(sets) > 1 else sets[0]
 
     def resolutions_of(self, member: str) -> list[Resolution]:
         """How each DT_NEEDED of *member* is found, once per distinct outcome over its loads."""
         seen: set[tuple[str, str, str | None]] = set()
         out = []
-        for ld in self.loads_of(member):
-            for r in ld.resolutions:
-                if r.requested_by == member and (r.needed, r.kind, r.path) not in seen:
+        for i in self._index[0].get(member, ()):
+            for r in self._index[1].get((i, member), ()):
+                if (r.needed, r.kind, r.path) not in seen:
                     seen.add((r.needed, r.kind, r.path))
                     out.append(r)
         return out
