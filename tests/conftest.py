@@ -7,6 +7,7 @@ pieces it needs. A missing piece skips the test on a developer's machine and fai
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -117,6 +118,14 @@ class Toolchain:
         return out
 
 
+def stub_library(toolchain: Toolchain, tmp: Path, arch: str, soname: str, code: str) -> Path:
+    """A shared library named *soname* (its SONAME too) built from *code* into ``tmp/stub/``:
+    something to link against (a libpython, a libz) that the wheel under test will not carry."""
+    stub = tmp / "stub"
+    stub.mkdir(exist_ok=True)
+    return toolchain.build(arch, stub / soname, [write_c(tmp / f"{soname}.c", code)], shared=True)
+
+
 @pytest.fixture(scope="session")
 def toolchain() -> Toolchain:
     return Toolchain()
@@ -172,6 +181,16 @@ def checkout_env(extra_paths: Sequence[Path] = ()) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), *map(str, extra_paths)])
     return env
+
+
+def repair_grafts_nothing_then_check(wheel: Path, out: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
+    """``muslwheel repair`` into *out* must graft nothing; then ``check --json`` on *wheel*:
+    its exit status and its report."""
+    out.mkdir(exist_ok=True)
+    repaired = run_ok([*muslwheel_cmd(), "repair", "--json", "-w", out, wheel], env=checkout_env())
+    assert json.loads(repaired.stdout)["grafted"] == []
+    checked = run([*muslwheel_cmd(), "check", "--json", wheel], env=checkout_env())
+    return checked.returncode, json.loads(checked.stdout)
 
 
 @pytest.fixture(scope="session")

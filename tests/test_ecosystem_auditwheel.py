@@ -29,7 +29,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import Toolchain, checkout_env, muslwheel_cmd, need, run, write_c
+from conftest import Toolchain, checkout_env, muslwheel_cmd, need, run, stub_library, write_c
 from wheelmaker import make_wheel
 
 from muslwheel.audit import audit_wheel
@@ -220,6 +220,7 @@ def test_analyze_wheel_abi_static_exe(toolchain: Toolchain, tmp_path: Path) -> N
     assert v.files[0].role == "executable"
 
 
+PY_STUB = "int Py_IsInitialized(void){return 1;}\n"
 MSCL_C = "int Py_IsInitialized(void);\nvoid *PyInit__mscl(void) { return (void *)(long)Py_IsInitialized(); }\n"
 
 
@@ -228,20 +229,13 @@ def test_libpython(toolchain: Toolchain, tmp_path: Path) -> None:
     libpython3.13.so.1.0 dependency from python_mscl/_mscl.so" and retags the wheel. Ours is
     its musl twin: the need is dropped, the wheel becomes musllinux_1_1_aarch64 (theirs,
     glibc, became manylinux_2_31_aarch64)."""
-    stub = tmp_path / "stub"
-    stub.mkdir()
-    toolchain.build(
-        "aarch64",
-        stub / "libpython3.13.so.1.0",
-        [write_c(tmp_path / "py.c", "int Py_IsInitialized(void){return 1;}\n")],
-        shared=True,
-    )
+    libpython = stub_library(toolchain, tmp_path, "aarch64", "libpython3.13.so.1.0", PY_STUB)
     mod = toolchain.build(
         "aarch64",
         tmp_path / "_mscl.so",
         [write_c(tmp_path / "m.c", MSCL_C)],
         shared=True,
-        args=[str(stub / "libpython3.13.so.1.0")],
+        args=[str(libpython)],
     )
     wheel = make_wheel(
         tmp_path, "python_mscl", "67.0.1.0", "cp313-cp313-linux_aarch64", {"python_mscl/_mscl.so": mod.read_bytes()}
@@ -264,9 +258,7 @@ def test_weak_symbols_not_blacklisted_and_symbol_blacklist(toolchain: Toolchain,
     """test_weak_symbols_not_blacklisted (cryptography, a weak undefined symbol does not
     count) and test_symbol_blacklist (testzlib: a blacklisted zlib name from libz.so.1 keeps
     the wheel at plain linux and repair fails), on a musl module importing zcalloc."""
-    stub = tmp_path / "stub"
-    stub.mkdir()
-    toolchain.build("x86_64", stub / "libz.so.1", [write_c(tmp_path / "z.c", ZLIB_STUB)], shared=True)
+    stub = stub_library(toolchain, tmp_path, "x86_64", "libz.so.1", ZLIB_STUB).parent
     decl = "extern void *zcalloc(void*,unsigned,unsigned)" + (" __attribute__((weak))" if weak else "")
     mod = toolchain.build(
         "x86_64",

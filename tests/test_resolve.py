@@ -8,7 +8,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Toolchain, checkout_env, loader_for, muslwheel_cmd, run, run_ok, write_c
+from conftest import (
+    Toolchain,
+    checkout_env,
+    loader_for,
+    muslwheel_cmd,
+    repair_grafts_nothing_then_check,
+    run,
+    run_ok,
+    write_c,
+)
 from wheelmaker import make_wheel
 
 from muslwheel.arch import ARCHES, arch_of_elf
@@ -227,10 +236,5 @@ def test_a_libs_library_without_rpath_finds_its_sibling_as_musls_loader_does(
     assert std_report["role"] == "library" and std_report["loaded_by"] == [f"pkg/_ext{EXT}"]
     assert {r["needed"]: r.get("path") for r in std_report["resolved"]}["libsib.so.1"] == "pkg.libs/libsib.so.1"
 
-    out = tmp_path / "out"
-    out.mkdir()
-    repaired = run_ok([*muslwheel_cmd(), "repair", "--json", "-w", out, wheel], env=checkout_env())
-    assert json.loads(repaired.stdout)["grafted"] == []
-    checked = run([*muslwheel_cmd(), "check", "--json", wheel], env=checkout_env())
-    c = json.loads(checked.stdout)
-    assert checked.returncode == 0 and c["loads"] and c["method"] == "loader", c["problems"]
+    status, c = repair_grafts_nothing_then_check(wheel, tmp_path / "out")
+    assert status == 0 and c["loads"] and c["method"] == "loader", c["problems"]

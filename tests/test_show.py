@@ -9,7 +9,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ALL_ARCHES, Toolchain, checkout_env, loader_for, muslwheel_cmd, need, run, run_ok, write_c
+from conftest import (
+    ALL_ARCHES,
+    Toolchain,
+    checkout_env,
+    loader_for,
+    muslwheel_cmd,
+    need,
+    run,
+    run_ok,
+    stub_library,
+    write_c,
+)
 from wheelmaker import make_wheel
 
 from muslwheel.audit import audit_wheel
@@ -313,9 +324,7 @@ def test_zlib_internals_imported_from_the_system_libz_are_an_error(toolchain: To
     need(host_libz.exists(), "the host's libz.so.1 (zlib1g)")
     exported = read_elf(host_libz).defined_names
     assert "deflate" in exported and not {"zcalloc", "zcfree"} & exported
-    stubdir = tmp_path / "stub"
-    stubdir.mkdir()
-    toolchain.build("x86_64", stubdir / "libz.so.1", [write_c(tmp_path / "z.c", ZLIB_STUB)], shared=True)
+    stubdir = stub_library(toolchain, tmp_path, "x86_64", "libz.so.1", ZLIB_STUB).parent
     internal = build_c(
         toolchain,
         tmp_path,
@@ -348,17 +357,11 @@ def test_zlib_internals_imported_from_the_system_libz_are_an_error(toolchain: To
 
 
 PYMOD_C = "int Py_IsInitialized(void);\nint up(void){return Py_IsInitialized();}\n"
+PY_STUB = "int Py_IsInitialized(void){return 1;}\n"
 
 
 def test_a_libpython_need_is_a_warning_and_repair_drops_it(toolchain: Toolchain, tmp_path: Path) -> None:
-    stubdir = tmp_path / "stub"
-    stubdir.mkdir()
-    toolchain.build(
-        "x86_64",
-        stubdir / "libpython3.11.so.1.0",
-        [write_c(tmp_path / "py.c", "int Py_IsInitialized(void){return 1;}\n")],
-        shared=True,
-    )
+    stubdir = stub_library(toolchain, tmp_path, "x86_64", "libpython3.11.so.1.0", PY_STUB).parent
     so = build_c(toolchain, tmp_path, "x86_64", "_p", PYMOD_C, args=(f"-L{stubdir}", "-l:libpython3.11.so.1.0"))
     assert "libpython3.11.so.1.0" in read_elf(so).needed
     wheel = lib_wheel(tmp_path, "p", "cp311-cp311-linux_x86_64", {f"p/_p{EXT}": so})
