@@ -205,6 +205,7 @@ def test_the_build_error_of_a_broken_extension_is_shown(
         (["{project}", "--arch", "sparc64", "--python", "3.11"], "unknown architecture"),
         (["{project}", "--arch", "x86_64"], "give both --arch and --python"),
         (["{project}"], "no targets"),
+        (["{project}", "--arch", "riscv64", "--python", "3.99"], "kit"),
         (["{evil}", "--cpython", "{world}"], "outside the sdist"),
     ],
 )

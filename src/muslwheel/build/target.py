@@ -151,12 +151,15 @@ def target_from_kit(kit: Any) -> Target:
 
 
 def _kits() -> Any:
-    try:
-        import importlib
+    import importlib
 
-        return importlib.import_module("muslwheel.kits")
-    except ImportError:  # a muslwheel without kits
-        raise BuildError("no target kits in this muslwheel (muslwheel.kits is missing)") from None
+    try:
+        kits = importlib.import_module("muslwheel.kits")
+    except ImportError:
+        kits = None
+    if kits is None or not hasattr(kits, "select_kits") or not hasattr(kits, "find_kit"):
+        raise BuildError("no target kits in this muslwheel yet: use --cpython PREFIX for a musl CPython")
+    return kits
 
 
 def find_kit(spec: str) -> Any:
