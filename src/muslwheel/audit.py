@@ -243,7 +243,9 @@ def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str,
 
 def _floor_of(
     path: str, elf: ELFFile, arch: Arch, provided: Callable[[str], bool], may_come_from_outside: bool
-) -> tuple[MuslVersion, list[Reason]]:
+) -> tuple[MuslVersion, list[Reason], MuslVersion]:
+    """The file's musl floor with the reasons that set it, and its floor without DT_RELR (what
+    it needs once repair has unpacked its packed relocations)."""
     table = symbol_table(arch.name)
     base = arch_floor(arch.name)  # no older musl exists for this arch
     floor = base
@@ -283,13 +285,14 @@ def _floor_of(
             if needed != info.first:
                 why = f"{sym.name} exported by musl {info.first}, missing from {info.spans[0][1]}, back since {needed}"
             raising.append(Reason(kind, why, file=path, symbol=sym.name, musl=str(needed)))
+    without_relr = floor
     if elf.has_relr:
         relr = feature_floor("DT_RELR")
         if relr > floor:
             floor, raising = relr, []
         if relr == floor:
             raising.append(Reason("feature", feature_why("DT_RELR"), file=path, feature="DT_RELR", musl=str(relr)))
-    return floor, raising + unresolved
+    return floor, raising + unresolved, without_relr
 
 
 def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[Reason]:
@@ -376,6 +379,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
 
     files: list[FileReport] = []
     floor = policies()[0].musl
+    floor_unpacked = floor  #: the wheel's floor once repair has unpacked its libraries' DT_RELR
     floor_reasons: list[Reason] = []
     glibc_members: set[str] = set()
     for path, elf in sorted(elfs.items()):
@@ -392,8 +396,10 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         file_floor: MuslVersion | None = None
         file_reasons: list[Reason] = []
         if libc != GLIBC and arch is not None:
-            f, file_reasons = _floor_of(path, elf, arch, provided, outside)
+            f, file_reasons, f_unpacked = _floor_of(path, elf, arch, provided, outside)
             file_floor = f
+            # what repair unpacks: libraries (executables keep DT_RELR)
+            floor_unpacked = max(floor_unpacked, f if elf.interpreter is not None else f_unpacked)
             if f > floor:
                 floor, floor_reasons = f, []
             if f == floor:
@@ -525,11 +531,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
 
     without_relr = None
     if wheel_libc in (MUSL, STATIC, UNKNOWN) and any(elf.has_relr for elf in elfs.values()):
-        without_relr = str(floor)
-        if any(elf.has_relr and elf.interpreter is None for elf in elfs.values()):
-            # what repair unpacks: libraries (executables keep DT_RELR)
-            unpacked = {p: replace(e, has_relr=e.has_relr and e.interpreter is not None) for p, e in elfs.items()}
-            without_relr = audit_elfs(wheel_name, unpacked).musl_min_version
+        without_relr = str(floor_unpacked)
         if without_relr is not None and MuslVersion.parse(without_relr) < floor:
             hint = f"; `muslwheel repair` lowers this to {without_relr}"
             claim_reasons = [replace(r, why=r.why + hint) if r.musl == str(floor) else r for r in claim_reasons]
