@@ -1,6 +1,331 @@
-"""Target kits: a root filesystem with a real musl (loader and libc at their real paths) and a
-musl CPython, per (arch, musl release, CPython minor), built from Debian's sources.
+"""kits: target root filesystems with a real musl and a musl CPython, for any of the eight arches.
 
-``sources`` fetches Debian source packages into the download cache, judged by the files a build
-needs; the rest of the package builds and finds kits.
+A kit is one (arch, musl release, CPython minor): a root filesystem with musl's loader and libc
+at their real paths (``lib/ld-musl-ARCH.so.1``, ``etc/ld-musl-ARCH.path``), musl's headers and
+startup files (``usr/include``, ``usr/lib/crt1.o`` …) and, unless it is a loader-only kit, a musl
+CPython installed under ``usr`` (``usr/bin/pythonX.Y``, its headers, its ``_sysconfigdata``).
+A kit's root is a ``--root`` for every command.
+
+This package owns finding kits (this module), building them (:mod:`.build`), and Debian
+sources (:mod:`.sources`, the lead's). Kits live in ``$MUSLWHEEL_CACHE/kits/NAME/``
+(default ``~/.cache/muslwheel/kits``), each with ``kit.json`` and ``root/``; build trees live
+elsewhere (a temporary directory), so the cache holds only slim, stripped runtimes.
+
+Running a kit's interpreter: there may be no binfmt_misc, so a foreign arch runs through
+``qemu-ARCH`` explicitly, and every arch runs through the kit's own loader given as the program
+(``[qemu-ARCH] KIT/run/lib/ld-musl-ARCH.so.1 ROOT/usr/bin/pythonX.Y``), never the host's
+``/lib/ld-musl-*``, which may be another musl release. musl finds its path file beside the
+loader it was started as (``<loader>/../../etc/ld-musl-ARCH.path``), so ``KIT/run`` holds a link
+to the root's loader and a path file naming the root's library directories as host paths: the
+interpreter sees the kit's libraries and nothing of the host.
 """
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..arch import ARCHES, Arch, get_arch, host_runs_natively
+from ..errors import MuslwheelError
+
+
+class KitError(MuslwheelError):
+    """A kit is missing, unusable or cannot be built."""
+
+
+#: wheel arch -> zig's target triple (the C compiler for that arch's musl)
+ZIG_TARGETS = {
+    "x86_64": "x86_64-linux-musl",
+    "i686": "x86-linux-musl",
+    "aarch64": "aarch64-linux-musl",
+    "armv7l": "arm-linux-musleabihf",
+    "ppc64le": "powerpc64le-linux-musl",
+    "s390x": "s390x-linux-musl",
+    "riscv64": "riscv64-linux-musl",
+    "loongarch64": "loongarch64-linux-musl",
+}
+#: wheel arch -> the qemu-user program that runs it
+QEMU = {
+    "x86_64": "qemu-x86_64",
+    "i686": "qemu-i386",
+    "aarch64": "qemu-aarch64",
+    "armv7l": "qemu-arm",
+    "ppc64le": "qemu-ppc64le",
+    "s390x": "qemu-s390x",
+    "riscv64": "qemu-riscv64",
+    "loongarch64": "qemu-loongarch64",
+}
+#: wheel arch -> GNU triplet as CPython's configure spells --host
+GNU_HOSTS = {
+    "x86_64": "x86_64-linux-musl",
+    "i686": "i686-linux-musl",
+    "aarch64": "aarch64-linux-musl",
+    "armv7l": "armv7l-linux-musleabihf",
+    "ppc64le": "powerpc64le-linux-musl",
+    "s390x": "s390x-linux-musl",
+    "riscv64": "riscv64-linux-musl",
+    "loongarch64": "loongarch64-linux-musl",
+}
+
+
+def cache_dir() -> Path:
+    """muslwheel's cache: ``$MUSLWHEEL_CACHE``, else ``$XDG_CACHE_HOME/muslwheel``, else
+    ``~/.cache/muslwheel``."""
+    env = os.environ.get("MUSLWHEEL_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "muslwheel"
+
+
+def kits_dir() -> Path:
+    """Where built kits live: ``<cache>/kits``."""
+    return cache_dir() / "kits"
+
+
+def kit_name(arch: str, musl: str, python: str | None) -> str:
+    """A kit's name: ``aarch64-musl1.2.3-py3.11``, or ``aarch64-musl1.2.3`` for a loader-only kit."""
+    return f"{arch}-musl{musl}" + (f"-py{python}" if python else "")
+
+
+@dataclass(frozen=True)
+class Kit:
+    """One built kit. ``python`` is the CPython minor (``"3.11"``), None for a loader-only kit."""
+
+    name: str
+    arch: str
+    musl: str
+    python: str | None
+    root: Path
+
+    # --- facts about the target -------------------------------------------------------------
+    @property
+    def arch_info(self) -> Arch:
+        return get_arch(self.arch)
+
+    @property
+    def directory(self) -> Path:
+        """The kit's own directory (``kit.json``, ``root/``, ``run/``)."""
+        return self.root.parent
+
+    @property
+    def zig_target(self) -> str:
+        """zig's target triple: ``zig cc -target <this>``."""
+        return ZIG_TARGETS[self.arch]
+
+    @property
+    def gnu_host(self) -> str:
+        """The GNU triplet for ``configure --host``."""
+        return GNU_HOSTS[self.arch]
+
+    @property
+    def loader(self) -> Path:
+        """musl's loader in the root (``ROOT/lib/ld-musl-ARCH.so.1``)."""
+        return self.root / "lib" / self.arch_info.loader_name
+
+    @property
+    def musl_include_dir(self) -> Path:
+        """musl's (and the kernel's) headers for this arch."""
+        return self.root / "usr" / "include"
+
+    @property
+    def musl_lib_dir(self) -> Path:
+        """musl's ``libc.so``, ``libc.a`` and startup files (``crt1.o``, ``crti.o`` …)."""
+        return self.root / "usr" / "lib"
+
+    def zig_libc_file(self) -> Path:
+        """A zig libc file (for ``ZIG_LIBC``) naming this kit's musl headers and startup files,
+        so zig compiles and links against the kit's real musl rather than its own stand-in."""
+        path = self.directory / "zig-libc.txt"
+        text = (
+            f"include_dir={self.musl_include_dir}\n"
+            f"sys_include_dir={self.musl_include_dir}\n"
+            f"crt_dir={self.musl_lib_dir}\n"
+            "msvc_lib_dir=\nkernel32_lib_dir=\ngcc_dir=\n"
+        )
+        _write_if_changed(path, text)
+        return path
+
+    # --- its interpreter ----------------------------------------------------------------------
+    def _need_python(self) -> str:
+        if not self.python:
+            raise KitError(f"kit {self.name} has no CPython (a loader-only kit)")
+        return self.python
+
+    @property
+    def interpreter(self) -> Path:
+        """The kit's CPython executable (``ROOT/usr/bin/pythonX.Y``), a musl binary of its arch."""
+        return self.root / "usr" / "bin" / f"python{self._need_python()}"
+
+    @property
+    def include_dir(self) -> Path:
+        """CPython's headers (``ROOT/usr/include/pythonX.Y``)."""
+        return self.root / "usr" / "include" / f"python{self._need_python()}"
+
+    @property
+    def stdlib_dir(self) -> Path:
+        return self.root / "usr" / "lib" / f"python{self._need_python()}"
+
+    @property
+    def sysconfigdata_name(self) -> str:
+        """The kit's ``_sysconfigdata`` module (for ``_PYTHON_SYSCONFIGDATA_NAME``)."""
+        self._need_python()
+        return f"_sysconfigdata__linux_{self.arch_info.cpython_triplet('musl')}"
+
+    @property
+    def sysconfigdata_path(self) -> Path:
+        return self.stdlib_dir / f"{self.sysconfigdata_name}.py"
+
+    @property
+    def ext_suffix(self) -> str:
+        """The extension-module suffix this CPython imports (``.cpython-311-aarch64-linux-musl.so``)."""
+        minor = self._need_python().replace(".", "")
+        return f".cpython-{minor}-{self.arch_info.cpython_triplet('musl')}.so"
+
+    def build_python(self) -> Path:
+        """A host CPython of the kit's minor, to run builds and cross-builds for it."""
+        return find_build_python(self._need_python())
+
+    def runner(self) -> list[str]:
+        """The prefix that runs this arch's binaries here: ``[]`` natively, else ``[qemu-ARCH]``."""
+        if host_runs_natively(self.arch_info):
+            return []
+        qemu = shutil.which(QEMU[self.arch])
+        if qemu is None:
+            raise KitError(f"kit {self.name}: no {QEMU[self.arch]} on PATH to run {self.arch} binaries")
+        return [qemu]
+
+    def loader_command(self) -> list[str]:
+        """Run a program of the kit's arch with the kit's loader and libraries only:
+        append the program and its arguments."""
+        return [*self.runner(), str(self._run_prefix() / "lib" / self.arch_info.loader_name)]
+
+    def python_command(self) -> list[str]:
+        """The command that runs the kit's CPython (append ``-c …`` or a script)."""
+        return [*self.loader_command(), str(self.interpreter)]
+
+    def library_dirs(self) -> list[Path]:
+        return [self.root / d for d in ("lib", "usr/local/lib", "usr/lib")]
+
+    def _run_prefix(self) -> Path:
+        run = self.directory / "run"
+        link = run / "lib" / self.arch_info.loader_name
+        target = os.path.relpath(self.loader, link.parent)
+        if not link.is_symlink() or os.readlink(link) != target:
+            link.parent.mkdir(parents=True, exist_ok=True)
+            tmp = link.with_name(link.name + f".{os.getpid()}")
+            if tmp.is_symlink():
+                tmp.unlink()
+            os.symlink(target, tmp)
+            os.replace(tmp, link)
+        _write_if_changed(
+            run / "etc" / f"ld-musl-{self.arch_info.ldso_arch}.path",
+            "".join(f"{d}\n" for d in self.library_dirs()),
+        )
+        return run
+
+    def to_json(self) -> dict[str, object]:
+        d: dict[str, object] = {
+            "name": self.name,
+            "arch": self.arch,
+            "musl": self.musl,
+            "python": self.python,
+            "root": str(self.root),
+            "zig_target": self.zig_target,
+            "runner": QEMU[self.arch] if not host_runs_natively(self.arch_info) else None,
+        }
+        if self.python:
+            d["interpreter"] = str(self.interpreter)
+            d["sysconfigdata"] = self.sysconfigdata_name
+            d["include_dir"] = str(self.include_dir)
+        return d
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    try:
+        if path.read_text() == text:
+            return
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def find_build_python(minor: str) -> Path:
+    """A host CPython ``minor`` (``"3.11"``): one the kits built (``<cache>/kits/build-python``),
+    else ``pythonX.Y`` on PATH. :class:`KitError` if there is none."""
+    built = kits_dir() / "build-python" / minor / "bin" / f"python{minor}"
+    if built.exists():
+        return built
+    found = shutil.which(f"python{minor}")
+    if found:
+        return Path(found)
+    raise KitError(f"no host CPython {minor} to build with (run `muslwheel kit build --python {minor}` to build one)")
+
+
+def read_kit(directory: Path) -> Kit:
+    """The kit in *directory* (the one holding ``kit.json`` and ``root/``)."""
+    try:
+        meta = json.loads((directory / "kit.json").read_text())
+        kit = Kit(
+            name=str(meta["name"]),
+            arch=str(meta["arch"]),
+            musl=str(meta["musl"]),
+            python=str(meta["python"]) if meta.get("python") else None,
+            root=directory / "root",
+        )
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise KitError(f"{directory}: not a kit ({e})") from None
+    if kit.arch not in ARCHES:
+        raise KitError(f"{directory}: not a kit (unknown arch {kit.arch!r})")
+    return kit
+
+
+def list_kits(directory: Path | None = None) -> list[Kit]:
+    """Every complete kit in *directory* (default :func:`kits_dir`), sorted by name."""
+    base = directory or kits_dir()
+    kits = []
+    for meta in sorted(base.glob("*/kit.json")):
+        try:
+            kits.append(read_kit(meta.parent))
+        except KitError:
+            continue
+    return kits
+
+
+def find_kit(spec: str | Path) -> Kit:
+    """A kit by name (``aarch64-musl1.2.3-py3.11``) or by its directory or root path."""
+    text = str(spec)
+    if "/" in text or text in (".", ".."):
+        path = Path(text)
+        for candidate in (path, path.parent):
+            if (candidate / "kit.json").is_file():
+                return read_kit(candidate)
+        raise KitError(f"{text}: not a kit (no kit.json in it or its parent)")
+    if (kits_dir() / text / "kit.json").is_file():
+        return read_kit(kits_dir() / text)
+    known = ", ".join(k.name for k in list_kits()) or "none built"
+    raise KitError(f"no kit {str(spec)!r} (kits: {known}; `muslwheel kit build` makes one)")
+
+
+def select_kits(
+    *, arch: str | None = None, musl: str | None = None, python: str | None = None, with_python: bool | None = None
+) -> list[Kit]:
+    """The built kits matching every given field (``with_python``: only kits with/without CPython)."""
+    out = []
+    for kit in list_kits():
+        if arch is not None and kit.arch != arch:
+            continue
+        if musl is not None and kit.musl != musl:
+            continue
+        if python is not None and kit.python != python:
+            continue
+        if with_python is not None and bool(kit.python) != with_python:
+            continue
+        out.append(kit)
+    return out

@@ -1,0 +1,520 @@
+"""Building kits: musl (Debian's binaries or its source built with zig), then a cross CPython.
+
+Steps, each cached in ``<cache>/kits`` and skipped when present:
+
+- ``<arch>-musl<ver>`` (loader-only kit): musl's loader, ``libc.so``, startup files and headers,
+  plus the kernel's headers from zig. musl 1.2.3 comes from Debian's bookworm binary packages
+  for the six arches Debian builds it for; any other release (and 1.2.3 on riscv64) is built from
+  its source with zig as the C compiler.
+- ``cpython/<arch>-py<X.Y>``: CPython cross-compiled with zig against the oldest musl kit of its
+  arch (so it runs on every later release), with static zlib and libffi, installed stripped and
+  without its tests.
+- ``<arch>-musl<ver>-py<X.Y>``: the musl kit's root and the CPython tree, hard-linked together.
+
+Build trees live in a temporary directory outside the cache and are removed afterwards.
+
+Facts this relies on (zig 0.15): zig links its compiler_rt into a shared library with hidden
+visibility, which would hide musl's own ``memcpy``, ``memset``, ``fmod`` … in ``libc.so``; so
+compiler_rt is built as a separate object with default visibility (``build-obj -dynamic``),
+given to musl as ``LIBCC`` with ``-rtlib=none``, and its names that musl does not define are made
+local by a version script. zig's stand-in ``libc.so`` puts data symbols at one address, so all
+compiling and linking goes against the kit's real musl (``ZIG_LIBC``). ``-O2`` brings
+``-Werror=date-time``; zig links statically unless given ``-dynamic``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Callable
+
+from . import GNU_HOSTS, ZIG_TARGETS, Kit, KitError, kit_name, kits_dir, read_kit
+
+#: musl releases Debian ships as binary packages (bookworm), and the arches it builds them for
+DEBIAN_BINARY_MUSL = "1.2.3"
+DEBIAN_ARCH = {
+    "x86_64": "amd64",
+    "i686": "i386",
+    "aarch64": "arm64",
+    "armv7l": "armhf",
+    "ppc64le": "ppc64el",
+    "s390x": "s390x",
+}
+#: Debian's multiarch directory names for musl
+DEBIAN_MULTIARCH = {
+    "x86_64": "x86_64-linux-musl",
+    "i686": "i386-linux-musl",
+    "aarch64": "aarch64-linux-musl",
+    "armv7l": "arm-linux-musleabihf",
+    "ppc64le": "powerpc64le-linux-musl",
+    "s390x": "s390x-linux-musl",
+}
+#: zig's directory of Linux kernel headers for each arch (under lib/libc/include)
+ZIG_KERNEL_HEADERS = {
+    "x86_64": "x86-linux-any",
+    "i686": "x86-linux-any",
+    "aarch64": "aarch64-linux-any",
+    "armv7l": "arm-linux-any",
+    "ppc64le": "powerpc-linux-any",
+    "s390x": "s390x-linux-any",
+    "riscv64": "riscv-linux-any",
+    "loongarch64": "loongarch-linux-any",
+}
+#: the newest musl Debian's archive has as source, and where
+NEWEST_MUSL = "1.2.6"
+#: CPython minor -> the Debian source package and where it lives
+CPYTHON_SOURCES = {"3.11": "python3.11", "3.13": "python3.13", "3.14": "python3.14"}
+#: rough cold times (seconds, 2 cores) for the progress estimate
+ESTIMATE = {"musl-deb": 5, "musl-src": 90, "cpython": 240, "build-python": 180}
+
+Progress = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(f"muslwheel kit: {message}", file=sys.stderr, flush=True)
+
+
+class _Steps:
+    """Progress lines with elapsed time and the estimate left."""
+
+    def __init__(self, progress: Progress, plan: list[tuple[str, int]]) -> None:
+        self.progress = progress
+        self.plan = plan
+        self.start = time.monotonic()
+        self.left = sum(s for _, s in plan)
+
+    def begin(self, what: str, estimate: int) -> float:
+        self.progress(f"{what} (about {estimate}s; about {self.left}s left in all)")
+        return time.monotonic()
+
+    def done(self, what: str, began: float, estimate: int) -> None:
+        self.left = max(0, self.left - estimate)
+        self.progress(f"{what}: done in {time.monotonic() - began:.0f}s")
+
+
+# --- tools -------------------------------------------------------------------------------------
+
+
+def zig_executable() -> Path:
+    """zig from the ``ziglang`` wheel (``pip install ziglang``)."""
+    try:
+        import ziglang
+    except ImportError:
+        raise KitError("building kits needs zig: pip install 'ziglang>=0.15.1,<0.16'") from None
+    path = Path(ziglang.__file__).parent / "zig"
+    if not path.exists():
+        raise KitError(f"the ziglang wheel has no zig executable at {path}")
+    return path
+
+
+def _run(
+    cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None, log: Path | None = None
+) -> None:
+    """Run *cmd*; on failure raise KitError with the last lines of its output."""
+    if log is None:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, errors="replace")
+        out, code = proc.stdout + proc.stderr, proc.returncode
+    else:
+        with open(log, "a") as f:
+            f.write(f"\n$ {' '.join(cmd)}\n")
+            f.flush()
+            code = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT).returncode
+        out = log.read_text(errors="replace")
+    if code != 0:
+        tail = "\n".join(out.strip().splitlines()[-25:])
+        raise KitError(f"{' '.join(cmd[:3])} … failed (exit {code}):\n{tail}")
+
+
+def _wrappers(bindir: Path, arch: str, *, libc_file: Path | None, extra_cflags: str = "") -> dict[str, str]:
+    """Write cc/c++/ar/ranlib/strip wrapper scripts for zig targeting *arch*; return make vars."""
+    zig = zig_executable()
+    target = ZIG_TARGETS[arch]
+    bindir.mkdir(parents=True, exist_ok=True)
+    env_line = f'export ZIG_LIBC="{libc_file}"\n' if libc_file else "unset ZIG_LIBC\n"
+    tools = {
+        "cc": f'exec "{zig}" cc -target {target} {extra_cflags} "$@"',
+        "c++": f'exec "{zig}" c++ -target {target} {extra_cflags} "$@"',
+        "ar": f'exec "{zig}" ar "$@"',
+        "ranlib": f'exec "{zig}" ranlib "$@"',
+        "objcopy": f'exec "{zig}" objcopy "$@"',
+    }
+    for name, body in tools.items():
+        path = bindir / name
+        path.write_text(f"#!/bin/sh\n{env_line}{body}\n")
+        path.chmod(0o755)
+    return {
+        "CC": str(bindir / "cc"),
+        "CXX": str(bindir / "c++"),
+        "AR": str(bindir / "ar"),
+        "RANLIB": str(bindir / "ranlib"),
+    }
+
+
+def _defined_globals(paths: list[Path]) -> set[str]:
+    """Names of the global and weak symbols defined in object files or archives (readelf)."""
+    names: set[str] = set()
+    for path in paths:
+        proc = subprocess.run(["readelf", "-Ws", str(path)], capture_output=True, text=True, errors="replace")
+        if proc.returncode != 0:
+            raise KitError(f"readelf cannot read {path}: {proc.stderr.strip()[:200]}")
+        for line in proc.stdout.splitlines():
+            f = line.split()
+            if len(f) >= 8 and f[4] in ("GLOBAL", "WEAK") and f[6] != "UND" and f[3] != "FILE":
+                names.add(f[7].split("@")[0])
+    return names
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+def _downloads() -> Path:
+    d = kits_dir() / "downloads"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def source_tarball(package: str, version_prefix: str) -> Path:
+    """The upstream tarball of Debian source *package* whose version starts *version_prefix*."""
+    import importlib
+
+    try:  # the lead's module, when it has landed
+        sources = importlib.import_module(f"{__package__}.sources")
+    except ImportError:
+        return _fallback_source(package, version_prefix)
+    return Path(sources.debian_source(package, version_prefix=version_prefix, downloads=_downloads()).orig)
+
+
+def _fallback_source(package: str, version_prefix: str) -> Path:
+    downloads = _downloads()
+    found = sorted(downloads.glob(f"{package}_{version_prefix}*.orig.tar.*"))
+    found = [p for p in found if not p.name.endswith(".asc")]
+    if found:
+        return found[-1]
+    proc = subprocess.run(
+        ["apt-get", "source", "--download-only", "-qq", f"{package}"],
+        cwd=downloads,
+        capture_output=True,
+        text=True,
+    )
+    found = [
+        p for p in sorted(downloads.glob(f"{package}_{version_prefix}*.orig.tar.*")) if not p.name.endswith(".asc")
+    ]
+    if not found:
+        why = proc.stderr.strip().splitlines()[-1:] or ["no such version in the deb-src lists"]
+        raise KitError(
+            f"cannot get Debian's source of {package} {version_prefix}: {why[0]} (give --musl-source/--cpython-source)"
+        )
+    return found[-1]
+
+
+def _debian_binaries(arch: str, packages: list[str], dest: Path) -> list[Path]:
+    """Download Debian's binary packages *packages* for *arch* (apt verifies them)."""
+    darch = DEBIAN_ARCH[arch]
+    downloads = _downloads()
+    out = []
+    for pkg in packages:
+        found = sorted(downloads.glob(f"{pkg}_{DEBIAN_BINARY_MUSL}*_{darch}.deb"))
+        if not found:
+            proc = subprocess.run(
+                ["apt-get", "download", "-qq", f"{pkg}:{darch}"], cwd=downloads, capture_output=True, text=True
+            )
+            found = sorted(downloads.glob(f"{pkg}_{DEBIAN_BINARY_MUSL}*_{darch}.deb"))
+            if not found:
+                why = (proc.stderr.strip().splitlines() or ["not found"])[-1]
+                raise KitError(f"cannot download Debian's {pkg}:{darch}: {why} (scripts/setup-system adds the arch)")
+        out.append(found[-1])
+        _run(["dpkg-deb", "-x", str(found[-1]), str(dest)])
+    return out
+
+
+# --- musl --------------------------------------------------------------------------------------
+
+
+def _kernel_headers(arch: str, include: Path) -> None:
+    """Copy the Linux kernel headers zig carries for *arch* into *include*."""
+    base = zig_executable().parent / "lib" / "libc" / "include"
+    for sub in ("any-linux-any", ZIG_KERNEL_HEADERS[arch]):
+        shutil.copytree(base / sub, include, dirs_exist_ok=True)
+
+
+def _finish_musl_root(root: Path, arch: str, musl: str) -> None:
+    """Common layout: the loader as a file, Alpine's libc name beside it, the path file,
+    ``usr/lib/libc.so`` pointing at the loader."""
+    from ..arch import get_arch
+
+    a = get_arch(arch)
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc" / f"ld-musl-{a.ldso_arch}.path").write_text("/lib\n/usr/local/lib\n/usr/lib\n")
+    lib = root / "lib"
+    (lib / f"libc.musl-{a.alpine_arch}.so.1").unlink(missing_ok=True)
+    os.symlink(a.loader_name, lib / f"libc.musl-{a.alpine_arch}.so.1")
+    libc = root / "usr" / "lib" / "libc.so"
+    libc.unlink(missing_ok=True)
+    os.symlink(f"../../lib/{a.loader_name}", libc)
+    (root / "usr" / "local" / "lib").mkdir(parents=True, exist_ok=True)
+
+
+def _musl_from_debian(arch: str, root: Path, work: Path) -> None:
+    from ..arch import get_arch
+
+    a = get_arch(arch)
+    multi = DEBIAN_MULTIARCH[arch]
+    ext = work / "deb"
+    _debian_binaries(arch, ["musl", "musl-dev"], ext)
+    (root / "lib").mkdir(parents=True)
+    (root / "usr" / "lib").mkdir(parents=True)
+    shutil.copy2(ext / "lib" / multi / "libc.so", root / "lib" / a.loader_name)
+    for f in (ext / "usr" / "lib" / multi).iterdir():
+        if f.suffix == ".o" or (f.suffix == ".a" and f.name != "libc.a"):
+            shutil.copy2(f, root / "usr" / "lib" / f.name)
+    shutil.copytree(ext / "usr" / "include" / multi, root / "usr" / "include")
+    _kernel_headers(arch, root / "usr" / "include")
+
+
+def _musl_from_source(arch: str, musl: str, tarball: Path, root: Path, work: Path, jobs: int) -> None:
+    zig = zig_executable()
+    src = work / "musl"
+    src.mkdir()
+    _run(["tar", "-xf", str(tarball), "-C", str(src), "--strip-components=1"])
+    log = work / "musl.log"
+    crt = work / "compiler_rt.o"
+    _run(
+        [
+            str(zig),
+            "build-obj",
+            "-target",
+            ZIG_TARGETS[arch],
+            "-OReleaseFast",
+            "-fPIC",
+            "-fstrip",
+            "-dynamic",
+            f"-femit-bin={crt}",
+            str(zig.parent / "lib" / "compiler_rt.zig"),
+        ],
+        log=log,
+    )
+    tools = _wrappers(work / "bin", arch, libc_file=None)
+    env = dict(os.environ, **tools)
+    env.pop("ZIG_LIBC", None)
+    _run(
+        [
+            "./configure",
+            "--prefix=/usr",
+            "--syslibdir=/lib",
+            f"--target={GNU_HOSTS[arch]}",
+            "--disable-static",
+            f"CC={tools['CC']}",
+            "CFLAGS=-O2 -g0 -Wno-error=date-time",
+            "LDFLAGS=-rtlib=none -Wl,--strip-all",
+            f"LIBCC={crt}",
+            f"AR={tools['AR']}",
+            f"RANLIB={tools['RANLIB']}",
+            "CROSS_COMPILE=",
+        ],
+        cwd=src,
+        env=env,
+        log=log,
+    )
+    # compiler_rt's own names (not musl's) stay out of libc.so's exports.
+    _run(["make", f"-j{jobs}", "obj/include/bits/alltypes.h", "obj/include/bits/syscall.h"], cwd=src, env=env, log=log)
+    _run(["make", f"-j{jobs}", "lib/libc.a"], cwd=src, env=env, log=log)
+    extra = sorted(_defined_globals([crt]) - _defined_globals([src / "lib" / "libc.a"]))
+    script = work / "hide-compiler-rt.ver"
+    script.write_text("{\n  local:\n" + "".join(f"    {n};\n" for n in extra) + "};\n" if extra else "{ };\n")
+    _run(
+        ["make", f"-j{jobs}", f"LDFLAGS=-rtlib=none -Wl,--strip-all -Wl,--version-script={script}", "lib/libc.so"],
+        cwd=src,
+        env=env,
+        log=log,
+    )
+    _run(
+        ["make", f"-j{jobs}", f"LDFLAGS=-rtlib=none -Wl,--strip-all -Wl,--version-script={script}"],
+        cwd=src,
+        env=env,
+        log=log,
+    )
+    stage = work / "musl-stage"
+    _run(["make", "install", f"DESTDIR={stage}"], cwd=src, env=env, log=log)
+    from ..arch import get_arch
+
+    a = get_arch(arch)
+    (root / "lib").mkdir(parents=True)
+    (root / "usr" / "lib").mkdir(parents=True)
+    shutil.copy2(stage / "usr" / "lib" / "libc.so", root / "lib" / a.loader_name)
+    blank_comment(root / "lib" / a.loader_name)
+    for f in (stage / "usr" / "lib").iterdir():
+        if f.suffix == ".o" or (f.suffix == ".a" and f.name != "libc.a"):
+            shutil.copy2(f, root / "usr" / "lib" / f.name)
+    shutil.copytree(stage / "usr" / "include", root / "usr" / "include")
+    _kernel_headers(arch, root / "usr" / "include")
+
+
+def _write_kit(directory: Path, arch: str, musl: str, python: str | None, extra: dict[str, object]) -> None:
+    meta = {"name": kit_name(arch, musl, python), "arch": arch, "musl": musl, "python": python, **extra}
+    (directory / "kit.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def _install(tmp: Path, final: Path) -> None:
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+
+
+@contextlib.contextmanager
+def _work_dir() -> Iterator[Path]:
+    """A build tree outside the cache, removed afterwards (``MUSLWHEEL_KIT_KEEP=1`` keeps it)."""
+    path = Path(tempfile.mkdtemp(prefix="muslwheel-kit-"))
+    try:
+        yield path
+    finally:
+        if os.environ.get("MUSLWHEEL_KIT_KEEP") == "1":
+            _stderr(f"build tree kept in {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def build_musl_kit(
+    arch: str,
+    musl: str,
+    *,
+    musl_source: Path | None = None,
+    jobs: int = 2,
+    progress: Progress = _stderr,
+) -> Kit:
+    """The loader-only kit ``<arch>-musl<musl>``, built unless present."""
+    from ..arch import get_arch
+
+    get_arch(arch)
+    name = kit_name(arch, musl, None)
+    directory = kits_dir() / name
+    if (directory / "kit.json").exists():
+        return read_kit(directory)
+    from_debian = musl == DEBIAN_BINARY_MUSL and arch in DEBIAN_ARCH and musl_source is None
+    step = "musl-deb" if from_debian else "musl-src"
+    steps = _Steps(progress, [(step, ESTIMATE[step])])
+    began = steps.begin(
+        f"{name}: musl {musl} " + ("from Debian's packages" if from_debian else "from source with zig"), ESTIMATE[step]
+    )
+    tmp = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        with _work_dir() as work:
+            if from_debian:
+                _musl_from_debian(arch, tmp / "root", work)
+                source = f"Debian bookworm musl {DEBIAN_BINARY_MUSL} binary packages"
+            else:
+                tarball = musl_source or source_tarball("musl", musl)
+                _musl_from_source(arch, musl, tarball, tmp / "root", work, jobs)
+                source = tarball.name
+        _finish_musl_root(tmp / "root", arch, musl)
+        _verify_musl(tmp / "root", arch, musl)
+        _write_kit(tmp, arch, musl, None, {"musl_source": source})
+        _install(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    steps.done(name, began, ESTIMATE[step])
+    return read_kit(directory)
+
+
+def _verify_musl(root: Path, arch: str, musl: str) -> None:
+    """The loader says it is musl *musl*, and libc.so exports what compiler_rt would have hidden."""
+    from ..arch import get_arch
+    from ..libc import musl_version_from_loader_bytes
+
+    a = get_arch(arch)
+    data = (root / "lib" / a.loader_name).read_bytes()
+    found = musl_version_from_loader_bytes(data)
+    if not found or str(found[1]) != musl:
+        raise KitError(f"{arch}: the built loader is not musl {musl} (it says {found[1] if found else 'nothing'})")
+    exported = dynamic_exports(root / "lib" / a.loader_name)
+    for name in ("memcpy", "memset", "fmod", "environ"):
+        if name not in exported:
+            raise KitError(f"{arch}: musl's libc.so does not export {name}")
+
+
+def dynamic_exports(path: Path) -> set[str]:
+    """The names a shared library exports (defined, non-local dynamic symbols)."""
+    from ..elf import read_elf
+
+    return set(read_elf(path).defined_names)
+
+
+def blank_comment(path: Path) -> None:
+    """Zero the ``.comment`` section of an ELF file in place ("zig 0.15.2", "Linker: LLD …"):
+    a second version-like string beside musl's own would make its loader's version unreadable."""
+    import struct
+
+    with open(path, "r+b") as f:
+        head = f.read(64)
+        is64, order = head[4] == 2, "<" if head[5] == 1 else ">"
+        if is64:
+            (shoff,) = struct.unpack_from(order + "Q", head, 0x28)
+            shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", head, 0x3A)
+        else:
+            (shoff,) = struct.unpack_from(order + "I", head, 0x20)
+            shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", head, 0x2E)
+        f.seek(shoff)
+        table = f.read(shentsize * shnum)
+        fmt = order + ("IIQQQQ" if is64 else "IIIIII")
+
+        def section(i: int) -> tuple[int, int, int]:
+            name, _type, _flags, _addr, offset, size = struct.unpack_from(fmt, table, i * shentsize)
+            return name, offset, size
+
+        _, str_off, str_size = section(shstrndx)
+        f.seek(str_off)
+        names = f.read(str_size)
+        for i in range(shnum):
+            name, offset, size = section(i)
+            if names[name : names.index(b"\0", name)] == b".comment":
+                f.seek(offset)
+                f.write(b"\0" * size)
+
+
+def build_kit(
+    arch: str,
+    musl: str,
+    python: str | None = None,
+    *,
+    musl_source: Path | None = None,
+    cpython_source: Path | None = None,
+    jobs: int = 2,
+    progress: Progress = _stderr,
+) -> Kit:
+    """Build the kit (arch, musl, python) and what it needs, unless present; return it."""
+    from ..arch import get_arch
+
+    get_arch(arch)
+    if not re.fullmatch(r"1\.[0-9]+\.[0-9]+", musl):
+        raise KitError(f"--musl {musl!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
+    for given in (musl_source, cpython_source):
+        if given is not None and not given.is_file():
+            raise KitError(f"{given}: no such source tarball")
+    if python is not None and python not in CPYTHON_SOURCES:
+        raise KitError(f"--python {python}: kits have CPython {', '.join(CPYTHON_SOURCES)}")
+    musl_kit = build_musl_kit(arch, musl, musl_source=musl_source, jobs=jobs, progress=progress)
+    if python is None:
+        return musl_kit
+    return build_python_kit(musl_kit, python, cpython_source=cpython_source, jobs=jobs, progress=progress)
+
+
+def build_python_kit(
+    musl_kit: Kit,
+    python: str,
+    *,
+    cpython_source: Path | None = None,
+    jobs: int = 2,
+    progress: Progress = _stderr,
+) -> Kit:
+    raise KitError("CPython kits are not built yet")
