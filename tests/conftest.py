@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from muslwheel.kits import Kit
+
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MUSLWHEEL_CACHE") or Path.home() / ".cache" / "muslwheel")
 WORLD = CACHE / "world"
@@ -153,6 +155,15 @@ def world_wheels() -> Path:
     wheels = WORLD / "wheels"
     need(any(wheels.glob("pip-*.whl")), f"pip and packaging wheels ({wheels})")
     return wheels
+
+
+def kit_for(arch: str, musl: str, python: str | None = None) -> Kit:
+    """A kit ``scripts/build-world`` built (see ``KITS`` there)."""
+    from muslwheel.kits import kit_name, read_kit
+
+    directory = CACHE / "kits" / kit_name(arch, musl, python)
+    need((directory / "kit.json").is_file(), f"kit {directory.name}")
+    return read_kit(directory)
 
 
 def loader_for(arch: str) -> Path:

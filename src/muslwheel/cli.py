@@ -287,9 +287,15 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.import_:
+        return cmd_check_import(args)
+    if args.kit:
+        raise MuslwheelError("--kit goes with --import (for the loader check, give the kit's root as --root)")
+    if len(args.wheels) != 1:
+        raise MuslwheelError("check takes one wheel (or several with --import)")
     from .check import check_wheel
 
-    result = check_wheel(Path(args.wheel), root=Path(args.root) if args.root else None)
+    result = check_wheel(Path(args.wheels[0]), root=Path(args.root) if args.root else None)
     if args.json:
         _print_json(result.to_json())
     else:
@@ -464,6 +470,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
+def cmd_check_import(args: argparse.Namespace) -> int:
+    from .check_import import check_imports
+
+    if args.root:
+        raise MuslwheelError("--import runs in a kit: give --kit NAME-or-ROOT instead of --root")
+    reports = check_imports([Path(w) for w in args.wheels], args.kit or None, timeout=args.timeout)
+    if args.json:
+        _print_json([r.to_json() for r in reports])
+    else:
+        for r in reports:
+            print(f"{r.wheel} in {r.kit}: {'imports' if r.ok else 'does NOT import'} ({r.seconds:.1f}s)")
+            for m in r.modules:
+                where = f" ({m.file})" if m.file else ""
+                print(f"  {m.result:13} {m.module}{where}{': ' + m.detail if m.detail else ''}")
+    return 0 if all(r.ok for r in reports) else 1
+
+
 def cmd_kit_list(args: argparse.Namespace) -> int:
     from .kits import kits_dir, list_kits
 
@@ -603,8 +626,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_find_library)
 
     p = sub.add_parser("check", help="will this wheel load on the target? (musl's real loader where possible)")
-    p.add_argument("wheel", metavar="WHEEL")
+    p.add_argument("wheels", nargs="+", metavar="WHEEL")
     p.add_argument("--root", metavar="DIR", help="the target's root filesystem (default: this host's musl)")
+    p.add_argument(
+        "--import",
+        dest="import_",
+        action="store_true",
+        help="import every extension module in a kit's CPython (natively or under qemu-user)",
+    )
+    p.add_argument(
+        "--kit",
+        action="append",
+        metavar="NAME-or-ROOT",
+        help="with --import: the kit to import in (repeatable; default: the wheel's arch and Python "
+        "at its tag's musl floor and the newest musl)",
+    )
+    p.add_argument("--timeout", type=float, default=120.0, help="with --import: seconds per import process")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_check)
 

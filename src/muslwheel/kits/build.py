@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
-from . import GNU_HOSTS, ZIG_TARGETS, Kit, KitError, kit_name, kits_dir, read_kit
+from . import GNU_HOSTS, ZIG_TARGETS, Kit, KitError, find_build_python, kit_name, kits_dir, read_kit
 
 #: musl releases Debian ships as binary packages (bookworm), and the arches it builds them for
 DEBIAN_BINARY_MUSL = "1.2.3"
@@ -75,6 +75,9 @@ NEWEST_MUSL = "1.2.6"
 CPYTHON_SOURCES = {"3.11": "python3.11", "3.13": "python3.13", "3.14": "python3.14"}
 #: rough cold times (seconds, 2 cores) for the progress estimate
 ESTIMATE = {"musl-deb": 5, "musl-src": 90, "cpython": 240, "build-python": 180}
+
+#: bumped whenever a kit built before would differ: a kit of another recipe is rebuilt
+RECIPE = 1
 
 Progress = Callable[[str], None]
 
@@ -146,6 +149,7 @@ def _wrappers(bindir: Path, arch: str, *, libc_file: Path | None, extra_cflags: 
         "ar": f'exec "{zig}" ar "$@"',
         "ranlib": f'exec "{zig}" ranlib "$@"',
         "objcopy": f'exec "{zig}" objcopy "$@"',
+        "readelf": 'exec readelf "$@"',  # binutils' readelf reads every arch
     }
     for name, body in tools.items():
         path = bindir / name
@@ -177,62 +181,58 @@ def _defined_globals(paths: list[Path]) -> set[str]:
 
 
 def _downloads() -> Path:
-    d = kits_dir() / "downloads"
+    from .sources import default_downloads
+
+    d = default_downloads() / "debs"
     d.mkdir(parents=True, exist_ok=True)
     return d
 
 
 def source_tarball(package: str, version_prefix: str) -> Path:
-    """The upstream tarball of Debian source *package* whose version starts *version_prefix*."""
-    import importlib
+    """The upstream tarball of Debian source *package* whose version starts *version_prefix*
+    (downloaded once, verified, into the download cache)."""
+    from .sources import debian_source
 
-    try:  # the lead's module, when it has landed
-        sources = importlib.import_module(f"{__package__}.sources")
-    except ImportError:
-        return _fallback_source(package, version_prefix)
-    return Path(sources.debian_source(package, version_prefix=version_prefix, downloads=_downloads()).orig)
+    return debian_source(package, version_prefix=version_prefix).orig
 
 
-def _fallback_source(package: str, version_prefix: str) -> Path:
-    downloads = _downloads()
-    found = sorted(downloads.glob(f"{package}_{version_prefix}*.orig.tar.*"))
-    found = [p for p in found if not p.name.endswith(".asc")]
-    if found:
-        return found[-1]
-    proc = subprocess.run(
-        ["apt-get", "source", "--download-only", "-qq", f"{package}"],
-        cwd=downloads,
-        capture_output=True,
-        text=True,
-    )
-    found = [
-        p for p in sorted(downloads.glob(f"{package}_{version_prefix}*.orig.tar.*")) if not p.name.endswith(".asc")
-    ]
-    if not found:
-        why = proc.stderr.strip().splitlines()[-1:] or ["no such version in the deb-src lists"]
-        raise KitError(
-            f"cannot get Debian's source of {package} {version_prefix}: {why[0]} (give --musl-source/--cpython-source)"
-        )
-    return found[-1]
+_PRINTED_URI = re.compile(r"^'([^']+)' (\S+) ([0-9]+) SHA256:([0-9a-f]{64})$")
 
 
 def _debian_binaries(arch: str, packages: list[str], dest: Path) -> list[Path]:
-    """Download Debian's binary packages *packages* for *arch* (apt verifies them)."""
+    """Debian's binary packages *packages* for *arch*, downloaded once (apt names the files and
+    their SHA256; we fetch and verify them) and unpacked into *dest*."""
+    from .sources import SourceFile, fetch_verified
+
     darch = DEBIAN_ARCH[arch]
     downloads = _downloads()
-    out = []
-    for pkg in packages:
-        found = sorted(downloads.glob(f"{pkg}_{DEBIAN_BINARY_MUSL}*_{darch}.deb"))
-        if not found:
+
+    def cached() -> list[list[Path]]:
+        return [sorted(downloads.glob(f"{pkg}_{DEBIAN_BINARY_MUSL}-*_{darch}.deb")) for pkg in packages]
+
+    found = cached()
+    if not all(found):
+        # One apt call names the packages of all six arches (apt is slow to start; kits of the
+        # other arches will want theirs next).
+        wanted = [f"{p}:{a}" for a in DEBIAN_ARCH.values() for p in packages]
+        with tempfile.TemporaryDirectory() as empty:  # apt prints nothing for files already in cwd
             proc = subprocess.run(
-                ["apt-get", "download", "-qq", f"{pkg}:{darch}"], cwd=downloads, capture_output=True, text=True
+                ["apt-get", "download", "--print-uris", *wanted], cwd=empty, capture_output=True, text=True
             )
-            found = sorted(downloads.glob(f"{pkg}_{DEBIAN_BINARY_MUSL}*_{darch}.deb"))
-            if not found:
-                why = (proc.stderr.strip().splitlines() or ["not found"])[-1]
-                raise KitError(f"cannot download Debian's {pkg}:{darch}: {why} (scripts/setup-system adds the arch)")
-        out.append(found[-1])
-        _run(["dpkg-deb", "-x", str(found[-1]), str(dest)])
+        files = [m.groups() for m in map(_PRINTED_URI.match, proc.stdout.splitlines()) if m]
+        for uri, name, size, sha in files:
+            if name.endswith(f"_{darch}.deb") or not (downloads / name).exists():
+                fetch_verified(SourceFile(uri, name, int(size), sha), downloads)
+        found = cached()
+        if not all(found):
+            why = (proc.stderr.strip().splitlines() or ["apt named no files"])[-1]
+            raise KitError(
+                f"cannot download Debian's {', '.join(packages)} for {darch}: {why} "
+                "(scripts/setup-system adds the architecture)"
+            )
+    out = [f[-1] for f in found]
+    for deb in out:
+        _run(["dpkg-deb", "-x", str(deb), str(dest)])
     return out
 
 
@@ -359,8 +359,18 @@ def _musl_from_source(arch: str, musl: str, tarball: Path, root: Path, work: Pat
 
 
 def _write_kit(directory: Path, arch: str, musl: str, python: str | None, extra: dict[str, object]) -> None:
-    meta = {"name": kit_name(arch, musl, python), "arch": arch, "musl": musl, "python": python, **extra}
+    meta: dict[str, object] = {"name": kit_name(arch, musl, python), "arch": arch, "musl": musl, "python": python}
+    meta["recipe"] = RECIPE
+    meta.update(extra)
     (directory / "kit.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def _current(directory: Path) -> bool:
+    """Whether *directory* holds a complete kit of this recipe."""
+    try:
+        return bool(json.loads((directory / "kit.json").read_text()).get("recipe") == RECIPE)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _install(tmp: Path, final: Path) -> None:
@@ -396,7 +406,7 @@ def build_musl_kit(
     get_arch(arch)
     name = kit_name(arch, musl, None)
     directory = kits_dir() / name
-    if (directory / "kit.json").exists():
+    if _current(directory):
         return read_kit(directory)
     from_debian = musl == DEBIAN_BINARY_MUSL and arch in DEBIAN_ARCH and musl_source is None
     step = "musl-deb" if from_debian else "musl-src"
@@ -517,4 +527,237 @@ def build_python_kit(
     jobs: int = 2,
     progress: Progress = _stderr,
 ) -> Kit:
-    raise KitError("CPython kits are not built yet")
+    """The kit ``<arch>-musl<ver>-py<X.Y>``: *musl_kit*'s root with a CPython built against the
+    oldest musl kit of the arch (Debian's 1.2.3 where it exists), so it runs on both."""
+    name = kit_name(musl_kit.arch, musl_kit.musl, python)
+    directory = kits_dir() / name
+    if _current(directory):
+        return read_kit(directory)
+    base = musl_kit
+    if musl_kit.arch in DEBIAN_ARCH and musl_kit.musl != DEBIAN_BINARY_MUSL:
+        older = _version_key(DEBIAN_BINARY_MUSL) < _version_key(musl_kit.musl)
+        if older:
+            base = build_musl_kit(musl_kit.arch, DEBIAN_BINARY_MUSL, jobs=jobs, progress=progress)
+    tree = build_cpython_tree(base, python, cpython_source=cpython_source, jobs=jobs, progress=progress)
+    tmp = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        (tmp / "root").mkdir(parents=True)
+        # hard links: the kits of one arch share one copy of musl's headers and of CPython
+        _run(["cp", "-al", f"{musl_kit.root}/.", str(tmp / "root")])
+        _run(["cp", "-al", f"{tree}/.", str(tmp / "root")])
+        meta = json.loads((tree / ".." / "tree.json").read_text())
+        _write_kit(tmp, musl_kit.arch, musl_kit.musl, python, {**meta, "musl_source": _meta(musl_kit, "musl_source")})
+        _install(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    kit = read_kit(directory)
+    _smoke(kit)
+    return kit
+
+
+def _meta(kit: Kit, key: str) -> object:
+    return json.loads((kit.directory / "kit.json").read_text()).get(key)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def _smoke(kit: Kit) -> None:
+    """The kit's CPython starts and imports what a typical extension's import needs."""
+    code = (
+        "import sys, zlib, ctypes, json, struct, math, sysconfig, importlib.machinery as m; "
+        "print(sys.version_info[0], sys.version_info[1], m.EXTENSION_SUFFIXES[0])"
+    )
+    proc = subprocess.run([*kit.python_command(), "-c", code], capture_output=True, text=True, timeout=300)
+    want = f"{kit.python.replace('.', ' ') if kit.python else ''} {kit.ext_suffix}"
+    if proc.returncode != 0 or not proc.stdout.startswith(want):
+        shutil.rmtree(kit.directory, ignore_errors=True)
+        raise KitError(
+            f"{kit.name}: the built CPython does not work: {(proc.stderr.strip().splitlines() or [proc.stdout])[-1]}"
+        )
+
+
+#: where configure's checks cannot run the target's programs
+CONFIG_SITE = "ac_cv_file__dev_ptmx=yes\nac_cv_file__dev_ptc=no\n"
+#: what a slim kit leaves out of CPython's installation
+SLIM_DROP = (
+    "test",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "lib2to3/tests",
+    "unittest/test",
+    "ctypes/test",
+    "distutils/tests",
+)
+
+
+def build_cpython_tree(
+    base: Kit,
+    python: str,
+    *,
+    cpython_source: Path | None = None,
+    jobs: int = 2,
+    progress: Progress = _stderr,
+) -> Path:
+    """CPython *python* cross-built for *base*'s arch against *base*'s musl, installed (stripped,
+    without tests) into ``<kits>/cpython/<arch>-py<X.Y>-musl<ver>/usr``; returns that tree."""
+    out = kits_dir() / "cpython" / f"{base.arch}-py{python}-musl{base.musl}"
+    if _current(out):
+        return out / "tree"
+    build_python = find_build_python(python)
+    steps = _Steps(progress, [("cpython", ESTIMATE["cpython"])])
+    what = f"CPython {python} for {base.arch} against musl {base.musl}"
+    began = steps.begin(what, ESTIMATE["cpython"])
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        with _work_dir() as work:
+            tarball = cpython_source or source_tarball(CPYTHON_SOURCES[python], python)
+            deps = work / "deps"
+            tools = _wrappers(work / "bin", base.arch, libc_file=base.zig_libc_file())
+            stub = work / "bin" / "dpkg-architecture"  # setup.py would add the host's multiarch dirs
+            stub.write_text("#!/bin/sh\nexit 1\n")
+            stub.chmod(0o755)
+            env = dict(os.environ, **tools, PATH=f"{work / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+            env.pop("PYTHONPATH", None)
+            env.pop("PYTHONHOME", None)
+            log = work / "cpython.log"
+            _build_zlib(work, deps, env, log, jobs)
+            _build_libffi(work, base.arch, deps, env, log, jobs)
+            src = work / "cpython"
+            src.mkdir()
+            _run(["tar", "-xf", str(tarball), "-C", str(src), "--strip-components=1"])
+            _patch_cpython(src)
+            (work / "config.site").write_text(CONFIG_SITE)
+            env["CONFIG_SITE"] = str(work / "config.site")
+            _run(
+                [
+                    "./configure",
+                    f"--host={GNU_HOSTS[base.arch]}",
+                    f"--build={_build_triplet()}",
+                    "--prefix=/usr",
+                    f"--with-build-python={build_python}",
+                    "--without-ensurepip",
+                    "--disable-test-modules",
+                    "--with-pkg-config=no",
+                    "--enable-ipv6",
+                    f"CC={tools['CC']}",
+                    f"CXX={tools['CXX']}",
+                    f"AR={tools['AR']}",
+                    f"RANLIB={tools['RANLIB']}",
+                    f"READELF={work / 'bin' / 'readelf'}",
+                    "OPT=-DNDEBUG -O2 -fwrapv -g0",
+                    "CFLAGS_NODIST=-Wno-error=date-time",
+                    f"CPPFLAGS=-I{deps}/include",
+                    f"LDFLAGS=-dynamic -L{deps}/lib",
+                    "LDFLAGS_NODIST=-Wl,--strip-all",
+                ],
+                cwd=src,
+                env=env,
+                log=log,
+            )
+            _run(["make", f"-j{jobs}"], cwd=src, env=env, log=log)
+            stage = work / "stage"
+            _run(["make", "install", f"DESTDIR={stage}", "COMPILEALL_OPTS=-j0"], cwd=src, env=env, log=log)
+            _slim(stage / "usr", python)
+            os.replace(stage, tmp / "tree")
+            version = _cpython_version(src)
+        (tmp / "tree.json").write_text(
+            json.dumps({"cpython_source": tarball.name, "cpython_version": version, "built_against_musl": base.musl})
+        )
+        (tmp / "kit.json").write_text(json.dumps({"recipe": RECIPE}))
+        _install(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    steps.done(what, began, ESTIMATE["cpython"])
+    return out / "tree"
+
+
+def _build_triplet() -> str:
+    import platform
+
+    machine = platform.machine()
+    return f"{machine}-pc-linux-gnu" if machine in ("x86_64", "i686") else f"{machine}-unknown-linux-gnu"
+
+
+def _cpython_version(src: Path) -> str:
+    text = (src / "Include" / "patchlevel.h").read_text()
+    m = re.search(r'#define PY_VERSION\s+"([^"]+)"', text)
+    return m.group(1) if m else "unknown"
+
+
+def _patch_cpython(src: Path) -> None:
+    """Make configure see musl when cross-compiling.
+
+    3.11's configure turns the ``linux-gnu`` triplet into ``linux-musl`` only when the *build*
+    machine is musl; ask the host instead. 3.12+ preprocess ``Misc/platform_triplet.c``, which
+    recognises musl by ``__DEFINED_va_list`` from musl's ``<stdarg.h>``, but clang (zig) brings
+    its own ``<stdarg.h>``: include ``<stdio.h>`` too, which pulls in musl's ``bits/alltypes.h``.
+    """
+    configure = src / "configure"
+    text = configure.read_text()
+    text = text.replace('  case "$build_os" in\n  linux-musl*)', '  case "$host_os" in\n  linux-musl*)')
+    configure.write_text(text)
+    triplet = src / "Misc" / "platform_triplet.c"
+    if triplet.exists():
+        t = triplet.read_text()
+        if "#include <stdio.h>" not in t:
+            t = t.replace("#include <stdarg.h>", "#include <stdarg.h>\n#include <stdio.h>", 1)
+            triplet.write_text(t)
+
+
+def _slim(usr: Path, python: str) -> None:
+    lib = usr / "lib" / f"python{python}"
+    for sub in SLIM_DROP:
+        shutil.rmtree(lib / sub, ignore_errors=True)
+    for static in lib.glob("config-*/libpython*.a"):
+        static.unlink()
+    shutil.rmtree(usr / "share", ignore_errors=True)
+    for pyc in lib.rglob("*.opt-[12].pyc"):
+        pyc.unlink()
+
+
+def _build_zlib(work: Path, deps: Path, env: dict[str, str], log: Path, jobs: int) -> None:
+    src = work / "zlib"
+    src.mkdir()
+    _run(["tar", "-xf", str(source_tarball("zlib", "1.2.13")), "-C", str(src), "--strip-components=1"])
+    zenv = dict(env, CFLAGS="-O2 -fPIC -g0", LDFLAGS="-dynamic")
+    _run(["./configure", "--static", f"--prefix={deps}"], cwd=src, env=zenv, log=log)
+    _run(["make", f"-j{jobs}", "libz.a"], cwd=src, env=zenv, log=log)
+    (deps / "include").mkdir(parents=True, exist_ok=True)
+    (deps / "lib").mkdir(parents=True, exist_ok=True)
+    for h in ("zlib.h", "zconf.h"):
+        shutil.copy2(src / h, deps / "include" / h)
+    shutil.copy2(src / "libz.a", deps / "lib" / "libz.a")
+
+
+def _build_libffi(work: Path, arch: str, deps: Path, env: dict[str, str], log: Path, jobs: int) -> None:
+    src = work / "libffi"
+    src.mkdir()
+    _run(["tar", "-xf", str(source_tarball("libffi", "3.4.4")), "-C", str(src), "--strip-components=1"])
+    fenv = dict(env, CFLAGS="-O2 -fPIC -g0", LDFLAGS="-dynamic")
+    _run(
+        [
+            "./configure",
+            f"--host={GNU_HOSTS[arch]}",
+            f"--build={_build_triplet()}",
+            f"--prefix={deps}",
+            "--disable-shared",
+            "--enable-static",
+            "--with-pic",
+            "--disable-docs",
+            "--disable-multi-os-directory",
+            "--disable-exec-static-tramp",
+        ],
+        cwd=src,
+        env=fenv,
+        log=log,
+    )
+    _run(["make", f"-j{jobs}"], cwd=src, env=fenv, log=log)
+    _run(["make", "install"], cwd=src, env=fenv, log=log)

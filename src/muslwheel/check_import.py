@@ -1,0 +1,329 @@
+"""check --import: install a wheel into a throwaway directory and import it in a kit's CPython.
+
+musl's loader alone misses what matters at import time: a module whose initialisation crashes
+(DT_RELR on a musl that predates it), a wrong extension suffix, a missing ``PyInit_*``, an import
+that dies in the interpreter. So each extension module of the wheel, and each top-level package,
+is imported by the kit's own CPython, natively or under qemu-user (:meth:`Kit.python_command`),
+with a timeout, and each gets one result:
+
+- ``imported``;
+- ``crashed``: the interpreter died of a signal (which one is named);
+- ``loader-error``: musl could not load a library or bind a symbol (which one is named);
+- ``binary-error``: the file is there but CPython refuses it (no ``PyInit_*``, a suffix this
+  interpreter does not import, not an ELF object of its arch);
+- ``python-error``: the module's own Python code raised (a missing pure-Python dependency …);
+- ``timeout``.
+
+All but ``imported`` and ``python-error`` are binary failures (exit status 1).
+
+One interpreter process imports the modules in turn and reports each before the next; when it
+dies, the module it was importing is the one that crashed, and a fresh process goes on with the
+rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .errors import MuslwheelError
+from .kits import Kit, find_kit, list_kits
+
+BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
+_LOADER = re.compile(r"Error (?:loading shared library|relocating) [^\n]*")
+_BINARY = re.compile(r"does not define module export function|invalid ELF header|Exec format error|wrong ELF class")
+
+#: runs inside the kit's CPython: argv = modules; prints one JSON line per module
+_PROBE = r"""
+import importlib, json, sys, traceback
+for name in sys.argv[1:]:
+    print(json.dumps({"begin": name}), flush=True)
+    try:
+        importlib.import_module(name)
+        out = {"module": name, "result": "imported"}
+    except BaseException as e:
+        out = {"module": name, "result": "error", "type": type(e).__name__, "message": str(e)[:2000]}
+    print(json.dumps(out), flush=True)
+"""
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    file: str | None  #: the wheel member for an extension module, None for a package
+    result: str  #: imported, crashed, loader-error, binary-error, python-error, timeout
+    detail: str = ""
+
+    @property
+    def binary_failure(self) -> bool:
+        return self.result in BINARY_FAILURES
+
+
+@dataclass
+class ImportReport:
+    wheel: str
+    kit: str
+    arch: str
+    musl: str
+    python: str
+    modules: list[ModuleResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not any(m.binary_failure for m in self.modules)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "wheel": self.wheel,
+            "kit": self.kit,
+            "arch": self.arch,
+            "musl": self.musl,
+            "python": self.python,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 2),
+            "modules": [
+                {"module": m.module, "file": m.file, "result": m.result, "detail": m.detail} for m in self.modules
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class _WheelFacts:
+    arch: str
+    pythons: tuple[tuple[int, int], ...]  #: CPython minors named by the tags; () = any
+    abi3_from: tuple[int, int] | None  #: abi3 wheels: the oldest minor
+    musl_floor: tuple[int, int] | None  #: from the musllinux tag (or the audit's floor)
+    extensions: tuple[str, ...]  #: member paths of extension modules
+    top_levels: tuple[str, ...]
+
+
+def _wheel_facts(path: Path) -> _WheelFacts:
+    from .audit import audit_elfs, read_wheel_elfs
+    from .wheelfile import WheelFile
+
+    with WheelFile(path) as wheel:
+        elfs, _ = read_wheel_elfs(wheel)
+        verdict = audit_elfs(wheel.name, elfs)
+        names = [m.filename for m in wheel.members]
+    if not elfs:
+        raise MuslwheelError(f"{path.name}: pure wheel: nothing binary to import-check")
+    if verdict.arch is None:
+        raise MuslwheelError(f"{path.name}: no single musllinux architecture in this wheel")
+    pythons: set[tuple[int, int]] = set()
+    abi3_from = None
+    for interp in wheel.name.interpreters:
+        m = re.fullmatch(r"cp(\d)(\d+)", interp)
+        if m:
+            pythons.add((int(m.group(1)), int(m.group(2))))
+    if "abi3" in wheel.name.abis and pythons:
+        abi3_from, pythons = min(pythons), set()
+    floor = None
+    for plat in wheel.name.platforms:
+        m = re.fullmatch(r"musllinux_(\d+)_(\d+)_.*", plat)
+        if m and (floor is None or (int(m.group(1)), int(m.group(2))) < floor):
+            floor = (int(m.group(1)), int(m.group(2)))
+    if floor is None and verdict.musl_min_version:
+        major, minor = verdict.musl_min_version.split(".")[:2]
+        floor = (int(major), int(minor))
+    extensions = tuple(sorted(n for n in elfs if _module_name(n) is not None))
+    return _WheelFacts(verdict.arch, tuple(sorted(pythons)), abi3_from, floor, extensions, _top_levels(names))
+
+
+def _site_path(member: str) -> str | None:
+    """Where a wheel member lands in site-packages (None for scripts, headers, data)."""
+    parts = PurePosixPath(member).parts
+    if parts and parts[0].endswith(".data"):
+        if len(parts) > 2 and parts[1] in ("purelib", "platlib"):
+            return "/".join(parts[2:])
+        return None
+    return member
+
+
+def _module_name(member: str) -> str | None:
+    """``pkg/_speedups.cpython-311-x86_64-linux-musl.so`` -> ``pkg._speedups``; None for a file
+    that is not an importable extension module (a vendored ``libfoo.so.1``, a ``.libs`` dir)."""
+    site = _site_path(member)
+    if site is None or not site.endswith(".so"):
+        return None
+    parts = list(PurePosixPath(site).parts)
+    parts[-1] = parts[-1].split(".", 1)[0]
+    if not all(p.isidentifier() for p in parts):
+        return None
+    return ".".join(parts)
+
+
+def _top_levels(names: list[str]) -> tuple[str, ...]:
+    tops = set()
+    for n in names:
+        site = _site_path(n)
+        if site is None:
+            continue
+        first = site.split("/", 1)[0]
+        if "/" in site and first.isidentifier():
+            tops.add(first)
+        elif site.endswith(".py") and "/" not in site and site[:-3].isidentifier():
+            tops.add(site[:-3])
+    return tuple(sorted(tops))
+
+
+def default_kits(facts: _WheelFacts, wheel: str) -> list[Kit]:
+    """The wheel's arch × its Python minors × {the oldest kit of its tag's musl floor, the newest}."""
+    kits = [k for k in list_kits() if k.arch == facts.arch and k.python]
+    chosen: list[Kit] = []
+    by_python: dict[str, list[Kit]] = {}
+    for k in kits:
+        assert k.python is not None
+        minor = tuple(int(p) for p in k.python.split("."))
+        if facts.pythons and minor not in facts.pythons:
+            continue
+        if facts.abi3_from and minor < facts.abi3_from:
+            continue
+        by_python.setdefault(k.python, []).append(k)
+    for group in by_python.values():
+        group.sort(key=lambda k: tuple(int(p) for p in k.musl.split(".")))
+        if facts.musl_floor:
+            at_floor = [k for k in group if tuple(int(p) for p in k.musl.split(".")[:2]) == facts.musl_floor]
+            if at_floor:
+                chosen.append(at_floor[0])
+        if group[-1] not in chosen:
+            chosen.append(group[-1])
+    if not chosen:
+        wanted = (
+            ", ".join(f"{a}.{b}" for a, b in facts.pythons)
+            if facts.pythons
+            else (f"{facts.abi3_from[0]}.{facts.abi3_from[1]}+" if facts.abi3_from else "any")
+        )
+        raise MuslwheelError(
+            f"{wheel}: no kit with CPython {wanted} for {facts.arch} "
+            f"(`muslwheel kit build --arch {facts.arch} --musl 1.2.6 --python X.Y`, or --kit)"
+        )
+    return chosen
+
+
+def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout: float = 120.0) -> list[ImportReport]:
+    """Import every extension module and top-level package of each wheel in each kit."""
+    chosen_kits = [find_kit(k) for k in kits] if kits else None
+    reports = []
+    for path in wheels:
+        facts = _wheel_facts(path)
+        targets = chosen_kits if chosen_kits is not None else default_kits(facts, path.name)
+        for kit in targets:
+            if kit.python is None:
+                raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
+            if kit.arch != facts.arch:
+                raise MuslwheelError(f"{path.name} is {facts.arch}; kit {kit.name} is {kit.arch}")
+            reports.append(_import_in_kit(path, facts, kit, timeout))
+    return reports
+
+
+def _install(path: Path, site: Path) -> None:
+    """Unpack the wheel's purelib/platlib files into *site* (names were validated by WheelFile)."""
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            dest = _site_path(info.filename)
+            if dest is None or info.is_dir():
+                continue
+            target = site / dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+            if dest.endswith(".so") or ".so." in dest:
+                target.chmod(0o755)
+
+
+def _import_in_kit(path: Path, facts: _WheelFacts, kit: Kit, timeout: float) -> ImportReport:
+    assert kit.python is not None
+    report = ImportReport(path.name, kit.name, kit.arch, kit.musl, kit.python)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:
+        site = Path(tmp) / "site"
+        site.mkdir()
+        _install(path, site)
+        files = {}
+        for member in facts.extensions:
+            name = _module_name(member)
+            if name is not None:
+                files[name] = member
+        todo = [*files, *(t for t in facts.top_levels if t not in files)]
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(site),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1",
+            "HOME": tmp,
+            "LC_ALL": "C.UTF-8",
+        }
+        results: dict[str, ModuleResult] = {}
+        while todo:
+            results.update(_run_probe(kit, todo, files, env, Path(tmp), timeout))
+            todo = [m for m in todo if m not in results]
+        report.modules = [results[m] for m in [*files, *(t for t in facts.top_levels if t not in files)]]
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _run_probe(
+    kit: Kit, modules: list[str], files: dict[str, str], env: dict[str, str], cwd: Path, timeout: float
+) -> dict[str, ModuleResult]:
+    """Import *modules* in one process; the results it reported, plus the one it died on."""
+    cmd = [*kit.python_command(), "-c", _PROBE, *modules]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=env, cwd=cwd, timeout=timeout)
+        stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
+        timed_out = False
+    except subprocess.TimeoutExpired as e:
+        stdout = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        stderr, code, timed_out = "", None, True
+    results: dict[str, ModuleResult] = {}
+    current = None
+    for line in stdout.splitlines():
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(msg, dict):
+            continue
+        if "begin" in msg:
+            current = str(msg["begin"])
+            continue
+        name = str(msg.get("module"))
+        current = None
+        results[name] = _classify(name, files.get(name), msg)
+    if len(results) == len(modules):
+        return results
+    victim = current or next(m for m in modules if m not in results)
+    if timed_out:
+        results[victim] = ModuleResult(victim, files.get(victim), "timeout", f"no answer in {timeout:.0f}s")
+    elif code is not None and code < 0:
+        try:
+            sig = signal.Signals(-code).name
+        except ValueError:
+            sig = f"signal {-code}"
+        results[victim] = ModuleResult(victim, files.get(victim), "crashed", sig)
+    else:
+        tail = (stderr.strip().splitlines() or [f"exit status {code}"])[-1][:500]
+        kind = "loader-error" if _LOADER.search(stderr) else "crashed"
+        results[victim] = ModuleResult(victim, files.get(victim), kind, tail)
+    return results
+
+
+def _classify(name: str, file: str | None, msg: dict[str, object]) -> ModuleResult:
+    if msg.get("result") == "imported":
+        return ModuleResult(name, file, "imported")
+    text = f"{msg.get('type')}: {msg.get('message')}"
+    m = _LOADER.search(str(msg.get("message")))
+    if m:
+        return ModuleResult(name, file, "loader-error", m.group(0)[:500])
+    if _BINARY.search(text) or (file is not None and msg.get("type") == "ModuleNotFoundError" and f"'{name}'" in text):
+        return ModuleResult(name, file, "binary-error", text[:500])
+    return ModuleResult(name, file, "python-error", text[:500])
