@@ -149,7 +149,7 @@ def _wrappers(bindir: Path, arch: str, *, libc_file: Path | None, extra_cflags: 
         "ar": f'exec "{zig}" ar "$@"',
         "ranlib": f'exec "{zig}" ranlib "$@"',
         "objcopy": f'exec "{zig}" objcopy "$@"',
-        "readelf": 'exec readelf "$@"',  # binutils' readelf reads every arch
+        "readelf": f'exec "{shutil.which("readelf") or "readelf"}" "$@"',  # binutils' reads every arch
     }
     for name, body in tools.items():
         path = bindir / name
@@ -166,10 +166,11 @@ def _wrappers(bindir: Path, arch: str, *, libc_file: Path | None, extra_cflags: 
 def _defined_globals(paths: list[Path]) -> set[str]:
     """Names of the global and weak symbols defined in object files or archives (readelf)."""
     names: set[str] = set()
-    for path in paths:
-        proc = subprocess.run(["readelf", "-Ws", str(path)], capture_output=True, text=True, errors="replace")
+    for start in range(0, len(paths), 400):
+        chunk = [str(p) for p in paths[start : start + 400]]
+        proc = subprocess.run(["readelf", "-Ws", *chunk], capture_output=True, text=True, errors="replace")
         if proc.returncode != 0:
-            raise KitError(f"readelf cannot read {path}: {proc.stderr.strip()[:200]}")
+            raise KitError(f"readelf cannot read {chunk[0]}…: {proc.stderr.strip()[:200]}")
         for line in proc.stdout.splitlines():
             f = line.split()
             if len(f) >= 8 and f[4] in ("GLOBAL", "WEAK") and f[6] != "UND" and f[3] != "FILE":
@@ -324,18 +325,15 @@ def _musl_from_source(arch: str, musl: str, tarball: Path, root: Path, work: Pat
         env=env,
         log=log,
     )
-    # compiler_rt's own names (not musl's) stay out of libc.so's exports.
-    _run(["make", f"-j{jobs}", "obj/include/bits/alltypes.h", "obj/include/bits/syscall.h"], cwd=src, env=env, log=log)
-    _run(["make", f"-j{jobs}", "lib/libc.a"], cwd=src, env=env, log=log)
-    extra = sorted(_defined_globals([crt]) - _defined_globals([src / "lib" / "libc.a"]))
+    # compiler_rt's own names (not musl's) stay out of libc.so's exports: link once to compile
+    # musl's objects, read the names they define, link again with the others made local.
+    # (That first link goes without compiler_rt: its weak default-visibility names cannot be
+    # reached from non-PIC i386 code until the version script makes them local.)
+    _run(["make", f"-j{jobs}", "LIBCC=", "lib/libc.so"], cwd=src, env=env, log=log)
+    extra = sorted(_defined_globals([crt]) - _defined_globals(sorted((src / "obj").rglob("*.lo"))))
     script = work / "hide-compiler-rt.ver"
     script.write_text("{\n  local:\n" + "".join(f"    {n};\n" for n in extra) + "};\n" if extra else "{ };\n")
-    _run(
-        ["make", f"-j{jobs}", f"LDFLAGS=-rtlib=none -Wl,--strip-all -Wl,--version-script={script}", "lib/libc.so"],
-        cwd=src,
-        env=env,
-        log=log,
-    )
+    (src / "lib" / "libc.so").unlink()
     _run(
         ["make", f"-j{jobs}", f"LDFLAGS=-rtlib=none -Wl,--strip-all -Wl,--version-script={script}"],
         cwd=src,
@@ -380,6 +378,18 @@ def _install(tmp: Path, final: Path) -> None:
 
 
 @contextlib.contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """One builder per kit (or CPython tree) at a time; a second waits, then finds it built."""
+    import fcntl
+
+    locks = kits_dir() / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / name, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+@contextlib.contextmanager
 def _work_dir() -> Iterator[Path]:
     """A build tree outside the cache, removed afterwards (``MUSLWHEEL_KIT_KEEP=1`` keeps it)."""
     path = Path(tempfile.mkdtemp(prefix="muslwheel-kit-"))
@@ -408,6 +418,16 @@ def build_musl_kit(
     directory = kits_dir() / name
     if _current(directory):
         return read_kit(directory)
+    with _locked(name):
+        if _current(directory):
+            return read_kit(directory)
+        _build_musl_kit(arch, musl, name, directory, musl_source, jobs, progress)
+    return read_kit(directory)
+
+
+def _build_musl_kit(
+    arch: str, musl: str, name: str, directory: Path, musl_source: Path | None, jobs: int, progress: Progress
+) -> None:
     from_debian = musl == DEBIAN_BINARY_MUSL and arch in DEBIAN_ARCH and musl_source is None
     step = "musl-deb" if from_debian else "musl-src"
     steps = _Steps(progress, [(step, ESTIMATE[step])])
@@ -434,7 +454,6 @@ def build_musl_kit(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     steps.done(name, began, ESTIMATE[step])
-    return read_kit(directory)
 
 
 def _verify_musl(root: Path, arch: str, musl: str) -> None:
@@ -533,6 +552,15 @@ def build_python_kit(
     directory = kits_dir() / name
     if _current(directory):
         return read_kit(directory)
+    with _locked(name):
+        if not _current(directory):
+            _build_python_kit(musl_kit, python, directory, cpython_source, jobs, progress)
+    return read_kit(directory)
+
+
+def _build_python_kit(
+    musl_kit: Kit, python: str, directory: Path, cpython_source: Path | None, jobs: int, progress: Progress
+) -> None:
     base = musl_kit
     if musl_kit.arch in DEBIAN_ARCH and musl_kit.musl != DEBIAN_BINARY_MUSL:
         older = _version_key(DEBIAN_BINARY_MUSL) < _version_key(musl_kit.musl)
@@ -552,9 +580,7 @@ def build_python_kit(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    kit = read_kit(directory)
-    _smoke(kit)
-    return kit
+    _smoke(read_kit(directory))
 
 
 def _meta(kit: Kit, key: str) -> object:
@@ -608,6 +634,15 @@ def build_cpython_tree(
     out = kits_dir() / "cpython" / f"{base.arch}-py{python}-musl{base.musl}"
     if _current(out):
         return out / "tree"
+    with _locked(f"cpython-{out.name}"):
+        if not _current(out):
+            _build_cpython_tree(base, python, out, cpython_source, jobs, progress)
+    return out / "tree"
+
+
+def _build_cpython_tree(
+    base: Kit, python: str, out: Path, cpython_source: Path | None, jobs: int, progress: Progress
+) -> None:
     build_python = find_build_python(python)
     steps = _Steps(progress, [("cpython", ESTIMATE["cpython"])])
     what = f"CPython {python} for {base.arch} against musl {base.musl}"
@@ -676,7 +711,6 @@ def build_cpython_tree(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     steps.done(what, began, ESTIMATE["cpython"])
-    return out / "tree"
 
 
 def _build_triplet() -> str:
@@ -700,6 +734,10 @@ def _patch_cpython(src: Path) -> None:
     recognises musl by ``__DEFINED_va_list`` from musl's ``<stdarg.h>``, but clang (zig) brings
     its own ``<stdarg.h>``: include ``<stdio.h>`` too, which pulls in musl's ``bits/alltypes.h``.
     """
+    setup = src / "setup.py"  # 3.11: it would add the include dirs `cc -E -v` names, the host's
+    if setup.exists():
+        text = setup.read_text().replace("            self.add_cross_compiling_paths()", "            pass")
+        setup.write_text(text)
     configure = src / "configure"
     text = configure.read_text()
     text = text.replace('  case "$build_os" in\n  linux-musl*)', '  case "$host_os" in\n  linux-musl*)')
