@@ -120,9 +120,14 @@ def zig_executable() -> Path:
 
 
 def _run(
-    cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None, log: Path | None = None
+    cmd: list[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    check: bool = True,
 ) -> None:
-    """Run *cmd*; on failure raise KitError with the last lines of its output."""
+    """Run *cmd*; on failure raise KitError with the last lines of its output (unless not *check*)."""
     if log is None:
         proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, errors="replace")
         out, code = proc.stdout + proc.stderr, proc.returncode
@@ -132,7 +137,7 @@ def _run(
             f.flush()
             code = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT).returncode
         out = log.read_text(errors="replace")
-    if code != 0:
+    if code != 0 and check:
         tail = "\n".join(out.strip().splitlines()[-25:])
         raise KitError(f"{' '.join(cmd[:3])} … failed (exit {code}):\n{tail}")
 
@@ -297,6 +302,7 @@ def _musl_from_source(arch: str, musl: str, tarball: Path, root: Path, work: Pat
             "-OReleaseFast",
             "-fPIC",
             "-fstrip",
+            "-ffunction-sections",  # so --gc-sections drops what musl does not call (i386: PC32 calls)
             "-dynamic",
             f"-femit-bin={crt}",
             str(zig.parent / "lib" / "compiler_rt.zig"),
@@ -327,13 +333,17 @@ def _musl_from_source(arch: str, musl: str, tarball: Path, root: Path, work: Pat
     )
     # compiler_rt's own names (not musl's) stay out of libc.so's exports: link once to compile
     # musl's objects, read the names they define, link again with the others made local.
-    # (That first link goes without compiler_rt: its weak default-visibility names cannot be
-    # reached from non-PIC i386 code until the version script makes them local.)
-    _run(["make", f"-j{jobs}", "LIBCC=", "lib/libc.so"], cwd=src, env=env, log=log)
-    extra = sorted(_defined_globals([crt]) - _defined_globals(sorted((src / "obj").rglob("*.lo"))))
+    # (That first link goes without compiler_rt and may fail: its weak default-visibility names
+    # cannot be reached from non-PIC i386 code until the version script makes them local. Only
+    # the objects it compiles are wanted.)
+    _run(["make", f"-j{jobs}", "-k", "LIBCC=", "lib/libc.so"], cwd=src, env=env, log=log, check=False)
+    objects = sorted((src / "obj").rglob("*.lo"))
+    if len(objects) < 1000:
+        raise KitError(f"musl {musl} for {arch}: only {len(objects)} objects compiled (see the log above)")
+    extra = sorted(_defined_globals([crt]) - _defined_globals(objects))
     script = work / "hide-compiler-rt.ver"
     script.write_text("{\n  local:\n" + "".join(f"    {n};\n" for n in extra) + "};\n" if extra else "{ };\n")
-    (src / "lib" / "libc.so").unlink()
+    (src / "lib" / "libc.so").unlink(missing_ok=True)
     _run(
         ["make", f"-j{jobs}", f"LDFLAGS=-rtlib=none -Wl,--strip-all -Wl,--version-script={script}"],
         cwd=src,
