@@ -291,6 +291,8 @@ def list_kits(directory: Path | None = None) -> list[Kit]:
     base = directory or kits_dir()
     kits = []
     for meta in sorted(base.glob("*/kit.json")):
+        if meta.parent.name.endswith(".tmp"):  # a kit being built
+            continue
         try:
             kits.append(read_kit(meta.parent))
         except KitError:
