@@ -31,6 +31,7 @@ from pathlib import Path
 from .arch import Arch, get_arch, host_runs_natively
 from .audit import Verdict, audit_elfs, read_wheel_elfs
 from .errors import MuslwheelError
+from .kits import QEMU
 from .libc import (
     Detection,
     MuslVersion,
@@ -46,16 +47,6 @@ from .wheelfile import WheelFile
 
 _MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
 _UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
-QEMU = {
-    "x86_64": "qemu-x86_64",
-    "i686": "qemu-i386",
-    "aarch64": "qemu-aarch64",
-    "armv7l": "qemu-arm",
-    "ppc64le": "qemu-ppc64le",
-    "s390x": "qemu-s390x",
-    "riscv64": "qemu-riscv64",
-    "loongarch64": "qemu-loongarch64",
-}
 
 
 @dataclass(frozen=True)
