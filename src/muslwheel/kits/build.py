@@ -177,9 +177,10 @@ def _defined_globals(paths: list[Path]) -> set[str]:
         if proc.returncode != 0:
             raise KitError(f"readelf cannot read {chunk[0]}…: {proc.stderr.strip()[:200]}")
         for line in proc.stdout.splitlines():
+            # Num: Value Size Type Bind Vis [<other>: n] Ndx Name (ppc64 adds the bracket)
             f = line.split()
-            if len(f) >= 8 and f[4] in ("GLOBAL", "WEAK") and f[6] != "UND" and f[3] != "FILE":
-                names.add(f[7].split("@")[0])
+            if len(f) >= 8 and f[4] in ("GLOBAL", "WEAK") and f[-2] != "UND" and f[3] != "FILE":
+                names.add(f[-1].split("@")[0])
     return names
 
 
