@@ -160,12 +160,13 @@ def test_check_import_names_each_kind_of_failure(tmp_path: Path) -> None:
             kit.zig_target,
             "-shared",
             "-fPIC",
+            "-Wl,-soname,libmissing.so",
             "-o",
             tmp_path / "libmissing.so",
             tmp_path / "missing.c",
         ]
     )
-    needs = build_extension(kit, tmp_path, "needs", f"-L{tmp_path}", "-lmissing")
+    needs = build_extension(kit, tmp_path, "needs", f"-L{tmp_path}", "-Wl,--no-as-needed", "-lmissing")
     files = {
         f"pkg/{good.name}": good.read_bytes(),
         f"pkg/{no_init.name}": no_init.read_bytes(),

@@ -73,8 +73,8 @@ ZIG_KERNEL_HEADERS = {
 NEWEST_MUSL = "1.2.6"
 #: CPython minor -> the Debian source package and where it lives
 CPYTHON_SOURCES = {"3.11": "python3.11", "3.13": "python3.13", "3.14": "python3.14"}
-#: rough cold times (seconds, 2 cores) for the progress estimate
-ESTIMATE = {"musl-deb": 5, "musl-src": 90, "cpython": 240, "build-python": 180}
+#: rough cold times (seconds, a busy 2-core machine) for the progress estimate
+ESTIMATE = {"musl-deb": 30, "musl-src": 180, "cpython": 600, "build-python": 300}
 
 #: bumped whenever a kit built before would differ: a kit of another recipe is rebuilt
 RECIPE = 1
