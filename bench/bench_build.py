@@ -33,8 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 import results_file
 
 from muslwheel.build import BuildOptions, build
-from muslwheel.build.pep517 import BuildEnv, Source, cache_dir, read_build_system, run_hook
+from muslwheel.build.pep517 import BuildEnv, Source, read_build_system, run_hook
 from muslwheel.build.target import Target, select_targets, target_from_prefix
+from muslwheel.kits import cache_dir
 
 DEBIAN = "http://deb.debian.org/debian/pool/main"
 

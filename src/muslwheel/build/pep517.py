@@ -25,22 +25,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..kits import cache_dir
 from .target import BuildError
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 DEFAULT_REQUIRES = ("setuptools>=40.8.0",)
 _SKIP_ANYWHERE = {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache"}
 _SKIP_TOP = {"build", "dist", "wheelhouse"}
-
-
-def cache_dir() -> Path:
-    """muslwheel's cache: ``$MUSLWHEEL_CACHE``, else ``$XDG_CACHE_HOME/muslwheel``, else
-    ``~/.cache/muslwheel``."""
-    env = os.environ.get("MUSLWHEEL_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "muslwheel"
 
 
 @dataclass(frozen=True)

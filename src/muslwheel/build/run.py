@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from ..errors import MuslwheelError
-from .pep517 import BuildEnv, Source, cache_dir, read_build_system, run_hook
+from ..kits import cache_dir
+from .pep517 import BuildEnv, Source, read_build_system, run_hook
 from .target import BuildError, Target
 from .toolchain import Toolchain, cross_environment, make_toolchain
 

@@ -18,18 +18,9 @@ from typing import Any
 
 from ..arch import Arch, get_arch, host_runs_natively
 from ..errors import MuslwheelError, TargetError
+from ..kits import ZIG_TARGETS
 
 #: wheel arch -> zig's target triple
-ZIG_TARGETS = {
-    "x86_64": "x86_64-linux-musl",
-    "i686": "x86-linux-musl",
-    "aarch64": "aarch64-linux-musl",
-    "armv7l": "arm-linux-musleabihf",
-    "ppc64le": "powerpc64le-linux-musl",
-    "s390x": "s390x-linux-musl",
-    "riscv64": "riscv64-linux-musl",
-    "loongarch64": "loongarch64-linux-musl",
-}
 #: wheel arch -> (GNU host triplet for ``configure --host``, meson cpu_family, CMake processor)
 GNU_HOSTS = {
     "x86_64": ("x86_64-linux-musl", "x86_64", "x86_64"),

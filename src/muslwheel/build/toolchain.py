@@ -46,7 +46,7 @@ def zig_executable() -> Path:
 
 
 def zig_cache_dir() -> Path:
-    from .pep517 import cache_dir
+    from ..kits import cache_dir
 
     return cache_dir() / "zig"
 
