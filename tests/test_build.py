@@ -319,3 +319,51 @@ def test_meson_and_cmake_projects_cross_build(
     (result,) = summary["targets"]  # type: ignore[misc]
     assert result["imported"] == [name]
     assert Path(result["wheel"]).name.startswith(f"{name}-1.0-cp311-cp311-musllinux_1_")
+
+
+def kit_target(arch: str) -> object:
+    """A build target for the kit of *arch* with a CPython (the first minor built)."""
+    try:
+        from muslwheel import kits
+    except ImportError:
+        kits = None  # type: ignore[assignment]
+    found = kits.select_kits(arch=arch, with_python=True) if kits is not None else []
+    need(found, f"a kit with a CPython for {arch} (muslwheel kit build --arch {arch})")
+    from muslwheel.build.target import select_targets
+
+    (target,) = select_targets([arch], [sorted(k.python for k in found)[0]], None)
+    return target
+
+
+CROSS_ARCHES = ["aarch64", "armv7l", "i686"]
+
+
+def test_cross_builds_import_in_each_kits_cpython(tmp_path: Path, build_wheels: Path) -> None:
+    """aarch64, armv7l and i686 at once (two at a time): each wheel repaired with libfix grafted,
+    honest, and imported in that arch's own musl CPython under qemu-user, computing the value."""
+    from muslwheel.audit import audit_wheel
+    from muslwheel.build import BuildOptions, build
+
+    targets = [kit_target(a) for a in CROSS_ARCHES]
+    project = write_fixture(tmp_path)
+    out = tmp_path / "out"
+    env = offline_env(build_wheels)
+    saved = dict(os.environ)
+    os.environ.update({k: env[k] for k in ("PIP_NO_INDEX", "PIP_FIND_LINKS")})
+    try:
+        summary = build(
+            BuildOptions(project, out, targets, jobs=2, before_build=BEFORE_BUILD, test_command=TEST)  # type: ignore[arg-type]
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    failures = {r.target.name: (r.stage, r.error, r.log_tail) for r in summary.results if not r.ok}
+    assert not failures, failures
+    for r in summary.results:
+        arch = r.target.arch.name
+        assert r.wheel is not None and r.wheel.name.endswith(f"_{arch}.whl") and "musllinux_1_" in r.wheel.name
+        assert r.check == "loader+qemu" or (arch == "i686" and r.check == "loader")
+        assert r.imported == ["fixture._speed"]
+        assert [Path(g).name.split("-")[0] for g in r.grafted] == ["libfix"]
+        verdict = audit_wheel(r.wheel)
+        assert verdict.honest and verdict.arch == arch and not verdict.external_libs
