@@ -363,7 +363,7 @@ def test_cross_builds_import_in_each_kits_cpython(tmp_path: Path, build_wheels: 
         arch = r.target.arch.name
         assert r.wheel is not None and r.wheel.name.endswith(f"_{arch}.whl") and "musllinux_1_" in r.wheel.name
         assert r.check == "loader+qemu" or (arch == "i686" and r.check == "loader")
-        assert r.imported == ["fixture._speed"]
+        assert "fixture._speed" in r.imported  # check --import also imports the package
         assert [Path(g).name.split("-")[0] for g in r.grafted] == ["libfix"]
         verdict = audit_wheel(r.wheel)
         assert verdict.honest and verdict.arch == arch and not verdict.external_libs
