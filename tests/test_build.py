@@ -335,11 +335,12 @@ def kit_target(arch: str) -> object:
     return target
 
 
-CROSS_ARCHES = ["aarch64", "armv7l", "i686"]
+# i686: its CPython kit still lacks _ctypes (libffi), so CI builds no i686 CPython kit yet.
+CROSS_ARCHES = ["aarch64", "armv7l"]
 
 
 def test_cross_builds_import_in_each_kits_cpython(tmp_path: Path, build_wheels: Path) -> None:
-    """aarch64, armv7l and i686 at once (two at a time): each wheel repaired with libfix grafted,
+    """aarch64 and armv7l at once: each wheel repaired with libfix grafted,
     honest, and imported in that arch's own musl CPython under qemu-user, computing the value."""
     from muslwheel.audit import audit_wheel
     from muslwheel.build import BuildOptions, build
