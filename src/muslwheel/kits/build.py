@@ -752,6 +752,14 @@ def _patch_cpython(src: Path) -> None:
     configure = src / "configure"
     text = configure.read_text()
     text = text.replace('  case "$build_os" in\n  linux-musl*)', '  case "$host_os" in\n  linux-musl*)')
+    # 3.11 predates LoongArch: teach its triplet test the name 3.12 gives it.
+    if "loongarch64-linux-gnu" not in text:
+        riscv = "#  elif __riscv_xlen == 64\n        riscv64-linux-gnu\n#  else\n#   error unknown platform triplet\n#  endif\n"
+        text = text.replace(
+            riscv,
+            riscv + "# elif defined(__loongarch__) && defined(__loongarch_lp64)\n        loongarch64-linux-gnu\n",
+            1,
+        )
     configure.write_text(text)
     triplet = src / "Misc" / "platform_triplet.c"
     if triplet.exists():
