@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -161,33 +162,55 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _python_identity(python: Path) -> str:
-    out = subprocess.run(
-        [str(python), "-c", "import sys; print(sys.version); print(sys.base_prefix)"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if out.returncode != 0:
+@dataclass(frozen=True)
+class Interpreter:
+    """A host CPython as it really is: the executable behind a launcher (a pyenv shim is a
+    shell script that costs ~0.15 s a start), its minor, and what identifies its build."""
+
+    executable: Path
+    minor: str
+    identity: str
+
+
+_INTERPRETERS: dict[str, Interpreter] = {}
+_INTERPRETERS_LOCK = threading.Lock()
+_IDENTITY = "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2]); print(sys.version); print(sys.base_prefix)"
+
+
+def interpreter(python: Path) -> Interpreter:
+    """*python* resolved once per process (it runs once; targets and runs share the answer)."""
+    key = str(python)
+    with _INTERPRETERS_LOCK:
+        known = _INTERPRETERS.get(key)
+    if known is not None:
+        return known
+    out = subprocess.run([key, "-c", _IDENTITY], capture_output=True, text=True, timeout=60, env=_clean_env())
+    lines = out.stdout.splitlines()
+    if out.returncode != 0 or len(lines) < 4 or not lines[0]:
         raise BuildError(f"{python}: the build Python does not run ({out.stderr.strip()[-200:]})")
-    return f"{python.resolve()}\n{out.stdout}"
+    executable = Path(lines[0])
+    found = Interpreter(executable, lines[1], f"{executable.resolve()}\n" + "\n".join(lines[2:]) + "\n")
+    with _INTERPRETERS_LOCK:
+        _INTERPRETERS[key] = found
+    return found
 
 
 class BuildEnv:
     """A cached venv of *python* with *requires* installed."""
 
     def __init__(self, python: Path, requires: Sequence[str], log: Path) -> None:
-        self.base_python = python
+        self.interpreter = interpreter(python)
+        self.base_python = self.interpreter.executable
         self.log = log
         self.parent: BuildEnv | None = None
-        identity = _python_identity(python)
-        key = hashlib.sha256((identity + "\n".join(sorted(requires))).encode()).hexdigest()[:16]
+        key = hashlib.sha256((self.interpreter.identity + "\n".join(sorted(requires))).encode()).hexdigest()[:16]
         self.directory = cache_dir() / "build" / "envs" / key
         self.python = self.directory / "bin" / "python"
         with _locked(self.directory.with_suffix(".lock")):
             if not (self.directory / ".complete").exists():
                 shutil.rmtree(self.directory, ignore_errors=True)
-                self._run([str(python), "-m", "venv", "--without-pip", str(self.directory)], "creating the build venv")
+                cmd = [str(self.base_python), "-m", "venv", "--without-pip", str(self.directory)]
+                self._run(cmd, "creating the build venv")
                 if requires:
                     self.install(requires)
                 (self.directory / ".complete").write_text("\n".join(requires) + "\n")
@@ -209,13 +232,27 @@ class BuildEnv:
     def overlay(self, directory: Path) -> BuildEnv:
         """A venv of its own for one target that sees this one's packages (a ``.pth`` file):
         the target's ``_sysconfigdata`` goes into its site-packages, where even ``python -E``
-        (CMake's FindPython) finds it."""
-        self._run([str(self.base_python), "-m", "venv", "--without-pip", str(directory)], "creating the target venv")
+        (CMake's FindPython) finds it. Laid out as ``python -m venv --without-pip`` lays one
+        out (``pyvenv.cfg``, ``bin/python*`` links, ``site-packages``), without starting a
+        Python to do it."""
+        base = self.interpreter
+        site = directory / "lib" / f"python{base.minor}" / "site-packages"
+        site.mkdir(parents=True)
+        (directory / "include").mkdir()
+        bin_dir = directory / "bin"
+        bin_dir.mkdir()
+        for name in ("python", "python3", f"python{base.minor}"):
+            (bin_dir / name).symlink_to(base.executable)
+        if sys.maxsize > 2**32:
+            (directory / "lib64").symlink_to("lib")
+        (directory / "pyvenv.cfg").write_text(
+            f"home = {base.executable.parent}\ninclude-system-site-packages = false\n"
+            f"version = {base.identity.splitlines()[1].split()[0]}\nexecutable = {base.executable.resolve()}\n"
+        )
+        (site / "_muslwheel_build_env.pth").write_text(f"{self.site_packages()}\n")
         child = object.__new__(BuildEnv)
-        child.base_python, child.log, child.directory = self.base_python, self.log, directory
-        child.python = directory / "bin" / "python"
-        (child.site_packages() / "_muslwheel_build_env.pth").write_text(f"{self.site_packages()}\n")
-        child.parent = self
+        child.interpreter, child.base_python, child.log = base, self.base_python, self.log
+        child.directory, child.python, child.parent = directory, bin_dir / "python", self
         return child
 
     def missing(self, requires: Sequence[str]) -> list[str]:
