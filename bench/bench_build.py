@@ -1,15 +1,24 @@
 """muslwheel build over real sdists: every target built, repaired, imported and smoke-tested.
 
     MUSLWHEEL_CACHE=... python bench/bench_build.py --arch all --python 3.11,3.13 [--package markupsafe …]
-        [--cold] [--jobs 2] [--cpython PREFIX] [--out bench/results/build.txt]
+        [--cold] [--runs 2] [--jobs 2] [--cpython PREFIX] [--out bench/results/build.txt]
 
-Targets are the built kits (``muslwheel kit build``) for each arch × minor, plus any
-``--cpython`` prefix. Each pinned sdist (sha256-checked, cached under
-``$MUSLWHEEL_CACHE/bench-build``) is built for all targets in one ``muslwheel build`` run (the
-Python API, ``--jobs`` at once); the table says per arch × package: built / imported, the tag,
-the target's time. The same sdist is also built natively for this host (glibc, its own gcc, the
-same PEP 517 machinery) to give each cross target's build a ratio. ``--cold`` empties zig's
-cache and the build venvs first, so the first run's cost is measured too.
+Targets are the built kits (``muslwheel kit build``) for each arch × minor (a pair without a
+kit is listed as missing, the others still run), plus any ``--cpython`` prefix. Each pinned
+sdist (sha256-checked, cached under ``$MUSLWHEEL_CACHE/bench-build``) is built for all targets
+in one ``muslwheel build`` run (the Python API, ``--jobs`` at once); the table says per arch ×
+package: built / imported and smoke-tested, the tag, honest by ``show``, the target's times.
+
+The cost rule compares like with like: a target's "build" is the PEP 517 part of
+``muslwheel build`` (``get_requires_for_build_wheel`` then ``build_wheel``, each a fresh
+process of the target minor's host Python in the prepared build venv, zig as the compiler);
+"native" is exactly that for this host (glibc, the same host Python, its own gcc, its own
+flags), through the same functions, best of ``--native-rounds``. Neither side includes the
+source copy, ``--before-build``, repair or the import, and both compile every file (each
+build has a fresh work directory, so zig's object cache cannot answer for a compile).
+
+``--cold`` empties zig's cache and the build venvs first, so the first run's cost is measured;
+``--runs 2`` builds everything again (warm) and compares the wheels byte for byte.
 """
 
 from __future__ import annotations
@@ -35,7 +44,8 @@ import results_file
 from muslwheel.build import BuildOptions, build
 from muslwheel.build.pep517 import BuildEnv, Source, read_build_system, run_hook
 from muslwheel.build.target import Target, select_targets, target_from_prefix
-from muslwheel.kits import cache_dir
+from muslwheel.errors import MuslwheelError
+from muslwheel.kits import cache_dir, find_build_python
 
 DEBIAN = "http://deb.debian.org/debian/pool/main"
 
@@ -154,25 +164,65 @@ def fetch(url: str, sha256: str, dest: Path) -> Path:
     return dest
 
 
-def native_build_seconds(sdist: Path, pkg: Package, rounds: int) -> float:
-    """The PEP 517 build_wheel of *sdist* for this host with its own compiler (best of rounds)."""
+def native_build_seconds(sdist: Path, pkg: Package, python: Path, rounds: int) -> float:
+    """get_requires_for_build_wheel + build_wheel of *sdist* for this host with its own
+    compiler, in the cached build venv of *python* (best of *rounds*): what a cross target's
+    "build" stage does, minus the cross environment."""
     best = float("inf")
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(dir=cache_dir() / "build" / "work") as tmp:
             project = Source(sdist).copy_to(Path(tmp) / "src")
             system = read_build_system(project)
             log = Path(tmp) / "native.log"
-            env = BuildEnv(Path(sys.executable), system.requires, log)
+            env = BuildEnv(python, system.requires, log)
             environ = {**os.environ, **dict(pkg.env)}
-            extra = run_hook(env, system, project, "get_requires_for_build_wheel", [{}], environ, log)
-            if extra:
-                env.install([str(r) for r in extra])  # type: ignore[union-attr]
             dist = Path(tmp) / "dist"
             dist.mkdir()
             start = time.monotonic()
+            extra = run_hook(env, system, project, "get_requires_for_build_wheel", [{}], environ, log)
+            if extra:
+                pause = time.monotonic()
+                env.install([str(r) for r in extra])  # type: ignore[union-attr]
+                start += time.monotonic() - pause  # installing is the prepared venv's cost, not the build's
             run_hook(env, system, project, "build_wheel", [str(dist), {}, None], environ, log)
             best = min(best, time.monotonic() - start)
     return best
+
+
+def pick_targets(arches: list[str], pythons: list[str]) -> tuple[list[Target], list[str]]:
+    """The oldest-musl kit of each arch × minor; the pairs without one."""
+    targets: list[Target] = []
+    missing: list[str] = []
+    for arch in arches:
+        for python in pythons:
+            try:
+                targets += select_targets([arch], [python], None)
+            except MuslwheelError:
+                missing.append(f"{arch} py{python}")
+    return targets, missing
+
+
+@dataclass
+class Row:
+    target: Target
+    package: Package
+    state: str
+    tag: str
+    honest: str
+    build_s: float
+    total_s: float
+    same_bytes: str
+    why: str
+    native: float | None = None
+
+
+def honest(wheel: Path | None) -> str:
+    if wheel is None:
+        return "-"
+    from muslwheel.audit import audit_wheel
+
+    verdict = audit_wheel(wheel)
+    return "yes" if verdict.honest and not verdict.external_libs else "NO"
 
 
 def main() -> int:
@@ -183,16 +233,18 @@ def main() -> int:
     ap.add_argument("--cpython", action="append", default=[], help="also this musl CPython prefix as a target")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cold", action="store_true", help="empty zig's cache and the build venvs first")
-    ap.add_argument("--native-rounds", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=1, help="2: build again (warm), compare the wheels' bytes")
+    ap.add_argument("--native-rounds", type=int, default=3, help="0: no native build")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "build.txt")
     args = ap.parse_args()
 
     from muslwheel.arch import ARCHES
 
     arches = list(ARCHES) if args.arch == "all" else [a for a in args.arch.split(",") if a]
+    pythons = [p for p in args.python.split(",") if p]
     targets: list[Target] = [target_from_prefix(Path(p)) for p in args.cpython]
-    if arches and args.python:
-        targets += select_targets(arches, args.python.split(","), None)
+    found, missing = pick_targets(arches, pythons)
+    targets += found
     packages = [p for p in PACKAGES if not args.package or p.name in args.package]
     store = cache_dir() / "bench-build"
     if args.cold:
@@ -201,58 +253,149 @@ def main() -> int:
     (cache_dir() / "build" / "work").mkdir(parents=True, exist_ok=True)
 
     lines = results_file.header(
-        "muslwheel build over real sdists" + (" (cold: zig cache and venvs empty)" if args.cold else "")
+        "muslwheel build over real sdists" + (" (first run cold: zig cache and build venvs empty)" if args.cold else "")
     )
     lines.append(f"targets ({len(targets)}): {', '.join(t.name for t in targets)}; {args.jobs} at once")
-    rows: list[str] = []
-    totals: list[str] = []
-    ok_all = True
-    for pkg in packages:
-        sdist = store / "sdists" / pkg.sdist
-        if not sdist.exists():
-            fetch(sdist_url(pkg), pkg.sha256, sdist)
-        before = None
-        if pkg.native is not None:
-            tarball = fetch(pkg.native.url, pkg.native.sha256, store / "src" / pkg.native.url.rsplit("/", 1)[1])
-            before = pkg.native.before_build.format(tarball=tarball)
-        out = Path(tempfile.mkdtemp(prefix=f"{pkg.name}-", dir=cache_dir() / "build" / "work"))
-        saved = {k: os.environ.get(k) for k, _ in pkg.env}
-        os.environ.update(dict(pkg.env))
-        try:
-            summary = build(
-                BuildOptions(sdist, out, targets, jobs=args.jobs, before_build=before, test_command=pkg.test),
-                lambda r, m, name=pkg.name: print(f"{name} {r.target.name}: {m}", file=sys.stderr, flush=True),
-            )
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        native = native_build_seconds(sdist, pkg, args.native_rounds)
-        for r in summary.results:
-            ok_all &= r.ok
-            build_s = r.seconds.get("build", 0.0)
-            total = sum(r.seconds.values())
-            state = "built+imported" if r.ok and r.imported else ("built" if r.wheel else f"FAILED at {r.stage}")
-            why = "" if r.ok else f"  ({r.error})"
-            rows.append(
-                f"| {r.target.arch.name} | {r.target.python} | {pkg.name} {pkg.version} | {state} | {r.tag or '-'} "
-                f"| {build_s:.1f} | {build_s / native:.2f} | {total:.1f} |{why}"
-            )
-        totals.append(
-            f"{pkg.name} {pkg.version}: {sum(r.ok for r in summary.results)}/{len(summary.results)} targets ok, "
-            f"all together {summary.seconds:.1f} s wall; native build {native:.2f} s (best of {args.native_rounds})"
-        )
-        shutil.rmtree(out, ignore_errors=True)
-    lines += ["", *totals, ""]
+    if missing:
+        lines.append(f"no kit (not built): {', '.join(missing)}")
     lines.append(
-        "| arch | python | package | result | wheel tag | build s | build / native | target total s (prepare+before-build+build+repair+check+import) |"
+        "build s: get_requires_for_build_wheel + build_wheel of the target (zig), best of the runs; native s: the"
+        " same two hooks for this host with its own gcc and flags, best of the native rounds; total s: the target"
+        " end to end in the last run"
+        " (source copy, build venv, --before-build, build, repair, loader check, import, smoke test)"
     )
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    lines += rows
+    rows: list[Row] = []
+    totals: list[str] = []
+    for pkg in packages:
+        try:
+            sdist = store / "sdists" / pkg.sdist
+            if not sdist.exists():
+                fetch(sdist_url(pkg), pkg.sha256, sdist)
+            before = None
+            if pkg.native is not None:
+                tarball = fetch(pkg.native.url, pkg.native.sha256, store / "src" / pkg.native.url.rsplit("/", 1)[1])
+                before = pkg.native.before_build.format(tarball=tarball)
+        except (OSError, SystemExit) as e:  # one package's download never stops the others
+            totals.append(f"{pkg.name} {pkg.version}: not fetched ({e})")
+            continue
+        wheels: list[dict[str, bytes]] = []
+        summaries = []
+        for run in range(args.runs):
+            out = Path(tempfile.mkdtemp(prefix=f"{pkg.name}-", dir=cache_dir() / "build" / "work"))
+            saved = {k: os.environ.get(k) for k, _ in pkg.env}
+            os.environ.update(dict(pkg.env))
+            try:
+                summary = build(
+                    BuildOptions(sdist, out, targets, jobs=args.jobs, before_build=before, test_command=pkg.test),
+                    lambda r, m, name=pkg.name: print(f"{name} {r.target.name}: {m}", file=sys.stderr, flush=True),
+                )
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+            summaries.append(summary)
+            wheels.append({r.target.name: r.wheel.read_bytes() for r in summary.results if r.wheel is not None})
+            verdicts = {r.target.name: honest(r.wheel) for r in summary.results}
+            if run + 1 < args.runs:
+                shutil.rmtree(out, ignore_errors=True)
+        natives: dict[str, float | None] = {}
+        for python in sorted({t.python for t in targets}):
+            try:
+                natives[python] = (
+                    native_build_seconds(sdist, pkg, find_build_python(python), args.native_rounds)
+                    if args.native_rounds
+                    else None
+                )
+            except Exception as e:  # the native build is the yardstick; its failure stops nothing
+                natives[python] = None
+                totals.append(f"{pkg.name} {pkg.version}: native build with Python {python} failed ({e})")
+        summary = summaries[-1]
+        for r in summary.results:
+            state = "built+imported" if r.ok and r.imported else ("built" if r.wheel else f"FAILED at {r.stage}")
+            same = "-"
+            if args.runs > 1:
+                first, last = wheels[0].get(r.target.name), wheels[-1].get(r.target.name)
+                same = "yes" if first is not None and first == last else ("NO" if first and last else "-")
+            rows.append(
+                Row(
+                    r.target,
+                    pkg,
+                    state,
+                    r.tag or "-",
+                    verdicts[r.target.name],
+                    min(
+                        (
+                            x.seconds.get("build", 0.0)
+                            for s in summaries
+                            for x in s.results
+                            if x.target == r.target and x.ok
+                        ),
+                        default=r.seconds.get("build", 0.0),
+                    ),
+                    sum(r.seconds.values()),
+                    same,
+                    "" if r.ok else f"  ({r.error}; log tail: {' | '.join(r.log_tail[-3:])})",
+                )
+            )
+        shutil.rmtree(out, ignore_errors=True)
+        walls = ", ".join(f"{s.seconds:.1f} s" for s in summaries)
+        native_text = "; ".join(
+            f"native build (Python {p}) {v:.2f} s" if v is not None else f"no native build (Python {p})"
+            for p, v in natives.items()
+        )
+        totals.append(
+            f"{pkg.name} {pkg.version}: {sum(r.ok for r in summary.results)}/{len(summary.results)} targets ok;"
+            f" all targets together: {walls} wall (run {'/'.join(str(i + 1) for i in range(args.runs))}); {native_text}"
+        )
+        for row in rows[-len(summary.results) :]:
+            row.native = natives.get(row.target.python)
+    lines += ["", *totals, ""]
+    measured = [r for r in rows if r.native and r.state.startswith("built")]
+    ratios = [r.build_s / r.native for r in measured if r.native]
+    if ratios:
+        worst = max(measured, key=lambda r: r.build_s / r.native if r.native else 0.0)
+        lines.append(
+            f"build / native: max {max(ratios):.2f} ({worst.target.name} {worst.package.name}),"
+            f" median {sorted(ratios)[len(ratios) // 2]:.2f}, over {len(ratios)} built targets"
+        )
+        lines.append("")
+    lines.append(
+        "| arch | python | package | result | wheel tag | honest (show) | same bytes twice | build s | native s | build / native | total s |"
+    )
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        native = r.native
+        ratio = f"{r.build_s / native:.2f}" if native and r.state.startswith("built") else "-"
+        lines.append(
+            f"| {r.target.arch.name} | {r.target.python} | {r.package.name} {r.package.version} | {r.state} | {r.tag} "
+            f"| {r.honest} | {r.same_bytes} | {r.build_s:.1f} | {f'{native:.2f}' if native else '-'} | {ratio} "
+            f"| {r.total_s:.1f} |{r.why}"
+        )
+    lines += ["", *matrix(rows, packages)]
     results_file.write(lines, args.out)
-    return 0 if ok_all else 1
+    return 0 if rows and all(r.state == "built+imported" and r.honest == "yes" for r in rows) and not missing else 1
+
+
+def matrix(rows: list[Row], packages: list[Package]) -> list[str]:
+    """arch × package: each minor's result and the target's total time."""
+    keys = sorted({(r.target.arch.name, r.target.python) for r in rows})
+    arches = list(dict.fromkeys(a for a, _ in keys))
+    out = ["| arch | " + " | ".join(p.name for p in packages) + " |", "| --- |" + " --- |" * len(packages)]
+    for arch in arches:
+        cells = []
+        for pkg in packages:
+            found = [r for r in rows if r.target.arch.name == arch and r.package is pkg]
+            cells.append(
+                "<br>".join(
+                    f"{r.target.python}: {'ok' if r.state == 'built+imported' and r.honest == 'yes' else r.state} {r.total_s:.0f} s"
+                    for r in sorted(found, key=lambda r: r.target.python)
+                )
+                or "-"
+            )
+        out.append(f"| {arch} | " + " | ".join(cells) + " |")
+    return out
 
 
 if __name__ == "__main__":
