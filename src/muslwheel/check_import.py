@@ -9,12 +9,15 @@ with a timeout, and each gets one result:
 - ``imported``;
 - ``crashed``: the interpreter died of a signal (which one is named);
 - ``loader-error``: musl could not load a library or bind a symbol (which one is named);
+- ``system-library``: musl could not find a system library the musllinux policy lets a wheel
+  take from the system (``libz.so.1``, which Alpine's base image has) and the kit lacks: the
+  import is not proven, but that is the kit's gap, not the wheel's fault;
 - ``binary-error``: the file is there but CPython refuses it (no ``PyInit_*``, a suffix this
   interpreter does not import, not an ELF object of its arch);
 - ``python-error``: the module's own Python code raised (a missing pure-Python dependency …);
 - ``timeout``.
 
-All but ``imported`` and ``python-error`` are binary failures (exit status 1).
+All but ``imported``, ``python-error`` and ``system-library`` are binary failures (exit status 1).
 
 One interpreter process imports the modules in turn and reports each before the next; when it
 dies, the module it was importing is the one that crashed, and a fresh process goes on with the
@@ -26,10 +29,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -37,9 +43,14 @@ from pathlib import Path, PurePosixPath
 
 from .errors import MuslwheelError
 from .kits import Kit, find_kit, list_kits
+from .policy import is_allowed_system_library
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
+#: not the wheel's fault, but not proven either
+UNPROVEN = ("system-library",)
 _LOADER = re.compile(r"Error (?:loading shared library|relocating) [^\n]*")
+#: musl's ldso/dynlink.c: "Error loading shared library %s: %m (needed by %s)"
+_MISSING = re.compile(r"Error loading shared library ([^:\s]+): No such file or directory")
 _BINARY = re.compile(r"does not define module export function|invalid ELF header|Exec format error|wrong ELF class")
 
 #: runs inside the kit's CPython: argv = modules; prints one JSON line per module
@@ -82,6 +93,23 @@ class ImportReport:
     def ok(self) -> bool:
         return not any(m.binary_failure for m in self.modules)
 
+    @property
+    def not_proven(self) -> list[ModuleResult]:
+        """Modules the kit could not import for want of a system library (not the wheel's fault)."""
+        return [m for m in self.modules if m.result in UNPROVEN]
+
+    def summary(self) -> str:
+        """``imports``, ``does NOT import``, or ``imports, but …`` when a module went unproven."""
+        if not self.ok:
+            return "does NOT import"
+        if self.not_proven:
+            libs = sorted({m.detail.split(":", 1)[0] for m in self.not_proven})
+            return (
+                f"imports, but {len(self.not_proven)} module(s) not proven: the kit lacks "
+                f"{', '.join(libs)}, which the wheel may take from the system"
+            )
+        return "imports"
+
     def to_json(self) -> dict[str, object]:
         return {
             "wheel": self.wheel,
@@ -90,6 +118,7 @@ class ImportReport:
             "musl": self.musl,
             "python": self.python,
             "ok": self.ok,
+            "not_proven": [m.module for m in self.not_proven],
             "seconds": round(self.seconds, 2),
             "modules": [
                 {"module": m.module, "file": m.file, "result": m.result, "detail": m.detail} for m in self.modules
@@ -177,43 +206,61 @@ def _top_levels(names: list[str]) -> tuple[str, ...]:
 
 
 def default_kits(facts: _WheelFacts, wheel: str) -> list[Kit]:
-    """The wheel's arch × its Python minors × {the oldest kit of its tag's musl floor, the newest}."""
-    kits = [k for k in list_kits() if k.arch == facts.arch and k.python]
+    """The wheel's arch × its Python minors × {the oldest kit at or above its tag's musl floor, the
+    newest}: the oldest musl the wheel promises to run on that a kit has, and today's."""
+    kits = [k for k in list_kits() if k.arch == facts.arch and k.python and _kit_fits(facts, k)]
     chosen: list[Kit] = []
     by_python: dict[str, list[Kit]] = {}
     for k in kits:
         assert k.python is not None
-        minor = tuple(int(p) for p in k.python.split("."))
-        if facts.pythons and minor not in facts.pythons:
-            continue
-        if facts.abi3_from and minor < facts.abi3_from:
-            continue
         by_python.setdefault(k.python, []).append(k)
     for group in by_python.values():
         group.sort(key=lambda k: tuple(int(p) for p in k.musl.split(".")))
         if facts.musl_floor:
-            at_floor = [k for k in group if tuple(int(p) for p in k.musl.split(".")[:2]) == facts.musl_floor]
-            if at_floor:
-                chosen.append(at_floor[0])
+            # the oldest musl the tag promises to run on that a kit has: musllinux_1_2 -> 1.2.3
+            # (Debian's; no 1.2.0 kit), musllinux_1_1 -> 1.2.3 too when no 1.1 kit is built
+            promised = [k for k in group if _minor(k.musl) >= facts.musl_floor]
+            if promised:
+                chosen.append(promised[0])
         if group[-1] not in chosen:
             chosen.append(group[-1])
     if not chosen:
-        wanted = (
-            ", ".join(f"{a}.{b}" for a, b in facts.pythons)
-            if facts.pythons
-            else (f"{facts.abi3_from[0]}.{facts.abi3_from[1]}+" if facts.abi3_from else "any")
-        )
+        wanted = _pythons_wanted(facts)
+        build = wanted.rstrip("+") if len(facts.pythons) <= 1 and wanted != "any" else "X.Y"
         raise MuslwheelError(
-            f"{wheel}: no kit with CPython {wanted} for {facts.arch} "
-            f"(`muslwheel kit build --arch {facts.arch} --musl 1.2.6 --python X.Y`, or --kit)"
+            f"{wheel}: no kit with CPython {wanted} for {facts.arch}, so its import cannot be checked "
+            f"(`muslwheel kit build --arch {facts.arch} --musl 1.2.6 --python {build}`, or --kit)"
         )
     return chosen
 
 
+def _minor(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def _pythons_wanted(facts: _WheelFacts) -> str:
+    if facts.pythons:
+        return ", ".join(f"{a}.{b}" for a, b in facts.pythons)
+    return f"{facts.abi3_from[0]}.{facts.abi3_from[1]}+" if facts.abi3_from else "any"
+
+
+def _kit_fits(facts: _WheelFacts, kit: Kit) -> bool:
+    """Whether the kit's CPython is one the wheel's Python tags name (abi3: that minor or later)."""
+    assert kit.python is not None
+    minor = _minor(kit.python)
+    if facts.pythons and minor not in facts.pythons:
+        return False
+    return not (facts.abi3_from and minor < facts.abi3_from)
+
+
 def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout: float = 120.0) -> list[ImportReport]:
-    """Import every extension module and top-level package of each wheel in each kit."""
+    """Import every extension module and top-level package of each wheel in each kit.
+
+    Every wheel and kit is checked before anything is imported: a wheel no kit can import (its
+    Python has no kit, an explicit kit of another arch or Python) is one :class:`MuslwheelError`."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
-    reports = []
+    plan: list[tuple[Path, _WheelFacts, list[Kit]]] = []
     for path in wheels:
         facts = _wheel_facts(path)
         targets = chosen_kits if chosen_kits is not None else default_kits(facts, path.name)
@@ -222,8 +269,13 @@ def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout:
                 raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
             if kit.arch != facts.arch:
                 raise MuslwheelError(f"{path.name} is {facts.arch}; kit {kit.name} is {kit.arch}")
-            reports.append(_import_in_kit(path, facts, kit, timeout))
-    return reports
+            if not _kit_fits(facts, kit):
+                raise MuslwheelError(
+                    f"{path.name} is for CPython {_pythons_wanted(facts)}; kit {kit.name} has CPython "
+                    f"{kit.python}, which would not import it"
+                )
+        plan.append((path, facts, targets))
+    return [_import_in_kit(path, facts, kit, timeout) for path, facts, targets in plan for kit in targets]
 
 
 def _install(path: Path, site: Path) -> None:
@@ -268,22 +320,63 @@ def _import_in_kit(path: Path, facts: _WheelFacts, kit: Kit, timeout: float) -> 
             results.update(_run_probe(kit, todo, files, env, Path(tmp), timeout))
             todo = [m for m in todo if m not in results]
         report.modules = [results[m] for m in [*files, *(t for t in facts.top_levels if t not in files)]]
+        for m in report.modules:  # paths as the wheel names them, not the throwaway directory's
+            m.detail = m.detail.replace(f"{site}/", "")
     report.seconds = time.monotonic() - start
     return report
+
+
+def _run_with_module_deadline(
+    cmd: list[str], env: dict[str, str], cwd: Path, timeout: float
+) -> tuple[str, str, int | None, bool]:
+    """Run the probe; kill it when a module takes longer than *timeout* (the deadline moves on
+    each ``{"begin": …}`` line). Returns stdout, stderr, the exit status (None when killed) and
+    whether it timed out."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    assert proc.stdout is not None and proc.stderr is not None
+    errors: list[bytes] = []
+    drain = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""), daemon=True)
+    drain.start()
+    out = bytearray()
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                proc.kill()
+                break
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            start = len(out)
+            out += chunk
+            if b'{"begin"' in out[max(0, start - 10) :]:
+                deadline = time.monotonic() + timeout
+    finally:
+        if proc.poll() is None and not timed_out and sys.exc_info()[0] is not None:
+            proc.kill()  # interrupted: leave no interpreter behind
+        proc.wait()
+        proc.stdout.close()
+        drain.join(timeout=10)  # a child the module started may hold stderr open
+    stderr = b"".join(errors).decode(errors="replace")
+    return out.decode(errors="replace"), stderr, None if timed_out else proc.returncode, timed_out
 
 
 def _run_probe(
     kit: Kit, modules: list[str], files: dict[str, str], env: dict[str, str], cwd: Path, timeout: float
 ) -> dict[str, ModuleResult]:
-    """Import *modules* in one process; the results it reported, plus the one it died on."""
+    """Import *modules* in one process; the results it reported, plus the one it died on.
+
+    *timeout* bounds each module (the clock restarts as the probe begins the next one), so a wheel
+    of many slow imports under qemu is not cut short by the sum."""
     cmd = [*kit.python_command(), "-c", _PROBE, *modules]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=env, cwd=cwd, timeout=timeout)
-        stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
-        timed_out = False
-    except subprocess.TimeoutExpired as e:
-        stdout = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        stderr, code, timed_out = "", None, True
+    stdout, stderr, code, timed_out = _run_with_module_deadline(cmd, env, cwd, timeout)
     results: dict[str, ModuleResult] = {}
     current = None
     for line in stdout.splitlines():
@@ -312,18 +405,32 @@ def _run_probe(
         results[victim] = ModuleResult(victim, files.get(victim), "crashed", sig)
     else:
         tail = (stderr.strip().splitlines() or [f"exit status {code}"])[-1][:500]
-        kind = "loader-error" if _LOADER.search(stderr) else "crashed"
-        results[victim] = ModuleResult(victim, files.get(victim), kind, tail)
+        loader = _loader_failure(victim, files.get(victim), stderr)
+        results[victim] = loader or ModuleResult(victim, files.get(victim), "crashed", tail)
     return results
+
+
+def _loader_failure(name: str, file: str | None, text: str) -> ModuleResult | None:
+    """A loader error in *text*, if any: ``system-library`` when the library musl could not find
+    is one the policy lets a wheel take from the system, else ``loader-error``."""
+    m = _LOADER.search(text)
+    if m is None:
+        return None
+    detail = m.group(0)[:500]
+    missing = _MISSING.search(text)
+    if missing and is_allowed_system_library(missing.group(1)):
+        why = "a system library musllinux wheels may use (Alpine's base has it); this kit lacks it"
+        return ModuleResult(name, file, "system-library", f"{missing.group(1)}: {why} ({detail})")
+    return ModuleResult(name, file, "loader-error", detail)
 
 
 def _classify(name: str, file: str | None, msg: dict[str, object]) -> ModuleResult:
     if msg.get("result") == "imported":
         return ModuleResult(name, file, "imported")
     text = f"{msg.get('type')}: {msg.get('message')}"
-    m = _LOADER.search(str(msg.get("message")))
-    if m:
-        return ModuleResult(name, file, "loader-error", m.group(0)[:500])
+    loader = _loader_failure(name, file, str(msg.get("message")))
+    if loader is not None:
+        return loader
     if _BINARY.search(text) or (file is not None and msg.get("type") == "ModuleNotFoundError" and f"'{name}'" in text):
         return ModuleResult(name, file, "binary-error", text[:500])
     return ModuleResult(name, file, "python-error", text[:500])

@@ -480,7 +480,7 @@ def cmd_check_import(args: argparse.Namespace) -> int:
         _print_json([r.to_json() for r in reports])
     else:
         for r in reports:
-            print(f"{r.wheel} in {r.kit}: {'imports' if r.ok else 'does NOT import'} ({r.seconds:.1f}s)")
+            print(f"{r.wheel} in {r.kit}: {r.summary()} ({r.seconds:.1f}s)")
             for m in r.modules:
                 where = f" ({m.file})" if m.file else ""
                 print(f"  {m.result:13} {m.module}{where}{': ' + m.detail if m.detail else ''}")
@@ -641,7 +641,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --import: the kit to import in (repeatable; default: the wheel's arch and Python "
         "at its tag's musl floor and the newest musl)",
     )
-    p.add_argument("--timeout", type=float, default=120.0, help="with --import: seconds per import process")
+    p.add_argument(
+        "--timeout",
+        type=_at_least(0.01, float),
+        default=120.0,
+        help="with --import: seconds each module may take to import (the interpreter's start included)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_check)
 
