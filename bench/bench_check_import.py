@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""What `show` predicts, what `check --import` sees and what `repair` fixes, on real PyPI wheels.
+
+    export MUSLWHEEL_CACHE=...   # kits: {arch}-musl1.2.3-py3.11 and {arch}-musl1.2.6-py3.11
+    $MUSLWHEEL_CACHE/venv/bin/python bench/bench_check_import.py [--arch x86_64,aarch64,armv7l] \\
+        [--limit N] [--wheels DIR] [--out bench/results/check_import.txt]
+
+For each musllinux package of the bench set (bench/wheels.txt), the newest release's cp311
+musllinux wheel for each arch (pip download with `muslwheel tags --target ARCH:1.2.3 --python
+3.11 --pip-args`, into --wheels, a cache outside the repository, reused; the CPython kits are
+3.11). For each wheel:
+
+1. `muslwheel show --json`: its verdict and musl floor, and whether DT_RELR sets the floor;
+2. `muslwheel check --import --json` with no --kit: the default kits (the wheel's arch and
+   Python at its tag's musl floor, and the newest), which here must be musl 1.2.3 and 1.2.6;
+   per module imported / crashed (signal) / loader error / binary error / Python error;
+3. `muslwheel repair` (DT_RELR unpacked, the default), then `check --import` of the repaired
+   wheel in the musl 1.2.3 kit.
+
+Writes a table and totals to --out with the command: how many wheels crash on 1.2.3, how many of
+those `show` predicted (floor ≥ 1.2.4 through DT_RELR), how many repaired wheels import on 1.2.3,
+and every disagreement between `show` and the real import, each with its reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from results_file import header, write  # noqa: E402
+
+MUSLWHEEL = [sys.executable, "-m", "muslwheel"]
+PYTHON = "3.11"
+OLD, NEW = "1.2.3", "1.2.6"
+
+
+def packages() -> list[str]:
+    """The bench set's binary packages, each once (their newest cp311 release is fetched)."""
+    seen: dict[str, None] = {}
+    for line in (HERE / "wheels.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#") and not line.startswith("any "):
+            name = line.split()[1].split("==")[0]
+            seen.setdefault(name.lower().replace("-", "_"), None)
+    return list(seen)
+
+
+def fetch(arch: str, names: list[str], dest: Path) -> tuple[list[Path], list[str]]:
+    """The newest cp311 musllinux wheel of each package for *arch* (reused when already in *dest*)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    args = subprocess.run(
+        [*MUSLWHEEL, "tags", "--target", f"{arch}:{OLD}", "--python", PYTHON, "--pip-args"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    wheels, missing = [], []
+    for name in names:
+        have = [p for p in dest.glob("*.whl") if p.name.lower().startswith(f"{name}-") and "musllinux" in p.name]
+        if not have:
+            pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(dest), *args, name]
+            proc = subprocess.run(pip, capture_output=True, text=True)
+            have = [p for p in dest.glob("*.whl") if p.name.lower().startswith(f"{name}-") and "musllinux" in p.name]
+            if proc.returncode != 0 or not have:
+                missing.append(name)
+                continue
+        wheels.append(max(have, key=lambda p: p.stat().st_mtime))
+    return wheels, missing
+
+
+def muslwheel(*args: str, timeout: float = 1800) -> tuple[int, str, str]:
+    proc = subprocess.run([*MUSLWHEEL, *args], capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@dataclass
+class Outcome:
+    """One wheel in one kit: the worst module's result, and what it says."""
+
+    kit: str
+    result: str  #: imported, crashed, loader-error, binary-error, python-error, timeout, system-library, error
+    detail: str = ""
+    modules: dict[str, int] = field(default_factory=dict)  #: result -> count
+
+    def cell(self) -> str:
+        counts = ",".join(f"{n} {r}" for r, n in sorted(self.modules.items()))
+        text = self.result if not self.detail else f"{self.result}: {self.detail}"
+        return f"{text} [{counts}]" if counts else text
+
+
+ORDER = ["crashed", "timeout", "loader-error", "binary-error", "system-library", "python-error", "imported"]
+
+
+def outcomes(code: int, out: str, err: str) -> list[Outcome]:
+    try:
+        reports = json.loads(out)
+    except ValueError:
+        return [Outcome("?", "error", (err.strip().splitlines() or [f"exit {code}"])[-1][:160])]
+    found = []
+    for rep in reports:
+        mods = rep["modules"]
+        counts: dict[str, int] = {}
+        for m in mods:
+            counts[m["result"]] = counts.get(m["result"], 0) + 1
+        worst = min(mods, key=lambda m: ORDER.index(m["result"]) if m["result"] in ORDER else 0)
+        detail = f"{worst['module']}: {worst['detail']}" if worst["result"] != "imported" else ""
+        found.append(Outcome(rep["kit"], worst["result"], detail[:140], counts))
+    return found
+
+
+@dataclass
+class Row:
+    arch: str
+    wheel: str
+    tag: str = ""
+    floor: str = ""
+    relr: bool = False  #: show's floor is DT_RELR's (1.2.4) and would be lower without it
+    show: str = ""  #: show's one-line verdict
+    kits: list[Outcome] = field(default_factory=list)
+    repaired: str = ""  #: the repaired wheel's tag and floor, or why repair refused
+    after: Outcome | None = None
+    seconds: float = 0.0
+
+    def on(self, musl: str) -> Outcome | None:
+        return next((o for o in self.kits if o.kit == f"{self.arch}-musl{musl}-py{PYTHON}"), None)
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+
+def bench_wheel(arch: str, wheel: Path, work: Path, timeout: float) -> Row:
+    row = Row(arch, wheel.name)
+    start = time.monotonic()
+    code, out, err = muslwheel("show", "--json", str(wheel))
+    try:
+        v = json.loads(out)
+        row.tag, row.floor = v.get("tag") or "-", v.get("musl_min_version") or "-"
+        without = v.get("musl_min_version_without_relr")
+        row.relr = bool(without) and version_tuple(row.floor) >= (1, 2, 4) and version_tuple(without) < (1, 2, 4)
+        row.show = "honest" if v.get("honest") else "NOT honest"
+    except ValueError:
+        row.show = "show failed: " + (err.strip().splitlines() or ["?"])[-1][:120]
+    row.kits = outcomes(*muslwheel("check", "--import", "--json", "--timeout", str(timeout), str(wheel)))
+    old_kit = f"{arch}-musl{OLD}-py{PYTHON}"
+    dest = work / wheel.stem
+    dest.mkdir()
+    code, out, err = muslwheel("repair", "--json", "-w", str(dest), str(wheel))
+    if code != 0:
+        row.repaired = "refused: " + (err.strip().splitlines() or [f"exit {code}"])[-1][:140]
+    else:
+        fixed = json.loads(out)["output"]
+        code, out, err = muslwheel("show", "--json", fixed)
+        try:
+            v = json.loads(out)
+            row.repaired = f"{v.get('tag')} floor {v.get('musl_min_version')}"
+        except ValueError:
+            row.repaired = "show failed"
+        after = outcomes(*muslwheel("check", "--import", "--json", "--timeout", str(timeout), "--kit", old_kit, fixed))
+        row.after = after[0] if after else None
+    row.seconds = time.monotonic() - start
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="x86_64,aarch64,armv7l")
+    parser.add_argument("--limit", type=int, default=0, help="at most N wheels per arch (0: all)")
+    parser.add_argument("--skip", default="", help="packages not to run, comma-separated (named in the results)")
+    parser.add_argument(
+        "--wheels",
+        type=Path,
+        default=Path(os.environ.get("MUSLWHEEL_CACHE", Path.home() / ".cache/muslwheel")) / "bench-check-import",
+        help="download cache (outside the repository; reused)",
+    )
+    parser.add_argument("--timeout", type=float, default=300.0, help="check --import's timeout per process")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "check_import.txt")
+    args = parser.parse_args()
+
+    kits = {k["name"] for k in json.loads(muslwheel("kit", "list", "--json")[1])}
+    skip = {s.strip().lower() for s in args.skip.split(",") if s.strip()}
+    names = [n for n in packages() if n not in skip]
+    rows: list[Row] = []
+    notes: list[str] = []
+    started = time.monotonic()
+    for arch in args.arch.split(","):
+        want = [f"{arch}-musl{m}-py{PYTHON}" for m in (OLD, NEW)]
+        if not set(want) <= kits:
+            notes.append(f"{arch}: skipped, no kits {', '.join(k for k in want if k not in kits)}")
+            continue
+        wheels, missing = fetch(arch, names, args.wheels / arch)
+        if missing:
+            notes.append(f"{arch}: no cp{PYTHON.replace('.', '')} musllinux wheel of {', '.join(missing)}")
+        if args.limit and len(wheels) > args.limit:
+            notes.append(f"{arch}: bounded to {args.limit} of {len(wheels)} wheels (--limit)")
+            wheels = wheels[: args.limit]
+        with tempfile.TemporaryDirectory(prefix="muslwheel-bench-import-") as tmp:
+            for wheel in wheels:
+                row = bench_wheel(arch, wheel, Path(tmp), args.timeout)
+                print(f"{row.seconds:6.1f}s {wheel.name}", file=sys.stderr, flush=True)
+                rows.append(row)
+    if skip:
+        notes.append(f"skipped by --skip: {', '.join(sorted(skip))}")
+    return report(rows, notes, time.monotonic() - started, args.out)
+
+
+def report(rows: list[Row], notes: list[str], took: float, out: Path) -> int:
+    lines = header("check --import on real musllinux wheels: show's floor against musl 1.2.3 and 1.2.6, and repair")
+    lines += [f"total time: {took:.0f} s", *(f"note: {n}" for n in notes), ""]
+    binary = {"crashed", "loader-error", "binary-error", "timeout"}
+    crashed_old, predicted, fixed, disagreements = [], [], [], []
+    for r in rows:
+        old, new = r.on(OLD), r.on(NEW)
+        lines.append(f"## {r.arch} {r.wheel} ({r.seconds:.0f} s)")
+        lines.append(f"  show:          {r.show}, tag {r.tag}, floor {r.floor}{' (DT_RELR)' if r.relr else ''}")
+        kits = sorted(o.kit for o in r.kits)
+        default_ok = kits == sorted(f"{r.arch}-musl{m}-py{PYTHON}" for m in (OLD, NEW))
+        lines.append(f"  default kits:  {', '.join(kits) or '-'}{'' if default_ok else '  <- NOT 1.2.3 and 1.2.6'}")
+        for o in r.kits:
+            lines.append(f"  {o.kit:26} {o.cell()}")
+        lines.append(f"  repaired:      {r.repaired}")
+        if r.after:
+            lines.append(f"  {'repaired in ' + r.after.kit:26} {r.after.cell()}")
+        lines.append("")
+        if old is None or new is None:
+            disagreements.append(f"{r.arch} {r.wheel}: default kits {kits}")
+            continue
+        fails_old = old.result in binary
+        if old.result == "crashed":
+            crashed_old.append(r)
+            if r.relr:
+                predicted.append(r)
+            if r.after and r.after.result not in binary:
+                fixed.append(r)
+        predicts_fail = version_tuple(r.floor or "0") > (1, 2, 3)
+        if fails_old != predicts_fail:
+            disagreements.append(
+                f"{r.arch} {r.wheel}: show floor {r.floor}, import on {OLD}: {old.result} {old.detail}".rstrip()
+            )
+        if new.result in binary or new.result == "system-library":
+            disagreements.append(f"{r.arch} {r.wheel}: on {NEW}: {new.result} {new.detail}".rstrip())
+        if old.result == "system-library":
+            disagreements.append(f"{r.arch} {r.wheel}: on {OLD}: {old.result} {old.detail}".rstrip())
+        if r.after and r.after.result in binary:
+            disagreements.append(f"{r.arch} {r.wheel}: repaired, on {OLD}: {r.after.result} {r.after.detail}")
+    lines += [
+        "## totals",
+        f"wheels: {len(rows)} ({', '.join(f'{a}: {sum(r.arch == a for r in rows)}' for a in dict.fromkeys(r.arch for r in rows))})",
+        f"crash (signal) at import on musl {OLD}: {len(crashed_old)}",
+        f"  of those, show's floor is >= 1.2.4 by DT_RELR (predicted): {len(predicted)}",
+        f"  of those, the repaired wheel imports on musl {OLD}: {len(fixed)}",
+        f"import on musl {NEW} (no binary failure): "
+        f"{sum(1 for r in rows if (n := r.on(NEW)) is not None and n.result not in binary)} of {len(rows)}",
+        f"repaired wheels importing on musl {OLD}: "
+        f"{sum(1 for r in rows if r.after and r.after.result not in binary)} of {len(rows)}",
+        "",
+        "## where show's floor and the real import disagree, or a kit could not prove the import",
+        *(disagreements or ["none"]),
+    ]
+    write(lines, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
