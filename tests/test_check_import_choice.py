@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import kit_for, muslwheel_cmd, run, run_ok, write_c
-from test_check_import import build_extension, import_results
+from test_check_import import build_extension, build_relr_vendor, import_results
 from wheelmaker import make_wheel
 
 from muslwheel.kits import Kit
@@ -128,3 +128,53 @@ def test_the_timeout_bounds_each_module_not_the_whole_wheel(tmp_path: Path) -> N
     assert results["chk._ext"][0] == "imported" and results["chk"][0] == "imported"
     bad = run([*muslwheel_cmd(), "check", "--import", "--timeout", "0", "--kit", kit.name, wheel])
     assert bad.returncode == 2 and "--timeout" in bad.stderr
+
+
+@pytest.mark.world
+def test_a_plain_library_in_a_package_is_not_imported_as_a_module(tmp_path: Path) -> None:
+    # pyarrow ships pyarrow/libarrow_python.so beside its modules: a library, no PyInit_
+    kit = kit_for("x86_64", NEWEST_MUSL, PY)
+    lib = tmp_path / "libhelper.so"
+    src = write_c(tmp_path / "helper.c", "int helper(void) { return 7; }\n")
+    run_ok([sys.executable, "-m", "ziglang", "cc", "-target", kit.zig_target, "-shared", "-fPIC", "-o", lib, src])
+    plain = build_extension(kit, tmp_path, "plain", suffix=".so")  # a suffix-less module: PyInit_plain
+    wheel = fixture_wheel(
+        kit,
+        tmp_path,
+        "cp311-cp311-musllinux_1_2_x86_64",
+        {"chk/libhelper.so": lib.read_bytes(), "chk/plain.so": plain.read_bytes()},
+    )
+    proc = run([*muslwheel_cmd(), "check", "--import", "--json", "--kit", kit.name, wheel])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = {m: r for (_, m), r in import_results(proc.stdout).items()}
+    assert "chk.libhelper" not in results
+    assert results["chk.plain"][0] == "imported" and results["chk._ext"][0] == "imported"
+
+
+@pytest.mark.world
+def test_an_extension_whose_package_wants_a_missing_dependency_is_still_proven(tmp_path: Path) -> None:
+    # pydantic_core's __init__ imports typing_extensions, which check --import does not install:
+    # its extension is then loaded from its file, so a crash in it still shows
+    old, new = kit_for("x86_64", DEBIAN_BINARY_MUSL, PY), kit_for("x86_64", NEWEST_MUSL, PY)
+    libs = tmp_path / "dep.libs"
+    libs.mkdir()
+    vendor = build_relr_vendor(new, libs / "libvendor-0123abcd.so")
+    ext = build_extension(new, tmp_path, "_ext", "-DVENDOR", str(vendor), "-Wl,-rpath,$ORIGIN/../dep.libs")
+    wheel = make_wheel(
+        tmp_path,
+        "dep",
+        "1.0",
+        "cp311-cp311-musllinux_1_2_x86_64",
+        {
+            "dep/__init__.py": "import not_installed_dependency\n",
+            f"dep/{ext.name}": ext.read_bytes(),
+            f"dep.libs/{vendor.name}": vendor.read_bytes(),
+        },
+    )
+    proc = run([*muslwheel_cmd(), "check", "--import", "--json", wheel], env=kits_cache(tmp_path, old, new))
+    assert proc.returncode == 1, proc.stderr
+    results = import_results(proc.stdout)
+    assert results[(old.name, "dep._ext")] == ("crashed", "SIGSEGV")
+    result, detail = results[(new.name, "dep._ext")]
+    assert result == "imported" and "not_installed_dependency" in detail and "loaded from its file" in detail
+    assert results[(new.name, "dep")][0] == "python-error"

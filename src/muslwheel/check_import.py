@@ -19,6 +19,12 @@ with a timeout, and each gets one result:
 
 All but ``imported``, ``python-error`` and ``system-library`` are binary failures (exit status 1).
 
+Extension modules are the entry points resolve's load model names (a module suffix, or a plain
+``name.so`` exporting ``PyInit_name``); a plain library beside them (pyarrow's
+``libarrow_python.so``) is not imported as a module. An extension module whose package fails in
+Python (its ``__init__`` imports a dependency that is not installed) is loaded from its file, so
+its binary is proven all the same; the package's own import stays a ``python-error``.
+
 One interpreter process imports the modules in turn and reports each before the next; when it
 dies, the module it was importing is the one that crashed, and a fresh process goes on with the
 rest.
@@ -53,16 +59,45 @@ _LOADER = re.compile(r"Error (?:loading shared library|relocating) [^\n]*")
 _MISSING = re.compile(r"Error loading shared library ([^:\s]+): No such file or directory")
 _BINARY = re.compile(r"does not define module export function|invalid ELF header|Exec format error|wrong ELF class")
 
-#: runs inside the kit's CPython: argv = modules; prints one JSON line per module
+#: runs inside the kit's CPython: argv = site directory, {extension module: its file}, modules;
+#: prints one JSON line per module. An extension module whose import fails in Python (its
+#: package's ``__init__`` wants a dependency that is not installed) is then loaded from its file
+#: directly, under stand-in parent packages, so its binary is still proven (or not).
 _PROBE = r"""
-import importlib, json, sys, traceback
-for name in sys.argv[1:]:
+import importlib, importlib.machinery, importlib.util, json, os, sys, types
+site, files = sys.argv[1], json.loads(sys.argv[2])
+def load_directly(name, path):
+    parts, added = name.split("."), []
+    try:
+        for i in range(1, len(parts)):
+            pkg = ".".join(parts[:i])
+            if pkg not in sys.modules:
+                stub = types.ModuleType(pkg)
+                stub.__path__ = [os.path.join(site, *parts[:i])]
+                sys.modules[pkg] = stub
+                added.append(pkg)
+        loader = importlib.machinery.ExtensionFileLoader(name, path)
+        spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+        loader.exec_module(importlib.util.module_from_spec(spec))
+    finally:
+        for pkg in added:  # the real packages are imported for real later
+            sys.modules.pop(pkg, None)
+for name in sys.argv[3:]:
     print(json.dumps({"begin": name}), flush=True)
     try:
         importlib.import_module(name)
         out = {"module": name, "result": "imported"}
     except BaseException as e:
         out = {"module": name, "result": "error", "type": type(e).__name__, "message": str(e)[:2000]}
+        path = files.get(name)
+        missing = isinstance(e, ModuleNotFoundError) and e.name == name  # a suffix it does not import
+        if path and isinstance(e, Exception) and not missing and sys.modules.get(name) is None:
+            why = f"{type(e).__name__}: {e}"[:500]
+            try:
+                load_directly(name, os.path.join(site, path))
+                out = {"module": name, "result": "imported", "package_error": why}
+            except BaseException as e2:
+                out = {"module": name, "result": "error", "type": type(e2).__name__, "message": str(e2)[:2000]}
     print(json.dumps(out), flush=True)
 """
 
@@ -138,6 +173,7 @@ class _WheelFacts:
 
 def _wheel_facts(path: Path) -> _WheelFacts:
     from .audit import audit_elfs, read_wheel_elfs
+    from .resolve import EXTENSION, entry_kind
     from .wheelfile import WheelFile
 
     with WheelFile(path) as wheel:
@@ -164,7 +200,9 @@ def _wheel_facts(path: Path) -> _WheelFacts:
     if floor is None and verdict.musl_min_version:
         major, minor = verdict.musl_min_version.split(".")[:2]
         floor = (int(major), int(minor))
-    extensions = tuple(sorted(n for n in elfs if _module_name(n) is not None))
+    # the extension modules resolve's load model calls entry points: a module suffix, or a plain
+    # name.so exporting PyInit_name; pyarrow's libarrow_python.so is a library, not a module
+    extensions = tuple(sorted(n for n in elfs if _module_name(n) is not None and entry_kind(n, elfs[n]) == EXTENSION))
     return _WheelFacts(verdict.arch, tuple(sorted(pythons)), abi3_from, floor, extensions, _top_levels(names))
 
 
@@ -375,7 +413,8 @@ def _run_probe(
 
     *timeout* bounds each module (the clock restarts as the probe begins the next one), so a wheel
     of many slow imports under qemu is not cut short by the sum."""
-    cmd = [*kit.python_command(), "-c", _PROBE, *modules]
+    direct = {m: _site_path(f) for m, f in files.items()}
+    cmd = [*kit.python_command(), "-c", _PROBE, env["PYTHONPATH"], json.dumps(direct), *modules]
     stdout, stderr, code, timed_out = _run_with_module_deadline(cmd, env, cwd, timeout)
     results: dict[str, ModuleResult] = {}
     current = None
@@ -426,6 +465,9 @@ def _loader_failure(name: str, file: str | None, text: str) -> ModuleResult | No
 
 def _classify(name: str, file: str | None, msg: dict[str, object]) -> ModuleResult:
     if msg.get("result") == "imported":
+        if msg.get("package_error"):
+            why = f"loaded from its file; its package's own import failed: {msg['package_error']}"
+            return ModuleResult(name, file, "imported", why[:500])
         return ModuleResult(name, file, "imported")
     text = f"{msg.get('type')}: {msg.get('message')}"
     loader = _loader_failure(name, file, str(msg.get("message")))
