@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import sys
+import tarfile
 import tempfile
 import time
 import urllib.parse
@@ -38,7 +39,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import buildfixture
 import results_file
 
 from muslwheel.build import BuildOptions, build
@@ -84,6 +87,8 @@ class Package:
     test: str  #: one call, run in the target's CPython
     native: Native | None = None
     env: tuple[tuple[str, str], ...] = ()
+    before_build: str | None = None  #: a command of its own (the fixture's vendored library)
+    local: bool = False  #: not on PyPI: the test suite's fixture, packed into an sdist here
 
     @property
     def sdist(self) -> str:
@@ -91,6 +96,9 @@ class Package:
 
 
 PACKAGES = [
+    # the test suite's fixture (a C extension + a vendored library built by --before-build): the
+    # suite builds it for x86_64, i686, aarch64 and armv7l; here it goes to every arch
+    Package("fixture", "1.0", "", buildfixture.TEST, before_build=buildfixture.BEFORE_BUILD, local=True),
     Package(
         "markupsafe",
         "3.0.4",
@@ -162,6 +170,15 @@ def fetch(url: str, sha256: str, dest: Path) -> Path:
         raise SystemExit(f"{url}: sha256 mismatch")
     dest.write_bytes(data)
     return dest
+
+
+def pack_fixture(sdist: Path) -> None:
+    """The test suite's fixture project as an sdist (written afresh each run)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = buildfixture.write_fixture(Path(tmp), "fixture-1.0")
+        sdist.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(sdist, "w:gz") as tar:
+            tar.add(project, arcname=project.name)
 
 
 def native_build_seconds(sdist: Path, pkg: Package, python: Path, rounds: int) -> float:
@@ -269,9 +286,11 @@ def main() -> int:
     for pkg in packages:
         try:
             sdist = store / "sdists" / pkg.sdist
-            if not sdist.exists():
+            if pkg.local:
+                pack_fixture(sdist)
+            elif not sdist.exists():
                 fetch(sdist_url(pkg), pkg.sha256, sdist)
-            before = None
+            before = pkg.before_build
             if pkg.native is not None:
                 tarball = fetch(pkg.native.url, pkg.native.sha256, store / "src" / pkg.native.url.rsplit("/", 1)[1])
                 before = pkg.native.before_build.format(tarball=tarball)
@@ -302,6 +321,9 @@ def main() -> int:
                 shutil.rmtree(out, ignore_errors=True)
         natives: dict[str, float | None] = {}
         for python in sorted({t.python for t in targets}):
+            if pkg.local:  # its library exists only as --before-build makes it for a target
+                natives[python] = None
+                continue
             try:
                 natives[python] = (
                     native_build_seconds(sdist, pkg, find_build_python(python), args.native_rounds)
