@@ -27,6 +27,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import sys
 import tarfile
@@ -46,6 +47,7 @@ import results_file
 
 from muslwheel.build import BuildOptions, build
 from muslwheel.build.pep517 import BuildEnv, Source, read_build_system, run_hook
+from muslwheel.build.run import TargetResult
 from muslwheel.build.target import Target, select_targets, target_from_prefix
 from muslwheel.errors import MuslwheelError
 from muslwheel.kits import cache_dir, find_build_python
@@ -181,11 +183,11 @@ def pack_fixture(sdist: Path) -> None:
             tar.add(project, arcname=project.name)
 
 
-def native_build_seconds(sdist: Path, pkg: Package, python: Path, rounds: int) -> float:
+def native_build_seconds(sdist: Path, pkg: Package, python: Path, rounds: int) -> tuple[float, float]:
     """get_requires_for_build_wheel + build_wheel of *sdist* for this host with its own
     compiler, in the cached build venv of *python* (best of *rounds*): what a cross target's
-    "build" stage does, minus the cross environment."""
-    best = float("inf")
+    "build" stage does, minus the cross environment. (wall s, CPU s of the processes it ran)"""
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(dir=cache_dir() / "build" / "work") as tmp:
             project = Source(sdist).copy_to(Path(tmp) / "src")
@@ -195,15 +197,63 @@ def native_build_seconds(sdist: Path, pkg: Package, python: Path, rounds: int) -
             environ = {**os.environ, **dict(pkg.env)}
             dist = Path(tmp) / "dist"
             dist.mkdir()
-            start = time.monotonic()
+            start, cpu = time.monotonic(), children_cpu()
             extra = run_hook(env, system, project, "get_requires_for_build_wheel", [{}], environ, log)
             if extra:
-                pause = time.monotonic()
+                pause, pause_cpu = time.monotonic(), children_cpu()
                 env.install([str(r) for r in extra])  # type: ignore[union-attr]
                 start += time.monotonic() - pause  # installing is the prepared venv's cost, not the build's
+                cpu += children_cpu() - pause_cpu
             run_hook(env, system, project, "build_wheel", [str(dist), {}, None], environ, log)
             best = min(best, time.monotonic() - start)
-    return best
+            best_cpu = min(best_cpu, children_cpu() - cpu)
+    return best, best_cpu
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+class StageCPU:
+    """Progress callback that charges children's CPU to each target's stages. Exact only
+    with --jobs 1 (children's CPU is per process, not per thread)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.last: dict[str, tuple[str, float]] = {}
+        self.cpu: dict[tuple[str, str], float] = {}
+
+    def __call__(self, r: TargetResult, message: str) -> None:
+        print(f"{self.name} {r.target.name}: {message}", file=sys.stderr, flush=True)
+        now = children_cpu()
+        previous = self.last.get(r.target.name)
+        if previous is not None:
+            self.cpu[(r.target.name, previous[0])] = now - previous[1]
+        self.last[r.target.name] = (message.split(":")[0], now)
+
+
+def native_round(
+    sdist: Path,
+    pkg: Package,
+    python: str,
+    natives: dict[str, float | None],
+    native_cpus: dict[str, float],
+    totals: list[str],
+) -> None:
+    """One native build, folded into the best so far in *natives*; a failure stops nothing."""
+    if pkg.local or natives.get(python, 0.0) is None:  # the fixture's library exists only per target
+        natives[python] = None
+        return
+    try:
+        seconds, cpu = native_build_seconds(sdist, pkg, find_build_python(python), 1)
+    except Exception as e:  # the native build is the yardstick; its failure stops nothing
+        natives[python] = None
+        totals.append(f"{pkg.name} {pkg.version}: native build with Python {python} failed ({e})")
+        return
+    natives[python] = min(seconds, natives.get(python) or float("inf"))
+    native_cpus[python] = min(cpu, native_cpus.get(python, float("inf")))
 
 
 def pick_targets(arches: list[str], pythons: list[str]) -> tuple[list[Target], list[str]]:
@@ -231,6 +281,8 @@ class Row:
     same_bytes: str
     why: str
     native: float | None = None
+    build_cpu: float | None = None  #: CPU s of the build stage's processes (--jobs 1 only)
+    native_cpu: float | None = None
 
 
 def honest(wheel: Path | None) -> str:
@@ -299,14 +351,25 @@ def main() -> int:
             continue
         wheels: list[dict[str, bytes]] = []
         summaries = []
-        for run in range(args.runs):
+        natives: dict[str, float | None] = {}
+        native_cpus: dict[str, float] = {}
+        cpus: list[StageCPU] = []
+        pythons_built = sorted({t.python for t in targets})
+
+        # cross runs and native rounds interleaved, so both see the machine's load drift alike
+        for run in range(max(args.runs, args.native_rounds)):
+            for python in pythons_built if run < args.native_rounds else ():
+                native_round(sdist, pkg, python, natives, native_cpus, totals)
+            if run >= args.runs:
+                continue
             out = Path(tempfile.mkdtemp(prefix=f"{pkg.name}-", dir=cache_dir() / "build" / "work"))
             saved = {k: os.environ.get(k) for k, _ in pkg.env}
             os.environ.update(dict(pkg.env))
+            cpus.append(StageCPU(pkg.name))
             try:
                 summary = build(
                     BuildOptions(sdist, out, targets, jobs=args.jobs, before_build=before, test_command=pkg.test),
-                    lambda r, m, name=pkg.name: print(f"{name} {r.target.name}: {m}", file=sys.stderr, flush=True),
+                    cpus[-1],
                 )
             finally:
                 for k, v in saved.items():
@@ -319,20 +382,8 @@ def main() -> int:
             verdicts = {r.target.name: honest(r.wheel) for r in summary.results}
             if run + 1 < args.runs:
                 shutil.rmtree(out, ignore_errors=True)
-        natives: dict[str, float | None] = {}
-        for python in sorted({t.python for t in targets}):
-            if pkg.local:  # its library exists only as --before-build makes it for a target
-                natives[python] = None
-                continue
-            try:
-                natives[python] = (
-                    native_build_seconds(sdist, pkg, find_build_python(python), args.native_rounds)
-                    if args.native_rounds
-                    else None
-                )
-            except Exception as e:  # the native build is the yardstick; its failure stops nothing
-                natives[python] = None
-                totals.append(f"{pkg.name} {pkg.version}: native build with Python {python} failed ({e})")
+        if not args.native_rounds:
+            natives = dict.fromkeys(pythons_built)
         summary = summaries[-1]
         for r in summary.results:
             state = "built+imported" if r.ok and r.imported else ("built" if r.wheel else f"FAILED at {r.stage}")
@@ -361,10 +412,22 @@ def main() -> int:
                     "" if r.ok else f"  ({r.error}; log tail: {' | '.join(r.log_tail[-3:])})",
                 )
             )
+            if args.jobs == 1:
+                rows[-1].build_cpu = min(
+                    (
+                        c.cpu[(x.target.name, "build")]
+                        for s, c in zip(summaries, cpus)
+                        for x in s.results
+                        if x.target == r.target and x.ok and (x.target.name, "build") in c.cpu
+                    ),
+                    default=None,
+                )
         shutil.rmtree(out, ignore_errors=True)
         walls = ", ".join(f"{s.seconds:.1f} s" for s in summaries)
         native_text = "; ".join(
-            f"native build (Python {p}) {v:.2f} s" if v is not None else f"no native build (Python {p})"
+            f"native build (Python {p}) {v:.2f} s, {native_cpus.get(p, 0.0):.2f} CPU s"
+            if v is not None
+            else f"no native build (Python {p})"
             for p, v in natives.items()
         )
         totals.append(
@@ -373,27 +436,41 @@ def main() -> int:
         )
         for row in rows[-len(summary.results) :]:
             row.native = natives.get(row.target.python)
+            row.native_cpu = native_cpus.get(row.target.python) if row.native else None
     lines += ["", *totals, ""]
     measured = [r for r in rows if r.native and r.state.startswith("built")]
     ratios = [r.build_s / r.native for r in measured if r.native]
     if ratios:
         worst = max(measured, key=lambda r: r.build_s / r.native if r.native else 0.0)
         lines.append(
-            f"build / native: max {max(ratios):.2f} ({worst.target.name} {worst.package.name}),"
+            f"build / native, wall: max {max(ratios):.2f} ({worst.target.name} {worst.package.name}),"
             f" median {sorted(ratios)[len(ratios) // 2]:.2f}, over {len(ratios)} built targets"
         )
+        cpu_ratios = [r.build_cpu / r.native_cpu for r in measured if r.build_cpu and r.native_cpu]
+        if cpu_ratios:
+            worst = max(measured, key=lambda r: r.build_cpu / r.native_cpu if r.build_cpu and r.native_cpu else 0.0)
+            lines.append(
+                f"build / native, CPU: max {max(cpu_ratios):.2f} ({worst.target.name} {worst.package.name}),"
+                f" median {sorted(cpu_ratios)[len(cpu_ratios) // 2]:.2f}, over {len(cpu_ratios)} built targets"
+            )
         lines.append("")
     lines.append(
-        "| arch | python | package | result | wheel tag | honest (show) | same bytes twice | build s | native s | build / native | total s |"
+        "| arch | python | package | result | wheel tag | honest (show) | same bytes twice | build s | native s"
+        " | build / native | build CPU s | native CPU s | CPU ratio | total s |"
     )
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+
+    def num(v: float | None, digits: int = 2) -> str:
+        return f"{v:.{digits}f}" if v else "-"
+
     for r in rows:
-        native = r.native
-        ratio = f"{r.build_s / native:.2f}" if native and r.state.startswith("built") else "-"
+        built = r.state.startswith("built")
+        ratio = r.build_s / r.native if r.native and built else None
+        cpu_ratio = r.build_cpu / r.native_cpu if r.build_cpu and r.native_cpu and built else None
         lines.append(
             f"| {r.target.arch.name} | {r.target.python} | {r.package.name} {r.package.version} | {r.state} | {r.tag} "
-            f"| {r.honest} | {r.same_bytes} | {r.build_s:.1f} | {f'{native:.2f}' if native else '-'} | {ratio} "
-            f"| {r.total_s:.1f} |{r.why}"
+            f"| {r.honest} | {r.same_bytes} | {r.build_s:.1f} | {num(r.native)} | {num(ratio)} "
+            f"| {num(r.build_cpu)} | {num(r.native_cpu)} | {num(cpu_ratio)} | {r.total_s:.1f} |{r.why}"
         )
     lines += ["", *matrix(rows, packages)]
     results_file.write(lines, args.out)
