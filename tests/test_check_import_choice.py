@@ -178,3 +178,27 @@ def test_an_extension_whose_package_wants_a_missing_dependency_is_still_proven(t
     result, detail = results[(new.name, "dep._ext")]
     assert result == "imported" and "not_installed_dependency" in detail and "loaded from its file" in detail
     assert results[(new.name, "dep")][0] == "python-error"
+
+
+def test_a_pure_wheel_has_nothing_to_import_and_says_so(tmp_path: Path) -> None:
+    # as `check` has it (exit 0, "nothing to load"): a wheelhouse loop is not stopped by six
+    pure = make_wheel(tmp_path, "purepkg", "1.0", "py3-none-any", {"purepkg/__init__.py": ""}, root_is_purelib=True)
+    proc = run([*muslwheel_cmd(), "check", "--import", pure])
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        proc.stdout
+        == f"{pure.name}: pure wheel: no ELF members, nothing binary to import (it imports wherever Python does)\n"
+    )
+    (report,) = json.loads(run_ok([*muslwheel_cmd(), "check", "--import", "--json", pure]).stdout)
+    assert (report["kit"], report["ok"], report["modules"]) == (None, True, [])
+
+
+@pytest.mark.world
+def test_a_glibc_module_is_a_binary_error_that_names_its_file(tmp_path: Path) -> None:
+    kit = kit_for("x86_64", NEWEST_MUSL, PY)
+    gnu = build_extension(kit, tmp_path, "_gnu", suffix=".cpython-311-x86_64-linux-gnu.so")
+    wheel = fixture_wheel(kit, tmp_path, "cp311-cp311-musllinux_1_2_x86_64", {f"chk/{gnu.name}": gnu.read_bytes()})
+    proc = run([*muslwheel_cmd(), "check", "--import", "--json", "--kit", kit.name, wheel])
+    assert proc.returncode == 1
+    result, detail = {m: r for (_, m), r in import_results(proc.stdout).items()}["chk._gnu"]
+    assert result == "binary-error" and f"does not import a module file named {gnu.name}" in detail

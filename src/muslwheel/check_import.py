@@ -123,6 +123,7 @@ class ImportReport:
     python: str
     modules: list[ModuleResult] = field(default_factory=list)
     seconds: float = 0.0
+    note: str = ""  #: why nothing was imported (a pure wheel); kit is then ""
 
     @property
     def ok(self) -> bool:
@@ -135,6 +136,8 @@ class ImportReport:
 
     def summary(self) -> str:
         """``imports``, ``does NOT import``, or ``imports, but …`` when a module went unproven."""
+        if self.note:
+            return self.note
         if not self.ok:
             return "does NOT import"
         if self.not_proven:
@@ -148,13 +151,14 @@ class ImportReport:
     def to_json(self) -> dict[str, object]:
         return {
             "wheel": self.wheel,
-            "kit": self.kit,
+            "kit": self.kit or None,
             "arch": self.arch,
             "musl": self.musl,
             "python": self.python,
             "ok": self.ok,
             "not_proven": [m.module for m in self.not_proven],
             "seconds": round(self.seconds, 2),
+            **({"note": self.note} if self.note else {}),
             "modules": [
                 {"module": m.module, "file": m.file, "result": m.result, "detail": m.detail} for m in self.modules
             ],
@@ -171,7 +175,8 @@ class _WheelFacts:
     top_levels: tuple[str, ...]
 
 
-def _wheel_facts(path: Path) -> _WheelFacts:
+def _wheel_facts(path: Path) -> _WheelFacts | None:
+    """What check --import needs of a wheel; None for a pure wheel."""
     from .audit import audit_elfs, read_wheel_elfs
     from .resolve import EXTENSION, entry_kind
     from .wheelfile import WheelFile
@@ -181,7 +186,7 @@ def _wheel_facts(path: Path) -> _WheelFacts:
         verdict = audit_elfs(wheel.name, elfs)
         names = [m.filename for m in wheel.members]
     if not elfs:
-        raise MuslwheelError(f"{path.name}: pure wheel: nothing binary to import-check")
+        return None
     if verdict.arch is None:
         raise MuslwheelError(f"{path.name}: no single musllinux architecture in this wheel")
     pythons: set[tuple[int, int]] = set()
@@ -298,9 +303,12 @@ def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout:
     Every wheel and kit is checked before anything is imported: a wheel no kit can import (its
     Python has no kit, an explicit kit of another arch or Python) is one :class:`MuslwheelError`."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
-    plan: list[tuple[Path, _WheelFacts, list[Kit]]] = []
+    plan: list[tuple[Path, _WheelFacts | None, list[Kit]]] = []
     for path in wheels:
         facts = _wheel_facts(path)
+        if facts is None:  # as `check` has it: nothing to load, it imports wherever Python does
+            plan.append((path, None, []))
+            continue
         targets = chosen_kits if chosen_kits is not None else default_kits(facts, path.name)
         for kit in targets:
             if kit.python is None:
@@ -313,7 +321,14 @@ def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout:
                     f"{kit.python}, which would not import it"
                 )
         plan.append((path, facts, targets))
-    return [_import_in_kit(path, facts, kit, timeout) for path, facts, targets in plan for kit in targets]
+    reports = []
+    for path, facts, targets in plan:
+        if facts is None:
+            note = "pure wheel: no ELF members, nothing binary to import (it imports wherever Python does)"
+            reports.append(ImportReport(path.name, "", "any", "", "", note=note))
+            continue
+        reports.extend(_import_in_kit(path, facts, kit, timeout) for kit in targets)
+    return reports
 
 
 def _install(path: Path, site: Path) -> None:
@@ -473,6 +488,9 @@ def _classify(name: str, file: str | None, msg: dict[str, object]) -> ModuleResu
     loader = _loader_failure(name, file, str(msg.get("message")))
     if loader is not None:
         return loader
-    if _BINARY.search(text) or (file is not None and msg.get("type") == "ModuleNotFoundError" and f"'{name}'" in text):
+    if _BINARY.search(text):
         return ModuleResult(name, file, "binary-error", text[:500])
+    if file is not None and msg.get("type") == "ModuleNotFoundError" and f"'{name}'" in text:
+        why = f"{text[:400]} (this CPython does not import a module file named {PurePosixPath(file).name})"
+        return ModuleResult(name, file, "binary-error", why)
     return ModuleResult(name, file, "python-error", text[:500])

@@ -480,6 +480,9 @@ def cmd_check_import(args: argparse.Namespace) -> int:
         _print_json([r.to_json() for r in reports])
     else:
         for r in reports:
+            if not r.kit:
+                print(f"{r.wheel}: {r.summary()}")
+                continue
             print(f"{r.wheel} in {r.kit}: {r.summary()} ({r.seconds:.1f}s)")
             for m in r.modules:
                 where = f" ({m.file})" if m.file else ""
