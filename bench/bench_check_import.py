@@ -212,11 +212,28 @@ def main() -> int:
     return report(rows, notes, time.monotonic() - started, args.out)
 
 
+BINARY = {"crashed", "loader-error", "binary-error", "timeout"}
+
+
+def state(o: Outcome | None) -> str:
+    """A wheel in a kit: crashed, failed (another binary failure), unproven (a system library the
+    kit lacks, nothing else failing), or ok (every module imported or failed in Python only)."""
+    if o is None:
+        return "missing"
+    if o.modules.get("crashed"):
+        return "crashed"
+    if any(o.modules.get(r) for r in BINARY) or o.result == "error":
+        return "failed"
+    if o.modules.get("system-library"):
+        return "unproven"
+    return "ok"
+
+
 def report(rows: list[Row], notes: list[str], took: float, out: Path) -> int:
     lines = header("check --import on real musllinux wheels: show's floor against musl 1.2.3 and 1.2.6, and repair")
     lines += [f"total time: {took:.0f} s", *(f"note: {n}" for n in notes), ""]
-    binary = {"crashed", "loader-error", "binary-error", "timeout"}
-    crashed_old, predicted, fixed, disagreements = [], [], [], []
+    crashed_old, predicted, fixed, unproven, disagreements = [], [], [], [], []
+    python_errors: dict[str, list[str]] = {}
     for r in rows:
         old, new = r.on(OLD), r.on(NEW)
         lines.append(f"## {r.arch} {r.wheel} ({r.seconds:.0f} s)")
@@ -225,44 +242,54 @@ def report(rows: list[Row], notes: list[str], took: float, out: Path) -> int:
         default_ok = kits == sorted(f"{r.arch}-musl{m}-py{PYTHON}" for m in (OLD, NEW))
         lines.append(f"  default kits:  {', '.join(kits) or '-'}{'' if default_ok else '  <- NOT 1.2.3 and 1.2.6'}")
         for o in r.kits:
-            lines.append(f"  {o.kit:26} {o.cell()}")
+            lines.append(f"  {o.kit:26} {state(o)}: {o.cell()}")
         lines.append(f"  repaired:      {r.repaired}")
         if r.after:
-            lines.append(f"  {'repaired in ' + r.after.kit:26} {r.after.cell()}")
+            lines.append(f"  {'repaired in ' + r.after.kit:26} {state(r.after)}: {r.after.cell()}")
         lines.append("")
-        if old is None or new is None:
+        for o in [*r.kits, *([r.after] if r.after else [])]:
+            if o.modules.get("python-error"):
+                python_errors.setdefault(f"{r.arch} {r.wheel.split('-')[0]}", []).append(o.kit)
+        if not default_ok:
             disagreements.append(f"{r.arch} {r.wheel}: default kits {kits}")
+        if old is None:
             continue
-        fails_old = old.result in binary
-        if old.result == "crashed":
+        s_old, s_new, s_after = state(old), state(new), state(r.after)
+        predicts_fail = version_tuple(r.floor or "0") > (1, 2, 3)
+        if s_old == "crashed":
             crashed_old.append(r)
             if r.relr:
                 predicted.append(r)
-            if r.after and r.after.result not in binary:
+            if s_after in ("ok", "unproven"):
                 fixed.append(r)
-        predicts_fail = version_tuple(r.floor or "0") > (1, 2, 3)
-        if fails_old != predicts_fail:
-            disagreements.append(
-                f"{r.arch} {r.wheel}: show floor {r.floor}, import on {OLD}: {old.result} {old.detail}".rstrip()
-            )
-        if new.result in binary or new.result == "system-library":
-            disagreements.append(f"{r.arch} {r.wheel}: on {NEW}: {new.result} {new.detail}".rstrip())
-        if old.result == "system-library":
-            disagreements.append(f"{r.arch} {r.wheel}: on {OLD}: {old.result} {old.detail}".rstrip())
-        if r.after and r.after.result in binary:
-            disagreements.append(f"{r.arch} {r.wheel}: repaired, on {OLD}: {r.after.result} {r.after.detail}")
+        if "unproven" in (s_old, s_new, s_after):
+            unproven.append(f"{r.arch} {r.wheel}: on {OLD} {s_old}, on {NEW} {s_new}, repaired on {OLD} {s_after}")
+        if s_old != "unproven" and (s_old in ("crashed", "failed")) != predicts_fail:
+            disagreements.append(f"{r.arch} {r.wheel}: show's floor {r.floor}; on {OLD}: {s_old}: {old.cell()}")
+        if s_new in ("crashed", "failed"):
+            disagreements.append(f"{r.arch} {r.wheel}: on {NEW}: {s_new}: {new.cell() if new else ''}")
+        if r.after and s_after in ("crashed", "failed"):
+            disagreements.append(f"{r.arch} {r.wheel}: repaired, on {OLD}: {s_after}: {r.after.cell()}")
+    n = len(rows)
     lines += [
         "## totals",
-        f"wheels: {len(rows)} ({', '.join(f'{a}: {sum(r.arch == a for r in rows)}' for a in dict.fromkeys(r.arch for r in rows))})",
+        f"wheels: {n} ({', '.join(f'{a}: {sum(r.arch == a for r in rows)}' for a in dict.fromkeys(r.arch for r in rows))})",
         f"crash (signal) at import on musl {OLD}: {len(crashed_old)}",
-        f"  of those, show's floor is >= 1.2.4 by DT_RELR (predicted): {len(predicted)}",
+        f"  of those, show's floor is >= 1.2.4 through DT_RELR (predicted): {len(predicted)}",
         f"  of those, the repaired wheel imports on musl {OLD}: {len(fixed)}",
-        f"import on musl {NEW} (no binary failure): "
-        f"{sum(1 for r in rows if (n := r.on(NEW)) is not None and n.result not in binary)} of {len(rows)}",
-        f"repaired wheels importing on musl {OLD}: "
-        f"{sum(1 for r in rows if r.after and r.after.result not in binary)} of {len(rows)}",
+        f"no binary failure on musl {NEW}: {sum(state(r.on(NEW)) in ('ok', 'unproven') for r in rows)} of {n}",
+        f"show's floor > {OLD} (fails there): {sum(version_tuple(r.floor or '0') > (1, 2, 3) for r in rows)} of {n}",
+        f"repaired wheels with no binary failure on musl {OLD}: "
+        f"{sum(r.after is not None and state(r.after) in ('ok', 'unproven') for r in rows)} of {n}",
         "",
-        "## where show's floor and the real import disagree, or a kit could not prove the import",
+        "## not proven: a system library the policy lets wheels use (libz.so.1) that the kits lack",
+        *(unproven or ["none"]),
+        "",
+        "## Python errors (a dependency check --import does not install, or a module the kit's CPython lacks:",
+        "## typing_extensions, _cffi_backend, _ssl, tkinter); extensions are then loaded from their file",
+        *(f"{k}: {', '.join(v)}" for k, v in python_errors.items()),
+        "",
+        "## where show's floor and the real import disagree, or the default kits are not 1.2.3 and 1.2.6",
         *(disagreements or ["none"]),
     ]
     write(lines, out)
