@@ -15,7 +15,10 @@ musllinux wheel for each arch (pip download with `muslwheel tags --target ARCH:1
    Python at its tag's musl floor, and the newest), which here must be musl 1.2.3 and 1.2.6;
    per module imported / crashed (signal) / loader error / binary error / Python error;
 3. `muslwheel repair` (DT_RELR unpacked, the default), then `check --import` of the repaired
-   wheel in the musl 1.2.3 kit.
+   wheel in the musl 1.2.3 kit;
+4. when a kit lacked libz.so.1 (a system library musllinux wheels may use, which Alpine's base
+   image has and the kits do not), 2 and 3 again in the same kits with a libz.so.1 added (built
+   here by zig from Debian's zlib source; the kits are not modified).
 
 Writes a table and totals to --out with the command: how many wheels crash on 1.2.3, how many of
 those `show` predicted (floor ≥ 1.2.4 through DT_RELR), how many repaired wheels import on 1.2.3,
@@ -128,16 +131,62 @@ class Row:
     repaired: str = ""  #: the repaired wheel's tag and floor, or why repair refused
     after: Outcome | None = None
     seconds: float = 0.0
+    #: when a kit lacked libz.so.1: the first runs, before kits/after were rerun with a libz added
+    without_libz: list[Outcome] = field(default_factory=list)
+    default_kits: list[str] = field(default_factory=list)  #: the kits check --import chose itself
 
     def on(self, musl: str) -> Outcome | None:
-        return next((o for o in self.kits if o.kit == f"{self.arch}-musl{musl}-py{PYTHON}"), None)
+        name = f"{self.arch}-musl{musl}-py{PYTHON}"
+        return next((o for o in self.kits if o.kit in (name, name + ZLIB)), None)
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split(".") if p.isdigit())
 
 
-def bench_wheel(arch: str, wheel: Path, work: Path, timeout: float) -> Row:
+ZLIB = "+libz"
+ZLIB_SOURCES = (
+    "adler32 compress crc32 deflate gzclose gzlib gzread gzwrite infback inffast inflate inftrees trees uncompr zutil"
+)
+
+
+def kits_with_libz(arch: str, kits: dict[str, dict[str, object]], work: Path) -> dict[str, Path]:
+    """Each CPython kit of *arch* at 1.2.3 and 1.2.6 plus a libz.so.1 (Alpine's base image has
+    one; musllinux wheels may use it), as a kit of its own in *work*: kit.json, and a root whose
+    entries link to the kit's, lib/ holding the kit's loader and libc and a libz.so.1 built by
+    zig from the Debian zlib source the test world uses. The kits themselves are not touched."""
+    found = subprocess.run(
+        [sys.executable, "-m", "muslwheel.kits.sources", "zlib", "--version-prefix", "1.2.13"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    src = work / f"zlib-{arch}"
+    src.mkdir()
+    subprocess.run(["tar", "-xf", found.stdout.strip(), "-C", str(src), "--strip-components=1"], check=True)
+    out: dict[str, Path] = {}
+    for musl in (OLD, NEW):
+        kit = kits[f"{arch}-musl{musl}-py{PYTHON}"]
+        root = Path(str(kit["root"]))
+        directory = work / f"{kit['name']}{ZLIB}"
+        (directory / "root" / "lib").mkdir(parents=True)
+        meta = json.loads((root.parent / "kit.json").read_text())
+        meta["name"] = f"{kit['name']}{ZLIB}"
+        (directory / "kit.json").write_text(json.dumps(meta))
+        for entry in root.iterdir():
+            if entry.name != "lib":
+                (directory / "root" / entry.name).symlink_to(entry)
+        for entry in (root / "lib").iterdir():
+            (directory / "root" / "lib" / entry.name).symlink_to(entry)
+        zig = [sys.executable, "-m", "ziglang", "cc", "-target", str(kit["zig_target"])]
+        flags = ["-O2", "-fPIC", "-w", "-DHAVE_UNISTD_H", "-DHAVE_STDARG_H", "-shared", "-Wl,-soname,libz.so.1"]
+        sources = [str(src / f"{name}.c") for name in ZLIB_SOURCES.split()]
+        subprocess.run([*zig, *flags, "-o", str(directory / "root" / "lib" / "libz.so.1"), *sources], check=True)
+        out[musl] = directory
+    return out
+
+
+def bench_wheel(arch: str, wheel: Path, work: Path, timeout: float, libz: dict[str, Path] | None = None) -> Row:
     row = Row(arch, wheel.name)
     start = time.monotonic()
     code, out, err = muslwheel("show", "--json", str(wheel))
@@ -150,6 +199,7 @@ def bench_wheel(arch: str, wheel: Path, work: Path, timeout: float) -> Row:
     except ValueError:
         row.show = "show failed: " + (err.strip().splitlines() or ["?"])[-1][:120]
     row.kits = outcomes(*muslwheel("check", "--import", "--json", "--timeout", str(timeout), str(wheel)))
+    row.default_kits = sorted(o.kit for o in row.kits)
     old_kit = f"{arch}-musl{OLD}-py{PYTHON}"
     dest = work / wheel.stem
     dest.mkdir()
@@ -166,6 +216,16 @@ def bench_wheel(arch: str, wheel: Path, work: Path, timeout: float) -> Row:
             row.repaired = "show failed"
         after = outcomes(*muslwheel("check", "--import", "--json", "--timeout", str(timeout), "--kit", old_kit, fixed))
         row.after = after[0] if after else None
+    if libz and any(state(o) == "unproven" for o in [*row.kits, *([row.after] if row.after else [])]):
+        # prove it with the libz.so.1 the kits lack
+        row.without_libz = [*row.kits, *([row.after] if row.after else [])]
+        kits = [a for m in (OLD, NEW) for a in ("--kit", str(libz[m]))]
+        row.kits = outcomes(*muslwheel("check", "--import", "--json", "--timeout", str(timeout), *kits, str(wheel)))
+        if row.after:
+            after = outcomes(
+                *muslwheel("check", "--import", "--json", "--timeout", str(timeout), "--kit", str(libz[OLD]), fixed)
+            )
+            row.after = after[0] if after else None
     row.seconds = time.monotonic() - start
     return row
 
@@ -174,6 +234,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="x86_64,aarch64,armv7l")
     parser.add_argument("--limit", type=int, default=0, help="at most N wheels per arch (0: all)")
+    parser.add_argument("--only", default="", help="only these packages, comma-separated (a quick look)")
     parser.add_argument("--skip", default="", help="packages not to run, comma-separated (named in the results)")
     parser.add_argument(
         "--wheels",
@@ -185,15 +246,16 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "check_import.txt")
     args = parser.parse_args()
 
-    kits = {k["name"] for k in json.loads(muslwheel("kit", "list", "--json")[1])}
+    kits = {str(k["name"]): k for k in json.loads(muslwheel("kit", "list", "--json")[1])}
     skip = {s.strip().lower() for s in args.skip.split(",") if s.strip()}
-    names = [n for n in packages() if n not in skip]
+    only = {s.strip().lower() for s in args.only.split(",") if s.strip()}
+    names = [n for n in packages() if n not in skip and (not only or n in only)]
     rows: list[Row] = []
     notes: list[str] = []
     started = time.monotonic()
     for arch in args.arch.split(","):
         want = [f"{arch}-musl{m}-py{PYTHON}" for m in (OLD, NEW)]
-        if not set(want) <= kits:
+        if not set(want) <= set(kits):
             notes.append(f"{arch}: skipped, no kits {', '.join(k for k in want if k not in kits)}")
             continue
         wheels, missing = fetch(arch, names, args.wheels / arch)
@@ -203,8 +265,9 @@ def main() -> int:
             notes.append(f"{arch}: bounded to {args.limit} of {len(wheels)} wheels (--limit)")
             wheels = wheels[: args.limit]
         with tempfile.TemporaryDirectory(prefix="muslwheel-bench-import-") as tmp:
+            libz = kits_with_libz(arch, kits, Path(tmp))
             for wheel in wheels:
-                row = bench_wheel(arch, wheel, Path(tmp), args.timeout)
+                row = bench_wheel(arch, wheel, Path(tmp), args.timeout, libz)
                 print(f"{row.seconds:6.1f}s {wheel.name}", file=sys.stderr, flush=True)
                 rows.append(row)
     if skip:
@@ -238,9 +301,13 @@ def report(rows: list[Row], notes: list[str], took: float, out: Path) -> int:
         old, new = r.on(OLD), r.on(NEW)
         lines.append(f"## {r.arch} {r.wheel} ({r.seconds:.0f} s)")
         lines.append(f"  show:          {r.show}, tag {r.tag}, floor {r.floor}{' (DT_RELR)' if r.relr else ''}")
-        kits = sorted(o.kit for o in r.kits)
+        kits = r.default_kits
         default_ok = kits == sorted(f"{r.arch}-musl{m}-py{PYTHON}" for m in (OLD, NEW))
         lines.append(f"  default kits:  {', '.join(kits) or '-'}{'' if default_ok else '  <- NOT 1.2.3 and 1.2.6'}")
+        for o in r.without_libz:
+            lines.append(f"  {o.kit:26} {state(o)}: {o.cell()}")
+        if r.without_libz:
+            lines.append(f"  then again in the same kits with libz.so.1 added ({ZLIB}):")
         for o in r.kits:
             lines.append(f"  {o.kit:26} {state(o)}: {o.cell()}")
         lines.append(f"  repaired:      {r.repaired}")
@@ -262,7 +329,12 @@ def report(rows: list[Row], notes: list[str], took: float, out: Path) -> int:
                 predicted.append(r)
             if s_after in ("ok", "unproven"):
                 fixed.append(r)
-        if "unproven" in (s_old, s_new, s_after):
+        if r.without_libz:
+            unproven.append(
+                f"{r.arch} {r.wheel}: proven with libz.so.1 added: on {OLD} {s_old}, on {NEW} {s_new}, "
+                f"repaired on {OLD} {s_after}"
+            )
+        elif "unproven" in (s_old, s_new, s_after):
             unproven.append(f"{r.arch} {r.wheel}: on {OLD} {s_old}, on {NEW} {s_new}, repaired on {OLD} {s_after}")
         if s_old != "unproven" and (s_old in ("crashed", "failed")) != predicts_fail:
             disagreements.append(f"{r.arch} {r.wheel}: show's floor {r.floor}; on {OLD}: {s_old}: {old.cell()}")
@@ -282,7 +354,7 @@ def report(rows: list[Row], notes: list[str], took: float, out: Path) -> int:
         f"repaired wheels with no binary failure on musl {OLD}: "
         f"{sum(r.after is not None and state(r.after) in ('ok', 'unproven') for r in rows)} of {n}",
         "",
-        "## not proven: a system library the policy lets wheels use (libz.so.1) that the kits lack",
+        "## a system library the policy lets wheels use (libz.so.1) that the kits lack: rerun with one added",
         *(unproven or ["none"]),
         "",
         "## Python errors (a dependency check --import does not install, or a module the kit's CPython lacks:",
