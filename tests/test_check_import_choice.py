@@ -202,3 +202,32 @@ def test_a_glibc_module_is_a_binary_error_that_names_its_file(tmp_path: Path) ->
     assert proc.returncode == 1
     result, detail = {m: r for (_, m), r in import_results(proc.stdout).items()}["chk._gnu"]
     assert result == "binary-error" and f"does not import a module file named {gnu.name}" in detail
+
+
+@pytest.mark.world
+def test_check_names_the_object_that_needs_a_missing_library(tmp_path: Path) -> None:
+    # pillow's x86_64 wheel on a root without libz.so.1: `check` printed
+    # "PIL/_imaging…: libz.so.1" twice, once for _imaging and once for the libtiff it loads
+    kit = kit_for("x86_64", NEWEST_MUSL, PY)
+    zig = [sys.executable, "-m", "ziglang", "cc", "-target", kit.zig_target, "-shared", "-fPIC"]
+    gone = tmp_path / "libgone.so"
+    run_ok(
+        [*zig, "-Wl,-soname,libgone.so.1", "-o", gone, write_c(tmp_path / "gone.c", "int gone(void) { return 1; }\n")]
+    )
+    dep = tmp_path / "libdep-0123abcd.so"
+    dep_src = write_c(tmp_path / "dep.c", "int gone(void);\nint dep(void) { return gone(); }\n")
+    run_ok([*zig, f"-Wl,-soname,{dep.name}", "-o", dep, dep_src, f"-L{tmp_path}", "-Wl,--no-as-needed", "-lgone"])
+    ext = build_extension(
+        kit, tmp_path, "_m", f"-L{tmp_path}", "-Wl,--no-as-needed", "-lgone", str(dep), "-Wl,-rpath,$ORIGIN/../m.libs"
+    )
+    wheel = make_wheel(
+        tmp_path,
+        "m",
+        "1.0",
+        "cp311-cp311-musllinux_1_2_x86_64",
+        {f"m/{ext.name}": ext.read_bytes(), f"m.libs/{dep.name}": dep.read_bytes()},
+    )
+    proc = run([*muslwheel_cmd(), "check", "--json", "--root", kit.root, wheel])
+    assert proc.returncode == 1, proc.stderr
+    missing = [(p["file"], p["subject"]) for p in json.loads(proc.stdout)["problems"] if p["kind"] == "missing-library"]
+    assert sorted(missing) == [(f"m.libs/{dep.name}", "libgone.so.1"), (f"m/{ext.name}", "libgone.so.1")]

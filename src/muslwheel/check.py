@@ -228,10 +228,14 @@ def _run_loader(
             for line in (proc.stderr + proc.stdout).splitlines():
                 m = _MISSING.search(line)
                 if m:
-                    key = ("missing-library", m.group(1), m.group(3))
+                    # named by the object that needs it (the entry point, or a library it loads)
+                    needer = m.group(3)
+                    if needer.startswith(str(unpacked)):
+                        needer = os.path.relpath(needer, unpacked)
+                    key = ("missing-library", m.group(1), needer)
                     if key not in seen:
                         seen.add(key)
-                        found.append(Problem(name, "missing-library", m.group(1), m.group(2)))
+                        found.append(Problem(needer, "missing-library", m.group(1), m.group(2)))
                     continue
                 m = _UNBOUND.search(line)
                 if m and not is_interpreter_symbol(m.group(2)):
