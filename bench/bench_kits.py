@@ -4,21 +4,27 @@
     MUSLWHEEL_CACHE=... python bench/bench_kits.py [--arch A]... [--musl V]... [--python X.Y]... [--no-build]
 
 1. Builds every kit (8 arches × musl {Debian's 1.2.3 where Debian has it, the newest} × the
-   CPython minors available), timing each step cold or warm as it happens.
-2. For each musllinux package of ``bench/wheels.txt`` (NAME==VERSION for an arch), downloads that
+   CPython minors available), loader kits first, then each CPython minor for every arch in the
+   order given, timing each build cold or warm as it happens; a kit built earlier shows the cold
+   time its build recorded (and the machine's load then: it is often shared).
+2. Proves each CPython kit: zlib, ctypes (a call into musl and a callback from it) and a C
+   extension built by zig against the kit, imported and computing, natively or under qemu-user.
+3. For each musllinux package of ``bench/wheels.txt`` (NAME==VERSION for an arch), downloads that
    release's musllinux wheel for each kit CPython minor of the arch (the bench set pins cp312,
    which Debian has no source for), and runs ``muslwheel check --import --json`` over it in
    every kit of that arch and minor.
-3. Writes ``bench/results/kits.txt``: build time and disk size per kit, and per wheel and kit
-   imported / crashed / loader error / binary error / Python error.
+4. Writes ``bench/results/kits.txt``: build time and disk size per kit, what each proves, and per
+   wheel and kit imported / crashed / loader error / binary error / Python error.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,16 +34,83 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from results_file import header, write  # noqa: E402
 
-from muslwheel.kits import kit_name, kits_dir, list_kits  # noqa: E402
+from muslwheel.kits import Kit, host_python_dir, kit_name, kits_dir, list_kits  # noqa: E402
 from muslwheel.kits.build import CPYTHON_SOURCES, DEBIAN_ARCH, DEBIAN_BINARY_MUSL, NEWEST_MUSL  # noqa: E402
 
-ARCHES = ["x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64"]
+ARCHES = ["x86_64", "aarch64", "i686", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64"]
 
 
 def du(path: Path) -> int:
     """Bytes under *path*, each hard-linked file once."""
     out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True)
     return int(out.stdout.split()[0]) if out.returncode == 0 else 0
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def recorded(kit: Kit) -> str:
+    """The cold build time a kit's build recorded (musl; its CPython tree, shared by the arch's kits)."""
+    meta = json.loads((kit.directory / "kit.json").read_text())
+    parts = []
+    if "musl_seconds" in meta:
+        parts.append(f"musl {meta['musl_seconds']:.0f}s at load {meta['musl_load']:.1f}")
+    if "cpython_build_seconds" in meta:
+        parts.append(
+            f"CPython {meta['cpython_version']} {meta['cpython_build_seconds']:.0f}s at load {meta['cpython_build_load']:.1f}"
+        )
+    elif meta.get("cpython_version"):
+        parts.append(f"CPython {meta['cpython_version']}")
+    return "; ".join(parts) or "(built before build times were recorded)"
+
+
+EXTENSION = r"""
+#include <Python.h>
+static PyObject *fib(PyObject *self, PyObject *arg) {
+    long long n = PyLong_AsLongLong(arg), a = 0, b = 1;
+    while (n-- > 0) { long long t = a + b; a = b; b = t; }
+    return PyLong_FromLongLong(a);
+}
+static PyMethodDef methods[] = {{"fib", fib, METH_O, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "kitprobe", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_kitprobe(void) { return PyModule_Create(&def); }
+"""
+PROBE = """
+import ctypes, sys, zlib, kitprobe
+libc = ctypes.CDLL(None)
+values = (ctypes.c_int * 5)(5, 3, 9, 1, 7)
+CMP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+libc.qsort(values, 5, ctypes.sizeof(ctypes.c_int), CMP(lambda a, b: a[0] - b[0]))
+assert zlib.crc32(b"musl") == 4196687167 and zlib.decompress(zlib.compress(b"k" * 999)) == b"k" * 999
+assert libc.strlen(b"musllinux") == 9 and list(values) == [1, 3, 5, 7, 9]
+assert kitprobe.fib(50) == 12586269025
+print(sys.version.split()[0])
+"""
+
+
+def prove(kit: Kit) -> str:
+    """zlib, ctypes and a C extension built for the kit, in the kit's CPython."""
+    with tempfile.TemporaryDirectory(prefix="bench-kits-") as tmp:
+        src = Path(tmp, "kitprobe.c")
+        src.write_text(EXTENSION)
+        out = Path(tmp, "kitprobe" + kit.ext_suffix)
+        env = dict(os.environ, ZIG_LIBC=str(kit.zig_libc_file()))
+        cc = [sys.executable, "-m", "ziglang", "cc", "-target", kit.zig_target, "-O2", "-shared", "-fPIC"]
+        proc = subprocess.run(
+            [*cc, f"-I{kit.include_dir}", "-o", str(out), str(src)], env=env, capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            return "FAILED to build the extension: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:160]
+        start = time.monotonic()
+        proc = subprocess.run(
+            [*kit.python_command(), "-c", PROBE], env={"PYTHONPATH": tmp}, capture_output=True, text=True, timeout=600
+        )
+        took = time.monotonic() - start
+    if proc.returncode != 0:
+        return "FAILED: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:160]
+    how = f"under {kit.runner()[0].rsplit('/', 1)[-1]}" if kit.runner() else "natively"
+    return f"CPython {proc.stdout.strip()} {how}: zlib, ctypes (call + callback), C extension fib(50) ok ({took:.1f}s)"
 
 
 def build(arch: str, musl: str, python: str | None, jobs: int) -> tuple[float, str]:
@@ -91,26 +164,54 @@ def main() -> int:
     arches = args.arch or ARCHES
     pythons = args.python or list(CPYTHON_SOURCES)
     lines = header("Kits: the full matrix built, and the bench set's musllinux wheels imported in it")
-    lines += [f"kits in {kits_dir()}", ""]
+    lines += [f"kits in {kits_dir()}", f"at the start: {load()} (the machine is shared)", ""]
 
     builds: list[str] = []
     if not args.no_build:
         lines.append(
             "## builds (seconds; 'warm' = already built; CPython is built once per arch, shared by its musl kits)"
         )
-        for arch in arches:
-            releases = args.musl or ([DEBIAN_BINARY_MUSL] if arch in DEBIAN_ARCH else []) + [NEWEST_MUSL]
-            for musl in releases:
-                for python in [None, *pythons]:
+        for python in [None, *pythons]:
+            for arch in arches:
+                releases = args.musl or ([DEBIAN_BINARY_MUSL] if arch in DEBIAN_ARCH else []) + [NEWEST_MUSL]
+                for musl in releases:
                     name = kit_name(arch, musl, python)
                     was = (kits_dir() / name / "kit.json").exists()
+                    host = python is not None and not (host_python_dir(python) / "bin").is_dir()
                     took, status = build(arch, musl, python, args.jobs)
-                    line = f"{name:32} {took:7.1f}s {'warm' if was else 'cold'} {status}"
+                    line = f"{name:32} {took:7.1f}s {'warm' if was else 'cold'} {status} ({load()})"
+                    if host and (host_python_dir(python) / "bin").is_dir():
+                        line += f" [includes building the host CPython {python}]"
                     print(line, flush=True)
                     builds.append(line)
         lines += [*builds, ""]
 
     kits = [k for k in list_kits() if k.arch in arches]
+    lines.append("## cold build times recorded by each kit's build")
+    for k in kits:
+        lines.append(f"{k.name:32} {recorded(k)}")
+    for minor in sorted(CPYTHON_SOURCES):
+        meta_file = host_python_dir(minor) / "build-python.json"
+        if meta_file.exists():
+            meta = json.loads(meta_file.read_text())
+            lines.append(
+                f"{'host CPython ' + minor:32} CPython {meta['cpython_version']} built from {meta['cpython_source']}"
+                + (
+                    f" in {meta['build_seconds']:.0f}s at load {meta['build_load']:.1f}"
+                    if "build_seconds" in meta
+                    else ""
+                )
+            )
+    lines.append("")
+
+    lines.append("## what each CPython kit proves (natively or under qemu-user)")
+    for k in kits:
+        if k.python:
+            line = f"{k.name:32} {prove(k)}"
+            print(line, flush=True)
+            lines.append(line)
+    lines.append("")
+
     lines.append("## disk (MB, hard links counted once per kit; shared CPython trees counted in each kit)")
     for k in kits:
         lines.append(f"{k.name:32} {du(k.directory) / 1e6:7.1f}")
@@ -148,6 +249,7 @@ def main() -> int:
                     summary[verdict] = summary.get(verdict, 0) + 1
                     print(lines[-1], flush=True)
     lines += ["", "summary: " + ", ".join(f"{v} {n}" for v, n in sorted(summary.items()))]
+    lines.append(f"at the end: {load()}")
     write(lines, args.out)
     return 0
 

@@ -21,7 +21,7 @@ from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 # --- CPython kits and check --import ------------------------------------------------------------
 
 #: the CPython kits CI builds (scripts/build-world's KITS); the other arches are in bench/
-PY_ARCHES = ["x86_64", "aarch64"]
+PY_ARCHES = ["x86_64", "aarch64", "armv7l", "i686"]
 PY = "3.11"
 
 EXTENSION = r"""
@@ -34,9 +34,9 @@ EXTENSION = r"""
 const char *vendor_word(int i);
 #endif
 static PyObject *fib(PyObject *self, PyObject *arg) {
-    long n = PyLong_AsLong(arg), a = 0, b = 1;
-    while (n-- > 0) { long t = a + b; a = b; b = t; }
-    return PyLong_FromLong(a);
+    long long n = PyLong_AsLongLong(arg), a = 0, b = 1; /* fib(50) needs 64 bits on 32-bit arches too */
+    while (n-- > 0) { long long t = a + b; a = b; b = t; }
+    return PyLong_FromLongLong(a);
 }
 static PyMethodDef methods[] = {{"fib", fib, METH_O, NULL}, {NULL, NULL, 0, NULL}};
 static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, STR(MODNAME), NULL, -1, methods};

@@ -505,11 +505,10 @@ def cmd_kit_list(args: argparse.Namespace) -> int:
 
 
 def cmd_kit_build(args: argparse.Namespace) -> int:
-    from .kits.build import build_kit
+    from .kits.build import StderrProgress, build_kit
 
-    def progress(message: str) -> None:
-        if not args.quiet:
-            print(f"muslwheel kit: {message}", file=sys.stderr, flush=True)
+    def quiet(message: str) -> None:
+        pass
 
     kit = build_kit(
         args.arch,
@@ -518,7 +517,7 @@ def cmd_kit_build(args: argparse.Namespace) -> int:
         musl_source=Path(args.musl_source) if args.musl_source else None,
         cpython_source=Path(args.cpython_source) if args.cpython_source else None,
         jobs=args.jobs,
-        progress=progress,
+        progress=quiet if args.quiet else StderrProgress(),
     )
     if args.json:
         _print_json(kit.to_json())

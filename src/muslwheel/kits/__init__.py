@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -257,15 +258,36 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def find_build_python(minor: str) -> Path:
-    """A host CPython ``minor`` (``"3.11"``): one the kits built (``<cache>/kits/build-python``),
-    else ``pythonX.Y`` on PATH. :class:`KitError` if there is none."""
-    built = kits_dir() / "build-python" / minor / "bin" / f"python{minor}"
+    """A host CPython ``minor`` (``"3.11"``): the one the kits built from Debian's source
+    (``<cache>/kits/build-python/X.Y``, see :func:`muslwheel.kits.build.build_host_python`), else
+    ``pythonX.Y`` on PATH if it runs (a pyenv shim of a version not selected does not), else this
+    interpreter if it is that minor. :class:`KitError` if there is none."""
+    built = host_python_dir(minor) / "bin" / f"python{minor}"
     if built.exists():
         return built
     found = shutil.which(f"python{minor}")
-    if found:
+    if found and _runs(found):
         return Path(found)
-    raise KitError(f"no host CPython {minor} to build with (run `muslwheel kit build --python {minor}` to build one)")
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
+        return Path(sys.executable)
+    raise KitError(
+        f"no host CPython {minor} to build with (`muslwheel kit build --arch ARCH --musl VERSION --python {minor}` "
+        "builds one from Debian's source)"
+    )
+
+
+def host_python_dir(minor: str) -> Path:
+    """Where the kits keep the host CPython *minor* they built."""
+    return kits_dir() / "build-python" / minor
+
+
+def _runs(executable: str) -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run([executable, "-c", ""], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def read_kit(directory: Path) -> Kit:

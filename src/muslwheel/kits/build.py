@@ -32,12 +32,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TextIO
 
-from . import GNU_HOSTS, ZIG_TARGETS, Kit, KitError, find_build_python, kit_name, kits_dir, read_kit
+from . import GNU_HOSTS, ZIG_TARGETS, Kit, KitError, find_build_python, host_python_dir, kit_name, kits_dir, read_kit
 
 #: musl releases Debian ships as binary packages (bookworm), and the arches it builds them for
 DEBIAN_BINARY_MUSL = "1.2.3"
@@ -73,7 +74,8 @@ ZIG_KERNEL_HEADERS = {
 NEWEST_MUSL = "1.2.6"
 #: CPython minor -> the Debian source package and where it lives
 CPYTHON_SOURCES = {"3.11": "python3.11", "3.13": "python3.13", "3.14": "python3.14"}
-#: rough cold times (seconds, a busy 2-core machine) for the progress estimate
+#: rough cold times (seconds, a busy 2-core machine) for the progress estimate, until this cache
+#: has measured its own (``<kits>/times.json``: the last time each kind of step took)
 ESTIMATE = {"musl-deb": 30, "musl-src": 180, "cpython": 600, "build-python": 300}
 
 #: bumped whenever a kit built before would differ: a kit of another recipe is rebuilt
@@ -82,26 +84,115 @@ RECIPE = 1
 Progress = Callable[[str], None]
 
 
-def _stderr(message: str) -> None:
-    print(f"muslwheel kit: {message}", file=sys.stderr, flush=True)
+class StderrProgress:
+    """``kit build``'s progress on stderr: a plain line when each step starts (with its estimate
+    and the estimate left in all) and when it ends (with the time it took); on a terminal, between
+    those, one live line redrawn each second with the time spent and the estimate left."""
+
+    def __init__(self, stream: TextIO | None = None, *, live: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty() if live is None else live
+        self._lock = threading.Lock()
+        self._showing = False
+
+    def __call__(self, message: str) -> None:
+        with self._lock:
+            self._clear()
+            self.stream.write(f"muslwheel kit: {message}\n")
+            self.stream.flush()
+
+    def redraw(self, message: str) -> None:
+        """Replace the live line (terminals only)."""
+        with self._lock:
+            self.stream.write(f"\r\033[Kmuslwheel kit: {message}")
+            self.stream.flush()
+            self._showing = True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._clear()
+
+    def _clear(self) -> None:
+        if self._showing:
+            self.stream.write("\r\033[K")
+            self._showing = False
+
+
+_stderr = StderrProgress()
+
+
+def _duration(seconds: float) -> str:
+    s = max(0, round(seconds))
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def _times_file() -> Path:
+    return kits_dir() / "times.json"
+
+
+def _measured() -> dict[str, float]:
+    try:
+        data = json.loads(_times_file().read_text())
+        return {str(k): float(v) for k, v in data.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
 
 
 class _Steps:
-    """Progress lines with elapsed time and the estimate left."""
+    """The steps a build still has to take, each kind with its estimate (what it took last time
+    in this cache, else :data:`ESTIMATE`), reported through *progress*."""
 
-    def __init__(self, progress: Progress, plan: list[tuple[str, int]]) -> None:
+    def __init__(self, progress: Progress, plan: list[str]) -> None:
         self.progress = progress
-        self.plan = plan
-        self.start = time.monotonic()
-        self.left = sum(s for _, s in plan)
+        self.plan = list(plan)
+        self.measured = _measured()
 
-    def begin(self, what: str, estimate: int) -> float:
-        self.progress(f"{what} (about {estimate}s; about {self.left}s left in all)")
-        return time.monotonic()
+    def estimate(self, kind: str) -> float:
+        return self.measured.get(kind, ESTIMATE[kind])
 
-    def done(self, what: str, began: float, estimate: int) -> None:
-        self.left = max(0, self.left - estimate)
-        self.progress(f"{what}: done in {time.monotonic() - began:.0f}s")
+    def left(self) -> float:
+        return sum(self.estimate(k) for k in self.plan)
+
+    @contextlib.contextmanager
+    def step(self, kind: str, what: str) -> Iterator[None]:
+        if kind in self.plan:
+            self.plan.remove(kind)
+        estimate, after = self.estimate(kind), self.left()
+        self.progress(f"{what} (about {_duration(estimate)}; about {_duration(estimate + after)} left in all)")
+        began = time.monotonic()
+        stop = threading.Event()
+        ticker = None
+        if getattr(self.progress, "live", False):
+
+            def tick() -> None:
+                while not stop.wait(1.0):
+                    spent = time.monotonic() - began
+                    left = max(0.0, estimate - spent) + after
+                    self.progress.redraw(  # type: ignore[attr-defined]
+                        f"{what}: {_duration(spent)} of about {_duration(estimate)}, about {_duration(left)} left"
+                    )
+
+            ticker = threading.Thread(target=tick, daemon=True)
+            ticker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if ticker is not None:
+                ticker.join()
+                self.progress.clear()  # type: ignore[attr-defined]
+        took = time.monotonic() - began
+        self.progress(f"{what}: done in {_duration(took)}")
+        self.measured[kind] = took
+        with contextlib.suppress(OSError):
+            _write_json(_times_file(), {**_measured(), kind: round(took, 1)})
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
 
 
 # --- tools -------------------------------------------------------------------------------------
@@ -367,6 +458,11 @@ def _musl_from_source(arch: str, musl: str, tarball: Path, root: Path, work: Pat
     _kernel_headers(arch, root / "usr" / "include")
 
 
+def _took(what: str, began: float) -> dict[str, float]:
+    """How long a build took and how loaded the machine was at its end (it is often shared)."""
+    return {f"{what}_seconds": round(time.monotonic() - began, 1), f"{what}_load": round(os.getloadavg()[0], 2)}
+
+
 def _write_kit(directory: Path, arch: str, musl: str, python: str | None, extra: dict[str, object]) -> None:
     meta: dict[str, object] = {"name": kit_name(arch, musl, python), "arch": arch, "musl": musl, "python": python}
     meta["recipe"] = RECIPE
@@ -419,7 +515,7 @@ def build_musl_kit(
     *,
     musl_source: Path | None = None,
     jobs: int = 2,
-    progress: Progress = _stderr,
+    steps: _Steps,
 ) -> Kit:
     """The loader-only kit ``<arch>-musl<musl>``, built unless present."""
     from ..arch import get_arch
@@ -432,19 +528,27 @@ def build_musl_kit(
     with _locked(name):
         if _current(directory):
             return read_kit(directory)
-        _build_musl_kit(arch, musl, name, directory, musl_source, jobs, progress)
+        _build_musl_kit(arch, musl, name, directory, musl_source, jobs, steps)
     return read_kit(directory)
 
 
 def _build_musl_kit(
-    arch: str, musl: str, name: str, directory: Path, musl_source: Path | None, jobs: int, progress: Progress
+    arch: str, musl: str, name: str, directory: Path, musl_source: Path | None, jobs: int, steps: _Steps
 ) -> None:
-    from_debian = musl == DEBIAN_BINARY_MUSL and arch in DEBIAN_ARCH and musl_source is None
-    step = "musl-deb" if from_debian else "musl-src"
-    steps = _Steps(progress, [(step, ESTIMATE[step])])
-    began = steps.begin(
-        f"{name}: musl {musl} " + ("from Debian's packages" if from_debian else "from source with zig"), ESTIMATE[step]
-    )
+    from_debian = _musl_from_debian_packages(arch, musl, musl_source)
+    what = f"{name}: musl {musl} " + ("from Debian's packages" if from_debian else "from source with zig")
+    with steps.step("musl-deb" if from_debian else "musl-src", what):
+        _build_musl_root(arch, musl, directory, musl_source, jobs, from_debian)
+
+
+def _musl_from_debian_packages(arch: str, musl: str, musl_source: Path | None) -> bool:
+    return musl == DEBIAN_BINARY_MUSL and arch in DEBIAN_ARCH and musl_source is None
+
+
+def _build_musl_root(
+    arch: str, musl: str, directory: Path, musl_source: Path | None, jobs: int, from_debian: bool
+) -> None:
+    began = time.monotonic()
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -459,12 +563,11 @@ def _build_musl_kit(
                 source = tarball.name
         _finish_musl_root(tmp / "root", arch, musl)
         _verify_musl(tmp / "root", arch, musl)
-        _write_kit(tmp, arch, musl, None, {"musl_source": source})
+        _write_kit(tmp, arch, musl, None, {"musl_source": source, **_took("musl", began)})
         _install(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    steps.done(name, began, ESTIMATE[step])
 
 
 def _verify_musl(root: Path, arch: str, musl: str) -> None:
@@ -538,15 +641,84 @@ def build_kit(
     get_arch(arch)
     if not re.fullmatch(r"1\.[0-9]+\.[0-9]+", musl):
         raise KitError(f"--musl {musl!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
-    for given in (musl_source, cpython_source):
-        if given is not None and not given.is_file():
-            raise KitError(f"{given}: no such source tarball")
     if python is not None and python not in CPYTHON_SOURCES:
         raise KitError(f"--python {python}: kits have CPython {', '.join(CPYTHON_SOURCES)}")
-    musl_kit = build_musl_kit(arch, musl, musl_source=musl_source, jobs=jobs, progress=progress)
+    if cpython_source is not None and python is None:
+        raise KitError("--cpython-source goes with --python X.Y")
+    if musl_source is not None:
+        check_source_tarball(musl_source, "musl", musl)
+    if cpython_source is not None and python is not None:
+        check_source_tarball(cpython_source, "cpython", python)
+    steps = _Steps(progress, _plan(arch, musl, python, musl_source))
+    musl_kit = build_musl_kit(arch, musl, musl_source=musl_source, jobs=jobs, steps=steps)
     if python is None:
         return musl_kit
-    return build_python_kit(musl_kit, python, cpython_source=cpython_source, jobs=jobs, progress=progress)
+    return build_python_kit(musl_kit, python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+
+
+#: what identifies a source tree: (file whose text names the version, pattern of the version)
+_LANDMARKS = {
+    "musl": ("VERSION", re.compile(r"^([0-9][^\s]*)")),
+    "cpython": ("Include/patchlevel.h", re.compile(r'#define PY_VERSION\s+"([^"]+)"', re.M)),
+}
+
+
+def check_source_tarball(path: Path, what: str, version: str) -> str:
+    """The version of the *what* (``musl`` or ``cpython``) source tree in tarball *path*, checked
+    against *version* (musl: equal; CPython: same minor) before anything is built or written;
+    :class:`KitError` naming the file otherwise."""
+    import tarfile
+
+    label = {"musl": "musl", "cpython": "CPython"}[what]
+    if not path.is_file():
+        raise KitError(f"{path}: no such source tarball")
+    landmark, pattern = _LANDMARKS[what]
+    try:
+        with tarfile.open(path) as tar:
+            for member in tar:
+                parts = member.name.split("/", 1)
+                if len(parts) == 2 and parts[1] == landmark and member.isfile():
+                    f = tar.extractfile(member)
+                    text = f.read(65536).decode("utf-8", "replace") if f else ""
+                    break
+            else:
+                raise KitError(f"{path}: not {label}'s source (no {landmark} in it)")
+    except tarfile.ReadError:
+        raise KitError(f"{path}: not a tarball (tar, gzip, bzip2 or xz)") from None
+    except (tarfile.TarError, OSError, EOFError, ValueError) as e:
+        raise KitError(f"{path}: not a readable source tarball ({' '.join(str(e).split())})") from None
+    m = pattern.search(text)
+    found = m.group(1) if m else "an unknown version"
+    ok = found == version if what == "musl" else found.startswith(version + ".") or found == version
+    if not ok:
+        raise KitError(f"{path}: {label} {found}'s source, not {label} {version}")
+    return found
+
+
+def _base_musl(arch: str, musl: str) -> str:
+    """The musl a kit's CPython is built against: the oldest of the arch (Debian's 1.2.3 where
+    Debian has it and *musl* is newer), so that it runs on every musl kit of the arch."""
+    if arch in DEBIAN_ARCH and _version_key(DEBIAN_BINARY_MUSL) < _version_key(musl):
+        return DEBIAN_BINARY_MUSL
+    return musl
+
+
+def _plan(arch: str, musl: str, python: str | None, musl_source: Path | None) -> list[str]:
+    """The kinds of step building this kit still needs, for the estimate."""
+    plan = []
+    if not _current(kits_dir() / kit_name(arch, musl, None)):
+        plan.append("musl-deb" if _musl_from_debian_packages(arch, musl, musl_source) else "musl-src")
+    if python is None or _current(kits_dir() / kit_name(arch, musl, python)):
+        return plan
+    base = _base_musl(arch, musl)
+    if base != musl and not _current(kits_dir() / kit_name(arch, base, None)):
+        plan.append("musl-deb")
+    if not _current(_cpython_tree_dir(arch, python, base)):
+        with contextlib.suppress(KitError):
+            find_build_python(python)
+            return [*plan, "cpython"]
+        plan += ["build-python", "cpython"]
+    return plan
 
 
 def build_python_kit(
@@ -555,7 +727,7 @@ def build_python_kit(
     *,
     cpython_source: Path | None = None,
     jobs: int = 2,
-    progress: Progress = _stderr,
+    steps: _Steps,
 ) -> Kit:
     """The kit ``<arch>-musl<ver>-py<X.Y>``: *musl_kit*'s root with a CPython built against the
     oldest musl kit of the arch (Debian's 1.2.3 where it exists), so it runs on both."""
@@ -565,19 +737,17 @@ def build_python_kit(
         return read_kit(directory)
     with _locked(name):
         if not _current(directory):
-            _build_python_kit(musl_kit, python, directory, cpython_source, jobs, progress)
+            _build_python_kit(musl_kit, python, directory, cpython_source, jobs, steps)
     return read_kit(directory)
 
 
 def _build_python_kit(
-    musl_kit: Kit, python: str, directory: Path, cpython_source: Path | None, jobs: int, progress: Progress
+    musl_kit: Kit, python: str, directory: Path, cpython_source: Path | None, jobs: int, steps: _Steps
 ) -> None:
     base = musl_kit
-    if musl_kit.arch in DEBIAN_ARCH and musl_kit.musl != DEBIAN_BINARY_MUSL:
-        older = _version_key(DEBIAN_BINARY_MUSL) < _version_key(musl_kit.musl)
-        if older:
-            base = build_musl_kit(musl_kit.arch, DEBIAN_BINARY_MUSL, jobs=jobs, progress=progress)
-    tree = build_cpython_tree(base, python, cpython_source=cpython_source, jobs=jobs, progress=progress)
+    if _base_musl(musl_kit.arch, musl_kit.musl) != musl_kit.musl:
+        base = build_musl_kit(musl_kit.arch, _base_musl(musl_kit.arch, musl_kit.musl), jobs=jobs, steps=steps)
+    tree = build_cpython_tree(base, python, cpython_source=cpython_source, jobs=jobs, steps=steps)
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -591,7 +761,7 @@ def _build_python_kit(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _smoke(read_kit(directory))
+    _smoke(read_kit(directory), tree.parent)
 
 
 def _meta(kit: Kit, key: str) -> object:
@@ -602,8 +772,9 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
-def _smoke(kit: Kit) -> None:
-    """The kit's CPython starts and imports what a typical extension's import needs."""
+def _smoke(kit: Kit, tree: Path) -> None:
+    """The kit's CPython starts and imports what a typical extension's import needs; if not, the
+    kit and its CPython *tree* go (a tree missing a module must not pass as built)."""
     code = (
         "import sys, zlib, ctypes, json, struct, math, sysconfig, importlib.machinery as m; "
         "print(sys.version_info[0], sys.version_info[1], m.EXTENSION_SUFFIXES[0])"
@@ -612,6 +783,7 @@ def _smoke(kit: Kit) -> None:
     want = f"{kit.python.replace('.', ' ') if kit.python else ''} {kit.ext_suffix}"
     if proc.returncode != 0 or not proc.stdout.startswith(want):
         shutil.rmtree(kit.directory, ignore_errors=True)
+        shutil.rmtree(tree, ignore_errors=True)
         raise KitError(
             f"{kit.name}: the built CPython does not work: {(proc.stderr.strip().splitlines() or [proc.stdout])[-1]}"
         )
@@ -638,26 +810,93 @@ def build_cpython_tree(
     *,
     cpython_source: Path | None = None,
     jobs: int = 2,
-    progress: Progress = _stderr,
+    steps: _Steps,
 ) -> Path:
     """CPython *python* cross-built for *base*'s arch against *base*'s musl, installed (stripped,
     without tests) into ``<kits>/cpython/<arch>-py<X.Y>-musl<ver>/usr``; returns that tree."""
-    out = kits_dir() / "cpython" / f"{base.arch}-py{python}-musl{base.musl}"
+    out = _cpython_tree_dir(base.arch, python, base.musl)
     if _current(out):
         return out / "tree"
     with _locked(f"cpython-{out.name}"):
         if not _current(out):
-            _build_cpython_tree(base, python, out, cpython_source, jobs, progress)
+            _build_cpython_tree(base, python, out, cpython_source, jobs, steps)
     return out / "tree"
 
 
+def _cpython_tree_dir(arch: str, python: str, musl: str) -> Path:
+    return kits_dir() / "cpython" / f"{arch}-py{python}-musl{musl}"
+
+
+def build_host_python(python: str, *, cpython_source: Path | None = None, jobs: int = 2, steps: _Steps) -> Path:
+    """The host CPython *python* a cross build runs (``--with-build-python``): one already on
+    this host (:func:`find_build_python`), else built from the same Debian source as the kits'
+    (or *cpython_source*) with the host's C compiler into ``<kits>/build-python/X.Y``."""
+    with contextlib.suppress(KitError):
+        return find_build_python(python)
+    with _locked(f"build-python-{python}"):
+        with contextlib.suppress(KitError):
+            return find_build_python(python)
+        with steps.step("build-python", f"host CPython {python} to cross-build with"):
+            _build_host_python(python, host_python_dir(python), cpython_source, jobs)
+    return find_build_python(python)
+
+
+def _build_host_python(python: str, out: Path, cpython_source: Path | None, jobs: int) -> None:
+    began = time.monotonic()
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with _work_dir() as work:
+            tarball = cpython_source or source_tarball(CPYTHON_SOURCES[python], python)
+            src = work / "cpython"
+            src.mkdir()
+            _run(["tar", "-xf", str(tarball), "-C", str(src), "--strip-components=1"])
+            env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "CONFIG_SITE")}
+            log = work / "build-python.log"
+            # prefix = its final place (sysconfig records it); installed with DESTDIR, then moved
+            _run(
+                ["./configure", f"--prefix={out}", "--without-ensurepip", "--disable-test-modules", "OPT=-O2 -g0"],
+                cwd=src,
+                env=env,
+                log=log,
+            )
+            _run(["make", f"-j{jobs}"], cwd=src, env=env, log=log)
+            stage = work / "stage"
+            _run(["make", "install", f"DESTDIR={stage}", "COMPILEALL_OPTS=-j0"], cwd=src, env=env, log=log)
+            installed = stage / str(out).lstrip("/")
+            _slim(installed, python)
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(installed), str(tmp))  # the build tree may be on another filesystem
+            version = _cpython_version(src)
+        (tmp / "build-python.json").write_text(
+            json.dumps({"cpython_source": tarball.name, "cpython_version": version, **_took("build", began)})
+        )
+        executable = tmp / "bin" / f"python{python}"
+        proc = subprocess.run(
+            [str(executable), "-c", "import zlib, sys; print(sys.version.split()[0])"], capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            raise KitError(
+                f"the host CPython {python} built does not work: {(proc.stderr.strip().splitlines() or ['?'])[-1]}"
+            )
+        _install(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _build_cpython_tree(
-    base: Kit, python: str, out: Path, cpython_source: Path | None, jobs: int, progress: Progress
+    base: Kit, python: str, out: Path, cpython_source: Path | None, jobs: int, steps: _Steps
 ) -> None:
-    build_python = find_build_python(python)
-    steps = _Steps(progress, [("cpython", ESTIMATE["cpython"])])
-    what = f"CPython {python} for {base.arch} against musl {base.musl}"
-    began = steps.begin(what, ESTIMATE["cpython"])
+    build_python = build_host_python(python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+    with steps.step("cpython", f"CPython {python} for {base.arch} against musl {base.musl}"):
+        _cross_build_cpython(base, python, out, cpython_source, jobs, build_python)
+
+
+def _cross_build_cpython(
+    base: Kit, python: str, out: Path, cpython_source: Path | None, jobs: int, build_python: Path
+) -> None:
+    began = time.monotonic()
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -708,20 +947,39 @@ def _build_cpython_tree(
                 log=log,
             )
             _run(["make", f"-j{jobs}"], cwd=src, env=env, log=log)
+            _no_failed_modules(log)
             stage = work / "stage"
             _run(["make", "install", f"DESTDIR={stage}", "COMPILEALL_OPTS=-j0"], cwd=src, env=env, log=log)
             _slim(stage / "usr", python)
-            os.replace(stage, tmp / "tree")
+            shutil.move(str(stage), str(tmp / "tree"))  # the build tree may be on another filesystem
             version = _cpython_version(src)
         (tmp / "tree.json").write_text(
-            json.dumps({"cpython_source": tarball.name, "cpython_version": version, "built_against_musl": base.musl})
+            json.dumps(
+                {
+                    "cpython_source": tarball.name,
+                    "cpython_version": version,
+                    "built_against_musl": base.musl,
+                    **_took("cpython_build", began),
+                }
+            )
         )
         (tmp / "kit.json").write_text(json.dumps({"recipe": RECIPE}))
         _install(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    steps.done(what, began, ESTIMATE["cpython"])
+
+
+def _no_failed_modules(log: Path) -> None:
+    """CPython's build reports a module that compiled but would not link under "Failed to build
+    these modules:" and carries on; a kit must not lack one (i686's _ctypes once did)."""
+    lines = log.read_text(errors="replace").splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.startswith("Failed to build these modules:"):
+            why = next((x.strip() for x in lines if x.startswith("ld.lld: error:")), "")
+            raise KitError(
+                f"CPython's build failed to build {' '.join(lines[i + 1].split())}" + (f": {why}" if why else "")
+            )
 
 
 def _build_triplet() -> str:
@@ -811,6 +1069,10 @@ def _build_libffi(work: Path, arch: str, deps: Path, env: dict[str, str], log: P
             "--disable-docs",
             "--disable-multi-os-directory",
             "--disable-exec-static-tramp",
+            # its test runs `cc -Werror -S`, which zig fails ("argument unused: -c"); without
+            # hidden visibility i386's sysv.S calls a preemptible pc thunk, which a shared
+            # _ctypes cannot link ("R_386_PC32 cannot be used against __x86.get_pc_thunk.bx")
+            "libffi_cv_hidden_visibility_attribute=yes",
         ],
         cwd=src,
         env=fenv,

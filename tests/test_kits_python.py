@@ -1,0 +1,56 @@
+"""The kits' CPython: what a typical import needs works on every arch CI builds a CPython for,
+under each musl release (natively or under qemu-user), and a kit built from a given tarball is
+that tarball's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import kit_for, run_ok
+
+from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
+
+#: the CPython kits scripts/build-world builds (its KITS); the other arches are in bench/
+CI_PYTHON_ARCHES = ["x86_64", "aarch64", "armv7l", "i686"]
+PY = "3.11"
+
+# zlib built in; ctypes calls into musl (libffi's call path) and musl calls back into Python
+# (libffi's closures: what i686's _ctypes could not link before its libffi had hidden visibility)
+PROBE = """
+import ctypes, sys, zlib
+libc = ctypes.CDLL(None)
+values = (ctypes.c_int * 5)(5, 3, 9, 1, 7)
+CMP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+libc.qsort(values, 5, ctypes.sizeof(ctypes.c_int), CMP(lambda a, b: a[0] - b[0]))
+print(zlib.crc32(b"musl"), zlib.decompress(zlib.compress(b"kit" * 1000)) == b"kit" * 1000,
+      libc.strlen(b"musllinux"), list(values), ctypes.sizeof(ctypes.c_void_p) * 8, sys.implementation.cache_tag)
+"""
+
+
+@pytest.mark.world
+@pytest.mark.parametrize("musl", [DEBIAN_BINARY_MUSL, NEWEST_MUSL])
+@pytest.mark.parametrize("arch", CI_PYTHON_ARCHES)
+def test_zlib_and_ctypes_work_in_the_kits_cpython(arch: str, musl: str) -> None:
+    kit = kit_for(arch, musl, PY)
+    out = run_ok([*kit.python_command(), "-c", PROBE]).stdout.strip().split(None, 3)
+    bits = "32" if arch in ("armv7l", "i686") else "64"
+    assert out == ["4196687167", "True", "9", f"[1, 3, 5, 7, 9] {bits} cpython-311"]
+
+
+@pytest.mark.world
+@pytest.mark.parametrize("musl", [DEBIAN_BINARY_MUSL, NEWEST_MUSL])
+def test_a_kit_built_with_cpython_source_is_built_from_that_tarball(musl: str) -> None:
+    # scripts/build-world builds the i686 kits with --cpython-source: Debian's tarball plus one module
+    kit = kit_for("i686", musl, PY)
+    assert json.loads((kit.directory / "kit.json").read_text())["cpython_source"] == "python3.11-given.tar"
+    code = "import muslwheel_given_source as m; print(m.SOURCE)"
+    assert run_ok([*kit.python_command(), "-c", code]).stdout.strip() == (
+        "the tarball given to kit build --cpython-source"
+    )
+    # ... and a kit built from Debian's own tarball has no such module
+    other = kit_for("x86_64", musl, PY)
+    proc = run_ok(
+        [*other.python_command(), "-c", "import importlib.util as u; print(u.find_spec('muslwheel_given_source'))"]
+    )
+    assert proc.stdout.strip() == "None"
