@@ -20,6 +20,10 @@ musllinux wheel for each arch (pip download with `muslwheel tags --target ARCH:1
    image has and the kits do not), 2 and 3 again in the same kits with a libz.so.1 added (built
    here by zig from Debian's zlib source; the kits are not modified).
 
+Bound: the bench set's 18 binary packages, one wheel each per arch (41 wheels: armv7l has 5),
+took 890 s with the machine at load ~12 (pyarrow under qemu-aarch64 alone ~2-4 min); --limit N
+takes the first N per arch, --only a few packages.
+
 Writes a table and totals to --out with the command: how many wheels crash on 1.2.3, how many of
 those `show` predicted (floor ≥ 1.2.4 through DT_RELR), how many repaired wheels import on 1.2.3,
 and every disagreement between `show` and the real import, each with its reason.
