@@ -20,6 +20,8 @@ came back (i386's ``__xstat``: gone with time64 in 1.2.0, back in 1.2.4) counts 
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -66,6 +68,10 @@ _EXT_SUFFIX = re.compile(r"\.cpython-(\d)(\d+)([a-z]*)-([\w-]+)\.so$")
 _TIME64 = re.compile(r"^__\w*(time64|64)$")
 _MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")
 _OTHER_LINUX = re.compile(r"^(linux|manylinux1|manylinux2010|manylinux2014|manylinux_\d+_\d+)_(\w+)$")
+
+_FROM_OUTSIDE = frozenset((EXTERNAL, SYSTEM, ELSEWHERE, PYTHON))  #: resolutions that leave the wheel
+_KIND = operator.attrgetter("kind")
+_RESOLUTIONS = operator.attrgetter("resolutions")
 
 #: Error kinds that forbid every musllinux tag (the rest concern one claim, or are warnings).
 BLOCKING = ("library", "glibc", "arch", "unresolved", "system-symbol", GLIBC_SYMBOL, INITIAL_EXEC_TLS)
@@ -261,8 +267,8 @@ def _floor_of(
             )
         )
     unresolved: list[Reason] = []
-    for sym in elf.symbols:
-        if sym.defined or sym.weak or is_interpreter_symbol(sym.name) or provided(sym.name):
+    for sym in elf.imports:
+        if is_interpreter_symbol(sym.name) or provided(sym.name):
             continue
         info = table.lookup(sym.name)
         if info is None:
@@ -369,7 +375,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
 
     # One pass over each member's symbols: who defines each name some member imports.
     defined = {path: elf.defined_names for path, elf in elfs.items()}
-    imported = {s.name for elf in elfs.values() for s in elf.symbols if not s.defined and not s.weak}
+    imported = {s.name for elf in elfs.values() for s in elf.imports}
     definers: dict[str, list[str]] = {}
     for path, names in defined.items():
         for name in imported.intersection(names):
@@ -388,10 +394,15 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         own = loads.loads_of(path)
         resolutions = loads.resolutions_of(path)
         visible = loads.visible(path)
-        outside = any(r.kind in (EXTERNAL, SYSTEM, ELSEWHERE, PYTHON) for ld in own for r in ld.resolutions)
-
-        def provided(name: str, visible: frozenset[str] = visible) -> bool:
-            return any(d in visible for d in definers.get(name, ()))
+        kinds = map(_KIND, itertools.chain.from_iterable(map(_RESOLUTIONS, own)))
+        outside = not _FROM_OUTSIDE.isdisjoint(kinds)
+        # Which of this file's imports a library it can see defines; asked only about its own
+        # imports (floor, hazards, private symbols), so worked out once for those.
+        provided = frozenset(
+            name
+            for name in {s.name for s in elf.imports}.intersection(definers)
+            if any(d in visible for d in definers[name])
+        ).__contains__
 
         file_floor: MuslVersion | None = None
         file_reasons: list[Reason] = []
@@ -590,8 +601,8 @@ def _private_symbol_reasons(path: str, elf: ELFFile, own: list[Load], provided: 
     out = []
     for lib in sorted(system):
         private = private_symbols(lib)
-        for sym in elf.symbols:
-            if not sym.defined and not sym.weak and sym.name in private and not provided(sym.name):
+        for sym in elf.imports:
+            if sym.name in private and not provided(sym.name):
                 out.append(
                     Reason(
                         "system-symbol",

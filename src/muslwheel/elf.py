@@ -18,9 +18,16 @@ extensions (hash, versions, properties): https://refspecs.linuxfoundation.org/LS
 
 from __future__ import annotations
 
+import array
 import enum
+import functools
+import gc
+import itertools
+import operator
 import os
 import struct
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Union
 
@@ -124,6 +131,11 @@ class Symbol(NamedTuple):
     version_file: str | None = None
 
 
+_NAME = operator.itemgetter(0)
+_DEFINED = operator.itemgetter(1)
+_WEAK_FIELD = operator.itemgetter(2)
+
+
 @dataclass(frozen=True)
 class ELFFile:
     """What an ELF file says about its platform and its dynamic linking."""
@@ -154,9 +166,20 @@ class ELFFile:
     def undefined(self) -> tuple[Symbol, ...]:
         return tuple(s for s in self.symbols if not s.defined)
 
-    @property
+    # Worked out once per file (a big C++ library has hundreds of thousands of symbols), with
+    # C-level iterators; cached_property writes the instance's __dict__, which frozen allows.
+    @functools.cached_property
     def defined_names(self) -> frozenset[str]:
-        return frozenset(s.name for s in self.symbols if s.defined)
+        return frozenset(map(_NAME, filter(_DEFINED, self.symbols)))
+
+    @functools.cached_property
+    def imports(self) -> tuple[Symbol, ...]:
+        """The strong undefined symbols (not defined, not weak), in symbol table order: what
+        must bind for the file to load."""
+        strong_undefined = map(
+            operator.not_, map(operator.or_, map(_DEFINED, self.symbols), map(_WEAK_FIELD, self.symbols))
+        )
+        return tuple(itertools.compress(self.symbols, strong_undefined))
 
     @property
     def is_arm_hard_float(self) -> bool:
@@ -363,8 +386,7 @@ def _dynamic_symbols(
 ) -> tuple[tuple[Symbol, ...], dict[str, tuple[str, ...]]]:
     if DT.SYMTAB not in tags:
         return (), {}
-    sym_fmt = e + ("IBBHQQ" if is64 else "IIIBBH")
-    sym_size = struct.calcsize(sym_fmt)
+    sym_size = 24 if is64 else 16  # Elf64_Sym, Elf32_Sym
     symtab_addr = tags[DT.SYMTAB]
     symtab_off = to_offset(symtab_addr, "DT_SYMTAB")
     count = _dynsym_count(r, e, is64, tags, symtab_addr, sym_size, to_offset, e_shoff, e_shnum, e_shentsize)
@@ -377,27 +399,92 @@ def _dynamic_symbols(
         n = min(count, (r.size - vs_off) // 2)
         versym = [v for (v,) in struct.iter_unpack(e + "H", r.slice(vs_off, n * 2, "version symbol table"))]
 
-    out = []
-    strtab_bytes = bytes(strtab)
-    for index, fields in enumerate(struct.iter_unpack(sym_fmt, raw)):
-        if is64:
-            st_name, st_info, _other, st_shndx = fields[:4]
-        else:
-            st_name, _value, _size, st_info, _other, st_shndx = fields
-        binding = st_info >> 4
-        if index == 0 or binding == STB_LOCAL or st_name == 0:
-            continue
-        end = strtab_bytes.find(b"\0", st_name)
-        if end < 0 or st_name >= len(strtab_bytes):
-            raise ELFError(f"symbol {index}: name offset {st_name} is outside the string table")
-        name = strtab_bytes[st_name:end].decode("utf-8", "surrogateescape")
-        version = version_file = None
-        if versym is not None and index < len(versym):
-            found = versions_by_index.get(versym[index] & 0x7FFF)
-            if found:
-                version_file, version = found
-        out.append(Symbol(name, st_shndx != 0, binding == STB_WEAK, version, version_file))
-    return tuple(out), version_needs
+    # Hundreds of thousands of objects, none of them in a cycle: the cyclic collector would
+    # only traverse them again and again while they are made.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _symbol_tuples(raw, e, is64, count, bytes(strtab), versym, versions_by_index), version_needs
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _byte_table(pred: Callable[[int], bool]) -> bytes:
+    return bytes(int(pred(b)) for b in range(256))
+
+
+#: bytes.translate tables over a column of st_info bytes (binding = st_info >> 4) or of one
+#: byte of st_shndx: 1 where the condition holds, else 0.
+_NOT_LOCAL = _byte_table(lambda b: b >> 4 != 0)
+_WEAK = _byte_table(lambda b: b >> 4 == STB_WEAK)
+_NONZERO = _byte_table(lambda b: b != 0)
+_BOOL = (False, True)
+_U32 = next(code for code in "IL" if array.array(code).itemsize == 4)
+_MAKE_SYMBOL = functools.partial(tuple.__new__, Symbol)  # Symbol(...) without a Python-level call
+
+
+def _symbol_tuples(
+    raw: memoryview,
+    e: str,
+    is64: bool,
+    count: int,
+    strtab: bytes,
+    versym: list[int] | None,
+    versions_by_index: dict[int, tuple[str, str]],
+) -> tuple[Symbol, ...]:
+    """The kept symbols (not index 0, not STB_LOCAL, named) of the *count* entries in *raw*.
+
+    Column by column, with C-level iterators (bytes slices and translate, map, compress, zip)
+    instead of a Python loop per symbol: a big C++ library has hundreds of thousands."""
+    size = 24 if is64 else 16
+    data = bytes(raw)
+    # Elf64_Sym: st_name(4) st_info(1) st_other(1) st_shndx(2) st_value(8) st_size(8);
+    # Elf32_Sym: st_name(4) st_value(4) st_size(4) st_info(1) st_other(1) st_shndx(2).
+    info_at, shndx_at = (4, 6) if is64 else (12, 14)
+    info = data[info_at::size]
+    words = array.array(_U32, data)  # st_name is the first 32-bit word of each entry
+    if (e == "<") != (sys.byteorder == "little"):
+        words.byteswap()
+    st_name = words[:: size // 4]
+    keep = bytearray(map(operator.and_, info.translate(_NOT_LOCAL), map(bool, st_name)))
+    if keep:
+        keep[0] = 0  # index 0 is the undefined symbol
+    offsets = list(itertools.compress(st_name, keep))
+    if strtab.isascii():
+        text = strtab.decode("ascii")
+        ends = list(map(text.find, itertools.repeat("\0"), offsets))
+        bad = -1 in ends
+        if not bad:
+            names: Iterable[str] = list(map(text.__getitem__, map(slice, offsets, ends)))
+    else:
+        ends = list(map(strtab.find, itertools.repeat(b"\0"), offsets))
+        bad = -1 in ends
+        if not bad:
+            names = map(
+                bytes.decode,
+                map(strtab.__getitem__, map(slice, offsets, ends)),
+                itertools.repeat("utf-8"),
+                itertools.repeat("surrogateescape"),
+            )
+    if bad:  # a name offset outside the table, or a name without its NUL: name the first
+        index = list(itertools.compress(range(count), keep))[ends.index(-1)]
+        st = offsets[ends.index(-1)]
+        raise ELFError(f"symbol {index}: name offset {st} is outside the string table")
+    shndx = map(operator.or_, data[shndx_at::size].translate(_NONZERO), data[shndx_at + 1 :: size].translate(_NONZERO))
+    defined = map(_BOOL.__getitem__, itertools.compress(shndx, keep))
+    weak = map(_BOOL.__getitem__, itertools.compress(info.translate(_WEAK), keep))
+    versions: Iterable[str | None] = itertools.repeat(None)
+    files: Iterable[str | None] = itertools.repeat(None)
+    if versym is not None:
+        indices: list[int | None] = [v & 0x7FFF for v in versym]
+        indices += [None] * (count - len(indices))
+        kept = list(itertools.compress(indices, keep))
+        version_of: dict[int | None, str] = {k: v for k, (_f, v) in versions_by_index.items()}
+        file_of: dict[int | None, str] = {k: f for k, (f, _v) in versions_by_index.items()}
+        versions = map(version_of.get, kept)
+        files = map(file_of.get, kept)
+    return tuple(map(_MAKE_SYMBOL, zip(names, defined, weak, versions, files)))
 
 
 def _dynsym_count(

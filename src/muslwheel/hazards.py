@@ -68,8 +68,8 @@ def glibc_imports(path: str, elf: ELFFile, arch: str, provided: Callable[[str], 
     does, and that *provided* (what the wheel's own libraries export) does not define."""
     table = symbol_table(arch)
     out = []
-    for sym in elf.symbols:
-        if sym.defined or sym.weak or provided(sym.name) or is_interpreter_symbol(sym.name):
+    for sym in elf.imports:
+        if provided(sym.name) or is_interpreter_symbol(sym.name):
             continue
         if sym.name in table or not is_glibc_only(sym.name):
             continue

@@ -131,14 +131,19 @@ def _policy_data() -> dict:  # type: ignore[type-arg]
 
 def policies() -> list[Policy]:
     """The musllinux policies, oldest (most compatible) first."""
+    return list(_policies())
+
+
+@functools.cache
+def _policies() -> tuple[Policy, ...]:  # parsed once per process: the audit asks for them per file
     out = [Policy(p["name"], MuslVersion.parse(p["musl"]), frozenset(p["arches"])) for p in _policy_data()["policies"]]
-    return sorted(out, key=lambda p: p.musl)
+    return tuple(sorted(out, key=lambda p: p.musl))
 
 
 def policy_for_version(version: MuslVersion, arch: str | None = None) -> Policy | None:
     """The most compatible policy whose musl floor covers *version* at the tag's granularity
     (and that has *arch*, if given)."""
-    for policy in policies():
+    for policy in _policies():
         if arch is not None and arch not in policy.arches:
             continue
         if (version.major, version.minor) <= (policy.musl.major, policy.musl.minor):
@@ -171,6 +176,7 @@ def is_allowed_system_library(needed: str) -> bool:
     return any(fnmatch.fnmatchcase(needed, pattern) for pattern in _policy_data()["system_libraries"])
 
 
+@functools.cache
 def feature_floor(feature: str) -> MuslVersion:
     return MuslVersion.parse(_policy_data()["features"][feature]["musl"])
 
@@ -185,23 +191,30 @@ def is_libpython(needed: str) -> bool:
     return re.match(_policy_data()["libpython"], needed) is not None
 
 
+@functools.cache
 def private_symbols(library: str) -> frozenset[str]:
     """Names some builds of the allowed system *library* export but no system's copy does
     (zlib's internals from ``libz.so.1``): importing one from the system fails to bind."""
     return frozenset(_policy_data()["system_library_private_symbols"].get(library, ()))
 
 
+@functools.cache
 def arch_floor(arch: str) -> MuslVersion:
     """The first musl release with a port to *arch* (loongarch64: 1.2.5), or the oldest policy's
     floor for arches musl has had all along; nothing for *arch* runs an older musl."""
     spec = _symbol_data()["arches"].get(arch)
-    lowest = policies()[0].musl
+    lowest = _policies()[0].musl
     return max(lowest, _version(spec["since"])) if spec else lowest
 
 
 def is_interpreter_symbol(name: str) -> bool:
     """Symbols the Python interpreter provides to extension modules."""
-    return name.startswith(tuple(_policy_data()["interpreter_symbol_prefixes"]))
+    return name.startswith(_interpreter_prefixes())
+
+
+@functools.cache
+def _interpreter_prefixes() -> tuple[str, ...]:
+    return tuple(_policy_data()["interpreter_symbol_prefixes"])
 
 
 @functools.cache
