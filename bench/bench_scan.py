@@ -11,16 +11,23 @@
    database (``scan-report.html``) for a screenshot.
 3. Local-pool scaling: the same audit over wheels on disk (the first ``--local`` wheels of the
    run, downloaded whole once into the cache), ``--workers 1`` against ``--workers 2``, best of
-   ``--rounds``.
+   ``--rounds``, each run in a session of its own at high priority; and the audit CPU of each
+   of those wheels against the time its bytes take at 100 MB/s. The load average is recorded.
 
-Writes ``bench/results/scan.txt``.
+Writes ``bench/results/scan.txt``. With ``--part local`` only part 3 runs (a minute or two, no
+network once the wheels are on disk) and only its section of the file is replaced, under its
+own command line:
+
+    MUSLWHEEL_CACHE=/work/cache/scan python bench/bench_scan.py --part local --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import shlex
 import shutil
 import sqlite3
 import statistics
@@ -32,7 +39,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from results_file import header, write  # noqa: E402
+import results_file  # noqa: E402
+from results_file import header  # noqa: E402
 
 CACHE = Path(os.environ.get("MUSLWHEEL_CACHE") or Path.home() / ".cache" / "muslwheel")
 MUSLWHEEL = [sys.executable, "-m", "muslwheel"]
@@ -63,6 +71,95 @@ def scan(args: list[str], priority: bool = False) -> tuple[float, dict[str, obje
     return seconds, json.loads(proc.stdout)
 
 
+LOCAL_MARK = "local pool, "
+
+
+def write(lines: list[str], out: Path, keep_before: str | None = None) -> None:
+    """Write *lines* to *out*; with *keep_before*, keep the file's lines before the first line
+    starting with it (the sections another run wrote) and replace the rest."""
+    if keep_before is not None and out.exists():
+        old = out.read_text().splitlines()
+        cut = next((i for i, line in enumerate(old) if line.startswith(keep_before)), len(old))
+        lines = old[:cut] + lines
+    results_file.write(lines, out)
+
+
+def local_wheels(args: argparse.Namespace, work: Path, ok: list[tuple] | None) -> list[Path]:  # type: ignore[type-arg]
+    """The wheels on disk for part 3: downloaded once (the first --local of the real run's)."""
+    local = work / "local"
+    local.mkdir(exist_ok=True)
+    if ok is not None:
+        picked = sorted(ok, key=lambda r: r[8])[:: max(1, len(ok) // args.local)][: args.local]
+        for r in picked:
+            dest = local / r[8].rsplit("/", 1)[-1]
+            if not dest.exists():
+                tmp = dest.with_suffix(".part")
+                req = urllib.request.Request(r[8], headers={"User-Agent": "muslwheel-bench"})
+                with urllib.request.urlopen(req) as resp, open(tmp, "wb") as f:
+                    shutil.copyfileobj(resp, f)
+                tmp.replace(dest)
+    wheels = sorted(local.glob("*.whl"))
+    if not wheels:
+        sys.exit(f"{local}: no wheels on disk; run the whole bench once first")
+    return wheels
+
+
+def local_section(args: argparse.Namespace, ok: list[tuple] | None = None) -> list[str]:  # type: ignore[type-arg]
+    """Part 3: local-pool scaling and audit CPU against 100 MB/s, over the wheels on disk."""
+    work = CACHE / "bench-scan"
+    work.mkdir(parents=True, exist_ok=True)
+    wheels = local_wheels(args, work, ok)
+    local = work / "local"
+    mb = sum(w.stat().st_size for w in wheels) / 1e6
+    load_before = os.getloadavg()
+    best: dict[int, float] = {}
+    runs: dict[int, list[float]] = {1: [], 2: []}
+    cpu_runs: list[list[tuple[int, float]]] = []
+    for _ in range(args.rounds):
+        for workers in (1, 2):
+            scaling_db = work / f"scaling-{workers}.sqlite"
+            for f in work.glob(f"scaling-{workers}.sqlite*"):
+                f.unlink()
+            seconds, s = scan(
+                [str(local), "--db", str(scaling_db), "--workers", str(workers), "--platform", "any"], priority=True
+            )
+            assert s["audited"] == len(wheels), s
+            runs[workers].append(seconds)
+            best[workers] = min(best.get(workers, 1e9), seconds)
+            if workers == 1:
+                con = sqlite3.connect(scaling_db)
+                cpu_runs.append(con.execute("SELECT size, cpu_seconds FROM wheels WHERE error IS NULL").fetchall())
+                con.close()
+    load_after = os.getloadavg()
+    # The audit CPU of the --workers 1 run whose audits took least CPU in all (best of N too).
+    local_rows = min(cpu_runs, key=lambda rows: sum(c for _, c in rows))
+    local_cpu = sum(r[1] for r in local_rows)
+    local_100 = sum(r[0] for r in local_rows) / 100e6
+    local_under = sum(1 for size, c in local_rows if c < size / 100e6)
+    big = [(size, c) for size, c in local_rows if size > 10e6]
+    small = [(size, c) for size, c in local_rows if size < 1e6]
+    command = " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+    return [
+        f"local pool, {len(wheels)} of these wheels on disk ({mb:.0f} MB), one `muslwheel scan DIR` each, best of {args.rounds};"
+        " each run in a session of its own at autogroup nice -15 (the machine is shared; without it a",
+        "  run gets its autogroup's share of the 2 cores whatever its worker count):",
+        f"  measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by: {command}",
+        "  load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}; after: {:.2f} {:.2f} {:.2f}".format(
+            *load_before, *load_after
+        ),
+        f"  --workers 1: {best[1]:.2f} s ({len(wheels) / best[1]:.1f} wheels/s); all runs: "
+        + ", ".join(f"{t:.2f}" for t in runs[1]),
+        f"  --workers 2: {best[2]:.2f} s ({len(wheels) / best[2]:.1f} wheels/s); all runs: "
+        + ", ".join(f"{t:.2f}" for t in runs[2]),
+        f"  scaling 1 -> 2 workers: {best[1] / best[2]:.2f}x (goal >= 1.7x)",
+        f"  audit CPU (--workers 1 run) vs these wheels' download time at 100 MB/s: {local_cpu:.2f} s vs {local_100:.2f} s"
+        f" = {local_cpu / max(local_100, 1e-9):.2f}; below for {local_under} of {len(local_rows)} wheels",
+        f"    wheels over 10 MB: {sum(c for _, c in big):.2f} s vs {sum(s for s, _ in big) / 100e6:.2f} s"
+        f" ({len(big)} wheels); under 1 MB: {sum(c for _, c in small):.2f} s vs {sum(s for s, _ in small) / 100e6:.2f} s"
+        f" ({len(small)} wheels)",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects-file", type=Path, default=HERE / "scan_projects.txt")
@@ -73,7 +170,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier real run")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scan.txt")
+    parser.add_argument(
+        "--part", choices=("all", "local"), default="all", help="local: only the local-pool section (part 3)"
+    )
     args = parser.parse_args()
+    if args.part == "local":
+        write(local_section(args), args.out, keep_before=LOCAL_MARK)
+        return 0
 
     work = CACHE / "bench-scan"
     work.mkdir(parents=True, exist_ok=True)
@@ -174,47 +277,7 @@ def main() -> int:
         projects_ = sorted({w["project"] for w in wheels})
         lines.append(f"  {len(wheels):4d} wheels, {len(projects_):3d} projects: {reason} ({', '.join(projects_[:6])})")
 
-    # 3. Local-pool scaling over wheels on disk.
-    local = work / "local"
-    local.mkdir(exist_ok=True)
-    picked = sorted((r for r in ok), key=lambda r: r[8])[:: max(1, len(ok) // args.local)][: args.local]
-    for r in picked:
-        dest = local / r[8].rsplit("/", 1)[-1]
-        if not dest.exists():
-            tmp = dest.with_suffix(".part")
-            req = urllib.request.Request(r[8], headers={"User-Agent": "muslwheel-bench"})
-            with urllib.request.urlopen(req) as resp, open(tmp, "wb") as f:
-                shutil.copyfileobj(resp, f)
-            tmp.replace(dest)
-    wheels = sorted(local.glob("*.whl"))
-    mb = sum(w.stat().st_size for w in wheels) / 1e6
-    best: dict[int, float] = {}
-    for _ in range(args.rounds):
-        for workers in (1, 2):
-            scaling_db = work / f"scaling-{workers}.sqlite"
-            for f in work.glob(f"scaling-{workers}.sqlite*"):
-                f.unlink()
-            seconds, s = scan(
-                [str(local), "--db", str(scaling_db), "--workers", str(workers), "--platform", "any"], priority=True
-            )
-            assert s["audited"] == len(wheels), s
-            best[workers] = min(best.get(workers, 1e9), seconds)
-    con = sqlite3.connect(work / "scaling-1.sqlite")
-    local_rows = con.execute("SELECT size, cpu_seconds FROM wheels WHERE error IS NULL").fetchall()
-    con.close()
-    local_cpu = sum(r[1] for r in local_rows)
-    local_100 = sum(r[0] for r in local_rows) / 100e6
-    local_under = sum(1 for size, c in local_rows if c < size / 100e6)
-    lines += [
-        f"local pool, {len(wheels)} of these wheels on disk ({mb:.0f} MB), one `muslwheel scan DIR` each, best of {args.rounds};"
-        " each run in a session of its own at autogroup nice -15 (the machine is shared; without it a",
-        "  run gets its autogroup's share of the 2 cores whatever its worker count):",
-        f"  --workers 1: {best[1]:.2f} s ({len(wheels) / best[1]:.1f} wheels/s)",
-        f"  --workers 2: {best[2]:.2f} s ({len(wheels) / best[2]:.1f} wheels/s)",
-        f"  scaling 1 -> 2 workers: {best[1] / best[2]:.2f}x (goal >= 1.7x)",
-        f"  audit CPU (--workers 1 run) vs these wheels' download time at 100 MB/s: {local_cpu:.2f} s vs {local_100:.2f} s"
-        f" = {local_cpu / max(local_100, 1e-9):.2f}; below for {local_under} of {len(local_rows)} wheels",
-    ]
+    lines += local_section(args, ok)
     write(lines, args.out)
     return 0
 

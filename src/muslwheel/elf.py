@@ -321,13 +321,15 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
     def paths(offsets: list[int], what: str) -> tuple[str, ...]:
         return tuple(p for s in strings(offsets, what) for p in s.split(":") if p)
 
-    symbols, version_needs = _dynamic_symbols(r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_shentsize)
+    symbols, defined_names, version_needs = _dynamic_symbols(
+        r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_shentsize
+    )
     initial_exec_tls = None
     if tags.get(DT.FLAGS, 0) & DF_STATIC_TLS:
         initial_exec_tls = "DF_STATIC_TLS"
     elif has_tls_segment and e_machine in TPOFF_RELOCATIONS:
         initial_exec_tls = _tpoff_relocation(r, e, is64, tags, to_offset, TPOFF_RELOCATIONS[e_machine])
-    return ELFFile(
+    elf = ELFFile(
         **base,
         is_dynamic=True,
         needed=strings(needed_offsets, "DT_NEEDED"),
@@ -339,6 +341,8 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
         version_needs=version_needs,
         initial_exec_tls=initial_exec_tls,
     )
+    elf.__dict__["defined_names"] = defined_names  # its cached_property, filled while the names are at hand
+    return elf
 
 
 def _tpoff_relocation(
@@ -362,12 +366,32 @@ def _tpoff_relocation(
         off = to_offset(tags[table], "relocation table")
         skip = min(tags.get(count, 0), tags[size] // entsize) * entsize
         raw = r.slice(off + skip, tags[size] - tags[size] % entsize - skip, "relocation table")
-        mask = 0xFFFFFFFF if is64 else 0xFF
-        for (info,) in struct.iter_unpack(fmt, raw):
-            name = types.get(info & mask)
-            if name is not None:
-                return f"{name} relocation"
+        # The type is r_info's low 32 bits (64-bit) or low byte (32-bit): one column of the
+        # table, searched in C for each TPOFF type; the first entry of any of them is named.
+        little = e == "<"
+        column: array.array[int] | bytes
+        if is64:
+            column = array.array(_U32, bytes(raw))
+            if little != (sys.byteorder == "little"):
+                column.byteswap()
+            column = column[(2 if little else 3) :: entsize // 4]
+        else:
+            column = bytes(raw[(4 if little else 7) :: entsize])
+        first = min((_index(column, t) for t in types), default=len(column))
+        if first < len(column):
+            return f"{types[column[first]]} relocation"
     return None
+
+
+def _index(column: array.array[int] | bytes, value: int) -> int:
+    """Where *value* first occurs in *column*, or past its end."""
+    if isinstance(column, bytes):
+        found = column.find(value) if value < 256 else -1
+        return found if found >= 0 else len(column)
+    try:
+        return column.index(value)
+    except ValueError:
+        return len(column)
 
 
 _ToOffset = Callable[[int, str], int]
@@ -383,9 +407,10 @@ def _dynamic_symbols(
     e_shoff: int,
     e_shnum: int,
     e_shentsize: int,
-) -> tuple[tuple[Symbol, ...], dict[str, tuple[str, ...]]]:
+) -> tuple[tuple[Symbol, ...], frozenset[str], dict[str, tuple[str, ...]]]:
+    """The kept dynamic symbols, the names of the defined ones, and the version needs."""
     if DT.SYMTAB not in tags:
-        return (), {}
+        return (), frozenset(), {}
     sym_size = 24 if is64 else 16  # Elf64_Sym, Elf32_Sym
     symtab_addr = tags[DT.SYMTAB]
     symtab_off = to_offset(symtab_addr, "DT_SYMTAB")
@@ -404,7 +429,8 @@ def _dynamic_symbols(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _symbol_tuples(raw, e, is64, count, bytes(strtab), versym, versions_by_index), version_needs
+        symbols, defined_names = _symbol_tuples(raw, e, is64, count, bytes(strtab), versym, versions_by_index)
+        return symbols, defined_names, version_needs
     finally:
         if collecting:
             gc.enable()
@@ -432,8 +458,9 @@ def _symbol_tuples(
     strtab: bytes,
     versym: list[int] | None,
     versions_by_index: dict[int, tuple[str, str]],
-) -> tuple[Symbol, ...]:
-    """The kept symbols (not index 0, not STB_LOCAL, named) of the *count* entries in *raw*.
+) -> tuple[tuple[Symbol, ...], frozenset[str]]:
+    """The kept symbols (not index 0, not STB_LOCAL, named) of the *count* entries in *raw*,
+    and the names of those that are defined.
 
     Column by column, with C-level iterators (bytes slices and translate, map, compress, zip)
     instead of a Python loop per symbol: a big C++ library has hundreds of thousands."""
@@ -456,23 +483,25 @@ def _symbol_tuples(
         ends = list(map(text.find, itertools.repeat("\0"), offsets))
         bad = -1 in ends
         if not bad:
-            names: Iterable[str] = list(map(text.__getitem__, map(slice, offsets, ends)))
+            names = list(map(text.__getitem__, map(slice, offsets, ends)))
     else:
         ends = list(map(strtab.find, itertools.repeat(b"\0"), offsets))
         bad = -1 in ends
         if not bad:
-            names = map(
-                bytes.decode,
-                map(strtab.__getitem__, map(slice, offsets, ends)),
-                itertools.repeat("utf-8"),
-                itertools.repeat("surrogateescape"),
+            names = list(
+                map(
+                    bytes.decode,
+                    map(strtab.__getitem__, map(slice, offsets, ends)),
+                    itertools.repeat("utf-8"),
+                    itertools.repeat("surrogateescape"),
+                )
             )
     if bad:  # a name offset outside the table, or a name without its NUL: name the first
         index = list(itertools.compress(range(count), keep))[ends.index(-1)]
         st = offsets[ends.index(-1)]
         raise ELFError(f"symbol {index}: name offset {st} is outside the string table")
     shndx = map(operator.or_, data[shndx_at::size].translate(_NONZERO), data[shndx_at + 1 :: size].translate(_NONZERO))
-    defined = map(_BOOL.__getitem__, itertools.compress(shndx, keep))
+    defined = list(map(_BOOL.__getitem__, itertools.compress(shndx, keep)))
     weak = map(_BOOL.__getitem__, itertools.compress(info.translate(_WEAK), keep))
     versions: Iterable[str | None] = itertools.repeat(None)
     files: Iterable[str | None] = itertools.repeat(None)
@@ -484,7 +513,8 @@ def _symbol_tuples(
         file_of: dict[int | None, str] = {k: f for k, (f, _v) in versions_by_index.items()}
         versions = map(version_of.get, kept)
         files = map(file_of.get, kept)
-    return tuple(map(_MAKE_SYMBOL, zip(names, defined, weak, versions, files)))
+    symbols = tuple(map(_MAKE_SYMBOL, zip(names, defined, weak, versions, files)))
+    return symbols, frozenset(itertools.compress(names, defined))
 
 
 def _dynsym_count(

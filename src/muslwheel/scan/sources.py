@@ -104,14 +104,16 @@ def _ref(url: str, filename: str, sha256: str | None = None, size: int | None = 
 
 
 def from_directory(path: Path) -> list[WheelRef]:
-    """Every ``*.whl`` under *path*, recursively, by absolute path."""
+    """Every ``*.whl`` under *path*, recursively, by absolute path, the largest first: the
+    audit's cost grows with a wheel's size, and a big wheel started last would keep one
+    worker busy while the others have nothing left to do."""
     out = []
     for p in sorted(path.rglob("*.whl")):
         if p.is_file():
             ref = _ref(str(p.resolve()), p.name, size=p.stat().st_size)
             if ref:
                 out.append(ref)
-    return out
+    return sorted(out, key=lambda ref: -(ref.size or 0))  # stable: by name among equals
 
 
 def from_url_list(path: Path) -> list[WheelRef]:
