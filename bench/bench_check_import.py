@@ -45,6 +45,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from results_file import header, write  # noqa: E402
 
+from muslwheel.kits import kits_dir  # noqa: E402
+
 MUSLWHEEL = [sys.executable, "-m", "muslwheel"]
 PYTHON = "3.11"
 OLD, NEW = "1.2.3", "1.2.6"
@@ -276,7 +278,34 @@ def main() -> int:
                 rows.append(row)
     if skip:
         notes.append(f"skipped by --skip: {', '.join(sorted(skip))}")
+    notes.append(f"kits: {kits_dir()} (MUSLWHEEL_CACHE/kits); wheels: {args.wheels}")
+    notes += no_kit_for_the_python(args.wheels / "cp312", ["ujson", "lxml"])  # cp312-cp312, not abi3
     return report(rows, notes, time.monotonic() - started, args.out)
+
+
+def no_kit_for_the_python(dest: Path, names: list[str]) -> list[str]:
+    """A wheel whose Python has no kit (cp312 when the kits have 3.11) must get one line, exit 2."""
+    dest.mkdir(parents=True, exist_ok=True)
+    args = subprocess.run(
+        [*MUSLWHEEL, "tags", "--target", f"x86_64:{OLD}", "--python", "3.12", "--pip-args"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    out = []
+    for name in names:
+        have = [p for p in dest.glob("*.whl") if p.name.lower().startswith(f"{name}-")]
+        if not have:
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(dest), *args, name])
+            have = [p for p in dest.glob("*.whl") if p.name.lower().startswith(f"{name}-")]
+        if not have:
+            out.append(f"cp312 {name}: no wheel to try")
+            continue
+        code, stdout, stderr = muslwheel("check", "--import", str(have[0]))
+        lines = stderr.strip().splitlines()
+        shape = "one line" if len(lines) == 1 and not stdout else f"{len(lines)} lines, stdout {len(stdout)} chars"
+        out.append(f"cp312 wheel, no 3.12 kit: exit {code}, {shape}: {lines[-1] if lines else ''}")
+    return out
 
 
 BINARY = {"crashed", "loader-error", "binary-error", "timeout"}
