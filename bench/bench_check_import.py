@@ -21,7 +21,7 @@ musllinux wheel for each arch (pip download with `muslwheel tags --target ARCH:1
    here by zig from Debian's zlib source; the kits are not modified).
 
 Bound: the bench set's 18 binary packages, one wheel each per arch (41 wheels: armv7l has 5),
-took 890 s with the machine at load ~12 (pyarrow under qemu-aarch64 alone ~2-4 min); --limit N
+took 890 s and 544 s in two runs with the machine at load ~12 (pyarrow under qemu-aarch64 alone 2-4 min); --limit N
 takes the first N per arch, --only a few packages.
 
 Writes a table and totals to --out with the command: how many wheels crash on 1.2.3, how many of
