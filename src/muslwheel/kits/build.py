@@ -1022,8 +1022,13 @@ def _patch_cpython(src: Path) -> None:
     triplet = src / "Misc" / "platform_triplet.c"
     if triplet.exists():
         t = triplet.read_text()
-        if "#include <stdio.h>" not in t:
-            t = t.replace("#include <stdarg.h>", "#include <stdarg.h>\n#include <stdio.h>", 1)
+        if not re.search(r"^#\s*include <stdio\.h>", t, flags=re.M):
+            # 3.12: "#include <stdarg.h>", 3.13: "#  include <stdarg.h>"
+            t, n = re.subn(r"^(#\s*)include <stdarg\.h>$", r"\g<0>\n\1include <stdio.h>", t, count=1, flags=re.M)
+            if n != 1:
+                raise KitError(
+                    f"{triplet}: no <stdarg.h> include to add <stdio.h> beside (a CPython this recipe does not know)"
+                )
             triplet.write_text(t)
 
 
