@@ -35,7 +35,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -256,6 +256,58 @@ def native_round(
     native_cpus[python] = min(cpu, native_cpus.get(python, float("inf")))
 
 
+def compiler_calls(target: Target, sdist: Path, calls: int, *, with_gcc: bool) -> list[str]:
+    """What one compiler call costs: markupsafe's ``_speedups.c`` compiled (each call with a
+    define of its own, so zig's cache cannot answer) and linked, with the target's zig wrapper
+    at the target CPython's flags and with this host's gcc at its Python's flags; and an empty
+    file, the fixed cost. Median wall seconds of *calls* each."""
+    import statistics
+    import subprocess
+    import sysconfig
+
+    from muslwheel.build.toolchain import make_toolchain, read_build_time_vars
+
+    with tempfile.TemporaryDirectory(dir=cache_dir() / "build" / "work") as tmp:
+        work = Path(tmp)
+        tc = make_toolchain(target, work / "tc")
+        project = Source(sdist).copy_to(work / "src")
+        source = project / "src" / "markupsafe" / "_speedups.c"
+        (work / "empty.c").write_text("int empty;\n")
+        target_flags = str(read_build_time_vars(target.sysconfigdata).get("CFLAGS", "")).split()
+        host_flags = str(sysconfigdata_cflags()).split()
+        host_include = sysconfig.get_paths()["include"]
+        compilers = {
+            f"zig ({target.name})": ([str(tc.cc), *target_flags, "-fPIC", f"-I{target.include_dir}"], [str(tc.cc)]),
+            "gcc (host)": (["gcc", *host_flags, "-fPIC", f"-I{host_include}"], ["gcc"]),
+        }
+        if not with_gcc:
+            del compilers["gcc (host)"]
+        out = []
+        for name, (compile_cmd, link_cmd) in compilers.items():
+            times: dict[str, list[float]] = {"compile _speedups.c": [], "link -shared": [], "compile an empty file": []}
+            for i in range(calls):
+                tag = f"-DMUSLWHEEL_BENCH_{os.getpid()}_{i}_{time.monotonic_ns()}"
+                for what, cmd in (
+                    ("compile _speedups.c", [*compile_cmd, tag, "-c", str(source), "-o", str(work / "s.o")]),
+                    ("link -shared", [*link_cmd, "-shared", str(work / "s.o"), "-o", str(work / f"s{i}.so")]),
+                    (
+                        "compile an empty file",
+                        [*compile_cmd, tag, "-c", str(work / "empty.c"), "-o", str(work / "e.o")],
+                    ),
+                ):
+                    start = time.monotonic()
+                    subprocess.run(cmd, check=True, cwd=work, stdout=subprocess.DEVNULL)
+                    times[what].append(time.monotonic() - start)
+            out.append(f"{name}: " + ", ".join(f"{what} {statistics.median(v):.3f} s" for what, v in times.items()))
+        return out
+
+
+def sysconfigdata_cflags() -> str:
+    import sysconfig
+
+    return str(sysconfig.get_config_var("CFLAGS") or "")
+
+
 def pick_targets(arches: list[str], pythons: list[str]) -> tuple[list[Target], list[str]]:
     """The oldest-musl kit of each arch × minor; the pairs without one."""
     targets: list[Target] = []
@@ -282,6 +334,7 @@ class Row:
     why: str
     native: float | None = None
     build_cpu: float | None = None  #: CPU s of the build stage's processes (--jobs 1 only)
+    stages: dict[str, float] = field(default_factory=dict)
     native_cpu: float | None = None
 
 
@@ -304,6 +357,7 @@ def main() -> int:
     ap.add_argument("--cold", action="store_true", help="empty zig's cache and the build venvs first")
     ap.add_argument("--runs", type=int, default=1, help="2: build again (warm), compare the wheels' bytes")
     ap.add_argument("--native-rounds", type=int, default=3, help="0: no native build")
+    ap.add_argument("--compiler-calls", type=int, default=0, help="N: time N compiler calls, zig and gcc")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "build.txt")
     args = ap.parse_args()
 
@@ -412,6 +466,7 @@ def main() -> int:
                     "" if r.ok else f"  ({r.error}; log tail: {' | '.join(r.log_tail[-3:])})",
                 )
             )
+            rows[-1].stages = dict(r.seconds)
             if args.jobs == 1:
                 rows[-1].build_cpu = min(
                     (
@@ -473,8 +528,35 @@ def main() -> int:
             f"| {num(r.build_cpu)} | {num(r.native_cpu)} | {num(cpu_ratio)} | {r.total_s:.1f} |{r.why}"
         )
     lines += ["", *matrix(rows, packages)]
+    lines += stage_table(rows)
+    if args.compiler_calls:
+        lines += ["", f"one compiler call, median of {args.compiler_calls} (markupsafe's _speedups.c):"]
+        markupsafe = store / "sdists" / next(p for p in PACKAGES if p.name == "markupsafe").sdist
+        chosen = [t for t in {t.arch.name: t for t in targets}.values() if t.arch.name in ("x86_64", "aarch64")]
+        for i, target in enumerate(chosen):
+            lines += compiler_calls(target, markupsafe, args.compiler_calls, with_gcc=i == 0)
     results_file.write(lines, args.out)
     return 0 if rows and all(r.state == "built+imported" and r.honest == "yes" for r in rows) and not missing else 1
+
+
+def stage_table(rows: list[Row]) -> list[str]:
+    """Where each target's time went, stage by stage (the last run)."""
+    stages = ["prepare", "before-build", "build", "repair", "check", "import"]
+    out = [
+        "",
+        "where the time went (s, last run; prepare: source copy, build venv, toolchain; import includes check --import"
+        " and the smoke test, under qemu-user for a foreign arch):",
+        "",
+        "| target | package | " + " | ".join(stages) + " |",
+        "| --- | --- |" + " --- |" * len(stages),
+    ]
+    for r in rows:
+        out.append(
+            f"| {r.target.name} | {r.package.name} | "
+            + " | ".join(f"{r.stages[s]:.2f}" if s in r.stages else "-" for s in stages)
+            + " |"
+        )
+    return out
 
 
 def matrix(rows: list[Row], packages: list[Package]) -> list[str]:
