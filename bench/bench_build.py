@@ -67,9 +67,13 @@ class Native:
 LIBFFI = Native(
     f"{DEBIAN}/libf/libffi/libffi_3.4.4.orig.tar.gz",
     "d66c56ad259a82cf2a9dfc408b32bf5da52371500b84745f7fb8b645712df676",
+    # lld (zig's linker) refuses a version script naming symbols an arch does not define (the
+    # java raw API on i386, long double on armv7l) unless told --undefined-version; zig fails
+    # libffi's `cc -Werror -S` visibility probe, and i386's sysv.S needs hidden visibility
     "tar xzf {tarball} && cd libffi-3.4.4 && ./configure -q --build=$(uname -m)-pc-linux-gnu"
     " --host=$MUSLWHEEL_HOST --prefix=$MUSLWHEEL_PREFIX --disable-static --disable-docs"
-    " --disable-multi-os-directory --disable-exec-static-tramp && make -s -j1 install",
+    " --disable-multi-os-directory --disable-exec-static-tramp libffi_cv_hidden_visibility_attribute=yes"
+    ' LDFLAGS="$LDFLAGS -Wl,--undefined-version" && make -s -j1 install',
 )
 LIBYAML = Native(
     f"{DEBIAN}/liby/libyaml/libyaml_0.2.5.orig.tar.gz",
