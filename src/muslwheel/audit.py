@@ -20,6 +20,7 @@ came back (i386's ``__xstat``: gone with time64 in 1.2.0, back in 1.2.4) counts 
 
 from __future__ import annotations
 
+import gc
 import itertools
 import operator
 import re
@@ -700,7 +701,18 @@ def read_wheel_elfs(wheel: WheelFile, *, keep_bytes: bool = False) -> tuple[dict
 
 
 def audit_wheel(path: str | Path | WheelSource) -> Verdict:
-    """Audit the wheel file at *path* (or from any WheelSource). Raises WheelError/ELFError for bad input."""
-    with WheelFile(path) as wheel:
-        elfs, _ = read_wheel_elfs(wheel)
-        return audit_elfs(wheel.name, elfs)
+    """Audit the wheel file at *path* (or from any WheelSource). Raises WheelError/ELFError for bad input.
+
+    The cyclic garbage collector is paused meanwhile: a big wheel's members hold a million
+    symbol tuples, none in a cycle, which it would otherwise traverse again at each of its
+    collections while the audit runs (a fifth of the audit's time). They are freed by
+    reference counting as it returns; anything cyclic is collected at the next collection."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with WheelFile(path) as wheel:
+            elfs, _ = read_wheel_elfs(wheel)
+            return audit_elfs(wheel.name, elfs)
+    finally:
+        if collecting:
+            gc.enable()
