@@ -136,6 +136,9 @@ def test_the_build_error_of_a_broken_extension_is_shown(
     assert proc.returncode == 1
     assert "FAILED at build" in proc.stdout
     assert "speed.c" in proc.stdout and "error" in proc.stdout  # the compiler's own words, from the log
+    # the whole log is kept, named by project and target (a bench builds many projects per target)
+    (log,) = [Path(line.split("full log: ", 1)[1]) for line in proc.stdout.splitlines() if "full log: " in line]
+    assert log.name == "fixture-x86_64-py3.11.log" and "speed.c" in log.read_text()
 
 
 @pytest.mark.parametrize(

@@ -156,7 +156,8 @@ def _build_one(source: Source, out_dir: Path, options: BuildOptions, result: Tar
         say(result, f"FAILED at {result.stage}: {result.error}")
     finally:
         if failed or options.keep_work:
-            kept = cache_dir() / "build" / "logs" / f"{result.target.name}.log"
+            # named by project and target: one bench run builds several projects per target
+            kept = cache_dir() / "build" / "logs" / f"{source.path.name}-{result.target.name}.log"
             kept.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(result.log, kept)
             result.log = kept
