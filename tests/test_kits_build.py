@@ -185,3 +185,33 @@ def test_a_bad_source_tarball_is_refused_in_one_line_and_nothing_is_written(
     assert proc.stdout == ""
     assert not cache.exists() or not any(cache.rglob("*"))  # nothing left in the cache
     assert _digest(given) == before
+
+
+def test_a_kit_built_from_another_source_is_not_passed_off_as_built_from_the_given_one(tmp_path: Path) -> None:
+    """`kit build --musl-source T` where the kit already exists, built from Debian's tarball: a user
+    who asked for T must not get the old kit in silence. One line, exit 2, the kit untouched; the
+    same request naming the tarball the kit was built from is a no-op (exit 0)."""
+    built = kit_for("x86_64", NEWEST_MUSL)
+    recorded = json.loads((built.directory / "kit.json").read_text())["musl_source"]
+    cache = tmp_path / "cache"
+    (cache / "kits").mkdir(parents=True)
+    run_ok(["cp", "-al", str(built.directory), str(cache / "kits" / built.directory.name)])
+    kit_json = cache / "kits" / built.directory.name / "kit.json"
+    before = _digest(kit_json)
+    env = dict(os.environ, MUSLWHEEL_CACHE=str(cache), MUSLWHEEL_DEBIAN_MIRROR="http://127.0.0.1:9/debian")
+    args = [*muslwheel_cmd(), "kit", "build", "--arch", "x86_64", "--musl", NEWEST_MUSL, "--musl-source"]
+
+    other = _tarball(tmp_path / "musl-other.tar.gz", {f"musl-{NEWEST_MUSL}/VERSION": f"{NEWEST_MUSL}\n"})
+    proc = run([*args, str(other)], env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"muslwheel: error: kit {built.directory.name} is already built from {recorded}, not musl-other.tar.gz: "
+        f"remove {cache / 'kits' / built.directory.name} to build it from {other}"
+    ], proc.stderr
+    assert proc.stdout == ""
+    assert _digest(kit_json) == before
+
+    same = _tarball(tmp_path / recorded, {f"musl-{NEWEST_MUSL}/VERSION": f"{NEWEST_MUSL}\n"})
+    proc = run([*args, str(same)], env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert _digest(kit_json) == before

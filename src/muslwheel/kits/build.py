@@ -649,11 +649,29 @@ def build_kit(
         check_source_tarball(musl_source, "musl", musl)
     if cpython_source is not None and python is not None:
         check_source_tarball(cpython_source, "cpython", python)
+    # a kit already built from another source is not silently kept as if built from this one
+    if musl_source is not None:
+        _refuse_other_source(kits_dir() / kit_name(arch, musl, None), "musl_source", musl_source)
+    if cpython_source is not None and python is not None:
+        _refuse_other_source(kits_dir() / kit_name(arch, musl, python), "cpython_source", cpython_source)
     steps = _Steps(progress, _plan(arch, musl, python, musl_source))
     musl_kit = build_musl_kit(arch, musl, musl_source=musl_source, jobs=jobs, steps=steps)
     if python is None:
         return musl_kit
     return build_python_kit(musl_kit, python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+
+
+def _refuse_other_source(directory: Path, key: str, given: Path) -> None:
+    """:class:`KitError` when the kit in *directory* is built, but not from the tarball *given*
+    (its ``kit.json`` names the source it was built from under *key*)."""
+    if not _current(directory):
+        return
+    recorded = _meta(read_kit(directory), key)
+    if recorded != given.name:
+        raise KitError(
+            f"kit {directory.name} is already built from {recorded or 'another source'}, not {given.name}: "
+            f"remove {directory} to build it from {given}"
+        )
 
 
 #: what identifies a source tree: (file whose text names the version, pattern of the version)
