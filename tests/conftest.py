@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from muslwheel.kits import Kit
+from muslwheel.kits.build import DEBIAN_ARCH, DEBIAN_BINARY_MUSL, NEWEST_MUSL
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MUSLWHEEL_CACHE") or Path.home() / ".cache" / "muslwheel")
@@ -47,6 +48,12 @@ LOADERS = {
 }
 ALL_ARCHES = list(ARCH_TOOLS)
 RUNNABLE_ARCHES = [a for a, (_, _, has) in ARCH_TOOLS.items() if has]
+#: (arch, musl) of every CPython kit scripts/build-world builds: CPython 3.11 on all eight arches,
+#: under Debian's musl 1.2.3 where Debian has it, and under the newest musl everywhere
+PY_KITS = [
+    (a, m) for a in ALL_ARCHES for m in (DEBIAN_BINARY_MUSL, NEWEST_MUSL) if m == NEWEST_MUSL or a in DEBIAN_ARCH
+]
+PY_KIT_IDS = [f"{a}-{m}" for a, m in PY_KITS]
 
 
 #: piece of the musl world -> how many times a test used it (printed at the end of the run)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import kit_for, muslwheel_cmd, run, run_ok, write_c
+from conftest import PY_KIT_IDS, PY_KITS, kit_for, muslwheel_cmd, run, run_ok, write_c
 from test_kits import build_against
 from wheelmaker import make_wheel
 
@@ -20,8 +20,7 @@ from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 
 # --- CPython kits and check --import ------------------------------------------------------------
 
-#: the CPython kits CI builds (scripts/build-world's KITS); the other arches are in bench/
-PY_ARCHES = ["x86_64", "aarch64", "armv7l", "i686"]
+#: the CPython minor of the kits CI builds (conftest.PY_KITS: all eight arches)
 PY = "3.11"
 
 EXTENSION = r"""
@@ -101,8 +100,7 @@ def import_results(proc_stdout: str) -> dict[tuple[str, str], tuple[str, str]]:
 
 
 @pytest.mark.world
-@pytest.mark.parametrize("musl", [DEBIAN_BINARY_MUSL, NEWEST_MUSL])
-@pytest.mark.parametrize("arch", PY_ARCHES)
+@pytest.mark.parametrize(("arch", "musl"), PY_KITS, ids=PY_KIT_IDS)
 def test_an_extension_built_for_a_kit_imports_and_computes(arch: str, musl: str, tmp_path: Path) -> None:
     kit = kit_for(arch, musl, PY)
     build_extension(kit, tmp_path, "kitprobe")

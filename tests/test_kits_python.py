@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import kit_for, run_ok
+from conftest import PY_KIT_IDS, PY_KITS, kit_for, run_ok
 
 from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 
-#: the CPython kits scripts/build-world builds (its KITS); the other arches are in bench/
-CI_PYTHON_ARCHES = ["x86_64", "aarch64", "armv7l", "i686"]
 PY = "3.11"
 
 # zlib built in; ctypes calls into musl (libffi's call path) and musl calls back into Python
@@ -29,8 +27,7 @@ print(zlib.crc32(b"musl"), zlib.decompress(zlib.compress(b"kit" * 1000)) == b"ki
 
 
 @pytest.mark.world
-@pytest.mark.parametrize("musl", [DEBIAN_BINARY_MUSL, NEWEST_MUSL])
-@pytest.mark.parametrize("arch", CI_PYTHON_ARCHES)
+@pytest.mark.parametrize(("arch", "musl"), PY_KITS, ids=PY_KIT_IDS)
 def test_zlib_and_ctypes_work_in_the_kits_cpython(arch: str, musl: str) -> None:
     kit = kit_for(arch, musl, PY)
     out = run_ok([*kit.python_command(), "-c", PROBE]).stdout.strip().split(None, 3)
