@@ -485,6 +485,21 @@ def _install(tmp: Path, final: Path) -> None:
 
 
 @contextlib.contextmanager
+def _staged(final: Path) -> Iterator[Path]:
+    """``<final>.tmp`` (removed if left over, not created) to build *final* in: on success it
+    replaces *final* in one rename; on any failure or interrupt it is removed, so a half-built
+    kit, tree or host Python never stands where a built one would."""
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        yield tmp
+        _install(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
 def _locked(name: str) -> Iterator[None]:
     """One builder per kit (or CPython tree) at a time; a second waits, then finds it built."""
     import fcntl
@@ -549,10 +564,8 @@ def _build_musl_root(
     arch: str, musl: str, directory: Path, musl_source: Path | None, jobs: int, from_debian: bool
 ) -> None:
     began = time.monotonic()
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with _staged(directory) as tmp:
+        tmp.mkdir(parents=True)
         with _work_dir() as work:
             if from_debian:
                 _musl_from_debian(arch, tmp / "root", work)
@@ -564,10 +577,6 @@ def _build_musl_root(
         _finish_musl_root(tmp / "root", arch, musl)
         _verify_musl(tmp / "root", arch, musl)
         _write_kit(tmp, arch, musl, None, {"musl_source": source, **_took("musl", began)})
-        _install(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _verify_musl(root: Path, arch: str, musl: str) -> None:
@@ -766,19 +775,13 @@ def _build_python_kit(
     if _base_musl(musl_kit.arch, musl_kit.musl) != musl_kit.musl:
         base = build_musl_kit(musl_kit.arch, _base_musl(musl_kit.arch, musl_kit.musl), jobs=jobs, steps=steps)
     tree = build_cpython_tree(base, python, cpython_source=cpython_source, jobs=jobs, steps=steps)
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with _staged(directory) as tmp:
         (tmp / "root").mkdir(parents=True)
         # hard links: the kits of one arch share one copy of musl's headers and of CPython
         _run(["cp", "-al", f"{musl_kit.root}/.", str(tmp / "root")])
         _run(["cp", "-al", f"{tree}/.", str(tmp / "root")])
         meta = json.loads((tree / ".." / "tree.json").read_text())
         _write_kit(tmp, musl_kit.arch, musl_kit.musl, python, {**meta, "musl_source": _meta(musl_kit, "musl_source")})
-        _install(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     _smoke(read_kit(directory), tree.parent)
 
 
@@ -861,9 +864,7 @@ def build_host_python(python: str, *, cpython_source: Path | None = None, jobs: 
 
 def _build_host_python(python: str, out: Path, cpython_source: Path | None, jobs: int) -> None:
     began = time.monotonic()
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with _staged(out) as tmp:
         with _work_dir() as work:
             tarball = cpython_source or source_tarball(CPYTHON_SOURCES[python], python)
             src = work / "cpython"
@@ -897,10 +898,6 @@ def _build_host_python(python: str, out: Path, cpython_source: Path | None, jobs
             raise KitError(
                 f"the host CPython {python} built does not work: {(proc.stderr.strip().splitlines() or ['?'])[-1]}"
             )
-        _install(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _build_cpython_tree(
@@ -915,10 +912,8 @@ def _cross_build_cpython(
     base: Kit, python: str, out: Path, cpython_source: Path | None, jobs: int, build_python: Path
 ) -> None:
     began = time.monotonic()
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with _staged(out) as tmp:
+        tmp.mkdir(parents=True)
         with _work_dir() as work:
             tarball = cpython_source or source_tarball(CPYTHON_SOURCES[python], python)
             deps = work / "deps"
@@ -982,10 +977,6 @@ def _cross_build_cpython(
             )
         )
         (tmp / "kit.json").write_text(json.dumps({"recipe": RECIPE}))
-        _install(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _no_failed_modules(log: Path) -> None:
