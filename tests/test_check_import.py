@@ -109,27 +109,33 @@ def test_an_extension_built_for_a_kit_imports_and_computes(arch: str, musl: str,
     assert proc.stdout.split() == ["12586269025", "linux", "cpython-311"]
 
 
+def relr_wheel(kit: Kit, tmp_path: Path, package: str, init_py: str) -> Path:
+    """A musllinux_1_2 wheel for *kit*'s arch: *package* with *init_py*, an extension ``_ext`` and
+    the library it needs vendored in ``<package>.libs`` with DT_RELR (crashes musl 1.2.3)."""
+    libs = tmp_path / f"{package}.libs"
+    libs.mkdir()
+    vendor = build_relr_vendor(kit, libs / "libvendor-0123abcd.so")
+    ext = build_extension(kit, tmp_path, "_ext", "-DVENDOR", str(vendor), f"-Wl,-rpath,$ORIGIN/../{package}.libs")
+    return make_wheel(
+        tmp_path,
+        package,
+        "1.0",
+        f"cp311-cp311-musllinux_1_2_{kit.arch}",
+        {
+            f"{package}/__init__.py": init_py,
+            f"{package}/{ext.name}": ext.read_bytes(),
+            f"{package}.libs/{vendor.name}": vendor.read_bytes(),
+        },
+    )
+
+
 @pytest.mark.world
 @pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
 def test_check_import_shows_the_relr_crash_on_musl_1_2_3_and_the_import_on_the_newest(
     arch: str, tmp_path: Path
 ) -> None:
     old, new = kit_for(arch, DEBIAN_BINARY_MUSL, PY), kit_for(arch, NEWEST_MUSL, PY)
-    libs = tmp_path / "relrpkg.libs"
-    libs.mkdir()
-    vendor = build_relr_vendor(new, libs / "libvendor-0123abcd.so")
-    ext = build_extension(new, tmp_path, "_ext", "-DVENDOR", str(vendor), "-Wl,-rpath,$ORIGIN/../relrpkg.libs")
-    wheel = make_wheel(
-        tmp_path,
-        "relrpkg",
-        "1.0",
-        f"cp311-cp311-musllinux_1_2_{arch}",
-        {
-            "relrpkg/__init__.py": "from ._ext import fib, word\n",
-            f"relrpkg/{ext.name}": ext.read_bytes(),
-            f"relrpkg.libs/{vendor.name}": vendor.read_bytes(),
-        },
-    )
+    wheel = relr_wheel(new, tmp_path, "relrpkg", "from ._ext import fib, word\n")
     proc = run([*muslwheel_cmd(), "check", "--import", "--json", wheel])
     assert proc.returncode == 1, proc.stderr
     results = import_results(proc.stdout)

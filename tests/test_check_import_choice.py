@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import kit_for, muslwheel_cmd, run, run_ok, write_c
-from test_check_import import build_extension, build_relr_vendor, import_results
+from test_check_import import build_extension, import_results, relr_wheel
 from wheelmaker import make_wheel
 
 from muslwheel.kits import Kit
@@ -156,21 +156,7 @@ def test_an_extension_whose_package_wants_a_missing_dependency_is_still_proven(t
     # pydantic_core's __init__ imports typing_extensions, which check --import does not install:
     # its extension is then loaded from its file, so a crash in it still shows
     old, new = kit_for("x86_64", DEBIAN_BINARY_MUSL, PY), kit_for("x86_64", NEWEST_MUSL, PY)
-    libs = tmp_path / "dep.libs"
-    libs.mkdir()
-    vendor = build_relr_vendor(new, libs / "libvendor-0123abcd.so")
-    ext = build_extension(new, tmp_path, "_ext", "-DVENDOR", str(vendor), "-Wl,-rpath,$ORIGIN/../dep.libs")
-    wheel = make_wheel(
-        tmp_path,
-        "dep",
-        "1.0",
-        "cp311-cp311-musllinux_1_2_x86_64",
-        {
-            "dep/__init__.py": "import not_installed_dependency\n",
-            f"dep/{ext.name}": ext.read_bytes(),
-            f"dep.libs/{vendor.name}": vendor.read_bytes(),
-        },
-    )
+    wheel = relr_wheel(new, tmp_path, "dep", "import not_installed_dependency\n")
     proc = run([*muslwheel_cmd(), "check", "--import", "--json", wheel], env=kits_cache(tmp_path, old, new))
     assert proc.returncode == 1, proc.stderr
     results = import_results(proc.stdout)
