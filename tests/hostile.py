@@ -73,6 +73,26 @@ def _rewrite_sizes(path: Path, member: str, new_size: int) -> None:
     path.write_bytes(bytes(data))
 
 
+def _rewrite_local(path: Path, member: str, edit: Callable[[bytearray, int, int], None]) -> None:
+    """Apply *edit*(archive, local header offset, data offset) to *member*'s local entry and
+    *edit*(archive, central entry offset, -1) to its central directory entry."""
+    data = bytearray(path.read_bytes())
+    name = member.encode()
+    local = data.find(b"PK\x03\x04")
+    while local >= 0:
+        n, m = struct.unpack_from("<HH", data, local + 26)
+        if data[local + 30 : local + 30 + n] == name:
+            edit(data, local, local + 30 + n + m)
+        local = data.find(b"PK\x03\x04", local + 4)
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:
+        (n,) = struct.unpack_from("<H", data, central + 28)
+        if data[central + 46 : central + 46 + n] == name:
+            edit(data, central, -1)
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+
+
 def _raw_zip(path: Path, entries: list[tuple[zipfile.ZipInfo, bytes]]) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
         for info, payload in entries:
@@ -132,6 +152,35 @@ def hostile_wheels(dest: Path, good_so: bytes) -> dict[str, tuple[Path, str]]:
     lie = make_wheel(d, "evil", "1.0", tag, {"evil/libx.so": good_so})
     _rewrite_sizes(lie, "evil/libx.so", 1000)
     cases["size-lie"] = (lie, "inflates beyond its declared 1000 bytes")
+
+    d = dest / "size-short"  # declares more than it inflates to
+    d.mkdir()
+    short = make_wheel(d, "evil", "1.0", tag, {"evil/libx.so": good_so})
+    _rewrite_sizes(short, "evil/libx.so", len(good_so) + 1000)
+    cases["size-short"] = (short, f"is truncated ({len(good_so)} of {len(good_so) + 1000} bytes)")
+
+    d = dest / "crc-wrong"
+    d.mkdir()
+    crc = make_wheel(d, "evil", "1.0", tag, {"evil/libx.so": good_so})
+
+    def wrong_crc(data: bytearray, header: int, payload: int) -> None:
+        at = header + (14 if payload >= 0 else 16)  # crc-32 in a local / central header
+        struct.pack_into("<I", data, at, struct.unpack_from("<I", data, at)[0] ^ 1)
+
+    _rewrite_local(crc, "evil/libx.so", wrong_crc)
+    cases["crc-wrong"] = (crc, "'evil/libx.so' is corrupt (CRC mismatch)")
+
+    d = dest / "deflate-corrupt"
+    d.mkdir()
+    corrupt = make_wheel(d, "evil", "1.0", tag, {"evil/libx.so": good_so})
+
+    def reserved_block(data: bytearray, header: int, payload: int) -> None:
+        if payload >= 0:
+            assert struct.unpack_from("<H", data, header + 8)[0] == zipfile.ZIP_DEFLATED
+            data[payload] = 0b111  # BFINAL, then BTYPE 11: a block type deflate reserves
+
+    _rewrite_local(corrupt, "evil/libx.so", reserved_block)
+    cases["deflate-corrupt"] = (corrupt, "'evil/libx.so' is corrupt (")
 
     d = dest / "zip-bomb"
     d.mkdir()

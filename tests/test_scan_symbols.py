@@ -1,7 +1,8 @@
 """The audit's fast symbol reader (column-wise, for scan's throughput) says exactly what a plain
 reader that walks .dynsym one entry at a time says: for 64/32-bit, little/big-endian libraries
 built by the suite, with thousands of symbols, weak and undefined ones, versioned imports and
-non-ASCII names; and a name offset outside the string table is still the reader's own error."""
+non-ASCII names; names that start inside another string, as GNU ld's tail merging makes them;
+and a name offset outside the string table is still the reader's own error."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ SOURCE = (
 #include <stdlib.h>
 #include <string.h>
 int caf\u00e9_\u00fcber(int x) { return x * 2; }       /* a non-ASCII (UTF-8) symbol name */
+int xf7(int x) { return x; }                          /* "f7" is its tail (see tail_merged) */
 __attribute__((weak)) int maybe_there(int);           /* weak, undefined */
 __attribute__((weak)) int weakly_defined(void) { return 1; }
 static int hidden_helper(int x) { return x - 1; }     /* local: not kept */
@@ -59,19 +61,29 @@ def plain_symbols(data: bytes) -> list[tuple[str, bool, bool]]:
     return out
 
 
+#: The non-ASCII name alone (a string table that is not ASCII is read by the reader's other path).
+NON_ASCII = "int caf\u00e9_\u00fcber(int x) { return x * 2; }"
+ARCHES = ("x86_64", "i686", "s390x", "armv7l")  # 64/32-bit, little/big-endian
+
+
 @pytest.fixture(scope="module")
 def libraries(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Per arch, the library with the non-ASCII name ("x86_64") and without it ("x86_64-ascii")."""
     tmp = tmp_path_factory.mktemp("symbols")
-    source = write_c(tmp / "many.c", SOURCE)
+    sources = {"": write_c(tmp / "many.c", SOURCE), "-ascii": write_c(tmp / "ascii.c", SOURCE.replace(NON_ASCII, ""))}
     return {
-        arch: toolchain.build(arch, tmp / f"libmany-{arch}.so", [source], shared=True, use_zig=True).read_bytes()
-        for arch in ("x86_64", "i686", "s390x", "armv7l")  # 64/32-bit, little/big-endian
+        arch + kind: toolchain.build(
+            arch, tmp / f"libmany-{arch}{kind}.so", [c], shared=True, use_zig=True
+        ).read_bytes()
+        for arch in ARCHES
+        for kind, c in sources.items()
     }
 
 
-@pytest.mark.parametrize("arch", ["x86_64", "i686", "s390x", "armv7l"])
-def test_fast_reader_equals_the_plain_reader(libraries: dict[str, bytes], arch: str) -> None:
-    data = libraries[arch]
+@pytest.mark.parametrize("kind", ["", "-ascii"])
+@pytest.mark.parametrize("arch", ARCHES)
+def test_fast_reader_equals_the_plain_reader(libraries: dict[str, bytes], arch: str, kind: str) -> None:
+    data = libraries[arch + kind]
     elf = parse_elf(data)
     plain = plain_symbols(data)
     assert [(s.name, s.defined, s.weak) for s in elf.symbols] == plain
@@ -81,7 +93,7 @@ def test_fast_reader_equals_the_plain_reader(libraries: dict[str, bytes], arch: 
     # What the fixture is there for: every kind of entry is present and read as such.
     names = {name: (defined, weak) for name, defined, weak in plain}
     assert len(elf.defined_names) > 3000
-    assert names["caf\u00e9_\u00fcber"] == (True, False)
+    assert ("caf\u00e9_\u00fcber" in names) == (kind == "")
     assert names["maybe_there"] == (False, True)
     assert names["weakly_defined"] == (True, True)
     assert names["needed_elsewhere"] == (False, False)
@@ -89,8 +101,9 @@ def test_fast_reader_equals_the_plain_reader(libraries: dict[str, bytes], arch: 
     assert "hidden_helper" not in names
 
 
-def test_a_name_offset_outside_the_string_table_is_an_elf_error(libraries: dict[str, bytes]) -> None:
-    data = bytearray(libraries["x86_64"])
+@pytest.mark.parametrize("kind", ["", "-ascii"])
+def test_a_name_offset_outside_the_string_table_is_an_elf_error(libraries: dict[str, bytes], kind: str) -> None:
+    data = bytearray(libraries["x86_64" + kind])
     shoff, shentsize, shnum = struct.unpack_from("<Q10xHH", data, 0x28)
     sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
     dynsym = next(s for s in sections if s[1] == 11)
@@ -108,9 +121,66 @@ def test_every_member_of_the_real_wheels_reads_the_same(real_wheels: dict[str, P
     seen = 0
     for wheel in sorted(real_wheels.values()):
         with WheelFile(wheel) as wf:
-            for _info, data in wf.elf_members():
+            for _info, view in wf.elf_members():
+                data = bytes(view)
                 elf = parse_elf(data)
                 assert [(s.name, s.defined, s.weak) for s in elf.symbols] == plain_symbols(data)
                 assert elf.defined_names == {s.name for s in elf.symbols if s.defined}
                 seen += len(elf.symbols)
     assert seen > 10000
+
+
+def _dynsym(data: bytes | bytearray, is64: bool, e: str) -> tuple[int, int, int, int]:
+    """(offset, size of an entry, string table offset, string table size) of .dynsym."""
+    if is64:
+        shoff, shentsize, shnum = struct.unpack_from(e + "Q10xHH", data, 0x28)
+        sh_fmt = e + "IIQQQQIIQQ"
+    else:
+        shoff, shentsize, shnum = struct.unpack_from(e + "I10xHH", data, 0x20)
+        sh_fmt = e + "IIIIIIIIII"
+    sections = [struct.unpack_from(sh_fmt, data, shoff + i * shentsize) for i in range(shnum)]
+    dynsym = next(s for s in sections if s[1] == 11)
+    dynstr = sections[dynsym[6]]
+    return dynsym[4], 24 if is64 else 16, dynstr[4], dynstr[5]
+
+
+def tail_merged(data: bytes) -> bytes:
+    """*data* with f7's name pointing into xf7's ("x" + "f7"), as a linker that shares a
+    name's tail with a longer one writes it: the same symbols, another string table layout."""
+    is64, e = data[4] == 2, "<" if data[5] == 1 else ">"
+    out = bytearray(data)
+    symtab, entsize, strtab, strsz = _dynsym(out, is64, e)
+    table = bytes(out[strtab : strtab + strsz])
+    xf7 = table.index(b"\0xf7\0") + 1
+    for index in range(1, 1 << 20):
+        (st_name,) = struct.unpack_from(e + "I", out, symtab + index * entsize)
+        if table[st_name : st_name + 3] == b"f7\0":
+            struct.pack_into(e + "I", out, symtab + index * entsize, xf7 + 1)
+            return bytes(out)
+    raise AssertionError("no f7 in the fixture")
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "s390x"])
+def test_a_name_that_starts_inside_another_string_reads_the_same(libraries: dict[str, bytes], arch: str) -> None:
+    """The fast reader splits an ASCII string table at its NULs and keeps the pieces where a
+    defined name starts; a name that starts inside a piece must still be found."""
+    data = tail_merged(libraries[arch + "-ascii"])
+    elf = parse_elf(data)
+    plain = plain_symbols(data)
+    assert ("f7", True, False) in plain and ("xf7", True, False) in plain
+    assert elf.defined_names == {name for name, defined, _ in plain if defined}
+    assert [(s.name, s.defined, s.weak) for s in elf.symbols] == plain
+    assert elf == parse_elf(libraries[arch + "-ascii"])  # the same facts as the untouched file
+
+
+def test_what_a_parsed_file_says_does_not_depend_on_the_buffer_it_was_read_from(libraries: dict[str, bytes]) -> None:
+    """WheelFile.elf_members yields views of one buffer reused from member to member, and a
+    file's symbols are made only when first asked for: the parsed file must keep nothing of
+    the buffer it was read from."""
+    original = libraries["x86_64-ascii"]
+    buffer = bytearray(original)
+    elf = parse_elf(memoryview(buffer))
+    buffer[:] = bytes(len(buffer))  # the next member overwrites the buffer
+    buffer.append(0)  # and it can grow: no view of it is left
+    assert elf == parse_elf(original)
+    assert [(s.name, s.defined, s.weak) for s in elf.symbols] == plain_symbols(original)

@@ -696,7 +696,7 @@ def read_wheel_elfs(wheel: WheelFile, *, keep_bytes: bool = False) -> tuple[dict
         except ELFError as exc:
             raise ELFError(f"{wheel.path.name}: member {info.filename}: {exc}") from None
         if keep_bytes:
-            kept[info.filename] = data
+            kept[info.filename] = bytes(data)  # the view is reused for the next member
     return elfs, kept
 
 

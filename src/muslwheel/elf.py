@@ -27,9 +27,9 @@ import operator
 import os
 import struct
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Union
+from typing import Callable, NamedTuple, Union, overload
 
 from .errors import ELFError
 
@@ -136,6 +136,53 @@ _DEFINED = operator.itemgetter(1)
 _WEAK_FIELD = operator.itemgetter(2)
 
 
+class SymbolTable(Sequence[Symbol]):
+    """A parsed file's kept dynamic symbols, made into :class:`Symbol` tuples the first time
+    they are asked for.
+
+    The audit needs only a file's imports and the set of names it defines, which
+    :func:`parse_elf` works out from the table's columns; a big C++ library's hundreds of
+    thousands of Symbol tuples are made only for a caller that walks every symbol (repair's
+    before/after comparison). Compares equal to any sequence of the same symbols."""
+
+    __slots__ = ("_make", "_items")
+
+    def __init__(self, make: Callable[[], tuple[Symbol, ...]]) -> None:
+        self._make: Callable[[], tuple[Symbol, ...]] | None = make
+        self._items: tuple[Symbol, ...] | None = None
+
+    def _all(self) -> tuple[Symbol, ...]:
+        if self._items is None:
+            assert self._make is not None
+            self._items, self._make = self._make(), None
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, index: int) -> Symbol: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Symbol, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Symbol | tuple[Symbol, ...]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[Symbol]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (SymbolTable, tuple, list)):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like a list: equal by content, which may change
+
+    def __repr__(self) -> str:
+        return f"SymbolTable({self._all()!r})"
+
+
 @dataclass(frozen=True)
 class ELFFile:
     """What an ELF file says about its platform and its dynamic linking."""
@@ -153,7 +200,7 @@ class ELFFile:
     rpath: tuple[str, ...] = ()
     runpath: tuple[str, ...] = ()
     has_relr: bool = False
-    symbols: tuple[Symbol, ...] = ()
+    symbols: Sequence[Symbol] = ()
     #: GNU version requirements: library file name -> version names (``GLIBC_2.34`` …).
     version_needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: x86 ISA level required (1 baseline … 4 = x86-64-v4), from GNU_PROPERTY_X86_ISA_1_NEEDED.
@@ -321,7 +368,7 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
     def paths(offsets: list[int], what: str) -> tuple[str, ...]:
         return tuple(p for s in strings(offsets, what) for p in s.split(":") if p)
 
-    symbols, defined_names, version_needs = _dynamic_symbols(
+    symbols, defined_names, imports, version_needs = _dynamic_symbols(
         r, e, is64, tags, strtab, to_offset, e_shoff, e_shnum, e_shentsize
     )
     initial_exec_tls = None
@@ -341,7 +388,10 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
         version_needs=version_needs,
         initial_exec_tls=initial_exec_tls,
     )
-    elf.__dict__["defined_names"] = defined_names  # its cached_property, filled while the names are at hand
+    # the cached_properties, filled while the columns are at hand
+    elf.__dict__["defined_names"] = defined_names
+    if imports is not None:
+        elf.__dict__["imports"] = imports
     return elf
 
 
@@ -407,10 +457,11 @@ def _dynamic_symbols(
     e_shoff: int,
     e_shnum: int,
     e_shentsize: int,
-) -> tuple[tuple[Symbol, ...], frozenset[str], dict[str, tuple[str, ...]]]:
-    """The kept dynamic symbols, the names of the defined ones, and the version needs."""
+) -> tuple[Sequence[Symbol], frozenset[str], tuple[Symbol, ...] | None, dict[str, tuple[str, ...]]]:
+    """The kept dynamic symbols, the names of the defined ones, the imports (None: work them
+    out from the symbols) and the version needs."""
     if DT.SYMTAB not in tags:
-        return (), frozenset(), {}
+        return (), frozenset(), (), {}
     sym_size = 24 if is64 else 16  # Elf64_Sym, Elf32_Sym
     symtab_addr = tags[DT.SYMTAB]
     symtab_off = to_offset(symtab_addr, "DT_SYMTAB")
@@ -424,13 +475,18 @@ def _dynamic_symbols(
         n = min(count, (r.size - vs_off) // 2)
         versym = [v for (v,) in struct.iter_unpack(e + "H", r.slice(vs_off, n * 2, "version symbol table"))]
 
+    table = _Columns(bytes(raw), e, is64, count, bytes(strtab), versym, versions_by_index)
     # Hundreds of thousands of objects, none of them in a cycle: the cyclic collector would
     # only traverse them again and again while they are made.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        symbols, defined_names = _symbol_tuples(raw, e, is64, count, bytes(strtab), versym, versions_by_index)
-        return symbols, defined_names, version_needs
+        fast = table.names_and_imports()
+        if fast is not None:
+            defined_names, imports = fast
+            return SymbolTable(table.symbols), defined_names, imports, version_needs
+        symbols = table.symbols()
+        return symbols, frozenset(map(_NAME, filter(_DEFINED, symbols))), None, version_needs
     finally:
         if collecting:
             gc.enable()
@@ -450,44 +506,75 @@ _U32 = next(code for code in "IL" if array.array(code).itemsize == 4)
 _MAKE_SYMBOL = functools.partial(tuple.__new__, Symbol)  # Symbol(...) without a Python-level call
 
 
-def _symbol_tuples(
-    raw: memoryview,
-    e: str,
-    is64: bool,
-    count: int,
-    strtab: bytes,
-    versym: list[int] | None,
-    versions_by_index: dict[int, tuple[str, str]],
-) -> tuple[tuple[Symbol, ...], frozenset[str]]:
-    """The kept symbols (not index 0, not STB_LOCAL, named) of the *count* entries in *raw*,
-    and the names of those that are defined.
+class _Columns:
+    """A dynamic symbol table read column by column, with C-level iterators (bytes slices and
+    translate, map, compress, zip) instead of a Python loop per symbol: a big C++ library has
+    hundreds of thousands.
 
-    Column by column, with C-level iterators (bytes slices and translate, map, compress, zip)
-    instead of a Python loop per symbol: a big C++ library has hundreds of thousands."""
-    size = 24 if is64 else 16
-    data = bytes(raw)
-    # Elf64_Sym: st_name(4) st_info(1) st_other(1) st_shndx(2) st_value(8) st_size(8);
-    # Elf32_Sym: st_name(4) st_value(4) st_size(4) st_info(1) st_other(1) st_shndx(2).
-    info_at, shndx_at = (4, 6) if is64 else (12, 14)
-    info = data[info_at::size]
-    words = array.array(_U32, data)  # st_name is the first 32-bit word of each entry
-    if (e == "<") != (sys.byteorder == "little"):
-        words.byteswap()
-    st_name = words[:: size // 4]
-    keep = bytearray(map(operator.and_, info.translate(_NOT_LOCAL), map(bool, st_name)))
-    if keep:
-        keep[0] = 0  # index 0 is the undefined symbol
-    offsets = list(itertools.compress(st_name, keep))
-    if strtab.isascii():
-        text = strtab.decode("ascii")
-        ends = list(map(text.find, itertools.repeat("\0"), offsets))
-        bad = -1 in ends
-        if not bad:
+    Kept are the entries that are not index 0, not STB_LOCAL and named. Every kept entry's
+    name must lie in the string table and end with its NUL, or the file is refused, naming
+    the first entry that does not."""
+
+    def __init__(
+        self,
+        data: bytes,
+        e: str,
+        is64: bool,
+        count: int,
+        strtab: bytes,
+        versym: list[int] | None,
+        versions_by_index: dict[int, tuple[str, str]],
+    ) -> None:
+        self.count, self.strtab, self.versym, self.versions_by_index = count, strtab, versym, versions_by_index
+        size = 24 if is64 else 16
+        # Elf64_Sym: st_name(4) st_info(1) st_other(1) st_shndx(2) st_value(8) st_size(8);
+        # Elf32_Sym: st_name(4) st_value(4) st_size(4) st_info(1) st_other(1) st_shndx(2).
+        info_at, shndx_at = (4, 6) if is64 else (12, 14)
+        self.info = data[info_at::size]
+        words = array.array(_U32, data)  # st_name is the first 32-bit word of each entry
+        if (e == "<") != (sys.byteorder == "little"):
+            words.byteswap()
+        self.st_name = words[:: size // 4]
+        keep = bytearray(map(operator.and_, self.info.translate(_NOT_LOCAL), map(bool, self.st_name)))
+        if keep:
+            keep[0] = 0  # index 0 is the undefined symbol
+        self.keep = keep
+        #: 1 where st_shndx is not SHN_UNDEF, one byte per entry.
+        self.defined = bytes(
+            map(operator.or_, data[shndx_at::size].translate(_NONZERO), data[shndx_at + 1 :: size].translate(_NONZERO))
+        )
+
+    def _versions(self, kept: Iterable[int]) -> tuple[Iterable[str | None], Iterable[str | None]]:
+        """The version and version file of the entries at the indices *kept*."""
+        if self.versym is None:
+            return itertools.repeat(None), itertools.repeat(None)
+        indices: list[int | None] = [v & 0x7FFF for v in self.versym]
+        indices += [None] * (self.count - len(indices))
+        at = list(map(indices.__getitem__, kept))
+        version_of: dict[int | None, str] = {k: v for k, (_f, v) in self.versions_by_index.items()}
+        file_of: dict[int | None, str] = {k: f for k, (f, _v) in self.versions_by_index.items()}
+        return map(version_of.get, at), map(file_of.get, at)
+
+    def _bad_name(self, ends: list[int], offsets: list[int], mask: Iterable[int]) -> ELFError:
+        """The error for the first entry under *mask* whose name has no end (``ends`` -1)."""
+        first = ends.index(-1)
+        index = list(itertools.compress(range(self.count), mask))[first]
+        return ELFError(f"symbol {index}: name offset {offsets[first]} is outside the string table")
+
+    def symbols(self) -> tuple[Symbol, ...]:
+        """Every kept entry as a Symbol, in table order."""
+        keep, strtab = self.keep, self.strtab
+        offsets = list(itertools.compress(self.st_name, keep))
+        if strtab.isascii():
+            text = strtab.decode("ascii")
+            ends = list(map(text.find, itertools.repeat("\0"), offsets))
+            if -1 in ends:
+                raise self._bad_name(ends, offsets, keep)
             names = list(map(text.__getitem__, map(slice, offsets, ends)))
-    else:
-        ends = list(map(strtab.find, itertools.repeat(b"\0"), offsets))
-        bad = -1 in ends
-        if not bad:
+        else:
+            ends = list(map(strtab.find, itertools.repeat(b"\0"), offsets))
+            if -1 in ends:
+                raise self._bad_name(ends, offsets, keep)
             names = list(
                 map(
                     bytes.decode,
@@ -496,25 +583,51 @@ def _symbol_tuples(
                     itertools.repeat("surrogateescape"),
                 )
             )
-    if bad:  # a name offset outside the table, or a name without its NUL: name the first
-        index = list(itertools.compress(range(count), keep))[ends.index(-1)]
-        st = offsets[ends.index(-1)]
-        raise ELFError(f"symbol {index}: name offset {st} is outside the string table")
-    shndx = map(operator.or_, data[shndx_at::size].translate(_NONZERO), data[shndx_at + 1 :: size].translate(_NONZERO))
-    defined = list(map(_BOOL.__getitem__, itertools.compress(shndx, keep)))
-    weak = map(_BOOL.__getitem__, itertools.compress(info.translate(_WEAK), keep))
-    versions: Iterable[str | None] = itertools.repeat(None)
-    files: Iterable[str | None] = itertools.repeat(None)
-    if versym is not None:
-        indices: list[int | None] = [v & 0x7FFF for v in versym]
-        indices += [None] * (count - len(indices))
-        kept = list(itertools.compress(indices, keep))
-        version_of: dict[int | None, str] = {k: v for k, (_f, v) in versions_by_index.items()}
-        file_of: dict[int | None, str] = {k: f for k, (f, _v) in versions_by_index.items()}
-        versions = map(version_of.get, kept)
-        files = map(file_of.get, kept)
-    symbols = tuple(map(_MAKE_SYMBOL, zip(names, defined, weak, versions, files)))
-    return symbols, frozenset(itertools.compress(names, defined))
+        defined = map(_BOOL.__getitem__, itertools.compress(self.defined, keep))
+        weak = map(_BOOL.__getitem__, itertools.compress(self.info.translate(_WEAK), keep))
+        versions, files = self._versions(itertools.compress(range(self.count), keep))
+        return tuple(map(_MAKE_SYMBOL, zip(names, defined, weak, versions, files)))
+
+    def names_and_imports(self) -> tuple[frozenset[str], tuple[Symbol, ...]] | None:
+        """The names the kept entries define, and the imports (the strong undefined entries,
+        as Symbols, in table order), without a Symbol or a slice per defined entry; None where
+        :meth:`symbols` must decide (a non-ASCII table, or a name without its end: it names
+        the entry).
+
+        The string table is split at its NULs once, and the pieces kept that start where a
+        defined entry's name starts. A name that starts inside another string (linkers let a
+        name share the tail of a longer one) is read on its own."""
+        if not self.strtab.isascii():
+            return None
+        text = self.strtab.decode("ascii")
+        pieces = text.split("\0")
+        pieces.pop()  # what follows the last NUL is no terminated string
+        starts = list(itertools.accumulate(map(operator.add, map(len, pieces), itertools.repeat(1)), initial=0))
+        starts.pop()
+        kept_defined = bytes(map(operator.and_, self.keep, self.defined))
+        offsets = set(itertools.compress(self.st_name, kept_defined))
+        at_start = list(map(offsets.__contains__, starts))
+        names = frozenset(itertools.compress(pieces, at_start))
+        if at_start.count(True) < len(offsets):  # some names start inside a string
+            offsets.difference_update(itertools.compress(starts, at_start))
+            inside = list(offsets)
+            ends = list(map(text.find, itertools.repeat("\0"), inside))
+            if -1 in ends:
+                return None
+            names = names.union(map(text.__getitem__, map(slice, inside, ends)))
+
+        undefined = bytes(map(operator.gt, self.keep, self.defined))  # kept, not defined
+        u_offsets = list(itertools.compress(self.st_name, undefined))
+        ends = list(map(text.find, itertools.repeat("\0"), u_offsets))
+        if -1 in ends:
+            return None
+        strong = bytes(map(operator.gt, undefined, self.info.translate(_WEAK)))  # and not weak
+        i_names = itertools.compress(
+            map(text.__getitem__, map(slice, u_offsets, ends)), itertools.compress(strong, undefined)
+        )
+        versions, files = self._versions(itertools.compress(range(self.count), strong))
+        never = itertools.repeat(False)
+        return names, tuple(map(_MAKE_SYMBOL, zip(i_names, never, never, versions, files)))
 
 
 def _dynsym_count(

@@ -31,6 +31,7 @@ import os
 import re
 import stat
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,20 @@ def record_digest(digest: bytes) -> str:
 _LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$")
 _SNIFF = 4096  #: compressed bytes read to decide whether a member starts with the ELF magic
 _LOCAL_EXTRA = 64  #: extra-field bytes a local header is assumed to carry, for prefetching
+_PIECE = 1 << 18  #: compressed bytes inflated at a time by WheelFile.read_hashed
+_SCRATCH_LIMIT = 256 << 20  #: the largest member read_hashed inflates into its reused buffer
+_scratch = threading.local()  # each thread's buffer for read_hashed (dask runs tasks in threads)
+
+
+def _scratch_buffer(size: int) -> bytearray:
+    """A buffer of at least *size* bytes: this thread's reused one, or a new one for a member
+    bigger than _SCRATCH_LIMIT (so a scan worker keeps at most that much)."""
+    if size > _SCRATCH_LIMIT:
+        return bytearray(size)
+    buf: bytearray | None = getattr(_scratch, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = _scratch.buf = bytearray(max(size, 1 << 20))
+    return buf
 
 
 STORED = 0
@@ -491,6 +506,47 @@ class WheelFile:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt (CRC mismatch)")
         return data
 
+    def read_hashed(self, info: Member) -> tuple[memoryview, bytes]:
+        """*info*'s content, checked against its declared size and CRC as :meth:`read` checks
+        it, and its sha256 digest.
+
+        The member is inflated a piece at a time, and each piece CRC'd and hashed while it is
+        still in the CPU's cache, into a buffer reused from member to member. Hashing a whole
+        inflated member afterwards reads it all back from memory, and a fresh buffer for each
+        member costs a page fault every 4 KiB: together a third of scan's audit CPU.
+
+        The view is valid until the next call in the same thread; copy it to keep it."""
+        if info.compress_type not in (STORED, DEFLATED):
+            data = self.read(info)
+            return memoryview(data), hashlib.sha256(data).digest()
+        size = info.file_size
+        buf = _scratch_buffer(size)
+        inflater = inflater_for(info)
+        digest = hashlib.sha256()
+        crc = pos = 0
+        try:
+            for chunk in self.raw_chunks(info, _PIECE):
+                # One byte more than is left: a member that inflates beyond its declared size
+                # is caught without inflating the rest of it.
+                part = chunk if inflater is None else inflater.decompress(chunk, size - pos + 1)
+                if pos + len(part) > size:
+                    raise WheelError(
+                        f"{self.path.name}: member {info.filename!r} inflates beyond its declared {size} bytes"
+                    )
+                buf[pos : pos + len(part)] = part
+                pos += len(part)
+                crc = _zlib.crc32(part, crc)
+                digest.update(part)
+                if inflater is not None and inflater.eof:
+                    break
+        except _INFLATE_ERROR as exc:
+            raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({exc})") from None
+        if pos != size:
+            raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated ({pos} of {size} bytes)")
+        if crc != info.CRC:
+            raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt (CRC mismatch)")
+        return memoryview(buf)[:size], digest.digest()
+
     def raw(self, info: Member) -> bytes:
         """The compressed bytes of *info*, as stored."""
         return self._raw(info)
@@ -559,16 +615,17 @@ class WheelFile:
         except _INFLATE_ERROR as exc:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({exc})") from None
 
-    def elf_members(self, *, verify_record: bool = True) -> Iterator[tuple[Member, bytes]]:
+    def elf_members(self, *, verify_record: bool = True) -> Iterator[tuple[Member, memoryview]]:
         """Every member that is an ELF file, with its bytes, in archive order; each checked
-        against its RECORD hash when RECORD has one (*verify_record*)."""
+        against its RECORD hash when RECORD has one (*verify_record*). The bytes are a view
+        valid until the next member is read (see :meth:`read_hashed`): copy them to keep them."""
         record = self.record() if verify_record else {}
         for info in self._elf_candidates():
             named_like_library = _LIBRARY_NAME.search(info.filename) is not None
             if named_like_library or self._starts_with_elf_magic(info):
-                data = self.read(info)
+                data, sha256 = self.read_hashed(info)
                 expected = record.get(info.filename)
-                digest = self.digests[info.filename] = record_digest(hashlib.sha256(data).digest())
+                digest = self.digests[info.filename] = record_digest(sha256)
                 if expected is not None and expected != digest:
                     raise WheelError(f"{self.path.name}: member {info.filename!r} does not match its RECORD hash")
                 if data[:4] == ELF_MAGIC:
