@@ -100,7 +100,7 @@ def load(path: Path) -> Data:
     for r in ok:
         claim = _claimed_policy(json.loads(r["claimed"]))
         r["claim"] = f"musllinux_{claim[0]}_{claim[1]}" if claim else "other"
-        bucket = r["musl_floor"] or ("pure" if r["libc"] == "none" else "-")
+        bucket = r["musl_floor"] or ("pure" if r["libc"] == "none" else _NO_FLOOR)
         data.matrix.setdefault(r["claim"], Counter())[bucket] += 1
         floor = MuslVersion.parse(r["musl_floor"]) if r["musl_floor"] else None
         # Promises less than it needs: dishonest by the policy, or needing a later patch release
@@ -152,6 +152,10 @@ def _floor_keys(row: dict[str, Any]) -> list[str]:
         return [*sorted(features), f"most symbols: first exported on {row['arch']} by musl {row['musl_floor']}"]
     where = {f"{f['symbol']} in {_where(f.get('file'))}" for f in floor if f.get("symbol")}
     return sorted(features | where) or ["other"]
+
+
+#: The bucket of a wheel with ELF members but no musl floor (glibc binaries among them).
+_NO_FLOOR = "no musl floor"
 
 
 def _floor_order(bucket: str) -> tuple[int, ...]:
@@ -250,7 +254,7 @@ def _chart_svg(data: Data) -> str | None:
     cmap = plt.get_cmap("viridis")
     for i, floor in enumerate(floors):
         counts = [data.matrix[c].get(floor, 0) for c in claims]
-        colour = "#bbbbbb" if floor in ("pure", "-") else cmap(i / max(len(floors) - 1, 1))
+        colour = "#bbbbbb" if floor in ("pure", _NO_FLOOR) else cmap(i / max(len(floors) - 1, 1))
         ax.barh(claims, counts, left=left, label=f"needs musl {floor}" if floor[0].isdigit() else floor, color=colour)
         left = [a + b for a, b in zip(left, counts)]
     ax.set_xlabel("wheels")
