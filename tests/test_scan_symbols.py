@@ -184,3 +184,20 @@ def test_what_a_parsed_file_says_does_not_depend_on_the_buffer_it_was_read_from(
     buffer.append(0)  # and it can grow: no view of it is left
     assert elf == parse_elf(original)
     assert [(s.name, s.defined, s.weak) for s in elf.symbols] == plain_symbols(original)
+
+
+def test_threads_auditing_at_once_get_the_verdicts_one_thread_gets(real_wheels: dict[str, Path]) -> None:
+    """Each thread inflates ELF members into a buffer of its own (a dask worker runs its tasks
+    in threads): numpy and scipy audited by four threads at once, each wheel several times,
+    give exactly the verdicts of one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from muslwheel.audit import audit_wheel
+
+    wheels = sorted(real_wheels.values())
+    alone = {w: audit_wheel(w).to_json() for w in wheels}
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda w: (w, audit_wheel(w).to_json()), wheels * 4))
+    assert len(together) == 4 * len(wheels)
+    for wheel, verdict in together:
+        assert verdict == alone[wheel], wheel.name
