@@ -89,3 +89,33 @@ def test_hostile_elf_is_refused_by_detect_and_the_reader(good_so: bytes, tmp_pat
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert BAD_ELF[case][1] in proc.stderr and str(target) in proc.stderr
     assert target.read_bytes() == data
+
+
+def test_a_member_that_declares_far_more_than_it_holds_costs_what_it_holds(good_so: bytes, tmp_path: Path) -> None:
+    """A library of 1 MiB that declares 300 MiB (under the 500x ratio that marks a zip bomb):
+    refused as truncated, and the audit's memory follows the bytes that really inflate, not
+    the size the archive declares."""
+    import os
+    import sys
+
+    from hostile import _rewrite_sizes
+    from wheelmaker import make_wheel
+
+    library = good_so + os.urandom((1 << 20) - len(good_so))  # ELF, and incompressible
+    declared = 300 << 20
+    wheel = make_wheel(tmp_path, "liar", "1.0", "py3-none-linux_x86_64", {"liar/libliar.so": library})
+    _rewrite_sizes(wheel, "liar/libliar.so", declared)
+    probe = (
+        "import resource, sys\n"
+        "from muslwheel.audit import audit_wheel\n"
+        "from muslwheel.errors import WheelError\n"
+        "try:\n"
+        "    audit_wheel(sys.argv[1])\n"
+        "except WheelError as exc:\n"
+        "    print(exc)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    proc = run([sys.executable, "-c", probe, wheel], env=checkout_env())
+    error, peak_mb = proc.stdout.splitlines()
+    assert f"is truncated ({len(library)} of {declared} bytes)" in error
+    assert int(peak_mb) < 100, f"peak RSS {peak_mb} MB for a member that inflates to 1 MiB"

@@ -115,20 +115,24 @@ def record_digest(digest: bytes) -> str:
 _LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$")
 _SNIFF = 4096  #: compressed bytes read to decide whether a member starts with the ELF magic
 _LOCAL_EXTRA = 64  #: extra-field bytes a local header is assumed to carry, for prefetching
-_PIECE = 1 << 18  #: compressed bytes inflated at a time by WheelFile.read_hashed
-_SCRATCH_LIMIT = 256 << 20  #: the largest member read_hashed inflates into its reused buffer
+_PIECE = 1 << 16  #: compressed bytes inflated at a time by WheelFile.read_hashed
+_SCRATCH_LIMIT = 256 << 20  #: the biggest buffer a thread keeps for read_hashed
 _scratch = threading.local()  # each thread's buffer for read_hashed (dask runs tasks in threads)
 
 
 def _scratch_buffer(size: int) -> bytearray:
-    """A buffer of at least *size* bytes: this thread's reused one, or a new one for a member
-    bigger than _SCRATCH_LIMIT (so a scan worker keeps at most that much)."""
-    if size > _SCRATCH_LIMIT:
-        return bytearray(size)
+    """Where to inflate a member of declared *size*: this thread's reused buffer if it is big
+    enough, else a new empty one that grows only as bytes really arrive (a member that lies
+    about its size costs what it inflates to, not what it declares)."""
     buf: bytearray | None = getattr(_scratch, "buf", None)
-    if buf is None or len(buf) < size:
-        buf = _scratch.buf = bytearray(max(size, 1 << 20))
-    return buf
+    return buf if buf is not None and len(buf) >= size else bytearray()
+
+
+def _keep_scratch(buf: bytearray) -> None:
+    """Keep *buf* as this thread's buffer for the next members, unless it is over the limit
+    (so a scan worker keeps at most that much)."""
+    if len(buf) <= _SCRATCH_LIMIT:
+        _scratch.buf = buf
 
 
 STORED = 0
@@ -533,7 +537,7 @@ class WheelFile:
                     raise WheelError(
                         f"{self.path.name}: member {info.filename!r} inflates beyond its declared {size} bytes"
                     )
-                buf[pos : pos + len(part)] = part
+                buf[pos : pos + len(part)] = part  # grows a new buffer, fills the reused one
                 pos += len(part)
                 crc = _zlib.crc32(part, crc)
                 digest.update(part)
@@ -545,6 +549,8 @@ class WheelFile:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated ({pos} of {size} bytes)")
         if crc != info.CRC:
             raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt (CRC mismatch)")
+        if buf is not getattr(_scratch, "buf", None):
+            _keep_scratch(buf)
         return memoryview(buf)[:size], digest.digest()
 
     def raw(self, info: Member) -> bytes:
