@@ -497,18 +497,29 @@ class WheelFile:
                 # without inflating the rest of it.
                 data = inflater.decompress(raw, info.file_size + 1)
             except _INFLATE_ERROR as exc:
-                raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({exc})") from None
+                raise self._corrupt(info, str(exc)) from None
             if len(data) > info.file_size:
-                raise WheelError(
-                    f"{self.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes"
-                )
-        if len(data) != info.file_size:
-            raise WheelError(
-                f"{self.path.name}: member {info.filename!r} is truncated ({len(data)} of {info.file_size} bytes)"
-            )
-        if _zlib.crc32(data) != info.CRC:
-            raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt (CRC mismatch)")
+                raise self._beyond(info)
+        self._check_inflated(info, len(data), _zlib.crc32(data))
         return data
+
+    def _corrupt(self, info: Member, why: str) -> WheelError:
+        return WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({why})")
+
+    def _beyond(self, info: Member) -> WheelError:
+        return WheelError(
+            f"{self.path.name}: member {info.filename!r} inflates beyond its declared {info.file_size} bytes"
+        )
+
+    def _check_inflated(self, info: Member, length: int, crc: int) -> None:
+        """Refuse *info* unless its inflated content (*length* bytes, CRC-32 *crc*) is the
+        size and CRC its entry declares."""
+        if length != info.file_size:
+            raise WheelError(
+                f"{self.path.name}: member {info.filename!r} is truncated ({length} of {info.file_size} bytes)"
+            )
+        if crc != info.CRC:
+            raise self._corrupt(info, "CRC mismatch")
 
     def read_hashed(self, info: Member) -> tuple[memoryview, bytes]:
         """*info*'s content, checked against its declared size and CRC as :meth:`read` checks
@@ -516,8 +527,9 @@ class WheelFile:
 
         The member is inflated a piece at a time, and each piece CRC'd and hashed while it is
         still in the CPU's cache, into a buffer reused from member to member. Hashing a whole
-        inflated member afterwards reads it all back from memory, and a fresh buffer for each
-        member costs a page fault every 4 KiB: together a third of scan's audit CPU.
+        inflated member afterwards reads it all back from memory (sha256 ran at 1.1 GB/s so
+        against 1.8 GB/s in cache on the bench machine), and a fresh buffer for each member
+        costs a page fault every 4 KiB.
 
         The view is valid until the next call in the same thread; copy it to keep it."""
         if info.compress_type not in (STORED, DEFLATED):
@@ -534,9 +546,7 @@ class WheelFile:
                 # is caught without inflating the rest of it.
                 part = chunk if inflater is None else inflater.decompress(chunk, size - pos + 1)
                 if pos + len(part) > size:
-                    raise WheelError(
-                        f"{self.path.name}: member {info.filename!r} inflates beyond its declared {size} bytes"
-                    )
+                    raise self._beyond(info)
                 buf[pos : pos + len(part)] = part  # grows a new buffer, fills the reused one
                 pos += len(part)
                 crc = _zlib.crc32(part, crc)
@@ -544,11 +554,8 @@ class WheelFile:
                 if inflater is not None and inflater.eof:
                     break
         except _INFLATE_ERROR as exc:
-            raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({exc})") from None
-        if pos != size:
-            raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated ({pos} of {size} bytes)")
-        if crc != info.CRC:
-            raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt (CRC mismatch)")
+            raise self._corrupt(info, str(exc)) from None
+        self._check_inflated(info, pos, crc)
         if buf is not getattr(_scratch, "buf", None):
             _keep_scratch(buf)
         return memoryview(buf)[:size], digest.digest()
@@ -593,9 +600,7 @@ class WheelFile:
             with zipfile.ZipFile(_SourceFile(self._source)) as zf:
                 return zf.read(info.filename)
         except Exception as exc:  # zipfile raises many types for damaged or exotic members
-            raise WheelError(
-                f"{self.path.name}: member {info.filename!r} is corrupt ({type(exc).__name__}: {exc})"
-            ) from None
+            raise self._corrupt(info, f"{type(exc).__name__}: {exc}") from None
 
     def record(self) -> dict[str, str]:
         """The input's RECORD as {member: "sha256=…"} (members listed without a hash are left out)."""
@@ -619,7 +624,7 @@ class WheelFile:
         try:
             return bytes(_zlib.decompressobj(-15).decompress(head, 4)[:4]) == ELF_MAGIC
         except _INFLATE_ERROR as exc:
-            raise WheelError(f"{self.path.name}: member {info.filename!r} is corrupt ({exc})") from None
+            raise self._corrupt(info, str(exc)) from None
 
     def elf_members(self, *, verify_record: bool = True) -> Iterator[tuple[Member, memoryview]]:
         """Every member that is an ELF file, with its bytes, in archive order; each checked
