@@ -35,24 +35,32 @@ int use(int x) {
 )
 
 
+def dynsym_layout(data: bytes | bytearray) -> tuple[int, int, int, int, int]:
+    """Where .dynsym and its string table lie, by the section headers: (offset, size in
+    bytes, entry size, string table offset, string table size)."""
+    is64, e = data[4] == 2, "<" if data[5] == 1 else ">"
+    if is64:
+        shoff, shentsize, shnum = struct.unpack_from(e + "Q10xHH", data, 0x28)
+        sh_fmt = e + "IIQQQQIIQQ"
+    else:
+        shoff, shentsize, shnum = struct.unpack_from(e + "I10xHH", data, 0x20)
+        sh_fmt = e + "IIIIIIIIII"
+    sections = [struct.unpack_from(sh_fmt, data, shoff + i * shentsize) for i in range(shnum)]
+    dynsym = next(s for s in sections if s[1] == 11)  # SHT_DYNSYM
+    dynstr = sections[dynsym[6]]  # sh_link
+    return dynsym[4], dynsym[5], 24 if is64 else 16, dynstr[4], dynstr[5]
+
+
 def plain_symbols(data: bytes) -> list[tuple[str, bool, bool]]:
     """(name, defined, weak) of the kept .dynsym entries (not index 0, not local, named), read
     entry by entry through the section headers: the reader as it was before it was made fast."""
     is64, e = data[4] == 2, "<" if data[5] == 1 else ">"
-    if is64:
-        shoff, shentsize, shnum = struct.unpack_from(e + "Q10xHH", data, 0x28)
-        sh_fmt, sym_fmt = e + "IIQQQQIIQQ", e + "IBBHQQ"
-    else:
-        shoff, shentsize, shnum = struct.unpack_from(e + "I10xHH", data, 0x20)
-        sh_fmt, sym_fmt = e + "IIIIIIIIII", e + "IIIBBH"
-    sections = [struct.unpack_from(sh_fmt, data, shoff + i * shentsize) for i in range(shnum)]
-    dynsym = next(s for s in sections if s[1] == 11)  # SHT_DYNSYM
-    dynstr = sections[dynsym[6]]  # sh_link
-    strtab = data[dynstr[4] : dynstr[4] + dynstr[5]]
+    sym_fmt = e + ("IBBHQQ" if is64 else "IIIBBH")
+    symtab, symtab_size, size, strtab_off, strtab_size = dynsym_layout(data)
+    strtab = data[strtab_off : strtab_off + strtab_size]
     out = []
-    size = struct.calcsize(sym_fmt)
-    for index in range(1, dynsym[5] // size):
-        fields = struct.unpack_from(sym_fmt, data, dynsym[4] + index * size)
+    for index in range(1, symtab_size // size):
+        fields = struct.unpack_from(sym_fmt, data, symtab + index * size)
         st_name, st_info, st_shndx = (fields[0], fields[1], fields[3]) if is64 else (fields[0], fields[3], fields[5])
         if st_info >> 4 == 0 or st_name == 0:
             continue
@@ -104,11 +112,8 @@ def test_fast_reader_equals_the_plain_reader(libraries: dict[str, bytes], arch: 
 @pytest.mark.parametrize("kind", ["", "-ascii"])
 def test_a_name_offset_outside_the_string_table_is_an_elf_error(libraries: dict[str, bytes], kind: str) -> None:
     data = bytearray(libraries["x86_64" + kind])
-    shoff, shentsize, shnum = struct.unpack_from("<Q10xHH", data, 0x28)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
-    dynsym = next(s for s in sections if s[1] == 11)
-    dynstr_size = sections[dynsym[6]][5]
-    victim = dynsym[4] + 24 * 5  # the sixth entry's st_name
+    symtab, _size, entsize, _strtab, dynstr_size = dynsym_layout(data)
+    victim = symtab + entsize * 5  # the sixth entry's st_name
     struct.pack_into("<I", data, victim, dynstr_size + 100)
     with pytest.raises(ELFError, match=r"symbol 5: name offset \d+ is outside the string table"):
         parse_elf(bytes(data))
@@ -130,26 +135,12 @@ def test_every_member_of_the_real_wheels_reads_the_same(real_wheels: dict[str, P
     assert seen > 10000
 
 
-def _dynsym(data: bytes | bytearray, is64: bool, e: str) -> tuple[int, int, int, int]:
-    """(offset, size of an entry, string table offset, string table size) of .dynsym."""
-    if is64:
-        shoff, shentsize, shnum = struct.unpack_from(e + "Q10xHH", data, 0x28)
-        sh_fmt = e + "IIQQQQIIQQ"
-    else:
-        shoff, shentsize, shnum = struct.unpack_from(e + "I10xHH", data, 0x20)
-        sh_fmt = e + "IIIIIIIIII"
-    sections = [struct.unpack_from(sh_fmt, data, shoff + i * shentsize) for i in range(shnum)]
-    dynsym = next(s for s in sections if s[1] == 11)
-    dynstr = sections[dynsym[6]]
-    return dynsym[4], 24 if is64 else 16, dynstr[4], dynstr[5]
-
-
 def tail_merged(data: bytes) -> bytes:
     """*data* with f7's name pointing into xf7's ("x" + "f7"), as a linker that shares a
     name's tail with a longer one writes it: the same symbols, another string table layout."""
-    is64, e = data[4] == 2, "<" if data[5] == 1 else ">"
+    e = "<" if data[5] == 1 else ">"
     out = bytearray(data)
-    symtab, entsize, strtab, strsz = _dynsym(out, is64, e)
+    symtab, _size, entsize, strtab, strsz = dynsym_layout(out)
     table = bytes(out[strtab : strtab + strsz])
     xf7 = table.index(b"\0xf7\0") + 1
     for index in range(1, 1 << 20):

@@ -389,7 +389,8 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
         initial_exec_tls=initial_exec_tls,
     )
     # the cached_properties, filled while the columns are at hand
-    elf.__dict__["defined_names"] = defined_names
+    if defined_names is not None:
+        elf.__dict__["defined_names"] = defined_names
     if imports is not None:
         elf.__dict__["imports"] = imports
     return elf
@@ -457,9 +458,9 @@ def _dynamic_symbols(
     e_shoff: int,
     e_shnum: int,
     e_shentsize: int,
-) -> tuple[Sequence[Symbol], frozenset[str], tuple[Symbol, ...] | None, dict[str, tuple[str, ...]]]:
-    """The kept dynamic symbols, the names of the defined ones, the imports (None: work them
-    out from the symbols) and the version needs."""
+) -> tuple[Sequence[Symbol], frozenset[str] | None, tuple[Symbol, ...] | None, dict[str, tuple[str, ...]]]:
+    """The kept dynamic symbols, the names of the defined ones and the imports (None: the
+    ELFFile works them out from the symbols), and the version needs."""
     if DT.SYMTAB not in tags:
         return (), frozenset(), (), {}
     sym_size = 24 if is64 else 16  # Elf64_Sym, Elf32_Sym
@@ -485,8 +486,7 @@ def _dynamic_symbols(
         if fast is not None:
             defined_names, imports = fast
             return SymbolTable(table.symbols), defined_names, imports, version_needs
-        symbols = table.symbols()
-        return symbols, frozenset(map(_NAME, filter(_DEFINED, symbols))), None, version_needs
+        return table.symbols(), None, None, version_needs
     finally:
         if collecting:
             gc.enable()
