@@ -16,6 +16,8 @@ from .errors import TargetError
 
 @dataclass(frozen=True)
 class Arch:
+    """Every per-arch fact the project uses, in one row (the one table is :data:`ARCHES`)."""
+
     name: str  #: as in wheel platform tags
     machine: int
     elf_class: int
@@ -23,7 +25,22 @@ class Arch:
     ldso_arch: str  #: musl's LDSO_ARCH: ``/lib/ld-musl-{ldso_arch}.so.1``
     alpine_arch: str  #: Alpine's libc SONAME: ``libc.musl-{alpine_arch}.so.1``
     #: CPython's PLATFORM_TRIPLET, with ``{libc}`` for ``gnu`` or ``musl``
-    triplet: str = ""
+    triplet: str
+    zig_target: str  #: zig's target triple for this arch's musl (``x86-linux-musl``)
+    gnu_host: str  #: GNU triplet as CPython's ``configure --host`` spells it (``i686-linux-musl``)
+    qemu: str  #: the qemu-user program that runs it (``qemu-i386``)
+    meson_cpu_family: str  #: meson's ``cpu_family`` (``x86``)
+    cmake_processor: str  #: CMake's ``CMAKE_SYSTEM_PROCESSOR`` (``i686``)
+    rust_target: str  #: Rust's target triple (``armv7-unknown-linux-musleabihf``)
+    strip_prefix: str  #: the prefix of binutils' cross tools for the arch (``arm-linux-gnueabihf``)
+    zig_kernel_headers: str  #: zig's Linux kernel header directory (``lib/libc/include/<this>``)
+    #: Debian's architecture, where Debian (bookworm) ships musl binary packages for it; else None
+    debian_arch: str | None
+    #: Debian's multiarch directory of that musl (``/usr/lib/<this>``), where it ships one
+    debian_multiarch: str | None
+    #: whether PyPI accepts musllinux uploads for it: ``_musllinux_arches`` in pypi/warehouse's
+    #: ``warehouse/forklift/legacy.py`` (x86_64, i686, aarch64, armv7l, ppc64le, s390x, riscv64)
+    pypi_accepts: bool
 
     @property
     def loader_name(self) -> str:
@@ -37,19 +54,55 @@ class Arch:
         return self.elf_class == 32
 
 
+# fmt: off
 ARCHES: dict[str, Arch] = {
     a.name: a
     for a in (
-        Arch("x86_64", EM.X86_64, 64, True, "x86_64", "x86_64", "x86_64-linux-{libc}"),
-        Arch("i686", EM.I386, 32, True, "i386", "x86", "i386-linux-{libc}"),
-        Arch("aarch64", EM.AARCH64, 64, True, "aarch64", "aarch64", "aarch64-linux-{libc}"),
-        Arch("armv7l", EM.ARM, 32, True, "armhf", "armv7", "arm-linux-{libc}eabihf"),
-        Arch("ppc64le", EM.PPC64, 64, True, "powerpc64le", "ppc64le", "powerpc64le-linux-{libc}"),
-        Arch("s390x", EM.S390, 64, False, "s390x", "s390x", "s390x-linux-{libc}"),
-        Arch("riscv64", EM.RISCV, 64, True, "riscv64", "riscv64", "riscv64-linux-{libc}"),
-        Arch("loongarch64", EM.LOONGARCH, 64, True, "loongarch64", "loongarch64", "loongarch64-linux-{libc}"),
+        Arch("x86_64", EM.X86_64, 64, True, "x86_64", "x86_64", "x86_64-linux-{libc}",
+             zig_target="x86_64-linux-musl", gnu_host="x86_64-linux-musl", qemu="qemu-x86_64",
+             meson_cpu_family="x86_64", cmake_processor="x86_64", rust_target="x86_64-unknown-linux-musl",
+             strip_prefix="x86_64-linux-gnu", zig_kernel_headers="x86-linux-any",
+             debian_arch="amd64", debian_multiarch="x86_64-linux-musl", pypi_accepts=True),
+        Arch("i686", EM.I386, 32, True, "i386", "x86", "i386-linux-{libc}",
+             zig_target="x86-linux-musl", gnu_host="i686-linux-musl", qemu="qemu-i386",
+             meson_cpu_family="x86", cmake_processor="i686", rust_target="i686-unknown-linux-musl",
+             strip_prefix="i686-linux-gnu", zig_kernel_headers="x86-linux-any",
+             debian_arch="i386", debian_multiarch="i386-linux-musl", pypi_accepts=True),
+        Arch("aarch64", EM.AARCH64, 64, True, "aarch64", "aarch64", "aarch64-linux-{libc}",
+             zig_target="aarch64-linux-musl", gnu_host="aarch64-linux-musl", qemu="qemu-aarch64",
+             meson_cpu_family="aarch64", cmake_processor="aarch64", rust_target="aarch64-unknown-linux-musl",
+             strip_prefix="aarch64-linux-gnu", zig_kernel_headers="aarch64-linux-any",
+             debian_arch="arm64", debian_multiarch="aarch64-linux-musl", pypi_accepts=True),
+        Arch("armv7l", EM.ARM, 32, True, "armhf", "armv7", "arm-linux-{libc}eabihf",
+             zig_target="arm-linux-musleabihf", gnu_host="armv7l-linux-musleabihf", qemu="qemu-arm",
+             meson_cpu_family="arm", cmake_processor="armv7l", rust_target="armv7-unknown-linux-musleabihf",
+             strip_prefix="arm-linux-gnueabihf", zig_kernel_headers="arm-linux-any",
+             debian_arch="armhf", debian_multiarch="arm-linux-musleabihf", pypi_accepts=True),
+        Arch("ppc64le", EM.PPC64, 64, True, "powerpc64le", "ppc64le", "powerpc64le-linux-{libc}",
+             zig_target="powerpc64le-linux-musl", gnu_host="powerpc64le-linux-musl", qemu="qemu-ppc64le",
+             meson_cpu_family="ppc64", cmake_processor="ppc64le", rust_target="powerpc64le-unknown-linux-musl",
+             strip_prefix="powerpc64le-linux-gnu", zig_kernel_headers="powerpc-linux-any",
+             debian_arch="ppc64el", debian_multiarch="powerpc64le-linux-musl", pypi_accepts=True),
+        Arch("s390x", EM.S390, 64, False, "s390x", "s390x", "s390x-linux-{libc}",
+             zig_target="s390x-linux-musl", gnu_host="s390x-linux-musl", qemu="qemu-s390x",
+             meson_cpu_family="s390x", cmake_processor="s390x", rust_target="s390x-unknown-linux-musl",
+             strip_prefix="s390x-linux-gnu", zig_kernel_headers="s390x-linux-any",
+             debian_arch="s390x", debian_multiarch="s390x-linux-musl", pypi_accepts=True),
+        Arch("riscv64", EM.RISCV, 64, True, "riscv64", "riscv64", "riscv64-linux-{libc}",
+             zig_target="riscv64-linux-musl", gnu_host="riscv64-linux-musl", qemu="qemu-riscv64",
+             meson_cpu_family="riscv64", cmake_processor="riscv64", rust_target="riscv64gc-unknown-linux-musl",
+             strip_prefix="riscv64-linux-gnu", zig_kernel_headers="riscv-linux-any",
+             debian_arch=None, debian_multiarch=None, pypi_accepts=True),
+        Arch("loongarch64", EM.LOONGARCH, 64, True, "loongarch64", "loongarch64", "loongarch64-linux-{libc}",
+             zig_target="loongarch64-linux-musl", gnu_host="loongarch64-linux-musl", qemu="qemu-loongarch64",
+             meson_cpu_family="loongarch64", cmake_processor="loongarch64",
+             rust_target="loongarch64-unknown-linux-musl", strip_prefix="loongarch64-linux-gnu",
+             zig_kernel_headers="loongarch-linux-any", debian_arch=None, debian_multiarch=None, pypi_accepts=False),
     )
 }
+# fmt: on
+#: the arches whose musl Debian (bookworm) ships as binary packages, so a real loader runs here
+DEBIAN_MUSL_ARCHES: tuple[Arch, ...] = tuple(a for a in ARCHES.values() if a.debian_arch)
 
 _BY_LDSO = {a.ldso_arch: a for a in ARCHES.values()}
 
