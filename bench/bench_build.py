@@ -45,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import buildfixture
 import results_file
 
-from muslwheel.build import BuildOptions, build
-from muslwheel.build.pep517 import BuildEnv, Source, read_build_system, run_hook
-from muslwheel.build.run import TargetResult
-from muslwheel.build.target import Target, select_targets, target_from_prefix
+from muslwheel.builder import BuildOptions, build
+from muslwheel.builder.pep517 import BuildEnv, Source, read_build_system, run_hook
+from muslwheel.builder.run import TargetResult
+from muslwheel.builder.target import Target, select_targets, target_from_prefix
 from muslwheel.errors import MuslwheelError
 from muslwheel.kits import cache_dir, find_build_python
 
@@ -269,7 +269,7 @@ def compiler_calls(target: Target, sdist: Path, calls: int, *, with_gcc: bool) -
     import subprocess
     import sysconfig
 
-    from muslwheel.build.toolchain import make_toolchain, read_build_time_vars
+    from muslwheel.builder.toolchain import make_toolchain, read_build_time_vars
 
     with tempfile.TemporaryDirectory(dir=cache_dir() / "build" / "work") as tmp:
         work = Path(tmp)

@@ -175,8 +175,8 @@ def test_bad_requests_are_refused_in_one_line(
 def test_toolchain_gives_the_backend_the_targets_sysconfig(tmp_path: Path, world_cpython: Path) -> None:
     """What a backend sees through the cross environment: the target's platform, extension
     suffix, headers and compilers, read by the build Python's own sysconfig."""
-    from muslwheel.build.target import target_from_prefix
-    from muslwheel.build.toolchain import cross_environment, make_toolchain
+    from muslwheel.builder.target import target_from_prefix
+    from muslwheel.builder.toolchain import cross_environment, make_toolchain
 
     target = target_from_prefix(world_cpython)
     tc = make_toolchain(target, tmp_path)
@@ -273,7 +273,7 @@ def kit_target(arch: str) -> object:
         kits = None  # type: ignore[assignment]
     found = kits.select_kits(arch=arch, with_python=True) if kits is not None else []
     need(found, f"a kit with a CPython for {arch} (muslwheel kit build --arch {arch})")
-    from muslwheel.build.target import select_targets
+    from muslwheel.builder.target import select_targets
 
     (target,) = select_targets([arch], [sorted(k.python for k in found)[0]], None)
     return target
@@ -289,7 +289,7 @@ def test_cross_builds_import_in_each_kits_cpython(tmp_path: Path, build_wheels: 
     imported in that arch's own musl CPython (under qemu-user, or natively for i686 on an x86_64
     kernel), computing the value."""
     from muslwheel.audit import audit_wheel
-    from muslwheel.build import BuildOptions, build
+    from muslwheel.builder import BuildOptions, build
 
     targets = [kit_target(a) for a in CROSS_ARCHES]
     project = write_fixture(tmp_path)

@@ -407,11 +407,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _build_targets(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
     from .arch import ARCHES
-    from .build.target import select_targets, target_from_kit, target_from_prefix
+    from .builder.target import select_targets, target_from_kit, target_from_prefix
 
     targets = [target_from_prefix(Path(p)) for p in args.cpython]
     if args.kit:
-        from .build.target import find_kit
+        from .builder.target import find_kit
 
         targets += [target_from_kit(find_kit(k)) for k in args.kit]
     if args.arch or args.python:
@@ -426,8 +426,8 @@ def _build_targets(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import BuildOptions, build
-    from .build.run import ProgressPrinter
+    from .builder import BuildOptions, build
+    from .builder.run import ProgressPrinter
 
     settings: dict[str, str | list[str]] = {}
     for item in args.config_setting:

@@ -5,7 +5,7 @@ PEP 517 build of a source tree or sdist in an isolated environment run by a host
 target's minor, with the target's ``_sysconfigdata`` and headers and zig (``zig cc -target
 ARCH-linux-musl``) as the compilers; then :func:`muslwheel.repair.repair_wheel` against the
 target's root and a load/import check of the result. It never builds paths into a target
-itself: a :class:`~muslwheel.build.target.Target` comes from a kit (``muslwheel.kits``) or, for
+itself: a :class:`~muslwheel.builder.target.Target` comes from a kit (``muslwheel.kits``) or, for
 the one CPython the test world has, from that world.
 
 Modules:
