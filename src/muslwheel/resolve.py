@@ -24,7 +24,8 @@ the wheel carries is :data:`ELSEWHERE`: found only if whatever loads the library
 member first, which the audit reports as a warning, not an error.
 
 Entry points: an executable (PT_INTERP, or a static ``ET_EXEC``); a member named as an extension
-module (``.cpython-311-x86_64-linux-musl.so``, ``.abi3.so``, PyPy's); a plain ``name.so`` that
+module (any suffix :mod:`muslwheel.suffixes` knows: ``.cpython-311-x86_64-linux-musl.so``,
+``.abi3.so``, ``.abi3t.so``, ``.abi3-<triplet>.so``, PyPy's); a plain ``name.so`` that
 exports ``PyInit_name``. Each is loaded as if it were the first, since the import order is the
 program's, not the wheel's.
 
@@ -43,6 +44,7 @@ from dataclasses import dataclass
 from .arch import Arch
 from .elf import ELFFile
 from .policy import is_allowed_system_library, is_libpython, is_musl_self
+from .suffixes import is_module_suffix
 
 MUSL = "musl"  #: musl's loader maps the name to itself
 WHEEL = "wheel"  #: a member of the wheel
@@ -56,7 +58,6 @@ EXECUTABLE = "executable"  #: a program a script or the user runs
 LIBRARY = "library"  #: a library no entry point loads, loaded on its own
 
 ET_EXEC = 2
-_MODULE_SUFFIX = re.compile(r"\.(?:cpython-\d+[a-z]*-[\w-]+|abi3|pypy\d+-pp\d+-[\w-]+)\.so$")
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -183,7 +184,7 @@ def entry_kind(member: str, elf: ELFFile, defined: frozenset[str] | None = None)
     stem = base.split(".", 1)[0]
     if not _IDENTIFIER.fullmatch(stem):
         return None
-    if _MODULE_SUFFIX.search(base):
+    if is_module_suffix(base):
         return EXTENSION
     if base == f"{stem}.so":
         names = defined if defined is not None else elf.defined_names

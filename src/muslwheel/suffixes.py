@@ -1,0 +1,173 @@
+"""Which file names CPython imports as extension modules on musl: the one place that knows.
+
+CPython's import system tries the names in ``_PyImport_DynLoadFiletab`` (``Python/dynload_shlib.c``),
+which ``importlib.machinery.EXTENSION_SUFFIXES`` shows. On Linux, for CPython X.Y:
+
+- ``.cpython-XY[t]-<PLATFORM_TRIPLET>.so`` (``SOABI``; ``t`` on a free-threaded build, PEP 703,
+  from 3.13; the triplet is ``x86_64-linux-musl`` on musl from 3.11, ``-linux-gnu`` before);
+- ``.abi3.so``, the stable ABI (PEP 384), on every build up to 3.14 (a free-threaded 3.13/3.14
+  still lists it: ``['.cpython-314t-darwin.so', '.abi3.so', '.so']`` in mesonbuild/meson#15637);
+- from 3.15 (PEP 803, python/cpython#146636): ``.abi3-<triplet>.so`` and ``.abi3.so`` only on a
+  GIL-enabled build (the plain abi3 entries sit inside ``#ifndef Py_GIL_DISABLED``), and
+  ``.abi3t-<triplet>.so`` and ``.abi3t.so`` on both; a GIL-enabled 3.15.0rc2 lists
+  ``['.cpython-315-x86_64-linux-gnu.so', '.abi3-x86_64-linux-gnu.so', '.abi3.so',
+  '.abi3t-x86_64-linux-gnu.so', '.abi3t.so', '.so']`` (robotpy/crossenv#165);
+- ``.so``, always (a plain ``name.so`` is a module when it exports ``PyInit_name``).
+
+:func:`extension_suffixes` gives that list; :func:`is_module_suffix` recognizes a module file name
+of any CPython 3.9–3.15 (and PyPy's ``.pypy39-pp73-…so``); :func:`suffix_problems` says where a
+wheel's tags and its modules' suffixes disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from packaging.tags import Tag
+
+from .arch import Arch
+
+#: The CPython minors whose import rules this module knows (3.9 to 3.15).
+MINORS: tuple[int, ...] = tuple(range(9, 16))
+FREE_THREADED_FROM = 13  #: the first minor with a free-threaded build (PEP 703)
+ABI3T_FROM = 15  #: the first minor that imports ``.abi3t`` modules (PEP 803)
+
+_TRIPLET = r"[a-z0-9_]+-linux-[a-z0-9_]+"
+_MODULE_SUFFIX = re.compile(rf"\.(?:cpython-\d+[a-z]*-[\w-]+|abi3t?(?:-{_TRIPLET})?|pypy\d+-pp\d+-[\w-]+)\.so$")
+
+
+@dataclass(frozen=True)
+class Python:
+    """One CPython build: its minor (3.X) and whether it is free-threaded (``3.13t``)."""
+
+    minor: int
+    free_threaded: bool = False
+
+    def __str__(self) -> str:
+        return f"3.{self.minor}{'t' if self.free_threaded else ''}"
+
+
+def is_module_suffix(basename: str) -> bool:
+    """Whether *basename* ends in a suffix only extension modules carry (not a plain ``.so``)."""
+    return _MODULE_SUFFIX.search(basename) is not None
+
+
+def module_suffix(basename: str) -> str | None:
+    """The suffix of an extension module's file name (``.abi3t.so``), or None (plain ``.so`` too)."""
+    m = _MODULE_SUFFIX.search(basename)
+    return m.group(0) if m else None
+
+
+def extension_suffixes(python: Python, arch: Arch) -> tuple[str, ...]:
+    """The suffixes a musl CPython *python* for *arch* imports, in the order it tries them."""
+    if python.free_threaded and python.minor < FREE_THREADED_FROM:
+        raise ValueError(f"CPython {python} has no free-threaded build")
+    triplet = arch.cpython_triplet("musl" if python.minor >= 11 else "gnu")
+    out = [f".cpython-3{python.minor}{'t' if python.free_threaded else ''}-{triplet}.so"]
+    if python.minor >= ABI3T_FROM:
+        if not python.free_threaded:
+            out += [f".abi3-{triplet}.so", ".abi3.so"]
+        out += [f".abi3t-{triplet}.so", ".abi3t.so"]
+    else:
+        out.append(".abi3.so")
+    out.append(".so")
+    return tuple(out)
+
+
+def imports(python: Python, arch: Arch, basename: str) -> bool:
+    """Whether musl CPython *python* for *arch* imports a module file named *basename*."""
+    return any(basename.endswith(s) for s in extension_suffixes(python, arch)[:-1]) or (
+        not is_module_suffix(basename) and basename.endswith(".so")
+    )
+
+
+def pythons_of_tags(wheel_tags: Iterable[Tag]) -> frozenset[Python]:
+    """The CPython builds (3.9–3.15) whose installer accepts a wheel with *wheel_tags*.
+
+    ``cpXY-cpXY[t]``: that build; ``cpXY-abi3``: every GIL-enabled minor from XY; ``cpXY-abi3t``:
+    every free-threaded minor from XY (packaging offers abi3t to any free-threaded interpreter,
+    ``_abi3t_applies``, though none before 3.15 imports an ``.abi3t`` file); other tags: none."""
+    out: set[Python] = set()
+    for tag in wheel_tags:
+        m = re.fullmatch(r"cp3(\d+)", tag.interpreter)
+        if not m:
+            continue
+        minor = int(m.group(1))
+        if tag.abi == f"cp3{minor}":
+            out.add(Python(minor))
+        elif tag.abi == f"cp3{minor}t":
+            out.add(Python(minor, True))
+        elif tag.abi == "abi3":
+            out.update(Python(n) for n in MINORS if n >= minor)
+        elif tag.abi == "abi3t":
+            out.update(Python(n, True) for n in MINORS if n >= max(minor, FREE_THREADED_FROM))
+    return frozenset(p for p in out if p.minor in MINORS)
+
+
+@dataclass(frozen=True)
+class SuffixProblem:
+    """A module the wheel's tags and file names disagree about."""
+
+    module: str  #: the module's dotted name (``pkg._speedups``)
+    members: tuple[str, ...]  #: its files in the wheel
+    pythons: tuple[Python, ...]  #: the CPython builds the tags name that import none of them
+    message: str
+
+
+def _module_name(member: str) -> tuple[str, str] | None:
+    """``(dotted name, basename)`` of an importable ``.so`` member; None for others."""
+    path = member
+    m = re.match(r"[^/]+\.data/(?:purelib|platlib)/(.*)", member)
+    if m:
+        path = m.group(1)
+    if not path.endswith(".so") or ".dist-info/" in path or ".data/" in path:
+        return None
+    *dirs, base = path.split("/")
+    stem = base.split(".", 1)[0]
+    if not all(d.isidentifier() for d in (*dirs, stem)):
+        return None
+    if not is_module_suffix(base) and base != f"{stem}.so":
+        return None
+    return ".".join((*dirs, stem)), base
+
+
+def suffix_problems(member_names: Iterable[str], wheel_tags: Iterable[Tag], arch: Arch) -> list[SuffixProblem]:
+    """Every extension module of a wheel for *arch* (plain ``name.so`` files count, the caller
+    passes only those that are modules) that some CPython build its *wheel_tags* name would
+    not import: a file for another ABI (``.abi3.so`` for a cp315t-only wheel), another libc
+    (``-linux-gnu``) or another version. Sorted by module name; empty when the tags name no
+    CPython build (a PyPy or ``py3-none`` wheel)."""
+    pythons = sorted(pythons_of_tags(wheel_tags), key=lambda p: (p.minor, p.free_threaded))
+    by_module: dict[str, list[str]] = {}
+    for member in member_names:
+        named = _module_name(member)
+        if named:
+            by_module.setdefault(named[0], []).append(member)
+    out: list[SuffixProblem] = []
+    for module, members in sorted(by_module.items()):
+        bases = [m.rsplit("/", 1)[-1] for m in members]
+        if any(b.split(".", 1)[1] == "so" for b in bases):
+            continue  # a plain name.so: every CPython imports it
+        if any(re.search(r"\.pypy\d+-", b) for b in bases):
+            continue
+        missing = tuple(p for p in pythons if not any(imports(p, arch, b) for b in bases))
+        if not missing:
+            continue
+        names = ", ".join(sorted(module_suffix(b) or b for b in bases))
+        expected = sorted({extension_suffixes(p, arch)[0] for p in missing})
+        hint = ""
+        if any("-linux-gnu" in b for b in bases):
+            hint = " (-linux-gnu names a glibc CPython; musl CPython from 3.11 says -linux-musl)"
+        out.append(
+            SuffixProblem(
+                module,
+                tuple(sorted(members)),
+                missing,
+                f"{module}: the wheel's tags name CPython {', '.join(map(str, missing))}, which "
+                f"import{'s' if len(missing) == 1 else ''} no file named {names}{hint}; "
+                f"expected e.g. {', '.join(expected)}",
+            )
+        )
+    return out

@@ -1,0 +1,154 @@
+"""Extension-module suffixes of CPython 3.9–3.15 (default and free-threaded) on musl.
+
+The lists are CPython's ``_PyImport_DynLoadFiletab`` (``Python/dynload_shlib.c``): the 3.15
+ones as a GIL-enabled 3.15.0rc2 prints ``importlib.machinery.EXTENSION_SUFFIXES``
+(robotpy/crossenv#165), with the plain abi3 entries inside ``#ifndef Py_GIL_DISABLED``
+(python/cpython#146636, PEP 803); a free-threaded 3.14 still lists ``.abi3.so``
+(mesonbuild/meson#15637)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Toolchain, checkout_env, muslwheel_cmd, run, write_c
+from packaging.tags import parse_tag
+from wheelmaker import make_wheel
+
+from muslwheel.arch import get_arch
+from muslwheel.suffixes import Python, extension_suffixes, imports, is_module_suffix, suffix_problems
+
+X86 = get_arch("x86_64")
+T = "x86_64-linux-musl"
+
+
+def test_315_gil_build_lists_what_cpython_3_15_prints_with_the_musl_triplet() -> None:
+    assert extension_suffixes(Python(15), X86) == (
+        f".cpython-315-{T}.so",
+        f".abi3-{T}.so",
+        ".abi3.so",
+        f".abi3t-{T}.so",
+        ".abi3t.so",
+        ".so",
+    )
+
+
+def test_315t_imports_abi3t_and_no_plain_abi3() -> None:
+    assert extension_suffixes(Python(15, True), X86) == (f".cpython-315t-{T}.so", f".abi3t-{T}.so", ".abi3t.so", ".so")
+    assert not imports(Python(15, True), X86, "_rust.abi3.so")
+    assert imports(Python(15, True), X86, "_rust.abi3t.so")
+    assert imports(Python(15), X86, "_rust.abi3t.so")
+
+
+@pytest.mark.parametrize("minor", [13, 14])
+def test_313t_and_314t_list_abi3_but_not_abi3t(minor: int) -> None:
+    assert extension_suffixes(Python(minor, True), X86) == (f".cpython-3{minor}t-{T}.so", ".abi3.so", ".so")
+    assert not imports(Python(minor, True), X86, "m.abi3t.so")
+
+
+def test_before_3_11_musl_cpython_says_linux_gnu_and_no_free_threaded_build() -> None:
+    assert extension_suffixes(Python(10), X86)[0] == ".cpython-310-x86_64-linux-gnu.so"
+    assert extension_suffixes(Python(11), get_arch("armv7l"))[0] == ".cpython-311-arm-linux-musleabihf.so"
+    with pytest.raises(ValueError):
+        extension_suffixes(Python(12, True), X86)
+
+
+def test_every_suffix_of_every_build_is_a_module_suffix_and_a_library_name_is_not() -> None:
+    for minor in range(9, 16):
+        for ft in (False, True) if minor >= 13 else (False,):
+            for suffix in extension_suffixes(Python(minor, ft), X86)[:-1]:
+                assert is_module_suffix("m" + suffix), suffix
+    for name in ("libfoo.so", "libssl.so.3", "libabi3.so", "m.abi3.so.1", "m.abi3-foo.so"):
+        assert not is_module_suffix(name), name
+
+
+def tags(*text: str) -> list:  # type: ignore[type-arg]
+    return [t for s in text for t in parse_tag(s)]
+
+
+def test_abi3_module_in_a_cp315t_only_wheel_is_a_problem_abi3t_is_not() -> None:
+    bad = suffix_problems(["pkg/_m.abi3.so"], tags("cp315-cp315t-musllinux_1_2_x86_64"), X86)
+    assert [p.module for p in bad] == ["pkg._m"] and bad[0].pythons == (Python(15, True),)
+    assert "3.15t" in bad[0].message and ".abi3.so" in bad[0].message
+    assert suffix_problems(["pkg/_m.abi3t.so"], tags("cp315-cp315t-musllinux_1_2_x86_64"), X86) == []
+
+
+def test_abi3_abi3t_wheel_with_one_abi3t_module_agrees_and_with_abi3_does_not() -> None:
+    both = tags("cp315-abi3.abi3t-musllinux_1_2_x86_64")
+    assert suffix_problems(["c/_rust.abi3t.so"], both, X86) == []
+    bad = suffix_problems(["c/_rust.abi3.so"], both, X86)
+    assert bad and bad[0].pythons == (Python(15, True),)
+
+
+def test_abi3t_module_in_a_gil_only_wheel_is_judged_by_the_tags() -> None:
+    # cp315-abi3: GIL 3.15 imports .abi3t.so, so no problem; cp314-abi3: 3.14 does not.
+    assert suffix_problems(["p/_m.abi3t.so"], tags("cp315-abi3-musllinux_1_2_x86_64"), X86) == []
+    bad = suffix_problems(["p/_m.abi3t.so"], tags("cp314-abi3-musllinux_1_2_x86_64"), X86)
+    assert bad and bad[0].pythons == (Python(14),)
+
+
+def test_gnu_triplet_module_in_a_musl_wheel_says_glibc() -> None:
+    bad = suffix_problems(["p/_m.cpython-312-x86_64-linux-gnu.so"], tags("cp312-cp312-musllinux_1_2_x86_64"), X86)
+    assert bad and "-linux-gnu names a glibc CPython" in bad[0].message
+    bad = suffix_problems(["p/_m.abi3t-x86_64-linux-gnu.so"], tags("cp315-cp315t-musllinux_1_2_x86_64"), X86)
+    assert bad and "glibc" in bad[0].message
+
+
+def test_one_file_per_version_in_a_multi_version_wheel_agrees() -> None:
+    members = ["p/_m.cpython-311-x86_64-linux-musl.so", "p/_m.cpython-312-x86_64-linux-musl.so"]
+    assert (
+        suffix_problems(members, tags("cp311-cp311-musllinux_1_2_x86_64", "cp312-cp312-musllinux_1_2_x86_64"), X86)
+        == []
+    )
+    bad = suffix_problems(
+        members[:1], tags("cp311-cp311-musllinux_1_2_x86_64", "cp312-cp312-musllinux_1_2_x86_64"), X86
+    )
+    assert bad and bad[0].pythons == (Python(12),)
+
+
+def test_plain_so_pypy_and_py3_none_are_not_judged() -> None:
+    assert suffix_problems(["p/_m.so"], tags("cp315-cp315t-musllinux_1_2_x86_64"), X86) == []
+    assert suffix_problems(["p/_m.abi3.so"], tags("py3-none-musllinux_1_2_x86_64"), X86) == []
+    assert (
+        suffix_problems(
+            ["p/_m.pypy311-pp73-x86_64-linux-musl.so"], tags("pp311-pypy311_pp73-musllinux_1_2_x86_64"), X86
+        )
+        == []
+    )
+
+
+NEW_FORMS = [
+    (".abi3t.so", "cp315-abi3.abi3t-musllinux_1_2_x86_64"),
+    (f".abi3t-{T}.so", "cp315-cp315t-musllinux_1_2_x86_64"),
+    (f".abi3-{T}.so", "cp315-abi3-musllinux_1_2_x86_64"),
+    (f".cpython-315t-{T}.so", "cp315-cp315t-musllinux_1_2_x86_64"),
+    (f".cpython-313t-{T}.so", "cp313-cp313t-musllinux_1_2_x86_64"),
+]
+
+
+@pytest.mark.parametrize(("suffix", "tag"), NEW_FORMS)
+def test_show_gives_each_new_suffix_the_extension_role(
+    toolchain: Toolchain, tmp_path: Path, suffix: str, tag: str
+) -> None:
+    # A module that needs libhelper.so from the wheel: an extension's load resolves it.
+    helper = toolchain.build(
+        "x86_64", tmp_path / "libhelper.so", [write_c(tmp_path / "h.c", "int helper(void){return 1;}\n")], shared=True
+    )
+    code = "int helper(void);\nvoid *PyInit__m(void){return (void*)(long)helper();}\n"
+    so = toolchain.build(
+        "x86_64",
+        tmp_path / "m.so",
+        [write_c(tmp_path / "m.c", code)],
+        shared=True,
+        args=(f"-L{tmp_path}", "-lhelper", "-Wl,-rpath,$ORIGIN"),
+    )
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    name = f"pkg/_m{suffix}"
+    wheel = make_wheel(dist, "pkg", "1.0", tag, {name: so.read_bytes(), "pkg/libhelper.so": helper.read_bytes()})
+    proc = run([*muslwheel_cmd(), "show", "--json", "-v", wheel], env=checkout_env())
+    v = json.loads(proc.stdout)
+    files = {f["path"]: f for f in v["files"]}
+    assert files[name]["role"] == "extension", proc.stdout
+    assert files["pkg/libhelper.so"]["role"] == "library"
