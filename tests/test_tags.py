@@ -11,7 +11,7 @@ from conftest import checkout_env, muslwheel_cmd, need, run, run_ok
 from packaging import tags as ptags
 from wheelmaker import make_wheel
 
-from muslwheel.tags import parse_target, pip_download_args, tags_for_target
+from muslwheel.tags import parse_python_version, parse_target, pip_download_args, tags_for_target
 
 SYS_TAGS_VS_OURS = """
 import json
@@ -119,3 +119,68 @@ def test_pip_download_with_pip_args_fetches_exactly_what_the_target_installs(tmp
 def test_bad_python_version_is_one_line_error(bad: str) -> None:
     proc = run([*muslwheel_cmd(), "tags", "--target", "musllinux_1_2_x86_64", "--python", bad], env=checkout_env())
     assert proc.returncode == 2 and proc.stderr.startswith("muslwheel: error: bad Python version")
+
+
+def _packaging_abis(minor: int, free_threaded: bool, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """packaging's own ABI list for a CPython 3.*minor* release build: ``tags._cpython_abis``,
+    with the config vars such a build has (``Py_GIL_DISABLED`` = 1 on a free-threaded one)."""
+    config = {"Py_GIL_DISABLED": int(free_threaded), "Py_DEBUG": 0, "WITH_PYMALLOC": 0}
+    monkeypatch.setattr(ptags, "_get_config_var", lambda name, warn=False: config.get(name))
+    monkeypatch.delattr(sys, "gettotalrefcount", raising=False)
+    return list(ptags._cpython_abis((3, minor)))
+
+
+@pytest.mark.parametrize("python", ["3.13t", "3.14t", "3.15t", "3.14", "3.15"])
+def test_free_threaded_and_new_targets_get_exactly_packagings_tags(
+    python: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """packaging's answer: ``cpython_tags`` with the ABIs ``_cpython_abis`` derives for such a
+    build (as ``sys_tags`` does on it), then ``compatible_tags``; packaging 26.4 knows abi3t
+    (``_abi3t_applies``: offered to any free-threaded CPython, down to cp32, per PEP 803)."""
+    version = parse_python_version(python)
+    platforms = parse_target("musllinux_1_2_x86_64").platform_tags()
+    abis = _packaging_abis(version.minor, version.free_threaded, monkeypatch)
+    assert abis == [version.abi]
+    expected = list(ptags.cpython_tags((3, version.minor), abis=abis, platforms=platforms))
+    expected += ptags.compatible_tags((3, version.minor), interpreter=f"cp3{version.minor}", platforms=platforms)
+    got = tags_for_target(platforms, version)
+    assert [str(t) for t in got] == [str(t) for t in expected]
+    stable = {t.abi for t in got} - {version.abi, "none"}
+    assert stable == ({"abi3t"} if version.free_threaded else {"abi3"})
+    assert str(got[0]) == f"cp3{version.minor}-{version.abi}-musllinux_1_2_x86_64"
+
+
+FREE_CANDIDATES = {
+    # distribution name: (its only wheel's tags, installable on a free-threaded CPython 3.15?)
+    "ft315": (["cp315-cp315t-musllinux_1_2_x86_64"], True),
+    "both315": (["cp315-abi3-musllinux_1_2_x86_64", "cp315-abi3t-musllinux_1_2_x86_64"], True),
+    "ft313": (["cp313-cp313t-musllinux_1_2_x86_64"], False),
+    "gil315": (["cp315-cp315-musllinux_1_2_x86_64"], False),
+    "abi3only": (["cp39-abi3-musllinux_1_2_x86_64"], False),
+    "pure": (["py3-none-any"], True),
+}
+
+
+def test_pip_args_for_a_free_threaded_target_fetch_exactly_its_wheels(tmp_path: Path) -> None:
+    links = tmp_path / "links"
+    links.mkdir()
+    for name, (tags, _) in FREE_CANDIDATES.items():
+        make_wheel(links, name, "1.0", tags, {f"{name}.py": ""})
+    out = run_ok(
+        [*muslwheel_cmd(), "tags", "--target", "musllinux_1_2_x86_64", "--python", "3.15t", "--pip-args", "--json"],
+        env=checkout_env(),
+    ).stdout
+    args = json.loads(out)
+    assert args[-6:] == ["--abi", "cp315t", "--abi", "abi3t", "--abi", "none"]
+    got = {}
+    for name in FREE_CANDIDATES:
+        dest = tmp_path / f"dl-{name}"
+        cmd = [sys.executable, "-m", "pip", "download", "--no-index", "--find-links", links]
+        proc = run([*cmd, "--disable-pip-version-check", "-d", dest, *args, name])
+        got[name] = proc.returncode == 0 and any(dest.glob("*.whl"))
+    assert got == {name: ok for name, (_, ok) in FREE_CANDIDATES.items()}
+
+
+def test_free_threaded_before_3_13_is_a_one_line_error() -> None:
+    proc = run([*muslwheel_cmd(), "tags", "--target", "musllinux_1_2_x86_64", "--python", "3.12t"], env=checkout_env())
+    assert proc.returncode == 2 and "free-threaded builds start at 3.13" in proc.stderr

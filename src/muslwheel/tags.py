@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from packaging import tags as ptags
 
@@ -80,19 +81,48 @@ def target_of_detection(detection: Detection, *, kernel_machine: str | None = No
     return Target(MuslVersion.parse(detection.musl_version), detection.arch, extra)
 
 
-def parse_python_version(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(?:cp|py)?(\d)\.?(\d+)", text.strip())
+class PythonVersion(NamedTuple):
+    """A CPython target: ``3.13`` or the free-threaded ``3.13t`` (PEP 703, from 3.13)."""
+
+    major: int
+    minor: int
+    free_threaded: bool = False
+
+    @property
+    def abi(self) -> str:
+        """Its version-specific ABI tag: ``cp313`` or ``cp313t``."""
+        return f"cp{self.major}{self.minor}{'t' if self.free_threaded else ''}"
+
+
+def parse_python_version(text: str) -> PythonVersion:
+    """``3.11``, ``311``, ``cp311``; a trailing ``t`` (``3.13t``) is a free-threaded build."""
+    m = re.fullmatch(r"(?:cp|py)?(\d)\.?(\d+)(t?)", text.strip())
     if not m:
-        raise TargetError(f"bad Python version {text!r} (expected e.g. 3.11)")
-    return int(m.group(1)), int(m.group(2))
+        raise TargetError(f"bad Python version {text!r} (expected e.g. 3.11 or 3.13t)")
+    version = PythonVersion(int(m.group(1)), int(m.group(2)), bool(m.group(3)))
+    if version.free_threaded and (version.major, version.minor) < (3, 13):
+        raise TargetError(f"bad Python version {text!r}: free-threaded builds start at 3.13")
+    return version
 
 
-def tags_for_target(platforms: Iterable[str], python_version: tuple[int, int]) -> list[ptags.Tag]:
-    """Every tag CPython *python_version* accepts on *platforms*, best first (pip's order)."""
+def _abis(python_version: tuple[int, int] | PythonVersion) -> list[str]:
+    """The ABIs a CPython accepts, as pip passes them to packaging: its own, then the stable
+    ABI its build takes (``abi3``, or ``abi3t`` on a free-threaded one, PEP 803), then none."""
+    free = isinstance(python_version, PythonVersion) and python_version.free_threaded
+    own = PythonVersion(python_version[0], python_version[1], free).abi
+    return [own, "abi3t" if free else "abi3", "none"]
+
+
+def tags_for_target(platforms: Iterable[str], python_version: tuple[int, int] | PythonVersion) -> list[ptags.Tag]:
+    """Every tag CPython *python_version* accepts on *platforms*, best first (pip's order).
+
+    For a free-threaded build, packaging's ``cpython_tags`` reads the ``t`` of the first ABI
+    (``_is_threaded_cpython``) and offers ``abi3t`` in place of ``abi3`` (``_abi3t_applies``)."""
     platforms = list(platforms)
-    abi = f"cp{python_version[0]}{python_version[1]}"
-    out = list(ptags.cpython_tags(python_version, abis=[abi], platforms=platforms))
-    out += ptags.compatible_tags(python_version, interpreter=abi, platforms=platforms)
+    version = (python_version[0], python_version[1])
+    abi = _abis(python_version)[0]
+    out = list(ptags.cpython_tags(version, abis=[abi], platforms=platforms))
+    out += ptags.compatible_tags(version, interpreter=f"cp{version[0]}{version[1]}", platforms=platforms)
     return out
 
 
@@ -123,7 +153,7 @@ def interpreter_tags(detection: Detection) -> list[ptags.Tag]:
     return out
 
 
-def pip_download_args(platforms: Iterable[str], python_version: tuple[int, int]) -> list[str]:
+def pip_download_args(platforms: Iterable[str], python_version: tuple[int, int] | PythonVersion) -> list[str]:
     """Arguments with which ``pip download --only-binary=:all:`` fetches exactly the wheels a
     CPython *python_version* on *platforms* can install.
 
@@ -133,21 +163,15 @@ def pip_download_args(platforms: Iterable[str], python_version: tuple[int, int])
     args = ["--only-binary=:all:"]
     for platform in platforms:
         args += ["--platform", platform]
-    abi = f"cp{python_version[0]}{python_version[1]}"
-    args += [
-        "--python-version",
-        f"{python_version[0]}.{python_version[1]}",
-        "--implementation",
-        "cp",
-        "--abi",
-        abi,
-        "--abi",
-        "abi3",
-        "--abi",
-        "none",
-    ]
+    args += ["--python-version", f"{python_version[0]}.{python_version[1]}", "--implementation", "cp"]
+    for abi in _abis(python_version):
+        args += ["--abi", abi]
     return args
 
 
-def running_python_version() -> tuple[int, int]:
-    return sys.version_info[0], sys.version_info[1]
+def running_python_version() -> PythonVersion:
+    """The running interpreter's version, free-threaded if it was built with ``Py_GIL_DISABLED``."""
+    import sysconfig
+
+    free = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    return PythonVersion(sys.version_info[0], sys.version_info[1], free)
