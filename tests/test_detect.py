@@ -268,3 +268,55 @@ def test_root_without_loader_and_unknown_arch_are_errors(tmp_path: Path) -> None
         proc = run([*muslwheel_cmd(), *args], env=checkout_env())
         assert proc.returncode == 2, args
         assert proc.stderr.startswith("muslwheel: error: ") and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_musl_cpython_of_the_world_is_not_free_threaded(musl_python: Path) -> None:
+    found = detect_executable(musl_python)
+    assert found.free_threaded is False
+    assert "Py_Initialize" in found.how["free_threaded"]
+
+
+# Stand-ins for a CPython: the symbols a real build exports (``-rdynamic``, as CPython links
+# its binary with ``-Xlinker -export-dynamic``); a free-threaded one defines _Py_DecRefShared.
+FT_PYTHON_C = "void Py_Initialize(void){}\nvoid _Py_DecRefShared(void *o){}\nint main(void){return 0;}\n"
+GIL_PYTHON_C = "void Py_Initialize(void){}\nint main(void){return 0;}\n"
+
+
+@pytest.mark.parametrize(("code", "free"), [(FT_PYTHON_C, True), (GIL_PYTHON_C, False)])
+def test_free_threaded_is_read_from_the_exported_symbols(
+    toolchain: Toolchain, tmp_path: Path, code: str, free: bool
+) -> None:
+    exe = toolchain.build("x86_64", tmp_path / "python3", [write_c(tmp_path / "p.c", code)], args=("-rdynamic",))
+    found = detect_executable(exe)
+    assert (found.libc, found.free_threaded) == ("musl", free)
+    proc = run_ok([*muslwheel_cmd(), "detect", "--executable", exe, "--json"], env=checkout_env())
+    assert json.loads(proc.stdout)["free_threaded"] is free
+
+
+def test_free_threaded_is_read_from_the_libpython_it_needs(toolchain: Toolchain, tmp_path: Path) -> None:
+    from conftest import stub_library
+
+    lib = stub_library(toolchain, tmp_path, "x86_64", "libpython3.13t.so.1.0", "void Py_Initialize(void){}\n")
+    main = write_c(tmp_path / "m.c", "void Py_Initialize(void);\nint main(void){Py_Initialize();return 0;}\n")
+    exe = toolchain.build("x86_64", tmp_path / "python3", [main], args=(str(lib),))
+    found = detect_executable(exe)
+    assert found.free_threaded is True and found.how["free_threaded"] == "DT_NEEDED libpython3.13t.so.1.0"
+
+
+def test_static_free_threaded_python_in_a_root_gets_no_musllinux_tags(toolchain: Toolchain, tmp_path: Path) -> None:
+    """python-build-standalone's musl builds are static: no PT_INTERP, no PT_DYNAMIC. Such a
+    Python loads no extension module, so the root has no musllinux tags."""
+    need(toolchain.zig, "zig")
+    assert toolchain.zig is not None
+    root = tmp_path / "root"
+    (root / "usr/bin").mkdir(parents=True)
+    exe = root / "usr/bin/python3.13t"
+    src = write_c(tmp_path / "h.c", HELLO_C)
+    run_ok([*toolchain.zig, "cc", "-O2", "-target", "x86_64-linux-musl", "-static", "-o", exe, src])
+    os.symlink("python3.13t", root / "usr/bin/python3")
+    found = detect_root(root)
+    assert (found.libc, found.free_threaded) == ("static", True)
+    assert found.how["free_threaded"] == "its file name python3.13t"
+    proc = run([*muslwheel_cmd(), "tags", "--root", root], env=checkout_env())
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and "static" in proc.stderr

@@ -118,6 +118,39 @@ def musl_version_from_loader_bytes(data: bytes) -> tuple[str, MuslVersion] | Non
         return None
 
 
+_LIBPYTHON = re.compile(r"libpython3\.(\d+)([a-z]*)\.so(?:\.[\d.]+)?")
+_PYTHON_NAME = re.compile(r"python3\.(\d+)([a-z]*)")
+#: Defined only by a free-threaded CPython (``#ifdef Py_GIL_DISABLED`` in CPython's
+#: ``Include/object.h``, 3.13; ``Include/refcount.h`` from 3.14) and imported by every extension
+#: built for it: the inline ``Py_DECREF`` of a ``cp313t`` module calls it.
+FREE_THREADED_SYMBOL = "_Py_DecRefShared"
+#: Defined by every CPython that embeds or exports the C API.
+_CPYTHON_SYMBOL = "Py_Initialize"
+
+
+def free_threaded_python(elf: ELFFile, path: str) -> tuple[bool | None, str]:
+    """Whether the ELF file at *path* is a free-threaded CPython, and how that was told.
+
+    In order: its DT_NEEDED libpython (``LDVERSION`` carries the ABI flags, so a free-threaded
+    3.13 links ``libpython3.13t.so.1.0``); its dynamic symbols (it defines
+    :data:`FREE_THREADED_SYMBOL`, or the C API without it); its file name (``python3.13t``,
+    what ``make install`` names the binary). None when none of these speaks: a static binary
+    with no symbols and a plain name, or no Python."""
+    for needed in elf.needed:
+        m = _LIBPYTHON.fullmatch(needed)
+        if m:
+            return "t" in m.group(2), f"DT_NEEDED {needed}"
+    names = elf.defined_names
+    if FREE_THREADED_SYMBOL in names:
+        return True, f"defines {FREE_THREADED_SYMBOL} (only a Py_GIL_DISABLED build does)"
+    if _CPYTHON_SYMBOL in names:
+        return False, f"defines {_CPYTHON_SYMBOL} but not {FREE_THREADED_SYMBOL}"
+    m = _PYTHON_NAME.fullmatch(PurePosixPath(path).name)
+    if m:
+        return "t" in m.group(2), f"its file name {PurePosixPath(path).name}"
+    return None, ""
+
+
 def libc_family_of_interpreter(interpreter: str | None) -> str:
     """musl or glibc from a PT_INTERP path, UNKNOWN for anything else."""
     if not interpreter:
@@ -145,6 +178,9 @@ class Detection:
     root: str | None = None
     how: dict[str, str] = field(default_factory=dict)  #: field name -> how it was found
     notes: tuple[str, ...] = ()
+    #: whether the executable is a free-threaded CPython (PEP 703, ``Py_GIL_DISABLED``);
+    #: None when it is no CPython this can tell (see :func:`free_threaded_python`)
+    free_threaded: bool | None = None
 
     @property
     def version(self) -> MuslVersion | None:
@@ -248,6 +284,10 @@ def detect_executable(
         "arch": f"ELF header of {path_str}: {describe_machine(elf)}"
         + (", EABI5 hard-float" if elf.is_arm_hard_float else ""),
     }
+    full = elf if validate else _read_elf_headers(Path(path_str), "executable")
+    free_threaded, told = free_threaded_python(full, path_str)
+    if told:
+        how["free_threaded"] = told
     notes: list[str] = []
     if arch is None:
         notes.append(f"{describe_machine(elf)} is not a PEP 656 (musllinux) architecture")
@@ -259,6 +299,7 @@ def detect_executable(
         "executable": path_str,
         "loader": elf.interpreter,
         "root": os.fspath(root) if root is not None else None,
+        "free_threaded": free_threaded,
     }
     if elf.interpreter is None:
         if elf.is_dynamic:
