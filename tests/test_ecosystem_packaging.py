@@ -4,7 +4,8 @@ Sources (pypa/packaging at 053c8846, 2026-08-20, 26.4.dev0):
 - ``tests/test_musllinux.py``: ``test_parse_musl_version`` (5 cases), ``test_get_musl_version``
   (5 cases) on the executables of ``tests/musllinux/`` (``build.sh``: hello-world built on
   Alpine 3.13 / Ubuntu, then cut to its first 1024 bytes);
-- ``tests/test_tags.py``: ``TestManylinuxPlatform.test_linux_platforms_musllinux`` (8 cases).
+- ``tests/test_tags.py``: ``TestManylinuxPlatform.test_linux_platforms_musllinux`` (8 cases), and
+  ``TestCPythonTags.test_all_args``'s free-threaded cases (``cp313t``, ``cp315t``).
 
 Their expected values are taken as facts. Where muslwheel answers differently on purpose, the
 test says why. The running interpreter's full ``sys_tags()`` equality, for the oldest and the
@@ -22,7 +23,7 @@ from conftest import Toolchain, need, run_ok, write_c
 
 from muslwheel.errors import DetectError
 from muslwheel.libc import MuslVersion, detect_executable, parse_loader_output
-from muslwheel.tags import target_of_detection
+from muslwheel.tags import parse_python_version, tags_for_target, target_of_detection
 
 # tests/test_musllinux.py: the loader outputs its tests feed to _parse_musl_version.
 MUSL_AMD64 = "musl libc (x86_64)\nVersion 1.2.2\n"
@@ -144,3 +145,28 @@ def test_linux_platforms_musllinux(
     for arch in archs:
         expected.extend(f"musllinux_{musl_version[0]}_{minor}_{arch}" for minor in range(musl_version[1], -1, -1))
     assert ours == expected
+
+
+# tests/test_tags.py: TestCPythonTags.test_all_args, the free-threaded cases (cp313t, cp315t):
+# the interpreter's own ABI, abi3t (never abi3), none, then abi3t for every older minor to cp32.
+PACKAGING_FREE_THREADED = {
+    ("3.13t", ("plat1", "plat2")): [
+        *(f"cp313-{abi}-{p}" for abi in ("cp313t", "abi3t", "none") for p in ("plat1", "plat2")),
+        *(f"cp3{minor}-abi3t-{p}" for minor in range(12, 1, -1) for p in ("plat1", "plat2")),
+    ],
+    ("3.15t", ("platform",)): [
+        "cp315-cp315t-platform",
+        "cp315-abi3t-platform",
+        "cp315-none-platform",
+        *(f"cp3{minor}-abi3t-platform" for minor in range(14, 1, -1)),
+    ],
+}
+
+
+@pytest.mark.parametrize(("python", "platforms"), list(PACKAGING_FREE_THREADED))
+def test_free_threaded_cpython_tags(python: str, platforms: tuple[str, ...]) -> None:
+    ours = [str(t) for t in tags_for_target(platforms, parse_python_version(python))]
+    expected = PACKAGING_FREE_THREADED[(python, platforms)]
+    assert ours[: len(expected)] == expected
+    # What follows is compatible_tags: py3X-none-PLATFORM, then cp3X-none-any, py3X-none-any.
+    assert all(t.split("-")[1] == "none" for t in ours[len(expected) :])

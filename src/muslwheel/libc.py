@@ -17,6 +17,7 @@ re-rooted there) and nothing is ever run.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -27,7 +28,7 @@ from typing import NamedTuple, Union
 
 from .arch import ARCHES, Arch, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
 from .elf import ELFFile, is_elf, read_elf, read_elf_headers
-from .errors import DetectError
+from .errors import DetectError, ELFError
 
 StrPath = Union[str, "os.PathLike[str]"]
 
@@ -284,7 +285,10 @@ def detect_executable(
         "arch": f"ELF header of {path_str}: {describe_machine(elf)}"
         + (", EABI5 hard-float" if elf.is_arm_hard_float else ""),
     }
-    full = elf if validate else _read_elf_headers(Path(path_str), "executable")
+    full = elf
+    if not validate:  # the headers lack the dynamic section: read it for the Python facts only
+        with contextlib.suppress(OSError, ELFError):  # a truncated file: its name may still tell
+            full = read_elf(path_str)
     free_threaded, told = free_threaded_python(full, path_str)
     if told:
         how["free_threaded"] = told
