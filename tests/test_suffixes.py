@@ -151,4 +151,9 @@ def test_show_gives_each_new_suffix_the_extension_role(
     v = json.loads(proc.stdout)
     files = {f["path"]: f for f in v["files"]}
     assert files[name]["role"] == "extension", proc.stdout
+    # Resolved as the import loads it: its DT_NEEDED found in the wheel through $ORIGIN, and the
+    # helper loaded by the module (not given a load of its own, as a library would be).
+    helper_res = next(r for r in files[name]["resolved"] if r["needed"] == "libhelper.so")
+    assert (helper_res["kind"], helper_res["path"]) == ("wheel", "pkg/libhelper.so")
     assert files["pkg/libhelper.so"]["role"] == "library"
+    assert name in files["pkg/libhelper.so"]["loaded_by"]
