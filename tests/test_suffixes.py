@@ -107,6 +107,19 @@ def test_one_file_per_version_in_a_multi_version_wheel_agrees() -> None:
     assert bad and bad[0].pythons == (Python(12),)
 
 
+def test_a_py3_none_wheel_judges_a_cpython_module_by_the_build_it_names() -> None:
+    py3 = tags("py3-none-musllinux_1_2_x86_64")
+    assert suffix_problems([f"p/_m.cpython-313t-{T}.so"], py3, X86) == []
+    bad = suffix_problems(["p/_m.cpython-311-x86_64-linux-gnu.so"], py3, X86)
+    assert bad and bad[0].pythons == (Python(11),) and "glibc" in bad[0].message
+
+
+def test_abi3t_tag_below_3_15_names_free_threaded_builds_that_import_no_abi3t_file() -> None:
+    # packaging offers cp313-abi3t to a 3.13t, but CPython 3.13t/3.14t list no .abi3t suffix.
+    bad = suffix_problems(["p/_m.abi3t.so"], tags("cp313-abi3t-musllinux_1_2_x86_64"), X86)
+    assert bad and bad[0].pythons == (Python(13, True), Python(14, True))
+
+
 def test_plain_so_pypy_and_py3_none_are_not_judged() -> None:
     assert suffix_problems(["p/_m.so"], tags("cp315-cp315t-musllinux_1_2_x86_64"), X86) == []
     assert suffix_problems(["p/_m.abi3.so"], tags("py3-none-musllinux_1_2_x86_64"), X86) == []

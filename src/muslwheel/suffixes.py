@@ -106,6 +106,20 @@ def pythons_of_tags(wheel_tags: Iterable[Tag]) -> frozenset[Python]:
     return frozenset(p for p in out if p.minor in MINORS)
 
 
+_CPYTHON_SUFFIX = re.compile(r"\.cpython-3(\d+)(t?)-[\w-]+\.so$")
+
+
+def _pythons_named_by(bases: Iterable[str]) -> list[Python]:
+    """The CPython builds ``.cpython-3XY[t]-…`` file names name themselves (for a wheel whose
+    tags name none, ``py3-none``): each is judged by the build it names, triplet included."""
+    out = set()
+    for base in bases:
+        m = _CPYTHON_SUFFIX.search(base)
+        if m and int(m.group(1)) in MINORS and (not m.group(2) or int(m.group(1)) >= FREE_THREADED_FROM):
+            out.add(Python(int(m.group(1)), bool(m.group(2))))
+    return sorted(out, key=lambda p: (p.minor, p.free_threaded))
+
+
 @dataclass(frozen=True)
 class SuffixProblem:
     """A module the wheel's tags and file names disagree about."""
@@ -137,8 +151,9 @@ def suffix_problems(member_names: Iterable[str], wheel_tags: Iterable[Tag], arch
     """Every extension module of a wheel for *arch* (plain ``name.so`` files count, the caller
     passes only those that are modules) that some CPython build its *wheel_tags* name would
     not import: a file for another ABI (``.abi3.so`` for a cp315t-only wheel), another libc
-    (``-linux-gnu``) or another version. Sorted by module name; empty when the tags name no
-    CPython build (a PyPy or ``py3-none`` wheel)."""
+    (``-linux-gnu``) or another version. Sorted by module name. When the tags name no CPython
+    build (``py3-none``), a ``.cpython-3XY[t]-…`` module is judged by the build it names (its
+    triplet must be that build's); other modules are not judged."""
     pythons = sorted(pythons_of_tags(wheel_tags), key=lambda p: (p.minor, p.free_threaded))
     by_module: dict[str, list[str]] = {}
     for member in member_names:
@@ -152,7 +167,8 @@ def suffix_problems(member_names: Iterable[str], wheel_tags: Iterable[Tag], arch
             continue  # a plain name.so: every CPython imports it
         if any(re.search(r"\.pypy\d+-", b) for b in bases):
             continue
-        missing = tuple(p for p in pythons if not any(imports(p, arch, b) for b in bases))
+        judges = pythons or _pythons_named_by(bases)
+        missing = tuple(p for p in judges if not any(imports(p, arch, b) for b in bases))
         if not missing:
             continue
         names = ", ".join(sorted(module_suffix(b) or b for b in bases))
