@@ -184,3 +184,16 @@ def test_pip_args_for_a_free_threaded_target_fetch_exactly_its_wheels(tmp_path: 
 def test_free_threaded_before_3_13_is_a_one_line_error() -> None:
     proc = run([*muslwheel_cmd(), "tags", "--target", "musllinux_1_2_x86_64", "--python", "3.12t"], env=checkout_env())
     assert proc.returncode == 2 and "free-threaded builds start at 3.13" in proc.stderr
+
+
+def test_free_threaded_tags_refuse_a_packaging_without_abi3t(monkeypatch: pytest.MonkeyPatch) -> None:
+    import packaging
+
+    from muslwheel.errors import TargetError
+    from muslwheel.tags import packaging_knows_abi3t
+
+    assert packaging_knows_abi3t("26.1") and not packaging_knows_abi3t("26.0")
+    monkeypatch.setattr(packaging, "__version__", "24.1")
+    with pytest.raises(TargetError, match="need packaging >= 26.1"):
+        tags_for_target(["musllinux_1_2_x86_64"], parse_python_version("3.13t"))
+    assert tags_for_target(["musllinux_1_2_x86_64"], parse_python_version("3.13"))

@@ -121,6 +121,12 @@ def tags_for_target(platforms: Iterable[str], python_version: tuple[int, int] | 
     platforms = list(platforms)
     version = (python_version[0], python_version[1])
     abi = _abis(python_version)[0]
+    if abi.endswith("t") and not packaging_knows_abi3t():
+        from packaging import __version__
+
+        raise TargetError(
+            f"tags of a free-threaded CPython need packaging >= 26.1 (PEP 803's abi3t); this is packaging {__version__}"
+        )
     out = list(ptags.cpython_tags(version, abis=[abi], platforms=platforms))
     out += ptags.compatible_tags(version, interpreter=f"cp{version[0]}{version[1]}", platforms=platforms)
     return out
@@ -133,6 +139,16 @@ def packaging_puts_linux_first(version: str | None = None) -> bool:
     from packaging.version import Version
 
     return Version(version or __version__) >= Version("26.3.dev0")
+
+
+def packaging_knows_abi3t(version: str | None = None) -> bool:
+    """Whether the installed packaging (or *version*) gives a free-threaded CPython its tags:
+    ``abi3t`` in place of ``abi3`` (PEP 803) came with 26.1 (its CHANGELOG, pull 1099); before,
+    ``cpython_tags`` offered ``abi3`` to a ``cpXYt`` ABI too (< 24.1) or no stable ABI at all."""
+    from packaging import __version__
+    from packaging.version import Version
+
+    return Version(version or __version__) >= Version("26.1")
 
 
 def interpreter_tags(detection: Detection) -> list[ptags.Tag]:
