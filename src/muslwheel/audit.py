@@ -32,8 +32,8 @@ from .arch import ARCHES, Arch, arch_of_elf, describe_machine
 from .distros import fails_on
 from .elf import ELFFile, parse_elf
 from .errors import ELFError
-from .hazards import GLIBC_SYMBOL, INITIAL_EXEC_TLS, hazards_of, is_glibc_only, not_musl_why
-from .libc import GLIBC, MUSL, STATIC, UNKNOWN, MuslVersion, libc_family_of_interpreter
+from .hazards import hazards_of, is_glibc_only, not_musl_why
+from .libc import MuslVersion, libc_family_of_interpreter
 from .policy import (
     Policy,
     arch_floor,
@@ -58,12 +58,11 @@ from .resolve import (
     entry_kind,
     resolve_wheel,
 )
+from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import WheelFile, WheelName, WheelSource
 
-ERROR = "error"
-WARNING = "warning"
-NONE = "none"  #: a wheel with no ELF members
-MIXED = "mixed"
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+MUSL, GLIBC, STATIC, UNKNOWN = Libc.MUSL, Libc.GLIBC, Libc.STATIC, Libc.UNKNOWN
 
 _EXT_SUFFIX = re.compile(r"\.cpython-(\d)(\d+)([a-z]*)-([\w-]+)\.so$")
 _TIME64 = re.compile(r"^__\w*(time64|64)$")
@@ -75,7 +74,9 @@ _KIND = operator.attrgetter("kind")
 _RESOLUTIONS = operator.attrgetter("resolutions")
 
 #: Error kinds that forbid every musllinux tag (the rest concern one claim, or are warnings).
-BLOCKING = ("library", "glibc", "arch", "unresolved", "system-symbol", GLIBC_SYMBOL, INITIAL_EXEC_TLS)
+BLOCKING = frozenset(
+    (Kind.LIBRARY, Kind.GLIBC, Kind.ARCH, Kind.UNRESOLVED, Kind.SYSTEM_SYMBOL, Kind.GLIBC_SYMBOL, Kind.INITIAL_EXEC_TLS)
+)
 #: What show says of a glibc wheel that claims nothing musl.
 GLIBC_NOT_OURS = "glibc wheel: not muslwheel's to judge"
 
@@ -84,9 +85,9 @@ GLIBC_NOT_OURS = "glibc wheel: not muslwheel's to judge"
 class Reason:
     """One fact behind the verdict, with what it is about and why it matters."""
 
-    kind: str  #: symbol, feature, library, glibc, arch, module-name, tag, x86-isa, unresolved
+    kind: Kind
     why: str
-    severity: str = ERROR  #: error (the claimed tag is dishonest), warning, or info
+    severity: Severity = ERROR  #: error (the claimed tag is dishonest), warning, or info
     file: str | None = None
     symbol: str | None = None
     library: str | None = None
@@ -100,7 +101,7 @@ class Reason:
 @dataclass(frozen=True)
 class FileReport:
     path: str
-    libc: str
+    libc: Libc
     arch: str | None
     machine: str
     needed: tuple[str, ...]
@@ -142,7 +143,7 @@ class FileReport:
 @dataclass(frozen=True)
 class Verdict:
     wheel: str
-    libc: str  #: musl, glibc, static, none (pure), mixed, unknown
+    libc: Libc
     arch: str | None
     tag: str | None  #: the best musllinux platform tag the wheel can honestly claim
     musl_min_version: str | None
@@ -184,7 +185,7 @@ def _is_glibc_library(name: str) -> bool:
     return is_musl_self(name, None) or name.startswith(("ld-linux", "ld64.so", "libresolv.", "libcrypt.", "libanl."))
 
 
-def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
+def file_libc(elf: ELFFile) -> tuple[Libc, tuple[str, ...]]:
     """The libc an ELF file was built against, with the evidence for glibc."""
     # GLIBC_* versions count only when needed from glibc's own libraries: libgcc_s, for one,
     # names some of its aarch64 symbols GLIBC_2.0.
@@ -209,7 +210,7 @@ def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
     return UNKNOWN, ()
 
 
-def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str, tuple[str, tuple[str, ...]]]:
+def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str, tuple[Libc, tuple[str, ...]]]:
     """Each member's libc with its evidence, decided per wheel, never by default.
 
     A member's own evidence (PT_INTERP, DT_NEEDED, GLIBC_* version needs) comes first. A member
@@ -223,7 +224,7 @@ def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str,
     platforms = wheel_name.platforms
     musl_tags = any(p.startswith("musllinux_") for p in platforms)
     glibc_tags = any(p.startswith("manylinux") for p in platforms)
-    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    out: dict[str, tuple[Libc, tuple[str, ...]]] = {}
     for path, (libc, evidence) in own.items():
         if libc != UNKNOWN:
             out[path] = (libc, evidence)
@@ -260,7 +261,7 @@ def _floor_of(
     if base > policies()[0].musl:
         raising.append(
             Reason(
-                "port",
+                Kind.PORT,
                 f"musl's {arch.name} port began with {base}",
                 file=None,
                 feature=f"the {arch.name} port",
@@ -276,7 +277,7 @@ def _floor_of(
             if not may_come_from_outside:
                 unresolved.append(
                     Reason(
-                        "unresolved",
+                        Kind.UNRESOLVED,
                         f"{not_musl_why(sym.name)}, nor by anything this file loads",
                         file=path,
                         symbol=sym.name,
@@ -287,7 +288,7 @@ def _floor_of(
         if needed > floor:
             floor, raising = needed, []
         if needed == floor and needed > base:
-            kind = "time64" if arch.is_32bit and _TIME64.match(sym.name) else "symbol"
+            kind = Kind.TIME64 if arch.is_32bit and _TIME64.match(sym.name) else Kind.SYMBOL
             why = f"{sym.name} first exported by musl {info.first}"
             if needed != info.first:
                 why = f"{sym.name} exported by musl {info.first}, missing from {info.spans[0][1]}, back since {needed}"
@@ -298,7 +299,7 @@ def _floor_of(
         if relr > floor:
             floor, raising = relr, []
         if relr == floor:
-            raising.append(Reason("feature", feature_why("DT_RELR"), file=path, feature="DT_RELR", musl=str(relr)))
+            raising.append(Reason(Kind.FEATURE, feature_why("DT_RELR"), file=path, feature="DT_RELR", musl=str(relr)))
     return floor, raising + unresolved, without_relr
 
 
@@ -314,7 +315,7 @@ def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[R
         named = ", ".join(f"{a}.{b}" for a, b in cp_versions)
         out.append(
             Reason(
-                "module-name",
+                Kind.MODULE_NAME,
                 f"named for CPython {version[0]}.{version[1]}; the wheel is tagged for {named}",
                 file=path,
             )
@@ -324,7 +325,7 @@ def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[R
     if triplet != expected:
         out.append(
             Reason(
-                "module-name",
+                Kind.MODULE_NAME,
                 f"musl CPython {version[0]}.{version[1]} imports .cpython-{version[0]}{version[1]}-{expected}.so, "
                 f"not -{triplet}.so: this module will not be found",
                 file=path,
@@ -340,19 +341,24 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     if not elfs:
         binary_claims = [p for p in claimed if p != "any"]
         for p in binary_claims:
-            reasons.append(Reason("tag", f"{p}: no ELF members; nothing here needs a platform tag", severity=WARNING))
+            reasons.append(
+                Reason(Kind.TAG, f"{p}: no ELF members; nothing here needs a platform tag", severity=WARNING)
+            )
         return Verdict(
-            wheel_name.filename,
-            NONE,
-            None,
-            None,
-            None,
-            [],
-            [],
-            [*reasons, Reason("tag", "pure wheel: no ELF members, muslwheel has nothing to audit", severity="info")],
-            [],
-            claimed,
-            True,
+            wheel=wheel_name.filename,
+            libc=Libc.NONE,
+            arch=None,
+            tag=None,
+            musl_min_version=None,
+            external_libs=[],
+            system_libs=[],
+            reasons=[
+                *reasons,
+                Reason(Kind.TAG, "pure wheel: no ELF members, muslwheel has nothing to audit", severity=INFO),
+            ],
+            files=[],
+            claimed_tags=claimed,
+            honest=True,
         )
 
     arches: dict[str, list[str]] = {}
@@ -363,7 +369,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     if len(arches) > 1:
         reasons.append(
             Reason(
-                "arch",
+                Kind.ARCH,
                 "ELF members of several architectures: "
                 + "; ".join(f"{a}: {', '.join(ps[:2])}" for a, ps in sorted(arches.items())),
             )
@@ -372,7 +378,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         only = next(iter(arches))
         arch_name = only if only in ARCHES else None
         if arch_name is None:
-            reasons.append(Reason("arch", f"{only} is not a musllinux architecture"))
+            reasons.append(Reason(Kind.ARCH, f"{only} is not a musllinux architecture"))
 
     # One pass over each member's symbols: who defines each name some member imports.
     defined = {path: elf.defined_names for path, elf in elfs.items()}
@@ -416,7 +422,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                 floor, floor_reasons = f, []
             if f == floor:
                 floor_reasons += [r for r in file_reasons if r.musl == str(f)]
-            reasons += [r for r in file_reasons if r.kind == "unresolved" and not is_glibc_only(r.symbol or "")]
+            reasons += [r for r in file_reasons if r.kind == Kind.UNRESOLVED and not is_glibc_only(r.symbol or "")]
             reasons += _module_name_reasons(path, arch, wheel_name)
             reasons += [
                 Reason(h.kind, h.why, file=h.file, symbol=h.symbol) for h in hazards_of(path, elf, arch.name, provided)
@@ -424,18 +430,21 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             reasons += _private_symbol_reasons(path, elf, own, provided)
         if libc == GLIBC:
             glibc_members.add(path)
-            reasons.append(Reason("glibc", f"built for glibc ({'; '.join(evidence)})", file=path))
+            reasons.append(Reason(Kind.GLIBC, f"built for glibc ({'; '.join(evidence)})", file=path))
         if elf.x86_isa_needed and elf.x86_isa_needed > 1:
             reasons.append(
                 Reason(
-                    "x86-isa", f"needs x86-64-v{elf.x86_isa_needed}: fails on older CPUs", severity=WARNING, file=path
+                    Kind.X86_ISA,
+                    f"needs x86-64-v{elf.x86_isa_needed}: fails on older CPUs",
+                    severity=WARNING,
+                    file=path,
                 )
             )
         for res in resolutions:
             if res.kind == ELSEWHERE:
                 reasons.append(
                     Reason(
-                        "library",
+                        Kind.LIBRARY,
                         f"no entry point loads {path} and, loaded on its own, it does not find {res.needed}: "
                         f"the wheel's {res.path} serves only if the program has loaded it first",
                         severity=WARNING,
@@ -446,7 +455,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             elif res.kind == PYTHON and libc != GLIBC:
                 reasons.append(
                     Reason(
-                        "libpython",
+                        Kind.LIBPYTHON,
                         "the interpreter provides libpython's symbols to extension modules, and a musl "
                         "CPython may have no shared libpython: repair drops this need",
                         severity=WARNING,
@@ -456,19 +465,19 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                 )
         files.append(
             FileReport(
-                path,
-                libc,
-                arch.name if arch else None,
-                describe_machine(elf),
-                elf.needed,
-                tuple(resolutions),
-                str(file_floor) if file_floor else None,
-                tuple(file_reasons),
-                evidence if libc == GLIBC else (),
-                elf.has_relr,
-                elf.x86_isa_needed,
-                entry_kind(path, elf, defined[path]) or LIBRARY,
-                tuple(ld.entry for ld in own),
+                path=path,
+                libc=libc,
+                arch=arch.name if arch else None,
+                machine=describe_machine(elf),
+                needed=elf.needed,
+                resolutions=tuple(resolutions),
+                musl_min_version=str(file_floor) if file_floor else None,
+                floor_reasons=tuple(file_reasons),
+                glibc_evidence=evidence if libc == GLIBC else (),
+                has_relr=elf.has_relr,
+                x86_isa_needed=elf.x86_isa_needed,
+                role=entry_kind(path, elf, defined[path]) or LIBRARY,
+                loaded_by=tuple(ld.entry for ld in own),
             )
         )
 
@@ -487,7 +496,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         )
         reasons.append(
             Reason(
-                "library",
+                Kind.LIBRARY,
                 f"not in the wheel and not allowed from the system: vendor it (muslwheel repair); needed by {', '.join(users)}",
                 library=lib,
             )
@@ -495,7 +504,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
 
     libcs = {libc for libc, _ in libc_of.values()}
     if GLIBC in libcs:
-        wheel_libc = MIXED if MUSL in libcs else GLIBC
+        wheel_libc = Libc.MIXED if MUSL in libcs else GLIBC
     elif MUSL in libcs:
         wheel_libc = MUSL
     elif libcs == {STATIC}:
@@ -506,11 +515,11 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     honest_policy: Policy | None = policy_for_version(floor, arch_name)
     blocking = [r for r in reasons if r.severity == ERROR and r.kind in BLOCKING]
     tag = None
-    if wheel_libc in (MUSL, STATIC, UNKNOWN) and arch_name and honest_policy and not blocking:
+    if wheel_libc in MUSL_LIKE and arch_name and honest_policy and not blocking:
         tag = honest_policy.tag(arch_name)
 
     stricter: dict[str, str] = {}
-    if arch_name and wheel_libc not in (GLIBC, MIXED):
+    if arch_name and wheel_libc not in (GLIBC, Libc.MIXED):
         for policy in policies():
             if honest_policy is not None and policy.musl >= honest_policy.musl and not blocking:
                 continue
@@ -533,16 +542,16 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                 blocking,
             )
         elif platform == "any":
-            claim_reasons.append(Reason("tag", "'any' platform tag on a wheel with ELF members"))
+            claim_reasons.append(Reason(Kind.TAG, "'any' platform tag on a wheel with ELF members"))
         else:
             other = _OTHER_LINUX.match(platform)
             if other and other.group(2) != arch_name and not (other.group(2) == "armv8l" and arch_name == "armv7l"):
-                claim_reasons.append(Reason("tag-arch", f"{platform}: the binaries are {binaries}"))
+                claim_reasons.append(Reason(Kind.TAG_ARCH, f"{platform}: the binaries are {binaries}"))
             if other and other.group(1).startswith("manylinux") and wheel_libc == MUSL:
-                claim_reasons.append(Reason("tag", f"{platform}: a glibc tag on musl binaries"))
+                claim_reasons.append(Reason(Kind.TAG, f"{platform}: a glibc tag on musl binaries"))
 
     without_relr = None
-    if wheel_libc in (MUSL, STATIC, UNKNOWN) and any(elf.has_relr for elf in elfs.values()):
+    if wheel_libc in MUSL_LIKE and any(elf.has_relr for elf in elfs.values()):
         without_relr = str(floor_unpacked)
         if without_relr is not None and MuslVersion.parse(without_relr) < floor:
             hint = f"; `muslwheel repair` lowers this to {without_relr}"
@@ -550,48 +559,47 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     is_musl_claim = any(_MUSLLINUX.match(p) for p in claimed)
     if wheel_libc == GLIBC and not is_musl_claim:
         # Not ours to judge: its tags' arch is checked, nothing else is said.
-        note = Reason("glibc", GLIBC_NOT_OURS, severity="info")
+        note = Reason(Kind.GLIBC, GLIBC_NOT_OURS, severity=INFO)
         return Verdict(
-            wheel_name.filename,
-            GLIBC,
-            arch_name,
-            None,
-            None,
-            [],
-            system,
-            [*claim_reasons, note],
-            files,
-            claimed,
-            not claim_reasons,
-            {},
-            loads,
+            wheel=wheel_name.filename,
+            libc=GLIBC,
+            arch=arch_name,
+            tag=None,
+            musl_min_version=None,
+            external_libs=[],
+            system_libs=system,
+            reasons=[*claim_reasons, note],
+            files=files,
+            claimed_tags=claimed,
+            honest=not claim_reasons,
+            loads=loads,
         )
 
     reasons = claim_reasons + reasons
-    if wheel_libc in (MUSL, STATIC, UNKNOWN) and tag is not None:
+    if wheel_libc in MUSL_LIKE and tag is not None:
         for r in floor_reasons:
             reasons.append(
-                Reason(r.kind, r.why, severity="info", file=r.file, symbol=r.symbol, feature=r.feature, musl=r.musl)
+                Reason(r.kind, r.why, severity=INFO, file=r.file, symbol=r.symbol, feature=r.feature, musl=r.musl)
             )
 
     honest = not any(r.severity == ERROR for r in claim_reasons)
     if is_musl_claim:
         honest = honest and not any(r.severity == ERROR for r in reasons)
     return Verdict(
-        wheel_name.filename,
-        wheel_libc,
-        arch_name,
-        tag,
-        str(floor) if wheel_libc in (MUSL, STATIC, UNKNOWN) else None,
-        external,
-        system,
-        reasons,
-        files,
-        claimed,
-        honest,
-        stricter,
-        loads,
-        without_relr,
+        wheel=wheel_name.filename,
+        libc=wheel_libc,
+        arch=arch_name,
+        tag=tag,
+        musl_min_version=str(floor) if wheel_libc in MUSL_LIKE else None,
+        external_libs=external,
+        system_libs=system,
+        reasons=reasons,
+        files=files,
+        claimed_tags=claimed,
+        honest=honest,
+        stricter=stricter,
+        loads=loads,
+        musl_min_version_without_relr=without_relr,
     )
 
 
@@ -606,7 +614,7 @@ def _private_symbol_reasons(path: str, elf: ELFFile, own: list[Load], provided: 
             if sym.name in private and not provided(sym.name):
                 out.append(
                     Reason(
-                        "system-symbol",
+                        Kind.SYSTEM_SYMBOL,
                         f"{sym.name} is internal to {lib}: the system's {lib} does not export it "
                         "(vendor the library, or stop using its internals)",
                         file=path,
@@ -641,22 +649,22 @@ def _judge_musllinux(
     claim: tuple[int, int],
     arch: str,
     wheel_arch: str | None,
-    wheel_libc: str,
+    wheel_libc: Libc,
     floor: MuslVersion,
     floor_reasons: list[Reason],
     blocking: list[Reason],
 ) -> list[Reason]:
     out = []
-    if wheel_libc in (GLIBC, MIXED):
-        out.append(Reason("tag", f"{platform}: a musl tag on glibc binaries"))
+    if wheel_libc in (GLIBC, Libc.MIXED):
+        out.append(Reason(Kind.TAG, f"{platform}: a musl tag on glibc binaries"))
     if wheel_arch is not None and arch != wheel_arch:
-        out.append(Reason("tag-arch", f"{platform}: the binaries are {wheel_arch}"))
+        out.append(Reason(Kind.TAG_ARCH, f"{platform}: the binaries are {wheel_arch}"))
     # No musl older than the arch's port exists: loongarch64 under musllinux_1_2 runs on 1.2.5+.
     lowest = max(MuslVersion(claim[0], claim[1], 0), arch_floor(arch)) if arch in ARCHES else MuslVersion(*claim)
     if (floor.major, floor.minor) > claim:
         out.append(
             Reason(
-                "tag",
+                Kind.TAG,
                 f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}"
                 + _distros_failing(floor, MuslVersion(claim[0], claim[1], 0)),
                 musl=str(floor),
@@ -666,15 +674,15 @@ def _judge_musllinux(
         last_bad = f"{floor.major}.{floor.minor}.{floor.patch - 1}"
         out.append(
             Reason(
-                "tag",
+                Kind.TAG,
                 f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {lowest}–{last_bad}"
                 + _distros_failing(floor, lowest),
                 severity=WARNING,
                 musl=str(floor),
             )
         )
-    if any(r.kind == "library" for r in blocking):
-        out.append(Reason("tag", f"{platform}: external libraries are not vendored"))
+    if any(r.kind == Kind.LIBRARY for r in blocking):
+        out.append(Reason(Kind.TAG, f"{platform}: external libraries are not vendored"))
     return out
 
 
