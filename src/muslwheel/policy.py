@@ -16,6 +16,7 @@ import fnmatch
 import functools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -80,6 +81,10 @@ class SymbolTable:
 
     def names(self) -> list[str]:
         return list(self._entries)
+
+    def unknown(self, names: Iterable[str]) -> set[str]:
+        """Those of *names* no release of musl exports for this arch."""
+        return set(names).difference(self._entries)
 
     @functools.cache  # noqa: B019 - one table per arch, alive for the process
     def lookup(self, name: str) -> SymbolInfo | None:
