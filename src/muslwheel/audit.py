@@ -39,7 +39,7 @@ from .policy import (
     arch_floor,
     feature_floor,
     feature_why,
-    is_interpreter_symbol,
+    interpreter_symbols,
     is_musl_self,
     policies,
     policy_for_version,
@@ -527,7 +527,7 @@ def _members(
                 resolutions=loads.resolutions_of(path),
                 outside=not _FROM_OUTSIDE.isdisjoint(kinds),
                 unprovided=unprovided,
-                needs=frozenset(n for n in unprovided if not is_interpreter_symbol(n)),
+                needs=unprovided.difference(interpreter_symbols(unprovided)),
             )
         )
     return out, loads, defined

@@ -19,7 +19,7 @@ from collections.abc import Set
 from dataclasses import dataclass
 
 from .elf import ELFFile
-from .policy import is_interpreter_symbol, symbol_table, symbol_table_data
+from .policy import interpreter_symbols, symbol_table, symbol_table_data
 from .vocabulary import Kind
 
 GLIBC_SYMBOL = Kind.GLIBC_SYMBOL
@@ -66,7 +66,8 @@ def glibc_imports(path: str, elf: ELFFile, arch: str, needs: Set[str] | None = N
     interpreter does not provide; all of the file's strong imports but the interpreter's if
     None), in symbol table order."""
     if needs is None:
-        needs = {s.name for s in elf.imports if not is_interpreter_symbol(s.name)}
+        names = {s.name for s in elf.imports}
+        needs = names.difference(interpreter_symbols(names))
     glibcs = set(filter(is_glibc_only, symbol_table(arch).unknown(needs)))
     return [
         Hazard(

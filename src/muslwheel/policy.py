@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class SymbolInfo:
         """The release that stopped exporting it for good, or None if the newest exports it."""
         return self.spans[-1][1]
 
-    @property
+    @functools.cached_property
     def since(self) -> MuslVersion:
         """The oldest release from which every later release exports it (its last interval's
         start); for a symbol gone from the newest release, its first release."""
@@ -215,6 +216,11 @@ def arch_floor(arch: str) -> MuslVersion:
 def is_interpreter_symbol(name: str) -> bool:
     """Symbols the Python interpreter provides to extension modules."""
     return name.startswith(_interpreter_prefixes())
+
+
+def interpreter_symbols(names: Iterable[str]) -> set[str]:
+    """Those of *names* the Python interpreter provides (one C-level pass)."""
+    return set(filter(operator.methodcaller("startswith", _interpreter_prefixes()), names))
 
 
 @functools.cache
