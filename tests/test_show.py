@@ -25,6 +25,7 @@ from wheelmaker import make_wheel
 
 from muslwheel.audit import audit_wheel
 from muslwheel.elf import parse_elf, read_elf
+from muslwheel.vocabulary import Kind, Libc, Severity
 
 EXT = ".cpython-311-x86_64-linux-musl.so"
 
@@ -413,3 +414,14 @@ def test_loongarch64_floor_is_its_ports_first_release(toolchain: Toolchain, tmp_
     out.mkdir()
     rep = muslwheel("repair", "--plat", "musllinux_1_1_loongarch64", "-w", out, old)
     assert rep.returncode == 2 and "loongarch64 port" in rep.stderr
+
+
+@pytest.mark.parametrize("word", [*Kind, *Severity, *Libc], ids=str)
+def test_the_verdicts_words_print_and_serialise_as_their_bare_value(word: Kind | Severity | Libc) -> None:
+    # show's text comes from f-strings and its JSON from json.dumps: a word must read the same
+    # in both as the string it replaced, on every Python (3.12 changed format() of str enums).
+    value = word.value
+    assert (f"{word}", str(word), format(word, "")) == (value, value, value)
+    assert f"{word:>20}" == f"{value:>20}"
+    assert json.dumps({word: [word]}) == json.dumps({value: [value]})
+    assert word == value and hash(word) == hash(value) and {value: 1}[word] == 1

@@ -24,7 +24,7 @@ import gc
 import itertools
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -32,14 +32,14 @@ from .arch import ARCHES, Arch, arch_of_elf, describe_machine
 from .distros import fails_on
 from .elf import ELFFile, parse_elf
 from .errors import ELFError
-from .hazards import GLIBC_SYMBOL, INITIAL_EXEC_TLS, hazards_of, is_glibc_only, not_musl_why
-from .libc import GLIBC, MUSL, STATIC, UNKNOWN, MuslVersion, libc_family_of_interpreter
+from .hazards import hazards_of, is_glibc_only, not_musl_why
+from .libc import MuslVersion, libc_family_of_interpreter
 from .policy import (
     Policy,
     arch_floor,
     feature_floor,
     feature_why,
-    is_interpreter_symbol,
+    interpreter_symbols,
     is_musl_self,
     policies,
     policy_for_version,
@@ -58,12 +58,11 @@ from .resolve import (
     entry_kind,
     resolve_wheel,
 )
+from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import WheelFile, WheelName, WheelSource
 
-ERROR = "error"
-WARNING = "warning"
-NONE = "none"  #: a wheel with no ELF members
-MIXED = "mixed"
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+MUSL, GLIBC, STATIC, UNKNOWN = Libc.MUSL, Libc.GLIBC, Libc.STATIC, Libc.UNKNOWN
 
 _EXT_SUFFIX = re.compile(r"\.cpython-(\d)(\d+)([a-z]*)-([\w-]+)\.so$")
 _TIME64 = re.compile(r"^__\w*(time64|64)$")
@@ -73,9 +72,12 @@ _OTHER_LINUX = re.compile(r"^(linux|manylinux1|manylinux2010|manylinux2014|manyl
 _FROM_OUTSIDE = frozenset((EXTERNAL, SYSTEM, ELSEWHERE, PYTHON))  #: resolutions that leave the wheel
 _KIND = operator.attrgetter("kind")
 _RESOLUTIONS = operator.attrgetter("resolutions")
+_NAME = operator.attrgetter("name")
 
 #: Error kinds that forbid every musllinux tag (the rest concern one claim, or are warnings).
-BLOCKING = ("library", "glibc", "arch", "unresolved", "system-symbol", GLIBC_SYMBOL, INITIAL_EXEC_TLS)
+BLOCKING = frozenset(
+    (Kind.LIBRARY, Kind.GLIBC, Kind.ARCH, Kind.UNRESOLVED, Kind.SYSTEM_SYMBOL, Kind.GLIBC_SYMBOL, Kind.INITIAL_EXEC_TLS)
+)
 #: What show says of a glibc wheel that claims nothing musl.
 GLIBC_NOT_OURS = "glibc wheel: not muslwheel's to judge"
 
@@ -84,9 +86,9 @@ GLIBC_NOT_OURS = "glibc wheel: not muslwheel's to judge"
 class Reason:
     """One fact behind the verdict, with what it is about and why it matters."""
 
-    kind: str  #: symbol, feature, library, glibc, arch, module-name, tag, x86-isa, unresolved
+    kind: Kind
     why: str
-    severity: str = ERROR  #: error (the claimed tag is dishonest), warning, or info
+    severity: Severity = ERROR  #: error (the claimed tag is dishonest), warning, or info
     file: str | None = None
     symbol: str | None = None
     library: str | None = None
@@ -100,7 +102,7 @@ class Reason:
 @dataclass(frozen=True)
 class FileReport:
     path: str
-    libc: str
+    libc: Libc
     arch: str | None
     machine: str
     needed: tuple[str, ...]
@@ -142,7 +144,7 @@ class FileReport:
 @dataclass(frozen=True)
 class Verdict:
     wheel: str
-    libc: str  #: musl, glibc, static, none (pure), mixed, unknown
+    libc: Libc
     arch: str | None
     tag: str | None  #: the best musllinux platform tag the wheel can honestly claim
     musl_min_version: str | None
@@ -184,7 +186,7 @@ def _is_glibc_library(name: str) -> bool:
     return is_musl_self(name, None) or name.startswith(("ld-linux", "ld64.so", "libresolv.", "libcrypt.", "libanl."))
 
 
-def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
+def file_libc(elf: ELFFile) -> tuple[Libc, tuple[str, ...]]:
     """The libc an ELF file was built against, with the evidence for glibc."""
     # GLIBC_* versions count only when needed from glibc's own libraries: libgcc_s, for one,
     # names some of its aarch64 symbols GLIBC_2.0.
@@ -209,7 +211,7 @@ def file_libc(elf: ELFFile) -> tuple[str, tuple[str, ...]]:
     return UNKNOWN, ()
 
 
-def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str, tuple[str, tuple[str, ...]]]:
+def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str, tuple[Libc, tuple[str, ...]]]:
     """Each member's libc with its evidence, decided per wheel, never by default.
 
     A member's own evidence (PT_INTERP, DT_NEEDED, GLIBC_* version needs) comes first. A member
@@ -223,7 +225,7 @@ def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str,
     platforms = wheel_name.platforms
     musl_tags = any(p.startswith("musllinux_") for p in platforms)
     glibc_tags = any(p.startswith("manylinux") for p in platforms)
-    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    out: dict[str, tuple[Libc, tuple[str, ...]]] = {}
     for path, (libc, evidence) in own.items():
         if libc != UNKNOWN:
             out[path] = (libc, evidence)
@@ -248,58 +250,71 @@ def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str,
     return out
 
 
-def _floor_of(
-    path: str, elf: ELFFile, arch: Arch, provided: Callable[[str], bool], may_come_from_outside: bool
-) -> tuple[MuslVersion, list[Reason], MuslVersion]:
-    """The file's musl floor with the reasons that set it, and its floor without DT_RELR (what
-    it needs once repair has unpacked its packed relocations)."""
+@dataclass(frozen=True)
+class _Member:
+    """The facts about one ELF member that every phase of the audit reads, worked out once."""
+
+    path: str
+    elf: ELFFile
+    arch: Arch | None
+    libc: Libc
+    evidence: tuple[str, ...]
+    own: list[Load]  #: the loads that bring it in
+    resolutions: list[Resolution]
+    outside: bool  #: some of its loads take a library from outside the wheel
+    #: its strong imports no library it can see in the wheel defines: what must bind elsewhere
+    unprovided: frozenset[str]
+    #: of those, the ones libc must export (not the interpreter's ``Py*``)
+    needs: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Floor:
+    """One member's musl floor, the reasons that set it, and its floor without DT_RELR."""
+
+    floor: MuslVersion
+    reasons: list[Reason]
+    without_relr: MuslVersion
+
+
+def _in_order(elf: ELFFile, names: frozenset[str] | set[str]) -> list[str]:
+    """The imports of *elf* named in *names*, in symbol table order (repeats kept)."""
+    return [s.name for s in elf.imports if s.name in names] if names else []
+
+
+def _floor_of(m: _Member, arch: Arch) -> _Floor:
+    """The member's musl floor with the reasons that set it, and its floor without DT_RELR
+    (what it needs once repair has unpacked its packed relocations)."""
     table = symbol_table(arch.name)
     base = arch_floor(arch.name)  # no older musl exists for this arch
     floor = base
     raising: list[Reason] = []
-    if base > policies()[0].musl:
-        raising.append(
-            Reason(
-                "port",
-                f"musl's {arch.name} port began with {base}",
-                file=None,
-                feature=f"the {arch.name} port",
-                musl=str(base),
-            )
-        )
-    unresolved: list[Reason] = []
-    for sym in elf.imports:
-        if is_interpreter_symbol(sym.name) or provided(sym.name):
-            continue
-        info = table.lookup(sym.name)
-        if info is None:
-            if not may_come_from_outside:
-                unresolved.append(
-                    Reason(
-                        "unresolved",
-                        f"{not_musl_why(sym.name)}, nor by anything this file loads",
-                        file=path,
-                        symbol=sym.name,
-                    )
-                )
-            continue
-        needed = info.since
-        if needed > floor:
-            floor, raising = needed, []
-        if needed == floor and needed > base:
-            kind = "time64" if arch.is_32bit and _TIME64.match(sym.name) else "symbol"
-            why = f"{sym.name} first exported by musl {info.first}"
-            if needed != info.first:
-                why = f"{sym.name} exported by musl {info.first}, missing from {info.spans[0][1]}, back since {needed}"
-            raising.append(Reason(kind, why, file=path, symbol=sym.name, musl=str(needed)))
+    known = {name: info for name in m.needs if (info := table.lookup(name)) is not None}
+    if known:
+        floor = max(base, max(info.since for info in known.values()))
+    if floor > base:
+        for name in _in_order(m.elf, {n for n, info in known.items() if info.since == floor}):
+            info = known[name]
+            kind = Kind.TIME64 if arch.is_32bit and _TIME64.match(name) else Kind.SYMBOL
+            why = f"{name} first exported by musl {info.first}"
+            if floor != info.first:
+                why = f"{name} exported by musl {info.first}, missing from {info.spans[0][1]}, back since {floor}"
+            raising.append(Reason(kind, why, file=m.path, symbol=name, musl=str(floor)))
+    elif base > policies()[0].musl:
+        port = f"the {arch.name} port"
+        raising.append(Reason(Kind.PORT, f"musl's {arch.name} port began with {base}", feature=port, musl=str(base)))
+    unresolved = [
+        Reason(Kind.UNRESOLVED, f"{not_musl_why(name)}, nor by anything this file loads", file=m.path, symbol=name)
+        for name in (() if m.outside else _in_order(m.elf, m.needs.difference(known)))
+    ]
     without_relr = floor
-    if elf.has_relr:
+    if m.elf.has_relr:
         relr = feature_floor("DT_RELR")
         if relr > floor:
             floor, raising = relr, []
         if relr == floor:
-            raising.append(Reason("feature", feature_why("DT_RELR"), file=path, feature="DT_RELR", musl=str(relr)))
-    return floor, raising + unresolved, without_relr
+            raising.append(Reason(Kind.FEATURE, feature_why("DT_RELR"), file=m.path, feature="DT_RELR", musl=str(relr)))
+    return _Floor(floor, raising + unresolved, without_relr)
 
 
 def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[Reason]:
@@ -314,7 +329,7 @@ def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[R
         named = ", ".join(f"{a}.{b}" for a, b in cp_versions)
         out.append(
             Reason(
-                "module-name",
+                Kind.MODULE_NAME,
                 f"named for CPython {version[0]}.{version[1]}; the wheel is tagged for {named}",
                 file=path,
             )
@@ -324,7 +339,7 @@ def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[R
     if triplet != expected:
         out.append(
             Reason(
-                "module-name",
+                Kind.MODULE_NAME,
                 f"musl CPython {version[0]}.{version[1]} imports .cpython-{version[0]}{version[1]}-{expected}.so, "
                 f"not -{triplet}.so: this module will not be found",
                 file=path,
@@ -334,46 +349,154 @@ def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[R
 
 
 def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
-    """Judge a wheel from its name and its ELF members (wheel path -> parsed ELF)."""
+    """Judge a wheel from its name and its ELF members (wheel path -> parsed ELF).
+
+    In phases: the wheel's arch; each member's facts (:class:`_Member`); each member's floor and
+    reasons; the libraries from outside; the wheel's libc; the tags it could claim; the tags
+    it claims, judged."""
     claimed = sorted(wheel_name.platforms)
-    reasons: list[Reason] = []
     if not elfs:
-        binary_claims = [p for p in claimed if p != "any"]
-        for p in binary_claims:
-            reasons.append(Reason("tag", f"{p}: no ELF members; nothing here needs a platform tag", severity=WARNING))
+        return _pure_verdict(wheel_name, claimed)
+    arch_name, arches, reasons = _wheel_arch(elfs)
+    members, loads, defined = _members(wheel_name, elfs)
+
+    files: list[FileReport] = []
+    floor = policies()[0].musl
+    floor_unpacked = floor  #: the wheel's floor once repair has unpacked its libraries' DT_RELR
+    floor_reasons: list[Reason] = []
+    glibc_members: set[str] = set()
+    for m in members:
+        file_floor: MuslVersion | None = None
+        file_reasons: list[Reason] = []
+        if m.libc != GLIBC and m.arch is not None:
+            f = _floor_of(m, m.arch)
+            file_floor, file_reasons = f.floor, f.reasons
+            # what repair unpacks: libraries (executables keep DT_RELR)
+            floor_unpacked = max(floor_unpacked, f.floor if m.elf.interpreter is not None else f.without_relr)
+            if f.floor > floor:
+                floor, floor_reasons = f.floor, []
+            if f.floor == floor:
+                floor_reasons += [r for r in file_reasons if r.musl == str(f.floor)]
+            reasons += [r for r in file_reasons if r.kind == Kind.UNRESOLVED and not is_glibc_only(r.symbol or "")]
+            reasons += _musl_member_reasons(m, m.arch, wheel_name)
+        if m.libc == GLIBC:
+            glibc_members.add(m.path)
+        reasons += _member_reasons(m)
+        files.append(_file_report(m, file_floor, file_reasons, defined[m.path]))
+
+    # A glibc binary's needs (ld-linux-x86-64.so.2 …) are glibc's business: never "vendor it".
+    external = sorted({n for f in files if f.path not in glibc_members for n in f.external})
+    system = sorted({r.needed for f in files for r in f.resolutions if r.kind == SYSTEM})
+    reasons += _external_reasons(files, glibc_members, external)
+    wheel_libc = _wheel_libc({m.libc for m in members})
+
+    honest_policy: Policy | None = policy_for_version(floor, arch_name)
+    blocking = [r for r in reasons if r.severity == ERROR and r.kind in BLOCKING]
+    tag = None
+    if wheel_libc in MUSL_LIKE and arch_name and honest_policy and not blocking:
+        tag = honest_policy.tag(arch_name)
+    stricter: dict[str, str] = {}
+    if arch_name and wheel_libc not in (GLIBC, Libc.MIXED):
+        for policy in policies():
+            if honest_policy is not None and policy.musl >= honest_policy.musl and not blocking:
+                continue
+            stricter[policy.tag(arch_name)] = _why_not(policy, floor, floor_reasons, blocking)
+
+    binaries = arch_name or ", ".join(sorted(arches))
+    claim_reasons = _claim_reasons(claimed, arch_name, binaries, wheel_libc, floor, floor_reasons, blocking)
+    without_relr = None
+    if wheel_libc in MUSL_LIKE and any(elf.has_relr for elf in elfs.values()):
+        without_relr = str(floor_unpacked)
+        if floor_unpacked < floor:
+            hint = f"; `muslwheel repair` lowers this to {without_relr}"
+            claim_reasons = [replace(r, why=r.why + hint) if r.musl == str(floor) else r for r in claim_reasons]
+    is_musl_claim = any(_MUSLLINUX.match(p) for p in claimed)
+    if wheel_libc == GLIBC and not is_musl_claim:
+        # Not ours to judge: its tags' arch is checked, nothing else is said.
+        note = Reason(Kind.GLIBC, GLIBC_NOT_OURS, severity=INFO)
         return Verdict(
-            wheel_name.filename,
-            NONE,
-            None,
-            None,
-            None,
-            [],
-            [],
-            [*reasons, Reason("tag", "pure wheel: no ELF members, muslwheel has nothing to audit", severity="info")],
-            [],
-            claimed,
-            True,
+            wheel=wheel_name.filename,
+            libc=GLIBC,
+            arch=arch_name,
+            tag=None,
+            musl_min_version=None,
+            external_libs=[],
+            system_libs=system,
+            reasons=[*claim_reasons, note],
+            files=files,
+            claimed_tags=claimed,
+            honest=not claim_reasons,
+            loads=loads,
         )
 
+    reasons = claim_reasons + reasons
+    if wheel_libc in MUSL_LIKE and tag is not None:
+        reasons += [replace(r, severity=INFO, library=None) for r in floor_reasons]
+    honest = not any(r.severity == ERROR for r in claim_reasons)
+    if is_musl_claim:
+        honest = honest and not any(r.severity == ERROR for r in reasons)
+    return Verdict(
+        wheel=wheel_name.filename,
+        libc=wheel_libc,
+        arch=arch_name,
+        tag=tag,
+        musl_min_version=str(floor) if wheel_libc in MUSL_LIKE else None,
+        external_libs=external,
+        system_libs=system,
+        reasons=reasons,
+        files=files,
+        claimed_tags=claimed,
+        honest=honest,
+        stricter=stricter,
+        loads=loads,
+        musl_min_version_without_relr=without_relr,
+    )
+
+
+def _pure_verdict(wheel_name: WheelName, claimed: list[str]) -> Verdict:
+    """A wheel with no ELF members: nothing to audit; a binary platform tag is a warning."""
+    reasons = [
+        Reason(Kind.TAG, f"{p}: no ELF members; nothing here needs a platform tag", severity=WARNING)
+        for p in claimed
+        if p != "any"
+    ]
+    reasons.append(Reason(Kind.TAG, "pure wheel: no ELF members, muslwheel has nothing to audit", severity=INFO))
+    return Verdict(
+        wheel=wheel_name.filename,
+        libc=Libc.NONE,
+        arch=None,
+        tag=None,
+        musl_min_version=None,
+        external_libs=[],
+        system_libs=[],
+        reasons=reasons,
+        files=[],
+        claimed_tags=claimed,
+        honest=True,
+    )
+
+
+def _wheel_arch(elfs: Mapping[str, ELFFile]) -> tuple[str | None, dict[str, list[str]], list[Reason]]:
+    """The wheel's musllinux arch (None: several, or not a musllinux one), its members by
+    arch, and the reason when there is no one musllinux arch."""
     arches: dict[str, list[str]] = {}
     for path, elf in elfs.items():
         a = arch_of_elf(elf)
         arches.setdefault(a.name if a else describe_machine(elf), []).append(path)
-    arch_name = None
     if len(arches) > 1:
-        reasons.append(
-            Reason(
-                "arch",
-                "ELF members of several architectures: "
-                + "; ".join(f"{a}: {', '.join(ps[:2])}" for a, ps in sorted(arches.items())),
-            )
-        )
-    else:
-        only = next(iter(arches))
-        arch_name = only if only in ARCHES else None
-        if arch_name is None:
-            reasons.append(Reason("arch", f"{only} is not a musllinux architecture"))
+        several = "; ".join(f"{a}: {', '.join(ps[:2])}" for a, ps in sorted(arches.items()))
+        return None, arches, [Reason(Kind.ARCH, "ELF members of several architectures: " + several)]
+    only = next(iter(arches))
+    if only not in ARCHES:
+        return None, arches, [Reason(Kind.ARCH, f"{only} is not a musllinux architecture")]
+    return only, arches, []
 
+
+def _members(
+    wheel_name: WheelName, elfs: Mapping[str, ELFFile]
+) -> tuple[list[_Member], WheelLoads, dict[str, frozenset[str]]]:
+    """Each member's facts (sorted by path), the wheel's one resolution, and each member's
+    defined names."""
     # One pass over each member's symbols: who defines each name some member imports.
     defined = {path: elf.defined_names for path, elf in elfs.items()}
     imported = {s.name for elf in elfs.values() for s in elf.imports}
@@ -383,98 +506,97 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             definers.setdefault(name, []).append(path)
     loads = resolve_wheel(elfs, arch_of_elf, defined)
     libc_of = wheel_libcs(wheel_name, elfs)
-
-    files: list[FileReport] = []
-    floor = policies()[0].musl
-    floor_unpacked = floor  #: the wheel's floor once repair has unpacked its libraries' DT_RELR
-    floor_reasons: list[Reason] = []
-    glibc_members: set[str] = set()
+    out = []
     for path, elf in sorted(elfs.items()):
         libc, evidence = libc_of[path]
-        arch = arch_of_elf(elf)
         own = loads.loads_of(path)
-        resolutions = loads.resolutions_of(path)
         visible = loads.visible(path)
         kinds = map(_KIND, itertools.chain.from_iterable(map(_RESOLUTIONS, own)))
-        outside = not _FROM_OUTSIDE.isdisjoint(kinds)
-        # Which of this file's imports a library it can see defines; asked only about its own
-        # imports (floor, hazards, private symbols), so worked out once for those.
-        provided = frozenset(
-            name
-            for name in {s.name for s in elf.imports}.intersection(definers)
-            if any(d in visible for d in definers[name])
-        ).__contains__
-
-        file_floor: MuslVersion | None = None
-        file_reasons: list[Reason] = []
-        if libc != GLIBC and arch is not None:
-            f, file_reasons, f_unpacked = _floor_of(path, elf, arch, provided, outside)
-            file_floor = f
-            # what repair unpacks: libraries (executables keep DT_RELR)
-            floor_unpacked = max(floor_unpacked, f if elf.interpreter is not None else f_unpacked)
-            if f > floor:
-                floor, floor_reasons = f, []
-            if f == floor:
-                floor_reasons += [r for r in file_reasons if r.musl == str(f)]
-            reasons += [r for r in file_reasons if r.kind == "unresolved" and not is_glibc_only(r.symbol or "")]
-            reasons += _module_name_reasons(path, arch, wheel_name)
-            reasons += [
-                Reason(h.kind, h.why, file=h.file, symbol=h.symbol) for h in hazards_of(path, elf, arch.name, provided)
-            ]
-            reasons += _private_symbol_reasons(path, elf, own, provided)
-        if libc == GLIBC:
-            glibc_members.add(path)
-            reasons.append(Reason("glibc", f"built for glibc ({'; '.join(evidence)})", file=path))
-        if elf.x86_isa_needed and elf.x86_isa_needed > 1:
-            reasons.append(
-                Reason(
-                    "x86-isa", f"needs x86-64-v{elf.x86_isa_needed}: fails on older CPUs", severity=WARNING, file=path
-                )
-            )
-        for res in resolutions:
-            if res.kind == ELSEWHERE:
-                reasons.append(
-                    Reason(
-                        "library",
-                        f"no entry point loads {path} and, loaded on its own, it does not find {res.needed}: "
-                        f"the wheel's {res.path} serves only if the program has loaded it first",
-                        severity=WARNING,
-                        file=path,
-                        library=res.needed,
-                    )
-                )
-            elif res.kind == PYTHON and libc != GLIBC:
-                reasons.append(
-                    Reason(
-                        "libpython",
-                        "the interpreter provides libpython's symbols to extension modules, and a musl "
-                        "CPython may have no shared libpython: repair drops this need",
-                        severity=WARNING,
-                        file=path,
-                        library=res.needed,
-                    )
-                )
-        files.append(
-            FileReport(
-                path,
-                libc,
-                arch.name if arch else None,
-                describe_machine(elf),
-                elf.needed,
-                tuple(resolutions),
-                str(file_floor) if file_floor else None,
-                tuple(file_reasons),
-                evidence if libc == GLIBC else (),
-                elf.has_relr,
-                elf.x86_isa_needed,
-                entry_kind(path, elf, defined[path]) or LIBRARY,
-                tuple(ld.entry for ld in own),
+        names = frozenset(map(_NAME, elf.imports))
+        # Which of its imports a library it can see defines: asked only about its own imports.
+        provided = {name for name in names.intersection(definers) if not visible.isdisjoint(definers[name])}
+        unprovided = names.difference(provided)
+        out.append(
+            _Member(
+                path=path,
+                elf=elf,
+                arch=arch_of_elf(elf),
+                libc=libc,
+                evidence=evidence,
+                own=own,
+                resolutions=loads.resolutions_of(path),
+                outside=not _FROM_OUTSIDE.isdisjoint(kinds),
+                unprovided=unprovided,
+                needs=unprovided.difference(interpreter_symbols(unprovided)),
             )
         )
+    return out, loads, defined
 
-    # A glibc binary's needs (ld-linux-x86-64.so.2 …) are glibc's business: never "vendor it".
-    external = sorted({n for f in files if f.path not in glibc_members for n in f.external})
-    system = sorted({r.needed for f in files for r in f.resolutions if r.kind == SYSTEM})
+
+def _musl_member_reasons(m: _Member, arch: Arch, wheel_name: WheelName) -> list[Reason]:
+    """A non-glibc member's module name, hazards and private system symbols."""
+    return [
+        *_module_name_reasons(m.path, arch, wheel_name),
+        *(Reason(h.kind, h.why, file=h.file, symbol=h.symbol) for h in hazards_of(m.path, m.elf, arch.name, m.needs)),
+        *_private_symbol_reasons(m),
+    ]
+
+
+def _member_reasons(m: _Member) -> list[Reason]:
+    """Any member's glibc build, x86-64 level, and libraries found only elsewhere or libpython."""
+    out = []
+    if m.libc == GLIBC:
+        out.append(Reason(Kind.GLIBC, f"built for glibc ({'; '.join(m.evidence)})", file=m.path))
+    isa = m.elf.x86_isa_needed
+    if isa and isa > 1:
+        out.append(Reason(Kind.X86_ISA, f"needs x86-64-v{isa}: fails on older CPUs", severity=WARNING, file=m.path))
+    for res in m.resolutions:
+        if res.kind == ELSEWHERE:
+            out.append(
+                Reason(
+                    Kind.LIBRARY,
+                    f"no entry point loads {m.path} and, loaded on its own, it does not find {res.needed}: "
+                    f"the wheel's {res.path} serves only if the program has loaded it first",
+                    severity=WARNING,
+                    file=m.path,
+                    library=res.needed,
+                )
+            )
+        elif res.kind == PYTHON and m.libc != GLIBC:
+            out.append(
+                Reason(
+                    Kind.LIBPYTHON,
+                    "the interpreter provides libpython's symbols to extension modules, and a musl "
+                    "CPython may have no shared libpython: repair drops this need",
+                    severity=WARNING,
+                    file=m.path,
+                    library=res.needed,
+                )
+            )
+    return out
+
+
+def _file_report(m: _Member, floor: MuslVersion | None, reasons: list[Reason], defined: frozenset[str]) -> FileReport:
+    return FileReport(
+        path=m.path,
+        libc=m.libc,
+        arch=m.arch.name if m.arch else None,
+        machine=describe_machine(m.elf),
+        needed=m.elf.needed,
+        resolutions=tuple(m.resolutions),
+        musl_min_version=str(floor) if floor else None,
+        floor_reasons=tuple(reasons),
+        glibc_evidence=m.evidence if m.libc == GLIBC else (),
+        has_relr=m.elf.has_relr,
+        x86_isa_needed=m.elf.x86_isa_needed,
+        role=entry_kind(m.path, m.elf, defined) or LIBRARY,
+        loaded_by=tuple(ld.entry for ld in m.own),
+    )
+
+
+def _external_reasons(files: list[FileReport], glibc_members: set[str], external: list[str]) -> list[Reason]:
+    """One reason per library a non-glibc member needs from outside the wheel, with its users."""
+    out = []
     for lib in external:
         users = sorted(
             {
@@ -485,135 +607,71 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
                 if r.needed == lib and r.kind == EXTERNAL
             }
         )
-        reasons.append(
+        out.append(
             Reason(
-                "library",
+                Kind.LIBRARY,
                 f"not in the wheel and not allowed from the system: vendor it (muslwheel repair); needed by {', '.join(users)}",
                 library=lib,
             )
         )
+    return out
 
-    libcs = {libc for libc, _ in libc_of.values()}
+
+def _wheel_libc(libcs: set[Libc]) -> Libc:
+    """The wheel's libc from its members'."""
     if GLIBC in libcs:
-        wheel_libc = MIXED if MUSL in libcs else GLIBC
-    elif MUSL in libcs:
-        wheel_libc = MUSL
-    elif libcs == {STATIC}:
-        wheel_libc = STATIC
-    else:
-        wheel_libc = UNKNOWN  # no evidence either way: nothing in it needs a libc's own names
+        return Libc.MIXED if MUSL in libcs else GLIBC
+    if MUSL in libcs:
+        return MUSL
+    if libcs == {STATIC}:
+        return STATIC
+    return UNKNOWN  # no evidence either way: nothing in it needs a libc's own names
 
-    honest_policy: Policy | None = policy_for_version(floor, arch_name)
-    blocking = [r for r in reasons if r.severity == ERROR and r.kind in BLOCKING]
-    tag = None
-    if wheel_libc in (MUSL, STATIC, UNKNOWN) and arch_name and honest_policy and not blocking:
-        tag = honest_policy.tag(arch_name)
 
-    stricter: dict[str, str] = {}
-    if arch_name and wheel_libc not in (GLIBC, MIXED):
-        for policy in policies():
-            if honest_policy is not None and policy.musl >= honest_policy.musl and not blocking:
-                continue
-            stricter[policy.tag(arch_name)] = _why_not(policy, floor, floor_reasons, blocking)
-
-    # The claimed tags, judged.
-    claim_reasons: list[Reason] = []
-    binaries = arch_name or ", ".join(sorted(arches))
+def _claim_reasons(
+    claimed: list[str],
+    arch_name: str | None,
+    binaries: str,
+    wheel_libc: Libc,
+    floor: MuslVersion,
+    floor_reasons: list[Reason],
+    blocking: list[Reason],
+) -> list[Reason]:
+    """The claimed platform tags, judged."""
+    out: list[Reason] = []
     for platform in claimed:
         m = _MUSLLINUX.match(platform)
         if m:
-            claim_reasons += _judge_musllinux(
-                platform,
-                (int(m.group(1)), int(m.group(2))),
-                m.group(3),
-                arch_name,
-                wheel_libc,
-                floor,
-                floor_reasons,
-                blocking,
-            )
+            claim = (int(m.group(1)), int(m.group(2)))
+            out += _judge_musllinux(platform, claim, m.group(3), arch_name, wheel_libc, floor, floor_reasons, blocking)
         elif platform == "any":
-            claim_reasons.append(Reason("tag", "'any' platform tag on a wheel with ELF members"))
+            out.append(Reason(Kind.TAG, "'any' platform tag on a wheel with ELF members"))
         else:
             other = _OTHER_LINUX.match(platform)
             if other and other.group(2) != arch_name and not (other.group(2) == "armv8l" and arch_name == "armv7l"):
-                claim_reasons.append(Reason("tag-arch", f"{platform}: the binaries are {binaries}"))
+                out.append(Reason(Kind.TAG_ARCH, f"{platform}: the binaries are {binaries}"))
             if other and other.group(1).startswith("manylinux") and wheel_libc == MUSL:
-                claim_reasons.append(Reason("tag", f"{platform}: a glibc tag on musl binaries"))
-
-    without_relr = None
-    if wheel_libc in (MUSL, STATIC, UNKNOWN) and any(elf.has_relr for elf in elfs.values()):
-        without_relr = str(floor_unpacked)
-        if without_relr is not None and MuslVersion.parse(without_relr) < floor:
-            hint = f"; `muslwheel repair` lowers this to {without_relr}"
-            claim_reasons = [replace(r, why=r.why + hint) if r.musl == str(floor) else r for r in claim_reasons]
-    is_musl_claim = any(_MUSLLINUX.match(p) for p in claimed)
-    if wheel_libc == GLIBC and not is_musl_claim:
-        # Not ours to judge: its tags' arch is checked, nothing else is said.
-        note = Reason("glibc", GLIBC_NOT_OURS, severity="info")
-        return Verdict(
-            wheel_name.filename,
-            GLIBC,
-            arch_name,
-            None,
-            None,
-            [],
-            system,
-            [*claim_reasons, note],
-            files,
-            claimed,
-            not claim_reasons,
-            {},
-            loads,
-        )
-
-    reasons = claim_reasons + reasons
-    if wheel_libc in (MUSL, STATIC, UNKNOWN) and tag is not None:
-        for r in floor_reasons:
-            reasons.append(
-                Reason(r.kind, r.why, severity="info", file=r.file, symbol=r.symbol, feature=r.feature, musl=r.musl)
-            )
-
-    honest = not any(r.severity == ERROR for r in claim_reasons)
-    if is_musl_claim:
-        honest = honest and not any(r.severity == ERROR for r in reasons)
-    return Verdict(
-        wheel_name.filename,
-        wheel_libc,
-        arch_name,
-        tag,
-        str(floor) if wheel_libc in (MUSL, STATIC, UNKNOWN) else None,
-        external,
-        system,
-        reasons,
-        files,
-        claimed,
-        honest,
-        stricter,
-        loads,
-        without_relr,
-    )
+                out.append(Reason(Kind.TAG, f"{platform}: a glibc tag on musl binaries"))
+    return out
 
 
-def _private_symbol_reasons(path: str, elf: ELFFile, own: list[Load], provided: Callable[[str], bool]) -> list[Reason]:
+def _private_symbol_reasons(m: _Member) -> list[Reason]:
     """Names a system library's private build exports but no system's copy does (zlib's
     ``zcalloc`` from ``libz.so.1``): the import cannot bind on the target."""
-    system = {r.needed for ld in own for r in ld.resolutions if r.kind == SYSTEM}
+    system = {r.needed for ld in m.own for r in ld.resolutions if r.kind == SYSTEM}
     out = []
     for lib in sorted(system):
-        private = private_symbols(lib)
-        for sym in elf.imports:
-            if sym.name in private and not provided(sym.name):
-                out.append(
-                    Reason(
-                        "system-symbol",
-                        f"{sym.name} is internal to {lib}: the system's {lib} does not export it "
-                        "(vendor the library, or stop using its internals)",
-                        file=path,
-                        symbol=sym.name,
-                        library=lib,
-                    )
+        for name in _in_order(m.elf, m.unprovided.intersection(private_symbols(lib))):
+            out.append(
+                Reason(
+                    Kind.SYSTEM_SYMBOL,
+                    f"{name} is internal to {lib}: the system's {lib} does not export it "
+                    "(vendor the library, or stop using its internals)",
+                    file=m.path,
+                    symbol=name,
+                    library=lib,
                 )
+            )
     return out
 
 
@@ -641,22 +699,22 @@ def _judge_musllinux(
     claim: tuple[int, int],
     arch: str,
     wheel_arch: str | None,
-    wheel_libc: str,
+    wheel_libc: Libc,
     floor: MuslVersion,
     floor_reasons: list[Reason],
     blocking: list[Reason],
 ) -> list[Reason]:
     out = []
-    if wheel_libc in (GLIBC, MIXED):
-        out.append(Reason("tag", f"{platform}: a musl tag on glibc binaries"))
+    if wheel_libc in (GLIBC, Libc.MIXED):
+        out.append(Reason(Kind.TAG, f"{platform}: a musl tag on glibc binaries"))
     if wheel_arch is not None and arch != wheel_arch:
-        out.append(Reason("tag-arch", f"{platform}: the binaries are {wheel_arch}"))
+        out.append(Reason(Kind.TAG_ARCH, f"{platform}: the binaries are {wheel_arch}"))
     # No musl older than the arch's port exists: loongarch64 under musllinux_1_2 runs on 1.2.5+.
     lowest = max(MuslVersion(claim[0], claim[1], 0), arch_floor(arch)) if arch in ARCHES else MuslVersion(*claim)
     if (floor.major, floor.minor) > claim:
         out.append(
             Reason(
-                "tag",
+                Kind.TAG,
                 f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}"
                 + _distros_failing(floor, MuslVersion(claim[0], claim[1], 0)),
                 musl=str(floor),
@@ -666,15 +724,15 @@ def _judge_musllinux(
         last_bad = f"{floor.major}.{floor.minor}.{floor.patch - 1}"
         out.append(
             Reason(
-                "tag",
+                Kind.TAG,
                 f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {lowest}–{last_bad}"
                 + _distros_failing(floor, lowest),
                 severity=WARNING,
                 musl=str(floor),
             )
         )
-    if any(r.kind == "library" for r in blocking):
-        out.append(Reason("tag", f"{platform}: external libraries are not vendored"))
+    if any(r.kind == Kind.LIBRARY for r in blocking):
+        out.append(Reason(Kind.TAG, f"{platform}: external libraries are not vendored"))
     return out
 
 

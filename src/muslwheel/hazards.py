@@ -15,14 +15,15 @@ Pure: parsed ELF files in, :class:`Hazard` records out.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Set
 from dataclasses import dataclass
 
 from .elf import ELFFile
-from .policy import is_interpreter_symbol, symbol_table, symbol_table_data
+from .policy import interpreter_symbols, symbol_table, symbol_table_data
+from .vocabulary import Kind
 
-GLIBC_SYMBOL = "glibc-symbol"
-INITIAL_EXEC_TLS = "initial-exec-tls"
+GLIBC_SYMBOL = Kind.GLIBC_SYMBOL
+INITIAL_EXEC_TLS = Kind.INITIAL_EXEC_TLS
 
 #: Name families only glibc has, beyond the names of one glibc build (``__isoc23_*`` came
 #: with glibc 2.38).
@@ -31,7 +32,7 @@ _GLIBC_PREFIXES = ("__libc_", "__isoc23_", "__GI_", "_dl_")
 
 @dataclass(frozen=True)
 class Hazard:
-    kind: str  #: GLIBC_SYMBOL or INITIAL_EXEC_TLS
+    kind: Kind  #: GLIBC_SYMBOL or INITIAL_EXEC_TLS
     file: str
     why: str
     symbol: str | None = None
@@ -59,29 +60,25 @@ def not_musl_why(name: str) -> str:
     return f"{name}: not exported by musl ≤ {newest_musl()} (newer musl, or not musl)"
 
 
-def _nothing(name: str) -> bool:
-    return False
-
-
-def glibc_imports(path: str, elf: ELFFile, arch: str, provided: Callable[[str], bool] = _nothing) -> list[Hazard]:
+def glibc_imports(path: str, elf: ELFFile, arch: str, needs: Set[str] | None = None) -> list[Hazard]:
     """Strong undefined symbols of *elf* that no musl release exports for *arch* and glibc
-    does, and that *provided* (what the wheel's own libraries export) does not define."""
-    table = symbol_table(arch)
-    out = []
-    for sym in elf.imports:
-        if provided(sym.name) or is_interpreter_symbol(sym.name):
-            continue
-        if sym.name in table or not is_glibc_only(sym.name):
-            continue
-        out.append(
-            Hazard(
-                GLIBC_SYMBOL,
-                path,
-                f"{sym.name} is glibc's: no musl release exports it, and musl's loader stops at it (symbol not found)",
-                sym.name,
-            )
+    does, among *needs* (the imports the wheel's own libraries do not define and the
+    interpreter does not provide; all of the file's strong imports but the interpreter's if
+    None), in symbol table order."""
+    if needs is None:
+        names = {s.name for s in elf.imports}
+        needs = names.difference(interpreter_symbols(names))
+    glibcs = set(filter(is_glibc_only, symbol_table(arch).unknown(needs)))
+    return [
+        Hazard(
+            GLIBC_SYMBOL,
+            path,
+            f"{sym.name} is glibc's: no musl release exports it, and musl's loader stops at it (symbol not found)",
+            sym.name,
         )
-    return out
+        for sym in (elf.imports if glibcs else ())
+        if sym.name in glibcs
+    ]
 
 
 def initial_exec_tls(path: str, elf: ELFFile) -> list[Hazard]:
@@ -91,6 +88,6 @@ def initial_exec_tls(path: str, elf: ELFFile) -> list[Hazard]:
     return [Hazard(INITIAL_EXEC_TLS, path, f"initial-exec TLS: musl cannot dlopen this ({elf.initial_exec_tls})")]
 
 
-def hazards_of(path: str, elf: ELFFile, arch: str, provided: Callable[[str], bool] = _nothing) -> list[Hazard]:
-    """Every hazard of one ELF file."""
-    return glibc_imports(path, elf, arch, provided) + initial_exec_tls(path, elf)
+def hazards_of(path: str, elf: ELFFile, arch: str, needs: Set[str] | None = None) -> list[Hazard]:
+    """Every hazard of one ELF file (*needs*: as :func:`glibc_imports` takes it)."""
+    return glibc_imports(path, elf, arch, needs) + initial_exec_tls(path, elf)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
+import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -49,7 +51,7 @@ class SymbolInfo:
         """The release that stopped exporting it for good, or None if the newest exports it."""
         return self.spans[-1][1]
 
-    @property
+    @functools.cached_property
     def since(self) -> MuslVersion:
         """The oldest release from which every later release exports it (its last interval's
         start); for a symbol gone from the newest release, its first release."""
@@ -80,6 +82,10 @@ class SymbolTable:
 
     def names(self) -> list[str]:
         return list(self._entries)
+
+    def unknown(self, names: Iterable[str]) -> set[str]:
+        """Those of *names* no release of musl exports for this arch."""
+        return set(names).difference(self._entries)
 
     @functools.cache  # noqa: B019 - one table per arch, alive for the process
     def lookup(self, name: str) -> SymbolInfo | None:
@@ -210,6 +216,11 @@ def arch_floor(arch: str) -> MuslVersion:
 def is_interpreter_symbol(name: str) -> bool:
     """Symbols the Python interpreter provides to extension modules."""
     return name.startswith(_interpreter_prefixes())
+
+
+def interpreter_symbols(names: Iterable[str]) -> set[str]:
+    """Those of *names* the Python interpreter provides (one C-level pass)."""
+    return set(filter(operator.methodcaller("startswith", _interpreter_prefixes()), names))
 
 
 @functools.cache

@@ -23,6 +23,7 @@ from typing import Any
 from ..distros import fails_on
 from ..errors import MuslwheelError
 from ..libc import MuslVersion
+from ..vocabulary import Kind, Libc, Severity
 from .store import COLUMNS, Store
 
 _MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_")
@@ -63,15 +64,15 @@ def _reason_keys(row: dict[str, Any], claim: tuple[int, int] | None) -> list[str
     keys: list[str] = []
     reasons = json.loads(row["reasons"] or "[]")
     for r in reasons:
-        if r.get("severity") != "error":
+        if r.get("severity") != Severity.ERROR:
             continue
-        if r["kind"] == "tag" and r.get("musl"):
+        if r["kind"] == Kind.TAG and r.get("musl"):
             keys += _floor_keys(row)
-        elif r["kind"] == "library":
+        elif r["kind"] == Kind.LIBRARY:
             keys.append(f"external library {r.get('library')}")
-        elif r["kind"] == "glibc":
+        elif r["kind"] == Kind.GLIBC:
             keys.append("glibc binaries under a musllinux tag")
-        elif r["kind"] == "tag":
+        elif r["kind"] == Kind.TAG:
             keys.append(re.sub(r"^musllinux_\d+_\d+_\w+: ", "", r["why"]))
         else:
             keys.append(r["kind"])
@@ -100,7 +101,7 @@ def load(path: Path) -> Data:
     for r in ok:
         claim = _claimed_policy(json.loads(r["claimed"]))
         r["claim"] = f"musllinux_{claim[0]}_{claim[1]}" if claim else "other"
-        bucket = r["musl_floor"] or ("pure" if r["libc"] == "none" else _NO_FLOOR)
+        bucket = r["musl_floor"] or ("pure" if r["libc"] == Libc.NONE else _NO_FLOOR)
         data.matrix.setdefault(r["claim"], Counter())[bucket] += 1
         floor = MuslVersion.parse(r["musl_floor"]) if r["musl_floor"] else None
         # Promises less than it needs: dishonest by the policy, or needing a later patch release
@@ -126,7 +127,7 @@ def load(path: Path) -> Data:
         "dishonest": sum(1 for r in ok if r["honest"] == 0),
         "promise_less": len(short_rows),
         "promise_less_projects": len(data.by_project),
-        "pure": sum(1 for r in ok if r["libc"] == "none"),
+        "pure": sum(1 for r in ok if r["libc"] == Libc.NONE),
         "bytes_read": sum(r["bytes_read"] or 0 for r in rows if r["method"] != "local"),
         "remote_size": sum(r["size"] or 0 for r in rows if r["method"] != "local"),
         "range_reads": sum(1 for r in rows if r["method"] == "range"),

@@ -96,7 +96,7 @@ def audit(fetched: Fetched) -> Row:
     except Exception as exc:  # a bug in muslwheel: recorded, and the scan goes on
         row.error = f"internal error: {type(exc).__name__}: {exc}"
     else:
-        row.libc, row.arch, row.tag = verdict.libc, verdict.arch, verdict.tag
+        row.libc, row.arch, row.tag = verdict.libc.value, verdict.arch, verdict.tag
         row.musl_floor = verdict.musl_min_version
         row.honest = int(verdict.honest)
         row.reasons = json.dumps([r.to_json() for r in verdict.reasons])

@@ -1,0 +1,64 @@
+"""The verdict's vocabulary: the libc a wheel or member is built for, what a reason is about,
+and how much it matters.
+
+Each is a ``str`` enum (Python 3.9 has no ``StrEnum``): a member equals its string, hashes as
+it, and ``json.dumps``, ``str()``, f-strings and ``format()`` all give the bare value on every
+supported Python (3.12 changed what ``format()`` of a mixed-in enum gives; these say it
+themselves), so the JSON and text output do not depend on the type.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class _Word(str, Enum):
+    """A word of the verdict: its value wherever it is printed."""
+
+    def __str__(self) -> str:
+        return self.value  # type: ignore[no-any-return]
+
+    def __format__(self, spec: str) -> str:
+        return self.value.__format__(spec)  # type: ignore[no-any-return]
+
+
+class Libc(_Word):
+    """The libc a wheel (or one member) is built for."""
+
+    MUSL = "musl"
+    GLIBC = "glibc"
+    STATIC = "static"  #: no dynamic section: needs no libc's loader
+    UNKNOWN = "unknown"  #: no evidence either way
+    NONE = "none"  #: a wheel with no ELF members (pure)
+    MIXED = "mixed"  #: musl and glibc members in one wheel
+
+
+#: The wheel libcs that get a musl floor and may get a musllinux tag.
+MUSL_LIKE = frozenset((Libc.MUSL, Libc.STATIC, Libc.UNKNOWN))
+
+
+class Severity(_Word):
+    ERROR = "error"  #: the claimed tag is dishonest
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Kind(_Word):
+    """What one reason of a verdict is about."""
+
+    SYMBOL = "symbol"  #: an import that raises the floor
+    TIME64 = "time64"  #: a 32-bit arch's time64 import that raises the floor
+    FEATURE = "feature"  #: an ELF feature that raises the floor (DT_RELR)
+    PORT = "port"  #: the arch's musl port began after the oldest policy
+    LIBRARY = "library"  #: a needed library outside the wheel, or found only elsewhere
+    GLIBC = "glibc"  #: a glibc member (or a glibc wheel: not ours to judge)
+    ARCH = "arch"  #: not a musllinux arch, or several
+    MODULE_NAME = "module-name"  #: an extension module named for another CPython
+    TAG = "tag"  #: a claimed platform tag, judged
+    TAG_ARCH = "tag-arch"  #: a claimed tag for another arch
+    X86_ISA = "x86-isa"  #: needs a newer x86-64 level than baseline
+    UNRESOLVED = "unresolved"  #: an import nothing the file loads defines
+    SYSTEM_SYMBOL = "system-symbol"  #: an import internal to a system library's private build
+    GLIBC_SYMBOL = "glibc-symbol"  #: an import only glibc exports
+    INITIAL_EXEC_TLS = "initial-exec-tls"  #: initial-exec TLS in an object loaded at run time
+    LIBPYTHON = "libpython"  #: a DT_NEEDED on libpython
