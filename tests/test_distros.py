@@ -117,3 +117,52 @@ def test_show_distro_refuses_an_unknown_release_before_any_work(relr_wheel: Path
     proc = run([*muslwheel_cmd(), "show", "--distro", "alpine:9.9", relr_wheel], env=checkout_env())
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "alpine" in proc.stderr
+
+
+def test_the_library_judges_an_audited_wheel_against_releases(relr_wheel: Path) -> None:
+    from muslwheel.audit import audit_wheel
+
+    v = audit_wheel(relr_wheel)
+    judged = distros.judge(v, ["alpine:3.17", "alpine:3.22"])
+    assert [(j["target"], j["musl"], j["loads"]) for j in judged] == [
+        ("alpine:3.17", "1.2.3", False),
+        ("alpine:3.22", "1.2.5", True),
+    ]
+    assert judged[0]["problems"] == ["needs musl 1.2.4; Alpine 3.17 has 1.2.3"]
+    with pytest.raises(distros.DistroError):
+        distros.judge(v, ["alpine:9.9"])
+
+
+def test_a_glibc_wheel_and_a_verdicts_errors_are_problems_on_every_release(tmp_path: Path) -> None:
+    from muslwheel.audit import Reason, Verdict
+
+    v = Verdict(
+        wheel="g-1.0-py3-none-linux_x86_64.whl",
+        libc="glibc",
+        arch="x86_64",
+        tag=None,
+        musl_min_version=None,
+        external_libs=[],
+        system_libs=[],
+        reasons=[
+            Reason("glibc-symbol", "strong import", file="g/_g.so"),
+            Reason("tag", "a tag's error is repair's to fix"),
+            Reason("x86-isa", "a warning", severity="warning"),
+        ],
+        files=[],
+        claimed_tags=["linux_x86_64"],
+        honest=True,
+    )
+    assert distros.wheel_problems(v, distros.find("alpine:3.22")) == ["a glibc wheel", "g/_g.so: strong import"]
+
+
+def test_a_release_for_one_word_size_refuses_the_other() -> None:
+    void32 = next(r for r in distros.releases() if r.word_size == 32)
+    assert distros.load_problem(void32, floor=None, arch_is_32bit=False) == f"{void32.label} is for 32-bit arches only"
+    assert distros.load_problem(void32, floor=None, arch_is_32bit=True) is None
+
+
+def test_status_names_rolling_supported_and_end_of_life() -> None:
+    assert distros.find("void:64-bit").status() == "rolling"
+    r = distros.find("alpine:3.17")
+    assert r.status(date(2024, 11, 21)) == "supported" and r.status(date(2024, 11, 22)) == "end of life"

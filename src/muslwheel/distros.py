@@ -14,9 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from .errors import MuslwheelError
 from .libc import MuslVersion
+
+if TYPE_CHECKING:
+    from .audit import Verdict
 
 
 class DistroError(MuslwheelError):
@@ -52,6 +56,10 @@ class DistroRelease:
         if self.eol is not None:
             return (today or date.today()) < self.eol
         return self.newest or not self.only_newest_supported
+
+    def status(self, today: date | None = None) -> str:
+        """rolling, supported, or end of life."""
+        return "rolling" if self.rolling else ("supported" if self.supported(today) else "end of life")
 
     def to_json(self, today: date | None = None) -> dict[str, object]:
         return {
@@ -166,3 +174,43 @@ def load_problem(release: DistroRelease, *, floor: MuslVersion | None, arch_is_3
     if floor is not None and floor > release.musl:
         return f"needs musl {floor}; {release.label} has {release.musl}"
     return None
+
+
+def wheel_problems(verdict: Verdict, release: DistroRelease) -> list[str]:
+    """Why *release* cannot load the audited wheel (empty: it can): a glibc, mixed or unknown
+    wheel, the verdict's errors other than its tags', and the release's musl and word size."""
+    from .arch import ARCHES
+
+    problems = []
+    if verdict.libc in ("glibc", "mixed", "unknown"):
+        problems.append(f"a {verdict.libc} wheel")
+    problems += [
+        f"{r.file + ': ' if r.file else ''}{r.why}"
+        for r in verdict.reasons
+        if r.severity == "error" and r.kind != "tag"
+    ]
+    floor = MuslVersion.parse(verdict.musl_min_version) if verdict.musl_min_version and verdict.libc != "none" else None
+    is32 = ARCHES[verdict.arch].is_32bit if verdict.arch in ARCHES else None
+    problem = load_problem(release, floor=floor, arch_is_32bit=is32)
+    if problem:
+        problems.append(problem)
+    return problems
+
+
+def judge(verdict: Verdict, specs: Sequence[str]) -> list[dict[str, object]]:
+    """Whether each distro release in *specs* (``alpine:3.17``) can load the audited wheel, and
+    why not: show --distro's records."""
+    out: list[dict[str, object]] = []
+    for spec in specs:
+        release = find(spec)
+        problems = wheel_problems(verdict, release)
+        out.append(
+            {
+                "target": release.key,
+                "label": release.label,
+                "musl": str(release.musl),
+                "loads": not problems,
+                "problems": problems,
+            }
+        )
+    return out

@@ -1,0 +1,100 @@
+"""``muslwheel build``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import Subparsers, print_json
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..builder import BuildOptions, build
+    from ..builder.plan import config_settings, plan_targets
+    from ..builder.run import ProgressPrinter
+
+    settings = config_settings(args.config_setting)
+    targets = plan_targets(cpythons=args.cpython, kits=args.kit, arches=args.arch, pythons=args.python, musl=args.musl)
+    options = BuildOptions(
+        source=Path(args.source),
+        out_dir=Path(args.wheel_dir),
+        targets=targets,
+        jobs=args.jobs,
+        before_build=args.before_build,
+        config_settings=settings,
+        test_command=args.test,
+        import_check=not args.no_import,
+        keep_work=args.keep_work,
+    )
+    progress = None if args.quiet else ProgressPrinter(targets)
+    summary = build(options, progress)
+    if args.json:
+        print_json(summary.to_json())
+    else:
+        for r in summary.results:
+            if r.ok:
+                how = f"imported {len(r.imported)} module(s)" if r.imported else f"check: {r.check}"
+                print(f"{r.target.name}: ok: {r.wheel} ({how}, {sum(r.seconds.values()):.1f}s)")
+                for note in r.notes:
+                    print(f"    note: {note}")
+            else:
+                print(f"{r.target.name}: FAILED at {r.stage}: {r.error}")
+                for line in r.log_tail:
+                    print(f"    | {line}")
+                if r.log:
+                    print(f"    full log: {r.log}")
+        failed = sum(not r.ok for r in summary.results)
+        print(f"{len(summary.results) - failed} of {len(summary.results)} targets built in {summary.seconds:.1f}s")
+    return 0 if summary.ok else 1
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "build", help="cross-build musllinux wheels for many arches at once, repaired and import-checked"
+    )
+    p.add_argument("source", nargs="?", default=".", metavar="SRC", help="a source tree or an sdist (default: .)")
+    p.add_argument("-w", "--wheel-dir", default="wheelhouse", help="output directory (default: wheelhouse)")
+    p.add_argument(
+        "--arch",
+        action="append",
+        default=[],
+        metavar="ARCH",
+        help="target arch(es), comma-separated or repeated; `all` for the eight",
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="X.Y",
+        help="target CPython minor(s), comma-separated or repeated",
+    )
+    p.add_argument(
+        "--musl",
+        metavar="VERSION",
+        help="the kits' musl release or series (1.1, 1.2, 1.2.3; default: the oldest built)",
+    )
+    p.add_argument(
+        "--kit", action="append", default=[], metavar="NAME_OR_DIR", help="also build for this kit (repeatable)"
+    )
+    p.add_argument(
+        "--cpython",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="also build for this installed musl CPython of this host's arch",
+    )
+    p.add_argument("-j", "--jobs", type=int, default=0, help="targets built at once (default: the core count)")
+    p.add_argument(
+        "--before-build",
+        metavar="CMD",
+        help="shell command run once per target in its source copy, with $CC, $MUSLWHEEL_PREFIX, $MUSLWHEEL_HOST set",
+    )
+    p.add_argument(
+        "-C", "--config-setting", action="append", default=[], metavar="KEY=VALUE", help="passed to the build backend"
+    )
+    p.add_argument("--test", metavar="CODE", help="Python code run in the target's CPython after the import")
+    p.add_argument("--no-import", action="store_true", help="check with musl's loader only, import nothing")
+    p.add_argument("--keep-work", action="store_true", help="keep each target's work directory and log")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="machine-readable summary")
+    p.set_defaults(handler=run)

@@ -1,0 +1,69 @@
+"""``muslwheel kit``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import Subparsers, print_json
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..kits import kits_dir, list_kits
+
+    kits = list_kits()
+    if args.json:
+        print_json([k.to_json() for k in kits])
+        return 0
+    if not kits:
+        print(f"no kits in {kits_dir()} (`muslwheel kit build --arch ARCH --musl VERSION [--python X.Y]`)")
+    for k in kits:
+        print(f"{k.name:32} {k.root}")
+    return 0
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from ..kits.build import StderrProgress, build_kit
+
+    def quiet(message: str) -> None:
+        pass
+
+    kit = build_kit(
+        args.arch,
+        args.musl,
+        args.python,
+        musl_source=Path(args.musl_source) if args.musl_source else None,
+        cpython_source=Path(args.cpython_source) if args.cpython_source else None,
+        jobs=args.jobs,
+        progress=quiet if args.quiet else StderrProgress(),
+    )
+    if args.json:
+        print_json(kit.to_json())
+    else:
+        print(f"{kit.name}: {kit.root}")
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "kit", help="target kits: a real musl and a musl CPython for an arch (a --root for every command)"
+    )
+    kit_sub = p.add_subparsers(dest="kit_command", metavar="KIT_COMMAND")
+    kit_sub.required = True
+    k = kit_sub.add_parser("list", help="the kits built in the cache")
+    k.add_argument("--json", action="store_true", help="machine-readable output")
+    k.set_defaults(handler=run_list)
+    k = kit_sub.add_parser("build", help="build one kit into the cache (MUSLWHEEL_CACHE moves it)")
+    k.add_argument("--arch", required=True, help="x86_64, i686, aarch64, armv7l, ppc64le, s390x, riscv64, loongarch64")
+    k.add_argument(
+        "--musl", required=True, metavar="VERSION", help="1.2.3 (Debian's packages) or 1.2.6 (built from source)"
+    )
+    k.add_argument("--python", metavar="X.Y", help="also a musl CPython X.Y in it (3.11, 3.13, 3.14)")
+    k.add_argument("--musl-source", metavar="TARBALL", help="musl's source tarball (default: from Debian's archive)")
+    k.add_argument(
+        "--cpython-source", metavar="TARBALL", help="CPython's source tarball (default: from Debian's archive)"
+    )
+    k.add_argument("-j", "--jobs", type=int, default=2, help="parallel compile jobs (default: 2)")
+    k.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    k.add_argument("--json", action="store_true", help="machine-readable output")
+    k.set_defaults(handler=run_build)

@@ -1,0 +1,108 @@
+"""``muslwheel show``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from .common import MuslwheelError, Subparsers, error, print_json
+
+if TYPE_CHECKING:
+    from ..audit import Verdict
+
+
+def _print_verdict(v: Verdict, verbose: bool) -> None:
+    print(f"{v.wheel}")
+    if v.libc == "none":
+        print("  pure wheel: no ELF members, nothing for muslwheel to audit")
+    else:
+        print(f"  libc: {v.libc}    arch: {v.arch or 'unknown'}    needs musl >= {v.musl_min_version or '-'}")
+        if v.tag:
+            print(f"  best honest tag: {v.tag}")
+        elif v.libc == "glibc":
+            # A glibc wheel claiming nothing musl gets one line, the reason show gives for it.
+            not_ours = next((r.why for r in v.reasons if r.kind == "glibc" and r.severity == "info"), None)
+            print(f"  {not_ours or 'glibc binaries: no musllinux tag applies'}")
+        else:
+            print("  no musllinux tag can be claimed")
+    verdict = "honest" if v.honest else "NOT honest"
+    print(f"  claimed: {', '.join(v.claimed_tags)}: {verdict}")
+    for r in v.reasons:
+        if r.severity == "info" and (not verbose or r.kind == "glibc"):
+            continue
+        where = f"{r.file}: " if r.file else ""
+        subject = r.symbol or r.library or r.feature
+        print(f"  {r.severity}: {where}{subject + ': ' if subject and subject not in r.why else ''}{r.why}")
+    for tag, why in v.stricter.items():
+        print(f"  not {tag}: {why}")
+    if v.external_libs:
+        print(f"  external libraries: {', '.join(v.external_libs)}")
+    if v.system_libs:
+        print(f"  allowed system libraries: {', '.join(v.system_libs)}")
+    if verbose:
+        for f in v.files:
+            print(
+                f"  {f.path}: {f.libc} {f.arch or f.machine}, musl >= {f.musl_min_version or '-'}, needs {', '.join(f.needed) or 'nothing'}"
+            )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..audit import audit_wheel
+    from ..gate import show_exit_status
+
+    if args.distro:
+        from ..distros import find, judge
+
+        for spec in args.distro:
+            find(spec)  # an unknown target is bad input, refused before any work
+    verdicts = []
+    status = 0
+    for path in args.wheels:
+        try:
+            v = audit_wheel(path)
+        except MuslwheelError as exc:
+            if len(args.wheels) == 1:
+                raise
+            error(exc)
+            status = 2
+            continue
+        if args.distro:
+            judged = judge(v, args.distro)
+            status = max(status, 0 if all(j["loads"] for j in judged) else 1)
+            if args.json:
+                verdicts.append({**v.to_json(), "distros": judged})
+            else:
+                print(v.wheel)
+                for j in judged:
+                    print(f"  {j['label']} (musl {j['musl']}): {'loads' if j['loads'] else 'does NOT load'}")
+                    for p in j["problems"]:  # type: ignore[attr-defined]
+                        print(f"    {p}")
+            continue
+        exit_status = show_exit_status(v, args.strict)
+        verdicts.append({**v.to_json(), "exit_status": exit_status})
+        status = max(status, exit_status)
+        if not args.json:
+            _print_verdict(v, args.verbose)
+    if args.json:
+        print_json(verdicts if len(args.wheels) > 1 else verdicts[0])
+    return status
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("show", help="audit wheels: the tag each can honestly claim, and why not a better one")
+    p.add_argument("wheels", nargs="+", metavar="WHEEL")
+    p.add_argument("-v", "--verbose", action="store_true", help="also the symbols behind the floor and each file")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 also when a wheel needs more than its tag's X.Y.0 (1.2.4 under musllinux_1_2), for CI gates",
+    )
+    p.add_argument(
+        "--distro",
+        action="append",
+        metavar="DISTRO:RELEASE",
+        help="judge the wheel against this distro release instead (alpine:3.17, void:64-bit; repeatable); "
+        "exit 1 if one cannot load it",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output (schema: docs/json.md)")
+    p.set_defaults(handler=run)

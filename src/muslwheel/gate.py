@@ -1,0 +1,43 @@
+"""show's exit status: which verdicts a CI gate lets through.
+
+0 when the wheel's claims hold, 1 when they do not (the verdict is not honest), and also 1,
+whatever the claim, when the audit reports an error that no repair can fix: the wheel cannot
+load on any musl (a glibc-only strong import, initial-exec TLS, binaries of a wrong or mixed
+arch, a module named for another CPython or glibc's triplet, a glibc binary in a musl wheel).
+Errors that repair fixes (an external library, a tag) keep the claim's rule: a ``linux_*`` claim
+promises nothing, so they do not fail it. With *strict*, a wheel that needs more than its
+musllinux tag's X.Y.0 (1.2.4 under ``musllinux_1_2``) fails too.
+
+Pure: reads the :class:`~muslwheel.audit.Verdict`'s public fields.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .hazards import GLIBC_SYMBOL, INITIAL_EXEC_TLS
+
+if TYPE_CHECKING:
+    from .audit import Reason, Verdict
+
+#: Error kinds no repair can fix: the wheel fails to load on every musl, whatever it claims.
+UNFIXABLE = frozenset((GLIBC_SYMBOL, INITIAL_EXEC_TLS, "arch", "module-name", "glibc"))
+
+
+def is_unfixable(reason: Reason) -> bool:
+    """Whether *reason* is an error that no repair can fix."""
+    return reason.severity == "error" and reason.kind in UNFIXABLE
+
+
+def needs_more_than_tag(verdict: Verdict) -> bool:
+    """Whether the wheel needs a newer musl than its musllinux tag's X.Y.0 (what --strict refuses)."""
+    return any(r.kind == "tag" and r.severity == "warning" and r.musl for r in verdict.reasons)
+
+
+def show_exit_status(verdict: Verdict, strict: bool = False) -> int:
+    """show's exit status for one audited wheel: 0 or 1 (see the module's docstring)."""
+    if verdict.exit_status:
+        return 1
+    if strict and needs_more_than_tag(verdict):
+        return 1
+    return 1 if any(is_unfixable(r) for r in verdict.reasons) else 0
