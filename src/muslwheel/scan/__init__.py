@@ -2,14 +2,16 @@
 
 What it owns, by module:
 
-* ``sources``: where wheels are found (a directory, a file of URLs, a PEP 503/691 simple index
-  with project names) and which are kept (platform, arch, Python, newest version);
+* ``sources``: where wheels are found (a directory, a file of URLs, wheel files, a PEP 503/691
+  simple index with project names) and which are kept (platform, arch, Python, newest version:
+  by default an index's newest, every wheel a source lists one by one), counting those left out;
 * ``http``: the polite HTTP client (urllib3) and :class:`~muslwheel.scan.http.HttpRangeSource`,
   the range-request implementation of :class:`~muslwheel.wheelfile.WheelSource`;
 * ``task``: one wheel's work, fetch then audit with ``show``'s own code (``audit_wheel``);
 * ``store``: the SQLite results database, one committed row per wheel;
 * ``runner``: the local pool (fetch threads, audit processes) and the Dask runner;
-* ``report``: the report over a database (HTML, Markdown, CSV, JSON).
+* ``report``: the report over a database (HTML, Markdown, CSV, JSON);
+* ``console``: everything scan prints (progress, errors, the summary), in one place.
 
 Everything here sits above the core: it uses the network, processes and files, and the core
 (wheelfile, audit) cannot tell a remote wheel from a local one.
@@ -17,6 +19,7 @@ Everything here sits above the core: it uses the network, processes and files, a
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,30 +28,40 @@ from pathlib import Path
 from ..errors import MuslwheelError
 from .http import HttpOptions, client_for
 from .runner import Progress, Summary, default_workers, run_dask, run_local
-from .sources import Filter, SourceError, WheelRef, local_refs, project_page, select
+from .sources import Filter, LeftOut, SourceError, WheelRef, is_wheel_source, local_refs, project_page, select
 from .store import Store
 
-__all__ = ["Filter", "HttpOptions", "Summary", "scan"]
+__all__ = ["Filter", "HttpOptions", "LeftOut", "Summary", "scan"]
+
+
+def _is_index(source: str) -> bool:
+    return source.startswith(("http://", "https://")) and not is_wheel_source(source)
 
 
 def _refs(
     sources: Sequence[str], projects: Sequence[str], filt: Filter, options: HttpOptions, store: Store, summary: Summary
 ) -> Iterator[WheelRef]:
+    listed = [s for s in sources if not _is_index(s)]
+    if listed:  # the sources that list wheels one by one, together (--newest: newest over all)
+        yield from local_refs(listed, filt, summary.left_out)
+    newest = filt.newest_only(index=True)
     for source in sources:
-        if not source.startswith(("http://", "https://")):
-            yield from local_refs([source], filt)
+        if not _is_index(source):
             continue
 
-        def page(project: str, index: str = source) -> tuple[str, list[WheelRef] | str]:
+        def page(project: str, index: str = source) -> tuple[str, list[WheelRef] | str, LeftOut]:
+            left_out = LeftOut()
             try:
-                return project, select(project_page(client_for(options), index, project), filt)
+                refs = project_page(client_for(options), index, project, left_out)
+                return project, select(refs, filt, newest=newest, left_out=left_out), left_out
             except MuslwheelError as exc:  # one page failing is recorded; the scan goes on
-                return project, str(exc)
+                return project, str(exc), LeftOut()
 
         # Pages are fetched by a few threads (the client's rate limit still holds), in order.
         with ThreadPoolExecutor(4) as pool:
-            for project, result in pool.map(page, projects):
+            for project, result, left_out in pool.map(page, projects):
                 url = source.rstrip("/") + "/" + project
+                summary.left_out.add(left_out)
                 if isinstance(result, str):
                     summary.page_errors += 1
                     summary.messages.append(f"{url}: {result}")
@@ -64,6 +77,8 @@ def scan(
     *,
     projects: Sequence[str] = (),
     filt: Filter | None = None,
+    newest: bool = False,
+    all_versions: bool = False,
     workers: int | None = None,
     downloads: int = 8,
     dask: str | None = None,
@@ -72,16 +87,27 @@ def scan(
     progress: Progress | None = None,
 ) -> Summary:
     """Audit every wheel *sources* select into the database *db*; wheels already done there
-    are skipped. Raises MuslwheelError for a source that cannot be read at all."""
-    filt = filt or Filter()
+    are skipped. Raises MuslwheelError for a source that cannot be read at all.
+
+    *sources* are directories of wheels, files of wheel URLs (or paths), wheel files or wheels'
+    URLs, which keep every wheel they list, and simple index URLs (with *projects*), which keep
+    each project's newest version. *newest* (``--newest``) keeps only each project's newest
+    version for any source, *all_versions* (``--all-versions``) every version; these add to
+    *filt*'s own. The wheels the filters leave out are counted by why in ``Summary.left_out``
+    (and said in words in ``Summary.left_out_why``)."""
+    filt = dataclasses.replace(
+        filt or Filter(),
+        newest=newest or (filt.newest if filt else False),
+        all_versions=all_versions or (filt.all_versions if filt else False),
+    )
     options = options or HttpOptions()
     summary = Summary()
     start = time.monotonic()
     for source in sources:
-        if source.startswith(("http://", "https://")):
+        if _is_index(source):
             if not projects:
                 raise SourceError(f"{source}: an index needs project names (--project or --projects-file)")
-        elif not Path(source).exists():
+        elif not source.startswith(("http://", "https://")) and not Path(source).exists():
             raise SourceError(f"{source}: no such directory or file")
     created = not Path(db).exists()
     try:
@@ -91,6 +117,7 @@ def scan(
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
         raise
+    summary.left_out_why = summary.left_out.why(filt)
     summary.seconds = round(time.monotonic() - start, 3)
     return summary
 

@@ -17,7 +17,6 @@ import concurrent.futures as cf
 import importlib
 import multiprocessing
 import os
-import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -25,8 +24,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from ..errors import MuslwheelError
+from .console import stderr_progress as stderr_progress  # where the CLI has always taken it
 from .http import HttpOptions
-from .sources import WheelRef
+from .sources import LeftOut, WheelRef
 from .store import Row, Store
 from .task import Fetched, audit, audit_local, fetch, scan_one
 
@@ -35,7 +35,7 @@ from .task import Fetched, audit, audit_local, fetch, scan_one
 class Summary:
     """What one scan run did."""
 
-    wheels: int = 0  #: selected by the sources and filters
+    wheels: int = 0  #: selected by the sources and filters (``left_out`` counts the others)
     skipped: int = 0  #: already done in the database
     audited: int = 0
     errors: int = 0
@@ -47,6 +47,8 @@ class Summary:
     seconds: float = 0.0
     cpu_seconds: float = 0.0  #: audit CPU time, summed over wheels
     messages: list[str] = field(default_factory=list)
+    left_out: LeftOut = field(default_factory=LeftOut)  #: listed by the sources, left out by a filter
+    left_out_why: dict[str, str] = field(default_factory=dict)  #: for each count above zero, why
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -302,7 +304,3 @@ def run_dask(
 
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def stderr_progress(message: str) -> None:
-    print(f"muslwheel: scan: {message}", file=sys.stderr, flush=True)

@@ -4,7 +4,10 @@ A project page is asked for as PEP 691 JSON (``application/vnd.pypi.simple.v1+js
 HTML as the fallback; either way the result is a list of :class:`WheelRef`: URL, file name,
 and the sha256 and size the index gives (PEP 691 ``hashes``, PEP 700 ``size``; a PEP 503
 ``#sha256=`` fragment). Wheels are then kept by platform (``musllinux`` by default), arch and
-Python version, newest version of each project only unless asked for all.
+Python version; of an index, only each project's newest version unless asked for all, while a
+source the user listed wheel by wheel (a directory, a file of URLs, wheel files) keeps every
+version unless asked for the newest. Each wheel a filter leaves out is counted, by why, in a
+:class:`LeftOut`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -57,9 +60,20 @@ class Filter:
     platform: str = "musllinux"  #: musllinux, manylinux, linux (either), or any
     arches: tuple[str, ...] = ()  #: empty: all
     python: tuple[int, int] | None = None  #: CPython X.Y that must be able to install the wheel
-    all_versions: bool = False
+    all_versions: bool = False  #: every version, whatever the source (--all-versions)
+    newest: bool = False  #: each project's newest version only, whatever the source (--newest)
 
-    def accepts(self, name: WheelName) -> bool:
+    def __post_init__(self) -> None:
+        if self.all_versions and self.newest:
+            raise SourceError("--newest and --all-versions contradict each other: give one")
+
+    def newest_only(self, index: bool) -> bool:
+        """Whether a source keeps only each project's newest version: by default an index does
+        (its pages list every release) and a source that lists wheels one by one does not."""
+        return self.newest or (index and not self.all_versions)
+
+    def rejects(self, name: WheelName) -> str | None:
+        """Why this wheel is left out (a :class:`LeftOut` field), or None if it is kept."""
         platforms = name.platforms
         if self.platform == "musllinux":
             platforms = frozenset(p for p in platforms if p.startswith("musllinux_"))
@@ -68,10 +82,54 @@ class Filter:
         elif self.platform == "linux":
             platforms = frozenset(p for p in platforms if p.startswith(("musllinux_", "manylinux", "linux_")))
         if not platforms:
-            return False
+            return "platform"
         if self.arches and not any(p.endswith(tuple(f"_{a}" for a in self.arches)) for p in platforms):
-            return False
-        return self.python is None or any(_python_accepts(t, self.python) for t in name.tags)
+            return "arch"
+        if self.python is not None and not any(_python_accepts(t, self.python) for t in name.tags):
+            return "python"
+        return None
+
+    def accepts(self, name: WheelName) -> bool:
+        return self.rejects(name) is None
+
+
+@dataclass
+class LeftOut:
+    """The wheels the sources listed that were not scanned, by why; each counted once, by the
+    first filter that left it out (platform, then arch, then Python, then version)."""
+
+    platform: int = 0  #: no platform tag of the --platform kind
+    arch: int = 0  #: not for an --arch
+    python: int = 0  #: CPython --python X.Y cannot install it
+    older: int = 0  #: not its project's newest version (newest only)
+    yanked: int = 0  #: yanked on its index page (PEP 592)
+    bad_name: int = 0  #: a ``.whl`` whose file name is not a wheel name
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+    def add(self, other: LeftOut) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def why(self, filt: Filter) -> dict[str, str]:
+        """For each count above zero, the words saying why (and which option changes it)."""
+        python = ".".join(map(str, filt.python)) if filt.python else ""
+        older = (
+            "older versions (--newest: each project's newest only)"
+            if filt.newest
+            else "older versions (an index keeps each project's newest; --all-versions keeps every one)"
+        )
+        words = {
+            "platform": f"not {filt.platform} (--platform)",
+            "arch": f"not for {', '.join(filt.arches)} (--arch)",
+            "python": f"not installable by CPython {python} (--python)",
+            "older": older,
+            "yanked": "yanked on the index",
+            "bad_name": "not a valid wheel file name",
+        }
+        return {f.name: words[f.name] for f in fields(self) if getattr(self, f.name)}
 
 
 def _python_accepts(tag: Tag, python: tuple[int, int]) -> bool:
@@ -103,17 +161,42 @@ def _ref(url: str, filename: str, sha256: str | None = None, size: int | None = 
     return WheelRef(url, name.filename, str(canonicalize_name(name.distribution)), name.version, sha256, size)
 
 
-def from_directory(path: Path) -> list[WheelRef]:
+def from_directory(path: Path, left_out: LeftOut | None = None) -> list[WheelRef]:
     """Every ``*.whl`` under *path*, recursively, by absolute path, the largest first: the
     audit's cost grows with a wheel's size, and a big wheel started last would keep one
-    worker busy while the others have nothing left to do."""
+    worker busy while the others have nothing left to do. A ``.whl`` whose name is not a
+    wheel name is counted in *left_out*."""
     out = []
     for p in sorted(path.rglob("*.whl")):
         if p.is_file():
             ref = _ref(str(p.resolve()), p.name, size=p.stat().st_size)
             if ref:
                 out.append(ref)
+            elif left_out is not None:
+                left_out.bad_name += 1
     return sorted(out, key=lambda ref: -(ref.size or 0))  # stable: by name among equals
+
+
+def from_wheel(source: str) -> WheelRef:
+    """A source that is one wheel: a ``.whl`` file or a wheel's URL."""
+    if source.startswith(("http://", "https://")):
+        url, fragment = urldefrag(source)
+        sha = fragment[len("sha256=") :] if fragment.startswith("sha256=") else None
+        ref = _ref(url, os.path.basename(urlsplit(url).path), sha)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise SourceError(f"{source}: no such directory or file")
+        ref = _ref(str(path.resolve()), path.name, size=path.stat().st_size)
+    if ref is None:
+        raise SourceError(f"{source}: {os.path.basename(urlsplit(source).path)!r} is not a wheel file name")
+    return ref
+
+
+def is_wheel_source(source: str) -> bool:
+    """A source naming one wheel (by path or URL) rather than a directory, a URL list or an index."""
+    path = urlsplit(source).path if source.startswith(("http://", "https://")) else source
+    return path.endswith(".whl")
 
 
 def from_url_list(path: Path) -> list[WheelRef]:
@@ -165,9 +248,13 @@ class _Anchors(HTMLParser):
             self._open = None
 
 
-def parse_project_page(page_url: str, content_type: str, body: bytes) -> list[WheelRef]:
-    """The wheels a PEP 691 JSON or PEP 503 HTML project page lists (yanked files left out)."""
+def parse_project_page(
+    page_url: str, content_type: str, body: bytes, left_out: LeftOut | None = None
+) -> list[WheelRef]:
+    """The wheels a PEP 691 JSON or PEP 503 HTML project page lists; yanked wheels and ``.whl``
+    files whose name is not a wheel name are left out (and counted in *left_out*)."""
     out = []
+    counts = left_out if left_out is not None else LeftOut()
     if content_type.split(";")[0].strip() == PEP691_JSON or ("json" in content_type and body.lstrip()[:1] == b"{"):
         try:
             data = json.loads(body)
@@ -180,6 +267,7 @@ def parse_project_page(page_url: str, content_type: str, body: bytes) -> list[Wh
             if not isinstance(f, dict) or not isinstance(f.get("filename"), str) or not isinstance(f.get("url"), str):
                 raise SourceError(f"{page_url}: a file entry without filename and url")
             if f.get("yanked"):
+                counts.yanked += f["filename"].endswith(".whl")
                 continue
             hashes = f.get("hashes")
             sha = hashes.get("sha256") if isinstance(hashes, dict) else None
@@ -192,6 +280,8 @@ def parse_project_page(page_url: str, content_type: str, body: bytes) -> list[Wh
             ref = _ref(url, f["filename"], sha, size)
             if ref:
                 out.append(ref)
+            else:
+                counts.bad_name += f["filename"].endswith(".whl")
         return out
     if "html" not in content_type:
         raise SourceError(f"{page_url}: neither a PEP 691 nor a PEP 503 page (Content-Type {content_type!r})")
@@ -199,39 +289,59 @@ def parse_project_page(page_url: str, content_type: str, body: bytes) -> list[Wh
     parser.feed(body.decode("utf-8", "replace"))
     for attrs, text in parser.anchors:
         href = attrs.get("href")
-        if not href or "data-yanked" in attrs:
+        if not href:
             continue
         url, fragment = urldefrag(urljoin(page_url, href))
+        filename = text or os.path.basename(urlsplit(url).path)
+        if "data-yanked" in attrs:
+            counts.yanked += filename.endswith(".whl")
+            continue
         sha = fragment[len("sha256=") :] if fragment.startswith("sha256=") else None
-        ref = _ref(url, text or os.path.basename(urlsplit(url).path), sha)
+        ref = _ref(url, filename, sha)
         if ref:
             out.append(ref)
+        else:
+            counts.bad_name += filename.endswith(".whl")
     return out
 
 
-def project_page(client: Client, index_url: str, project: str) -> list[WheelRef]:
+def project_page(client: Client, index_url: str, project: str, left_out: LeftOut | None = None) -> list[WheelRef]:
     """Fetch and parse one project's page of the simple index at *index_url*."""
     page_url = index_url.rstrip("/") + "/" + canonicalize_name(project) + "/"
     r = client.get(page_url, {"Accept": _ACCEPT}, limit=INDEX_PAGE_LIMIT)
     if r.status != 200:
         raise SourceError(f"{page_url}: HTTP {r.status}")
-    return parse_project_page(page_url, r.headers.get("content-type", ""), r.body)
+    return parse_project_page(page_url, r.headers.get("content-type", ""), r.body, left_out)
 
 
-def select(refs: Iterable[WheelRef], filt: Filter) -> list[WheelRef]:
-    """The refs *filt* accepts, and of each project only its newest version that has any."""
-    kept = [r for r in refs if filt.accepts(parse_wheel_name(r.filename))]
-    if filt.all_versions:
+def select(
+    refs: Iterable[WheelRef], filt: Filter, *, newest: bool | None = None, left_out: LeftOut | None = None
+) -> list[WheelRef]:
+    """The refs *filt* accepts and, when *newest* (default: as for an index), of each project
+    only its newest version that has any; each ref left out is counted in *left_out*."""
+    if newest is None:
+        newest = filt.newest_only(index=True)
+    counts = left_out if left_out is not None else LeftOut()
+    kept = []
+    for r in refs:
+        why = filt.rejects(parse_wheel_name(r.filename))
+        if why is None:
+            kept.append(r)
+        else:
+            setattr(counts, why, getattr(counts, why) + 1)
+    if not newest:
         return kept
-    newest: dict[str, Version] = {}
+    latest: dict[str, Version] = {}
     for r in kept:
         try:
             v = Version(r.version)
         except InvalidVersion:
             continue
-        if r.project not in newest or v > newest[r.project]:
-            newest[r.project] = v
-    return [r for r in kept if _version_is(r.version, newest.get(r.project))]
+        if r.project not in latest or v > latest[r.project]:
+            latest[r.project] = v
+    out = [r for r in kept if _version_is(r.version, latest.get(r.project))]
+    counts.older += len(kept) - len(out)
+    return out
 
 
 def _version_is(text: str, version: Version | None) -> bool:
@@ -249,13 +359,18 @@ def read_projects_file(path: Path) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
-def local_refs(sources: Sequence[str], filt: Filter) -> Iterator[WheelRef]:
-    """The wheels of sources that are a directory or a file of URLs (filtered)."""
+def local_refs(sources: Sequence[str], filt: Filter, left_out: LeftOut | None = None) -> list[WheelRef]:
+    """The wheels of sources the user listed: directories, files of URLs, wheel files or wheels'
+    URLs, filtered; every version unless ``filt.newest`` (then the newest over all of them)."""
+    refs: list[WheelRef] = []
     for source in sources:
         path = Path(source)
-        if path.is_dir():
-            yield from select(from_directory(path), filt)
+        if is_wheel_source(source):
+            refs.append(from_wheel(source))
+        elif path.is_dir():
+            refs += from_directory(path, left_out)
         elif path.is_file():
-            yield from select(from_url_list(path), filt)
+            refs += from_url_list(path)
         else:
             raise SourceError(f"{source}: no such directory or file")
+    return select(refs, filt, newest=filt.newest_only(index=False), left_out=left_out)
