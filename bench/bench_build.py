@@ -49,8 +49,9 @@ from muslwheel.builder import BuildOptions, build
 from muslwheel.builder.pep517 import BuildEnv, Source, read_build_system, run_hook
 from muslwheel.builder.run import TargetResult
 from muslwheel.builder.target import Target, select_targets, target_from_prefix
+from muslwheel.cache import cache_dir
 from muslwheel.errors import MuslwheelError
-from muslwheel.kits import cache_dir, find_build_python
+from muslwheel.hostpython import find_build_python
 
 DEBIAN = "http://deb.debian.org/debian/pool/main"
 

@@ -34,8 +34,10 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from results_file import header, write  # noqa: E402
 
-from muslwheel.kits import Kit, host_python_dir, kit_name, kits_dir, list_kits  # noqa: E402
-from muslwheel.kits.build import CPYTHON_SOURCES, DEBIAN_ARCH, DEBIAN_BINARY_MUSL, NEWEST_MUSL  # noqa: E402
+from muslwheel.arch import get_arch  # noqa: E402
+from muslwheel.hostpython import built_host_python_dir as host_python_dir  # noqa: E402
+from muslwheel.kits import Kit, kit_name, kits_dir, list_kits  # noqa: E402
+from muslwheel.kits.build import CPYTHON_SOURCES, DEBIAN_BINARY_MUSL, NEWEST_MUSL  # noqa: E402
 
 ARCHES = ["x86_64", "aarch64", "i686", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64"]
 
@@ -174,7 +176,7 @@ def main() -> int:
         )
         for python in [None, *pythons]:
             for arch in arches:
-                releases = args.musl or ([DEBIAN_BINARY_MUSL] if arch in DEBIAN_ARCH else []) + [NEWEST_MUSL]
+                releases = args.musl or ([DEBIAN_BINARY_MUSL] if get_arch(arch).debian_arch else []) + [NEWEST_MUSL]
                 for musl in releases:
                     name = kit_name(arch, musl, python)
                     was = (kits_dir() / name / "kit.json").exists()

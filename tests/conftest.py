@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from muslwheel.arch import ARCHES, DEBIAN_MUSL_ARCHES
 from muslwheel.kits import Kit
-from muslwheel.kits.build import DEBIAN_ARCH, DEBIAN_BINARY_MUSL, NEWEST_MUSL
+from muslwheel.kits.musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MUSLWHEEL_CACHE") or Path.home() / ".cache" / "muslwheel")
@@ -27,31 +28,23 @@ REQUIRED = os.environ.get("MUSLWHEEL_REQUIRE_WORLD") == "1"
 #: `scripts/test --fast`: every test that needs a piece of the musl world skips at once
 FAST = os.environ.get("MUSLWHEEL_FAST") == "1"
 
-#: wheel arch -> (zig target, qemu-user program or None for native, Debian has its musl loader)
+#: wheel arch -> (zig target, qemu-user program or None for this host's own arch, Debian has its
+#: musl loader), from muslwheel.arch.ARCHES
 ARCH_TOOLS = {
-    "x86_64": ("x86_64-linux-musl", None, True),
-    "i686": ("x86-linux-musl", "qemu-i386", True),
-    "aarch64": ("aarch64-linux-musl", "qemu-aarch64", True),
-    "armv7l": ("arm-linux-musleabihf", "qemu-arm", True),
-    "ppc64le": ("powerpc64le-linux-musl", "qemu-ppc64le", True),
-    "s390x": ("s390x-linux-musl", "qemu-s390x", True),
-    "riscv64": ("riscv64-linux-musl", "qemu-riscv64", False),
-    "loongarch64": ("loongarch64-linux-musl", "qemu-loongarch64", False),
+    a.name: (a.zig_target, None if a.name == os.uname().machine else a.qemu, a.debian_arch is not None)
+    for a in ARCHES.values()
 }
-LOADERS = {
-    "x86_64": "/lib/ld-musl-x86_64.so.1",
-    "i686": "/lib/ld-musl-i386.so.1",
-    "aarch64": "/lib/ld-musl-aarch64.so.1",
-    "armv7l": "/lib/ld-musl-armhf.so.1",
-    "ppc64le": "/lib/ld-musl-powerpc64le.so.1",
-    "s390x": "/lib/ld-musl-s390x.so.1",
-}
+#: wheel arch -> Debian's musl loader as installed here (the arches Debian ships musl for)
+LOADERS = {a.name: f"/lib/{a.loader_name}" for a in DEBIAN_MUSL_ARCHES}
 ALL_ARCHES = list(ARCH_TOOLS)
 RUNNABLE_ARCHES = [a for a, (_, _, has) in ARCH_TOOLS.items() if has]
 #: (arch, musl) of every CPython kit scripts/build-world builds: CPython 3.11 on all eight arches,
 #: under Debian's musl 1.2.3 where Debian has it, and under the newest musl everywhere
 PY_KITS = [
-    (a, m) for a in ALL_ARCHES for m in (DEBIAN_BINARY_MUSL, NEWEST_MUSL) if m == NEWEST_MUSL or a in DEBIAN_ARCH
+    (a, m)
+    for a in ALL_ARCHES
+    for m in (DEBIAN_BINARY_MUSL, NEWEST_MUSL)
+    if m == NEWEST_MUSL or ARCHES[a].debian_arch is not None
 ]
 PY_KIT_IDS = [f"{a}-{m}" for a, m in PY_KITS]
 

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import ALL_ARCHES, CACHE, kit_for, muslwheel_cmd, run, run_ok, write_c
 
+from muslwheel.arch import DEBIAN_MUSL_ARCHES
 from muslwheel.elf import read_elf
 from muslwheel.kits import Kit
-from muslwheel.kits.build import DEBIAN_ARCH, DEBIAN_BINARY_MUSL, NEWEST_MUSL
+from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 
-LOADER_KITS = [(a, DEBIAN_BINARY_MUSL) for a in DEBIAN_ARCH] + [(a, NEWEST_MUSL) for a in ALL_ARCHES]
+LOADER_KITS = [(a.name, DEBIAN_BINARY_MUSL) for a in DEBIAN_MUSL_ARCHES] + [(a, NEWEST_MUSL) for a in ALL_ARCHES]
 
 PROBE = r"""
 #include <math.h>

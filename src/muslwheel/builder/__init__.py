@@ -11,11 +11,16 @@ the one CPython the test world has, from that world.
 Modules:
 
 - :mod:`.target`: what a build needs to know about a target, and where targets come from.
-- :mod:`.toolchain`: zig wrappers, the rewritten ``_sysconfigdata``, the environment of a
-  cross build, meson cross files and CMake toolchain files.
+- :mod:`.toolchain`: the target's zig wrappers (:mod:`muslwheel.zig`'s, with its wheel flags),
+  the rewritten ``_sysconfigdata``, the environment of a cross build, meson cross files and
+  CMake toolchain files.
 - :mod:`.pep517`: the source copy, the cached isolated build environment, the backend hooks.
 - :mod:`.run`: one target end to end (before-build, build, repair, check), targets in
   parallel, progress, the summary.
+
+Shared with :mod:`muslwheel.kits`: the cache (:mod:`muslwheel.cache`), zig
+(:mod:`muslwheel.zig`), the host CPython of a minor (:mod:`muslwheel.hostpython`) and the
+progress protocol (:mod:`muslwheel.progress`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ cross environment.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -21,12 +20,11 @@ import sys
 import tarfile
 import threading
 import zipfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..kits import cache_dir
+from ..cache import cache_dir, locked
 from .target import BuildError
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
@@ -151,17 +149,6 @@ def read_build_system(project: Path) -> BuildSystem:
     return BuildSystem(tuple(requires), backend, tuple(str(p) for p in path))
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fd:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-
 @dataclass(frozen=True)
 class Interpreter:
     """A host CPython as it really is: the executable behind a launcher (a pyenv shim is a
@@ -206,7 +193,7 @@ class BuildEnv:
         key = hashlib.sha256((self.interpreter.identity + "\n".join(sorted(requires))).encode()).hexdigest()[:16]
         self.directory = cache_dir() / "build" / "envs" / key
         self.python = self.directory / "bin" / "python"
-        with _locked(self.directory.with_suffix(".lock")):
+        with locked(self.directory.with_suffix(".lock")):
             if not (self.directory / ".complete").exists():
                 shutil.rmtree(self.directory, ignore_errors=True)
                 cmd = [str(self.base_python), "-m", "venv", "--without-pip", str(self.directory)]
@@ -283,7 +270,7 @@ class BuildEnv:
         if self.parent is not None:
             self.parent.install(requires)
             return
-        with _locked(self.directory.with_suffix(".lock-install")):
+        with locked(self.directory.with_suffix(".lock-install")):
             todo = self.missing(requires)
             if todo:
                 cmd = [

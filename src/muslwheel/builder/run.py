@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -28,6 +26,7 @@ from typing import Callable, TextIO
 
 from ..errors import MuslwheelError
 from ..kits import cache_dir
+from ..progress import BoardPrinter
 from .pep517 import BuildEnv, Source, read_build_system, run_hook
 from .target import BuildError, Target
 from .toolchain import Toolchain, cross_environment, make_toolchain
@@ -451,30 +450,12 @@ def import_in_target(
     return imported
 
 
-class ProgressPrinter:
-    """Progress on stderr: one live line per target on a terminal, plain lines otherwise."""
+class ProgressPrinter(BoardPrinter):
+    """``build``'s progress (:class:`muslwheel.progress.BoardPrinter`): one live line per target
+    on a terminal, plain ``build: <target>: <message>`` lines otherwise."""
 
     def __init__(self, targets: Sequence[Target], stream: TextIO | None = None, live: bool | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.live = live if live is not None else self.stream.isatty()
-        self.names = [t.name for t in targets]
-        self.lines = dict.fromkeys(self.names, "waiting")
-        self.lock = threading.Lock()
-        self.width = max(len(n) for n in self.names) if self.names else 0
-        self.drawn = False
+        super().__init__("build", [t.name for t in targets], stream, live)
 
     def __call__(self, result: TargetResult, message: str) -> None:
-        with self.lock:
-            name = result.target.name
-            self.lines[name] = message
-            write = self.stream.write
-            if not self.live:
-                write(f"build: {name}: {message}\n")
-                self.stream.flush()
-                return
-            if self.drawn:
-                write(f"\x1b[{len(self.names)}F")
-            for n in self.names:
-                write(f"\x1b[2K{n.ljust(self.width)}  {self.lines[n][:120]}\n")
-            self.drawn = True
-            self.stream.flush()
+        self.update(result.target.name, message)

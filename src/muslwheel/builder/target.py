@@ -9,29 +9,14 @@ prefix of the host's own arch (:func:`target_from_prefix`; the test world's CPyt
 
 from __future__ import annotations
 
-import shutil
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..arch import Arch, get_arch, host_runs_natively
+from ..arch import ARCHES, Arch, get_arch, host_runs_natively
 from ..errors import MuslwheelError, TargetError
-from ..kits import ZIG_TARGETS
-
-#: wheel arch -> zig's target triple
-#: wheel arch -> (GNU host triplet for ``configure --host``, meson cpu_family, CMake processor)
-GNU_HOSTS = {
-    "x86_64": ("x86_64-linux-musl", "x86_64", "x86_64"),
-    "i686": ("i686-linux-musl", "x86", "i686"),
-    "aarch64": ("aarch64-linux-musl", "aarch64", "aarch64"),
-    "armv7l": ("armv7l-linux-musleabihf", "arm", "armv7l"),
-    "ppc64le": ("powerpc64le-linux-musl", "ppc64", "ppc64le"),
-    "s390x": ("s390x-linux-musl", "s390x", "s390x"),
-    "riscv64": ("riscv64-linux-musl", "riscv64", "riscv64"),
-    "loongarch64": ("loongarch64-linux-musl", "loongarch64", "loongarch64"),
-}
+from ..hostpython import find_build_python
 
 
 class BuildError(MuslwheelError):
@@ -55,7 +40,7 @@ class Target:
 
     @property
     def gnu_host(self) -> str:
-        return GNU_HOSTS[self.arch.name][0]
+        return self.arch.gnu_host
 
     @property
     def platform(self) -> str:
@@ -80,16 +65,6 @@ def _minor_of(sysconfigdata: Path) -> str:
     return name[len("python") :]
 
 
-def find_build_python(minor: str) -> Path:
-    """A host CPython *minor*: the running one if it matches, else ``pythonX.Y`` on PATH."""
-    if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
-        return Path(sys.executable)
-    found = shutil.which(f"python{minor}")
-    if found:
-        return Path(found)
-    raise BuildError(f"no host CPython {minor} to build with (pythonX.Y on PATH)")
-
-
 def target_from_prefix(prefix: Path, *, musl: str | None = None) -> Target:
     """A target for a musl CPython installed at *prefix* (``PREFIX/bin/pythonX.Y``) of an arch
     this host runs natively, using this host's musl loader and libraries."""
@@ -98,9 +73,7 @@ def target_from_prefix(prefix: Path, *, musl: str | None = None) -> Target:
         raise BuildError(f"{prefix}: no musl CPython here (no lib/python3.*/_sysconfigdata_*musl*.py)")
     sysconfigdata = found[0]
     minor = _minor_of(sysconfigdata)
-    arch = next(
-        (get_arch(a) for a in ZIG_TARGETS if f"_{get_arch(a).cpython_triplet('musl')}" in sysconfigdata.stem), None
-    )
+    arch = next((a for a in ARCHES.values() if f"_{a.cpython_triplet('musl')}" in sysconfigdata.stem), None)
     if arch is None:
         raise BuildError(f"{sysconfigdata}: not one of the eight musllinux architectures")
     interpreter = prefix / "bin" / f"python{minor}"
@@ -114,14 +87,14 @@ def target_from_prefix(prefix: Path, *, musl: str | None = None) -> Target:
         sysconfigdata=sysconfigdata,
         include_dir=prefix / "include" / f"python{minor}",
         build_python=find_build_python(minor),
-        zig_target=ZIG_TARGETS[arch.name],
+        zig_target=arch.zig_target,
         python_command=command,
     )
 
 
 def target_from_kit(kit: Any) -> Target:
     """A target for a kit (:class:`muslwheel.kits.Kit`) with a CPython."""
-    arch = get_arch(kit.arch)
+    arch = kit.arch_info
     libc = None
     if (kit.musl_lib_dir / "crt1.o").exists() and (kit.musl_include_dir / "stdio.h").exists():
         libc = kit.zig_libc_file()

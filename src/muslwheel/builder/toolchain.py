@@ -1,11 +1,12 @@
 """The cross toolchain of one target: zig wrappers, the target's sysconfig, the build environment.
 
 Every compiler a build system may call is a small shell script in the target's work directory
-(``cc``, ``c++``, ``ar``, ``ranlib``) that runs ``zig cc -target ARCH-linux-musl`` with the
-flags every object needs: position-independent code, no sanitizer runtime (zig's debug default),
-and ``-ffile-prefix-map`` so the work directory's random path never reaches a binary (wheels
-come out byte-identical from two builds). With a kit that carries musl's headers and startup
-files, ``ZIG_LIBC`` points zig at them, so the wheel is compiled against the target's own musl
+(``tools/cc``, ``c++``, ``ar``, ``ranlib`` …), written by :func:`muslwheel.zig.write_wrappers`
+with the wheel flags of its one flag policy (:func:`muslwheel.zig.wheel_flags`):
+position-independent code, no sanitizer runtime (zig's debug default), ``-dynamic``, and
+``-ffile-prefix-map`` so the work directory's random path never reaches a binary (wheels come
+out byte-identical from two builds). With a kit that carries musl's headers and startup files,
+``ZIG_LIBC`` points zig at them, so the wheel is compiled against the target's own musl
 release, not zig's bundled one.
 
 The target CPython's ``_sysconfigdata`` is copied into the work directory with its compilers
@@ -17,38 +18,12 @@ venv, and on ``PYTHONPATH``), as CPython's own cross builds do, and ``_PYTHON_HO
 from __future__ import annotations
 
 import ast
-import importlib.util
 import shlex
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .target import GNU_HOSTS, BuildError, Target
-
-#: the constant every work directory path becomes inside binaries (-ffile-prefix-map)
-BUILD_PATH = "/muslwheel-build"
-
-
-def zig_executable() -> Path:
-    """The zig compiler: the ``ziglang`` wheel's, else ``zig`` on PATH."""
-    spec = importlib.util.find_spec("ziglang")
-    if spec is not None and spec.submodule_search_locations:
-        for location in spec.submodule_search_locations:
-            candidate = Path(location) / "zig"
-            if candidate.is_file():
-                return candidate
-    found = shutil.which("zig")
-    if found:
-        return Path(found)
-    raise BuildError(
-        "no zig to cross-compile with: pip install 'muslwheel[build]' (the ziglang wheel) or put zig on PATH"
-    )
-
-
-def zig_cache_dir() -> Path:
-    from ..kits import cache_dir
-
-    return cache_dir() / "zig"
+from ..zig import wheel_flags, write_wrappers, zig_cache_dir
+from .target import BuildError, Target
 
 
 @dataclass(frozen=True)
@@ -77,33 +52,12 @@ def _script(path: Path, lines: list[str]) -> Path:
 def make_toolchain(target: Target, work: Path, sysconfig_dir: Path | None = None) -> Toolchain:
     """The toolchain of *target* in *work*; the rewritten ``_sysconfigdata`` goes into
     *sysconfig_dir* (default ``work/sysconfig``)."""
-    zig = zig_executable()
-    tools = work / "tools"
-    tools.mkdir(parents=True, exist_ok=True)
     prefix = work / "prefix"
     for d in ("include", "lib", "lib/pkgconfig"):
         (prefix / d).mkdir(parents=True, exist_ok=True)
-    env_lines = [f"export ZIG_GLOBAL_CACHE_DIR={shlex.quote(str(zig_cache_dir()))}"]
-    if target.zig_libc is not None:
-        env_lines.append(f"export ZIG_LIBC={shlex.quote(str(target.zig_libc))}")
-    # zig's default (debug) mode links the UBSan runtime into every object it compiles; a wheel
-    # built with gcc has none, and i386 PIC cannot take it.
-    flags = [
-        "-target",
-        target.zig_target,
-        "-fPIC",
-        "-fno-sanitize=undefined",
-        # zig links executables statically unless told otherwise; a kit's musl has libc.so only,
-        # and configure/CMake probe the compiler by linking one
-        "-dynamic",
-        f"-ffile-prefix-map={work}={BUILD_PATH}",
-    ]
-    quoted = " ".join(shlex.quote(f) for f in flags)
-    z = shlex.quote(str(zig))
-    cc = _script(tools / "cc", [*env_lines, f'exec {z} cc {quoted} "$@"'])
-    cxx = _script(tools / "c++", [*env_lines, f'exec {z} c++ {quoted} "$@"'])
-    ar = _script(tools / "ar", [*env_lines, f'exec {z} ar "$@"'])
-    ranlib = _script(tools / "ranlib", [*env_lines, f'exec {z} ranlib "$@"'])
+    # zig's wrappers with the wheel flags of muslwheel.zig's one flag policy
+    tools = write_wrappers(work / "tools", target.zig_target, libc_file=target.zig_libc, flags=wheel_flags(work))
+    cc, cxx, ar, ranlib = tools.cc, tools.cxx, tools.ar, tools.ranlib
     sysconfig_dir = sysconfig_dir or work / "sysconfig"
     ext_suffix, abiflags = write_sysconfigdata(target, sysconfig_dir, cc, cxx, ar)
     _write_python_config(target, work / "python-config", ext_suffix, abiflags)
@@ -244,7 +198,7 @@ def _join(*parts: str | None) -> str:
 
 
 def _write_meson_cross_file(tc: Toolchain) -> None:
-    family = GNU_HOSTS[tc.target.arch.name][1]
+    family = tc.target.arch.meson_cpu_family
     endian = "little" if tc.target.arch.little_endian else "big"
     text = f"""# meson cross file for {tc.target.name}, written by muslwheel build
 [binaries]
@@ -279,7 +233,7 @@ def _write_cmake_toolchain(tc: Toolchain) -> None:
     roots = [tc.prefix] + ([t.root] if t.root is not None else [])
     text = f"""# CMake toolchain file for {t.name}, written by muslwheel build
 set(CMAKE_SYSTEM_NAME Linux)
-set(CMAKE_SYSTEM_PROCESSOR {GNU_HOSTS[t.arch.name][2]})
+set(CMAKE_SYSTEM_PROCESSOR {t.arch.cmake_processor})
 set(CMAKE_C_COMPILER "{_cmake_path(tc.cc)}")
 set(CMAKE_CXX_COMPILER "{_cmake_path(tc.cxx)}")
 set(CMAKE_AR "{_cmake_path(tc.ar)}" CACHE FILEPATH "" FORCE)

@@ -6,8 +6,10 @@ startup files (``usr/include``, ``usr/lib/crt1.o`` …) and, unless it is a load
 CPython installed under ``usr`` (``usr/bin/pythonX.Y``, its headers, its ``_sysconfigdata``).
 A kit's root is a ``--root`` for every command.
 
-This package owns finding kits (this module), building them (:mod:`.build`), and Debian
-sources (:mod:`.sources`, the lead's). Kits live in ``$MUSLWHEEL_CACHE/kits/NAME/``
+This package owns finding kits (this module), building them (:mod:`.build`, the entry point;
+:mod:`.musl`, :mod:`.cpython`, :mod:`.store`), and Debian sources (:mod:`.sources`, the lead's).
+The cache's place is :func:`muslwheel.cache.cache_dir` (re-exported here), the host CPython a
+kit builds with is :func:`muslwheel.hostpython.find_build_python`'s. Kits live in ``$MUSLWHEEL_CACHE/kits/NAME/``
 (default ``~/.cache/muslwheel/kits``), each with ``kit.json`` and ``root/``; build trees live
 elsewhere (a temporary directory), so the cache holds only slim, stripped runtimes.
 
@@ -25,61 +27,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..arch import ARCHES, Arch, get_arch, host_runs_natively
+from ..cache import cache_dir as cache_dir  # re-exported: the cache's place is muslwheel.cache's
 from ..errors import MuslwheelError
+from ..hostpython import find_build_python as find_build_python
 
 
 class KitError(MuslwheelError):
     """A kit is missing, unusable or cannot be built."""
 
 
-#: wheel arch -> zig's target triple (the C compiler for that arch's musl)
-ZIG_TARGETS = {
-    "x86_64": "x86_64-linux-musl",
-    "i686": "x86-linux-musl",
-    "aarch64": "aarch64-linux-musl",
-    "armv7l": "arm-linux-musleabihf",
-    "ppc64le": "powerpc64le-linux-musl",
-    "s390x": "s390x-linux-musl",
-    "riscv64": "riscv64-linux-musl",
-    "loongarch64": "loongarch64-linux-musl",
-}
-#: wheel arch -> the qemu-user program that runs it
-QEMU = {
-    "x86_64": "qemu-x86_64",
-    "i686": "qemu-i386",
-    "aarch64": "qemu-aarch64",
-    "armv7l": "qemu-arm",
-    "ppc64le": "qemu-ppc64le",
-    "s390x": "qemu-s390x",
-    "riscv64": "qemu-riscv64",
-    "loongarch64": "qemu-loongarch64",
-}
-#: wheel arch -> GNU triplet as CPython's configure spells --host
-GNU_HOSTS = {
-    "x86_64": "x86_64-linux-musl",
-    "i686": "i686-linux-musl",
-    "aarch64": "aarch64-linux-musl",
-    "armv7l": "armv7l-linux-musleabihf",
-    "ppc64le": "powerpc64le-linux-musl",
-    "s390x": "s390x-linux-musl",
-    "riscv64": "riscv64-linux-musl",
-    "loongarch64": "loongarch64-linux-musl",
-}
-
-
-def cache_dir() -> Path:
-    """muslwheel's cache: ``$MUSLWHEEL_CACHE``, else ``$XDG_CACHE_HOME/muslwheel``, else
-    ``~/.cache/muslwheel``."""
-    env = os.environ.get("MUSLWHEEL_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "muslwheel"
+#: wheel arch -> the qemu-user program that runs it, derived from :data:`muslwheel.arch.ARCHES`;
+#: kept only for code that still imports it (``check``): read ``Arch.qemu`` instead
+QEMU = {a.name: a.qemu for a in ARCHES.values()}
 
 
 def kits_dir() -> Path:
@@ -105,6 +68,7 @@ class Kit:
     # --- facts about the target -------------------------------------------------------------
     @property
     def arch_info(self) -> Arch:
+        """The kit's :class:`~muslwheel.arch.Arch` (``arch`` is its name, as in ``kit.json``)."""
         return get_arch(self.arch)
 
     @property
@@ -115,12 +79,12 @@ class Kit:
     @property
     def zig_target(self) -> str:
         """zig's target triple: ``zig cc -target <this>``."""
-        return ZIG_TARGETS[self.arch]
+        return self.arch_info.zig_target
 
     @property
     def gnu_host(self) -> str:
         """The GNU triplet for ``configure --host``."""
-        return GNU_HOSTS[self.arch]
+        return self.arch_info.gnu_host
 
     @property
     def loader(self) -> Path:
@@ -194,9 +158,9 @@ class Kit:
         """The prefix that runs this arch's binaries here: ``[]`` natively, else ``[qemu-ARCH]``."""
         if host_runs_natively(self.arch_info):
             return []
-        qemu = shutil.which(QEMU[self.arch])
+        qemu = shutil.which(self.arch_info.qemu)
         if qemu is None:
-            raise KitError(f"kit {self.name}: no {QEMU[self.arch]} on PATH to run {self.arch} binaries")
+            raise KitError(f"kit {self.name}: no {self.arch_info.qemu} on PATH to run {self.arch} binaries")
         return [qemu]
 
     def loader_command(self) -> list[str]:
@@ -236,7 +200,7 @@ class Kit:
             "python": self.python,
             "root": str(self.root),
             "zig_target": self.zig_target,
-            "runner": QEMU[self.arch] if not host_runs_natively(self.arch_info) else None,
+            "runner": self.arch_info.qemu if not host_runs_natively(self.arch_info) else None,
         }
         if self.python:
             d["interpreter"] = str(self.interpreter)
@@ -255,39 +219,6 @@ def _write_if_changed(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def find_build_python(minor: str) -> Path:
-    """A host CPython ``minor`` (``"3.11"``): the one the kits built from Debian's source
-    (``<cache>/kits/build-python/X.Y``, see :func:`muslwheel.kits.build.build_host_python`), else
-    ``pythonX.Y`` on PATH if it runs (a pyenv shim of a version not selected does not), else this
-    interpreter if it is that minor. :class:`KitError` if there is none."""
-    built = host_python_dir(minor) / "bin" / f"python{minor}"
-    if built.exists():
-        return built
-    found = shutil.which(f"python{minor}")
-    if found and _runs(found):
-        return Path(found)
-    if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
-        return Path(sys.executable)
-    raise KitError(
-        f"no host CPython {minor} to build with (`muslwheel kit build --arch ARCH --musl VERSION --python {minor}` "
-        "builds one from Debian's source)"
-    )
-
-
-def host_python_dir(minor: str) -> Path:
-    """Where the kits keep the host CPython *minor* they built."""
-    return kits_dir() / "build-python" / minor
-
-
-def _runs(executable: str) -> bool:
-    import subprocess
-
-    try:
-        return subprocess.run([executable, "-c", ""], capture_output=True, timeout=60).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
 
 
 def read_kit(directory: Path) -> Kit:

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..cache import downloads_dir
 from ..errors import MuslwheelError
 
 #: The suites of the deb-src entries the private apt configuration holds, per archive.
@@ -85,11 +86,8 @@ class SourcePackage:
 
 
 def default_downloads() -> Path:
-    env = os.environ.get("MUSLWHEEL_DOWNLOADS")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "muslwheel-downloads"
+    """The download cache: :func:`muslwheel.cache.downloads_dir`."""
+    return downloads_dir()
 
 
 # --- Debian version order (dpkg's algorithm, deb-version(7)) -----------------------------------

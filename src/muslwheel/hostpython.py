@@ -1,0 +1,54 @@
+"""The host CPython that runs builds and cross-builds for a target of one CPython minor.
+
+One search order, for kits (``--with-build-python`` of a kit's CPython) and for ``muslwheel
+build`` (the build environment of a ``--kit`` or a ``--cpython`` target alike), so two targets of
+one minor always get the same host Python:
+
+1. the one the kits built from Debian's CPython source (``<cache>/kits/build-python/X.Y``, see
+   :func:`muslwheel.kits.cpython.build_host_python`): the same source as the kits' CPythons;
+2. ``pythonX.Y`` on ``PATH``, if it runs (a pyenv shim of a version not selected does not);
+3. the interpreter running muslwheel, if it is that minor.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .cache import cache_dir
+from .errors import MuslwheelError
+
+
+class HostPythonError(MuslwheelError):
+    """No host CPython of the minor asked for."""
+
+
+def built_host_python_dir(minor: str) -> Path:
+    """Where the kits keep the host CPython *minor* they built: ``<cache>/kits/build-python/X.Y``."""
+    return cache_dir() / "kits" / "build-python" / minor
+
+
+def find_build_python(minor: str) -> Path:
+    """A host CPython *minor* (``"3.11"``), in the module's search order; :class:`HostPythonError`
+    if there is none."""
+    built = built_host_python_dir(minor) / "bin" / f"python{minor}"
+    if built.exists():
+        return built
+    found = shutil.which(f"python{minor}")
+    if found and _runs(found):
+        return Path(found)
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
+        return Path(sys.executable)
+    raise HostPythonError(
+        f"no host CPython {minor} to build with (pythonX.Y on PATH, or "
+        f"`muslwheel kit build --arch ARCH --musl VERSION --python {minor}` builds one from Debian's source)"
+    )
+
+
+def _runs(executable: str) -> bool:
+    try:
+        return subprocess.run([executable, "-c", ""], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False

@@ -1,0 +1,380 @@
+"""CPython for kits: the host CPython a cross build runs, the cross-built CPython tree of an
+arch, and the ``<arch>-musl<ver>-py<X.Y>`` kit that joins a musl kit and that tree.
+
+- ``cpython/<arch>-py<X.Y>-musl<ver>``: CPython cross-compiled with zig against the oldest musl
+  kit of its arch (so it runs on every later release), with static zlib and libffi, installed
+  stripped and without its tests.
+- ``<arch>-musl<ver>-py<X.Y>``: the musl kit's root and the CPython tree, hard-linked together.
+- ``build-python/X.Y``: a host CPython built from the same Debian source, when the host has
+  none of that minor (:mod:`muslwheel.hostpython` finds it).
+
+zig's stand-in ``libc.so`` puts data symbols at one address, so all compiling and linking goes
+against the kit's real musl (``ZIG_LIBC``); zig links statically unless given ``-dynamic``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from ..arch import Arch
+from ..cache import staged
+from ..hostpython import HostPythonError, built_host_python_dir, find_build_python
+from ..progress import Steps
+from ..zig import write_wrappers
+from . import Kit, KitError, kit_name, read_kit
+from .musl import base_musl, build_musl_kit
+from .store import (
+    RECIPE,
+    cpython_tree_dir,
+    current,
+    kit_directory,
+    kit_lock,
+    kit_meta,
+    run,
+    source_tarball,
+    took,
+    work_dir,
+    write_kit,
+)
+
+#: CPython minor -> the Debian source package and where it lives
+CPYTHON_SOURCES = {"3.11": "python3.11", "3.13": "python3.13", "3.14": "python3.14"}
+#: where configure's checks cannot run the target's programs
+CONFIG_SITE = "ac_cv_file__dev_ptmx=yes\nac_cv_file__dev_ptc=no\n"
+#: what a slim kit leaves out of CPython's installation
+SLIM_DROP = (
+    "test",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "lib2to3/tests",
+    "unittest/test",
+    "ctypes/test",
+    "distutils/tests",
+)
+
+
+def build_python_kit(
+    musl_kit: Kit,
+    python: str,
+    *,
+    cpython_source: Path | None = None,
+    jobs: int = 2,
+    steps: Steps,
+) -> Kit:
+    """The kit ``<arch>-musl<ver>-py<X.Y>``: *musl_kit*'s root with a CPython built against the
+    oldest musl kit of the arch (Debian's 1.2.3 where it exists), so it runs on both."""
+    arch = musl_kit.arch_info
+    name = kit_name(arch.name, musl_kit.musl, python)
+    directory = kit_directory(arch, musl_kit.musl, python)
+    if current(directory):
+        return read_kit(directory)
+    with kit_lock(name):
+        if not current(directory):
+            _build_python_kit(musl_kit, arch, python, directory, cpython_source, jobs, steps)
+    return read_kit(directory)
+
+
+def _build_python_kit(
+    musl_kit: Kit, arch: Arch, python: str, directory: Path, cpython_source: Path | None, jobs: int, steps: Steps
+) -> None:
+    base = musl_kit
+    if base_musl(arch, musl_kit.musl) != musl_kit.musl:
+        base = build_musl_kit(arch, base_musl(arch, musl_kit.musl), jobs=jobs, steps=steps)
+    tree = build_cpython_tree(base, python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+    with staged(directory) as tmp:
+        (tmp / "root").mkdir(parents=True)
+        # hard links: the kits of one arch share one copy of musl's headers and of CPython
+        run(["cp", "-al", f"{musl_kit.root}/.", str(tmp / "root")])
+        run(["cp", "-al", f"{tree}/.", str(tmp / "root")])
+        meta = json.loads((tree / ".." / "tree.json").read_text())
+        write_kit(tmp, arch, musl_kit.musl, python, {**meta, "musl_source": kit_meta(musl_kit, "musl_source")})
+    _smoke(read_kit(directory), tree.parent)
+
+
+def _smoke(kit: Kit, tree: Path) -> None:
+    """The kit's CPython starts and imports what a typical extension's import needs; if not, the
+    kit and its CPython *tree* go (a tree missing a module must not pass as built)."""
+    code = (
+        "import sys, zlib, ctypes, json, struct, math, sysconfig, importlib.machinery as m; "
+        "print(sys.version_info[0], sys.version_info[1], m.EXTENSION_SUFFIXES[0])"
+    )
+    proc = subprocess.run([*kit.python_command(), "-c", code], capture_output=True, text=True, timeout=300)
+    want = f"{kit.python.replace('.', ' ') if kit.python else ''} {kit.ext_suffix}"
+    if proc.returncode != 0 or not proc.stdout.startswith(want):
+        shutil.rmtree(kit.directory, ignore_errors=True)
+        shutil.rmtree(tree, ignore_errors=True)
+        raise KitError(
+            f"{kit.name}: the built CPython does not work: {(proc.stderr.strip().splitlines() or [proc.stdout])[-1]}"
+        )
+
+
+def build_cpython_tree(
+    base: Kit,
+    python: str,
+    *,
+    cpython_source: Path | None = None,
+    jobs: int = 2,
+    steps: Steps,
+) -> Path:
+    """CPython *python* cross-built for *base*'s arch against *base*'s musl, installed (stripped,
+    without tests) into ``<kits>/cpython/<arch>-py<X.Y>-musl<ver>/usr``; returns that tree."""
+    out = cpython_tree_dir(base.arch_info, python, base.musl)
+    if current(out):
+        return out / "tree"
+    with kit_lock(f"cpython-{out.name}"):
+        if not current(out):
+            build_python = build_host_python(python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+            with steps.step("cpython", f"CPython {python} for {base.arch} against musl {base.musl}"):
+                _cross_build_cpython(base, python, out, cpython_source, jobs, build_python)
+    return out / "tree"
+
+
+def build_host_python(python: str, *, cpython_source: Path | None = None, jobs: int = 2, steps: Steps) -> Path:
+    """The host CPython *python* a cross build runs (``--with-build-python``): one already on
+    this host (:func:`muslwheel.hostpython.find_build_python`), else built from the same Debian
+    source as the kits' (or *cpython_source*) with the host's C compiler into
+    ``<kits>/build-python/X.Y``."""
+    with contextlib.suppress(HostPythonError):
+        return find_build_python(python)
+    with kit_lock(f"build-python-{python}"):
+        with contextlib.suppress(HostPythonError):
+            return find_build_python(python)
+        with steps.step("build-python", f"host CPython {python} to cross-build with"):
+            _build_host_python(python, built_host_python_dir(python), cpython_source, jobs)
+    return find_build_python(python)
+
+
+def _build_host_python(python: str, out: Path, cpython_source: Path | None, jobs: int) -> None:
+    began = time.monotonic()
+    with staged(out) as tmp:
+        with work_dir() as work:
+            tarball = cpython_source or source_tarball(CPYTHON_SOURCES[python], python)
+            src = work / "cpython"
+            src.mkdir()
+            run(["tar", "-xf", str(tarball), "-C", str(src), "--strip-components=1"])
+            env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "CONFIG_SITE")}
+            log = work / "build-python.log"
+            # prefix = its final place (sysconfig records it); installed with DESTDIR, then moved
+            run(
+                ["./configure", f"--prefix={out}", "--without-ensurepip", "--disable-test-modules", "OPT=-O2 -g0"],
+                cwd=src,
+                env=env,
+                log=log,
+            )
+            run(["make", f"-j{jobs}"], cwd=src, env=env, log=log)
+            stage = work / "stage"
+            run(["make", "install", f"DESTDIR={stage}", "COMPILEALL_OPTS=-j0"], cwd=src, env=env, log=log)
+            installed = stage / str(out).lstrip("/")
+            _slim(installed, python)
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(installed), str(tmp))  # the build tree may be on another filesystem
+            version = _cpython_version(src)
+        (tmp / "build-python.json").write_text(
+            json.dumps({"cpython_source": tarball.name, "cpython_version": version, **took("build", began)})
+        )
+        executable = tmp / "bin" / f"python{python}"
+        proc = subprocess.run(
+            [str(executable), "-c", "import zlib, sys; print(sys.version.split()[0])"], capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            raise KitError(
+                f"the host CPython {python} built does not work: {(proc.stderr.strip().splitlines() or ['?'])[-1]}"
+            )
+
+
+def _cross_build_cpython(
+    base: Kit, python: str, out: Path, cpython_source: Path | None, jobs: int, build_python: Path
+) -> None:
+    arch = base.arch_info
+    began = time.monotonic()
+    with staged(out) as tmp:
+        tmp.mkdir(parents=True)
+        with work_dir() as work:
+            tarball = cpython_source or source_tarball(CPYTHON_SOURCES[python], python)
+            deps = work / "deps"
+            wrappers = write_wrappers(work / "bin", arch.zig_target, libc_file=base.zig_libc_file())
+            tools = wrappers.make_vars()
+            stub = work / "bin" / "dpkg-architecture"  # setup.py would add the host's multiarch dirs
+            stub.write_text("#!/bin/sh\nexit 1\n")
+            stub.chmod(0o755)
+            env = dict(os.environ, **tools, PATH=f"{work / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+            env.pop("PYTHONPATH", None)
+            env.pop("PYTHONHOME", None)
+            log = work / "cpython.log"
+            _build_zlib(work, deps, env, log, jobs)
+            _build_libffi(work, arch, deps, env, log, jobs)
+            src = work / "cpython"
+            src.mkdir()
+            run(["tar", "-xf", str(tarball), "-C", str(src), "--strip-components=1"])
+            _patch_cpython(src)
+            (work / "config.site").write_text(CONFIG_SITE)
+            env["CONFIG_SITE"] = str(work / "config.site")
+            run(
+                [
+                    "./configure",
+                    f"--host={arch.gnu_host}",
+                    f"--build={_build_triplet()}",
+                    "--prefix=/usr",
+                    f"--with-build-python={build_python}",
+                    "--without-ensurepip",
+                    "--disable-test-modules",
+                    "--with-pkg-config=no",
+                    "--enable-ipv6",
+                    f"CC={tools['CC']}",
+                    f"CXX={tools['CXX']}",
+                    f"AR={tools['AR']}",
+                    f"RANLIB={tools['RANLIB']}",
+                    f"READELF={wrappers.readelf}",
+                    "OPT=-DNDEBUG -O2 -fwrapv -g0",
+                    "CFLAGS_NODIST=-Wno-error=date-time",
+                    f"CPPFLAGS=-I{deps}/include",
+                    f"LDFLAGS=-dynamic -L{deps}/lib",
+                    "LDFLAGS_NODIST=-Wl,--strip-all",
+                ],
+                cwd=src,
+                env=env,
+                log=log,
+            )
+            run(["make", f"-j{jobs}"], cwd=src, env=env, log=log)
+            _no_failed_modules(log)
+            stage = work / "stage"
+            run(["make", "install", f"DESTDIR={stage}", "COMPILEALL_OPTS=-j0"], cwd=src, env=env, log=log)
+            _slim(stage / "usr", python)
+            shutil.move(str(stage), str(tmp / "tree"))  # the build tree may be on another filesystem
+            version = _cpython_version(src)
+        (tmp / "tree.json").write_text(
+            json.dumps(
+                {
+                    "cpython_source": tarball.name,
+                    "cpython_version": version,
+                    "built_against_musl": base.musl,
+                    **took("cpython_build", began),
+                }
+            )
+        )
+        (tmp / "kit.json").write_text(json.dumps({"recipe": RECIPE}))
+
+
+def _no_failed_modules(log: Path) -> None:
+    """CPython's build reports a module that compiled but would not link under "Failed to build
+    these modules:" and carries on; a kit must not lack one (i686's _ctypes once did)."""
+    lines = log.read_text(errors="replace").splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.startswith("Failed to build these modules:"):
+            why = next((x.strip() for x in lines if x.startswith("ld.lld: error:")), "")
+            raise KitError(
+                f"CPython's build failed to build {' '.join(lines[i + 1].split())}" + (f": {why}" if why else "")
+            )
+
+
+def _build_triplet() -> str:
+    import platform
+
+    machine = platform.machine()
+    return f"{machine}-pc-linux-gnu" if machine in ("x86_64", "i686") else f"{machine}-unknown-linux-gnu"
+
+
+def _cpython_version(src: Path) -> str:
+    text = (src / "Include" / "patchlevel.h").read_text()
+    m = re.search(r'#define PY_VERSION\s+"([^"]+)"', text)
+    return m.group(1) if m else "unknown"
+
+
+def _patch_cpython(src: Path) -> None:
+    """Make configure see musl when cross-compiling.
+
+    3.11's configure turns the ``linux-gnu`` triplet into ``linux-musl`` only when the *build*
+    machine is musl; ask the host instead. 3.12+ preprocess ``Misc/platform_triplet.c``, which
+    recognises musl by ``__DEFINED_va_list`` from musl's ``<stdarg.h>``, but clang (zig) brings
+    its own ``<stdarg.h>``: include ``<stdio.h>`` too, which pulls in musl's ``bits/alltypes.h``.
+    """
+    setup = src / "setup.py"  # 3.11: it would add the include dirs `cc -E -v` names, the host's
+    if setup.exists():
+        text = setup.read_text().replace("            self.add_cross_compiling_paths()", "            pass")
+        setup.write_text(text)
+    configure = src / "configure"
+    text = configure.read_text()
+    text = text.replace('  case "$build_os" in\n  linux-musl*)', '  case "$host_os" in\n  linux-musl*)')
+    # 3.11 predates LoongArch: teach its triplet test the name 3.12 gives it.
+    if "loongarch64-linux-gnu" not in text:
+        riscv = "#  elif __riscv_xlen == 64\n        riscv64-linux-gnu\n#  else\n#   error unknown platform triplet\n#  endif\n"
+        text = text.replace(
+            riscv,
+            riscv + "# elif defined(__loongarch__) && defined(__loongarch_lp64)\n        loongarch64-linux-gnu\n",
+            1,
+        )
+    configure.write_text(text)
+    triplet = src / "Misc" / "platform_triplet.c"
+    if triplet.exists():
+        t = triplet.read_text()
+        if not re.search(r"^#\s*include <stdio\.h>", t, flags=re.M):
+            # 3.12: "#include <stdarg.h>", 3.13: "#  include <stdarg.h>"
+            t, n = re.subn(r"^(#\s*)include <stdarg\.h>$", r"\g<0>\n\1include <stdio.h>", t, count=1, flags=re.M)
+            if n != 1:
+                raise KitError(
+                    f"{triplet}: no <stdarg.h> include to add <stdio.h> beside (a CPython this recipe does not know)"
+                )
+            triplet.write_text(t)
+
+
+def _slim(usr: Path, python: str) -> None:
+    lib = usr / "lib" / f"python{python}"
+    for sub in SLIM_DROP:
+        shutil.rmtree(lib / sub, ignore_errors=True)
+    for static in lib.glob("config-*/libpython*.a"):
+        static.unlink()
+    shutil.rmtree(usr / "share", ignore_errors=True)
+    for pyc in lib.rglob("*.opt-[12].pyc"):
+        pyc.unlink()
+
+
+def _build_zlib(work: Path, deps: Path, env: dict[str, str], log: Path, jobs: int) -> None:
+    src = work / "zlib"
+    src.mkdir()
+    run(["tar", "-xf", str(source_tarball("zlib", "1.2.13")), "-C", str(src), "--strip-components=1"])
+    zenv = dict(env, CFLAGS="-O2 -fPIC -g0", LDFLAGS="-dynamic")
+    run(["./configure", "--static", f"--prefix={deps}"], cwd=src, env=zenv, log=log)
+    run(["make", f"-j{jobs}", "libz.a"], cwd=src, env=zenv, log=log)
+    (deps / "include").mkdir(parents=True, exist_ok=True)
+    (deps / "lib").mkdir(parents=True, exist_ok=True)
+    for h in ("zlib.h", "zconf.h"):
+        shutil.copy2(src / h, deps / "include" / h)
+    shutil.copy2(src / "libz.a", deps / "lib" / "libz.a")
+
+
+def _build_libffi(work: Path, arch: Arch, deps: Path, env: dict[str, str], log: Path, jobs: int) -> None:
+    src = work / "libffi"
+    src.mkdir()
+    run(["tar", "-xf", str(source_tarball("libffi", "3.4.4")), "-C", str(src), "--strip-components=1"])
+    fenv = dict(env, CFLAGS="-O2 -fPIC -g0", LDFLAGS="-dynamic")
+    run(
+        [
+            "./configure",
+            f"--host={arch.gnu_host}",
+            f"--build={_build_triplet()}",
+            f"--prefix={deps}",
+            "--disable-shared",
+            "--enable-static",
+            "--with-pic",
+            "--disable-docs",
+            "--disable-multi-os-directory",
+            "--disable-exec-static-tramp",
+            # its test runs `cc -Werror -S`, which zig fails ("argument unused: -c"); without
+            # hidden visibility i386's sysv.S calls a preemptible pc thunk, which a shared
+            # _ctypes cannot link ("R_386_PC32 cannot be used against __x86.get_pc_thunk.bx")
+            "libffi_cv_hidden_visibility_attribute=yes",
+        ],
+        cwd=src,
+        env=fenv,
+        log=log,
+    )
+    run(["make", f"-j{jobs}"], cwd=src, env=fenv, log=log)
+    run(["make", "install"], cwd=src, env=fenv, log=log)
