@@ -246,26 +246,17 @@ def _config_settings(backend: str, tc: Toolchain, given: dict[str, str | list[st
         old = config.get("setup-args", [])
         config["setup-args"] = [*([old] if isinstance(old, str) else old), cross]
     elif backend.startswith("maturin"):
-        rust = _rust_target(tc.target)
+        rust = tc.target.arch.rust_target
         old = config.get("build-args", "")
         extra = f"--target {rust} --zig --compatibility musllinux_1_1"
         config["build-args"] = f"{old} {extra}".strip() if isinstance(old, str) else [*old, *extra.split()]
     return config
 
 
-_RUST_ARCH = {"i686": "i686", "armv7l": "armv7", "ppc64le": "powerpc64le", "loongarch64": "loongarch64"}
-
-
-def _rust_target(target: Target) -> str:
-    arch = _RUST_ARCH.get(target.arch.name, target.arch.name)
-    abi = "musleabihf" if target.arch.name == "armv7l" else "musl"
-    return f"{arch}-unknown-linux-{abi}"
-
-
 def _maturin_preflight(backend: str, target: Target) -> None:
     if not backend.startswith("maturin"):
         return
-    rust = _rust_target(target)
+    rust = target.arch.rust_target
     rustc = shutil.which("rustc")
     if rustc is None:
         raise BuildError(f"maturin needs Rust: no rustc on PATH (install rustup, then `rustup target add {rust}`)")
