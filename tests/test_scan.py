@@ -339,7 +339,6 @@ def test_cli_json_carries_what_the_filters_left_out(world: World, tmp_path: Path
     assert summary["wheels"] == 5 and summary["left_out"]["older"] == 0, proc.stderr
 
 
-@pytest.mark.skip(reason="needs cli flags: --newest, and cmd_scan printing through scan.console.print_summary")
 def test_cli_newest_and_the_printed_summary(world: World, tmp_path: Path) -> None:
     urls = tmp_path / "urls.txt"
     urls.write_text("".join(f"{world.nginx.url}/ranges/{w.name}\n" for w in sorted(world.files.glob("*.whl"))))

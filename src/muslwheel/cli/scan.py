@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .common import Subparsers, at_least, print_json, size
@@ -11,7 +10,7 @@ from .common import Subparsers, at_least, print_json, size
 
 def run(args: argparse.Namespace) -> int:
     from ..scan import Filter, HttpOptions, scan
-    from ..scan.runner import stderr_progress
+    from ..scan.console import exit_status, print_summary, stderr_progress
     from ..scan.sources import parse_python, read_projects_file
 
     projects = list(args.project)
@@ -21,7 +20,6 @@ def run(args: argparse.Namespace) -> int:
         platform=args.platform,
         arches=tuple(args.arch),
         python=parse_python(args.python) if args.python else None,
-        all_versions=args.all_versions,
     )
     options = HttpOptions(rate=args.rate, timeout=args.timeout, retries=args.retries, backoff=args.backoff)
     summary = scan(
@@ -29,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
         args.db,
         projects=projects,
         filt=filt,
+        newest=args.newest,
+        all_versions=args.all_versions,
         workers=args.workers,
         downloads=args.downloads,
         dask=args.dask,
@@ -39,23 +39,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary.to_json())
     else:
-        for message in summary.messages[:20]:
-            print(f"muslwheel: scan: error: {message}", file=sys.stderr)
-        if len(summary.messages) > 20:
-            print(f"muslwheel: scan: … and {len(summary.messages) - 20} more errors", file=sys.stderr)
-        read = (
-            f"{summary.bytes_read / 1e6:.1f} MB read of {summary.remote_size / 1e6:.1f} MB"
-            if summary.remote_size
-            else "local"
-        )
-        print(
-            f"{args.db}: {summary.wheels} wheels, {summary.skipped} already done, {summary.audited} audited "
-            f"({summary.errors} errors, {summary.dishonest} not honest), {summary.page_errors} index pages failed, "
-            f"{summary.left} left for the budget; {read}; {summary.seconds:.1f} s"
-        )
-    if summary.errors or summary.page_errors or summary.left:
-        return 1
-    return 1 if summary.dishonest else 0
+        print_summary(summary, args.db)
+    return exit_status(summary)
 
 
 def register(sub: Subparsers) -> None:
@@ -77,7 +62,16 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("--arch", action="append", default=[], help="only this architecture (repeatable)")
     p.add_argument("--python", metavar="X.Y", help="only wheels CPython X.Y can install")
-    p.add_argument("--all-versions", action="store_true", help="every version, not only each project's newest")
+    p.add_argument(
+        "--newest",
+        action="store_true",
+        help="only each project's newest version, for any source (the default for an index)",
+    )
+    p.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="every version, for any source (the default for a directory, a URL list or wheel files)",
+    )
     p.add_argument("--workers", type=at_least(1), metavar="N", help="audit processes (default: one per core)")
     p.add_argument("--downloads", type=at_least(1), default=8, metavar="N", help="concurrent downloads (default: 8)")
     p.add_argument("--dask", metavar="ADDRESS", help="run the tasks on this Dask scheduler (tcp://HOST:8786)")
