@@ -105,13 +105,15 @@ def _copy_checkout(dest: Path) -> Path:
 @pytest.mark.world
 def test_fresh_venv_with_the_build_extra_builds_a_kit(tmp_path: Path) -> None:
     """Issue 23's done-when: ``pip install '.[build]'`` in a fresh venv, then ``muslwheel kit
-    build --arch aarch64`` from an empty cache makes a loader-only kit (Debian's musl 1.2.3
-    packages, the kernel headers from the zig the extra brought)."""
+    build --arch aarch64`` from empty caches makes a loader-only kit (Debian's musl 1.2.3
+    packages, the kernel headers from the zig the extra brought). Measured: pip 7 s with pip's
+    cache warm, the kit 14 s (2 busy cores)."""
     need(shutil.which("apt-get") and shutil.which("dpkg-deb"), "apt-get and dpkg-deb (Debian)")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "COVERAGE", "PIP_REQUIRE"))}
     env["MUSLWHEEL_CACHE"] = str(tmp_path / "cache")
+    env["MUSLWHEEL_DOWNLOADS"] = str(tmp_path / "downloads")  # Debian's packages fetched afresh too
     began = time.monotonic()
     installed = subprocess.run(
         [venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", ".[build]"],
@@ -144,6 +146,7 @@ def test_fresh_venv_with_the_build_extra_builds_a_kit(tmp_path: Path) -> None:
     )
     kit_took = time.monotonic() - began
     assert built.returncode == 0, built.stderr
+    assert "aarch64-musl1.2.3: musl 1.2.3 from Debian's packages: done in" in built.stderr, built.stderr
     root = tmp_path / "cache" / "kits" / "aarch64-musl1.2.3" / "root"
     assert (root / "lib" / "ld-musl-aarch64.so.1").is_file()
     assert (root / "usr" / "include" / "linux" / "version.h").is_file()  # zig's kernel headers
