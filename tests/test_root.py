@@ -119,14 +119,18 @@ def _musl_root(toolchain: Toolchain, tmp: Path, shape: str) -> tuple[Path, str, 
     """A musl x86_64 root whose loader and libfoo.so.1 are reached only through absolute
     symlinks into a directory this host does not have. *shape* ``file``: ``/usr/lib/libfoo.so.1
     -> /U/foo/libfoo.so.1`` (musl's default directories); ``dir``: the path file names
-    ``/usr/local/foo``, a link to ``/U/foo``. Returns the root, the directory the target
+    ``/usr/local/foo``, a link to ``/U/foo``, and ``/lib`` is a link to ``/usr/lib``. Returns the root, the directory the target
     searches, the root's real libfoo.so.1 and a wheel that needs it."""
     unique = f"/muslwheel-nowhere-{uuid.uuid4().hex}"
     assert not Path(unique).exists()
     root = tmp / f"root-{shape}"
     real_loader = Path(os.path.realpath(loader_for("x86_64")))
     _file(root, f"{unique}/musl/libc.so", real_loader.read_bytes()).chmod(0o755)
-    _link(root, "/lib/ld-musl-x86_64.so.1", f"{unique}/musl/libc.so")
+    if shape == "file":
+        _link(root, "/lib/ld-musl-x86_64.so.1", f"{unique}/musl/libc.so")
+    else:  # merged /usr: /lib is a link to /usr/lib, an absolute one
+        _link(root, "/usr/lib/ld-musl-x86_64.so.1", f"{unique}/musl/libc.so")
+        _link(root, "/lib", "/usr/lib")
     libfoo = toolchain.build(
         "x86_64",
         tmp / "libfoo.so.1",
