@@ -4,7 +4,10 @@ The wheel's ELF members are unpacked into a temporary directory beside a private
 holding a link to the target's loader (``lib/ld-musl-ARCH.so.1``) and a path file
 (``etc/ld-musl-ARCH.path``) that lists only the target's library directories. musl derives
 the path file's location from the loader's own name, so the loader run from there sees the wheel
-and the target's libraries and nothing of the host. Each entry point of the wheel's one
+and the target's libraries and nothing of the host. The directories are a root's as
+:class:`~muslwheel.root.MuslRoot` maps them (its links followed inside it); a root's library that
+is a link this host's kernel would follow out of the root is given to the loader through a link to
+the root's own file, in a directory searched just before its own. Each entry point of the wheel's one
 resolution (:mod:`muslwheel.resolve`: extension modules, executables) is given to ``--list``
 (musl's ldd), natively or under qemu-user, as Python's import or a script would load it; every
 library it fails to load and every symbol it fails to bind is reported, except the

@@ -192,7 +192,8 @@ class MuslRoot:
             return None
         except OSError:
             return ()
-        return tuple(split_path_list(text))
+        # each as an absolute path of the target, spelled plainly (``usr/lib/`` is ``/usr/lib``)
+        return tuple(str(PurePosixPath("/" + d.lstrip("/"))) for d in split_path_list(text))
 
     @property
     def system_dirs(self) -> tuple[str, ...]:
