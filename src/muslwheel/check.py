@@ -4,7 +4,10 @@ The wheel's ELF members are unpacked into a temporary directory beside a private
 holding a link to the target's loader (``lib/ld-musl-ARCH.so.1``) and a path file
 (``etc/ld-musl-ARCH.path``) that lists only the target's library directories. musl derives
 the path file's location from the loader's own name, so the loader run from there sees the wheel
-and the target's libraries and nothing of the host. Each entry point of the wheel's one
+and the target's libraries and nothing of the host. The directories are a root's as
+:class:`~muslwheel.root.MuslRoot` maps them (its links followed inside it); a root's library that
+is a link this host's kernel would follow out of the root is given to the loader through a link to
+the root's own file, in a directory searched just before its own. Each entry point of the wheel's one
 resolution (:mod:`muslwheel.resolve`: extension modules, executables) is given to ``--list``
 (musl's ldd), natively or under qemu-user, as Python's import or a script would load it; every
 library it fails to load and every symbol it fails to bind is reported, except the
@@ -31,18 +34,10 @@ from pathlib import Path
 from .arch import Arch, get_arch, host_runs_natively
 from .audit import Verdict, audit_elfs, read_wheel_elfs
 from .errors import MuslwheelError
-from .kits import QEMU
-from .libc import (
-    Detection,
-    MuslVersion,
-    detect_interpreter,
-    detect_root,
-    musl_path_dirs,
-    musl_version_from_loader_bytes,
-    resolve_in_root,
-)
+from .libc import MUSL, MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
 from .resolve import ELSEWHERE, LIBRARY
+from .root import MuslRoot, SearchDir
 from .wheelfile import WheelFile
 
 _MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
@@ -79,40 +74,24 @@ class CheckResult:
         return d
 
 
-@dataclass(frozen=True)
-class _Target:
-    arch: Arch
-    loader: Path | None  #: host path of the target's loader file
-    musl: MuslVersion | None
-    library_dirs: list[Path]
+def _musl_root(arch: Arch, root: Path | None) -> MuslRoot:
+    """The target: this host's musl of *arch*, or the root's (its Python's loader, else its own)."""
+    if root is None:
+        return MuslRoot.of(arch)
+    return MuslRoot.of(arch, root, loader=detect_root(root, arch=arch.name).loader)
 
 
-def _target(arch: Arch, root: Path | None) -> _Target:
-    if root is not None:
-        d: Detection = detect_root(root, arch=arch.name)
-        loader = resolve_in_root(root, d.loader) if d.loader else None
-        base = root
-    else:
-        loader = Path(f"/lib/{arch.loader_name}")
-        loader = loader if loader.exists() else None
-        base = Path("/")
-    musl = None
-    if loader is not None:
-        found = musl_version_from_loader_bytes(loader.read_bytes())
-        musl = found[1] if found else None
-    dirs = musl_path_dirs(base, arch)
-    if dirs is None:
-        if root is not None or detect_interpreter().libc == "musl":
-            dirs = [base / d for d in ("lib", "usr/local/lib", "usr/lib")]
-        else:
-            dirs = []  # a glibc host's /lib and /usr/lib are not the musl target's
-    return _Target(arch, loader.resolve() if loader else None, musl, dirs)
+def _library_dirs(target: MuslRoot) -> list[str]:
+    """The directories the target's loader searches, as it names them."""
+    if target.root is None and target.path_file_dirs is None and detect_interpreter().libc != MUSL:
+        return []  # a glibc host's /lib and /usr/lib are not the musl target's
+    return list(target.system_dirs)
 
 
 def _runner(arch: Arch) -> list[str] | None:
     if host_runs_natively(arch):
         return []
-    qemu = shutil.which(QEMU[arch.name])
+    qemu = shutil.which(arch.qemu)
     return [qemu] if qemu else None
 
 
@@ -127,16 +106,18 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     if verdict.arch is None:
         raise MuslwheelError(f"{Path(path).name}: no single musllinux architecture in this wheel")
     arch = get_arch(verdict.arch)
-    target = _target(arch, root)
-    runner = _runner(arch) if target.loader is not None else None
+    target = _musl_root(arch, root)
+    loader = target.loader_file
+    dirs = _library_dirs(target)
+    runner = _runner(arch) if loader is not None else None
     result = CheckResult(
         Path(path).name,
         arch.name,
         str(target.musl) if target.musl else None,
         verdict.musl_min_version,
         "static",
-        str(target.loader) if target.loader else None,
-        [str(d) for d in target.library_dirs],
+        str(loader.resolve()) if loader else None,
+        [str(target.host_path(d)) for d in dirs],
     )
     _version_problems(result, verdict, target)
     for r in verdict.reasons:  # --list loads a file as a program: it cannot show what dlopen refuses
@@ -150,7 +131,7 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
                 Problem(f.path, "glibc", "libc", f"a glibc binary, not a musl one ({'; '.join(f.glibc_evidence)})")
             )
     if runner is None:
-        why = "no musl loader for it" if target.loader is None else f"no {QEMU[arch.name]} to run its loader"
+        why = "no musl loader for it" if loader is None else f"no {arch.qemu} to run its loader"
         result.notes.append(f"{arch.name}: {why} here; static analysis only")
         for lib in verdict.external_libs:
             result.problems.append(Problem("", "missing-library", lib, "not in the wheel (static analysis)"))
@@ -159,11 +140,11 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
                 result.problems.append(Problem(r.file or "", "unbound-symbol", r.symbol or "", r.why))
         return result
     result.method = "loader+qemu" if runner else "loader"
-    _run_loader(result, data, verdict, target, runner)
+    _run_loader(result, data, verdict, target, dirs, runner)
     return result
 
 
-def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) -> None:
+def _version_problems(result: CheckResult, verdict: Verdict, target: MuslRoot) -> None:
     if verdict.musl_min_version is None:
         return
     need = MuslVersion.parse(verdict.musl_min_version)
@@ -192,25 +173,69 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: _Target) ->
         )
 
 
+def _escapes(target: MuslRoot, directory: str, into: Path) -> bool:
+    """Links in *into* to the files of the root's *directory* that the host's kernel would follow
+    out of the root (``libfoo.so.1 -> /opt/foo/libfoo.so.1`` names the host's /opt), each to the
+    root's own file; whether there were any. Searched just before *directory*, they are what the
+    loader opens for those names, and *directory* gives it every other name as it is."""
+    host_dir = target.host_path(directory)
+    try:
+        links = sorted(e.name for e in os.scandir(host_dir) if e.is_symlink())
+    except OSError:
+        return False
+    any_ = False
+    for name in links:
+        try:
+            inside = target.host_file(SearchDir(directory), name)
+        except MuslwheelError:  # a symlink loop in the root: musl cannot open it either
+            continue
+        if os.path.realpath(host_dir / name) != os.path.realpath(inside):
+            into.mkdir(parents=True, exist_ok=True)
+            os.symlink(inside, into / name)
+            any_ = True
+    return any_
+
+
 def _run_loader(
-    result: CheckResult, data: dict[str, bytes], verdict: Verdict, target: _Target, runner: list[str]
+    result: CheckResult,
+    data: dict[str, bytes],
+    verdict: Verdict,
+    target: MuslRoot,
+    dirs: list[str],
+    runner: list[str],
 ) -> None:
-    assert target.loader is not None
+    loader_file = target.loader_file
+    assert loader_file is not None
     with tempfile.TemporaryDirectory(prefix="muslwheel-check-") as tmp:
         prefix = Path(tmp) / "prefix"
         (prefix / "lib").mkdir(parents=True)
         (prefix / "etc").mkdir()
         loader = prefix / "lib" / target.arch.loader_name
-        os.symlink(target.loader, loader)
-        (prefix / "etc" / f"ld-musl-{target.arch.ldso_arch}.path").write_text(
-            "\n".join(str(d) for d in target.library_dirs) + "\n"
-        )
+        os.symlink(loader_file.resolve(), loader)
+        searched: list[str] = []
+        shadows: dict[str, Path] = {}  # a directory of links -> the root's directory it stands for
+        for i, d in enumerate(dirs):
+            host_dir = target.host_path(d)
+            fixes = Path(tmp) / "escapes" / str(i)
+            if target.root is not None and _escapes(target, d, fixes):
+                shadows[str(fixes)] = host_dir
+                searched.append(str(fixes))
+            searched.append(str(host_dir))
+        (prefix / "etc" / f"ld-musl-{target.arch.ldso_arch}.path").write_text("\n".join(searched) + "\n")
         unpacked = Path(tmp) / "wheel"
         for name, raw in data.items():
             dest = unpacked / name  # member names were validated by WheelFile
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(raw)
             dest.chmod(0o755)
+
+        def named(path: str) -> str:
+            """A path the loader printed, as the user knows it: a wheel member, or a root's file."""
+            if path.startswith(str(unpacked)):
+                return os.path.relpath(path, unpacked)
+            head, _, name = path.rpartition("/")
+            return str(shadows[head] / name) if head in shadows else path
+
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         # One problem per library and symbol, however many members' loads run into it.
         seen: set[tuple[str, str, str]] = set()
@@ -229,9 +254,7 @@ def _run_loader(
                 m = _MISSING.search(line)
                 if m:
                     # named by the object that needs it (the entry point, or a library it loads)
-                    needer = m.group(3)
-                    if needer.startswith(str(unpacked)):
-                        needer = os.path.relpath(needer, unpacked)
+                    needer = named(m.group(3))
                     key = ("missing-library", m.group(1), needer)
                     if key not in seen:
                         seen.add(key)
@@ -239,9 +262,7 @@ def _run_loader(
                     continue
                 m = _UNBOUND.search(line)
                 if m and not is_interpreter_symbol(m.group(2)):
-                    owner = (
-                        os.path.relpath(m.group(1), unpacked) if m.group(1).startswith(str(unpacked)) else m.group(1)
-                    )
+                    owner = named(m.group(1))
                     key = ("unbound-symbol", m.group(2), owner)
                     if key not in seen:
                         seen.add(key)

@@ -7,8 +7,8 @@ system or a root filesystem of any architecture:
 
 * ``c``, ``m``, ``pthread``, ``rt``, ``dl``, ``util``, ``xnet``: musl itself, the loader file;
 * otherwise the directories musl's loader searches, in its order: ``LD_LIBRARY_PATH`` (this
-  system only), then those of ``/etc/ld-musl-ARCH.path`` if it exists, else ``/lib``,
-  ``/usr/local/lib``, ``/usr/lib``. In the first directory holding ``libNAME.so`` (a link a
+  system only), then those of ``/etc/ld-musl-ARCH.path`` if it exists, else musl's default
+  (:class:`~muslwheel.root.MuslRoot` knows them, and maps the root's paths). In the first directory holding ``libNAME.so`` (a link a
   -dev package adds) or ``libNAME.so.*``, the library's SONAME (the newest version when
   several) is the name a program asks for; the answer is the file musl's loader opens for that
   name, searching the same directories: the path ``ld-musl-ARCH --list`` prints.
@@ -22,15 +22,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from .arch import ARCHES, Arch, arch_of_elf, arch_of_loader_name
+from .arch import arch_of_elf
 from .elf import ELFFile, read_elf
 from .errors import ELFError, MuslwheelError
-from .libc import StrPath, detect_interpreter, musl_path_dirs, resolve_in_root
+from .libc import StrPath
 from .policy import is_musl_self
-
-_DEFAULT_DIRS = ("/lib", "/usr/local/lib", "/usr/lib")
+from .root import MuslRoot, RootError
 
 
 class FindLibraryError(MuslwheelError):
@@ -57,63 +56,26 @@ class Found:
         }
 
 
-class _Target:
-    def __init__(self, root: Path | None, arch: str | None) -> None:
-        self.root = root
-        base = root or Path("/")
-        loaders = {
-            a.name: p for p in sorted((base / "lib").glob("ld-musl-*.so.1")) if (a := arch_of_loader_name(p.name))
-        }
-        if arch is not None:
-            if arch not in ARCHES:
-                raise FindLibraryError(f"unknown architecture {arch!r}")
-            chosen = arch
-        elif root is None:
-            d = detect_interpreter()  # this interpreter's arch, or the only musl here
-            chosen = d.arch if d.arch and (d.libc == "musl" or d.arch in loaders) else ""
-            if not chosen and len(loaders) == 1:
-                chosen = next(iter(loaders))
-        elif len(loaders) == 1:
-            chosen = next(iter(loaders))
-        else:
-            chosen = ""
-        if not chosen:
-            where = str(root) if root else "this system"
-            if len(loaders) > 1:
-                raise FindLibraryError(f"{where}: musl loaders for {', '.join(sorted(loaders))}: choose one with arch")
-            raise FindLibraryError(f"{where}: no musl loader (/lib/ld-musl-*.so.1)")
-        self.arch: Arch = ARCHES[chosen]
-        self.loader = f"/lib/{self.arch.loader_name}"
-        env = os.environ.get("LD_LIBRARY_PATH", "") if root is None else ""
-        dirs = [d for d in re.split(r"[:\n]", env) if d]
-        listed = musl_path_dirs(base, self.arch)
-        if listed is None:
-            dirs += list(_DEFAULT_DIRS)
-        else:
-            dirs += ["/" + p.relative_to(base).as_posix() if root else str(p) for p in listed]
-        self.dirs = tuple(dict.fromkeys(dirs))
-
-    def host(self, path: str) -> Path:
-        return resolve_in_root(self.root, path) if self.root is not None else Path(path)
-
-    def library(self, path: str) -> ELFFile | None:
-        """The ELF file at target *path* if it is a library musl could load for this arch."""
-        host = self.host(path)
-        if not host.is_file():
-            return None
-        try:
-            elf = read_elf(host)
-        except (ELFError, OSError):
-            return None
-        return elf if elf.is_dynamic and arch_of_elf(elf) == self.arch else None
-
-    def open_name(self, soname: str) -> str | None:
-        """The file musl's loader opens for a DT_NEEDED/dlopen *soname* (no slash)."""
-        for d in self.dirs:
-            candidate = str(PurePosixPath(d) / soname)
-            if self.library(candidate) is not None:
-                return candidate
+def _library(target: MuslRoot, host: Path) -> ELFFile | None:
+    """The ELF file at *host* if it is a library musl could load for the target's arch."""
+    if not host.is_file():
         return None
+    try:
+        elf = read_elf(host)
+    except (ELFError, OSError):
+        return None
+    return elf if elf.is_dynamic and arch_of_elf(elf) == target.arch else None
+
+
+def _target(root: StrPath | None, arch: str | None) -> MuslRoot:
+    try:
+        return MuslRoot.choose(root, arch)
+    except RootError as exc:
+        raise FindLibraryError(str(exc)) from None
+
+
+def _searched(target: MuslRoot) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(d.path for d in target.search_path()))
 
 
 def _version_key(filename: str, stem: str) -> tuple[int, ...]:
@@ -125,19 +87,20 @@ def locate(name: str, root: StrPath | None = None, *, arch: str | None = None) -
     """The library *name* (``z``, ``ssl``, or ``libz.so.1``) as musl finds it; None if absent."""
     if not name or "/" in name or "\0" in name:
         raise FindLibraryError(f"{name!r}: not a library name")
-    target = _Target(Path(root) if root is not None else None, arch)
+    target = _target(root, arch)
     stem = name if name.startswith("lib") and ".so" in name else f"lib{name}.so"
-    searched = target.dirs
+    searched = _searched(target)
     if is_musl_self(stem, target.arch) or is_musl_self(stem + ".", target.arch):
-        return Found(name, stem, target.loader, str(target.host(target.loader)), True, searched)
+        assert target.loader is not None
+        return Found(name, stem, target.loader, str(target.host_path(target.loader)), True, searched)
     soname = stem if re.search(r"\.so\.\d", stem) else None
     if soname is None:
-        for d in target.dirs:
-            dev = target.library(str(PurePosixPath(d) / stem))
+        for d in target.search_path():
+            dev = _library(target, target.host_file(d, stem))
             if dev is not None:
                 soname = dev.soname or stem
                 break
-            host_dir = target.host(d)
+            host_dir = target.host_dir(d)
             try:
                 names = [e.name for e in os.scandir(host_dir) if e.name.startswith(stem + ".")]
             except OSError:
@@ -148,7 +111,7 @@ def locate(name: str, root: StrPath | None = None, *, arch: str | None = None) -
                 if re.fullmatch(re.escape(stem) + r"(\.\d+)+", n)
             ]
             for n in versions:
-                elf = target.library(str(PurePosixPath(d) / n))
+                elf = _library(target, target.host_file(d, n))
                 if elf is not None:
                     soname = elf.soname or n
                     break
@@ -156,15 +119,16 @@ def locate(name: str, root: StrPath | None = None, *, arch: str | None = None) -
                 break
     if soname is None:
         return None
-    path = target.open_name(soname)
-    if path is None:
+    # the file musl's loader opens for the DT_NEEDED/dlopen name (no slash)
+    hit, _ = target.find(soname, lambda host: _library(target, host) is not None)
+    if hit is None:
         return None
-    return Found(name, soname, path, str(target.host(path)), False, searched)
+    return Found(name, soname, hit.path, str(hit.host), False, searched)
 
 
 def search_dirs(root: StrPath | None = None, *, arch: str | None = None) -> tuple[str, ...]:
     """The directories musl's loader searches, in order, as the target sees them."""
-    return _Target(Path(root) if root is not None else None, arch).dirs
+    return _searched(_target(root, arch))
 
 
 def find_library(name: str, root: StrPath | None = None) -> str | None:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Union
 
-from .arch import ARCHES, Arch, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
+from .arch import ARCHES, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
 from .elf import ELFFile, is_elf, read_elf, read_elf_headers
 from .errors import DetectError, ELFError
 
@@ -193,17 +193,12 @@ class Detection:
         return data
 
 
-def musl_path_dirs(base: Path, arch: Arch) -> list[Path] | None:
-    """The directories ``<base>/etc/ld-musl-ARCH.path`` names (split on ``:`` and newlines, as
-    musl's loader splits them), taken under *base*; None if there is no such file, and an empty
-    list if it cannot be read (musl then searches nothing)."""
-    try:
-        text = (base / "etc" / f"ld-musl-{arch.ldso_arch}.path").read_text()
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return []
-    return [base / d.lstrip("/") for d in re.split(r"[:\n]", text) if d]
+def musl_loaders(root: StrPath | None) -> dict[str, str]:
+    """The musl loaders in the ``/lib`` of *root* (None: this system), as ``{arch: path}`` with
+    each path as the target names it (``/lib/ld-musl-x86_64.so.1``); ``/lib`` is followed inside
+    the root."""
+    lib = resolve_in_root(root, "/lib") if root is not None else Path("/lib")
+    return {a.name: f"/lib/{p.name}" for p in sorted(lib.glob("ld-musl-*.so.1")) if (a := arch_of_loader_name(p.name))}
 
 
 def resolve_in_root(root: StrPath, path: str, *, max_links: int = 40) -> Path:
@@ -368,8 +363,7 @@ def detect_root(root: StrPath, *, arch: str | None = None) -> Detection:
             found = detect_executable(real, root=root_path)
             if arch is None or found.arch == arch:
                 return _with_how(found, "executable", f"the root's Python /{candidate}")
-    loaders = sorted(p for p in (root_path / "lib").glob("ld-musl-*.so.1"))
-    by_arch = {a.name: p for p in loaders if (a := arch_of_loader_name(p.name))}
+    by_arch = musl_loaders(root_path)
     if arch is not None:
         if arch not in ARCHES:
             raise DetectError(f"unknown architecture {arch!r}")
@@ -385,8 +379,7 @@ def detect_root(root: StrPath, *, arch: str | None = None) -> Detection:
     return _detect_loader(root_path, chosen)
 
 
-def _detect_loader(root: Path, loader: Path) -> Detection:
-    inside = "/" + loader.relative_to(root).as_posix()
+def _detect_loader(root: Path, inside: str) -> Detection:
     real = resolve_in_root(root, inside)
     elf = _read_elf_headers(real, "loader")
     data = real.read_bytes()

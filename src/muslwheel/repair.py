@@ -1,8 +1,8 @@
 """Repair: vendor a wheel's external libraries, patch its ELF files, retag it, write it anew.
 
 The plan is made from the audit (:mod:`muslwheel.audit`) and the target's library search path
-(:class:`SearchPath`, musl's order, inside ``--root`` when given, and never the glibc host's
-directories for a musl wheel: a candidate of the wrong class, byte order, machine or libc is
+(:class:`~muslwheel.root.MuslRoot`, musl's order, inside ``--root`` when given, and never the glibc
+host's directories for a musl wheel: a candidate of the wrong class, byte order, machine or libc is
 skipped). Each external library, transitively, is copied into ``<dist>.libs/`` under a name
 carrying a hash of its content (``libfoo-1a2b3c4d.so.1``), its SONAME set to that name, every
 dependent's DT_NEEDED rewritten and RPATH pointed ``$ORIGIN``-relative at it. patchelf does the
@@ -35,9 +35,10 @@ from .arch import Arch, arch_of_elf, get_arch
 from .audit import Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
-from .libc import GLIBC, musl_path_dirs
+from .libc import GLIBC
 from .policy import feature_floor, is_allowed_system_library, is_libpython, is_musl_self, policy_by_name
 from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
+from .root import MuslRoot, SearchDir, env_library_path
 from .wheelfile import WheelFile, parse_wheel_name
 from .wheelwriter import PARTIAL_MARK, WheelWriter, clean_stale_partials
 
@@ -51,54 +52,26 @@ class RepairError(MuslwheelError):
     """The wheel cannot be repaired as asked (missing library, stricter tag, patching failed)."""
 
 
-@dataclass(frozen=True)
-class SearchPath:
-    """Where musl's loader on the target looks for a library, in order (see docs/policy.md)."""
-
-    arch: Arch
-    root: Path | None = None  #: the target's root filesystem; None: this host
-    ldpaths: tuple[str, ...] | None = None  #: replaces the target's system path, as auditwheel's --ldpaths
-    ld_library_path: tuple[str, ...] = ()
-
-    def under_root(self, path: str) -> Path:
-        """An absolute path of the target, as a path on this host."""
-        return self.root / path.lstrip("/") if self.root is not None else Path(path)
-
-    def system_dirs(self) -> list[Path]:
-        if self.ldpaths is not None:
-            return [Path(p) for p in self.ldpaths if p]
-        dirs = musl_path_dirs(self.under_root("/"), self.arch)
-        if dirs is None:  # musl's built-in default, used only when there is no path file
-            return [self.under_root(d) for d in ("/lib", "/usr/local/lib", "/usr/lib")]
-        return dirs
-
-    def find(self, name: str, rpaths: Sequence[Path]) -> tuple[Path | None, list[Path]]:
-        """The first acceptable file named *name*, and the directories looked in."""
-        dirs = [Path(p) for p in self.ld_library_path if p] + list(rpaths) + self.system_dirs()
-        for d in dirs:
-            candidate = d / name
-            if candidate.is_file() and self.acceptable(candidate):
-                return candidate, dirs
-        return None, dirs
-
-    def acceptable(self, path: Path) -> bool:
-        try:
-            elf = read_elf(path)
-        except (ELFError, OSError):
-            return False
-        return arch_of_elf(elf) == self.arch and file_libc(elf)[0] != GLIBC
+def acceptable(path: Path, arch: Arch) -> bool:
+    """Whether the file at *path* is a library for *arch* that is not glibc's."""
+    try:
+        elf = read_elf(path)
+    except (ELFError, OSError):
+        return False
+    return arch_of_elf(elf) == arch and file_libc(elf)[0] != GLIBC
 
 
-def host_rpaths(elf: ELFFile, origin: Path | None, search: SearchPath) -> list[Path]:
-    """RUNPATH (else RPATH) entries that name directories outside a wheel, as host paths."""
+def host_rpaths(elf: ELFFile, origin: SearchDir | None, target: MuslRoot) -> list[SearchDir]:
+    """RUNPATH (else RPATH) entries that name directories outside a wheel: ``$ORIGIN`` ones
+    taken from *origin* (the directory the object was found in), absolute ones the target's."""
     out = []
     for entry in elf.runpath or elf.rpath:
         if "$ORIGIN" in entry or "${ORIGIN}" in entry:
             if origin is None:
                 continue  # inside the wheel: resolve.py handles those
-            out.append(Path(expand_origin(entry, str(origin))))
+            out.append(SearchDir(expand_origin(entry, origin.path), origin.on_host))
         elif entry.startswith("/"):
-            out.append(search.under_root(entry))
+            out.append(SearchDir(entry))
     return out
 
 
@@ -161,22 +134,10 @@ def _patch(data: bytes, args: list[str], what: str, work: Path) -> bytes:
     return path.read_bytes()
 
 
-_STRIP_PREFIX = {
-    "x86_64": "x86_64-linux-gnu",
-    "i686": "i686-linux-gnu",
-    "aarch64": "aarch64-linux-gnu",
-    "armv7l": "arm-linux-gnueabihf",
-    "ppc64le": "powerpc64le-linux-gnu",
-    "s390x": "s390x-linux-gnu",
-    "riscv64": "riscv64-linux-gnu",
-    "loongarch64": "loongarch64-linux-gnu",
-}
-
-
 def strip_command(arch: Arch) -> list[str]:
     """A ``strip`` that handles *arch*: binutils' own for the arch, llvm-strip (any arch), or the
     host's plain ``strip`` when the host is that arch (x86 binutils also handle i686)."""
-    candidates = [f"{_STRIP_PREFIX[arch.name]}-strip", "llvm-strip"]
+    candidates = [f"{arch.strip_prefix}-strip", "llvm-strip"]
     native = os.uname().machine
     if arch.name == native or (native == "x86_64" and arch.name == "i686"):
         candidates.append("strip")
@@ -290,12 +251,7 @@ def repair_wheel(
             where = f"{r.file}: " if r.file else ""
             raise RepairError(f"{wheel.path.name}: cannot repair: {where}{r.why}{more}")
         arch = get_arch(verdict.arch)
-        search = SearchPath(
-            arch,
-            root,
-            tuple(ldpaths) if ldpaths is not None else None,
-            tuple(p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p),
-        )
+        search = MuslRoot.of(arch, root, loader=None, ld_library_path=env_library_path(), ldpaths=ldpaths)
 
         grafts, excluded = _plan_grafts(verdict, elfs, search, exclude)
         libs_dir = f"{wheel.name.distribution}{lib_sdir}"
@@ -391,12 +347,12 @@ def _unpack_relr(
 
 
 def _plan_grafts(
-    verdict: Verdict, elfs: dict[str, ELFFile], search: SearchPath, exclude: Sequence[str]
+    verdict: Verdict, elfs: dict[str, ELFFile], search: MuslRoot, exclude: Sequence[str]
 ) -> tuple[dict[str, Graft], list[str]]:
     grafts: dict[str, Graft] = {}
     excluded: list[str] = []
-    # (needed name, who needs it, RPATH directories on the way, as host paths)
-    queue: list[tuple[str, str, list[Path]]] = []
+    # (needed name, who needs it, RPATH directories on the way)
+    queue: list[tuple[str, str, list[SearchDir]]] = []
     # Each external name is looked for as the load that needs it would: the requester's RPATH,
     # then that of each object up its chain to the entry point.
     for ld in verdict.loads.loads:
@@ -411,14 +367,19 @@ def _plan_grafts(
         if any(fnmatch.fnmatchcase(name, pattern) for pattern in exclude):
             excluded.append(name)
             continue
-        found, looked = search.find(name, chain)
-        if found is None:
-            where = ", ".join(str(d) for d in looked) or "nowhere"
+        hit, looked = search.find(name, lambda p: acceptable(p, search.arch), chain)
+        if hit is None:
+            where = ", ".join(str(search.host_dir(d)) for d in looked) or "nowhere"
             raise RepairError(f"{name} (needed by {by}) not found for {search.arch.name} in: {where}")
-        data = found.read_bytes()
+        data = hit.host.read_bytes()  # the root's file, its symlinks followed inside the root
+        # named as found (the directory on this host and the name), unless that name would lead
+        # this host elsewhere than the root's file (a root's absolute symlink): then that file
+        found = search.host_dir(hit.directory) / name
+        if os.path.realpath(found) != os.path.realpath(hit.host):
+            found = hit.host
         elf = parse_elf(data)
         grafts[name] = Graft(name, found, elf, data, hashed_name(name, data))
-        own = host_rpaths(elf, found.parent, search) + chain
+        own = host_rpaths(elf, hit.directory, search) + chain
         for dep in elf.needed:
             if is_musl_self(dep, search.arch) or is_allowed_system_library(dep) or is_libpython(dep) or dep in grafts:
                 continue

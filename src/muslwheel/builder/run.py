@@ -267,10 +267,11 @@ def _maturin_preflight(backend: str, target: Target) -> None:
 
 
 def _repair(built: Path, out_dir: Path, tc: Toolchain, result: TargetResult) -> None:
-    from ..repair import SearchPath, repair_wheel
+    from ..repair import repair_wheel
+    from ..root import MuslRoot
 
-    search = SearchPath(tc.target.arch, tc.target.root)
-    ldpaths = [str(tc.prefix / "lib"), *(str(d) for d in search.system_dirs())]
+    system = MuslRoot.of(tc.target.arch, tc.target.root).system_dirs_on_host()
+    ldpaths = [str(tc.prefix / "lib"), *(str(d) for d in system)]
     repaired = repair_wheel(built, out_dir, root=tc.target.root, ldpaths=ldpaths, allow_pure=True)
     assert repaired.output is not None
     result.wheel = repaired.output

@@ -173,7 +173,10 @@ class Kit:
         return [*self.loader_command(), str(self.interpreter)]
 
     def library_dirs(self) -> list[Path]:
-        return [self.root / d for d in ("lib", "usr/local/lib", "usr/lib")]
+        """The directories the kit's loader searches (its path file's), on this host."""
+        from ..root import MuslRoot
+
+        return MuslRoot.of(self.arch_info, self.root).system_dirs_on_host()
 
     def _run_prefix(self) -> Path:
         run = self.directory / "run"

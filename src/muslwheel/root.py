@@ -1,0 +1,227 @@
+"""A musl target, this host or a root filesystem of any architecture, as its loader sees it.
+
+:class:`MuslRoot` is the one value repair, check, find-library and the kits take for a target:
+
+* its architecture and its loader file as the target names it (``/lib/ld-musl-ARCH.so.1``);
+* the musl version of that loader, read from its bytes, where it can be;
+* the directories musl's loader searches, in its order (``ldso/dynlink.c``): ``LD_LIBRARY_PATH``,
+  a requester's RPATH, then the directories ``/etc/ld-musl-ARCH.path`` names (split on ``:`` and
+  newlines) if that file exists, else musl's built-in list :data:`DEFAULT_DIRS`; ``--ldpaths``
+  (auditwheel's option) replaces the system part with directories of this host;
+* the mapping from a path of the target to a path on this host, with chroot semantics:
+  absolute and relative symlinks are followed *inside* the root at every component and ``..``
+  stops at the root (:func:`~muslwheel.libc.resolve_in_root`, the one implementation, which
+  :mod:`muslwheel.libc` also needs for an executable's loader). Nothing joins ``root / path``
+  by hand, so a root's ``usr/lib/libfoo.so.1 -> /opt/foo/libfoo.so.1`` is the root's file,
+  never the host's.
+
+Built for a root, the value reads only files under that root; for this host (``root=None``)
+target paths are this host's own. Nothing here runs a program.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Callable, NamedTuple
+
+from .arch import ARCHES, Arch, get_arch
+from .errors import MuslwheelError
+from .libc import (
+    MUSL,
+    MuslVersion,
+    StrPath,
+    detect_interpreter,
+    musl_loaders,
+    musl_version_from_loader_bytes,
+    resolve_in_root,
+)
+
+#: musl's built-in library path, used when there is no path file (``ldso/dynlink.c``:
+#: ``sys_path = "/lib:/usr/local/lib:/usr/lib"``). The one copy of it in muslwheel.
+DEFAULT_DIRS: tuple[str, ...] = ("/lib", "/usr/local/lib", "/usr/lib")
+
+
+class RootError(MuslwheelError):
+    """No musl target to work on (no loader in the root, or several and no arch chosen)."""
+
+
+def split_path_list(text: str) -> list[str]:
+    """The directories of a path list as musl's loader splits one (``LD_LIBRARY_PATH`` and the
+    path file alike): on ``:`` and newlines, empty entries dropped."""
+    return [d for d in re.split(r"[:\n]", text) if d]
+
+
+def env_library_path() -> tuple[str, ...]:
+    """This process's ``LD_LIBRARY_PATH``, as musl's loader would read it."""
+    return tuple(split_path_list(os.environ.get("LD_LIBRARY_PATH", "")))
+
+
+@dataclass(frozen=True)
+class SearchDir:
+    """One directory of a search path."""
+
+    path: str  #: as the target sees it, or a path of this host when :attr:`on_host`
+    on_host: bool = False  #: a directory of this host (``LD_LIBRARY_PATH``, ``--ldpaths``)
+
+
+class Hit(NamedTuple):
+    """A file found on a search path."""
+
+    directory: SearchDir  #: the directory it was found in
+    path: str  #: the file as the target names it (the directory's path joined with the name)
+    host: Path  #: the same file on this host, symlinks followed inside the root
+
+
+@dataclass(frozen=True)
+class MuslRoot:
+    """A musl target: :attr:`arch`'s musl on this host (:attr:`root` None) or in a root filesystem."""
+
+    arch: Arch
+    root: Path | None = None  #: the target's root filesystem on this host; None: this host
+    #: the loader as the target names it; None when the target has none this value knows of
+    loader: str | None = None
+    #: directories of this host searched first (``LD_LIBRARY_PATH``)
+    ld_library_path: tuple[str, ...] = ()
+    #: directories of this host that replace the target's system path (``--ldpaths``)
+    ldpaths: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        arch: Arch | str,
+        root: StrPath | None = None,
+        *,
+        loader: str | None = "",
+        ld_library_path: Sequence[str] = (),
+        ldpaths: Sequence[str] | None = None,
+    ) -> MuslRoot:
+        """The target of *arch* at *root* (None: this host). *loader* defaults to musl's own
+        place for it, ``/lib/ld-musl-ARCH.so.1``; None says the target has no loader."""
+        a = arch if isinstance(arch, Arch) else get_arch(arch)
+        return cls(
+            a,
+            Path(root) if root is not None else None,
+            f"/lib/{a.loader_name}" if loader == "" else loader,
+            tuple(ld_library_path),
+            tuple(ldpaths) if ldpaths is not None else None,
+        )
+
+    @classmethod
+    def choose(cls, root: StrPath | None = None, arch: str | None = None) -> MuslRoot:
+        """The target at *root* (None: this system) whose arch is *arch*, or else the one musl
+        there: the running interpreter's arch when it is musl or has a loader here, else the only
+        loader in ``/lib``. :class:`RootError` when there is none, or several and no *arch*.
+        This system's ``LD_LIBRARY_PATH`` is searched first; a root's never is."""
+        base = Path(root) if root is not None else None
+        loaders = musl_loaders(base)
+        if arch is not None:
+            if arch not in ARCHES:
+                raise RootError(f"unknown architecture {arch!r}")
+            chosen = arch
+        elif base is None:
+            d = detect_interpreter()  # this interpreter's arch, or the only musl here
+            chosen = d.arch if d.arch and (d.libc == MUSL or d.arch in loaders) else ""
+            if not chosen and len(loaders) == 1:
+                chosen = next(iter(loaders))
+        elif len(loaders) == 1:
+            chosen = next(iter(loaders))
+        else:
+            chosen = ""
+        if not chosen:
+            where = str(root) if root is not None else "this system"
+            if len(loaders) > 1:
+                raise RootError(f"{where}: musl loaders for {', '.join(sorted(loaders))}: choose one with arch")
+            raise RootError(f"{where}: no musl loader (/lib/ld-musl-*.so.1)")
+        return cls.of(chosen, base, ld_library_path=env_library_path() if base is None else ())
+
+    # --- paths --------------------------------------------------------------------------------
+    def host_path(self, path: str) -> Path:
+        """The file or directory *path* of the target names, on this host: inside the root,
+        every symlink followed there (``..`` stops at the root). :class:`DetectError` on a
+        symlink loop. For this host, *path* itself."""
+        return resolve_in_root(self.root, path) if self.root is not None else Path(path)
+
+    def host_dir(self, directory: SearchDir) -> Path:
+        return Path(directory.path) if directory.on_host else self.host_path(directory.path)
+
+    def host_file(self, directory: SearchDir, name: str) -> Path:
+        """File *name* in *directory*, on this host (a host directory's file is taken as is)."""
+        if directory.on_host:
+            return Path(directory.path) / name
+        return self.host_path(str(PurePosixPath(directory.path) / name))
+
+    # --- the loader ---------------------------------------------------------------------------
+    @property
+    def loader_file(self) -> Path | None:
+        """The loader on this host, if the target has it."""
+        if self.loader is None:
+            return None
+        path = self.host_path(self.loader)
+        return path if path.is_file() else None
+
+    @functools.cached_property
+    def musl(self) -> MuslVersion | None:
+        """The musl release of the target's loader, read from its bytes; None when unknown."""
+        path = self.loader_file
+        if path is None:
+            return None
+        try:
+            found = musl_version_from_loader_bytes(path.read_bytes())
+        except OSError:
+            return None
+        return found[1] if found else None
+
+    # --- where the loader looks ---------------------------------------------------------------
+    @property
+    def path_file(self) -> str:
+        """musl's path file for the arch, as the target names it."""
+        return f"/etc/ld-musl-{self.arch.ldso_arch}.path"
+
+    @functools.cached_property
+    def path_file_dirs(self) -> tuple[str, ...] | None:
+        """The directories the target's path file names; None without one, and none at all if
+        it cannot be read (musl then searches nothing)."""
+        try:
+            text = self.host_path(self.path_file).read_text()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return ()
+        # each as an absolute path of the target, spelled plainly (``usr/lib/`` is ``/usr/lib``)
+        return tuple(str(PurePosixPath("/" + d.lstrip("/"))) for d in split_path_list(text))
+
+    @property
+    def system_dirs(self) -> tuple[str, ...]:
+        """The target's system path as it names it: its path file's, else musl's default."""
+        listed = self.path_file_dirs
+        return DEFAULT_DIRS if listed is None else listed
+
+    def system_dirs_on_host(self) -> list[Path]:
+        """:attr:`system_dirs` on this host, each followed inside the root."""
+        return [self.host_path(d) for d in self.system_dirs]
+
+    def search_path(self, rpaths: Sequence[SearchDir] = ()) -> list[SearchDir]:
+        """Where the loader looks for a name, in order: ``LD_LIBRARY_PATH``, *rpaths* (the
+        requester's), then ``--ldpaths`` or the target's system path."""
+        dirs = [SearchDir(d, True) for d in self.ld_library_path if d] + list(rpaths)
+        if self.ldpaths is not None:
+            return dirs + [SearchDir(d, True) for d in self.ldpaths if d]
+        return dirs + [SearchDir(d) for d in self.system_dirs]
+
+    def find(
+        self, name: str, accept: Callable[[Path], bool], rpaths: Sequence[SearchDir] = ()
+    ) -> tuple[Hit | None, list[SearchDir]]:
+        """The first file *name* on the search path that is a file *accept* takes (given its
+        host path), and the directories looked in."""
+        dirs = self.search_path(rpaths)
+        for d in dirs:
+            host = self.host_file(d, name)
+            if host.is_file() and accept(host):
+                path = str(Path(d.path) / name) if d.on_host else str(PurePosixPath(d.path) / name)
+                return Hit(d, path, host), dirs
+        return None, dirs

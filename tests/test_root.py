@@ -1,0 +1,226 @@
+"""MuslRoot: a target root's paths are the root's, its symlinks followed inside it (chroot semantics).
+
+The mapping is tested on roots of links built here; then two musl roots whose library is reached
+only through an absolute symlink (a file link, and a path-file directory that is a link) go
+through find-library, detect, repair and check (musl's real loader). Every in-root target of
+those links is a path this host does not have, so an answer that followed a link out of the root
+finds nothing, and each answer is asserted to lie inside the root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import Toolchain, checkout_env, loader_for, muslwheel_cmd, run, run_ok, write_c
+from wheelmaker import make_wheel
+
+from muslwheel.arch import ARCHES
+from muslwheel.errors import DetectError
+from muslwheel.libc import musl_version_from_loader_bytes
+from muslwheel.repair import repair_wheel
+from muslwheel.root import DEFAULT_DIRS, MuslRoot, SearchDir
+
+X86 = ARCHES["x86_64"]
+
+
+def _inside(path: Path | str, root: Path) -> bool:
+    return Path(path).is_relative_to(root)
+
+
+def _link(root: Path, at: str, target: str) -> None:
+    link = root / at.lstrip("/")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, link)
+
+
+def _file(root: Path, at: str, data: bytes = b"x") -> Path:
+    path = root / at.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+# --- (a) the mapping ------------------------------------------------------------------------------
+
+
+def test_an_absolute_symlink_is_followed_inside_the_root(tmp_path: Path) -> None:
+    unique = f"/muslwheel-nowhere-{uuid.uuid4().hex}"
+    assert not Path(unique).exists()
+    real = _file(tmp_path, f"{unique}/libfoo.so.1")
+    _link(tmp_path, "/usr/lib/libfoo.so.1", f"{unique}/libfoo.so.1")
+    assert MuslRoot.of(X86, tmp_path).host_path("/usr/lib/libfoo.so.1") == real
+
+
+def test_a_relative_symlink_is_followed_from_its_own_directory(tmp_path: Path) -> None:
+    real = _file(tmp_path, "/usr/lib/libz.so.1.3")
+    _link(tmp_path, "/usr/lib/libz.so.1", "libz.so.1.3")
+    _link(tmp_path, "/lib/libz.so.1", "../usr/lib/libz.so.1")  # a link to a link
+    target = MuslRoot.of(X86, tmp_path)
+    assert target.host_path("/usr/lib/libz.so.1") == real
+    assert target.host_path("/lib/libz.so.1") == real
+
+
+def test_dotdot_stops_at_the_root(tmp_path: Path) -> None:
+    conf = _file(tmp_path, "/etc/ld-musl-x86_64.path", b"/opt/lib\n")
+    _link(tmp_path, "/usr/lib/up", "../../../../../../etc")  # more .. than the root is deep
+    target = MuslRoot.of(X86, tmp_path)
+    assert target.host_path("/../../../etc/ld-musl-x86_64.path") == conf
+    assert target.host_path("/usr/lib/up/ld-musl-x86_64.path") == conf
+    assert target.path_file_dirs == ("/opt/lib",)
+
+
+def test_a_symlinked_directory_in_the_middle_of_a_path(tmp_path: Path) -> None:
+    unique = f"/muslwheel-nowhere-{uuid.uuid4().hex}"
+    real = _file(tmp_path, f"{unique}/lib/libbar.so.1")
+    _link(tmp_path, "/usr/lib/bar", f"{unique}/lib")  # absolute
+    _link(tmp_path, "/opt", "usr/lib")  # relative, at the top
+    target = MuslRoot.of(X86, tmp_path)
+    assert target.host_path("/usr/lib/bar/libbar.so.1") == real
+    assert target.host_path("/opt/bar/libbar.so.1") == real
+    assert target.host_path("/opt/bar/../lib/libbar.so.1") == real  # .. of where bar leads, as the kernel
+
+
+@pytest.mark.parametrize("links", [{"/a": "/a"}, {"/a": "b", "/b": "/a"}, {"/usr/lib/x": "../lib/x"}])
+def test_a_symlink_loop_is_an_error_never_a_host_path(tmp_path: Path, links: dict[str, str]) -> None:
+    for at, target in links.items():
+        _link(tmp_path, at, target)
+    first = next(iter(links))
+    with pytest.raises(DetectError, match="too many levels of symbolic links"):
+        MuslRoot.of(X86, tmp_path).host_path(first + "/libc.so")
+
+
+def test_the_path_file_and_musls_default(tmp_path: Path) -> None:
+    target = MuslRoot.of(X86, tmp_path)
+    assert target.path_file_dirs is None and target.system_dirs == DEFAULT_DIRS
+    assert target.system_dirs_on_host() == [tmp_path / "lib", tmp_path / "usr/local/lib", tmp_path / "usr/lib"]
+    # the path file itself reached through an absolute link to a file elsewhere in the root
+    _file(tmp_path, "/conf/musl.path", b"/opt/a:/opt/b\n\n/usr/lib\n")
+    _link(tmp_path, "/etc/ld-musl-x86_64.path", "/conf/musl.path")
+    target = MuslRoot.of(X86, tmp_path)
+    assert target.system_dirs == ("/opt/a", "/opt/b", "/usr/lib")
+    host = SearchDir("/h", on_host=True)
+    order = MuslRoot.of(X86, tmp_path, ld_library_path=["/l"]).search_path([host])
+    assert order == [SearchDir("/l", True), host, SearchDir("/opt/a"), SearchDir("/opt/b"), SearchDir("/usr/lib")]
+    assert MuslRoot.of(X86, tmp_path, ldpaths=["/p"]).search_path() == [SearchDir("/p", True)]
+
+
+# --- (b) musl roots reached through absolute symlinks ----------------------------------------------
+
+FOO_C = 'const char foo_marker[] = "{marker}";\nint foo(int x) {{ return x + 7; }}\n'
+USE_C = "int foo(int);\nint use(int x) { return foo(x); }\n"
+
+
+def _musl_root(toolchain: Toolchain, tmp: Path, shape: str) -> tuple[Path, str, Path, Path]:
+    """A musl x86_64 root whose loader and libfoo.so.1 are reached only through absolute
+    symlinks into a directory this host does not have. *shape* ``file``: ``/usr/lib/libfoo.so.1
+    -> /U/foo/libfoo.so.1`` (musl's default directories); ``dir``: the path file names
+    ``/usr/local/foo``, a link to ``/U/foo``, and ``/lib`` is a link to ``/usr/lib``. Returns the root, the directory the target
+    searches, the root's real libfoo.so.1 and a wheel that needs it."""
+    unique = f"/muslwheel-nowhere-{uuid.uuid4().hex}"
+    assert not Path(unique).exists()
+    root = tmp / f"root-{shape}"
+    real_loader = Path(os.path.realpath(loader_for("x86_64")))
+    _file(root, f"{unique}/musl/libc.so", real_loader.read_bytes()).chmod(0o755)
+    if shape == "file":
+        _link(root, "/lib/ld-musl-x86_64.so.1", f"{unique}/musl/libc.so")
+    else:  # merged /usr: /lib is a link to /usr/lib, an absolute one
+        _link(root, "/usr/lib/ld-musl-x86_64.so.1", f"{unique}/musl/libc.so")
+        _link(root, "/lib", "/usr/lib")
+    libfoo = toolchain.build(
+        "x86_64",
+        tmp / "libfoo.so.1",
+        [write_c(tmp / "foo.c", FOO_C.format(marker=f"in-root {unique}"))],
+        shared=True,
+    )
+    real = _file(root, f"{unique}/foo/libfoo.so.1", libfoo.read_bytes())
+    if shape == "file":
+        _link(root, "/usr/lib/libfoo.so.1", f"{unique}/foo/libfoo.so.1")
+        searched = "/usr/lib"
+    else:
+        _file(root, "/etc/ld-musl-x86_64.path", b"/lib\n/usr/local/foo\n")
+        _link(root, "/usr/local/foo", f"{unique}/foo")
+        searched = "/usr/local/foo"
+    use = toolchain.build(
+        "x86_64", tmp / "libuse.so", [write_c(tmp / "use.c", USE_C)], shared=True, args=[f"-L{tmp}", "-l:libfoo.so.1"]
+    )
+    libfoo.unlink()  # nothing of it outside the root
+    dist = tmp / "dist"
+    dist.mkdir()
+    wheel = make_wheel(dist, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": use.read_bytes()})
+    return root, searched, real, wheel
+
+
+@pytest.mark.parametrize("shape", ["file", "dir"])
+def test_find_library_answers_the_roots_file(toolchain: Toolchain, tmp_path: Path, shape: str) -> None:
+    root, searched, real, _ = _musl_root(toolchain, tmp_path, shape)
+    out = run_ok(
+        [*muslwheel_cmd(), "find-library", "--json", "foo", "--root", root, "--arch", "x86_64"], env=checkout_env()
+    )
+    found = json.loads(out.stdout)
+    assert found["path"] == f"{searched}/libfoo.so.1" and found["soname"] == "libfoo.so.1"
+    assert found["host_path"] == str(real) and _inside(found["host_path"], root)
+    c = json.loads(run_ok([*muslwheel_cmd(), "find-library", "--json", "c", "--root", root], env=checkout_env()).stdout)
+    assert c["path"] == "/lib/ld-musl-x86_64.so.1" and _inside(c["host_path"], root)
+    assert Path(c["host_path"]).is_file()
+
+
+@pytest.mark.parametrize("shape", ["file", "dir"])
+def test_detect_reads_the_roots_loader(toolchain: Toolchain, tmp_path: Path, shape: str) -> None:
+    root, _, _, _ = _musl_root(toolchain, tmp_path, shape)
+    found = json.loads(run_ok([*muslwheel_cmd(), "detect", "--json", "--root", root], env=checkout_env()).stdout)
+    version = musl_version_from_loader_bytes(Path(os.path.realpath(loader_for("x86_64"))).read_bytes())
+    assert version is not None
+    assert (found["libc"], found["arch"], found["loader"]) == ("musl", "x86_64", "/lib/ld-musl-x86_64.so.1")
+    assert found["musl_version"] == str(version[1])
+    assert MuslRoot.of(X86, root).musl == version[1]
+
+
+@pytest.mark.parametrize("shape", ["file", "dir"])
+def test_repair_grafts_the_roots_file(toolchain: Toolchain, tmp_path: Path, shape: str) -> None:
+    root, _, real, wheel = _musl_root(toolchain, tmp_path, shape)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = repair_wheel(wheel, out, root=root)
+    (graft,) = result.grafted
+    assert graft.needed == "libfoo.so.1" and graft.data == real.read_bytes()
+    assert _inside(graft.source, root) and Path(graft.source).resolve() == real.resolve()
+    # the CLI the same, and the wheel it writes carries the root's library
+    cli_out = tmp_path / "cli-out"
+    repaired = json.loads(
+        run_ok([*muslwheel_cmd(), "repair", "--json", "-w", cli_out, "--root", root, wheel], env=checkout_env()).stdout
+    )
+    (g,) = repaired["grafted"]
+    assert g["source"] == str(graft.source)
+    with zipfile.ZipFile(repaired["output"]) as z:
+        vendored = z.read(g["path"])
+    marker = next(line for line in real.read_bytes().split(b"\0") if line.startswith(b"in-root "))
+    assert marker in vendored
+    # without the root, the library is nowhere
+    missing = run(
+        [*muslwheel_cmd(), "repair", "-w", tmp_path / "none", "--ldpaths", tmp_path / "x", wheel], env=checkout_env()
+    )
+    assert missing.returncode != 0 and "libfoo.so.1" in missing.stderr
+
+
+@pytest.mark.parametrize("shape", ["file", "dir"])
+def test_check_loads_the_roots_file_with_musls_loader(toolchain: Toolchain, tmp_path: Path, shape: str) -> None:
+    root, searched, real, wheel = _musl_root(toolchain, tmp_path, shape)
+    checked = json.loads(
+        run_ok([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout
+    )
+    assert checked["loads"] and checked["method"] == "loader", checked
+    assert _inside(checked["loader"], root) and checked["loader"] == str(
+        (real.parent.parent / "musl/libc.so").resolve()
+    )
+    assert all(_inside(d, root) for d in checked["library_dirs"])
+    assert str(MuslRoot.of(X86, root).host_path(searched)) in checked["library_dirs"]
+    # the root without its library: the same check fails, so the pass above is the root's file
+    real.unlink()
+    failed = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout)
+    assert not failed["loads"]
+    assert ("missing-library", "libfoo.so.1") in [(p["kind"], p["subject"]) for p in failed["problems"]]
