@@ -24,6 +24,7 @@ from pathlib import Path
 from ..arch import DEBIAN_MUSL_ARCHES, Arch
 from ..cache import staged
 from ..progress import Steps
+from ..root import DEFAULT_DIRS
 from ..zig import write_wrappers, zig_environment, zig_executable, zig_lib_dir
 from . import Kit, KitError, kit_name, read_kit
 from .store import current, kit_directory, kit_lock, run, source_tarball, took, version_key, work_dir, write_kit
@@ -260,7 +261,7 @@ def _finish_musl_root(root: Path, arch: Arch) -> None:
     """Common layout: the loader as a file, Alpine's libc name beside it, the path file,
     ``usr/lib/libc.so`` pointing at the loader."""
     (root / "etc").mkdir(parents=True, exist_ok=True)
-    (root / "etc" / f"ld-musl-{arch.ldso_arch}.path").write_text("/lib\n/usr/local/lib\n/usr/lib\n")
+    (root / "etc" / f"ld-musl-{arch.ldso_arch}.path").write_text("".join(d + "\n" for d in DEFAULT_DIRS))
     lib = root / "lib"
     (lib / f"libc.musl-{arch.alpine_arch}.so.1").unlink(missing_ok=True)
     os.symlink(arch.loader_name, lib / f"libc.musl-{arch.alpine_arch}.so.1")
