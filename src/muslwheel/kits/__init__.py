@@ -40,11 +40,6 @@ class KitError(MuslwheelError):
     """A kit is missing, unusable or cannot be built."""
 
 
-#: wheel arch -> the qemu-user program that runs it, derived from :data:`muslwheel.arch.ARCHES`;
-#: kept only for code that still imports it (``check``): read ``Arch.qemu`` instead
-QEMU = {a.name: a.qemu for a in ARCHES.values()}
-
-
 def kits_dir() -> Path:
     """Where built kits live: ``<cache>/kits``."""
     return cache_dir() / "kits"
