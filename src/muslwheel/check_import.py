@@ -48,7 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import MuslwheelError
-from .kits import Kit, find_kit, list_kits
+from .kits import Kit, find_kit
+from .kits.choice import KitNeeds, default_kits, kit_fits, kit_needs, pythons_wanted
 from .policy import is_allowed_system_library
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
@@ -167,10 +168,7 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class _WheelFacts:
-    arch: str
-    pythons: tuple[tuple[int, int], ...]  #: CPython minors named by the tags; () = any
-    abi3_from: tuple[int, int] | None  #: abi3 wheels: the oldest minor
-    musl_floor: tuple[int, int] | None  #: from the musllinux tag (or the audit's floor)
+    needs: KitNeeds  #: what the wheel asks of a kit (arch, Pythons, musl floor)
     extensions: tuple[str, ...]  #: member paths of extension modules
     top_levels: tuple[str, ...]
 
@@ -189,26 +187,11 @@ def _wheel_facts(path: Path) -> _WheelFacts | None:
         return None
     if verdict.arch is None:
         raise MuslwheelError(f"{path.name}: no single musllinux architecture in this wheel")
-    pythons: set[tuple[int, int]] = set()
-    abi3_from = None
-    for interp in wheel.name.interpreters:
-        m = re.fullmatch(r"cp(\d)(\d+)", interp)
-        if m:
-            pythons.add((int(m.group(1)), int(m.group(2))))
-    if "abi3" in wheel.name.abis and pythons:
-        abi3_from, pythons = min(pythons), set()
-    floor = None
-    for plat in wheel.name.platforms:
-        m = re.fullmatch(r"musllinux_(\d+)_(\d+)_.*", plat)
-        if m and (floor is None or (int(m.group(1)), int(m.group(2))) < floor):
-            floor = (int(m.group(1)), int(m.group(2)))
-    if floor is None and verdict.musl_min_version:
-        major, minor = verdict.musl_min_version.split(".")[:2]
-        floor = (int(major), int(minor))
+    needs = kit_needs(wheel.name, verdict.arch, verdict.musl_min_version)
     # the extension modules resolve's load model calls entry points: a module suffix, or a plain
     # name.so exporting PyInit_name; pyarrow's libarrow_python.so is a library, not a module
     extensions = tuple(sorted(n for n in elfs if _module_name(n) is not None and entry_kind(n, elfs[n]) == EXTENSION))
-    return _WheelFacts(verdict.arch, tuple(sorted(pythons)), abi3_from, floor, extensions, _top_levels(names))
+    return _WheelFacts(needs, extensions, _top_levels(names))
 
 
 def _site_path(member: str) -> str | None:
@@ -248,55 +231,6 @@ def _top_levels(names: list[str]) -> tuple[str, ...]:
     return tuple(sorted(tops))
 
 
-def default_kits(facts: _WheelFacts, wheel: str) -> list[Kit]:
-    """The wheel's arch × its Python minors × {the oldest kit at or above its tag's musl floor, the
-    newest}: the oldest musl the wheel promises to run on that a kit has, and today's."""
-    kits = [k for k in list_kits() if k.arch == facts.arch and k.python and _kit_fits(facts, k)]
-    chosen: list[Kit] = []
-    by_python: dict[str, list[Kit]] = {}
-    for k in kits:
-        assert k.python is not None
-        by_python.setdefault(k.python, []).append(k)
-    for group in by_python.values():
-        group.sort(key=lambda k: tuple(int(p) for p in k.musl.split(".")))
-        if facts.musl_floor:
-            # the oldest musl the tag promises to run on that a kit has: musllinux_1_2 -> 1.2.3
-            # (Debian's; no 1.2.0 kit), musllinux_1_1 -> 1.2.3 too when no 1.1 kit is built
-            promised = [k for k in group if _minor(k.musl) >= facts.musl_floor]
-            if promised:
-                chosen.append(promised[0])
-        if group[-1] not in chosen:
-            chosen.append(group[-1])
-    if not chosen:
-        wanted = _pythons_wanted(facts)
-        build = wanted.rstrip("+") if len(facts.pythons) <= 1 and wanted != "any" else "X.Y"
-        raise MuslwheelError(
-            f"{wheel}: no kit with CPython {wanted} for {facts.arch}, so its import cannot be checked "
-            f"(`muslwheel kit build --arch {facts.arch} --musl 1.2.6 --python {build}`, or --kit)"
-        )
-    return chosen
-
-
-def _minor(version: str) -> tuple[int, int]:
-    major, minor = version.split(".")[:2]
-    return int(major), int(minor)
-
-
-def _pythons_wanted(facts: _WheelFacts) -> str:
-    if facts.pythons:
-        return ", ".join(f"{a}.{b}" for a, b in facts.pythons)
-    return f"{facts.abi3_from[0]}.{facts.abi3_from[1]}+" if facts.abi3_from else "any"
-
-
-def _kit_fits(facts: _WheelFacts, kit: Kit) -> bool:
-    """Whether the kit's CPython is one the wheel's Python tags name (abi3: that minor or later)."""
-    assert kit.python is not None
-    minor = _minor(kit.python)
-    if facts.pythons and minor not in facts.pythons:
-        return False
-    return not (facts.abi3_from and minor < facts.abi3_from)
-
-
 def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout: float = 120.0) -> list[ImportReport]:
     """Import every extension module and top-level package of each wheel in each kit.
 
@@ -309,15 +243,15 @@ def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout:
         if facts is None:  # as `check` has it: nothing to load, it imports wherever Python does
             plan.append((path, None, []))
             continue
-        targets = chosen_kits if chosen_kits is not None else default_kits(facts, path.name)
+        targets = chosen_kits if chosen_kits is not None else default_kits(facts.needs, path.name)
         for kit in targets:
             if kit.python is None:
                 raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
-            if kit.arch != facts.arch:
-                raise MuslwheelError(f"{path.name} is {facts.arch}; kit {kit.name} is {kit.arch}")
-            if not _kit_fits(facts, kit):
+            if kit.arch != facts.needs.arch:
+                raise MuslwheelError(f"{path.name} is {facts.needs.arch}; kit {kit.name} is {kit.arch}")
+            if not kit_fits(facts.needs, kit):
                 raise MuslwheelError(
-                    f"{path.name} is for CPython {_pythons_wanted(facts)}; kit {kit.name} has CPython "
+                    f"{path.name} is for CPython {pythons_wanted(facts.needs)}; kit {kit.name} has CPython "
                     f"{kit.python}, which would not import it"
                 )
         plan.append((path, facts, targets))
