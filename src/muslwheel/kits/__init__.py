@@ -52,7 +52,8 @@ def kit_name(arch: str, musl: str, python: str | None) -> str:
 
 @dataclass(frozen=True)
 class Kit:
-    """One built kit. ``python`` is the CPython minor (``"3.11"``), None for a loader-only kit."""
+    """One built kit. ``python`` is the CPython minor as ``--python`` spells it (``"3.11"``, or
+    ``"3.13t"`` for a free-threaded build), None for a loader-only kit."""
 
     name: str
     arch: str
@@ -110,6 +111,19 @@ class Kit:
         return path
 
     # --- its interpreter ----------------------------------------------------------------------
+    @property
+    def python_minor(self) -> tuple[int, int] | None:
+        """The CPython minor as numbers (``(3, 13)`` for ``3.13`` and ``3.13t``); None without one."""
+        if not self.python:
+            return None
+        major, minor = self.python.rstrip("t").split(".")[:2]
+        return int(major), int(minor)
+
+    @property
+    def free_threaded(self) -> bool:
+        """Whether the kit's CPython is a free-threaded build (``--python 3.13t``)."""
+        return bool(self.python and self.python.endswith("t"))
+
     def _need_python(self) -> str:
         if not self.python:
             raise KitError(f"kit {self.name} has no CPython (a loader-only kit)")
