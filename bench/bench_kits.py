@@ -4,14 +4,16 @@
     MUSLWHEEL_CACHE=... python bench/bench_kits.py [--arch A]... [--musl V]... [--python X.Y]... [--no-build]
 
 1. Builds every kit (8 arches × musl {Debian's 1.2.3 where Debian has it, the newest} × the
-   CPython minors available), loader kits first, then each CPython minor for every arch in the
+   CPythons Debian serves: 3.11, 3.13 and the free-threaded 3.13t), loader kits first, then each CPython minor for every arch in the
    order given, timing each build cold or warm as it happens; a kit built earlier shows the cold
    time its build recorded (and the machine's load then: it is often shared).
 2. Proves each CPython kit: zlib, ctypes (a call into musl and a callback from it) and a C
-   extension built by zig against the kit, imported and computing, natively or under qemu-user.
+   extension built by zig against the kit, imported and computing, natively or under qemu-user;
+   a free-threaded kit runs without the GIL after all that (``sys._is_gil_enabled()`` False; the
+   extension declares ``Py_MOD_GIL_NOT_USED``, as a free-threading-ready one does).
 3. For each musllinux package of ``bench/wheels.txt`` (NAME==VERSION for an arch), downloads that
-   release's musllinux wheel for each kit CPython minor of the arch (the bench set pins cp312,
-   which Debian has no source for), and runs ``muslwheel check --import --json`` over it in
+   release's musllinux wheel for each kit CPython of the arch (cpXY, abi3; cpXYt for a
+   free-threaded kit; the bench set pins cp312, which Debian has no source for), and runs ``muslwheel check --import --json`` over it in
    every kit of that arch and minor.
 4. Writes ``bench/results/kits.txt``: build time and disk size per kit, what each proves, and per
    wheel and kit imported / crashed / loader error / binary error / Python error.
@@ -37,9 +39,11 @@ from results_file import header, write  # noqa: E402
 from muslwheel.arch import get_arch  # noqa: E402
 from muslwheel.hostpython import built_host_python_dir as host_python_dir  # noqa: E402
 from muslwheel.kits import Kit, kit_name, kits_dir, list_kits  # noqa: E402
-from muslwheel.kits.build import CPYTHON_SOURCES, DEBIAN_BINARY_MUSL, NEWEST_MUSL  # noqa: E402
+from muslwheel.kits.build import CPYTHON_SOURCES, DEBIAN_BINARY_MUSL, NEWEST_MUSL, kit_pythons  # noqa: E402
 
 ARCHES = ["x86_64", "aarch64", "i686", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64"]
+#: the CPythons built by default: those Debian serves a tarball of (3.14 and 3.15: none today)
+DEBIAN_PYTHONS = ["3.11", "3.13", "3.13t"]
 
 
 def du(path: Path) -> int:
@@ -76,7 +80,13 @@ static PyObject *fib(PyObject *self, PyObject *arg) {
 }
 static PyMethodDef methods[] = {{"fib", fib, METH_O, NULL}, {NULL, NULL, 0, NULL}};
 static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "kitprobe", NULL, -1, methods};
-PyMODINIT_FUNC PyInit_kitprobe(void) { return PyModule_Create(&def); }
+PyMODINIT_FUNC PyInit_kitprobe(void) {
+    PyObject *m = PyModule_Create(&def);
+#ifdef Py_GIL_DISABLED
+    if (m != NULL) PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED);
+#endif
+    return m;
+}
 """
 PROBE = """
 import ctypes, sys, zlib, kitprobe
@@ -87,7 +97,7 @@ libc.qsort(values, 5, ctypes.sizeof(ctypes.c_int), CMP(lambda a, b: a[0] - b[0])
 assert zlib.crc32(b"musl") == 4196687167 and zlib.decompress(zlib.compress(b"k" * 999)) == b"k" * 999
 assert libc.strlen(b"musllinux") == 9 and list(values) == [1, 3, 5, 7, 9]
 assert kitprobe.fib(50) == 12586269025
-print(sys.version.split()[0])
+print(sys.version.split()[0], "GIL" if getattr(sys, "_is_gil_enabled", lambda: True)() else "no GIL")
 """
 
 
@@ -111,8 +121,11 @@ def prove(kit: Kit) -> str:
         took = time.monotonic() - start
     if proc.returncode != 0:
         return "FAILED: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:160]
+    version, gil = proc.stdout.strip().split(" ", 1)
+    if gil != ("no GIL" if kit.free_threaded else "GIL"):
+        return f"FAILED: CPython {version} runs with {gil}"
     how = f"under {kit.runner()[0].rsplit('/', 1)[-1]}" if kit.runner() else "natively"
-    return f"CPython {proc.stdout.strip()} {how}: zlib, ctypes (call + callback), C extension fib(50) ok ({took:.1f}s)"
+    return f"CPython {version} ({gil}) {how}: zlib, ctypes (call + callback), C extension fib(50) ok ({took:.1f}s)"
 
 
 def build(arch: str, musl: str, python: str | None, jobs: int) -> tuple[float, str]:
@@ -139,14 +152,15 @@ def musllinux_packages() -> list[tuple[str, str]]:
 
 def fetch(arch: str, requirement: str, python: str, dest: Path) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
-    minor = python.replace(".", "")
+    version = python.rstrip("t")
+    # a free-threaded CPython imports cpXYt wheels only (no abi3 before abi3t, PEP 803)
+    abis = ["--abi", f"cp{python.replace('.', '')}"] + ([] if python.endswith("t") else ["--abi", "abi3"])
     plats = []
     for tag in ("musllinux_1_2", "musllinux_1_1"):
         plats += ["--platform", f"{tag}_{arch}"]
     cmd = [
         sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", str(dest),
-        *plats, "--python-version", python, "--implementation", "cp", "--abi", f"cp{minor}", "--abi", "abi3",
-        requirement,
+        *plats, "--python-version", version, "--implementation", "cp", *abis, requirement,
     ]  # fmt: skip
     subprocess.run(cmd, capture_output=True, text=True)
     name = requirement.split("==")[0].replace("-", "_").lower()
@@ -158,14 +172,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", action="append", choices=ARCHES)
     parser.add_argument("--musl", action="append")
-    parser.add_argument("--python", action="append", choices=list(CPYTHON_SOURCES))
+    parser.add_argument("--python", action="append", choices=kit_pythons())
     parser.add_argument("--no-build", action="store_true", help="use the kits already built")
     parser.add_argument("--no-wheels", action="store_true", help="build and prove the kits only")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "kits.txt")
     args = parser.parse_args()
     arches = args.arch or ARCHES
-    pythons = args.python or list(CPYTHON_SOURCES)
+    pythons = args.python or DEBIAN_PYTHONS
     lines = header("Kits: the full matrix built, and the bench set's musllinux wheels imported in it")
     lines += [f"kits in {kits_dir()}", f"at the start: {load()} (the machine is shared)", ""]
 

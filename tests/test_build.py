@@ -314,3 +314,103 @@ def test_cross_builds_import_in_each_kits_cpython(tmp_path: Path, build_wheels: 
         assert [Path(g).name.split("-")[0] for g in r.grafted] == ["libfix"]
         verdict = audit_wheel(r.wheel)
         assert verdict.honest and verdict.arch == arch and not verdict.external_libs
+
+
+#: the free-threaded 3.13 kits scripts/build-world builds (musl 1.2.6): a 64-bit arch run
+#: natively, one under qemu-user and a 32-bit one; the other arches are in bench/bench_kits.py
+FT_ARCHES = ["x86_64", "aarch64", "armv7l"]
+FT_MODULE_C = r"""#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* what the headers it was compiled against said: a cp313t build defines Py_GIL_DISABLED */
+static PyObject *compiled_free_threaded(PyObject *self, PyObject *unused) {
+#ifdef Py_GIL_DISABLED
+    Py_RETURN_TRUE;
+#else
+    Py_RETURN_FALSE;
+#endif
+}
+
+static PyObject *tri(PyObject *self, PyObject *arg) {
+    long long n = PyLong_AsLongLong(arg), s = 0;
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    for (long long i = 1; i <= n; i++) s += i;
+    return PyLong_FromLongLong(s);
+}
+
+static PyMethodDef methods[] = {
+    {"compiled_free_threaded", compiled_free_threaded, METH_NOARGS, NULL},
+    {"tri", tri, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+/* a free-threading-ready module says so; without it, importing it turns the GIL back on */
+static PyModuleDef_Slot slots[] = {
+#ifdef Py_GIL_DISABLED
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "ftfix._ft", NULL, 0, methods, slots};
+
+PyMODINIT_FUNC PyInit__ft(void) { return PyModuleDef_Init(&module); }
+"""
+#: run in each free-threaded kit with the wheel installed: threads call the module, no GIL
+FT_TEST = (
+    "import sys, threading, ftfix._ft as ft\n"
+    "assert ft.compiled_free_threaded(), 'not compiled for a free-threaded CPython'\n"
+    "out = []\n"
+    "ts = [threading.Thread(target=lambda n=n: out.append(ft.tri(n))) for n in range(1, 9)]\n"
+    "[t.start() for t in ts]; [t.join() for t in ts]\n"
+    "assert sorted(out) == [n * (n + 1) // 2 for n in range(1, 9)], out\n"
+    "assert sys._is_gil_enabled() is False, 'the GIL is on'\n"
+    "print('free-threaded ok', sys.abiflags)\n"
+)
+
+
+def test_a_free_threaded_extension_is_built_for_cp313t_and_imported_without_the_gil(
+    tmp_path: Path, build_wheels: Path
+) -> None:
+    """`build --python 3.13t` for x86_64, aarch64 and armv7l: a C extension compiled against the
+    free-threaded headers, tagged cp313-cp313t, repaired, imported in each arch's free-threaded
+    kit, where threads call it with the GIL still off."""
+    from conftest import kit_for
+
+    from muslwheel.arch import get_arch
+    from muslwheel.audit import audit_wheel
+    from muslwheel.kits.build import NEWEST_MUSL
+
+    for arch in FT_ARCHES:
+        kit_for(arch, NEWEST_MUSL, "3.13t")
+    project = tmp_path / "ftfix"
+    (project / "ftfix").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=70.1"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "ftfix"\nversion = "1.0"\n'
+    )
+    (project / "setup.py").write_text(
+        'from setuptools import Extension, setup\nsetup(packages=["ftfix"], ext_modules=[Extension("ftfix._ft", ["ftfix/ft.c"])])\n'
+    )
+    (project / "ftfix" / "__init__.py").write_text("")
+    (project / "ftfix" / "ft.c").write_text(FT_MODULE_C)
+    out = tmp_path / "out"
+    code, summary, stderr = muslwheel_build(
+        [project, "-w", out, "--arch", ",".join(FT_ARCHES), "--python", "3.13t", "--test", FT_TEST],
+        offline_env(build_wheels),
+    )
+    assert code == 0, f"{stderr}\n{json.dumps(summary, indent=1)}"
+    assert summary is not None and summary["ok"] is True
+    results = {r["target"]["arch"]: r for r in summary["targets"]}  # type: ignore[attr-defined]
+    assert sorted(results) == sorted(FT_ARCHES)
+    for arch, result in results.items():
+        assert result["target"]["python"] == "3.13t" and result["target"]["name"].endswith("-py3.13t")
+        assert result["built_wheel"] == f"ftfix-1.0-cp313-cp313t-linux_{arch}.whl"
+        wheel = Path(result["wheel"])
+        assert wheel.name.startswith("ftfix-1.0-cp313-cp313t-musllinux_1_") and wheel.name.endswith(f"_{arch}.whl")
+        assert "ftfix._ft" in result["imported"]
+        with zipfile.ZipFile(wheel) as z:
+            modules = [n for n in z.namelist() if n.endswith(".so")]
+        assert modules == [f"ftfix/_ft.cpython-313t-{get_arch(arch).cpython_triplet('musl')}.so"]
+        verdict = audit_wheel(wheel)
+        assert verdict.honest and verdict.arch == arch, verdict.to_json()

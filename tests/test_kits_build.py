@@ -138,6 +138,7 @@ def test_progress_off_a_terminal_is_plain_lines() -> None:
 MUSL_125 = {"musl-1.2.5/VERSION": "1.2.5\n", "musl-1.2.5/src/ldso/dynlink.c": ""}
 ZLIB = {"zlib-1.2.13/zlib.h": "", "zlib-1.2.13/configure": ""}
 PY312 = {"Python-3.12.1/Include/patchlevel.h": '#define PY_VERSION              "3.12.1"\n'}
+PY314 = {"Python-3.14.2/Include/patchlevel.h": '#define PY_VERSION              "3.14.2"\n'}
 
 
 @pytest.mark.parametrize(
@@ -152,6 +153,10 @@ PY312 = {"Python-3.12.1/Include/patchlevel.h": '#define PY_VERSION              
         ("--cpython-source", MUSL_125, ["--python", "3.11"], "not CPython's source (no Include/patchlevel.h in it)"),
         ("--cpython-source", PY312, ["--python", "3.11"], "CPython 3.12.1's source, not CPython 3.11"),
         ("--cpython-source", PY312, [], "--cpython-source goes with --python X.Y"),
+        # a free-threaded kit's source is its minor's: 3.14t takes a 3.14 tarball, not 3.12's
+        ("--cpython-source", PY312, ["--python", "3.14t"], "CPython 3.12.1's source, not CPython 3.14"),
+        ("--cpython-source", PY314, ["--python", "3.13t"], "CPython 3.14.2's source, not CPython 3.13"),
+        ("--cpython-source", PY314, ["--python", "3.12t"], "--python 3.12t: kits have CPython 3.11, 3.13, 3.13t, "),
     ],
     ids=[
         "musl-missing",
@@ -163,6 +168,9 @@ PY312 = {"Python-3.12.1/Include/patchlevel.h": '#define PY_VERSION              
         "cpython-wrong-package",
         "cpython-wrong-minor",
         "cpython-without-python",
+        "cpython-3.14t-wrong-minor",
+        "cpython-3.13t-wrong-minor",
+        "cpython-no-free-threaded-3.12",
     ],
 )
 def test_a_bad_source_tarball_is_refused_in_one_line_and_nothing_is_written(
@@ -215,3 +223,24 @@ def test_a_kit_built_from_another_source_is_not_passed_off_as_built_from_the_giv
     proc = run([*args, str(same)], env=env)
     assert proc.returncode == 0, proc.stderr
     assert _digest(kit_json) == before
+
+
+def test_a_cpython_debian_does_not_serve_fails_in_one_line_before_anything_is_built(tmp_path: Path) -> None:
+    """`--python 3.15t` without `--cpython-source`: its source is looked for first, so a host
+    that cannot get it (here: no Debian mirror answers; Debian's archive 404s python3.15 today)
+    hears so in one line naming the way out, and no musl kit is built in the meantime."""
+    cache, downloads = tmp_path / "cache", tmp_path / "downloads"
+    env = dict(
+        os.environ,
+        MUSLWHEEL_CACHE=str(cache),
+        MUSLWHEEL_DOWNLOADS=str(downloads),
+        MUSLWHEEL_DEBIAN_MIRROR="http://127.0.0.1:9/debian",
+    )
+    args = ["kit", "build", "--arch", "aarch64", "--musl", NEWEST_MUSL, "--python", "3.15t"]
+    proc = run([*muslwheel_cmd(), *args], env=env)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("muslwheel: error: CPython 3.15: ") and line.endswith(
+        "(give its source as --cpython-source TARBALL)"
+    )
+    assert proc.stdout == "" and not cache.exists()

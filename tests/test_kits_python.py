@@ -51,3 +51,36 @@ def test_a_kit_built_with_cpython_source_is_built_from_that_tarball(musl: str) -
         [*other.python_command(), "-c", "import importlib.util as u; print(u.find_spec('muslwheel_given_source'))"]
     )
     assert proc.stdout.strip() == "None"
+
+
+#: the free-threaded kits scripts/build-world builds: CPython 3.13t under the newest musl for a
+#: native 64-bit arch, one under qemu-user and a 32-bit one (every arch: bench/bench_kits.py)
+FT_ARCHES = ["x86_64", "aarch64", "armv7l"]
+FT_PROBE = (
+    PROBE
+    + """
+import sysconfig, importlib.machinery as m
+print(sys.abiflags, sys._is_gil_enabled(), sysconfig.get_config_var("Py_GIL_DISABLED"), m.EXTENSION_SUFFIXES[0],
+      sysconfig.get_path("include"), sys.executable)
+"""
+)
+
+
+@pytest.mark.world
+@pytest.mark.parametrize("arch", FT_ARCHES)
+def test_a_free_threaded_kit_runs_without_the_gil_from_its_t_paths(arch: str) -> None:
+    # zlib and ctypes (a call into musl, a callback from it) as in every kit, then the build's own
+    # word that it is free-threaded and runs so, with its ABI flag in every path a build reads
+    from muslwheel.arch import get_arch
+
+    kit = kit_for(arch, NEWEST_MUSL, "3.13t")
+    triplet = get_arch(arch).cpython_triplet("musl")
+    lines = run_ok([*kit.python_command(), "-c", FT_PROBE], env={"PATH": "/usr/bin:/bin"}).stdout.splitlines()
+    bits = "32" if arch in ("armv7l", "i686") else "64"
+    assert lines[0].split(None, 3) == ["4196687167", "True", "9", f"[1, 3, 5, 7, 9] {bits} cpython-313"]
+    flags, gil, disabled, suffix, include, executable = lines[1].split()
+    assert (flags, gil, disabled, suffix) == ("t", "False", "1", f".cpython-313t-{triplet}.so")
+    assert include.endswith("/usr/include/python3.13t") and executable.endswith("/usr/bin/python3.13t")
+    assert kit.sysconfigdata_path == kit.root / f"usr/lib/python3.13t/_sysconfigdata_t_linux_{triplet}.py"
+    assert kit.sysconfigdata_path.is_file() and (kit.include_dir / "Python.h").is_file()
+    assert kit.name == f"{arch}-musl{NEWEST_MUSL}-py3.13t" and kit.free_threaded and kit.python_minor == (3, 13)

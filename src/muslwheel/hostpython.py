@@ -8,6 +8,13 @@ one minor always get the same host Python:
    :func:`muslwheel.kits.cpython.build_host_python`): the same source as the kits' CPythons;
 2. ``pythonX.Y`` on ``PATH``, if it runs (a pyenv shim of a version not selected does not);
 3. the interpreter running muslwheel, if it is that minor.
+
+A free-threaded target (``"3.13t"``) gets the default build of its minor: CPython's configure
+checks only that ``--with-build-python`` is the same minor (configure.ac: ``build_python_ver``
+against ``PACKAGE_VERSION``), and the build Python runs with the target's ``_sysconfigdata``
+(``_PYTHON_SYSCONFIGDATA_NAME``), whose ``Py_GIL_DISABLED``, ``SOABI`` and ``EXT_SUFFIX`` make
+what it builds and tags free-threaded (a cp313t wheel's tag is ``packaging``'s answer for that
+sysconfig). So one host Python serves both builds of a minor.
 """
 
 from __future__ import annotations
@@ -25,14 +32,20 @@ class HostPythonError(MuslwheelError):
     """No host CPython of the minor asked for."""
 
 
+def host_minor(python: str) -> str:
+    """The minor whose host CPython builds for *python*: ``"3.13t"`` -> ``"3.13"``."""
+    return python[:-1] if python.endswith("t") else python
+
+
 def built_host_python_dir(minor: str) -> Path:
     """Where the kits keep the host CPython *minor* they built: ``<cache>/kits/build-python/X.Y``."""
-    return cache_dir() / "kits" / "build-python" / minor
+    return cache_dir() / "kits" / "build-python" / host_minor(minor)
 
 
 def find_build_python(minor: str) -> Path:
-    """A host CPython *minor* (``"3.11"``), in the module's search order; :class:`HostPythonError`
-    if there is none."""
+    """A host CPython *minor* (``"3.11"``; ``"3.13t"`` is served by ``3.13``), in the module's
+    search order; :class:`HostPythonError` if there is none."""
+    minor = host_minor(minor)
     built = built_host_python_dir(minor) / "bin" / f"python{minor}"
     if built.exists():
         return built

@@ -45,6 +45,13 @@ def kits_dir() -> Path:
     return cache_dir() / "kits"
 
 
+def split_python(python: str) -> tuple[str, bool]:
+    """``--python`` as (minor, free-threaded): ``"3.13t"`` -> ``("3.13", True)``, ``"3.11"`` ->
+    ``("3.11", False)``. The minor names the source and the host CPython a kit is built with."""
+    free = python.endswith("t")
+    return (python[:-1] if free else python), free
+
+
 def kit_name(arch: str, musl: str, python: str | None) -> str:
     """A kit's name: ``aarch64-musl1.2.3-py3.11``, or ``aarch64-musl1.2.3`` for a loader-only kit."""
     return f"{arch}-musl{musl}" + (f"-py{python}" if python else "")
@@ -116,7 +123,7 @@ class Kit:
         """The CPython minor as numbers (``(3, 13)`` for ``3.13`` and ``3.13t``); None without one."""
         if not self.python:
             return None
-        major, minor = self.python.rstrip("t").split(".")[:2]
+        major, minor = split_python(self.python)[0].split(".")[:2]
         return int(major), int(minor)
 
     @property
@@ -129,14 +136,18 @@ class Kit:
             raise KitError(f"kit {self.name} has no CPython (a loader-only kit)")
         return self.python
 
+    # A free-threaded CPython's names carry its ABI flag ``t`` (configure.ac: ABIFLAGS="t",
+    # LDVERSION=X.Yt, LIBDEST .../pythonX.Yt, INCLUDEPY .../pythonX.Yt, the sysconfigdata module
+    # _sysconfigdata_$(ABIFLAGS)_$(MACHDEP)_$(MULTIARCH)), which ``self.python`` already spells.
     @property
     def interpreter(self) -> Path:
-        """The kit's CPython executable (``ROOT/usr/bin/pythonX.Y``), a musl binary of its arch."""
+        """The kit's CPython executable (``ROOT/usr/bin/pythonX.Y``, ``pythonX.Yt`` free-threaded),
+        a musl binary of its arch."""
         return self.root / "usr" / "bin" / f"python{self._need_python()}"
 
     @property
     def include_dir(self) -> Path:
-        """CPython's headers (``ROOT/usr/include/pythonX.Y``)."""
+        """CPython's headers (``ROOT/usr/include/pythonX.Y[t]``)."""
         return self.root / "usr" / "include" / f"python{self._need_python()}"
 
     @property
@@ -145,9 +156,10 @@ class Kit:
 
     @property
     def sysconfigdata_name(self) -> str:
-        """The kit's ``_sysconfigdata`` module (for ``_PYTHON_SYSCONFIGDATA_NAME``)."""
+        """The kit's ``_sysconfigdata`` module (for ``_PYTHON_SYSCONFIGDATA_NAME``):
+        ``_sysconfigdata__linux_<triplet>``, ``_sysconfigdata_t_linux_<triplet>`` free-threaded."""
         self._need_python()
-        return f"_sysconfigdata__linux_{self.arch_info.cpython_triplet('musl')}"
+        return f"_sysconfigdata_{'t' if self.free_threaded else ''}_linux_{self.arch_info.cpython_triplet('musl')}"
 
     @property
     def sysconfigdata_path(self) -> Path:
@@ -155,12 +167,14 @@ class Kit:
 
     @property
     def ext_suffix(self) -> str:
-        """The extension-module suffix this CPython imports (``.cpython-311-aarch64-linux-musl.so``)."""
+        """The extension-module suffix this CPython imports (``.cpython-311-aarch64-linux-musl.so``,
+        ``.cpython-313t-aarch64-linux-musl.so`` free-threaded)."""
         minor = self._need_python().replace(".", "")
         return f".cpython-{minor}-{self.arch_info.cpython_triplet('musl')}.so"
 
     def build_python(self) -> Path:
-        """A host CPython of the kit's minor, to run builds and cross-builds for it."""
+        """A host CPython of the kit's minor, to run builds and cross-builds for it (the default
+        build of that minor for a free-threaded kit too: :mod:`muslwheel.hostpython`)."""
         return find_build_python(self._need_python())
 
     def runner(self) -> list[str]:

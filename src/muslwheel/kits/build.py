@@ -21,8 +21,16 @@ from pathlib import Path
 from ..arch import Arch, get_arch
 from ..hostpython import HostPythonError, find_build_python
 from ..progress import Progress, Steps
-from . import Kit, KitError, read_kit
-from .cpython import CPYTHON_SOURCES, build_cpython_tree, build_host_python, build_python_kit
+from . import Kit, KitError, read_kit, split_python
+from .cpython import (
+    CPYTHON_SOURCES,
+    FREE_THREADED,
+    build_cpython_tree,
+    build_host_python,
+    build_python_kit,
+    cpython_tarball,
+    kit_pythons,
+)
 from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL, base_musl, build_musl_kit, musl_from_debian_packages
 from .store import ESTIMATE, RECIPE, StderrProgress, _stderr, cpython_tree_dir, current, kit_directory, kit_meta
 from .store import kit_steps as _Steps
@@ -30,6 +38,7 @@ from .store import kit_steps as _Steps
 __all__ = [
     "CPYTHON_SOURCES",
     "DEBIAN_BINARY_MUSL",
+    "FREE_THREADED",
     "ESTIMATE",
     "NEWEST_MUSL",
     "RECIPE",
@@ -40,6 +49,7 @@ __all__ = [
     "build_musl_kit",
     "build_python_kit",
     "check_source_tarball",
+    "kit_pythons",
 ]
 
 
@@ -57,24 +67,32 @@ def build_kit(
     a = arch if isinstance(arch, Arch) else get_arch(arch)
     if not re.fullmatch(r"1\.[0-9]+\.[0-9]+", musl):
         raise KitError(f"--musl {musl!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
-    if python is not None and python not in CPYTHON_SOURCES:
-        raise KitError(f"--python {python}: kits have CPython {', '.join(CPYTHON_SOURCES)}")
+    if python is not None and python not in kit_pythons():
+        raise KitError(f"--python {python}: kits have CPython {', '.join(kit_pythons())}")
     if cpython_source is not None and python is None:
         raise KitError("--cpython-source goes with --python X.Y")
     if musl_source is not None:
         check_source_tarball(musl_source, "musl", musl)
     if cpython_source is not None and python is not None:
-        check_source_tarball(cpython_source, "cpython", python)
+        check_source_tarball(cpython_source, "cpython", split_python(python)[0])
     # a kit already built from another source is not silently kept as if built from this one
     if musl_source is not None:
         _refuse_other_source(kit_directory(a, musl, None), "musl_source", musl_source)
     if cpython_source is not None and python is not None:
         _refuse_other_source(kit_directory(a, musl, python), "cpython_source", cpython_source)
+    # the source first: a minor Debian serves no tarball of fails in one line, before any build
+    if python is not None and cpython_source is None and not _cpython_built(a, musl, python):
+        cpython_tarball(python, None)
     steps: Steps = _Steps(progress, _plan(a, musl, python, musl_source))
     musl_kit = build_musl_kit(a, musl, musl_source=musl_source, jobs=jobs, steps=steps)
     if python is None:
         return musl_kit
     return build_python_kit(musl_kit, python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+
+
+def _cpython_built(arch: Arch, musl: str, python: str) -> bool:
+    """Whether the kit, or the CPython tree it would be made of, is built already."""
+    return current(kit_directory(arch, musl, python)) or current(cpython_tree_dir(arch, python, base_musl(arch, musl)))
 
 
 def _refuse_other_source(directory: Path, key: str, given: Path) -> None:

@@ -1,12 +1,17 @@
 """CPython for kits: the host CPython a cross build runs, the cross-built CPython tree of an
 arch, and the ``<arch>-musl<ver>-py<X.Y>`` kit that joins a musl kit and that tree.
 
-- ``cpython/<arch>-py<X.Y>-musl<ver>``: CPython cross-compiled with zig against the oldest musl
+- ``cpython/<arch>-py<X.Y[t]>-musl<ver>``: CPython cross-compiled with zig against the oldest musl
   kit of its arch (so it runs on every later release), with static zlib and libffi, installed
   stripped and without its tests.
 - ``<arch>-musl<ver>-py<X.Y>``: the musl kit's root and the CPython tree, hard-linked together.
 - ``build-python/X.Y``: a host CPython built from the same Debian source, when the host has
   none of that minor (:mod:`muslwheel.hostpython` finds it).
+
+``--python X.Yt`` (3.13 on) is the free-threaded build (PEP 703): the same source configured
+with ``--disable-gil``, installed as ``pythonX.Yt`` with the ABI flag ``t`` in its paths, its
+``_sysconfigdata_t_…`` and its extension suffix; its cross build runs the default host CPython
+of the minor (configure checks only the minor; :mod:`muslwheel.hostpython`).
 
 zig's stand-in ``libc.so`` puts data symbols at one address, so all compiling and linking goes
 against the kit's real musl (``ZIG_LIBC``); zig links statically unless given ``-dynamic``.
@@ -25,10 +30,11 @@ from pathlib import Path
 
 from ..arch import Arch
 from ..cache import staged
-from ..hostpython import HostPythonError, built_host_python_dir, find_build_python
+from ..hostpython import HostPythonError, built_host_python_dir, find_build_python, host_minor
 from ..progress import Steps
+from ..suffixes import Python, extension_suffixes
 from ..zig import write_wrappers
-from . import Kit, KitError, kit_name, read_kit
+from . import Kit, KitError, kit_name, read_kit, split_python
 from .musl import base_musl, build_musl_kit
 from .store import (
     RECIPE,
@@ -44,8 +50,33 @@ from .store import (
     write_kit,
 )
 
-#: CPython minor -> the Debian source package and where it lives
-CPYTHON_SOURCES = {"3.11": "python3.11", "3.13": "python3.13", "3.14": "python3.14"}
+#: CPython minor -> its Debian source package (python3.14 and python3.15 are in Debian's index,
+#: but their tarballs 404 today: those kits need ``--cpython-source``)
+CPYTHON_SOURCES = {"3.11": "python3.11", "3.13": "python3.13", "3.14": "python3.14", "3.15": "python3.15"}
+#: the minors with a free-threaded build (``--python 3.13t``), PEP 703
+FREE_THREADED = ("3.13", "3.14", "3.15")
+
+
+def kit_pythons() -> list[str]:
+    """Every ``--python`` a kit can have: each minor, and its free-threaded build where it has one."""
+    return [p for minor in CPYTHON_SOURCES for p in (minor, *((minor + "t",) if minor in FREE_THREADED else ()))]
+
+
+def cpython_tarball(python: str, cpython_source: Path | None) -> Path:
+    """The source tarball of CPython *python* (``3.13t`` is ``3.13``'s): *cpython_source*, or
+    Debian's (downloaded once; :class:`~muslwheel.kits.sources.SourceError` in one line when
+    Debian serves none)."""
+    from .sources import SourceError
+
+    if cpython_source is not None:
+        return cpython_source
+    minor = split_python(python)[0]
+    try:
+        return source_tarball(CPYTHON_SOURCES[minor], minor)
+    except SourceError as e:
+        raise KitError(f"CPython {minor}: {e} (give its source as --cpython-source TARBALL)") from None
+
+
 #: where configure's checks cannot run the target's programs
 CONFIG_SITE = "ac_cv_file__dev_ptmx=yes\nac_cv_file__dev_ptc=no\n"
 #: what a slim kit leaves out of CPython's installation
@@ -99,21 +130,40 @@ def _build_python_kit(
     _smoke(read_kit(directory), tree.parent)
 
 
+#: what the smoke test prints: the minor, the import suffixes, whether the GIL is on after
+#: importing what a typical extension's import needs, and the sysconfigdata the build installed
+_SMOKE = (
+    "import sys, zlib, ctypes, json, struct, math, sysconfig, importlib.machinery as m; "
+    "print(repr((sys.version_info[:2], m.EXTENSION_SUFFIXES, getattr(sys, '_is_gil_enabled', lambda: True)(), "
+    "bool(sysconfig.get_config_var('Py_GIL_DISABLED')), sysconfig._get_sysconfigdata_name())))"
+)
+
+
+def smoke_expectation(kit: Kit) -> tuple[tuple[int, int], list[str], bool, bool, str]:
+    """What :data:`_SMOKE` prints in a working *kit*: its minor, the suffixes
+    :func:`muslwheel.suffixes.extension_suffixes` says it imports, the GIL off exactly when it is
+    free-threaded (``sys._is_gil_enabled()``), and the kit's own ``_sysconfigdata`` name."""
+    minor = kit.python_minor
+    assert minor is not None
+    suffixes = extension_suffixes(Python(minor[1], kit.free_threaded), kit.arch_info)
+    return minor, list(suffixes), not kit.free_threaded, kit.free_threaded, kit.sysconfigdata_name
+
+
 def _smoke(kit: Kit, tree: Path) -> None:
-    """The kit's CPython starts and imports what a typical extension's import needs; if not, the
-    kit and its CPython *tree* go (a tree missing a module must not pass as built)."""
-    code = (
-        "import sys, zlib, ctypes, json, struct, math, sysconfig, importlib.machinery as m; "
-        "print(sys.version_info[0], sys.version_info[1], m.EXTENSION_SUFFIXES[0])"
-    )
-    proc = subprocess.run([*kit.python_command(), "-c", code], capture_output=True, text=True, timeout=300)
-    want = f"{kit.python.replace('.', ' ') if kit.python else ''} {kit.ext_suffix}"
-    if proc.returncode != 0 or not proc.stdout.startswith(want):
+    """The kit's CPython starts, imports what a typical extension's import needs, takes the
+    extension suffixes of its build and runs with the GIL exactly when it is not free-threaded;
+    if not, the kit and its CPython *tree* go (a tree missing a module must not pass as built)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON_GIL", "PYTHONPATH", "PYTHONHOME")}
+    proc = subprocess.run([*kit.python_command(), "-c", _SMOKE], capture_output=True, text=True, timeout=300, env=env)
+    want = repr(smoke_expectation(kit))
+    got = proc.stdout.strip()
+    if proc.returncode != 0 or got != want or not kit.sysconfigdata_path.is_file():
         shutil.rmtree(kit.directory, ignore_errors=True)
         shutil.rmtree(tree, ignore_errors=True)
-        raise KitError(
-            f"{kit.name}: the built CPython does not work: {(proc.stderr.strip().splitlines() or [proc.stdout])[-1]}"
-        )
+        why = (proc.stderr.strip().splitlines() or [""])[-1] if proc.returncode else f"printed {got}, not {want}"
+        if not why and not kit.sysconfigdata_path.is_file():
+            why = f"no {kit.sysconfigdata_path.name}"
+        raise KitError(f"{kit.name}: the built CPython does not work: {why}")
 
 
 def build_cpython_tree(
@@ -141,7 +191,9 @@ def build_host_python(python: str, *, cpython_source: Path | None = None, jobs: 
     """The host CPython *python* a cross build runs (``--with-build-python``): one already on
     this host (:func:`muslwheel.hostpython.find_build_python`), else built from the same Debian
     source as the kits' (or *cpython_source*) with the host's C compiler into
-    ``<kits>/build-python/X.Y``."""
+    ``<kits>/build-python/X.Y``. A free-threaded *python* (``3.13t``) gets the default build
+    of its minor (:mod:`muslwheel.hostpython` says why)."""
+    python = host_minor(python)
     with contextlib.suppress(HostPythonError):
         return find_build_python(python)
     with kit_lock(f"build-python-{python}"):
@@ -156,7 +208,7 @@ def _build_host_python(python: str, out: Path, cpython_source: Path | None, jobs
     began = time.monotonic()
     with staged(out) as tmp:
         with work_dir() as work:
-            tarball = cpython_source or source_tarball(CPYTHON_SOURCES[python], python)
+            tarball = cpython_tarball(python, cpython_source)
             src = work / "cpython"
             src.mkdir()
             run(["tar", "-xf", str(tarball), "-C", str(src), "--strip-components=1"])
@@ -198,7 +250,7 @@ def _cross_build_cpython(
     with staged(out) as tmp:
         tmp.mkdir(parents=True)
         with work_dir() as work:
-            tarball = cpython_source or source_tarball(CPYTHON_SOURCES[python], python)
+            tarball = cpython_tarball(python, cpython_source)
             deps = work / "deps"
             wrappers = write_wrappers(work / "bin", arch.zig_target, libc_file=base.zig_libc_file())
             tools = wrappers.make_vars()
@@ -228,6 +280,7 @@ def _cross_build_cpython(
                     "--disable-test-modules",
                     "--with-pkg-config=no",
                     "--enable-ipv6",
+                    *(["--disable-gil"] if split_python(python)[1] else []),
                     f"CC={tools['CC']}",
                     f"CXX={tools['CXX']}",
                     f"AR={tools['AR']}",
