@@ -37,10 +37,22 @@ def plan_targets(
     if arches or pythons:
         if not (arches and pythons):
             raise MuslwheelError("build: give both --arch and --python (or --kit / --cpython)")
-        targets += select_targets(split_choices(arches, tuple(ARCHES)), split_choices(pythons), musl)
+        targets += select_targets(split_choices(arches, tuple(ARCHES)), python_choices(pythons), musl)
     if not targets:
         raise MuslwheelError("build: no targets: give --arch ARCH --python X.Y (or --kit / --cpython)")
     return targets
+
+
+def python_choices(specs: Sequence[str]) -> list[str]:
+    """``--python`` values as kits spell them (``3.11``, ``3.13t`` for a free-threaded build;
+    ``313t`` and ``cp313t`` too), each once; a free-threaded build before 3.13 is refused."""
+    from ..tags import parse_python_version
+
+    out = []
+    for spec in split_choices(specs):
+        v = parse_python_version(spec)
+        out.append(f"{v.major}.{v.minor}{'t' if v.free_threaded else ''}")
+    return list(dict.fromkeys(out))
 
 
 def config_settings(items: Sequence[str]) -> dict[str, str | list[str]]:

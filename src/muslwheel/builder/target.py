@@ -27,12 +27,12 @@ class BuildError(MuslwheelError):
 class Target:
     name: str  #: ``aarch64-musl1.2.3-py3.11``
     arch: Arch
-    python: str  #: CPython minor, ``"3.11"``
+    python: str  #: CPython minor, ``"3.11"`` (``"3.13t"``: free-threaded)
     musl: str | None
     root: Path | None  #: the target's root filesystem (libraries for repair); None: this host
     sysconfigdata: Path  #: the target CPython's ``_sysconfigdata_*.py``
     include_dir: Path  #: the target CPython's headers (``Python.h``, ``pyconfig.h``)
-    build_python: Path  #: a host CPython of the same minor
+    build_python: Path  #: a host CPython of the same minor (the default build for a free-threaded one)
     zig_target: str
     zig_libc: Path | None = None  #: a zig libc file naming the target's own musl, if it has one
     python_command: tuple[str, ...] | None = None  #: runs the target CPython here (with qemu)
@@ -58,7 +58,7 @@ class Target:
 
 
 def _minor_of(sysconfigdata: Path) -> str:
-    # lib/python3.11/_sysconfigdata_*.py
+    # lib/python3.11/_sysconfigdata_*.py; lib/python3.13t/_sysconfigdata_t_*.py (free-threaded)
     name = sysconfigdata.parent.name
     if not name.startswith("python"):
         raise BuildError(f"{sysconfigdata}: not inside a lib/pythonX.Y directory")

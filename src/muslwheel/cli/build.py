@@ -65,8 +65,8 @@ def register(sub: Subparsers) -> None:
         "--python",
         action="append",
         default=[],
-        metavar="X.Y",
-        help="target CPython minor(s), comma-separated or repeated",
+        metavar="X.Y[t]",
+        help="target CPython minor(s), comma-separated or repeated (3.13t: free-threaded)",
     )
     p.add_argument(
         "--musl",

@@ -58,7 +58,11 @@ def register(sub: Subparsers) -> None:
     k.add_argument(
         "--musl", required=True, metavar="VERSION", help="1.2.3 (Debian's packages) or 1.2.6 (built from source)"
     )
-    k.add_argument("--python", metavar="X.Y", help="also a musl CPython X.Y in it (3.11, 3.13, 3.14)")
+    k.add_argument(
+        "--python",
+        metavar="X.Y[t]",
+        help="also a musl CPython X.Y in it (3.11, 3.13; 3.13t free-threaded; 3.14[t], 3.15[t] need --cpython-source)",
+    )
     k.add_argument("--musl-source", metavar="TARBALL", help="musl's source tarball (default: from Debian's archive)")
     k.add_argument(
         "--cpython-source", metavar="TARBALL", help="CPython's source tarball (default: from Debian's archive)"

@@ -90,8 +90,8 @@ def pythons_wanted(needs: KitNeeds) -> str:
 
 def kit_fits(needs: KitNeeds, kit: Kit) -> bool:
     """Whether the kit's CPython is one the wheel's Python tags name (abi3: that minor or later)."""
-    assert kit.python is not None
-    minor = _minor(kit.python)
+    minor = kit.python_minor  # "3.13t" is 3.13's free-threaded build
+    assert minor is not None
     if needs.pythons and minor not in needs.pythons:
         return False
     return not (needs.abi3_from and minor < needs.abi3_from)
