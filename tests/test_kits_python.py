@@ -5,6 +5,7 @@ that tarball's."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import PY_KIT_IDS, PY_KITS, kit_for, run_ok
@@ -84,3 +85,29 @@ def test_a_free_threaded_kit_runs_without_the_gil_from_its_t_paths(arch: str) ->
     assert kit.sysconfigdata_path == kit.root / f"usr/lib/python3.13t/_sysconfigdata_t_linux_{triplet}.py"
     assert kit.sysconfigdata_path.is_file() and (kit.include_dir / "Python.h").is_file()
     assert kit.name == f"{arch}-musl{NEWEST_MUSL}-py3.13t" and kit.free_threaded and kit.python_minor == (3, 13)
+
+
+def test_a_free_threaded_kit_names_its_paths_as_cpythons_configure_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """configure.ac: ABIFLAGS="t", LDVERSION=X.Yt, LIBDEST and INCLUDEPY .../pythonX.Yt, the module
+    _sysconfigdata_$(ABIFLAGS)_$(MACHDEP)_$(MULTIARCH); its builds run the host CPython of the minor."""
+    from muslwheel.kits import Kit, kit_name
+
+    root = tmp_path / "kit" / "root"
+    kit = Kit(kit_name("aarch64", "1.2.6", "3.13t"), "aarch64", "1.2.6", "3.13t", root)
+    assert kit.name == "aarch64-musl1.2.6-py3.13t"
+    assert (kit.python_minor, kit.free_threaded) == ((3, 13), True)
+    assert kit.interpreter == root / "usr/bin/python3.13t"
+    assert kit.include_dir == root / "usr/include/python3.13t"
+    assert kit.sysconfigdata_path == root / "usr/lib/python3.13t/_sysconfigdata_t_linux_aarch64-linux-musl.py"
+    assert kit.ext_suffix == ".cpython-313t-aarch64-linux-musl.so"
+    default = Kit(kit_name("aarch64", "1.2.6", "3.13"), "aarch64", "1.2.6", "3.13", root)
+    assert default.sysconfigdata_name == "_sysconfigdata__linux_aarch64-linux-musl" and not default.free_threaded
+    # one host CPython serves both builds of the minor (CPython's configure checks the minor only)
+    monkeypatch.setenv("MUSLWHEEL_CACHE", str(tmp_path / "cache"))
+    built = tmp_path / "cache" / "kits" / "build-python" / "3.13" / "bin" / "python3.13"
+    built.parent.mkdir(parents=True)
+    built.write_text("#!/bin/sh\n")
+    built.chmod(0o755)
+    assert kit.build_python() == default.build_python() == built
