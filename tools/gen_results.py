@@ -317,6 +317,7 @@ QUOTE: dict[str, list[str] | None] = {
         r"^summary: ",
         r"^at the end: ",
     ],
+    "kits-3.13t.txt": [r"^host CPython", r"py3\.13t .*CPython 3\.13"],
     "scan.txt": None,
 }
 _BUILD_SUMMARY = [r"^targets \(", r"?^no kit ", r"targets ok; all targets together", r"?^build / native, "]
@@ -346,14 +347,18 @@ CPython 3.11: all load after (none before); the 5 importable crash before, impor
     ("detect", ["detect.txt"], ""),
     (
         "check --import and the kits",
-        ["check_import.txt", "kits.txt"],
+        ["check_import.txt", "kits.txt", "kits-3.13t.txt"],
         """Kits (2026-11-26, busy machine): 42 kits, 8 arches × musl 1.2.3 (6 arches) / 1.2.6 × CPython
 3.11.2 and 3.13.15, each CPython kit running zlib, ctypes (call and callback) and a zig-built C
 extension, natively or under qemu-user; the bench set's musllinux wheels imported in them. Of
 122 wheel × kit imports, 110 imported and 12 crashed (SIGSEGV), all on musl 1.2.3 and all
 importing on 1.2.6 (DT_RELR: numpy 2.5.5 cp313 on x86_64 and aarch64; cryptography, psycopg2,
 pyarrow, pyzmq, ujson x86_64); a CPython cross-build took 4–11 min at load 5–15, 898 MB for all
-kits.""",
+kits. `kits-3.13t.txt` (2026-12-06, load 10–15, a cache of its own: `MUSLWHEEL_CACHE`): the
+free-threaded CPython 3.13.15 kits of the suite (x86_64, aarch64, armv7l), each running without
+the GIL after zlib, ctypes and a zig-built C extension; their cross-builds took 22–29 min and
+the host CPython 3.13 10 min at that load; no wheels (this machine's index lacks the bench set's
+pinned releases).""",
     ),
     (
         "scan",
