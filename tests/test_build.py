@@ -150,6 +150,7 @@ def test_the_build_error_of_a_broken_extension_is_shown(
         (["{project}", "--arch", "x86_64"], "give both --arch and --python"),
         (["{project}"], "no targets"),
         (["{project}", "--arch", "riscv64", "--python", "3.99"], "kit"),
+        (["{project}", "--arch", "x86_64", "--python", "3.12t"], "free-threaded builds start at 3.13"),
         (["{evil}", "--cpython", "{world}"], "outside the sdist"),
     ],
 )
