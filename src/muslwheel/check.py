@@ -34,10 +34,11 @@ from pathlib import Path
 from .arch import Arch, get_arch, host_runs_natively
 from .audit import Verdict, audit_elfs, read_wheel_elfs
 from .errors import MuslwheelError
-from .libc import MUSL, MuslVersion, detect_interpreter, detect_root
+from .libc import MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
 from .resolve import ELSEWHERE, LIBRARY
 from .root import MuslRoot, SearchDir
+from .vocabulary import Libc
 from .wheelfile import WheelFile
 
 _MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
@@ -83,7 +84,7 @@ def _musl_root(arch: Arch, root: Path | None) -> MuslRoot:
 
 def _library_dirs(target: MuslRoot) -> list[str]:
     """The directories the target's loader searches, as it names them."""
-    if target.root is None and target.path_file_dirs is None and detect_interpreter().libc != MUSL:
+    if target.root is None and target.path_file_dirs is None and detect_interpreter().libc != Libc.MUSL:
         return []  # a glibc host's /lib and /usr/lib are not the musl target's
     return list(target.system_dirs)
 

@@ -32,7 +32,6 @@ from typing import Callable, NamedTuple
 from .arch import ARCHES, Arch, get_arch
 from .errors import MuslwheelError
 from .libc import (
-    MUSL,
     MuslVersion,
     StrPath,
     detect_interpreter,
@@ -40,6 +39,7 @@ from .libc import (
     musl_version_from_loader_bytes,
     resolve_in_root,
 )
+from .vocabulary import Libc
 
 #: musl's built-in library path, used when there is no path file (``ldso/dynlink.c``:
 #: ``sys_path = "/lib:/usr/local/lib:/usr/lib"``). The one copy of it in muslwheel.
@@ -125,7 +125,7 @@ class MuslRoot:
             chosen = arch
         elif base is None:
             d = detect_interpreter()  # this interpreter's arch, or the only musl here
-            chosen = d.arch if d.arch and (d.libc == MUSL or d.arch in loaders) else ""
+            chosen = d.arch if d.arch and (d.libc == Libc.MUSL or d.arch in loaders) else ""
             if not chosen and len(loaders) == 1:
                 chosen = next(iter(loaders))
         elif len(loaders) == 1:
