@@ -109,6 +109,43 @@ def test_the_path_file_and_musls_default(tmp_path: Path) -> None:
     assert MuslRoot.of(X86, tmp_path, ldpaths=["/p"]).search_path() == [SearchDir("/p", True)]
 
 
+def test_a_host_directory_inside_the_root_is_the_roots(tmp_path: Path) -> None:
+    """``--ldpaths`` names directories of this host; one inside the root (what ``build`` passes
+    for a kit's library directories) is searched as the root's, never followed out of it."""
+    unique = f"/muslwheel-nowhere-{uuid.uuid4().hex}"
+    real = _file(tmp_path, f"{unique}/libfoo.so.1")
+    _link(tmp_path, "/usr/lib/libfoo.so.1", f"{unique}/libfoo.so.1")
+    target = MuslRoot.of(X86, tmp_path, ldpaths=[str(tmp_path / "usr/lib")])
+    hit, looked = target.find("libfoo.so.1", lambda _: True)
+    assert looked == [SearchDir(str(tmp_path / "usr/lib"), True)]
+    assert hit is not None and hit.host == real and hit.path == str(tmp_path / "usr/lib/libfoo.so.1")
+    assert target.host_dir(looked[0]) == tmp_path / "usr/lib"
+    # a directory outside the root is this host's, taken as it is
+    outside = MuslRoot.of(X86, tmp_path / "usr", ldpaths=[str(tmp_path / "lib")])
+    assert outside.host_file(SearchDir(str(tmp_path / "lib"), True), "x") == tmp_path / "lib/x"
+
+
+def test_build_points_the_target_sysconfig_inside_the_root(tmp_path: Path) -> None:
+    """``build`` rewrites the target CPython's ``_sysconfigdata`` directories to this host's
+    paths: through the root's own links, so a kit whose ``/usr/lib`` is an absolute link names
+    the root's directory, not the host's."""
+    from muslwheel.builder.target import Target
+    from muslwheel.builder.toolchain import read_build_time_vars, write_sysconfigdata
+
+    unique = f"/muslwheel-nowhere-{uuid.uuid4().hex}"
+    root = tmp_path / "root"
+    _link(root, "/usr/lib", unique)
+    name = "_sysconfigdata__linux_x86_64-linux-musl.py"
+    values = {"EXT_SUFFIX": ".cpython-311-x86_64-linux-musl.so", "LIBDIR": "/usr/lib", "LIBDEST": "/usr/lib/python3.11"}
+    sysconfig = _file(root, f"{unique}/python3.11/{name}", f"build_time_vars = {values!r}\n".encode())
+    target = Target("t", X86, "3.11", None, root, sysconfig, root / "usr/include/python3.11", Path("/p"), "z")
+    tool = tmp_path / "cc"
+    write_sysconfigdata(target, tmp_path / "out", tool, tool, tool)
+    rewritten = read_build_time_vars(tmp_path / "out" / name)
+    assert rewritten["LIBDIR"] == str(root / unique.lstrip("/"))
+    assert rewritten["LIBDEST"] == str(root / unique.lstrip("/") / "python3.11")
+
+
 # --- (b) musl roots reached through absolute symlinks ----------------------------------------------
 
 FOO_C = 'const char foo_marker[] = "{marker}";\nint foo(int x) {{ return x + 7; }}\n'
@@ -189,6 +226,11 @@ def test_repair_grafts_the_roots_file(toolchain: Toolchain, tmp_path: Path, shap
     (graft,) = result.grafted
     assert graft.needed == "libfoo.so.1" and graft.data == real.read_bytes()
     assert _inside(graft.source, root) and Path(graft.source).resolve() == real.resolve()
+    # as `build` asks for a kit: the root's directories given as --ldpaths, paths of this host
+    ldpaths = [str(d) for d in MuslRoot.of(X86, root).system_dirs_on_host()]
+    (tmp_path / "out-ldpaths").mkdir()
+    (built,) = repair_wheel(wheel, tmp_path / "out-ldpaths", root=root, ldpaths=ldpaths).grafted
+    assert built.data == real.read_bytes() and Path(built.source).resolve() == real.resolve()
     # the CLI the same, and the wheel it writes carries the root's library
     cli_out = tmp_path / "cli-out"
     repaired = json.loads(
