@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import Toolchain, checkout_env, loader_for, muslwheel_cmd, run, run_ok, write_c
+from conftest import Toolchain, checkout_env, loader_for, muslwheel_cmd, run, run_ok, runner_for, write_c
 from wheelmaker import make_wheel
 
 from muslwheel.arch import ARCHES
@@ -266,3 +266,30 @@ def test_check_loads_the_roots_file_with_musls_loader(toolchain: Toolchain, tmp_
     failed = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout)
     assert not failed["loads"]
     assert ("missing-library", "libfoo.so.1") in [(p["kind"], p["subject"]) for p in failed["problems"]]
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])  # run natively, and under qemu-user
+def test_a_root_whose_loader_is_not_executable(toolchain: Toolchain, tmp_path: Path, arch: str) -> None:
+    """check runs the root's loader: one that may not be executed is one line and exit 2 (natively
+    the exec failed with a traceback; qemu-user exits 1 saying nothing, which read as "loads").
+    detect and find-library execute nothing, so they still answer from its bytes."""
+    info = ARCHES[arch]
+    runner_for(arch)
+    root = tmp_path / "root"
+    loader = _file(root, f"/lib/{info.loader_name}", Path(os.path.realpath(loader_for(arch))).read_bytes())
+    loader.chmod(0o644)
+    lib = toolchain.build(
+        arch, tmp_path / "libuse.so", [write_c(tmp_path / "use.c", "int use(int x) { return x; }\n")], shared=True
+    )
+    wheel = make_wheel(tmp_path, "use", "1.0", f"py3-none-linux_{arch}", {"use/libuse.so": lib.read_bytes()})
+    for extra in ([], ["--json"]):
+        proc = run([*muslwheel_cmd(), "check", *extra, "--root", root, wheel], env=checkout_env())
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert (
+            proc.stderr
+            == f"muslwheel: error: {loader}: the target's musl loader is not executable (chmod +x to check with it)\n"
+        )
+    found = json.loads(run_ok([*muslwheel_cmd(), "detect", "--json", "--root", root], env=checkout_env()).stdout)
+    assert (found["arch"], found["loader"]) == (arch, f"/lib/{info.loader_name}") and found["musl_version"]
+    c = run_ok([*muslwheel_cmd(), "find-library", "c", "--root", root], env=checkout_env())
+    assert c.stdout == f"/lib/{info.loader_name}\n"
