@@ -140,7 +140,8 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
             if r.kind in ("unresolved", "glibc-symbol"):
                 result.problems.append(Problem(r.file or "", "unbound-symbol", r.symbol or "", r.why))
         return result
-    if not os.access(loader, os.X_OK):  # run natively it would not start; under qemu it exits 1, silent
+    # not executable: natively it would not start, and qemu-user would exit 1 saying nothing
+    if loader is not None and not os.access(loader, os.X_OK):
         raise MuslwheelError(f"{loader}: the target's musl loader is not executable (chmod +x to check with it)")
     result.method = "loader+qemu" if runner else "loader"
     _run_loader(result, data, verdict, target, dirs, runner)
