@@ -282,13 +282,14 @@ def test_a_root_whose_loader_is_not_executable(toolchain: Toolchain, tmp_path: P
         arch, tmp_path / "libuse.so", [write_c(tmp_path / "use.c", "int use(int x) { return x; }\n")], shared=True
     )
     wheel = make_wheel(tmp_path, "use", "1.0", f"py3-none-linux_{arch}", {"use/libuse.so": lib.read_bytes()})
-    for extra in ([], ["--json"]):
-        proc = run([*muslwheel_cmd(), "check", *extra, "--root", root, wheel], env=checkout_env())
-        assert proc.returncode == 2 and proc.stdout == ""
-        assert (
-            proc.stderr
-            == f"muslwheel: error: {loader}: the target's musl loader is not executable (chmod +x to check with it)\n"
-        )
+    proc = run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env())
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert (
+        proc.stderr
+        == f"muslwheel: error: {loader}: the target's musl loader is not executable (chmod +x to check with it)\n"
+    )
+    if arch != "x86_64":
+        return  # what follows runs nothing: once is enough
     found = json.loads(run_ok([*muslwheel_cmd(), "detect", "--json", "--root", root], env=checkout_env()).stdout)
     assert (found["arch"], found["loader"]) == (arch, f"/lib/{info.loader_name}") and found["musl_version"]
     c = run_ok([*muslwheel_cmd(), "find-library", "c", "--root", root], env=checkout_env())
