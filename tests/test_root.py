@@ -294,3 +294,29 @@ def test_a_root_whose_loader_is_not_executable(toolchain: Toolchain, tmp_path: P
     assert (found["arch"], found["loader"]) == (arch, f"/lib/{info.loader_name}") and found["musl_version"]
     c = run_ok([*muslwheel_cmd(), "find-library", "c", "--root", root], env=checkout_env())
     assert c.stdout == f"/lib/{info.loader_name}\n"
+
+
+@pytest.mark.parametrize(
+    ("runner", "said"),
+    [("exit 1", "exit status 1"), ("kill -SEGV $$", "killed by SIGSEGV")],
+    ids=["silent-exit", "signal"],
+)
+def test_a_loader_run_that_fails_without_musls_words_is_not_loads(
+    toolchain: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: str, said: str
+) -> None:
+    """qemu-user (the runner of every foreign arch) can fail before musl's loader says anything:
+    it exits 1 silently on a file it may not execute, and dies of a signal when it crashes. check
+    then knows nothing about the wheel and must not say "loads" (it did: only musl's own "Error …"
+    lines made a problem). The runner here is a host shell standing in for such a qemu."""
+    import muslwheel.check as check
+
+    loader_for("x86_64")
+    lib = toolchain.build(
+        "x86_64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", "int use(int x) { return x; }\n")], shared=True
+    )
+    wheel = make_wheel(tmp_path, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": lib.read_bytes()})
+    assert check.check_wheel(wheel).loads  # the real loader: it loads
+    monkeypatch.setattr(check, "_runner", lambda arch: ["/bin/sh", "-c", runner, "qemu"])
+    result = check.check_wheel(wheel)
+    assert not result.loads
+    assert [(p.file, p.kind, p.subject) for p in result.problems] == [("use/libuse.so", "loader-failed", said)]
