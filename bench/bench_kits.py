@@ -36,12 +36,11 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from results_file import header, write  # noqa: E402
 
-from muslwheel.arch import get_arch  # noqa: E402
+from muslwheel.arch import ARCHES, get_arch  # noqa: E402
 from muslwheel.hostpython import built_host_python_dir as host_python_dir  # noqa: E402
 from muslwheel.kits import Kit, kit_name, kits_dir, list_kits  # noqa: E402
 from muslwheel.kits.build import CPYTHON_SOURCES, DEBIAN_BINARY_MUSL, NEWEST_MUSL, kit_pythons  # noqa: E402
 
-ARCHES = ["x86_64", "aarch64", "i686", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64"]
 #: the CPythons built by default: those Debian serves a tarball of (3.14 and 3.15: none today)
 DEBIAN_PYTHONS = ["3.11", "3.13", "3.13t"]
 

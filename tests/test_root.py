@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import Toolchain, checkout_env, loader_for, muslwheel_cmd, run, run_ok, write_c
+from conftest import Toolchain, checkout_env, loader_for, muslwheel_cmd, run, run_ok, runner_for, write_c
 from wheelmaker import make_wheel
 
 from muslwheel.arch import ARCHES
@@ -109,6 +109,43 @@ def test_the_path_file_and_musls_default(tmp_path: Path) -> None:
     assert MuslRoot.of(X86, tmp_path, ldpaths=["/p"]).search_path() == [SearchDir("/p", True)]
 
 
+def test_a_host_directory_inside_the_root_is_the_roots(tmp_path: Path) -> None:
+    """``--ldpaths`` names directories of this host; one inside the root (what ``build`` passes
+    for a kit's library directories) is searched as the root's, never followed out of it."""
+    unique = f"/muslwheel-nowhere-{uuid.uuid4().hex}"
+    real = _file(tmp_path, f"{unique}/libfoo.so.1")
+    _link(tmp_path, "/usr/lib/libfoo.so.1", f"{unique}/libfoo.so.1")
+    target = MuslRoot.of(X86, tmp_path, ldpaths=[str(tmp_path / "usr/lib")])
+    hit, looked = target.find("libfoo.so.1", lambda _: True)
+    assert looked == [SearchDir(str(tmp_path / "usr/lib"), True)]
+    assert hit is not None and hit.host == real and hit.path == str(tmp_path / "usr/lib/libfoo.so.1")
+    assert target.host_dir(looked[0]) == tmp_path / "usr/lib"
+    # a directory outside the root is this host's, taken as it is
+    outside = MuslRoot.of(X86, tmp_path / "usr", ldpaths=[str(tmp_path / "lib")])
+    assert outside.host_file(SearchDir(str(tmp_path / "lib"), True), "x") == tmp_path / "lib/x"
+
+
+def test_build_points_the_target_sysconfig_inside_the_root(tmp_path: Path) -> None:
+    """``build`` rewrites the target CPython's ``_sysconfigdata`` directories to this host's
+    paths: through the root's own links, so a kit whose ``/usr/lib`` is an absolute link names
+    the root's directory, not the host's."""
+    from muslwheel.builder.target import Target
+    from muslwheel.builder.toolchain import read_build_time_vars, write_sysconfigdata
+
+    unique = f"/muslwheel-nowhere-{uuid.uuid4().hex}"
+    root = tmp_path / "root"
+    _link(root, "/usr/lib", unique)
+    name = "_sysconfigdata__linux_x86_64-linux-musl.py"
+    values = {"EXT_SUFFIX": ".cpython-311-x86_64-linux-musl.so", "LIBDIR": "/usr/lib", "LIBDEST": "/usr/lib/python3.11"}
+    sysconfig = _file(root, f"{unique}/python3.11/{name}", f"build_time_vars = {values!r}\n".encode())
+    target = Target("t", X86, "3.11", None, root, sysconfig, root / "usr/include/python3.11", Path("/p"), "z")
+    tool = tmp_path / "cc"
+    write_sysconfigdata(target, tmp_path / "out", tool, tool, tool)
+    rewritten = read_build_time_vars(tmp_path / "out" / name)
+    assert rewritten["LIBDIR"] == str(root / unique.lstrip("/"))
+    assert rewritten["LIBDEST"] == str(root / unique.lstrip("/") / "python3.11")
+
+
 # --- (b) musl roots reached through absolute symlinks ----------------------------------------------
 
 FOO_C = 'const char foo_marker[] = "{marker}";\nint foo(int x) {{ return x + 7; }}\n'
@@ -189,6 +226,11 @@ def test_repair_grafts_the_roots_file(toolchain: Toolchain, tmp_path: Path, shap
     (graft,) = result.grafted
     assert graft.needed == "libfoo.so.1" and graft.data == real.read_bytes()
     assert _inside(graft.source, root) and Path(graft.source).resolve() == real.resolve()
+    # as `build` asks for a kit: the root's directories given as --ldpaths, paths of this host
+    ldpaths = [str(d) for d in MuslRoot.of(X86, root).system_dirs_on_host()]
+    (tmp_path / "out-ldpaths").mkdir()
+    (built,) = repair_wheel(wheel, tmp_path / "out-ldpaths", root=root, ldpaths=ldpaths).grafted
+    assert built.data == real.read_bytes() and Path(built.source).resolve() == real.resolve()
     # the CLI the same, and the wheel it writes carries the root's library
     cli_out = tmp_path / "cli-out"
     repaired = json.loads(
@@ -224,3 +266,57 @@ def test_check_loads_the_roots_file_with_musls_loader(toolchain: Toolchain, tmp_
     failed = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout)
     assert not failed["loads"]
     assert ("missing-library", "libfoo.so.1") in [(p["kind"], p["subject"]) for p in failed["problems"]]
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])  # run natively, and under qemu-user
+def test_a_root_whose_loader_is_not_executable(toolchain: Toolchain, tmp_path: Path, arch: str) -> None:
+    """check runs the root's loader: one that may not be executed is one line and exit 2 (natively
+    the exec failed with a traceback; qemu-user exits 1 saying nothing, which read as "loads").
+    detect and find-library execute nothing, so they still answer from its bytes."""
+    info = ARCHES[arch]
+    runner_for(arch)
+    root = tmp_path / "root"
+    loader = _file(root, f"/lib/{info.loader_name}", Path(os.path.realpath(loader_for(arch))).read_bytes())
+    loader.chmod(0o644)
+    lib = toolchain.build(
+        arch, tmp_path / "libuse.so", [write_c(tmp_path / "use.c", "int use(int x) { return x; }\n")], shared=True
+    )
+    wheel = make_wheel(tmp_path, "use", "1.0", f"py3-none-linux_{arch}", {"use/libuse.so": lib.read_bytes()})
+    proc = run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env())
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert (
+        proc.stderr
+        == f"muslwheel: error: {loader}: the target's musl loader is not executable (chmod +x to check with it)\n"
+    )
+    if arch != "x86_64":
+        return  # what follows runs nothing: once is enough
+    found = json.loads(run_ok([*muslwheel_cmd(), "detect", "--json", "--root", root], env=checkout_env()).stdout)
+    assert (found["arch"], found["loader"]) == (arch, f"/lib/{info.loader_name}") and found["musl_version"]
+    c = run_ok([*muslwheel_cmd(), "find-library", "c", "--root", root], env=checkout_env())
+    assert c.stdout == f"/lib/{info.loader_name}\n"
+
+
+@pytest.mark.parametrize(
+    ("runner", "said"),
+    [("exit 1", "exit status 1"), ("kill -SEGV $$", "killed by SIGSEGV")],
+    ids=["silent-exit", "signal"],
+)
+def test_a_loader_run_that_fails_without_musls_words_is_not_loads(
+    toolchain: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: str, said: str
+) -> None:
+    """qemu-user (the runner of every foreign arch) can fail before musl's loader says anything:
+    it exits 1 silently on a file it may not execute, and dies of a signal when it crashes. check
+    then knows nothing about the wheel and must not say "loads" (it did: only musl's own "Error …"
+    lines made a problem). The runner here is a host shell standing in for such a qemu."""
+    import muslwheel.check as check
+
+    loader_for("x86_64")
+    lib = toolchain.build(
+        "x86_64", tmp_path / "libuse.so", [write_c(tmp_path / "use.c", "int use(int x) { return x; }\n")], shared=True
+    )
+    wheel = make_wheel(tmp_path, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": lib.read_bytes()})
+    assert check.check_wheel(wheel).loads  # the real loader: it loads
+    monkeypatch.setattr(check, "_runner", lambda arch: ["/bin/sh", "-c", runner, "qemu"])
+    result = check.check_wheel(wheel)
+    assert not result.loads
+    assert [(p.file, p.kind, p.subject) for p in result.problems] == [("use/libuse.so", "loader-failed", said)]

@@ -337,6 +337,10 @@ def test_cli_json_carries_what_the_filters_left_out(world: World, tmp_path: Path
     )
     summary = json.loads(proc.stdout)
     assert summary["wheels"] == 5 and summary["left_out"]["older"] == 0, proc.stderr
+    # --python reads a CPython as `tags --python` does: cp312 is 3.12
+    proc = scan(world.files, "--db", tmp_path / "p.sqlite", "--json", "--python", "cp312")
+    summary = json.loads(proc.stdout)
+    assert (summary["wheels"], summary["left_out"]["python"]) == (1, 4), proc.stderr
 
 
 def test_cli_newest_and_the_printed_summary(world: World, tmp_path: Path) -> None:
@@ -608,6 +612,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     proc = scan(tmp_path, "--db", tmp_path / "z.sqlite", "--workers", "0")
     assert proc.returncode == 2 and "--workers: 0 is less than 1" in proc.stderr
     assert not (tmp_path / "z.sqlite").exists()
+    proc = scan(tmp_path, "--db", tmp_path / "t.sqlite", "--python", "3.13t")  # the filter knows no free-threaded
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "default (GIL) builds only" in proc.stderr
+    assert not (tmp_path / "t.sqlite").exists()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,9 @@ install.
 
 - :func:`cache_dir`: ``$MUSLWHEEL_CACHE``, else ``$XDG_CACHE_HOME/muslwheel``, else
   ``~/.cache/muslwheel`` (kits, cross-build environments, zig's cache, scans).
+- :func:`kits_dir`: ``<cache>/kits``, where the kits live (:mod:`muslwheel.kits` owns what is
+  inside) and the host CPythons they build with (``build-python/X.Y``, which
+  :mod:`muslwheel.hostpython` finds without importing the kits).
 - :func:`downloads_dir`: ``$MUSLWHEEL_DOWNLOADS``, else ``$XDG_CACHE_HOME/muslwheel-downloads``,
   else ``~/.cache/muslwheel-downloads``: verified source and package downloads, kept apart from
   the cache so that removing the cache does not download them again.
@@ -34,6 +37,11 @@ def cache_dir() -> Path:
     if env:
         return Path(env)
     return _xdg_cache() / "muslwheel"
+
+
+def kits_dir() -> Path:
+    """Where built kits live: ``<cache>/kits``."""
+    return cache_dir() / "kits"
 
 
 def downloads_dir() -> Path:

@@ -34,20 +34,41 @@ from pathlib import Path
 from .arch import Arch, get_arch, host_runs_natively
 from .audit import Verdict, audit_elfs, read_wheel_elfs
 from .errors import MuslwheelError
-from .libc import MUSL, MuslVersion, detect_interpreter, detect_root
+from .libc import MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
 from .resolve import ELSEWHERE, LIBRARY
 from .root import MuslRoot, SearchDir
+from .vocabulary import Libc
 from .wheelfile import WheelFile
 
 _MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
 _UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
+#: musl's ldso/dynlink.c reports every load and relocation error as "Error loading …" or
+#: "Error relocating …", then, in --list mode, exits 127 after listing
+_LOADER_ERROR = re.compile(r"Error (?:loading shared library|relocating) ")
+
+
+def _unexplained_failure(returncode: int, output: str) -> tuple[str, str] | None:
+    """(what, its last words) when the loader (or qemu running it) ended badly without one of
+    musl's own error lines: killed by a signal, or a non-zero exit with nothing musl printed."""
+    import signal
+
+    last = (output.strip().splitlines() or ["(no output)"])[-1][:300]
+    if returncode < 0:
+        try:
+            sig = signal.Signals(-returncode).name
+        except ValueError:
+            sig = f"signal {-returncode}"
+        return f"killed by {sig}", last
+    if returncode != 0 and not _LOADER_ERROR.search(output):
+        return f"exit status {returncode}", last
+    return None
 
 
 @dataclass(frozen=True)
 class Problem:
     file: str
-    kind: str  #: missing-library, unbound-symbol, musl-version, glibc, static
+    kind: str  #: missing-library, unbound-symbol, loader-failed, musl-version, glibc, static
     subject: str
     why: str
 
@@ -83,7 +104,7 @@ def _musl_root(arch: Arch, root: Path | None) -> MuslRoot:
 
 def _library_dirs(target: MuslRoot) -> list[str]:
     """The directories the target's loader searches, as it names them."""
-    if target.root is None and target.path_file_dirs is None and detect_interpreter().libc != MUSL:
+    if target.root is None and target.path_file_dirs is None and detect_interpreter().libc != Libc.MUSL:
         return []  # a glibc host's /lib and /usr/lib are not the musl target's
     return list(target.system_dirs)
 
@@ -139,6 +160,9 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
             if r.kind in ("unresolved", "glibc-symbol"):
                 result.problems.append(Problem(r.file or "", "unbound-symbol", r.symbol or "", r.why))
         return result
+    # not executable: natively it would not start, and qemu-user would exit 1 saying nothing
+    if loader is not None and not os.access(loader, os.X_OK):
+        raise MuslwheelError(f"{loader}: the target's musl loader is not executable (chmod +x to check with it)")
     result.method = "loader+qemu" if runner else "loader"
     _run_loader(result, data, verdict, target, dirs, runner)
     return result
@@ -267,6 +291,9 @@ def _run_loader(
                     if key not in seen:
                         seen.add(key)
                         found.append(Problem(owner, "unbound-symbol", m.group(2), "symbol not found"))
+            failed = _unexplained_failure(proc.returncode, proc.stderr + proc.stdout)
+            if failed is not None:  # the loader died or failed without saying why: never "loads"
+                found.append(Problem(name, "loader-failed", failed[0], failed[1]))
             # A library loaded on its own that misses a name the wheel carries works when the
             # program has loaded that member first: a note, as in the audit.
             if ld.kind != LIBRARY or not any(r.kind == ELSEWHERE for r in ld.resolutions):

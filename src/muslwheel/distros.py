@@ -14,13 +14,36 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .errors import MuslwheelError
 from .libc import MuslVersion
+from .vocabulary import Kind, Libc, Severity
 
-if TYPE_CHECKING:
-    from .audit import Verdict
+
+class _Reason(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def file(self) -> str | None: ...
+    @property
+    def why(self) -> str: ...
+
+
+class Audited(Protocol):
+    """What this module reads of an audit's verdict (:class:`muslwheel.audit.Verdict`), named
+    here so that the audit, which asks :func:`fails_on`, is not imported back."""
+
+    @property
+    def libc(self) -> str: ...
+    @property
+    def arch(self) -> str | None: ...
+    @property
+    def musl_min_version(self) -> str | None: ...
+    @property
+    def reasons(self) -> Sequence[_Reason]: ...
 
 
 class DistroError(MuslwheelError):
@@ -176,20 +199,22 @@ def load_problem(release: DistroRelease, *, floor: MuslVersion | None, arch_is_3
     return None
 
 
-def wheel_problems(verdict: Verdict, release: DistroRelease) -> list[str]:
+def wheel_problems(verdict: Audited, release: DistroRelease) -> list[str]:
     """Why *release* cannot load the audited wheel (empty: it can): a glibc, mixed or unknown
     wheel, the verdict's errors other than its tags', and the release's musl and word size."""
     from .arch import ARCHES
 
     problems = []
-    if verdict.libc in ("glibc", "mixed", "unknown"):
+    if verdict.libc in (Libc.GLIBC, Libc.MIXED, Libc.UNKNOWN):
         problems.append(f"a {verdict.libc} wheel")
     problems += [
         f"{r.file + ': ' if r.file else ''}{r.why}"
         for r in verdict.reasons
-        if r.severity == "error" and r.kind != "tag"
+        if r.severity == Severity.ERROR and r.kind != Kind.TAG
     ]
-    floor = MuslVersion.parse(verdict.musl_min_version) if verdict.musl_min_version and verdict.libc != "none" else None
+    floor = (
+        MuslVersion.parse(verdict.musl_min_version) if verdict.musl_min_version and verdict.libc != Libc.NONE else None
+    )
     is32 = ARCHES[verdict.arch].is_32bit if verdict.arch in ARCHES else None
     problem = load_problem(release, floor=floor, arch_is_32bit=is32)
     if problem:
@@ -197,7 +222,7 @@ def wheel_problems(verdict: Verdict, release: DistroRelease) -> list[str]:
     return problems
 
 
-def judge(verdict: Verdict, specs: Sequence[str]) -> list[dict[str, object]]:
+def judge(verdict: Audited, specs: Sequence[str]) -> list[dict[str, object]]:
     """Whether each distro release in *specs* (``alpine:3.17``) can load the audited wheel, and
     why not: show --distro's records."""
     out: list[dict[str, object]] = []

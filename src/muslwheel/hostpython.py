@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .cache import cache_dir
+from .cache import kits_dir
 from .errors import MuslwheelError
 
 
@@ -38,8 +38,8 @@ def host_minor(python: str) -> str:
 
 
 def built_host_python_dir(minor: str) -> Path:
-    """Where the kits keep the host CPython *minor* they built: ``<cache>/kits/build-python/X.Y``."""
-    return cache_dir() / "kits" / "build-python" / host_minor(minor)
+    """Where the kits keep the host CPython *minor* they built: ``<kits>/build-python/X.Y``."""
+    return kits_dir() / "build-python" / host_minor(minor)
 
 
 def find_build_python(minor: str) -> Path:

@@ -29,13 +29,9 @@ from typing import NamedTuple, Union
 from .arch import ARCHES, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
 from .elf import ELFFile, is_elf, read_elf, read_elf_headers
 from .errors import DetectError, ELFError
+from .vocabulary import Libc
 
 StrPath = Union[str, "os.PathLike[str]"]
-
-MUSL = "musl"
-GLIBC = "glibc"
-STATIC = "static"
-UNKNOWN = "unknown"
 
 #: PEP 656: a statically linked interpreter cannot load musllinux extension modules.
 STATIC_NOTE = "statically linked: PEP 656 says a static interpreter may not claim musllinux tags"
@@ -152,23 +148,23 @@ def free_threaded_python(elf: ELFFile, path: str) -> tuple[bool | None, str]:
     return None, ""
 
 
-def libc_family_of_interpreter(interpreter: str | None) -> str:
-    """musl or glibc from a PT_INTERP path, UNKNOWN for anything else."""
+def libc_family_of_interpreter(interpreter: str | None) -> Libc:
+    """musl or glibc from a PT_INTERP path, unknown for anything else."""
     if not interpreter:
-        return UNKNOWN
+        return Libc.UNKNOWN
     name = PurePosixPath(interpreter).name
     if name.startswith("ld-musl-"):
-        return MUSL
+        return Libc.MUSL
     if name.startswith(("ld-linux", "ld64.so", "ld.so")):
-        return GLIBC
-    return UNKNOWN
+        return Libc.GLIBC
+    return Libc.UNKNOWN
 
 
 @dataclass(frozen=True)
 class Detection:
     """What muslwheel found about one executable or root filesystem."""
 
-    libc: str  #: musl, glibc, static or unknown
+    libc: Libc  #: musl, glibc, static or unknown
     musl_version: str | None  #: "1.2.3" when libc is musl and the version was found
     arch: str | None  #: wheel architecture name, None when not a PEP 656 architecture
     elf_class: int
@@ -306,11 +302,11 @@ def detect_executable(
         else:
             how["libc"] = "no PT_INTERP and no PT_DYNAMIC: statically linked"
         notes.append(STATIC_NOTE)
-        return Detection(libc=STATIC, musl_version=None, how=how, notes=tuple(notes), **base)  # type: ignore[arg-type]
+        return Detection(libc=Libc.STATIC, musl_version=None, how=how, notes=tuple(notes), **base)  # type: ignore[arg-type]
 
     family = libc_family_of_interpreter(elf.interpreter)
     how["libc"] = f"PT_INTERP {elf.interpreter}"
-    if family != MUSL:
+    if family != Libc.MUSL:
         return Detection(libc=family, musl_version=None, how=how, notes=tuple(notes), **base)  # type: ignore[arg-type]
 
     loader_path = resolve_in_root(root, elf.interpreter) if root is not None else Path(elf.interpreter)
@@ -332,7 +328,7 @@ def detect_executable(
         notes.append("the musl version could not be read from the loader")
     elif arch is not None and found[0] != arch.ldso_arch:
         notes.append(f"the loader says it is for {found[0]}, the executable is {arch.name}")
-    return Detection(libc=MUSL, musl_version=str(found[1]) if found else None, how=how, notes=tuple(notes), **base)  # type: ignore[arg-type]
+    return Detection(libc=Libc.MUSL, musl_version=str(found[1]) if found else None, how=how, notes=tuple(notes), **base)  # type: ignore[arg-type]
 
 
 @functools.cache
@@ -396,7 +392,7 @@ def _detect_loader(root: Path, inside: str) -> Detection:
     else:
         notes.append("the musl version could not be read from the loader")
     return Detection(
-        libc=MUSL,
+        libc=Libc.MUSL,
         musl_version=str(found[1]) if found else None,
         arch=arch.name if arch else None,
         elf_class=elf.elf_class,

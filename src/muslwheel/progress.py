@@ -1,4 +1,4 @@
-"""One progress protocol for the long jobs (``kit build``, ``build``; ``scan`` may adopt it).
+"""One progress protocol for the long jobs (``kit build``, ``build``, ``scan``).
 
 **The protocol** is :data:`Progress`: a callable taking one message, a complete line without
 its newline. Library code reports through it and never prints; the CLI chooses the printer

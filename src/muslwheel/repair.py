@@ -35,10 +35,10 @@ from .arch import Arch, arch_of_elf, get_arch
 from .audit import Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
-from .libc import GLIBC
 from .policy import feature_floor, is_allowed_system_library, is_libpython, is_musl_self, policy_by_name
 from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
 from .root import MuslRoot, SearchDir, env_library_path
+from .vocabulary import Libc
 from .wheelfile import WheelFile, parse_wheel_name
 from .wheelwriter import PARTIAL_MARK, WheelWriter, clean_stale_partials
 
@@ -58,7 +58,7 @@ def acceptable(path: Path, arch: Arch) -> bool:
         elf = read_elf(path)
     except (ELFError, OSError):
         return False
-    return arch_of_elf(elf) == arch and file_libc(elf)[0] != GLIBC
+    return arch_of_elf(elf) == arch and file_libc(elf)[0] != Libc.GLIBC
 
 
 def host_rpaths(elf: ELFFile, origin: SearchDir | None, target: MuslRoot) -> list[SearchDir]:

@@ -7,7 +7,8 @@
 * the directories musl's loader searches, in its order (``ldso/dynlink.c``): ``LD_LIBRARY_PATH``,
   a requester's RPATH, then the directories ``/etc/ld-musl-ARCH.path`` names (split on ``:`` and
   newlines) if that file exists, else musl's built-in list :data:`DEFAULT_DIRS`; ``--ldpaths``
-  (auditwheel's option) replaces the system part with directories of this host;
+  (auditwheel's option) replaces the system part with directories of this host (one that lies
+  inside the root is the root's directory, mapped as below);
 * the mapping from a path of the target to a path on this host, with chroot semantics:
   absolute and relative symlinks are followed *inside* the root at every component and ``..``
   stops at the root (:func:`~muslwheel.libc.resolve_in_root`, the one implementation, which
@@ -32,7 +33,6 @@ from typing import Callable, NamedTuple
 from .arch import ARCHES, Arch, get_arch
 from .errors import MuslwheelError
 from .libc import (
-    MUSL,
     MuslVersion,
     StrPath,
     detect_interpreter,
@@ -40,6 +40,7 @@ from .libc import (
     musl_version_from_loader_bytes,
     resolve_in_root,
 )
+from .vocabulary import Libc
 
 #: musl's built-in library path, used when there is no path file (``ldso/dynlink.c``:
 #: ``sys_path = "/lib:/usr/local/lib:/usr/lib"``). The one copy of it in muslwheel.
@@ -125,7 +126,7 @@ class MuslRoot:
             chosen = arch
         elif base is None:
             d = detect_interpreter()  # this interpreter's arch, or the only musl here
-            chosen = d.arch if d.arch and (d.libc == MUSL or d.arch in loaders) else ""
+            chosen = d.arch if d.arch and (d.libc == Libc.MUSL or d.arch in loaders) else ""
             if not chosen and len(loaders) == 1:
                 chosen = next(iter(loaders))
         elif len(loaders) == 1:
@@ -146,14 +147,32 @@ class MuslRoot:
         symlink loop. For this host, *path* itself."""
         return resolve_in_root(self.root, path) if self.root is not None else Path(path)
 
+    def in_root(self, host: str) -> str | None:
+        """The target's path for the directory *host* of this host when it lies inside the root
+        (``ROOT/usr/lib`` is ``/usr/lib``); None when it does not, or for this host."""
+        if self.root is None:
+            return None
+        rel = os.path.relpath(os.path.abspath(host), os.path.abspath(self.root))
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            return None
+        return str(PurePosixPath("/", rel))
+
     def host_dir(self, directory: SearchDir) -> Path:
-        return Path(directory.path) if directory.on_host else self.host_path(directory.path)
+        """*directory* on this host. A directory of this host that lies inside the root is the
+        root's: it is mapped as the target's path, so nothing under a root follows a link out
+        of it (``--ldpaths ROOT/usr/lib`` reaches what the root's ``/usr/lib`` does)."""
+        if directory.on_host:
+            inside = self.in_root(directory.path)
+            return Path(directory.path) if inside is None else self.host_path(inside)
+        return self.host_path(directory.path)
 
     def host_file(self, directory: SearchDir, name: str) -> Path:
-        """File *name* in *directory*, on this host (a host directory's file is taken as is)."""
-        if directory.on_host:
+        """File *name* in *directory*, on this host (a host directory's file is taken as is,
+        unless the directory lies inside the root: see :meth:`host_dir`)."""
+        path = self.in_root(directory.path) if directory.on_host else directory.path
+        if path is None:
             return Path(directory.path) / name
-        return self.host_path(str(PurePosixPath(directory.path) / name))
+        return self.host_path(str(PurePosixPath(path) / name))
 
     # --- the loader ---------------------------------------------------------------------------
     @property

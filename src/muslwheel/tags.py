@@ -19,7 +19,8 @@ from packaging import tags as ptags
 
 from .arch import get_arch
 from .errors import TargetError
-from .libc import MUSL, Detection, MuslVersion
+from .libc import Detection, MuslVersion
+from .vocabulary import Libc
 
 _MUSLLINUX_TAG = re.compile(r"musllinux_(\d+)_(\d+)_(\w+)")
 
@@ -69,7 +70,7 @@ def target_of_detection(detection: Detection, *, kernel_machine: str | None = No
     With *kernel_machine* (``os.uname().machine`` for the running interpreter), a 32-bit ARM
     interpreter on an aarch64 kernel also accepts ``armv8l``, as packaging reckons it.
     """
-    if detection.libc != MUSL:
+    if detection.libc != Libc.MUSL:
         raise TargetError(f"not a musl target: libc is {detection.libc}")
     if detection.arch is None:
         raise TargetError(f"not a musllinux architecture: {detection.machine}")
@@ -155,7 +156,7 @@ def interpreter_tags(detection: Detection) -> list[ptags.Tag]:
     """The tags of the running interpreter: ``packaging.tags.sys_tags()``, with musl's platform
     tags computed from *detection* (read from the loader's bytes, no subprocess)."""
     platforms: list[str] | None = None  # packaging's own (manylinux reads glibc in-process)
-    if detection.libc == MUSL and detection.arch is not None and detection.musl_version:
+    if detection.libc == Libc.MUSL and detection.arch is not None and detection.musl_version:
         target = target_of_detection(detection, kernel_machine=os.uname().machine)
         platforms = target.platform_tags(linux_first=packaging_puts_linux_first())
     name = ptags.interpreter_name()

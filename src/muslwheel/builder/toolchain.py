@@ -22,6 +22,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..root import MuslRoot
 from ..zig import wheel_flags, write_wrappers, zig_cache_dir
 from .target import BuildError, Target
 
@@ -122,10 +123,11 @@ def write_sysconfigdata(target: Target, directory: Path, cc: Path, cxx: Path, ar
         }
     )
     if target.root is not None:
+        on_host = MuslRoot.of(target.arch, target.root).host_path  # followed inside the root
         for key in ("LIBDIR", "LIBPL", "LIBDEST", "BINLIBDEST", "DESTSHARED"):
             value = values.get(key)
             if isinstance(value, str) and value.startswith("/"):
-                values[key] = str(target.root / value.lstrip("/"))
+                values[key] = str(on_host(value))
     directory.mkdir(parents=True, exist_ok=True)
     text = "# Rewritten by muslwheel build for a cross build.\nbuild_time_vars = " + repr(values) + "\n"
     (directory / target.sysconfigdata.name).write_text(text)

@@ -74,7 +74,7 @@ def register(sub: Subparsers) -> None:
         help="compression level for changed members (default: 6)",
     )
     p.add_argument("--root", metavar="DIR", help="the target's root filesystem, where its libraries are")
-    p.add_argument("--ldpaths", metavar="DIRS", help="colon-separated directories replacing the target's system path")
+    p.add_argument("--ldpaths", metavar="DIRS", help="colon-separated host directories replacing the system path")
     p.add_argument("--strip", action="store_true", help="strip symbol tables (strip -s) from every ELF file")
     p.add_argument("--allow-pure-python-wheel", action="store_true", help="copy a pure wheel instead of refusing it")
     p.add_argument(

@@ -10,7 +10,7 @@ from .common import Subparsers, at_least, print_json, size
 
 def run(args: argparse.Namespace) -> int:
     from ..scan import Filter, HttpOptions, scan
-    from ..scan.console import exit_status, print_summary, stderr_progress
+    from ..scan.console import exit_status, print_summary, progress_printer
     from ..scan.sources import parse_python, read_projects_file
 
     projects = list(args.project)
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         dask=args.dask,
         options=options,
         max_bytes=args.max_bytes,
-        progress=None if (args.quiet or args.json) else stderr_progress,
+        progress=progress_printer(silent=args.quiet or args.json),
     )
     if args.json:
         print_json(summary.to_json())

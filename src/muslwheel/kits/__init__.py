@@ -32,17 +32,13 @@ from pathlib import Path
 
 from ..arch import ARCHES, Arch, get_arch, host_runs_natively
 from ..cache import cache_dir as cache_dir  # re-exported: the cache's place is muslwheel.cache's
+from ..cache import kits_dir as kits_dir  # re-exported: so is the kits' place in it
 from ..errors import MuslwheelError
 from ..hostpython import find_build_python as find_build_python
 
 
 class KitError(MuslwheelError):
     """A kit is missing, unusable or cannot be built."""
-
-
-def kits_dir() -> Path:
-    """Where built kits live: ``<cache>/kits``."""
-    return cache_dir() / "kits"
 
 
 def split_python(python: str) -> tuple[str, bool]:

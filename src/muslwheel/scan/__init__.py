@@ -26,8 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import MuslwheelError
+from ..progress import Progress
 from .http import HttpOptions, client_for
-from .runner import Progress, Summary, default_workers, run_dask, run_local
+from .runner import Summary, default_workers, run_dask, run_local
 from .sources import Filter, LeftOut, SourceError, WheelRef, is_wheel_source, local_refs, project_page, select
 from .store import Store
 

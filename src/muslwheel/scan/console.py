@@ -1,8 +1,8 @@
 """Everything scan prints, in one place: the progress line, the errors, the summary.
 
-The library reports through :data:`~muslwheel.scan.runner.Progress` (a callable taking one
-line) and returns a :class:`~muslwheel.scan.runner.Summary`; only this module turns them into
-text, so a shared progress protocol replaces :func:`stderr_progress` here and nowhere else.
+The library reports through the shared progress protocol (:data:`muslwheel.progress.Progress`,
+a callable taking one line) and returns a :class:`~muslwheel.scan.runner.Summary`; only this
+module turns them into text.
 """
 
 from __future__ import annotations
@@ -11,14 +11,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..progress import LinePrinter, Progress, quiet
+
 if TYPE_CHECKING:
     from .runner import Summary
 
 MAX_ERRORS = 20  #: error lines printed; the rest are counted
 
 
-def stderr_progress(message: str) -> None:
-    print(f"muslwheel: scan: {message}", file=sys.stderr, flush=True)
+def progress_printer(silent: bool = False, stream: TextIO | None = None) -> Progress:
+    """scan's progress: ``muslwheel: scan: <message>`` lines on stderr (*stream*), or nothing."""
+    return quiet if silent else LinePrinter("muslwheel: scan", stream)
 
 
 def left_out_line(summary: Summary) -> str:

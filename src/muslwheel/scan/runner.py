@@ -21,10 +21,10 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import MuslwheelError
-from .console import stderr_progress as stderr_progress  # where the CLI has always taken it
+from ..progress import Progress
 from .http import HttpOptions
 from .sources import LeftOut, WheelRef
 from .store import Row, Store
@@ -52,9 +52,6 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-Progress = Callable[[str], None]
 
 
 def _watch_parent(parent: int) -> None:

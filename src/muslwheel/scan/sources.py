@@ -25,7 +25,8 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..errors import MuslwheelError
+from ..errors import MuslwheelError, TargetError
+from ..tags import parse_python_version
 from ..wheelfile import WheelName, parse_wheel_name
 from .http import Client
 
@@ -147,10 +148,16 @@ def _python_accepts(tag: Tag, python: tuple[int, int]) -> bool:
 
 
 def parse_python(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d+)\.(\d+)", text.strip())
-    if not m:
-        raise SourceError(f"--python {text!r}: expected X.Y such as 3.12")
-    return int(m.group(1)), int(m.group(2))
+    """``--python``: a CPython as ``tags --python`` reads it (:func:`~muslwheel.tags.parse_python_version`:
+    ``3.12``, ``312``, ``cp312``), of the default build: the filter does not choose
+    free-threaded wheels."""
+    try:
+        version = parse_python_version(text)
+    except TargetError:
+        raise SourceError(f"--python {text!r}: expected X.Y such as 3.12") from None
+    if version.free_threaded:
+        raise SourceError(f"--python {text!r}: scan selects wheels for default (GIL) builds only; give X.Y")
+    return version.major, version.minor
 
 
 def _ref(url: str, filename: str, sha256: str | None = None, size: int | None = None) -> WheelRef | None:
