@@ -235,7 +235,7 @@ def _stages(
     with clock.stage("repair"):
         _repair(dist / name, out_dir, tc, result)
     with clock.stage("check"):
-        _check(result, options)
+        check_and_import(result, options)
 
 
 def _run_logged(cmd: list[str], cwd: Path, env: dict[str, str], log: Path, what: str) -> None:
@@ -288,7 +288,9 @@ def _repair(built: Path, out_dir: Path, tc: Toolchain, result: TargetResult) -> 
     result.grafted = [g.wheel_path for g in repaired.grafted]
 
 
-def _check(result: TargetResult, options: BuildOptions) -> None:
+def check_and_import(result: TargetResult, options: BuildOptions) -> None:
+    """Build's check stage for a built and repaired wheel: musl's loader, then the import proof
+    and ``--test`` in the target's CPython (when it runs here). BuildError on a failure."""
     from ..check import check_wheel
     from ..check_import import prove_import, wheel_modules
 
