@@ -338,10 +338,10 @@ def musl_python(target: Target) -> MuslPython | None:
 
     if target.python_command is None:
         return None
-    if target.kit is not None:
+    if target.kit is not None and target.root is not None:
         from ..kits import find_kit
 
-        return MuslPython.of_kit(find_kit(target.kit))
+        return MuslPython.of_kit(find_kit(target.root))  # by its root: a --kit DIR is not in the cache
     prefix = Path(target.python_command[-1]).parent.parent
     reads = tuple(p for p in (prefix, target.sysconfigdata.parent, target.root) if p is not None)
     return MuslPython(target.name, target.arch.name, target.python, target.musl or "", target.python_command, reads)
