@@ -47,6 +47,8 @@ from .errors import MuslwheelError
 
 #: directories hidden behind an empty tmpfs (after ``--ro-bind / /``)
 _HIDDEN = ("/tmp", "/run", "/var/run", "/home", "/root")
+#: Ubuntu 23.10+ (1: unprivileged programs cannot make user namespaces, bwrap's included)
+_APPARMOR_USERNS = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns"
 
 
 class SandboxUnavailable(MuslwheelError):
@@ -150,7 +152,14 @@ def why_not() -> str | None:
             return f"bwrap does not run: {e}"
     if proc.returncode != 0:
         said = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[0]
-        return f"bwrap cannot make its namespaces here: {said[:300]}"
+        hint = ""
+        try:
+            restricted = Path(_APPARMOR_USERNS).read_text().strip() == "1"
+        except OSError:
+            restricted = False
+        if restricted:
+            hint = f"; AppArmor restricts user namespaces here (Ubuntu 24.04: sudo sysctl -w {_APPARMOR_USERNS[10:].replace('/', '.')}=0)"
+        return f"bwrap cannot make its namespaces here: {said[:300]}{hint}"
     return None
 
 
