@@ -345,7 +345,10 @@ def prove_import(
     if room is None:
         room = sandbox_room(True)
     if modules is None:
-        modules = wheel_modules(path) or WheelModules({}, _top_levels(zipfile.ZipFile(path).namelist()))
+        modules = wheel_modules(path)
+    if modules is None:  # no ELF member: its packages are imported all the same
+        with zipfile.ZipFile(path) as z:
+            modules = WheelModules({}, _top_levels(z.namelist()))
     report = ImportReport(path.name, target.name, target.arch, target.musl, target.python, sandboxed=room.used)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:

@@ -116,19 +116,29 @@ def _options(workdir: Path, reads: Sequence[Path]) -> list[str]:
     for d in hidden:
         out += ["--tmpfs", d]
     binds: list[tuple[str, str]] = []
-    for p in reads:
-        given = os.path.abspath(p)
+    given_paths = [os.path.abspath(p) for p in reads]
+    for p, given in zip(reads, given_paths):
         real = os.path.realpath(p)
         if not os.path.exists(real) or real == "/":
             continue
         binds.append((real, real))
-        if given != real:
-            binds.append((real, given))  # the path as the command names it, through a link
+        # the path as the command names it, through a link that is itself hidden (a link inside
+        # another bound directory is there already, and bwrap mounts on no link)
+        if (
+            given != real
+            and any(_under(given, d) for d in hidden)
+            and not any(_under(given, o) and given != o for o in given_paths)
+        ):
+            binds.append((real, given))
     for src, dest in sorted(set(binds), key=lambda b: (b[1].count("/"), b[1])):
         out += ["--ro-bind", src, dest]
     work = os.path.realpath(workdir)
     out += ["--bind", work, work, "--chdir", work]
     return out
+
+
+def _under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 @functools.cache
