@@ -131,9 +131,9 @@ class MuslPython:
     def of_kit(cls, kit: Kit) -> MuslPython:
         if kit.python is None:
             raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
-        return cls(
-            kit.name, kit.arch, kit.python, kit.musl, tuple(kit.python_command()), (kit.directory, kit.root), kit.name
-        )
+        command = tuple(kit.python_command())
+        reads = (kit.directory, kit.root, *(Path(p) for p in kit.runner()))  # qemu too: it may live in ~/bin
+        return cls(kit.name, kit.arch, kit.python, kit.musl, command, reads, kit.name)
 
 
 @dataclass
