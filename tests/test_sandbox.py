@@ -134,25 +134,15 @@ def check_import(kit: str, wheel: Path, *extra: str, env: dict[str, str] | None 
 def test_check_import_runs_the_wheels_code_with_no_network_and_the_host_read_only(arch: str, tmp_path: Path) -> None:
     with host() as reach:
         kit, wheel = hostile_wheel(arch, tmp_path, reach.code())
-        code, reports, stderr = check_import(kit, wheel)
-        assert code == 0, stderr
-        (report,) = reports  # type: ignore[misc]
-        assert report["sandbox"] is True
-        assert {m["module"]: m["result"] for m in report["modules"]} == {
-            "hostile._ext": "imported",
-            "hostile": "imported",
-        }
-        assert reach.reached() == NOTHING
-        # the same wheel without the sandbox: everything it tried reaches the host
-        code, reports, stderr = check_import(kit, wheel, "--no-sandbox")
-        assert code == 0, stderr
-        (report,) = reports  # type: ignore[misc]
-        assert report["sandbox"] is False
-        assert {m["module"]: m["result"] for m in report["modules"]} == {
-            "hostile._ext": "imported",
-            "hostile": "imported",
-        }
-        assert reach.reached() == EVERYTHING
+        # sandboxed (the default), then the same wheel without: everything it tried reaches the host
+        for extra, sandboxed, reached in (([], True, NOTHING), (["--no-sandbox"], False, EVERYTHING)):
+            code, reports, stderr = check_import(kit, wheel, *extra)
+            assert code == 0, stderr
+            (report,) = reports  # type: ignore[misc]
+            assert report["sandbox"] is sandboxed
+            results = {m["module"]: m["result"] for m in report["modules"]}
+            assert results == {"hostile._ext": "imported", "hostile": "imported"}
+            assert reach.reached() == reached
 
 
 @pytest.mark.world
