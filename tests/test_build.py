@@ -334,3 +334,16 @@ def test_the_import_step_and_test_run_in_the_sandbox(tmp_path: Path, build_wheel
             assert result["sandbox"] is sandboxed
             assert result["imported"] == ["fixture._speed", "fixture"]
             assert reach.reached() == reached
+
+
+def test_a_host_without_a_sandbox_stops_before_anything_is_built(tmp_path: Path, world_cpython: Path) -> None:
+    """No bubblewrap (none on PATH): one line, exit 2, no wheel; the wheel's code would run."""
+    project = write_fixture(tmp_path)
+    (tmp_path / "bin").mkdir()
+    env = dict(checkout_env(), PATH=str(tmp_path / "bin"))
+    out = tmp_path / "out"
+    proc = run([*muslwheel_cmd(), "build", project, "-w", out, "--cpython", world_cpython], env=env)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bubblewrap" in lines[0] and "--no-sandbox" in lines[0], proc.stderr
+    assert not out.exists()
