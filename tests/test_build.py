@@ -81,7 +81,7 @@ def test_builds_repairs_and_imports_natively(tmp_path: Path, build_wheels: Path,
         assert result["built_wheel"].endswith("-cp311-cp311-linux_x86_64.whl")
         assert wheel.name.startswith("fixture-1.0-cp311-cp311-musllinux_1_") and wheel.name.endswith("_x86_64.whl")
         assert result["check"] == "loader"
-        assert result["imported"] == ["fixture._speed"]
+        assert result["imported"] == ["fixture._speed", "fixture"]  # as check --import: modules, then packages
         assert [Path(g).name.split("-")[0] for g in result["grafted"]] == ["libfix"]
         verdict = audit_wheel(wheel)
         assert verdict.honest and not verdict.external_libs, verdict.to_json()
@@ -104,7 +104,7 @@ def test_builds_from_an_sdist(tmp_path: Path, build_wheels: Path, world_cpython:
     )
     assert code == 0, stderr
     assert summary is not None
-    assert summary["targets"][0]["imported"] == ["fixture._speed"]  # type: ignore[index]
+    assert summary["targets"][0]["imported"] == ["fixture._speed", "fixture"]  # type: ignore[index]
 
 
 def test_a_failing_target_is_reported_with_its_log(tmp_path: Path, build_wheels: Path, world_cpython: Path) -> None:
@@ -415,3 +415,36 @@ def test_a_free_threaded_extension_is_built_for_cp313t_and_imported_without_the_
         assert modules == [f"ftfix/_ft.cpython-313t-{get_arch(arch).cpython_triplet('musl')}.so"]
         verdict = audit_wheel(wheel)
         assert verdict.honest and verdict.arch == arch, verdict.to_json()
+
+
+def test_the_import_step_and_test_run_in_the_sandbox(tmp_path: Path, build_wheels: Path, world_cpython: Path) -> None:
+    """build --test runs the wheel's code: under the sandbox its connection to a listener on
+    127.0.0.1, to a Unix socket in $HOME, and its writes into $HOME and /tmp reach nothing, and
+    the target still builds, imports and passes; with --no-sandbox all of them reach the host."""
+    from test_sandbox import EVERYTHING, NOTHING, host
+
+    project = write_fixture(tmp_path)
+    env = offline_env(build_wheels)
+    with host() as reach:
+        for n, extra, sandboxed, reached in ((1, [], True, NOTHING), (2, ["--no-sandbox"], False, EVERYTHING)):
+            args = [project, "-w", tmp_path / f"out{n}", "--cpython", world_cpython, "--before-build", BEFORE_BUILD]
+            code, summary, stderr = muslwheel_build([*args, "--test", reach.code(), *extra], env)
+            assert code == 0, f"{stderr}\n{json.dumps(summary, indent=1)}"
+            assert summary is not None
+            (result,) = summary["targets"]  # type: ignore[misc]
+            assert result["sandbox"] is sandboxed
+            assert result["imported"] == ["fixture._speed", "fixture"]
+            assert reach.reached() == reached
+
+
+def test_a_host_without_a_sandbox_stops_before_anything_is_built(tmp_path: Path, world_cpython: Path) -> None:
+    """No bubblewrap (none on PATH): one line, exit 2, no wheel; the wheel's code would run."""
+    project = write_fixture(tmp_path)
+    (tmp_path / "bin").mkdir()
+    env = dict(checkout_env(), PATH=str(tmp_path / "bin"))
+    out = tmp_path / "out"
+    proc = run([*muslwheel_cmd(), "build", project, "-w", out, "--cpython", world_cpython], env=env)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bubblewrap" in lines[0] and "--no-sandbox" in lines[0], proc.stderr
+    assert not out.exists()

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PY_KIT_IDS, PY_KITS, kit_for, muslwheel_cmd, run, run_ok, write_c
+from conftest import PY_KIT_IDS, PY_KITS, WORLD, kit_for, muslwheel_cmd, need, run, run_ok, write_c
 from test_kits import build_against
 from wheelmaker import make_wheel
 
@@ -136,10 +136,11 @@ def test_check_import_shows_the_relr_crash_on_musl_1_2_3_and_the_import_on_the_n
 ) -> None:
     old, new = kit_for(arch, DEBIAN_BINARY_MUSL, PY), kit_for(arch, NEWEST_MUSL, PY)
     wheel = relr_wheel(new, tmp_path, "relrpkg", "from ._ext import fib, word\n")
-    proc = run([*muslwheel_cmd(), "check", "--import", "--json", wheel])
+    # named, not the default choice (test_check_import_choice.py): a musl 1.2.2 kit, when built, is
+    # the oldest of the 1.2 series
+    proc = run([*muslwheel_cmd(), "check", "--import", "--json", "--kit", old.name, "--kit", new.name, wheel])
     assert proc.returncode == 1, proc.stderr
     results = import_results(proc.stdout)
-    # the default kits: the wheel's tag's musl floor (1.2 -> 1.2.3) and the newest
     assert results[(old.name, "relrpkg._ext")] == ("crashed", "SIGSEGV")
     assert results[(new.name, "relrpkg._ext")][0] == "imported"
     assert results[(new.name, "relrpkg")][0] == "imported"
@@ -199,3 +200,39 @@ def test_check_import_names_each_kind_of_failure(tmp_path: Path) -> None:
         {f"pkg/{good.name}": good.read_bytes(), "pkg/__init__.py": "", "broken/__init__.py": "import nope\n"},
     )
     assert run([*muslwheel_cmd(), "check", "--import", "--kit", kit.root, ok]).returncode == 0
+
+
+@pytest.mark.world
+def test_a_plain_library_beside_a_module_is_a_library_everywhere(tmp_path: Path) -> None:
+    """pyarrow ships ``pyarrow/libarrow_python.so`` beside its extension modules: a library (no
+    ``PyInit_libarrow_python``). show calls it a library, check --import does not import it, and
+    neither does build's import step, on a kit target and on an installed CPython's target (which
+    counted every ``.so`` outside ``.libs`` as a module, and failed importing it)."""
+    from muslwheel.builder.run import BuildOptions, TargetResult, check_and_import
+    from muslwheel.builder.target import target_from_kit, target_from_prefix
+
+    prefix = WORLD / "cpython"
+    need((prefix / "bin" / "python3.11").exists(), f"musl CPython ({prefix})")
+    kit = kit_for("x86_64", DEBIAN_BINARY_MUSL, PY)
+    ext = build_extension(kit, tmp_path, "_ext")
+    lib = build_against(
+        kit,
+        tmp_path / "libfoo_python.so",
+        write_c(tmp_path / "foo.c", "int foo_python(void) { return 7; }\n"),
+        "-shared",
+        "-fPIC",
+    )
+    files = {"pkg/__init__.py": "", f"pkg/{ext.name}": ext.read_bytes(), "pkg/libfoo_python.so": lib.read_bytes()}
+    wheel = make_wheel(tmp_path, "pkg", "1.0", "cp311-cp311-musllinux_1_2_x86_64", files)
+    shown = json.loads(run_ok([*muslwheel_cmd(), "show", "--json", "-v", wheel]).stdout)
+    assert {f["path"]: f["role"] for f in shown["files"]} == {
+        f"pkg/{ext.name}": "extension",
+        "pkg/libfoo_python.so": "library",
+    }
+    proc = run([*muslwheel_cmd(), "check", "--import", "--json", "--kit", kit.name, wheel])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [m for (_, m) in import_results(proc.stdout)] == ["pkg._ext", "pkg"]
+    for target in (target_from_kit(kit), target_from_prefix(prefix)):
+        result = TargetResult(target, wheel=wheel)
+        check_and_import(result, BuildOptions(tmp_path, tmp_path / "out", [target]))
+        assert (result.stage, result.imported, result.notes) == ("import", ["pkg._ext", "pkg"], []), target.name

@@ -1,10 +1,10 @@
-"""check --import: install a wheel into a throwaway directory and import it in a kit's CPython.
+"""The import proof: install a wheel into a throwaway directory and import it in a musl CPython.
 
 musl's loader alone misses what matters at import time: a module whose initialisation crashes
 (DT_RELR on a musl that predates it), a wrong extension suffix, a missing ``PyInit_*``, an import
 that dies in the interpreter. So each extension module of the wheel, and each top-level package,
-is imported by the kit's own CPython, natively or under qemu-user (:meth:`Kit.python_command`),
-with a timeout, and each gets one result:
+is imported by the target's own CPython, natively or under qemu-user, with a timeout, and each
+gets one result:
 
 - ``imported``;
 - ``crashed``: the interpreter died of a signal (which one is named);
@@ -19,8 +19,14 @@ with a timeout, and each gets one result:
 
 All but ``imported``, ``python-error`` and ``system-library`` are binary failures (exit status 1).
 
-Extension modules are the entry points resolve's load model names (a module suffix, or a plain
-``name.so`` exporting ``PyInit_name``); a plain library beside them (pyarrow's
+The target is a :class:`MuslPython` (a kit, or build's installed musl CPython): a name, its
+arch, minor and musl, and the command that runs its interpreter. ``check --import``
+(:func:`check_imports`, which chooses kits through :mod:`muslwheel.kits.choice`), build's import
+step and its ``--test`` (:func:`prove_import`) are this one proof. The wheel's code runs in
+:mod:`muslwheel.sandbox` unless the caller says otherwise.
+
+Extension modules are the members :func:`muslwheel.resolve.module_name` names (a module suffix,
+or a plain ``name.so`` exporting ``PyInit_name``); a plain library beside them (pyarrow's
 ``libarrow_python.so``) is not imported as a module. An extension module whose package fails in
 Python (its ``__init__`` imports a dependency that is not installed) is loaded from its file, so
 its binary is proven all the same; the package's own import stays a ``python-error``.
@@ -51,6 +57,9 @@ from .errors import MuslwheelError
 from .kits import Kit, find_kit
 from .kits.choice import KitNeeds, default_kits, kit_fits, kit_needs, pythons_wanted
 from .policy import is_allowed_system_library
+from .resolve import installed_path, module_name
+from .sandbox import Sandbox
+from .sandbox import room as sandbox_room
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
 #: not the wheel's fault, but not proven either
@@ -103,6 +112,30 @@ for name in sys.argv[3:]:
 """
 
 
+@dataclass(frozen=True)
+class MuslPython:
+    """A musl CPython to run: what the import proof needs of a target.
+
+    A kit (:meth:`of_kit`) or an installed musl CPython (build's ``--cpython PREFIX``,
+    :mod:`muslwheel.builder.target`)."""
+
+    name: str  #: ``aarch64-musl1.2.3-py3.11``, ``x86_64-py3.11``
+    arch: str
+    python: str  #: its minor: ``3.11``, ``3.13t``
+    musl: str  #: its musl release, "" when unknown
+    command: tuple[str, ...]  #: runs its interpreter here (through qemu-user for a foreign arch)
+    reads: tuple[Path, ...] = ()  #: the directories it reads, made visible inside the sandbox
+    kit: str | None = None  #: the kit's name, when it is one
+
+    @classmethod
+    def of_kit(cls, kit: Kit) -> MuslPython:
+        if kit.python is None:
+            raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
+        command = tuple(kit.python_command())
+        reads = (kit.directory, kit.root, *(Path(p) for p in kit.runner()))  # qemu too: it may live in ~/bin
+        return cls(kit.name, kit.arch, kit.python, kit.musl, command, reads, kit.name)
+
+
 @dataclass
 class ModuleResult:
     module: str
@@ -116,15 +149,27 @@ class ModuleResult:
 
 
 @dataclass
+class TestRun:
+    """``--test``: the test code's run in the target's Python, after the imports."""
+
+    ok: bool
+    why: str = ""  #: ``exit 1``, ``signal 11``, ``no answer in 600s``
+    last: str = ""  #: its last line on stderr (else stdout)
+    output: str = ""  #: everything it printed (for the build log)
+
+
+@dataclass
 class ImportReport:
     wheel: str
-    kit: str
+    target: str  #: the kit's (or installed CPython's) name; "" for a pure wheel
     arch: str
     musl: str
     python: str
     modules: list[ModuleResult] = field(default_factory=list)
     seconds: float = 0.0
-    note: str = ""  #: why nothing was imported (a pure wheel); kit is then ""
+    note: str = ""  #: why nothing was imported (a pure wheel); target is then ""
+    sandboxed: bool = False  #: the wheel's code ran in :mod:`muslwheel.sandbox`
+    test: TestRun | None = None
 
     @property
     def ok(self) -> bool:
@@ -152,76 +197,69 @@ class ImportReport:
     def to_json(self) -> dict[str, object]:
         return {
             "wheel": self.wheel,
-            "kit": self.kit or None,
+            "kit": self.target or None,
             "arch": self.arch,
             "musl": self.musl,
             "python": self.python,
             "ok": self.ok,
             "not_proven": [m.module for m in self.not_proven],
             "seconds": round(self.seconds, 2),
+            "sandbox": self.sandboxed,
             **({"note": self.note} if self.note else {}),
             "modules": [
                 {"module": m.module, "file": m.file, "result": m.result, "detail": m.detail} for m in self.modules
             ],
+            **({"test": {"ok": self.test.ok, "why": self.test.why, "last": self.test.last}} if self.test else {}),
         }
 
 
 @dataclass(frozen=True)
-class _WheelFacts:
-    needs: KitNeeds  #: what the wheel asks of a kit (arch, Pythons, musl floor)
-    extensions: tuple[str, ...]  #: member paths of extension modules
+class WheelModules:
+    """What the import proof imports of a wheel: its extension modules (the entry points
+    :func:`muslwheel.resolve.module_name` names) and its top-level packages and modules."""
+
+    extensions: dict[str, str]  #: dotted name -> wheel member
     top_levels: tuple[str, ...]
 
+    @property
+    def names(self) -> list[str]:
+        """In import order: the extension modules, then the top levels that are not one."""
+        return [*self.extensions, *(t for t in self.top_levels if t not in self.extensions)]
 
-def _wheel_facts(path: Path) -> _WheelFacts | None:
-    """What check --import needs of a wheel; None for a pure wheel."""
+
+def wheel_modules(path: Path) -> WheelModules | None:
+    """The modules of the wheel at *path*; None for a wheel with no ELF member (nothing binary
+    to prove: it imports wherever Python does)."""
+    return _read_wheel(path)[1]
+
+
+def _read_wheel(path: Path) -> tuple[KitNeeds | None, WheelModules | None]:
     from .audit import audit_elfs, read_wheel_elfs
-    from .resolve import EXTENSION, entry_kind
     from .wheelfile import WheelFile
 
     with WheelFile(path) as wheel:
         elfs, _ = read_wheel_elfs(wheel)
-        verdict = audit_elfs(wheel.name, elfs)
         names = [m.filename for m in wheel.members]
-    if not elfs:
-        return None
+        if not elfs:
+            return None, None
+        verdict = audit_elfs(wheel.name, elfs)
+        wheel_name = wheel.name
+    extensions: dict[str, str] = {}
+    for member in sorted(elfs):
+        name = module_name(member, elfs[member])
+        if name is not None:
+            extensions.setdefault(name, member)
+    modules = WheelModules(extensions, _top_levels(names))
     if verdict.arch is None:
-        raise MuslwheelError(f"{path.name}: no single musllinux architecture in this wheel")
-    needs = kit_needs(wheel.name, verdict.arch, verdict.musl_min_version)
-    # the extension modules resolve's load model calls entry points: a module suffix, or a plain
-    # name.so exporting PyInit_name; pyarrow's libarrow_python.so is a library, not a module
-    extensions = tuple(sorted(n for n in elfs if _module_name(n) is not None and entry_kind(n, elfs[n]) == EXTENSION))
-    return _WheelFacts(needs, extensions, _top_levels(names))
-
-
-def _site_path(member: str) -> str | None:
-    """Where a wheel member lands in site-packages (None for scripts, headers, data)."""
-    parts = PurePosixPath(member).parts
-    if parts and parts[0].endswith(".data"):
-        if len(parts) > 2 and parts[1] in ("purelib", "platlib"):
-            return "/".join(parts[2:])
-        return None
-    return member
-
-
-def _module_name(member: str) -> str | None:
-    """``pkg/_speedups.cpython-311-x86_64-linux-musl.so`` -> ``pkg._speedups``; None for a file
-    that is not an importable extension module (a vendored ``libfoo.so.1``, a ``.libs`` dir)."""
-    site = _site_path(member)
-    if site is None or not site.endswith(".so"):
-        return None
-    parts = list(PurePosixPath(site).parts)
-    parts[-1] = parts[-1].split(".", 1)[0]
-    if not all(p.isidentifier() for p in parts):
-        return None
-    return ".".join(parts)
+        return None, modules
+    return kit_needs(wheel_name, verdict.arch, verdict.musl_min_version), modules
 
 
 def _top_levels(names: list[str]) -> tuple[str, ...]:
     tops = set()
     for n in names:
-        site = _site_path(n)
-        if site is None:
+        site = installed_path(n)
+        if not site:
             continue
         first = site.split("/", 1)[0]
         if "/" in site and first.isidentifier():
@@ -231,37 +269,46 @@ def _top_levels(names: list[str]) -> tuple[str, ...]:
     return tuple(sorted(tops))
 
 
-def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout: float = 120.0) -> list[ImportReport]:
+def check_imports(
+    wheels: list[Path], kits: list[str] | None = None, *, timeout: float = 120.0, sandbox: bool = True
+) -> list[ImportReport]:
     """Import every extension module and top-level package of each wheel in each kit.
 
     Every wheel and kit is checked before anything is imported: a wheel no kit can import (its
-    Python has no kit, an explicit kit of another arch or Python) is one :class:`MuslwheelError`."""
+    Python has no kit, an explicit kit of another arch or Python) is one :class:`MuslwheelError`,
+    and so is a host that cannot give the wheel's code a sandbox (:func:`muslwheel.sandbox.room`)
+    unless *sandbox* is False."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
-    plan: list[tuple[Path, _WheelFacts | None, list[Kit]]] = []
+    plan: list[tuple[Path, WheelModules | None, list[Kit]]] = []
     for path in wheels:
-        facts = _wheel_facts(path)
-        if facts is None:  # as `check` has it: nothing to load, it imports wherever Python does
+        needs, modules = _read_wheel(path)
+        if modules is None:  # as `check` has it: nothing to load, it imports wherever Python does
             plan.append((path, None, []))
             continue
-        targets = chosen_kits if chosen_kits is not None else default_kits(facts.needs, path.name)
+        if needs is None:
+            raise MuslwheelError(f"{path.name}: no single musllinux architecture in this wheel")
+        targets = chosen_kits if chosen_kits is not None else default_kits(needs, path.name)
         for kit in targets:
             if kit.python is None:
                 raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
-            if kit.arch != facts.needs.arch:
-                raise MuslwheelError(f"{path.name} is {facts.needs.arch}; kit {kit.name} is {kit.arch}")
-            if not kit_fits(facts.needs, kit):
+            if kit.arch != needs.arch:
+                raise MuslwheelError(f"{path.name} is {needs.arch}; kit {kit.name} is {kit.arch}")
+            if not kit_fits(needs, kit):
                 raise MuslwheelError(
-                    f"{path.name} is for CPython {pythons_wanted(facts.needs)}; kit {kit.name} has CPython "
+                    f"{path.name} is for CPython {pythons_wanted(needs)}; kit {kit.name} has CPython "
                     f"{kit.python}, which would not import it"
                 )
-        plan.append((path, facts, targets))
+        plan.append((path, modules, targets))
+    room = sandbox_room(sandbox) if any(targets for _, _, targets in plan) else None
     reports = []
-    for path, facts, targets in plan:
-        if facts is None:
+    for path, modules, targets in plan:
+        if modules is None or room is None:
             note = "pure wheel: no ELF members, nothing binary to import (it imports wherever Python does)"
             reports.append(ImportReport(path.name, "", "any", "", "", note=note))
             continue
-        reports.extend(_import_in_kit(path, facts, kit, timeout) for kit in targets)
+        reports.extend(
+            prove_import(path, MuslPython.of_kit(kit), modules, timeout=timeout, room=room) for kit in targets
+        )
     return reports
 
 
@@ -269,8 +316,8 @@ def _install(path: Path, site: Path) -> None:
     """Unpack the wheel's purelib/platlib files into *site* (names were validated by WheelFile)."""
     with zipfile.ZipFile(path) as z:
         for info in z.infolist():
-            dest = _site_path(info.filename)
-            if dest is None or info.is_dir():
+            dest = installed_path(info.filename)
+            if not dest or info.is_dir():
                 continue
             target = site / dest
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -280,46 +327,110 @@ def _install(path: Path, site: Path) -> None:
                 target.chmod(0o755)
 
 
-def _import_in_kit(path: Path, facts: _WheelFacts, kit: Kit, timeout: float) -> ImportReport:
-    assert kit.python is not None
-    report = ImportReport(path.name, kit.name, kit.arch, kit.musl, kit.python)
+def prove_import(
+    path: Path,
+    target: MuslPython,
+    modules: WheelModules | None = None,
+    *,
+    timeout: float = 120.0,
+    room: Sandbox | None = None,
+    test: str | None = None,
+    test_timeout: float = 600.0,
+) -> ImportReport:
+    """The import proof of the wheel at *path* in *target*: installed into a throwaway directory,
+    each extension module and top-level package imported in turn (each bounded by *timeout*),
+    then *test* (Python code, build's ``--test``) run there, all inside *room* (default: the
+    sandbox, :func:`muslwheel.sandbox.room`). *modules*: :func:`wheel_modules` of the wheel, if
+    the caller has it."""
+    if room is None:
+        room = sandbox_room(True)
+    if modules is None:
+        modules = wheel_modules(path)
+    if modules is None:  # no ELF member: its packages are imported all the same
+        with zipfile.ZipFile(path) as z:
+            modules = WheelModules({}, _top_levels(z.namelist()))
+    report = ImportReport(path.name, target.name, target.arch, target.musl, target.python, sandboxed=room.used)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:
-        site = Path(tmp) / "site"
+        work = Path(tmp)
+        site = work / "site"
         site.mkdir()
+        (work / "home").mkdir()
         _install(path, site)
-        files = {}
-        for member in facts.extensions:
-            name = _module_name(member)
-            if name is not None:
-                files[name] = member
-        todo = [*files, *(t for t in facts.top_levels if t not in files)]
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": str(site),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONNOUSERSITE": "1",
-            "HOME": tmp,
+            "HOME": str(work / "home"),
             "LC_ALL": "C.UTF-8",
         }
+        run = _Run(target, room, env, work)
+        files = modules.extensions
+        todo = modules.names
         results: dict[str, ModuleResult] = {}
         while todo:
-            results.update(_run_probe(kit, todo, files, env, Path(tmp), timeout))
+            results.update(_run_probe(run, todo, files, timeout))
             todo = [m for m in todo if m not in results]
-        report.modules = [results[m] for m in [*files, *(t for t in facts.top_levels if t not in files)]]
+        report.modules = [results[m] for m in modules.names]
         for m in report.modules:  # paths as the wheel names them, not the throwaway directory's
             m.detail = m.detail.replace(f"{site}/", "")
+        if test is not None:
+            report.test = _run_test(run, test, test_timeout)
     report.seconds = time.monotonic() - start
     return report
 
 
-def _run_with_module_deadline(
-    cmd: list[str], env: dict[str, str], cwd: Path, timeout: float
-) -> tuple[str, str, int | None, bool]:
+@dataclass(frozen=True)
+class _Run:
+    """One proof's interpreter: the target, the room, the environment, the throwaway directory."""
+
+    target: MuslPython
+    room: Sandbox
+    env: dict[str, str]
+    work: Path
+
+    def argv(self, args: list[str]) -> list[str]:
+        return self.room.command([*self.target.command, *args], self.work, self.target.reads)
+
+
+def _run_test(run: _Run, code: str, timeout: float) -> TestRun:
+    try:
+        proc = subprocess.run(
+            run.argv(["-c", code]),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=run.env,
+            cwd=run.work,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return TestRun(False, f"no answer in {timeout:.0f}s", "", out)
+    output = proc.stdout + proc.stderr
+    code_ = run.room.returncode(proc.returncode)
+    assert code_ is not None
+    if code_ == 0:
+        return TestRun(True, "", "", output)
+    why = f"signal {-code_}" if code_ < 0 else f"exit {code_}"
+    last = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["(no output)"])[-1]
+    return TestRun(False, why, last[:500], output)
+
+
+def _run_with_module_deadline(run: _Run, args: list[str], timeout: float) -> tuple[str, str, int | None, bool]:
     """Run the probe; kill it when a module takes longer than *timeout* (the deadline moves on
     each ``{"begin": …}`` line). Returns stdout, stderr, the exit status (None when killed) and
     whether it timed out."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    proc = subprocess.Popen(
+        run.argv(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=run.env,
+        cwd=run.work,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     errors: list[bytes] = []
     drain = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""), daemon=True)
@@ -352,19 +463,18 @@ def _run_with_module_deadline(
         proc.stdout.close()
         drain.join(timeout=10)  # a child the module started may hold stderr open
     stderr = b"".join(errors).decode(errors="replace")
-    return out.decode(errors="replace"), stderr, None if timed_out else proc.returncode, timed_out
+    code = None if timed_out else run.room.returncode(proc.returncode)
+    return out.decode(errors="replace"), stderr, code, timed_out
 
 
-def _run_probe(
-    kit: Kit, modules: list[str], files: dict[str, str], env: dict[str, str], cwd: Path, timeout: float
-) -> dict[str, ModuleResult]:
+def _run_probe(run: _Run, modules: list[str], files: dict[str, str], timeout: float) -> dict[str, ModuleResult]:
     """Import *modules* in one process; the results it reported, plus the one it died on.
 
     *timeout* bounds each module (the clock restarts as the probe begins the next one), so a wheel
     of many slow imports under qemu is not cut short by the sum."""
-    direct = {m: _site_path(f) for m, f in files.items()}
-    cmd = [*kit.python_command(), "-c", _PROBE, env["PYTHONPATH"], json.dumps(direct), *modules]
-    stdout, stderr, code, timed_out = _run_with_module_deadline(cmd, env, cwd, timeout)
+    direct = {m: installed_path(f) for m, f in files.items()}
+    args = ["-c", _PROBE, run.env["PYTHONPATH"], json.dumps(direct), *modules]
+    stdout, stderr, code, timed_out = _run_with_module_deadline(run, args, timeout)
     results: dict[str, ModuleResult] = {}
     current = None
     for line in stdout.splitlines():

@@ -193,6 +193,17 @@ def entry_kind(member: str, elf: ELFFile, defined: frozenset[str] | None = None)
     return None
 
 
+def module_name(member: str, elf: ELFFile, defined: frozenset[str] | None = None) -> str | None:
+    """The dotted name Python imports the wheel member *member* as, or None when it is not an
+    extension module (:func:`entry_kind`): ``X.data/platlib/pkg/_speedups.cpython-311-x86_64-linux-musl.so``
+    -> ``pkg._speedups``; a library beside it (pyarrow's ``libarrow_python.so``, no
+    ``PyInit_libarrow_python``), a vendored ``libfoo.so.1`` or an executable -> None."""
+    if entry_kind(member, elf, defined) != EXTENSION:
+        return None
+    *dirs, base = installed_path(member).split("/")
+    return ".".join((*dirs, base.split(".", 1)[0]))
+
+
 def load(
     first: str,
     elfs: Mapping[str, ELFFile],

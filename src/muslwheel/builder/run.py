@@ -3,8 +3,10 @@
 For each target: a private copy of the source, the toolchain (:mod:`.toolchain`), the
 ``--before-build`` command, the PEP 517 build (:mod:`.pep517`), then
 :func:`muslwheel.repair.repair_wheel` against the target's root and the check: musl's loader
-over every ELF member (:func:`muslwheel.check.check_wheel`) and an import of every extension
-module in the target's CPython (natively or under qemu-user) when the target has one. A
+over every ELF member (:func:`muslwheel.check.check_wheel`) and, when the target's CPython runs
+here (natively or under qemu-user), the import proof and ``--test``
+(:func:`muslwheel.check_import.prove_import`, in :mod:`muslwheel.sandbox` unless
+``--no-sandbox``), for a kit and an installed CPython alike. A
 target that fails does not stop the others; its result carries the reason and the last lines
 of its build log.
 """
@@ -16,20 +18,22 @@ import shutil
 import subprocess
 import tempfile
 import time
-import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from ..errors import MuslwheelError
 from ..kits import cache_dir
 from ..progress import BoardPrinter
+from ..sandbox import room as sandbox_room
 from .pep517 import BuildEnv, Source, read_build_system, run_hook
 from .target import BuildError, Target
 from .toolchain import Toolchain, cross_environment, make_toolchain
+
+if TYPE_CHECKING:
+    from ..check_import import MuslPython
 
 LOG_TAIL_LINES = 15
 
@@ -44,6 +48,7 @@ class BuildOptions:
     config_settings: dict[str, str | list[str]] = field(default_factory=dict)
     test_command: str | None = None  #: Python code run in the target's CPython after the import
     import_check: bool = True
+    sandbox: bool = True  #: run the wheel's code (import, test) in :mod:`muslwheel.sandbox`
     keep_work: bool = False
 
 
@@ -59,6 +64,7 @@ class TargetResult:
     check: str | None = None  #: loader, loader+qemu, static
     imported: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sandbox: bool | None = None  #: whether the import ran in the sandbox; None: nothing ran
     error: str | None = None
     log_tail: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -80,6 +86,7 @@ class TargetResult:
             "check": self.check,
             "imported": self.imported,
             "notes": self.notes,
+            "sandbox": self.sandbox,
             "error": self.error,
             "log_tail": self.log_tail,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
@@ -116,6 +123,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildSumma
     names = [t.name for t in options.targets]
     if len(set(names)) != len(names):
         raise BuildError(f"a target is given twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    if options.import_check and any(t.python_command for t in options.targets):
+        sandbox_room(options.sandbox)  # a host that cannot sandbox the wheel's code: refused before any build
     out_dir.mkdir(parents=True, exist_ok=True)
     say: Progress = progress or (lambda _r, _m: None)
     jobs = options.jobs or os.cpu_count() or 1
@@ -226,7 +235,7 @@ def _stages(
     with clock.stage("repair"):
         _repair(dist / name, out_dir, tc, result)
     with clock.stage("check"):
-        _check(result, options)
+        check_and_import(result, options)
 
 
 def _run_logged(cmd: list[str], cwd: Path, env: dict[str, str], log: Path, what: str) -> None:
@@ -279,15 +288,16 @@ def _repair(built: Path, out_dir: Path, tc: Toolchain, result: TargetResult) -> 
     result.grafted = [g.wheel_path for g in repaired.grafted]
 
 
-def _check(result: TargetResult, options: BuildOptions) -> None:
+def check_and_import(result: TargetResult, options: BuildOptions) -> None:
+    """Build's check stage for a built and repaired wheel: musl's loader, then the import proof
+    and ``--test`` in the target's CPython (when it runs here). BuildError on a failure."""
     from ..check import check_wheel
+    from ..check_import import prove_import, wheel_modules
 
     assert result.wheel is not None
     target = result.target
-    with zipfile.ZipFile(result.wheel) as z:
-        names = z.namelist()
-    modules = extension_modules(names, target)
-    if not modules and not any(n.endswith(".so") or ".so." in n for n in names):
+    modules = wheel_modules(result.wheel)
+    if modules is None:
         result.check = "pure"
         return
     checked = check_wheel(result.wheel, root=target.root)
@@ -297,31 +307,18 @@ def _check(result: TargetResult, options: BuildOptions) -> None:
         raise BuildError(f"{result.wheel.name} will not load: {first.file}: {first.subject}: {first.why}")
     if not options.import_check:
         return
-    if target.python_command is None:
+    python = musl_python(target)
+    if python is None:
         result.stage = "check (no interpreter to import with)"
         return
     result.stage = "import"
-    if target.kit is not None and _kit_import_check(result, target.kit):
-        if options.test_command:
-            run_test_command(result.wheel, target, options.test_command, result.log)
-        return
-    result.imported = import_in_target(result.wheel, modules, target, options.test_command, result.log, result.notes)
-
-
-def _kit_import_check(result: TargetResult, kit: str) -> bool:
-    """``check --import`` in the kit (:mod:`muslwheel.check_import`); False if this muslwheel
-    has none. BuildError on a binary failure."""
-    try:
-        import importlib
-
-        check_import = importlib.import_module("muslwheel.check_import")
-    except ImportError:
-        return False
-    assert result.wheel is not None
-    (report,) = check_import.check_imports([result.wheel], [kit])
+    report = prove_import(result.wheel, python, modules, room=sandbox_room(options.sandbox), test=options.test_command)
+    result.sandbox = report.sandboxed
     if result.log is not None:
         with open(result.log, "a") as f:
-            f.write(f"$ check --import in {kit}\n{report.to_json()}\n")
+            f.write(f"$ import in {target.name}\n{report.to_json()}\n")
+            if report.test is not None:
+                f.write(f"$ test in {target.name}\n{report.test.output}")
     for m in report.modules:
         if m.result == "imported":
             result.imported.append(m.module)
@@ -329,117 +326,25 @@ def _kit_import_check(result: TargetResult, kit: str) -> bool:
             result.notes.append(f"{m.module}: {m.result}: {m.detail}")
     if not report.ok:
         bad = next(m for m in report.modules if m.binary_failure)
-        raise BuildError(f"import in {kit}: {bad.module}: {bad.result}: {bad.detail}")
-    return True
+        raise BuildError(f"import in {target.name}: {bad.module}: {bad.result}: {bad.detail}")
+    if report.test is not None and not report.test.ok:
+        raise BuildError(f"test in {target.name} failed ({report.test.why}): {report.test.last}")
 
 
-def extension_modules(names: Sequence[str], target: Target) -> list[str]:
-    """The importable names of the wheel's extension modules for *target*."""
-    from .toolchain import read_build_time_vars
+def musl_python(target: Target) -> MuslPython | None:
+    """The import proof's view of *target* (:class:`muslwheel.check_import.MuslPython`): its kit,
+    or its installed CPython (which reads its own prefix); None when it cannot run here."""
+    from ..check_import import MuslPython
 
-    suffix = str(read_build_time_vars(target.sysconfigdata).get("EXT_SUFFIX", ""))
-    out = []
-    for n in names:
-        top, _, rest = n.partition("/")
-        if top.endswith(".data"):
-            scheme, _, rest = rest.partition("/")
-            if scheme not in ("purelib", "platlib"):
-                continue
-            n = rest
-        elif top.endswith(".libs"):  # libraries repair grafted, not modules
-            continue
-        for s in (suffix, ".abi3.so", ".so"):
-            if s and n.endswith(s):
-                out.append(n[: -len(s)].replace("/", "."))
-                break
-    return sorted(set(out))
+    if target.python_command is None:
+        return None
+    if target.kit is not None and target.root is not None:
+        from ..kits import find_kit
 
-
-# A module the wheel has but this interpreter cannot load is a binary failure (exit 3); one
-# whose init imports a package that is not installed (zstandard's cffi backend wants
-# _cffi_backend) is the wheel's runtime dependency, not a build problem: reported, not failed.
-_IMPORT = r"""
-import importlib, sys
-sys.path.insert(0, sys.argv[1])
-bad = 0
-for name in sys.argv[2:]:
-    try:
-        importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name in (name, None) or name.startswith(e.name + "."):
-            print("binary-error", name, e, flush=True); bad = 1
-        else:
-            print("needs", name, e.name, flush=True)
-        continue
-    except ImportError as e:
-        print("binary-error", name, e, flush=True); bad = 1
-        continue
-    print("imported", name, flush=True)
-sys.exit(3 if bad else 0)
-"""
-
-
-@contextmanager
-def _installed(wheel: Path) -> Iterator[str]:
-    """The wheel's files unpacked as an installer would lay out site-packages, in a temporary
-    directory (the wheel's names were validated when repair wrote it)."""
-    with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:
-        with zipfile.ZipFile(wheel) as z:
-            z.extractall(tmp)
-        for data in Path(tmp).glob("*.data"):
-            for scheme in ("purelib", "platlib"):
-                if (data / scheme).is_dir():
-                    shutil.copytree(data / scheme, tmp, dirs_exist_ok=True)
-        yield tmp
-
-
-def _run_in_target(target: Target, what: str, args: list[str], cwd: str, log: Path | None) -> str:
-    """Run the target's CPython with *args*; its stdout. BuildError with its last words."""
-    assert target.python_command is not None
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
-    proc = subprocess.run(
-        [*target.python_command, *args], capture_output=True, text=True, timeout=600, env=env, cwd=cwd
-    )
-    if log is not None:
-        with open(log, "a") as f:
-            f.write(f"$ {what} in {target.name}\n{proc.stdout}{proc.stderr}")
-    if proc.returncode != 0:
-        why = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
-        errors = [line for line in proc.stdout.splitlines() if line.startswith("binary-error ")]
-        last = (errors or proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise BuildError(f"{what} in {target.name} failed ({why}): {last}")
-    return proc.stdout
-
-
-def run_test_command(wheel: Path, target: Target, code: str, log: Path | None) -> None:
-    """Run *code* (``--test``) in the target's CPython with *wheel* installed."""
-    with _installed(wheel) as site:
-        _run_in_target(target, "test", ["-c", f"import sys; sys.path.insert(0, {site!r})\n{code}"], site, log)
-
-
-def import_in_target(
-    wheel: Path,
-    modules: Sequence[str],
-    target: Target,
-    test_command: str | None,
-    log: Path | None,
-    notes: list[str] | None = None,
-) -> list[str]:
-    """Import each of *modules* of *wheel* in the target's CPython (then run *test_command*
-    there); the modules imported. BuildError with the interpreter's last words."""
-    imported: list[str] = []
-    with _installed(wheel) as site:
-        out = _run_in_target(target, "import", ["-c", _IMPORT, site, *modules], site, log)
-        for line in out.splitlines():
-            kind, _, rest = line.partition(" ")
-            if kind == "imported":
-                imported.append(rest)
-            elif kind == "needs" and notes is not None:
-                module, _, dependency = rest.partition(" ")
-                notes.append(f"{module} not imported: it needs {dependency}, not installed in {target.name}")
-    if test_command:
-        run_test_command(wheel, target, test_command, log)
-    return imported
+        return MuslPython.of_kit(find_kit(target.root))  # by its root: a --kit DIR is not in the cache
+    prefix = Path(target.python_command[-1]).parent.parent
+    reads = tuple(p for p in (prefix, target.sysconfigdata.parent, target.root) if p is not None)
+    return MuslPython(target.name, target.arch.name, target.python, target.musl or "", target.python_command, reads)
 
 
 class ProgressPrinter(BoardPrinter):

@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
         config_settings=settings,
         test_command=args.test,
         import_check=not args.no_import,
+        sandbox=not args.no_sandbox,
         keep_work=args.keep_work,
     )
     progress = None if args.quiet else ProgressPrinter(targets)
@@ -94,6 +95,12 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("--test", metavar="CODE", help="Python code run in the target's CPython after the import")
     p.add_argument("--no-import", action="store_true", help="check with musl's loader only, import nothing")
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run the import and --test without the sandbox (bubblewrap: no network, the host read-only), "
+        "with your rights, network and files",
+    )
     p.add_argument("--keep-work", action="store_true", help="keep each target's work directory and log")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="machine-readable summary")

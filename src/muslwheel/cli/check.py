@@ -13,6 +13,8 @@ def run(args: argparse.Namespace) -> int:
         return run_import(args)
     if args.kit:
         raise MuslwheelError("--kit goes with --import (for the loader check, give the kit's root as --root)")
+    if args.no_sandbox:
+        raise MuslwheelError("--no-sandbox goes with --import (the loader check runs none of the wheel's code)")
     if len(args.wheels) != 1:
         raise MuslwheelError("check takes one wheel (or several with --import)")
     from ..check import check_wheel
@@ -41,15 +43,18 @@ def run_import(args: argparse.Namespace) -> int:
 
     if args.root:
         raise MuslwheelError("--import runs in a kit: give --kit NAME-or-ROOT instead of --root")
-    reports = check_imports([Path(w) for w in args.wheels], args.kit or None, timeout=args.timeout)
+    reports = check_imports(
+        [Path(w) for w in args.wheels], args.kit or None, timeout=args.timeout, sandbox=not args.no_sandbox
+    )
     if args.json:
         print_json([r.to_json() for r in reports])
     else:
         for r in reports:
-            if not r.kit:
+            if not r.target:
                 print(f"{r.wheel}: {r.summary()}")
                 continue
-            print(f"{r.wheel} in {r.kit}: {r.summary()} ({r.seconds:.1f}s)")
+            bare = "" if r.sandboxed else ", no sandbox"
+            print(f"{r.wheel} in {r.target}: {r.summary()} ({r.seconds:.1f}s{bare})")
             for m in r.modules:
                 where = f" ({m.file})" if m.file else ""
                 print(f"  {m.result:13} {m.module}{where}{': ' + m.detail if m.detail else ''}")
@@ -78,6 +83,12 @@ def register(sub: Subparsers) -> None:
         type=at_least(0.01, float),
         default=120.0,
         help="with --import: seconds each module may take to import (the interpreter's start included)",
+    )
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="with --import: run the wheel's code without the sandbox (bubblewrap: no network, the host "
+        "read-only), with your rights, network and files",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run)
