@@ -49,7 +49,8 @@ from pathlib import Path, PurePosixPath
 
 from .errors import MuslwheelError
 from .kits import Kit, find_kit
-from .kits.choice import KitNeeds, default_kits, kit_fits, kit_needs, pythons_wanted
+from .kits.choice import KitNeeds, kit_fits, kit_needs, pythons_wanted
+from .kits.ondemand import kits_for_wheel
 from .policy import is_allowed_system_library
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
@@ -231,11 +232,15 @@ def _top_levels(names: list[str]) -> tuple[str, ...]:
     return tuple(sorted(tops))
 
 
-def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout: float = 120.0) -> list[ImportReport]:
+def check_imports(
+    wheels: list[Path], kits: list[str] | None = None, *, timeout: float = 120.0, kit_build: bool = True
+) -> list[ImportReport]:
     """Import every extension module and top-level package of each wheel in each kit.
 
     Every wheel and kit is checked before anything is imported: a wheel no kit can import (its
-    Python has no kit, an explicit kit of another arch or Python) is one :class:`MuslwheelError`."""
+    Python has no kit that can be made, or none may be made: not *kit_build*; an explicit kit of
+    another arch or Python) is one :class:`MuslwheelError`. A missing kit is made
+    (:mod:`muslwheel.kits.ondemand`) unless not *kit_build*."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
     plan: list[tuple[Path, _WheelFacts | None, list[Kit]]] = []
     for path in wheels:
@@ -243,7 +248,7 @@ def check_imports(wheels: list[Path], kits: list[str] | None = None, *, timeout:
         if facts is None:  # as `check` has it: nothing to load, it imports wherever Python does
             plan.append((path, None, []))
             continue
-        targets = chosen_kits if chosen_kits is not None else default_kits(facts.needs, path.name)
+        targets = chosen_kits if chosen_kits is not None else kits_for_wheel(facts.needs, path.name, make=kit_build)
         for kit in targets:
             if kit.python is None:
                 raise MuslwheelError(f"kit {kit.name} has no CPython to import with")

@@ -41,7 +41,9 @@ def run_import(args: argparse.Namespace) -> int:
 
     if args.root:
         raise MuslwheelError("--import runs in a kit: give --kit NAME-or-ROOT instead of --root")
-    reports = check_imports([Path(w) for w in args.wheels], args.kit or None, timeout=args.timeout)
+    reports = check_imports(
+        [Path(w) for w in args.wheels], args.kit or None, timeout=args.timeout, kit_build=not args.no_kit_build
+    )
     if args.json:
         print_json([r.to_json() for r in reports])
     else:
@@ -78,6 +80,11 @@ def register(sub: Subparsers) -> None:
         type=at_least(0.01, float),
         default=120.0,
         help="with --import: seconds each module may take to import (the interpreter's start included)",
+    )
+    p.add_argument(
+        "--no-kit-build",
+        action="store_true",
+        help="with --import: refuse a wheel no built kit fits (default: make the kit it needs, as `kit build`)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run)
