@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CACHE, kit_for, muslwheel_cmd, run, run_ok, write_c
+from conftest import CACHE, kit_for, muslwheel_cmd, need, run, run_ok, write_c
 from test_check_import import build_extension, import_results, relr_wheel
 from wheelmaker import make_wheel
 
@@ -348,22 +348,30 @@ def test_no_kit_is_made_for_a_python_kits_cannot_have(tmp_path: Path) -> None:
     assert not (tmp_path / "kits").exists()
 
 
-@pytest.mark.world
-def test_check_import_makes_the_kit_it_needs_unless_told_not_to(tmp_path: Path) -> None:
-    # a cache with no CPython kit for aarch64: only what building one would reuse (the arch's
-    # CPython tree and the loader-only kit it was built against, linked from the suite's cache)
+def linked_cache(tmp_path: Path, arch: str) -> tuple[dict[str, str], Path, str]:
+    """(env, cache, kit): a cache with no CPython kit for *arch*, only what making one reuses (the
+    arch's CPython 3.11 tree and the loader-only kit it was built against, linked from the
+    suite's cache), and the name of the kit that is then made."""
     from muslwheel.kits.store import cpython_tree_dir, kit_directory, kit_meta
 
-    built = kit_for("aarch64", DEBIAN_BINARY_MUSL, PY)
+    built = kit_for(arch, DEBIAN_BINARY_MUSL, PY)
     base = str(kit_meta(built, "built_against_musl"))
     cache = tmp_path / "cache"
-    env = dict(os.environ, MUSLWHEEL_CACHE=str(cache))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MUSLWHEEL_CACHE", str(cache))
         tree, loader = cpython_tree_dir(built.arch_info, PY, base), kit_directory(built.arch_info, base, None)
     tree.parent.mkdir(parents=True)
     tree.symlink_to(CACHE / "kits" / "cpython" / tree.name)
     loader.symlink_to(CACHE / "kits" / loader.name)
+    env = dict(os.environ, MUSLWHEEL_CACHE=str(cache), ZIG_GLOBAL_CACHE_DIR=str(CACHE / "zig"))
+    return env, cache, f"{arch}-musl{base}-py{PY}"
+
+
+@pytest.mark.world
+def test_check_import_makes_the_kit_it_needs_unless_told_not_to(tmp_path: Path) -> None:
+    # a cache with no CPython kit for aarch64: only what making one reuses
+    built = kit_for("aarch64", DEBIAN_BINARY_MUSL, PY)
+    env, cache, made = linked_cache(tmp_path, "aarch64")
     ext = build_extension(built, tmp_path, "_ext")
     wheel = make_wheel(
         tmp_path,
@@ -372,7 +380,6 @@ def test_check_import_makes_the_kit_it_needs_unless_told_not_to(tmp_path: Path) 
         "cp311-cp311-musllinux_1_2_aarch64",
         {"chk/__init__.py": "", f"chk/{ext.name}": ext.read_bytes()},
     )
-    made = f"aarch64-musl{base}-py{PY}"
 
     refused = run([*muslwheel_cmd(), "check", "--import", "--no-kit-build", wheel], env=env)
     assert refused.returncode == 2 and refused.stdout == "", refused.stderr
@@ -387,3 +394,26 @@ def test_check_import_makes_the_kit_it_needs_unless_told_not_to(tmp_path: Path) 
     assert f"making {made}" in proc.stderr and "CPython 3.11 for aarch64" not in proc.stderr
     assert "from Debian's packages" not in proc.stderr and "with zig" not in proc.stderr, proc.stderr
     assert (cache / "kits" / made / "kit.json").is_file()
+
+
+@pytest.mark.world
+def test_build_makes_the_kit_of_a_foreign_arch_and_the_wheel_in_one_command(tmp_path: Path) -> None:
+    from buildfixture import BEFORE_BUILD, TEST, write_fixture
+    from conftest import WORLD, checkout_env
+
+    wheels = WORLD / "build-wheels"
+    need(any(wheels.glob("setuptools-*.whl")), f"setuptools wheel for builds ({wheels})")
+    env, cache, made = linked_cache(tmp_path, "aarch64")
+    env.update(checkout_env(), MUSLWHEEL_CACHE=env["MUSLWHEEL_CACHE"], ZIG_GLOBAL_CACHE_DIR=env["ZIG_GLOBAL_CACHE_DIR"])
+    env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    project, out = write_fixture(tmp_path), tmp_path / "out"
+    args = [project, "-w", out, "--arch", "aarch64", "--python", PY, "--before-build", BEFORE_BUILD, "--test", TEST]
+    refused = run([*muslwheel_cmd(), "build", "--no-kit-build", *args], env=env)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "no kit for aarch64 py3.11" in refused.stderr
+    assert not out.exists() and not (cache / "kits" / made).exists()
+    proc = run([*muslwheel_cmd(), "build", "--json", *args], env=env, timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    (result,) = json.loads(proc.stdout)["targets"]
+    assert result["target"]["name"] == made
+    assert result["imported"] == ["fixture._speed"] and Path(result["wheel"]).name.endswith("_aarch64.whl")
+    assert f"no kit for aarch64 py3.11: making {made}" in proc.stderr and (cache / "kits" / made / "kit.json").is_file()

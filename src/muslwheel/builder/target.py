@@ -173,5 +173,8 @@ def _make_missing(specs: list[tuple[str, str, str | None]], quiet: bool) -> None
     from ..kits.store import StderrProgress
     from ..progress import quiet as drop
 
-    for spec in [ondemand.kit_for_target(arch, python, musl) for arch, python, musl in specs]:
-        ondemand.make_kit(spec, progress=drop if quiet else StderrProgress())
+    kits = [
+        (ondemand.kit_for_target(arch, python, musl), f"no kit for {arch} py{python}") for arch, python, musl in specs
+    ]
+    for spec, reason in kits:
+        ondemand.make_kit(spec, progress=drop if quiet else StderrProgress(), reason=reason)

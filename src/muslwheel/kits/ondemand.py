@@ -62,8 +62,7 @@ def kits_for_wheel(
     if kits or not make:
         return choose_kits(needs, kits) if kits else default_kits(needs, wheel)
     spec = kit_for_wheel(needs, wheel)
-    progress(f"{wheel}: no kit with CPython {needs.wanted} for {needs.arch}: making {spec.name}")
-    make_kit(spec, progress=progress, jobs=jobs)
+    make_kit(spec, progress=progress, jobs=jobs, reason=f"{wheel}: no kit with CPython {needs.wanted} for {needs.arch}")
     return default_kits(needs, wheel)
 
 
@@ -125,10 +124,12 @@ def on_demand_musl(arch: Arch, *, at_least: str | None = None, series: str | Non
     )
 
 
-def make_kit(spec: KitSpec, *, progress: Progress = _stderr, jobs: int = 2) -> Kit:
-    """Build *spec* as ``kit build`` does (its progress and estimates), reusing what is cached."""
+def make_kit(spec: KitSpec, *, progress: Progress = _stderr, jobs: int = 2, reason: str | None = None) -> Kit:
+    """Build *spec* as ``kit build`` does (its progress and estimates), reusing what is cached;
+    *reason* (why it is made) starts the line that says so."""
     from .build import build_kit
 
+    progress(f"{reason + ': ' if reason else ''}making {spec.name} (--no-kit-build refuses instead)")
     return build_kit(spec.arch, spec.musl, spec.python, jobs=jobs, progress=progress)
 
 
