@@ -417,3 +417,29 @@ def test_build_makes_the_kit_of_a_foreign_arch_and_the_wheel_in_one_command(tmp_
     assert result["target"]["name"] == made
     assert result["imported"] == ["fixture._speed"] and Path(result["wheel"]).name.endswith("_aarch64.whl")
     assert f"no kit for aarch64 py3.11: making {made}" in proc.stderr and (cache / "kits" / made / "kit.json").is_file()
+
+
+@pytest.mark.world
+def test_a_free_threaded_wheel_is_imported_in_the_free_threaded_kit_only(tmp_path: Path) -> None:
+    ft = kit_for("x86_64", NEWEST_MUSL, "3.13t")
+    # beside the real free-threaded kit, a GIL-enabled 3.13 kit that exists only as a record: a
+    # wheel sent there would fail (its root is missing), so only the right choice passes
+    env = kits_cache(tmp_path, ft)
+    kit_records(Path(env["MUSLWHEEL_CACHE"]) / "kits", f"x86_64:{NEWEST_MUSL}:3.13")
+    ext = build_extension(ft, tmp_path, "_ext")
+    assert ext.name.endswith(".cpython-313t-x86_64-linux-musl.so")
+    probe = "import sys\nassert not sys._is_gil_enabled()\n"
+    wheel = make_wheel(
+        tmp_path,
+        "ftchk",
+        "1.0",
+        "cp313-cp313t-musllinux_1_2_x86_64",
+        {"ftchk/__init__.py": probe, f"ftchk/{ext.name}": ext.read_bytes()},
+    )
+    proc = run([*muslwheel_cmd(), "check", "--import", "--json", "--no-kit-build", wheel], env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = import_results(proc.stdout)
+    assert {k: r[0] for k, r in results.items()} == {
+        (ft.name, "ftchk._ext"): "imported",
+        (ft.name, "ftchk"): "imported",
+    }
