@@ -112,9 +112,18 @@ def default_kits(needs: KitNeeds, wheel: str, kits_dir: Path | None = None) -> l
     if not chosen:
         raise MuslwheelError(
             f"{wheel}: no kit with CPython {needs.wanted} for {needs.arch}, so its import cannot be checked "
-            f"(`muslwheel kit build --arch {needs.arch} --musl 1.2.3 --python {suggested_python(needs)}`, or --kit)"
+            f"(`muslwheel kit build --arch {needs.arch} --musl {_cheapest_musl(needs.arch)} "
+            f"--python {suggested_python(needs)}`, or --kit)"
         )
     return chosen
+
+
+def _cheapest_musl(arch: str) -> str:
+    """Debian's binary musl where Debian ships it for *arch* (seconds to make), else the newest."""
+    from ..arch import get_arch
+    from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
+
+    return DEBIAN_BINARY_MUSL if get_arch(arch).debian_arch else NEWEST_MUSL
 
 
 def suggested_python(needs: KitNeeds) -> str:
