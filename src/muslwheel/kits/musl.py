@@ -189,6 +189,7 @@ def _musl_from_source(arch: Arch, musl: str, tarball: Path, root: Path, work: Pa
     src = work / "musl"
     src.mkdir()
     run(["tar", "-xf", str(tarball), "-C", str(src), "--strip-components=1"])
+    _patch_for_lld(src)
     log = work / "musl.log"
     crt = work / "compiler_rt.o"
     run(
@@ -260,6 +261,17 @@ def _musl_from_source(arch: Arch, musl: str, tarball: Path, root: Path, work: Pa
             shutil.copy2(f, root / "usr" / "lib" / f.name)
     shutil.copytree(stage / "usr" / "include", root / "usr" / "include")
     _kernel_headers(arch, root / "usr" / "include")
+
+
+def _patch_for_lld(src: Path) -> None:
+    """Let zig's lld link an older musl: in 1.2.2 and 1.2.3 (1.2.6 computes the address inline),
+    s390x's ``__tls_get_offset`` calls the exported ``__tls_get_addr`` with a plain ``brasl``
+    (R_390_PC32DBL), which GNU ld turns into a PLT call and lld refuses against a preemptible
+    symbol; ``@PLT`` asks for that same call explicitly (nothing else changes)."""
+    tls = src / "src" / "thread" / "s390x" / "__tls_get_offset.s"
+    if tls.is_file():
+        text = tls.read_text()
+        tls.write_text(re.sub(r"(brasl\s+%r14,\s*__tls_get_addr)$", r"\1@PLT", text, flags=re.M))
 
 
 def _defined_globals(paths: list[Path]) -> set[str]:
