@@ -394,7 +394,7 @@ def test_check_import_makes_the_kit_it_needs_unless_told_not_to(tmp_path: Path) 
     assert [r["kit"] for r in json.loads(proc.stdout)] == [made]
     assert import_results(proc.stdout)[(made, "chk._ext")][0] == "imported"
     # kit build's progress, and only the missing piece built: no CPython build, no musl build
-    assert f"making {made}" in proc.stderr and "CPython 3.11 for aarch64" not in proc.stderr
+    assert f"making {made}" in proc.stderr and "against musl" not in proc.stderr
     assert "from Debian's packages" not in proc.stderr and "with zig" not in proc.stderr, proc.stderr
     assert (cache / "kits" / made / "kit.json").is_file()
 
