@@ -100,6 +100,7 @@ def test_kit_list_json_names_every_built_kit() -> None:
         # musl's loongarch64 port arrived in 1.2.5, riscv64's in 1.1.23: refused before any download
         (["--arch", "loongarch64", "--musl", "1.2.2"], "musl 1.2.2 has no loongarch64 port (it arrived in musl 1.2.5)"),
         (["--arch", "riscv64", "--musl", "1.1.22"], "musl 1.1.22 has no riscv64 port (it arrived in musl 1.1.23)"),
+        (["--arch", "s390x", "--musl", "1.2.2"], "musl 1.2.2 built with zig for s390x does not work"),
     ],
 )
 def test_kit_build_refuses_bad_requests_in_one_line(args: list[str], says: str, tmp_path: Path) -> None:
