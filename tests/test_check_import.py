@@ -15,8 +15,9 @@ from test_kits import build_against
 from wheelmaker import make_wheel
 
 from muslwheel.elf import read_elf
-from muslwheel.kits import Kit
+from muslwheel.kits import Kit, select_kits
 from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
+from muslwheel.kits.musl import OLDEST_MUSL
 
 # --- CPython kits and check --import ------------------------------------------------------------
 
@@ -134,7 +135,12 @@ def relr_wheel(kit: Kit, tmp_path: Path, package: str, init_py: str) -> Path:
 def test_check_import_shows_the_relr_crash_on_musl_1_2_3_and_the_import_on_the_newest(
     arch: str, tmp_path: Path
 ) -> None:
-    old, new = kit_for(arch, DEBIAN_BINARY_MUSL, PY), kit_for(arch, NEWEST_MUSL, PY)
+    new = kit_for(arch, NEWEST_MUSL, PY)
+    old = min(
+        (k for k in select_kits(arch=arch, python=PY) if k.musl.startswith("1.2.")),
+        key=lambda k: [int(p) for p in k.musl.split(".")],
+    )
+    assert old.musl in (OLDEST_MUSL, DEBIAN_BINARY_MUSL)  # both before DT_RELR (1.2.4)
     wheel = relr_wheel(new, tmp_path, "relrpkg", "from ._ext import fib, word\n")
     # named, not the default choice (test_check_import_choice.py): a musl 1.2.2 kit, when built, is
     # the oldest of the 1.2 series

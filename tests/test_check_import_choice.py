@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import kit_for, muslwheel_cmd, run, run_ok, write_c
+from conftest import CACHE, kit_for, muslwheel_cmd, need, run, run_ok, write_c
 from test_check_import import build_extension, import_results, relr_wheel
 from wheelmaker import make_wheel
 
@@ -66,10 +66,15 @@ def test_a_wheel_whose_python_has_no_kit_says_so_on_one_line(tmp_path: Path) -> 
     cp312 = fixture_wheel(new, tmp_path, "cp312-cp312-musllinux_1_2_x86_64")
     cp311 = fixture_wheel(new, tmp_path, "cp311-cp311-musllinux_1_2_x86_64")
     before = cp312.read_bytes()
-    proc = run([*muslwheel_cmd(), "check", "--import", cp311, cp312], env=env)
+    proc = run([*muslwheel_cmd(), "check", "--import", "--no-kit-build", cp311, cp312], env=env)
     assert proc.returncode == 2 and proc.stdout == ""  # nothing imported, nothing half-reported
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert "no kit with CPython 3.12 for x86_64" in proc.stderr and "--python 3.12" in proc.stderr
+    # a kit is made on demand only for a CPython kits can have: 3.12 is none, so nothing is built
+    proc = run([*muslwheel_cmd(), "check", "--import", cp311, cp312], env=env)
+    assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+    assert "no kit with CPython 3.12 for x86_64, and kits cannot have it" in proc.stderr
+    assert sorted(p.name for p in Path(env["MUSLWHEEL_CACHE"], "kits").iterdir()) == sorted([old.name, new.name])
     # an explicit kit of another Python is refused too, not imported and called a binary error
     proc = run([*muslwheel_cmd(), "check", "--import", "--kit", new.name, cp312], env=env)
     assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1
@@ -217,3 +222,227 @@ def test_check_names_the_object_that_needs_a_missing_library(tmp_path: Path) -> 
     assert proc.returncode == 1, proc.stderr
     missing = [(p["file"], p["subject"]) for p in json.loads(proc.stdout)["problems"] if p["kind"] == "missing-library"]
     assert sorted(missing) == [(f"m.libs/{dep.name}", "libgone.so.1"), (f"m/{ext.name}", "libgone.so.1")]
+
+
+# --- the choice itself, on kit.json records (no kit needs to be built) ---------------------------
+
+
+def kit_records(base: Path, *specs: str) -> Path:
+    """A kits directory holding a ``kit.json`` (current recipe) for each ``ARCH:MUSL[:PYTHON]``."""
+    from muslwheel.kits import kit_name
+    from muslwheel.kits.store import RECIPE
+
+    for spec in specs:
+        arch, musl, *python = spec.split(":")
+        name = kit_name(arch, musl, python[0] if python else None)
+        (base / name).mkdir(parents=True)
+        meta = {"name": name, "arch": arch, "musl": musl, "python": python[0] if python else None, "recipe": RECIPE}
+        (base / name / "kit.json").write_text(json.dumps(meta))
+    return base
+
+
+CHOICE_KITS = (
+    "x86_64:1.2.2:3.11",
+    "x86_64:1.2.3:3.11",
+    "x86_64:1.2.6:3.11",
+    "x86_64:1.2.3:3.13",
+    "x86_64:1.2.6:3.13",
+    "x86_64:1.2.3:3.13t",
+    "x86_64:1.2.6:3.13t",
+    "x86_64:1.2.6:3.15",
+    "x86_64:1.2.6:3.15t",
+    "x86_64:1.1.24:3.11",
+    "aarch64:1.2.6:3.13t",
+)
+
+
+@pytest.mark.parametrize(
+    ("tag", "chosen"),
+    [
+        # a free-threaded wheel goes to the free-threaded kits only, a GIL wheel to the GIL kits
+        ("cp313-cp313t-musllinux_1_2_x86_64", ["1.2.3:3.13t", "1.2.6:3.13t"]),
+        ("cp313-cp313-musllinux_1_2_x86_64", ["1.2.3:3.13", "1.2.6:3.13"]),
+        # abi3: every GIL minor from its own; abi3t (PEP 803): every free-threaded one from its own
+        ("cp313-abi3-musllinux_1_2_x86_64", ["1.2.3:3.13", "1.2.6:3.13", "1.2.6:3.15"]),
+        ("cp315-abi3t-musllinux_1_2_x86_64", ["1.2.6:3.15t"]),
+        ("cp315-abi3.abi3t-musllinux_1_2_x86_64", ["1.2.6:3.15", "1.2.6:3.15t"]),
+        ("cp313-abi3t-musllinux_1_2_x86_64", ["1.2.3:3.13t", "1.2.6:3.13t", "1.2.6:3.15t"]),
+        # the oldest kit the tag promises: musllinux_1_2 -> 1.2.2 (not Debian's 1.2.3), 1_1 -> 1.1.24
+        ("cp311-cp311-musllinux_1_2_x86_64", ["1.2.2:3.11", "1.2.6:3.11"]),
+        ("cp311-cp311-musllinux_1_1_x86_64", ["1.1.24:3.11", "1.2.6:3.11"]),
+    ],
+)
+def test_the_kits_chosen_are_those_whose_cpython_installs_the_wheel(
+    tag: str, chosen: list[str], tmp_path: Path
+) -> None:
+    from muslwheel.kits.choice import default_kits, kit_needs
+    from muslwheel.wheelfile import parse_wheel_name
+
+    base = kit_records(tmp_path, *CHOICE_KITS)
+    name = parse_wheel_name(f"chk-1.0-{tag}.whl")
+    kits = default_kits(kit_needs(name, "x86_64", None), name.filename, base)
+    assert [f"{k.musl}:{k.python}" for k in kits] == chosen
+
+
+@pytest.mark.parametrize(
+    ("tag", "wanted"),
+    [("cp313-cp313t-musllinux_1_2_x86_64", "3.13t"), ("cp315-abi3.abi3t-musllinux_1_2_x86_64", "3.15+, 3.15t+")],
+)
+def test_no_kit_for_a_free_threaded_wheel_names_the_build_it_wants(tag: str, wanted: str, tmp_path: Path) -> None:
+    from muslwheel.errors import MuslwheelError
+    from muslwheel.kits.choice import default_kits, kit_needs
+    from muslwheel.wheelfile import parse_wheel_name
+
+    # GIL kits of the same minors are there: they would not import it
+    base = kit_records(tmp_path, "x86_64:1.2.6:3.13", "x86_64:1.2.6:3.14")
+    name = parse_wheel_name(f"chk-1.0-{tag}.whl")
+    with pytest.raises(MuslwheelError) as e:
+        default_kits(kit_needs(name, "x86_64", None), name.filename, base)
+    assert f"no kit with CPython {wanted} for x86_64" in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("tag", "present", "made"),
+    [
+        # the oldest CPython the tags name that a kit can have; the cheapest musl the floor allows
+        ("cp311-cp311-musllinux_1_2_x86_64", (), "x86_64-musl1.2.3-py3.11"),
+        ("cp39-abi3-musllinux_1_2_aarch64", (), "aarch64-musl1.2.3-py3.11"),
+        ("cp313-cp313t-musllinux_1_2_x86_64", (), "x86_64-musl1.2.3-py3.13t"),
+        # no Debian musl for riscv64: the newest, from source
+        ("cp311-cp311-musllinux_1_2_riscv64", (), "riscv64-musl1.2.6-py3.11"),
+        # what the cache has is reused: a loader-only 1.2.2 kit, a CPython 3.13 tree for abi3
+        ("cp311-cp311-musllinux_1_2_x86_64", ("x86_64:1.2.2", "x86_64:1.2.6"), "x86_64-musl1.2.2-py3.11"),
+        ("cp311-abi3-musllinux_1_2_aarch64", ("cpython/aarch64-py3.13-musl1.2.3",), "aarch64-musl1.2.3-py3.13"),
+        # a 1.1 kit is no loader-only kit of a 1.2 wheel's floor
+        ("cp311-cp311-musllinux_1_2_x86_64", ("x86_64:1.1.24",), "x86_64-musl1.2.3-py3.11"),
+    ],
+)
+def test_the_kit_made_on_demand(tag: str, present: tuple[str, ...], made: str, tmp_path: Path) -> None:
+    from muslwheel.kits.choice import kit_needs
+    from muslwheel.kits.ondemand import kit_for_wheel
+    from muslwheel.kits.store import RECIPE
+    from muslwheel.wheelfile import parse_wheel_name
+
+    kits = tmp_path / "kits"
+    kit_records(kits, *(p for p in present if ":" in p))
+    for tree in (p for p in present if p.startswith("cpython/")):
+        (kits / tree).mkdir(parents=True)
+        (kits / tree / "kit.json").write_text(json.dumps({"recipe": RECIPE}))
+    name = parse_wheel_name(f"chk-1.0-{tag}.whl")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MUSLWHEEL_CACHE", str(tmp_path))
+        assert kit_for_wheel(kit_needs(name, tag.split("_", 3)[-1], None), name.filename).name == made
+
+
+def test_no_kit_is_made_for_a_python_kits_cannot_have(tmp_path: Path) -> None:
+    from muslwheel.kits import KitError
+    from muslwheel.kits.choice import kit_needs
+    from muslwheel.kits.ondemand import kit_for_wheel
+    from muslwheel.wheelfile import parse_wheel_name
+
+    name = parse_wheel_name("chk-1.0-cp312-cp312-musllinux_1_2_x86_64.whl")
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(KitError) as e:
+        mp.setenv("MUSLWHEEL_CACHE", str(tmp_path))
+        kit_for_wheel(kit_needs(name, "x86_64", None), name.filename)
+    assert "no kit with CPython 3.12 for x86_64, and kits cannot have it" in str(e.value)
+    assert not (tmp_path / "kits").exists()
+
+
+def linked_cache(tmp_path: Path, arch: str) -> tuple[dict[str, str], Path, str]:
+    """(env, cache, kit): a cache with no CPython kit for *arch*, only what making one reuses (the
+    arch's CPython 3.11 tree and the loader-only kit it was built against, linked from the
+    suite's cache, and zig's cache and build's venvs), and the name of the kit then made."""
+    from muslwheel.kits.store import cpython_tree_dir, kit_directory, kit_meta
+
+    built = kit_for(arch, DEBIAN_BINARY_MUSL, PY)
+    base = str(kit_meta(built, "built_against_musl"))
+    cache = tmp_path / "cache"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MUSLWHEEL_CACHE", str(cache))
+        tree, loader = cpython_tree_dir(built.arch_info, PY, base), kit_directory(built.arch_info, base, None)
+    tree.parent.mkdir(parents=True)
+    tree.symlink_to(CACHE / "kits" / "cpython" / tree.name)
+    loader.symlink_to(CACHE / "kits" / loader.name)
+    if (CACHE / "build" / "envs").is_dir():  # build's cached backend venvs (60 s saved under load)
+        (cache / "build").mkdir()
+        (cache / "build" / "envs").symlink_to(CACHE / "build" / "envs")
+    env = dict(os.environ, MUSLWHEEL_CACHE=str(cache), ZIG_GLOBAL_CACHE_DIR=str(CACHE / "zig"))
+    return env, cache, f"{arch}-musl{base}-py{PY}"
+
+
+@pytest.mark.world
+def test_check_import_makes_the_kit_it_needs_unless_told_not_to(tmp_path: Path) -> None:
+    # a cache with no CPython kit for aarch64: only what making one reuses
+    built = kit_for("aarch64", DEBIAN_BINARY_MUSL, PY)
+    env, cache, made = linked_cache(tmp_path, "aarch64")
+    ext = build_extension(built, tmp_path, "_ext")
+    wheel = make_wheel(
+        tmp_path,
+        "chk",
+        "1.0",
+        "cp311-cp311-musllinux_1_2_aarch64",
+        {"chk/__init__.py": "", f"chk/{ext.name}": ext.read_bytes()},
+    )
+
+    refused = run([*muslwheel_cmd(), "check", "--import", "--no-kit-build", wheel], env=env)
+    assert refused.returncode == 2 and refused.stdout == "", refused.stderr
+    assert refused.stderr.count("\n") == 1 and "no kit with CPython 3.11 for aarch64" in refused.stderr
+    assert not (cache / "kits" / made).exists()
+
+    proc = run([*muslwheel_cmd(), "check", "--import", "--json", wheel], env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["kit"] for r in json.loads(proc.stdout)] == [made]
+    assert import_results(proc.stdout)[(made, "chk._ext")][0] == "imported"
+    # kit build's progress, and only the missing piece built: no CPython build, no musl build
+    assert f"making {made}" in proc.stderr and "against musl" not in proc.stderr
+    assert "from Debian's packages" not in proc.stderr and "with zig" not in proc.stderr, proc.stderr
+    assert (cache / "kits" / made / "kit.json").is_file()
+
+
+@pytest.mark.world
+def test_build_makes_the_kit_of_a_foreign_arch_and_the_wheel_in_one_command(tmp_path: Path) -> None:
+    from buildfixture import BEFORE_BUILD, TEST, write_fixture
+    from conftest import WORLD, checkout_env
+
+    wheels = WORLD / "build-wheels"
+    need(any(wheels.glob("setuptools-*.whl")), f"setuptools wheel for builds ({wheels})")
+    env, cache, made = linked_cache(tmp_path, "aarch64")
+    env.update(checkout_env(), MUSLWHEEL_CACHE=env["MUSLWHEEL_CACHE"], ZIG_GLOBAL_CACHE_DIR=env["ZIG_GLOBAL_CACHE_DIR"])
+    env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    project, out = write_fixture(tmp_path), tmp_path / "out"
+    args = [project, "-w", out, "--arch", "aarch64", "--python", PY, "--before-build", BEFORE_BUILD, "--test", TEST]
+    refused = run([*muslwheel_cmd(), "build", "--no-kit-build", *args], env=env)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "no kit for aarch64 py3.11" in refused.stderr
+    assert not out.exists() and not (cache / "kits" / made).exists()
+    proc = run([*muslwheel_cmd(), "build", "--json", *args], env=env, timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    (result,) = json.loads(proc.stdout)["targets"]
+    assert result["target"]["name"] == made
+    assert "fixture._speed" in result["imported"] and Path(result["wheel"]).name.endswith("_aarch64.whl")
+    assert f"no kit for aarch64 py3.11: making {made}" in proc.stderr and (cache / "kits" / made / "kit.json").is_file()
+
+
+@pytest.mark.world
+def test_a_free_threaded_wheel_is_imported_in_the_free_threaded_kit_only(tmp_path: Path) -> None:
+    ft = kit_for("x86_64", NEWEST_MUSL, "3.13t")
+    # beside the real free-threaded kit, a GIL-enabled 3.13 kit that exists only as a record: a
+    # wheel sent there would fail (its root is missing), so only the right choice passes
+    env = kits_cache(tmp_path, ft)
+    kit_records(Path(env["MUSLWHEEL_CACHE"]) / "kits", f"x86_64:{NEWEST_MUSL}:3.13")
+    ext = build_extension(ft, tmp_path, "_ext")
+    assert ext.name.endswith(".cpython-313t-x86_64-linux-musl.so")
+    probe = "import sys\nassert not sys._is_gil_enabled()\n"
+    wheel = make_wheel(
+        tmp_path,
+        "ftchk",
+        "1.0",
+        "cp313-cp313t-musllinux_1_2_x86_64",
+        {"ftchk/__init__.py": probe, f"ftchk/{ext.name}": ext.read_bytes()},
+    )
+    proc = run([*muslwheel_cmd(), "check", "--import", "--json", "--no-kit-build", wheel], env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = import_results(proc.stdout)
+    assert {k: r[0] for k, r in results.items()} == {
+        (ft.name, "ftchk._ext"): "imported",
+        (ft.name, "ftchk"): "imported",
+    }

@@ -55,7 +55,8 @@ from pathlib import Path, PurePosixPath
 
 from .errors import MuslwheelError
 from .kits import Kit, find_kit
-from .kits.choice import KitNeeds, default_kits, kit_fits, kit_needs, pythons_wanted
+from .kits.choice import KitNeeds, kit_fits, kit_needs, pythons_wanted
+from .kits.ondemand import kits_for_wheel
 from .policy import is_allowed_system_library
 from .resolve import installed_path, module_name
 from .sandbox import Sandbox
@@ -270,14 +271,20 @@ def _top_levels(names: list[str]) -> tuple[str, ...]:
 
 
 def check_imports(
-    wheels: list[Path], kits: list[str] | None = None, *, timeout: float = 120.0, sandbox: bool = True
+    wheels: list[Path],
+    kits: list[str] | None = None,
+    *,
+    timeout: float = 120.0,
+    sandbox: bool = True,
+    kit_build: bool = True,
 ) -> list[ImportReport]:
     """Import every extension module and top-level package of each wheel in each kit.
 
     Every wheel and kit is checked before anything is imported: a wheel no kit can import (its
-    Python has no kit, an explicit kit of another arch or Python) is one :class:`MuslwheelError`,
-    and so is a host that cannot give the wheel's code a sandbox (:func:`muslwheel.sandbox.room`)
-    unless *sandbox* is False."""
+    Python has no kit that can be made, or none may be made: not *kit_build*; an explicit kit of
+    another arch or Python) is one :class:`MuslwheelError`, and so is a host that cannot give the
+    wheel's code a sandbox (:func:`muslwheel.sandbox.room`) unless *sandbox* is False. A missing
+    kit is made (:mod:`muslwheel.kits.ondemand`) unless not *kit_build*."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
     plan: list[tuple[Path, WheelModules | None, list[Kit]]] = []
     for path in wheels:
@@ -287,7 +294,7 @@ def check_imports(
             continue
         if needs is None:
             raise MuslwheelError(f"{path.name}: no single musllinux architecture in this wheel")
-        targets = chosen_kits if chosen_kits is not None else default_kits(needs, path.name)
+        targets = chosen_kits if chosen_kits is not None else kits_for_wheel(needs, path.name, make=kit_build)
         for kit in targets:
             if kit.python is None:
                 raise MuslwheelError(f"kit {kit.name} has no CPython to import with")

@@ -23,9 +23,13 @@ def plan_targets(
     arches: Sequence[str] = (),
     pythons: Sequence[str] = (),
     musl: str | None = None,
+    kit_build: bool = True,
+    quiet: bool = False,
 ) -> list[Target]:
     """The build's targets: each installed musl CPython prefix, each kit (name or directory), and
-    one per arch x CPython minor (``all`` arches for the eight), at the oldest musl built or *musl*."""
+    one per arch x CPython minor (``all`` arches for the eight), at the oldest musl built or *musl*;
+    a missing kit is made (:mod:`muslwheel.kits.ondemand`, with kit build's progress unless *quiet*)
+    unless not *kit_build*."""
     from ..arch import ARCHES
     from .target import select_targets, target_from_kit, target_from_prefix
 
@@ -37,7 +41,9 @@ def plan_targets(
     if arches or pythons:
         if not (arches and pythons):
             raise MuslwheelError("build: give both --arch and --python (or --kit / --cpython)")
-        targets += select_targets(split_choices(arches, tuple(ARCHES)), python_choices(pythons), musl)
+        targets += select_targets(
+            split_choices(arches, tuple(ARCHES)), python_choices(pythons), musl, kit_build=kit_build, quiet=quiet
+        )
     if not targets:
         raise MuslwheelError("build: no targets: give --arch ARCH --python X.Y (or --kit / --cpython)")
     return targets

@@ -131,15 +131,20 @@ def find_kit(spec: str) -> Any:
     return _kits().find_kit(spec)
 
 
-def select_targets(arches: Sequence[str], pythons: Sequence[str], musl: str | None) -> list[Target]:
+def select_targets(
+    arches: Sequence[str], pythons: Sequence[str], musl: str | None, *, kit_build: bool = False, quiet: bool = False
+) -> list[Target]:
     """One target per (arch, python): the kit of that arch and minor with the oldest musl
     release among those built (or exactly *musl*, a release or a ``1.1``/``1.2`` series), since
-    a wheel compiled against the oldest musl runs on every later one."""
+    a wheel compiled against the oldest musl runs on every later one. A missing kit is made
+    when *kit_build* (:func:`muslwheel.kits.ondemand.kit_for_target`, every one named before
+    any is built), with kit build's progress unless *quiet*."""
     for a in arches:
         get_arch(a)  # an unknown arch is a usage error, before anything else
     kits = _kits()
     targets: list[Target] = []
     missing: list[str] = []
+    missing_specs: list[tuple[str, str, str | None]] = []
     for arch in arches:
         for python in pythons:
             found = [
@@ -149,10 +154,27 @@ def select_targets(arches: Sequence[str], pythons: Sequence[str], musl: str | No
             ]
             if not found:
                 missing.append(f"{arch} py{python}" + (f" musl {musl}" if musl else ""))
+                missing_specs.append((arch, python, musl))
                 continue
             oldest = min(found, key=lambda k: tuple(int(p) for p in k.musl.split(".") if p.isdigit()))
             targets.append(target_from_kit(oldest))
+    if missing and kit_build:
+        _make_missing(missing_specs, quiet)
+        return select_targets(arches, pythons, musl)
     if missing:
         hint = "`muslwheel kit build --arch ARCH --python X.Y` makes one"
         raise TargetError(f"no kit for {', '.join(missing)} ({hint})")
     return targets
+
+
+def _make_missing(specs: list[tuple[str, str, str | None]], quiet: bool) -> None:
+    """Make the kits of the targets (arch, python, musl) that have none, all named first."""
+    from ..kits import ondemand
+    from ..kits.store import StderrProgress
+    from ..progress import quiet as drop
+
+    kits = [
+        (ondemand.kit_for_target(arch, python, musl), f"no kit for {arch} py{python}") for arch, python, musl in specs
+    ]
+    for spec, reason in kits:
+        ondemand.make_kit(spec, progress=drop if quiet else StderrProgress(), reason=reason)

@@ -14,7 +14,15 @@ def run(args: argparse.Namespace) -> int:
     from ..builder.run import ProgressPrinter
 
     settings = config_settings(args.config_setting)
-    targets = plan_targets(cpythons=args.cpython, kits=args.kit, arches=args.arch, pythons=args.python, musl=args.musl)
+    targets = plan_targets(
+        cpythons=args.cpython,
+        kits=args.kit,
+        arches=args.arch,
+        pythons=args.python,
+        musl=args.musl,
+        kit_build=not args.no_kit_build,
+        quiet=args.quiet,
+    )
     options = BuildOptions(
         source=Path(args.source),
         out_dir=Path(args.wheel_dir),
@@ -100,6 +108,9 @@ def register(sub: Subparsers) -> None:
         action="store_true",
         help="run the import and --test without the sandbox (bubblewrap: no network, the host read-only), "
         "with your rights, network and files",
+    )
+    p.add_argument(
+        "--no-kit-build", action="store_true", help="refuse a target with no kit (default: make it, as `kit build`)"
     )
     p.add_argument("--keep-work", action="store_true", help="keep each target's work directory and log")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")

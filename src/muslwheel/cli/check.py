@@ -44,7 +44,11 @@ def run_import(args: argparse.Namespace) -> int:
     if args.root:
         raise MuslwheelError("--import runs in a kit: give --kit NAME-or-ROOT instead of --root")
     reports = check_imports(
-        [Path(w) for w in args.wheels], args.kit or None, timeout=args.timeout, sandbox=not args.no_sandbox
+        [Path(w) for w in args.wheels],
+        args.kit or None,
+        timeout=args.timeout,
+        sandbox=not args.no_sandbox,
+        kit_build=not args.no_kit_build,
     )
     if args.json:
         print_json([r.to_json() for r in reports])
@@ -89,6 +93,11 @@ def register(sub: Subparsers) -> None:
         action="store_true",
         help="with --import: run the wheel's code without the sandbox (bubblewrap: no network, the host "
         "read-only), with your rights, network and files",
+    )
+    p.add_argument(
+        "--no-kit-build",
+        action="store_true",
+        help="with --import: refuse a wheel no built kit fits (default: make the kit it needs, as `kit build`)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run)

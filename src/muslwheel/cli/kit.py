@@ -56,7 +56,10 @@ def register(sub: Subparsers) -> None:
     k = kit_sub.add_parser("build", help="build one kit into the cache (MUSLWHEEL_CACHE moves it)")
     k.add_argument("--arch", required=True, help="x86_64, i686, aarch64, armv7l, ppc64le, s390x, riscv64, loongarch64")
     k.add_argument(
-        "--musl", required=True, metavar="VERSION", help="1.2.3 (Debian's packages) or 1.2.6 (built from source)"
+        "--musl",
+        required=True,
+        metavar="VERSION",
+        help="1.2.3 (Debian's packages), 1.2.2 or 1.2.6 (built from Debian's source), any other with --musl-source",
     )
     k.add_argument(
         "--python",

@@ -1,17 +1,24 @@
-"""Which kits can prove a wheel's import: what a wheel asks of a kit (its arch, the CPython minors
+"""Which kits can prove a wheel's import: what a wheel asks of a kit (its arch, the CPython builds
 its tags name, its musl floor) and the kits that answer it.
 
 check --import asks here (and, through it, build's import step); nothing else decides whether a
-kit's CPython would import a wheel.
+kit's CPython would import a wheel. The CPython builds a wheel's tags name are
+:func:`muslwheel.suffixes.pythons_of_tags`'s: ``cpXY-cpXY`` that GIL build, ``cpXY-cpXYt`` that
+free-threaded build, ``cpXY-abi3`` every GIL build from X.Y, ``cpXY-abi3t`` every free-threaded
+build from X.Y (``cp315-abi3.abi3t``: both); a kit is one build (``Kit.python`` ``"3.13"`` or
+``"3.13t"``), so a ``cp313t`` wheel is proven in the free-threaded kits only, a ``cp313`` one in
+the default (GIL) kits only.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MuslwheelError
+from ..suffixes import Python, pythons_of_tags
 from . import Kit, list_kits
 
 if TYPE_CHECKING:
@@ -23,21 +30,16 @@ class KitNeeds:
     """What a binary wheel asks of a kit."""
 
     arch: str
-    pythons: tuple[tuple[int, int], ...]  #: CPython minors named by the tags; () = any
-    abi3_from: tuple[int, int] | None  #: abi3 wheels: the oldest minor
+    #: the CPython builds the tags name, oldest first (GIL before free-threaded); () = any
+    pythons: tuple[Python, ...]
     musl_floor: tuple[int, int] | None  #: from the musllinux tag (or the audit's floor)
+    #: how the tags spell what they want, for messages: ``3.11``, ``3.13t``, ``3.11+``, ``3.15t+``
+    wanted: str = "any"
 
 
 def kit_needs(name: WheelName, arch: str, musl_min_version: str | None) -> KitNeeds:
     """The needs of a wheel named *name* whose members are *arch* and need *musl_min_version*."""
-    pythons: set[tuple[int, int]] = set()
-    abi3_from = None
-    for interp in name.interpreters:
-        m = re.fullmatch(r"cp(\d)(\d+)", interp)
-        if m:
-            pythons.add((int(m.group(1)), int(m.group(2))))
-    if "abi3" in name.abis and pythons:
-        abi3_from, pythons = min(pythons), set()
+    pythons = tuple(sorted(pythons_of_tags(name.tags), key=lambda p: (p.minor, p.free_threaded)))
     floor = None
     for plat in name.platforms:
         m = re.fullmatch(r"musllinux_(\d+)_(\d+)_.*", plat)
@@ -45,53 +47,102 @@ def kit_needs(name: WheelName, arch: str, musl_min_version: str | None) -> KitNe
             floor = (int(m.group(1)), int(m.group(2)))
     if floor is None and musl_min_version:
         floor = _minor(musl_min_version)
-    return KitNeeds(arch, tuple(sorted(pythons)), abi3_from, floor)
+    return KitNeeds(arch, pythons, floor, _spelled(name) if pythons else "any")
 
 
-def default_kits(needs: KitNeeds, wheel: str) -> list[Kit]:
-    """The wheel's arch × its Python minors × {the oldest kit at or above its tag's musl floor, the
-    newest}: the oldest musl the wheel promises to run on that a kit has, and today's."""
-    kits = [k for k in list_kits() if k.arch == needs.arch and k.python and kit_fits(needs, k)]
-    chosen: list[Kit] = []
+def _spelled(name: WheelName) -> str:
+    """``3.11``, ``3.13t``, ``3.11+`` (abi3), ``3.15t+`` (abi3t): the builds as the tags name them."""
+    out: list[tuple[int, int, str]] = []
+    for tag in name.tags:
+        m = re.fullmatch(r"cp3(\d+)", tag.interpreter)
+        if not m:
+            continue
+        minor = int(m.group(1))
+        spelled = {f"cp3{minor}": ("", ""), f"cp3{minor}t": ("t", ""), "abi3": ("", "+"), "abi3t": ("t", "+")}
+        if tag.abi in spelled:
+            t, plus = spelled[tag.abi]
+            out.append((minor, int(bool(t)) + 2 * int(bool(plus)), f"3.{minor}{t}{plus}"))
+    return ", ".join(dict.fromkeys(s for _, _, s in sorted(out))) or "any"
+
+
+def kit_python(kit: Kit) -> Python | None:
+    """The kit's CPython as :class:`~muslwheel.suffixes.Python` (None for a loader-only kit)."""
+    minor = kit.python_minor
+    return Python(minor[1], kit.free_threaded) if minor and minor[0] == 3 else None
+
+
+def kit_fits(needs: KitNeeds, kit: Kit) -> bool:
+    """Whether the kit's CPython is one the wheel's tags name (any, for a wheel whose tags name none)."""
+    python = kit_python(kit)
+    if python is None:
+        return False
+    return not needs.pythons or python in needs.pythons
+
+
+def fitting_kits(needs: KitNeeds, kits_dir: Path | None = None) -> list[Kit]:
+    """Every built kit of the wheel's arch whose CPython the wheel's tags name."""
+    return [k for k in list_kits(kits_dir) if k.arch == needs.arch and k.python and kit_fits(needs, k)]
+
+
+def choose_kits(needs: KitNeeds, kits: list[Kit]) -> list[Kit]:
+    """Among *kits* that fit: per CPython build, the oldest kit at or above the tag's musl floor
+    (the oldest musl the wheel promises to run on that a kit has) and the newest (today's)."""
     by_python: dict[str, list[Kit]] = {}
     for k in kits:
         assert k.python is not None
         by_python.setdefault(k.python, []).append(k)
-    for group in by_python.values():
-        group.sort(key=lambda k: tuple(int(p) for p in k.musl.split(".")))
+    chosen: list[Kit] = []
+    for python in sorted(by_python, key=_python_order):
+        group = sorted(by_python[python], key=lambda k: _release(k.musl))
         if needs.musl_floor:
-            # the oldest musl the tag promises to run on that a kit has: musllinux_1_2 -> 1.2.3
-            # (Debian's; no 1.2.0 kit), musllinux_1_1 -> 1.2.3 too when no 1.1 kit is built
+            # musllinux_1_2 -> the oldest 1.2 kit present (1.2.2 where built, else 1.2.3);
+            # musllinux_1_1 -> a 1.1 kit, else the oldest 1.2 one
             promised = [k for k in group if _minor(k.musl) >= needs.musl_floor]
             if promised:
                 chosen.append(promised[0])
         if group[-1] not in chosen:
             chosen.append(group[-1])
+    return chosen
+
+
+def default_kits(needs: KitNeeds, wheel: str, kits_dir: Path | None = None) -> list[Kit]:
+    """The wheel's arch × the CPython builds its tags name × {the oldest kit at or above its tag's
+    musl floor, the newest}, among the kits built; :class:`MuslwheelError` when none fits."""
+    chosen = choose_kits(needs, fitting_kits(needs, kits_dir))
     if not chosen:
-        wanted = pythons_wanted(needs)
-        build = wanted.rstrip("+") if len(needs.pythons) <= 1 and wanted != "any" else "X.Y"
         raise MuslwheelError(
-            f"{wheel}: no kit with CPython {wanted} for {needs.arch}, so its import cannot be checked "
-            f"(`muslwheel kit build --arch {needs.arch} --musl 1.2.6 --python {build}`, or --kit)"
+            f"{wheel}: no kit with CPython {needs.wanted} for {needs.arch}, so its import cannot be checked "
+            f"(`muslwheel kit build --arch {needs.arch} --musl {_cheapest_musl(needs.arch)} "
+            f"--python {suggested_python(needs)}`, or --kit)"
         )
     return chosen
+
+
+def _cheapest_musl(arch: str) -> str:
+    """Debian's binary musl where Debian ships it for *arch* (seconds to make), else the newest."""
+    from ..arch import get_arch
+    from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
+
+    return DEBIAN_BINARY_MUSL if get_arch(arch).debian_arch else NEWEST_MUSL
+
+
+def suggested_python(needs: KitNeeds) -> str:
+    """The ``--python`` of a kit that would fit: the oldest build the tags name, ``X.Y`` if any."""
+    return str(needs.pythons[0]) if needs.pythons else "X.Y"
+
+
+def pythons_wanted(needs: KitNeeds) -> str:
+    return needs.wanted
+
+
+def _python_order(python: str) -> tuple[int, ...]:
+    return (*_release(python.rstrip("t")), python.endswith("t"))
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".") if p.isdigit())
 
 
 def _minor(version: str) -> tuple[int, int]:
     major, minor = version.split(".")[:2]
     return int(major), int(minor)
-
-
-def pythons_wanted(needs: KitNeeds) -> str:
-    if needs.pythons:
-        return ", ".join(f"{a}.{b}" for a, b in needs.pythons)
-    return f"{needs.abi3_from[0]}.{needs.abi3_from[1]}+" if needs.abi3_from else "any"
-
-
-def kit_fits(needs: KitNeeds, kit: Kit) -> bool:
-    """Whether the kit's CPython is one the wheel's Python tags name (abi3: that minor or later)."""
-    minor = kit.python_minor  # "3.13t" is 3.13's free-threaded build
-    assert minor is not None
-    if needs.pythons and minor not in needs.pythons:
-        return False
-    return not (needs.abi3_from and minor < needs.abi3_from)

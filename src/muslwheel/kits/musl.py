@@ -2,7 +2,10 @@
 
 musl 1.2.3 comes from Debian's bookworm binary packages for the arches Debian builds it for
 (:data:`muslwheel.arch.DEBIAN_MUSL_ARCHES`); any other release (and 1.2.3 elsewhere) is built
-from its source with zig as the C compiler.
+from its source with zig as the C compiler: Debian's upstream tarball (1.2.2 from bullseye, the
+oldest 1.2 release it serves; the newer ones from bookworm to sid), or one the user brings
+(``--musl-source``, e.g. 1.1.24 for ``musllinux_1_1``). A release older than an arch's port
+(:data:`PORT_SINCE`) is refused before anything is downloaded.
 
 Facts this relies on (zig 0.15): zig links its compiler_rt into a shared library with hidden
 visibility, which would hide musl's own ``memcpy``, ``memset``, ``fmod`` … in ``libc.so``; so
@@ -26,17 +29,43 @@ from ..cache import staged
 from ..progress import Steps
 from ..root import DEFAULT_DIRS
 from ..zig import write_wrappers, zig_environment, zig_executable, zig_lib_dir
-from . import Kit, KitError, kit_name, read_kit
+from . import Kit, KitError, kit_name, list_kits, read_kit
 from .store import current, kit_directory, kit_lock, run, source_tarball, took, version_key, work_dir, write_kit
 
 #: the musl release Debian ships as binary packages (bookworm)
 DEBIAN_BINARY_MUSL = "1.2.3"
 #: the newest musl Debian's archive has as source
 NEWEST_MUSL = "1.2.6"
+#: the oldest musl 1.2 release Debian's archive has as source (bullseye's ``musl_1.2.2.orig.tar.gz``)
+OLDEST_MUSL = "1.2.2"
+#: the musl release that brought each port younger than musl 1.1.0 (musl's WHATSNEW: "riscv64
+#: port" in 1.1.23's notes, loongarch64 in 1.2.5's); the other six arches' ports are older
+PORT_SINCE = {"riscv64": "1.1.23", "loongarch64": "1.2.5"}
+
+
+#: (arch, release) that zig does not build into a working loader: musl 1.2.2's s390x
+#: ``__tls_get_offset`` calls the exported ``__tls_get_addr`` with a plain ``brasl``, which lld
+#: refuses (GNU ld makes it a PLT call); made a PLT call by hand, the loader links and answers
+#: ``--version`` but a program it loads never reaches ``main`` under qemu-s390x (1.2.6 works)
+DOES_NOT_RUN = {("s390x", "1.2.2"): "lld refuses its __tls_get_offset; linked by hand, its loader hangs"}
+
+
+def check_port(arch: Arch, musl: str) -> None:
+    """:class:`KitError` (one line) when musl *musl* has no port to *arch*, or one known not to
+    work when built with zig."""
+    why = DOES_NOT_RUN.get((arch.name, musl))
+    if why is not None:
+        raise KitError(f"musl {musl} built with zig for {arch.name} does not work ({why}): give another --musl")
+    since = PORT_SINCE.get(arch.name)
+    if since is not None and version_key(musl) < version_key(since):
+        raise KitError(
+            f"musl {musl} has no {arch.name} port (it arrived in musl {since}): give --musl {since} or later"
+        )
 
 
 def build_musl_kit(arch: Arch, musl: str, *, musl_source: Path | None = None, jobs: int = 2, steps: Steps) -> Kit:
     """The loader-only kit ``<arch>-musl<musl>``, built unless present."""
+    check_port(arch, musl)
     name = kit_name(arch.name, musl, None)
     directory = kit_directory(arch, musl, None)
     if current(directory):
@@ -56,11 +85,24 @@ def musl_from_debian_packages(arch: Arch, musl: str, musl_source: Path | None) -
 
 
 def base_musl(arch: Arch, musl: str) -> str:
-    """The musl a kit's CPython is built against: the oldest of the arch (Debian's 1.2.3 where
-    Debian has it and *musl* is newer), so that it runs on every musl kit of the arch."""
-    if arch.debian_arch is not None and version_key(DEBIAN_BINARY_MUSL) < version_key(musl):
-        return DEBIAN_BINARY_MUSL
-    return musl
+    """The musl a kit's CPython is built against, so that one CPython tree per arch and minor
+    runs on every musl kit of the arch: the oldest release of *musl*'s series (``1.2``) up to
+    *musl* that the arch has, a loader-only kit already built (``1.2.2`` once it is) or Debian's
+    1.2.3 where Debian ships musl for the arch; else *musl* itself. (A tree built against a
+    newer musl could need a symbol an older one lacks, ``qsort_r`` before 1.2.3.)"""
+    key = version_key(musl)
+    candidates = [
+        k.musl
+        for k in list_kits()
+        if k.arch == arch.name
+        and k.python is None
+        and version_key(k.musl)[:2] == key[:2]
+        and version_key(k.musl) <= key
+        and current(k.directory)
+    ]
+    if arch.debian_arch is not None and version_key(DEBIAN_BINARY_MUSL) < key:
+        candidates.append(DEBIAN_BINARY_MUSL)
+    return min([musl, *candidates], key=version_key)
 
 
 def _build_musl_root(

@@ -7,8 +7,9 @@ a build needs, arrived. So this module asks apt for two things only, each with i
 configuration under the download cache (the system's source lists are never touched, so no list
 is ever configured twice):
 
-* the signed ``Sources`` indexes of ``bookworm``, ``bookworm-updates``, ``bookworm-security``,
-  ``trixie`` and ``sid`` (``apt-get update``, judged by which index files exist afterwards), and
+* the signed ``Sources`` indexes of ``bullseye`` (musl 1.2.2's upstream tarball, the oldest 1.2
+  release Debian serves), ``bookworm``, ``bookworm-updates``, ``bookworm-security``, ``trixie``
+  and ``sid`` (``apt-get update``, judged by which index files exist afterwards), and
 * for one version, the URI, size and SHA256 of each of its files
   (``apt-get source --print-uris``), a line per file, as apt prints it::
 
@@ -46,7 +47,9 @@ from ..cache import downloads_dir
 from ..errors import MuslwheelError
 
 #: The suites of the deb-src entries the private apt configuration holds, per archive.
-SUITES = ("bookworm", "bookworm-updates", "trixie", "sid")
+#: bullseye for musl 1.2.2 (its ``musl_1.2.2.orig.tar.gz``); a package's newest version wins
+#: wherever it is, so bullseye's older packages never replace bookworm's
+SUITES = ("bullseye", "bookworm", "bookworm-updates", "trixie", "sid")
 SECURITY_SUITES = ("bookworm-security",)
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
@@ -354,7 +357,7 @@ def debian_source(
     with_debian: bool = False,
 ) -> SourcePackage:
     """Download (once) the newest Debian source of *package* whose upstream version starts with
-    *version_prefix*, from bookworm, its updates and security suites, trixie or sid."""
+    *version_prefix*, from bullseye, bookworm, its updates and security suites, trixie or sid."""
     root = downloads or default_downloads()
     apt = _Apt(root / "apt", archives())
     apt.update()
