@@ -14,6 +14,7 @@ and with unchanged members copied without recompression. Any failure leaves no o
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fnmatch
 import hashlib
@@ -40,7 +41,7 @@ from .policy import feature_floor, is_allowed_system_library, is_libpython, is_m
 from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
 from .root import MuslRoot, SearchDir, env_library_path
 from .wheelfile import WheelFile, parse_wheel_name
-from .wheelwriter import PARTIAL_MARK, WheelWriter, clean_stale_partials
+from .wheelwriter import PARTIAL_MARK, DeflateAhead, WheelWriter, clean_stale_partials
 
 _MUSLLINUX = re.compile(r"^(musllinux_\d+_\d+)_(\w+)$")
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
@@ -215,7 +216,7 @@ def repair_wheel(
     if not out_dir.is_dir():
         raise RepairError(f"{out_dir}: output directory does not exist")
     clean_stale_partials(out_dir)
-    with WheelFile(wheel_path) as wheel:
+    with WheelFile(wheel_path) as wheel, contextlib.ExitStack() as threads:
         record = wheel.record()
         # Only the parsed facts are kept: the bytes of the few members to patch are read again,
         # so memory follows the largest member, not the sum of them.
@@ -274,6 +275,9 @@ def repair_wheel(
                     new_data[member], new_elfs[member] = _strip(data, arch, member, Path(tmp))
                 say(f"stripped {len(new_data)} ELF files")
         final_elfs = {**elfs, **new_elfs}
+        # The rewritten members are final: a second thread deflates them while the audits
+        # below and the copying of the unchanged members go on.
+        deflated = threads.enter_context(DeflateAhead(new_data, compresslevel))
         after = audit_elfs(wheel.name, final_elfs) if new_elfs else verdict
         missing = sorted(set(after.external_libs) - set(excluded))
         if missing:
@@ -300,7 +304,7 @@ def repair_wheel(
 
         say(f"writing {out_path}")
         with WheelWriter(out_path, compresslevel=compresslevel) as writer:
-            _write(wheel, writer, new_data, record, tags if update_tags else None, say)
+            _write(wheel, writer, new_data, record, tags if update_tags else None, say, deflated)
             writer.commit()
     return RepairResult(
         Path(wheel_path), out_path, tags, list(grafts.values()), patched, excluded, after, relr_unpacked=unpacked
@@ -481,6 +485,7 @@ def _write(
     record: dict[str, str],
     platforms: list[str] | None,
     say: Callable[[str], None],
+    deflated: DeflateAhead | None = None,
 ) -> None:
     dist_info = wheel.dist_info
     skip = {f"{dist_info}/RECORD", f"{dist_info}/WHEEL"} | {f"{dist_info}/{s}" for s in _SIGNATURES}
@@ -493,7 +498,7 @@ def _write(
         if name in new_data:
             info = wheel.info(name)
             mode = (info.external_attr >> 16) & 0o777 if info is not None else 0o755
-            writer.write(name, new_data[name], mode or 0o755)
+            writer.write(name, new_data[name], mode or 0o755, deflated=deflated)
         else:
             info = wheel.info(name)
             assert info is not None

@@ -18,6 +18,7 @@ import hashlib
 import os
 import secrets
 import struct
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -46,6 +47,55 @@ def dos_datetime(epoch: int | None = None) -> tuple[int, int]:
     return ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday, (t.tm_hour << 11) | (t.tm_min << 5) | (
         t.tm_sec // 2
     )
+
+
+def deflate(data: bytes, level: int) -> bytes:
+    """*data* as a raw deflate stream at zlib's *level* (the bytes of a member's payload)."""
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+class DeflateAhead:
+    """Members deflated by a second thread while the caller goes on (zlib releases the GIL
+    while it compresses): repair hands over the members it rewrote as soon as their bytes
+    are final, and the writer takes each deflated payload when its turn comes. The bytes are
+    those :func:`deflate` gives, whichever thread makes them. Use as a context manager: no
+    thread outlives the block."""
+
+    def __init__(self, members: dict[str, bytes], level: int) -> None:
+        self.level = level
+        self._members = dict(members)
+        self._done: dict[str, bytes] = {}
+        self._ready = {name: threading.Event() for name in self._members}
+        self._thread = threading.Thread(target=self._run, name="muslwheel-deflate", daemon=True)
+        if level:
+            self._thread.start()
+
+    def __enter__(self) -> DeflateAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            for name, data in sorted(self._members.items()):
+                self._done[name] = deflate(data, self.level)
+                self._ready[name].set()
+        except BaseException:  # MemoryError: the writer deflates the rest itself
+            pass
+        finally:
+            for event in self._ready.values():
+                event.set()
+
+    def take(self, name: str, data: bytes, level: int) -> bytes | None:
+        """The deflated payload of *name*, if it was handed over with exactly *data* and is
+        wanted at the same *level* (None: deflate it yourself)."""
+        if not self.level or level != self.level or self._members.get(name) is not data:
+            return None
+        self._ready[name].wait()
+        return self._done.get(name)
 
 
 class _Entry:
@@ -132,14 +182,14 @@ class WheelWriter:
         self._f.write(name + extra)
         return offset
 
-    def write(self, name: str, data: bytes, mode: int = 0o644) -> None:
-        """Add a member with *data*, deflated."""
+    def write(self, name: str, data: bytes, mode: int = 0o644, *, deflated: DeflateAhead | None = None) -> None:
+        """Add a member with *data*, deflated (by *deflated*'s thread if it has *name*)."""
         raw_name = name.encode("utf-8")
         if self.compresslevel == 0:
             method, payload = STORED, data
         else:
-            c = zlib.compressobj(self.compresslevel, zlib.DEFLATED, -15)
-            method, payload = DEFLATED, c.compress(data) + c.flush()
+            ready = deflated.take(name, data, self.compresslevel) if deflated is not None else None
+            method, payload = DEFLATED, ready if ready is not None else deflate(data, self.compresslevel)
         crc = zlib.crc32(data)
         offset = self._local_header(raw_name, method, crc, len(payload), len(data))
         self._f.write(payload)
@@ -148,23 +198,48 @@ class WheelWriter:
 
     def copy_member(self, source: WheelFile, info: Member, expected_hash: str | None) -> None:
         """Copy *info* from *source* as its compressed bytes, checking its content against
-        *expected_hash* (``sha256=…`` from the input's RECORD) when given."""
+        *expected_hash* (``sha256=…`` from the input's RECORD) when given.
+
+        A member the audit has read (its size, CRC and RECORD hash checked, its digest in
+        ``source.digests``) is copied by the kernel without passing through here; any other
+        is inflated once (never recompressed) to check and hash it."""
         mode = (info.external_attr >> 16) & 0o777 or 0o644
         if info.compress_type not in (STORED, DEFLATED):
             self.write(info.filename, source.read(info), mode)
+            return
+        got = source.digests.get(info.filename)
+        if got is not None:
+            self._copy_checked(source, info, got, expected_hash, mode)
             return
         if info.compress_size > _STREAM_OVER:
             self._copy_streaming(source, info, expected_hash, mode)
             return
         raw = source.raw(info)
-        got = source.digests.get(info.filename)
-        if got is None:  # not read yet: inflate once (never recompress) to hash it
-            got = record_digest(hashlib.sha256(source.inflate(info, raw)).digest())
+        got = record_digest(hashlib.sha256(source.inflate(info, raw)).digest())
         if expected_hash is not None and got != expected_hash:
             raise WheelError(f"{source.path.name}: member {info.filename!r} does not match its RECORD hash")
         raw_name = info.filename.encode("utf-8")
         offset = self._local_header(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size)
         self._f.write(raw)
+        self._entries.append(
+            _Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode)
+        )
+        self.record.append((info.filename, got, info.file_size))
+
+    def _copy_checked(self, source: WheelFile, info: Member, got: str, expected_hash: str | None, mode: int) -> None:
+        """copy_member for a member already checked and hashed: its compressed bytes copied
+        file to file (in chunks through memory when the source is not a local file)."""
+        if expected_hash is not None and got != expected_hash:
+            raise WheelError(f"{source.path.name}: member {info.filename!r} does not match its RECORD hash")
+        raw_name = info.filename.encode("utf-8")
+        offset = self._local_header(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size)
+        self._f.flush()
+        at = self._f.tell()
+        if source.copy_raw_to(info, self._f.fileno(), at):
+            self._f.seek(at + info.compress_size)
+        else:
+            for chunk in source.raw_chunks(info, _CHUNK):
+                self._f.write(chunk)
         self._entries.append(
             _Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode)
         )
