@@ -684,6 +684,19 @@ class WheelFile:
         except _INFLATE_ERROR as exc:
             raise self._corrupt(info, str(exc)) from None
 
+    def hash_members(self, infos: list[Member], record: dict[str, str]) -> None:
+        """Read each of *infos* in turn (size and CRC checked, as :meth:`read` checks them) and
+        keep its digest in :attr:`digests`, refusing the first whose content does not match
+        its *record* hash (``sha256=…`` from RECORD)."""
+        for info in infos:
+            if info.filename in self.digests:
+                continue
+            digest = record_digest(hashlib.sha256(self.read(info)).digest())
+            expected = record.get(info.filename)
+            if expected is not None and expected != digest:
+                raise WheelError(f"{self.path.name}: member {info.filename!r} does not match its RECORD hash")
+            self.digests[info.filename] = digest
+
     def raw(self, info: Member) -> bytes:
         """The compressed bytes of *info*, as stored."""
         return self._raw(info)

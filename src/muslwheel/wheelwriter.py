@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import secrets
 import struct
 import threading
@@ -33,7 +34,7 @@ _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 PARTIAL_MARK = ".muslwheel-partial-"
 _CHUNK = 1 << 20
-_STREAM_OVER = 8 << 20  #: members compressed to more than this are copied in chunks
+STREAM_OVER = 8 << 20  #: members compressed to more than this are copied in chunks
 
 
 def dos_datetime(epoch: int | None = None) -> tuple[int, int]:
@@ -55,47 +56,65 @@ def deflate(data: bytes, level: int) -> bytes:
     return c.compress(data) + c.flush()
 
 
+class _Job:
+    __slots__ = ("name", "data", "payload", "done")
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self.data = name, data
+        self.payload: bytes | None = None
+        self.done = threading.Event()
+
+
 class DeflateAhead:
     """Members deflated by a second thread while the caller goes on (zlib releases the GIL
-    while it compresses): repair hands over the members it rewrote as soon as their bytes
-    are final, and the writer takes each deflated payload when its turn comes. The bytes are
-    those :func:`deflate` gives, whichever thread makes them. Use as a context manager: no
-    thread outlives the block."""
+    while it compresses): repair hands over each member it rewrote as soon as its bytes are
+    made (:meth:`add`), and the writer takes each deflated payload when its turn comes
+    (:meth:`take`). The bytes are those :func:`deflate` gives, whichever thread makes them.
+    Use as a context manager: no thread outlives the block."""
 
-    def __init__(self, members: dict[str, bytes], level: int) -> None:
+    def __init__(self, level: int) -> None:
         self.level = level
-        self._members = dict(members)
-        self._done: dict[str, bytes] = {}
-        self._ready = {name: threading.Event() for name in self._members}
-        self._thread = threading.Thread(target=self._run, name="muslwheel-deflate", daemon=True)
-        if level:
-            self._thread.start()
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._latest: dict[str, _Job] = {}
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> DeflateAhead:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._thread.is_alive():
+        if self._thread is not None:
+            self._jobs.put(None)
             self._thread.join()
+            self._thread = None
+
+    def add(self, name: str, data: bytes) -> None:
+        """Deflate *data*, the content *name* will have (a later call for *name* replaces it)."""
+        if not self.level:
+            return
+        job = self._latest[name] = _Job(name, data)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="muslwheel-deflate", daemon=True)
+            self._thread.start()
+        self._jobs.put(job)
 
     def _run(self) -> None:
-        try:
-            for name, data in sorted(self._members.items()):
-                self._done[name] = deflate(data, self.level)
-                self._ready[name].set()
-        except BaseException:  # MemoryError: the writer deflates the rest itself
-            pass
-        finally:
-            for event in self._ready.values():
-                event.set()
+        while (job := self._jobs.get()) is not None:
+            try:
+                if self._latest.get(job.name) is job:  # not replaced meanwhile
+                    job.payload = deflate(job.data, self.level)
+            except BaseException:  # MemoryError: the writer deflates it itself
+                pass
+            finally:
+                job.done.set()
 
     def take(self, name: str, data: bytes, level: int) -> bytes | None:
         """The deflated payload of *name*, if it was handed over with exactly *data* and is
         wanted at the same *level* (None: deflate it yourself)."""
-        if not self.level or level != self.level or self._members.get(name) is not data:
+        job = self._latest.get(name)
+        if job is None or job.data is not data or level != self.level:
             return None
-        self._ready[name].wait()
-        return self._done.get(name)
+        job.done.wait()
+        return job.payload
 
 
 class _Entry:
@@ -211,7 +230,7 @@ class WheelWriter:
         if got is not None:
             self._copy_checked(source, info, got, expected_hash, mode)
             return
-        if info.compress_size > _STREAM_OVER:
+        if info.compress_size > STREAM_OVER:
             self._copy_streaming(source, info, expected_hash, mode)
             return
         raw = source.raw(info)
