@@ -127,6 +127,7 @@ _PIECE = 1 << 16  #: compressed bytes inflated at a time by WheelFile.read_hashe
 _OUT_PIECE = 1 << 18  #: inflated bytes asked of ISA-L's decompressor at a time (see _inflated)
 #: members bigger than this are hashed and copied by a second thread (starting one costs 0.1 ms)
 _BEHIND_OVER = 1 << 18
+_IN_FLIGHT = 16  #: inflated pieces at most waiting for that thread (4 MiB)
 _SCRATCH_LIMIT = 256 << 20  #: the biggest buffer a thread keeps for read_hashed
 _scratch = threading.local()  # each thread's buffer for read_hashed (dask runs tasks in threads)
 
@@ -162,11 +163,13 @@ class _Pieces:
 class _PiecesBehind(_Pieces):
     """:class:`_Pieces` run by a second thread a piece behind the inflater. sha256, CRC-32
     and inflate release the GIL, so on a second core hashing and copying cost no time: the
-    caller's thread only reads and inflates. One member's pieces at most are in flight."""
+    caller's thread only reads and inflates. At most :data:`_IN_FLIGHT` pieces wait for it
+    (the inflater waits when they do), so memory stays one member's content and a few pieces,
+    however far behind a busy machine leaves this thread."""
 
     def __init__(self, buf: bytearray) -> None:
         super().__init__(buf)
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(_IN_FLIGHT)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="muslwheel-pieces", daemon=True)
         self._thread.start()

@@ -8,7 +8,9 @@ are removed by :func:`clean_stale_partials`.
 
 Unchanged members are copied as their compressed bytes (:meth:`copy_member`): their content is
 inflated once to check it against the input's RECORD and to hash it (not at all if the audit
-already did), but never recompressed. One member at a time is in memory. Every member gets the same timestamp (``SOURCE_DATE_EPOCH`` if set, else
+already did: then the kernel copies them file to file), but never recompressed. One member at a
+time is in memory. Members the caller rewrote are deflated with zlib at the writer's level,
+by :class:`DeflateAhead`'s thread while the caller works on, or here. Every member gets the same timestamp (``SOURCE_DATE_EPOCH`` if set, else
 1980-01-01) and members are written in a fixed order, so the same input gives the same bytes.
 """
 
