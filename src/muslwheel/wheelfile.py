@@ -8,6 +8,13 @@ declared sizes beyond the bounds below. Members are inflated only when read, one
 never extracted to disk, and checked against their declared size and CRC (and RECORD, for the
 ELF members the audit reads).
 
+Every byte of an ELF member is inflated, CRC'd and hashed, though the audit parses only its
+headers, dynamic section and symbol tables: the CRC is the archive's check that the member
+inflated to what was stored, RECORD's sha256 the builder's claim about its content, and
+neither has a cheaper proof than reading all of it (the central directory's CRC or size is the
+archive's word about itself, which is what is being checked). The time goes instead to a
+second thread: ISA-L's inflate, CRC-32 and sha256 all release the GIL (:meth:`read_hashed`).
+
 Where the bytes come from is a :class:`WheelSource`: an object that knows its size and reads a
 byte range (``read_at``), with an optional ``prefetch`` hint listing the ranges about to be
 read. :class:`LocalSource` reads a file with ``pread``; ``muslwheel.scan.http`` reads a wheel
