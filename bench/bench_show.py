@@ -191,7 +191,8 @@ def main() -> int:
         f"A/E = {aw / cli_all:.1f}x (goal >= 20x; auditwheel show takes one wheel per process, muslwheel show many)",
         f"CPU (user + system): A {aw_cpu[0]:.3f}, E {all_cpu[0]:.3f} (both of its threads), A/E = {aw_cpu[0] / all_cpu[0]:.1f}x",
         f"C's reading thread alone: {min(reader):.3f} s CPU (the other hashes behind it); "
-        f"A's CPU / that = {aw_cpu[0] / min(reader):.1f}x (what a quiet machine with a core free for each gives E)",
+        f"A's CPU / that = {aw_cpu[0] / min(reader):.1f}x (C on a quiet machine, a core free for each thread; "
+        "E adds one process start)",
     ]
     if args.profile:
         profile(wheels, args.profile)
