@@ -130,11 +130,11 @@ def record_digest(digest: bytes) -> str:
 _LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$")
 _SNIFF = 4096  #: compressed bytes read to decide whether a member starts with the ELF magic
 _LOCAL_EXTRA = 64  #: extra-field bytes a local header is assumed to carry, for prefetching
-_PIECE = 1 << 16  #: compressed bytes inflated at a time by WheelFile.read_hashed
-_OUT_PIECE = 1 << 18  #: inflated bytes asked of ISA-L's decompressor at a time (see _inflated)
-#: members bigger than this are hashed and copied by a second thread (starting one costs 0.1 ms)
-_BEHIND_OVER = 1 << 18
-_IN_FLIGHT = 16  #: inflated pieces at most waiting for that thread (4 MiB)
+_PIECE = 1 << 18  #: compressed bytes inflated at a time by WheelFile.read_hashed
+_OUT_PIECE = 1 << 20  #: inflated bytes asked of ISA-L's decompressor at a time (see _inflated)
+#: members bigger than this (two pieces or more) are hashed and copied by a second thread
+_BEHIND_OVER = 1 << 20
+_IN_FLIGHT = 4  #: inflated pieces at most waiting for that thread (4 MiB)
 _SCRATCH_LIMIT = 256 << 20  #: the biggest buffer a thread keeps for read_hashed
 _scratch = threading.local()  # each thread's buffer for read_hashed (dask runs tasks in threads)
 
@@ -199,6 +199,25 @@ class _PiecesBehind(_Pieces):
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+
+def _core_to_spare() -> bool:
+    """Whether this machine has a core free for a second thread: fewer runnable tasks (the
+    load average of the last minute, this process counted) than usable cores. On a busy
+    machine the second thread gains nothing, costs its hand-offs, and makes the reading
+    thread wait for it at every member's end, for as long as the scheduler takes to run it.
+    ``MUSLWHEEL_SECOND_THREAD=1`` (or ``0``) decides instead, for tests and benchmarks."""
+    forced = os.environ.get("MUSLWHEEL_SECOND_THREAD")
+    if forced in ("0", "1"):
+        return forced == "1"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    try:
+        return os.getloadavg()[0] < cores
+    except OSError:  # pragma: no cover - no load average to read
+        return cores > 1
 
 
 def _keep_scratch(buf: bytearray) -> None:
@@ -630,7 +649,7 @@ class WheelFile:
         a buffer reused from member to member (a fresh buffer for each member costs a page
         fault every 4 KiB) while it is still in the CPU's cache: here for a small member, by
         a second thread a piece behind the inflater for one over :data:`_BEHIND_OVER`
-        (:class:`_PiecesBehind`).
+        (:class:`_PiecesBehind`) when the machine has a core to spare (:func:`_core_to_spare`).
 
         The view is valid until the next call in the same thread; copy it to keep it."""
         if info.compress_type not in (STORED, DEFLATED):
@@ -638,7 +657,7 @@ class WheelFile:
             return memoryview(data), hashlib.sha256(data).digest()
         size = info.file_size
         buf = _scratch_buffer(size)
-        pieces = _PiecesBehind(buf) if size > _BEHIND_OVER else _Pieces(buf)
+        pieces = _PiecesBehind(buf) if size > _BEHIND_OVER and _core_to_spare() else _Pieces(buf)
         try:
             for part in self._inflated(info):
                 pieces.take(part)
