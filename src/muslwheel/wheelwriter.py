@@ -37,6 +37,7 @@ _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 PARTIAL_MARK = ".muslwheel-partial-"
 _CHUNK = 1 << 20
 STREAM_OVER = 8 << 20  #: members compressed to more than this are copied in chunks
+AHEAD_BUDGET = 8 << 20  #: bytes of rewritten members DeflateAhead deflates ahead of the writer
 
 
 def dos_datetime(epoch: int | None = None) -> tuple[int, int]:
@@ -72,10 +73,14 @@ class DeflateAhead:
     while it compresses): repair hands over each member it rewrote as soon as its bytes are
     made (:meth:`add`), and the writer takes each deflated payload when its turn comes
     (:meth:`take`). The bytes are those :func:`deflate` gives, whichever thread makes them.
-    Use as a context manager: no thread outlives the block."""
+    Use as a context manager: no thread outlives the block.
+
+    At most :data:`AHEAD_BUDGET` bytes are handed over in all (the rest the writer deflates
+    itself): their payloads wait in memory until written, beside the members' own bytes."""
 
     def __init__(self, level: int) -> None:
         self.level = level
+        self._budget = AHEAD_BUDGET
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._latest: dict[str, _Job] = {}
         self._thread: threading.Thread | None = None
@@ -91,8 +96,9 @@ class DeflateAhead:
 
     def add(self, name: str, data: bytes) -> None:
         """Deflate *data*, the content *name* will have (a later call for *name* replaces it)."""
-        if not self.level:
+        if not self.level or (len(data) > self._budget and name not in self._latest):
             return
+        self._budget -= len(data)
         job = self._latest[name] = _Job(name, data)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="muslwheel-deflate", daemon=True)
