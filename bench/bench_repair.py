@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -45,18 +46,29 @@ import results_file  # noqa: E402
 from wheelmaker import make_wheel  # noqa: E402
 
 
-def timed(cmd: list[str], rounds: int, out_dir: Path) -> float:
-    best = float("inf")
+def timed(cmd: list[str], rounds: int, out_dir: Path, cpu: list[float] | None = None) -> float:
+    """The best wall time of *rounds* runs of *cmd*; the best CPU time (user + system of the
+    process and its children) goes into *cpu* if given."""
+    best = best_cpu = float("inf")
     for _ in range(rounds):
         for p in out_dir.glob("*"):
             p.unlink()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         elapsed = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0 or not list(out_dir.glob("*.whl")):
             raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
         best = min(best, elapsed)
+        best_cpu = min(best_cpu, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    if cpu is not None:
+        cpu.append(best_cpu)
     return best
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def peak_rss_mb(cmd: list[str]) -> float:
@@ -196,14 +208,24 @@ def main() -> int:
     parser.add_argument("--wheels", type=Path, default=HERE / "wheels")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--sections",
+        default="1,2,3,4",
+        help="the numbered parts to run (default all; --relr-only: 3, --many-only: 1,4)",
+    )
     args = parser.parse_args()
+    sections = {int(x) for x in args.sections.split(",")}
+    if args.relr_only:
+        sections = {3}
+    elif args.many_only:
+        sections = {1, 4}
     if args.out is None:
         args.out = (
             HERE
             / "results"
             / ("repair_relr.txt" if args.relr_only else "repair_many.txt" if args.many_only else "repair.txt")
         )
-    if not args.relr_only and not args.auditwheel:
+    if sections - {3} and not args.auditwheel:
         parser.error("--auditwheel is needed (or --relr-only)")
 
     musl_wheels = list(args.wheels.glob("*musllinux*.whl"))
@@ -215,7 +237,7 @@ def main() -> int:
         if args.relr_only
         else "muslwheel repair vs auditwheel repair"
     )
-    lines = [*results_file.header(title), f"best of {args.rounds} rounds, seconds:"]
+    lines = [*results_file.header(title), f"at the start: {load()}", f"best of {args.rounds} rounds, seconds:"]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         empty = work / "empty"
@@ -223,21 +245,32 @@ def main() -> int:
         aw_out, mw_out = work / "aw", work / "mw"
         aw_out.mkdir()
         mw_out.mkdir()
-        if not args.relr_only:
-            a = timed(
-                [args.auditwheel, "repair", "--ldpaths", str(empty), "-w", str(aw_out), str(big)], args.rounds, aw_out
-            )
-            m = timed([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)], args.rounds, mw_out)
+        if 1 in sections:
+            # Interleaved rounds (auditwheel, then muslwheel), so that a busy machine weighs on
+            # both alike; wall and CPU time (user + system) of each.
+            a_cpu: list[float] = []
+            m_cpu: list[float] = []
+            a = m = float("inf")
+            aw_cmd = [args.auditwheel, "repair", "--ldpaths", str(empty), "-w", str(aw_out), str(big)]
+            mw_cmd = [args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)]
+            outputs = []
+            for _ in range(args.rounds):
+                a = min(a, timed(aw_cmd, 1, aw_out, a_cpu))
+                m = min(m, timed(mw_cmd, 1, mw_out, m_cpu))
+                outputs.append(next(mw_out.glob("*.whl")).read_bytes())
             k = timed([args.muslwheel, "repair", "-q", "--keep-relr", "-w", str(mw_out), str(big)], args.rounds, mw_out)
             lines += [
                 f"1. {big.name} ({big.stat().st_size / 1e6:.1f} MB, nothing to graft)",
                 f"   auditwheel {a:.3f}  muslwheel {m:.3f}  ratio {a / m:.1f}x (goal >= 10x)",
+                f"   CPU: auditwheel {min(a_cpu):.3f}  muslwheel {min(m_cpu):.3f}  ratio {min(a_cpu) / min(m_cpu):.1f}x "
+                "(muslwheel's CPU counts both its threads)",
                 f"   muslwheel --keep-relr (auditwheel's work: no DT_RELR unpacking) {k:.3f}  ratio {a / k:.1f}x",
+                f"   muslwheel's output the same bytes in all {len(outputs)} rounds: {len(set(outputs)) == 1}",
             ]
             rss = peak_rss_mb([args.muslwheel, "repair", "-q", "-w", str(mw_out), str(big)])
             lines.append(f"   muslwheel peak RSS {rss:.0f} MB; largest member {largest_member(big) / 1e6:.0f} MB")
 
-        if not args.relr_only and not args.many_only:
+        if 2 in sections:
             musl_syn, musl_libs = synthetic(work, "musl-gcc")
             glibc_syn, glibc_libs = synthetic(work, "gcc")
             a = timed(
@@ -275,7 +308,7 @@ def main() -> int:
                 f"ratio {rss * 2**20 / largest:.2f} (goal <= 2)",
             ]
 
-        relr_wheels = [w for w in musl_wheels if has_relr(args.muslwheel, w)] if not args.many_only else []
+        relr_wheels = [w for w in musl_wheels if has_relr(args.muslwheel, w)] if 3 in sections else []
         if relr_wheels:
             relr = max(relr_wheels, key=lambda w: w.stat().st_size)
             # Interleaved rounds, wall and CPU time (user + system of the muslwheel process), so
@@ -305,8 +338,9 @@ def main() -> int:
                 f"   same bytes twice: {same}",
             ]
 
-        if not args.relr_only:
+        if 4 in sections:
             rows_many(args, work, empty, aw_out, mw_out, lines)
+    lines.append(f"at the end: {load()}")
     results_file.write(lines, args.out)
     return 0
 

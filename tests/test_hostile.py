@@ -78,6 +78,70 @@ def test_hostile_wheel_is_refused_in_one_line_and_nothing_is_written(
     assert snapshot(wheel.parent) == before
 
 
+#: the cases that go wrong while a member inflates or after: its size, CRC, stream, RECORD hash
+INFLATE_CASES = ["size-lie", "size-short", "crc-wrong", "deflate-corrupt", "record-wrong"]
+#: show run with isal's import refused, as on a host that has no isal wheel (zlib inflates)
+NO_ISAL = "import runpy, sys; sys.modules['isal'] = None; runpy.run_module('muslwheel', run_name='__main__')"
+
+
+@pytest.fixture(scope="module")
+def big_cases(good_so: bytes, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
+    """The hostile wheels with a library of 3 MiB (incompressible bytes after its ELF image):
+    many compressed pieces, and a second thread hashing and copying behind the inflater."""
+    import os
+
+    return hostile_wheels(tmp_path_factory.mktemp("hostile-big"), good_so + os.urandom((3 << 20) - len(good_so)))
+
+
+@pytest.mark.parametrize(
+    "size,inflater", [("small", "zlib"), ("big", "isal"), ("big", "zlib")], ids=["small-zlib", "big", "big-zlib"]
+)
+@pytest.mark.parametrize("case", INFLATE_CASES)
+def test_a_member_that_inflates_wrong_is_refused_alike_whatever_reads_it(
+    cases: dict[str, tuple[Path, str]],
+    big_cases: dict[str, tuple[Path, str]],
+    tmp_path: Path,
+    case: str,
+    size: str,
+    inflater: str,
+) -> None:
+    """show inflates a member over 1 MiB with ISA-L while a second thread hashes and copies
+    the pieces (forced here: it runs only when the machine has a core to spare), a smaller one
+    in one thread, and with zlib where isal has no wheel (ppc64le, s390x…): each refuses the
+    same wheels with the same line (the small member with ISA-L is the test above)."""
+    import sys
+
+    wheel, expect = (big_cases if size == "big" else cases)[case]
+    cmd = [sys.executable, "-c", NO_ISAL] if inflater == "zlib" else muslwheel_cmd()
+    proc = run([*cmd, "show", wheel], env={**checkout_env(), "MUSLWHEEL_SECOND_THREAD": "1"}, cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stderr.startswith("muslwheel: error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert expect in proc.stderr, proc.stderr
+
+
+def test_a_sound_big_member_reads_the_same_through_either_inflater(good_so: bytes, tmp_path: Path) -> None:
+    """A sound wheel whose library is over 1 MiB: accepted, with the same verdict, through
+    ISA-L and through zlib, with and without the second thread."""
+    import os
+    import sys
+
+    from wheelmaker import make_wheel
+
+    library = good_so + os.urandom((3 << 20) - len(good_so))
+    wheel = make_wheel(tmp_path, "fine", "1.0", "py3-none-linux_x86_64", {"fine/libfine.so": library})
+    runs = [
+        run(
+            [*cmd, "show", "--json", "-v", wheel],
+            env={**checkout_env(), "MUSLWHEEL_SECOND_THREAD": thread},
+            cwd=tmp_path,
+        )
+        for cmd in (muslwheel_cmd(), [sys.executable, "-c", NO_ISAL])
+        for thread in ("1", "0")
+    ]
+    assert [r.returncode for r in runs] == [0] * 4, runs[0].stderr
+    assert len({r.stdout for r in runs}) == 1 and '"fine/libfine.so"' in runs[0].stdout
+
+
 @pytest.mark.parametrize("case", list(BAD_ELF))
 def test_hostile_elf_is_refused_by_detect_and_the_reader(good_so: bytes, tmp_path: Path, case: str) -> None:
     data = bad_elf(good_so, case)

@@ -254,6 +254,40 @@ def test_grafted_library_is_unpacked_and_patched_and_stripped(
         assert run_main(arch, fx.main, fixed) == (0, right)
 
 
+@pytest.mark.parametrize("level", ["9", "0"])
+def test_an_unpacked_library_is_deflated_at_the_asked_level_and_the_same_bytes_every_time(
+    tables: dict[tuple[str, str], Fixture], tmp_path: Path, level: str
+) -> None:
+    """The members repair rewrites are deflated by a second thread while it goes on: with
+    zlib at ``-z``'s level (0: stored), so that the output is the same bytes on every run and
+    every CPU (ISA-L's deflate chooses code by CPU and its output with it); the unchanged
+    members keep their compressed bytes."""
+    import zlib
+
+    data = tables["x86_64", "bfd"].packed.read_bytes()
+    wheel = wheel_of(tmp_path / "dist", "x86_64", {"tbl/libtable.so": data, "tbl/data.txt": b"d" * 5000})
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"out{i}"
+        run_ok([*muslwheel_cmd(), "repair", "-q", "-z", level, "-w", out, wheel], env=checkout_env())
+        (repaired,) = out.glob("*.whl")
+        outs.append(repaired.read_bytes())
+    assert outs[0] == outs[1]
+    with zipfile.ZipFile(repaired) as zf, zipfile.ZipFile(wheel) as original:
+        info = zf.getinfo("tbl/libtable.so")
+        content = zf.read(info)
+        assert not parse_elf(content).has_relr
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+        payload = outs[1][start : start + info.compress_size]
+        if level == "0":
+            assert info.compress_type == zipfile.ZIP_STORED and payload == content
+        else:
+            deflater = zlib.compressobj(int(level), zlib.DEFLATED, -15)
+            assert payload == deflater.compress(content) + deflater.flush()
+        kept = zf.getinfo("tbl/data.txt")
+        assert kept.compress_size == original.getinfo("tbl/data.txt").compress_size
+
+
 def test_keep_relr_keeps_it_and_the_tag_says_1_2(tables: dict[tuple[str, str], Fixture], tmp_path: Path) -> None:
     data = tables["aarch64", "lld"].packed.read_bytes()
     wheel = wheel_of(tmp_path / "dist", "aarch64", {"tbl/libtable.so": data}, tag="linux")

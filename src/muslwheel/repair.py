@@ -14,6 +14,7 @@ and with unchanged members copied without recompression. Any failure leaves no o
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fnmatch
 import hashlib
@@ -39,8 +40,8 @@ from .policy import feature_floor, is_allowed_system_library, is_libpython, is_m
 from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
 from .root import MuslRoot, SearchDir, env_library_path
 from .vocabulary import Libc
-from .wheelfile import WheelFile, parse_wheel_name
-from .wheelwriter import PARTIAL_MARK, WheelWriter, clean_stale_partials
+from .wheelfile import DEFLATED, STORED, WheelFile, parse_wheel_name
+from .wheelwriter import PARTIAL_MARK, STREAM_OVER, DeflateAhead, WheelWriter, clean_stale_partials
 
 _MUSLLINUX = re.compile(r"^(musllinux_\d+_\d+)_(\w+)$")
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
@@ -215,7 +216,7 @@ def repair_wheel(
     if not out_dir.is_dir():
         raise RepairError(f"{out_dir}: output directory does not exist")
     clean_stale_partials(out_dir)
-    with WheelFile(wheel_path) as wheel:
+    with WheelFile(wheel_path) as wheel, contextlib.ExitStack() as threads:
         record = wheel.record()
         # Only the parsed facts are kept: the bytes of the few members to patch are read again,
         # so memory follows the largest member, not the sum of them.
@@ -261,11 +262,15 @@ def repair_wheel(
                 raise RepairError(f"{wheel.path.name}: {g.wheel_path} already exists in the wheel")
 
         dropped = {(r.requested_by, r.needed) for ld in verdict.loads.loads for r in ld.resolutions if r.kind == PYTHON}
+        # A second thread deflates each rewritten member as soon as its bytes are final (the
+        # last step, --strip, makes them all), while the rest of the work goes on.
+        deflated = threads.enter_context(DeflateAhead(compresslevel))
+        made = (lambda _name, _data: None) if strip else deflated.add
         new_data, new_elfs, patched = _apply_patches(elfs, wheel.read, grafts, libs_dir, say, dropped)
         unpacked: list[str] = []
         if not keep_relr and _unpacking_lowers_the_tag(plat):
             current = {**elfs, **new_elfs}
-            unpacked = _unpack_relr(current, new_data, wheel.read, say)
+            unpacked = _unpack_relr(current, new_data, wheel.read, say, made)
             new_elfs.update((m, current[m]) for m in unpacked)
         if strip:
             with tempfile.TemporaryDirectory(prefix="muslwheel-") as tmp:
@@ -273,6 +278,9 @@ def repair_wheel(
                     data = new_data[member] if member in new_data else wheel.read(member)
                     new_data[member], new_elfs[member] = _strip(data, arch, member, Path(tmp))
                 say(f"stripped {len(new_data)} ELF files")
+        for member, data in sorted(new_data.items()):
+            if member not in unpacked or strip:  # the unpacked ones went as they were made
+                deflated.add(member, data)
         final_elfs = {**elfs, **new_elfs}
         after = audit_elfs(wheel.name, final_elfs) if new_elfs else verdict
         missing = sorted(set(after.external_libs) - set(excluded))
@@ -300,7 +308,7 @@ def repair_wheel(
 
         say(f"writing {out_path}")
         with WheelWriter(out_path, compresslevel=compresslevel) as writer:
-            _write(wheel, writer, new_data, record, tags if update_tags else None, say)
+            _write(wheel, writer, new_data, record, tags if update_tags else None, say, deflated)
             writer.commit()
     return RepairResult(
         Path(wheel_path), out_path, tags, list(grafts.values()), patched, excluded, after, relr_unpacked=unpacked
@@ -321,10 +329,13 @@ def _unpack_relr(
     new_data: dict[str, bytes],
     read: Callable[[str], bytes],
     say: Callable[[str], None],
+    made: Callable[[str, bytes], None] = lambda _name, _data: None,
 ) -> list[str]:
     """Unpack DT_RELR in every library of the wheel as it will be written (grafted ones
     included), each rewrite proven by :func:`~muslwheel.relr.verify_unpacked`; executables
-    keep it (their headers cannot move as safely). Updates *new_data* and *elfs* in place."""
+    keep it (their headers cannot move as safely). Updates *new_data* and *elfs* in place.
+    *made* hears of each unpacked file before its proof (it may start deflating it: a file
+    whose proof fails is never written)."""
     from .relr import RelrError, unpack_relr, verify_unpacked
 
     done = []
@@ -337,6 +348,7 @@ def _unpack_relr(
         data = new_data[member] if member in new_data else read(member)
         try:
             unpacked = unpack_relr(data)
+            made(member, unpacked)
             elfs[member] = verify_unpacked(data, unpacked, member, elf)
         except RelrError as exc:
             raise RepairError(f"{member}: {exc} (--keep-relr leaves DT_RELR as it is)") from None
@@ -481,6 +493,7 @@ def _write(
     record: dict[str, str],
     platforms: list[str] | None,
     say: Callable[[str], None],
+    deflated: DeflateAhead | None = None,
 ) -> None:
     dist_info = wheel.dist_info
     skip = {f"{dist_info}/RECORD", f"{dist_info}/WHEEL"} | {f"{dist_info}/{s}" for s in _SIGNATURES}
@@ -488,12 +501,24 @@ def _write(
     ordered = [n for n in names if not n.startswith(f"{dist_info}/")] + [
         n for n in names if n.startswith(f"{dist_info}/")
     ]
+    # The unchanged members are checked against RECORD first, in the order they are written,
+    # up to the first one too big to hold (it is checked as it streams through): work the
+    # writer needs done while the rewritten members it starts with are still being deflated.
+    checked = []
+    for name in ordered:
+        info = wheel.info(name)
+        if name in new_data or info is None or info.filename in wheel.digests:
+            continue
+        if info.compress_size > STREAM_OVER or info.compress_type not in (STORED, DEFLATED):
+            break
+        checked.append(info)
+    wheel.hash_members(checked, record)
     total = len(ordered)
     for i, name in enumerate(ordered, 1):
         if name in new_data:
             info = wheel.info(name)
             mode = (info.external_attr >> 16) & 0o777 if info is not None else 0o755
-            writer.write(name, new_data[name], mode or 0o755)
+            writer.write(name, new_data[name], mode or 0o755, deflated=deflated)
         else:
             info = wheel.info(name)
             assert info is not None

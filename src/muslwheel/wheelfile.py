@@ -8,6 +8,13 @@ declared sizes beyond the bounds below. Members are inflated only when read, one
 never extracted to disk, and checked against their declared size and CRC (and RECORD, for the
 ELF members the audit reads).
 
+Every byte of an ELF member is inflated, CRC'd and hashed, though the audit parses only its
+headers, dynamic section and symbol tables: the CRC is the archive's check that the member
+inflated to what was stored, RECORD's sha256 the builder's claim about its content, and
+neither has a cheaper proof than reading all of it (the central directory's CRC or size is the
+archive's word about itself, which is what is being checked). The time goes instead to a
+second thread: ISA-L's inflate, CRC-32 and sha256 all release the GIL (:meth:`read_hashed`).
+
 Where the bytes come from is a :class:`WheelSource`: an object that knows its size and reads a
 byte range (``read_at``), with an optional ``prefetch`` hint listing the ranges about to be
 read. :class:`LocalSource` reads a file with ``pread``; ``muslwheel.scan.http`` reads a wheel
@@ -25,9 +32,11 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import io
 import os
+import queue
 import re
 import stat
 import struct
@@ -43,10 +52,16 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from .elf import ELF_MAGIC
 from .errors import WheelError
 
+_isal_inflater: Callable[[], Any] | None
 try:  # ISA-L inflates about twice as fast as zlib; same API, same results
+    from isal import igzip_lib as _igzip_lib
     from isal import isal_zlib as _zlib
+
+    _isal_inflater = functools.partial(_igzip_lib.IgzipDecompressor, flag=_igzip_lib.DECOMP_DEFLATE, hist_bits=15)
 except ImportError:  # pragma: no cover - hosts without an isal wheel
     import zlib as _zlib  # type: ignore[no-redef]
+
+    _isal_inflater = None
 
 MAX_MEMBERS = 100_000
 MAX_MEMBER_SIZE = 4 << 30
@@ -115,7 +130,11 @@ def record_digest(digest: bytes) -> str:
 _LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$")
 _SNIFF = 4096  #: compressed bytes read to decide whether a member starts with the ELF magic
 _LOCAL_EXTRA = 64  #: extra-field bytes a local header is assumed to carry, for prefetching
-_PIECE = 1 << 16  #: compressed bytes inflated at a time by WheelFile.read_hashed
+_PIECE = 1 << 18  #: compressed bytes inflated at a time by WheelFile.read_hashed
+_OUT_PIECE = 1 << 20  #: inflated bytes asked of ISA-L's decompressor at a time (see _inflated)
+#: members bigger than this (two pieces or more) are hashed and copied by a second thread
+_BEHIND_OVER = 1 << 20
+_IN_FLIGHT = 4  #: inflated pieces at most waiting for that thread (4 MiB)
 _SCRATCH_LIMIT = 256 << 20  #: the biggest buffer a thread keeps for read_hashed
 _scratch = threading.local()  # each thread's buffer for read_hashed (dask runs tasks in threads)
 
@@ -126,6 +145,79 @@ def _scratch_buffer(size: int) -> bytearray:
     about its size costs what it inflates to, not what it declares)."""
     buf: bytearray | None = getattr(_scratch, "buf", None)
     return buf if buf is not None and len(buf) >= size else bytearray()
+
+
+class _Pieces:
+    """Where the inflated pieces of one member go, in order: CRC-32 and sha256 of them, and
+    a copy into *buf* (a new buffer grows as they arrive)."""
+
+    def __init__(self, buf: bytearray) -> None:
+        self.buf = buf
+        self.pos = self.crc = 0
+        self.digest = hashlib.sha256()
+
+    def take(self, piece: bytes) -> None:
+        end = self.pos + len(piece)
+        self.buf[self.pos : end] = piece
+        self.pos = end
+        self.crc = _zlib.crc32(piece, self.crc)
+        self.digest.update(piece)
+
+    def finish(self) -> None:
+        pass
+
+
+class _PiecesBehind(_Pieces):
+    """:class:`_Pieces` run by a second thread a piece behind the inflater. sha256, CRC-32
+    and inflate release the GIL, so on a second core hashing and copying cost no time: the
+    caller's thread only reads and inflates. At most :data:`_IN_FLIGHT` pieces wait for it
+    (the inflater waits when they do), so memory stays one member's content and a few pieces,
+    however far behind a busy machine leaves this thread."""
+
+    def __init__(self, buf: bytearray) -> None:
+        super().__init__(buf)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(_IN_FLIGHT)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="muslwheel-pieces", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        get, take = self._queue.get, super().take
+        while (piece := get()) is not None:
+            if self._error is None:
+                try:
+                    take(piece)
+                except BaseException as exc:  # MemoryError growing the buffer: raised by finish()
+                    self._error = exc
+
+    def take(self, piece: bytes) -> None:
+        self._queue.put(piece)
+
+    def finish(self) -> None:
+        """Wait for every piece given (also after an error: no thread outlives its member)."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _core_to_spare() -> bool:
+    """Whether this machine has a core free for a second thread: fewer runnable tasks (the
+    load average of the last minute, this process counted) than usable cores. On a busy
+    machine the second thread gains nothing, costs its hand-offs, and makes the reading
+    thread wait for it at every member's end, for as long as the scheduler takes to run it.
+    ``MUSLWHEEL_SECOND_THREAD=1`` (or ``0``) decides instead, for tests and benchmarks."""
+    forced = os.environ.get("MUSLWHEEL_SECOND_THREAD")
+    if forced in ("0", "1"):
+        return forced == "1"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    try:
+        return os.getloadavg()[0] < cores
+    except OSError:  # pragma: no cover - no load average to read
+        return cores > 1
 
 
 def _keep_scratch(buf: bytearray) -> None:
@@ -210,6 +302,34 @@ class LocalSource:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    def copy_to(self, offset: int, length: int, fd: int, at: int) -> int:
+        """Copy *length* bytes from *offset* into the file *fd* at *at* inside the kernel
+        (``copy_file_range``: no trip through this process's memory, a reflink where the
+        filesystem shares extents), else with pread and pwrite. Returns the bytes copied,
+        fewer only at the end of this file."""
+        done = 0
+        kernel = hasattr(os, "copy_file_range")
+        while done < length:
+            n = 0
+            if kernel:
+                try:
+                    n = os.copy_file_range(self._fd, fd, length - done, offset + done, at + done)
+                except OSError:  # another filesystem on an old kernel, a filesystem without it
+                    n = 0
+                # 0 is the end of the file, or a kernel that copies nothing between some
+                # filesystems and says so this way: pread tells which
+                kernel = n > 0
+            if not kernel:
+                chunk = os.pread(self._fd, min(length - done, 1 << 20), offset + done)
+                n = len(chunk)
+                written = 0
+                while written < n:
+                    written += os.pwrite(fd, memoryview(chunk)[written:], at + done + written)
+            if n == 0:
+                break
+            done += n
+        return done
 
 
 class _SourceFile(io.RawIOBase):
@@ -525,11 +645,11 @@ class WheelFile:
         """*info*'s content, checked against its declared size and CRC as :meth:`read` checks
         it, and its sha256 digest.
 
-        The member is inflated a piece at a time, and each piece CRC'd and hashed while it is
-        still in the CPU's cache, into a buffer reused from member to member. Hashing a whole
-        inflated member afterwards reads it all back from memory (sha256 ran at 1.1 GB/s so
-        against 1.8 GB/s in cache on the bench machine), and a fresh buffer for each member
-        costs a page fault every 4 KiB.
+        The member is inflated a piece at a time, and each piece CRC'd, hashed and copied into
+        a buffer reused from member to member (a fresh buffer for each member costs a page
+        fault every 4 KiB) while it is still in the CPU's cache: here for a small member, by
+        a second thread a piece behind the inflater for one over :data:`_BEHIND_OVER`
+        (:class:`_PiecesBehind`) when the machine has a core to spare (:func:`_core_to_spare`).
 
         The view is valid until the next call in the same thread; copy it to keep it."""
         if info.compress_type not in (STORED, DEFLATED):
@@ -537,32 +657,88 @@ class WheelFile:
             return memoryview(data), hashlib.sha256(data).digest()
         size = info.file_size
         buf = _scratch_buffer(size)
-        inflater = inflater_for(info)
-        digest = hashlib.sha256()
-        crc = pos = 0
+        pieces = _PiecesBehind(buf) if size > _BEHIND_OVER and _core_to_spare() else _Pieces(buf)
         try:
-            for chunk in self.raw_chunks(info, _PIECE):
-                # One byte more than is left: a member that inflates beyond its declared size
-                # is caught without inflating the rest of it.
-                part = chunk if inflater is None else inflater.decompress(chunk, size - pos + 1)
-                if pos + len(part) > size:
-                    raise self._beyond(info)
-                buf[pos : pos + len(part)] = part  # grows a new buffer, fills the reused one
-                pos += len(part)
-                crc = _zlib.crc32(part, crc)
-                digest.update(part)
-                if inflater is not None and inflater.eof:
-                    break
-        except _INFLATE_ERROR as exc:
-            raise self._corrupt(info, str(exc)) from None
-        self._check_inflated(info, pos, crc)
+            for part in self._inflated(info):
+                pieces.take(part)
+        finally:
+            pieces.finish()
+        self._check_inflated(info, pieces.pos, pieces.crc)
         if buf is not getattr(_scratch, "buf", None):
             _keep_scratch(buf)
-        return memoryview(buf)[:size], digest.digest()
+        return memoryview(buf)[:size], pieces.digest.digest()
+
+    def _inflated(self, info: Member) -> Iterator[bytes]:
+        """*info*'s content a piece at a time, raising WheelError as soon as it inflates
+        beyond its declared size (one byte more than is left is asked for, so a member that
+        lies is caught without inflating the rest of it) or its deflate stream is corrupt.
+        Whether it ends short or matches its CRC is the caller's to check.
+
+        With ISA-L, its decompressor is asked for pieces of at most :data:`_OUT_PIECE` bytes,
+        for which it allocates once; zlib's ``decompressobj`` starts each piece at 16 KiB and
+        doubles it (ISA-L's does too), copying as it grows: 12% more time in all."""
+        size = info.file_size
+        chunks = self.raw_chunks(info, _PIECE)
+        pos = 0
+        try:
+            if info.compress_type == STORED:
+                for part in chunks:
+                    pos += len(part)
+                    if pos > size:
+                        raise self._beyond(info)
+                    yield part
+            elif _isal_inflater is not None:
+                inflater = _isal_inflater()
+                while not inflater.eof:
+                    chunk = next(chunks, None) if inflater.needs_input else b""
+                    if chunk is None:
+                        break  # the stream ends short: truncated
+                    part = inflater.decompress(chunk, min(_OUT_PIECE, size - pos + 1))
+                    if not part and not chunk:
+                        break  # no progress without more input (never seen): truncated
+                    pos += len(part)
+                    if pos > size:
+                        raise self._beyond(info)
+                    yield part
+            else:
+                zinflater = _zlib.decompressobj(-15)
+                for chunk in chunks:
+                    part = zinflater.decompress(chunk, size - pos + 1)
+                    pos += len(part)
+                    if pos > size:
+                        raise self._beyond(info)
+                    yield part
+                    if zinflater.eof:
+                        break
+        except _INFLATE_ERROR as exc:
+            raise self._corrupt(info, str(exc)) from None
+
+    def hash_members(self, infos: list[Member], record: dict[str, str]) -> None:
+        """Read each of *infos* in turn (size and CRC checked, as :meth:`read` checks them) and
+        keep its digest in :attr:`digests`, refusing the first whose content does not match
+        its *record* hash (``sha256=…`` from RECORD)."""
+        for info in infos:
+            if info.filename in self.digests:
+                continue
+            digest = record_digest(hashlib.sha256(self.read(info)).digest())
+            expected = record.get(info.filename)
+            if expected is not None and expected != digest:
+                raise WheelError(f"{self.path.name}: member {info.filename!r} does not match its RECORD hash")
+            self.digests[info.filename] = digest
 
     def raw(self, info: Member) -> bytes:
         """The compressed bytes of *info*, as stored."""
         return self._raw(info)
+
+    def copy_raw_to(self, info: Member, fd: int, at: int) -> bool:
+        """Copy the compressed bytes of *info* into the file *fd* at offset *at* without
+        reading them here, if the wheel is a local file (False: it is not, nothing copied).
+        Raises WheelError, like :meth:`raw`, if the archive ends before the member does."""
+        if not isinstance(self._source, LocalSource):
+            return False
+        if self._source.copy_to(self._data_offset(info), info.compress_size, fd, at) != info.compress_size:
+            raise WheelError(f"{self.path.name}: member {info.filename!r} is truncated")
+        return True
 
     def raw_chunks(self, info: Member, size: int) -> Iterator[bytes]:
         """The compressed bytes of *info* in chunks of *size* (for members too big to hold)."""

@@ -8,7 +8,9 @@ are removed by :func:`clean_stale_partials`.
 
 Unchanged members are copied as their compressed bytes (:meth:`copy_member`): their content is
 inflated once to check it against the input's RECORD and to hash it (not at all if the audit
-already did), but never recompressed. One member at a time is in memory. Every member gets the same timestamp (``SOURCE_DATE_EPOCH`` if set, else
+already did: then the kernel copies them file to file), but never recompressed. One member at a
+time is in memory. Members the caller rewrote are deflated with zlib at the writer's level,
+by :class:`DeflateAhead`'s thread while the caller works on, or here. Every member gets the same timestamp (``SOURCE_DATE_EPOCH`` if set, else
 1980-01-01) and members are written in a fixed order, so the same input gives the same bytes.
 """
 
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import secrets
 import struct
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -32,7 +36,8 @@ _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 PARTIAL_MARK = ".muslwheel-partial-"
 _CHUNK = 1 << 20
-_STREAM_OVER = 8 << 20  #: members compressed to more than this are copied in chunks
+STREAM_OVER = 8 << 20  #: members compressed to more than this are copied in chunks
+AHEAD_BUDGET = 8 << 20  #: bytes of rewritten members DeflateAhead deflates ahead of the writer
 
 
 def dos_datetime(epoch: int | None = None) -> tuple[int, int]:
@@ -46,6 +51,78 @@ def dos_datetime(epoch: int | None = None) -> tuple[int, int]:
     return ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday, (t.tm_hour << 11) | (t.tm_min << 5) | (
         t.tm_sec // 2
     )
+
+
+def deflate(data: bytes, level: int) -> bytes:
+    """*data* as a raw deflate stream at zlib's *level* (the bytes of a member's payload)."""
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+class _Job:
+    __slots__ = ("name", "data", "payload", "done")
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self.data = name, data
+        self.payload: bytes | None = None
+        self.done = threading.Event()
+
+
+class DeflateAhead:
+    """Members deflated by a second thread while the caller goes on (zlib releases the GIL
+    while it compresses): repair hands over each member it rewrote as soon as its bytes are
+    made (:meth:`add`), and the writer takes each deflated payload when its turn comes
+    (:meth:`take`). The bytes are those :func:`deflate` gives, whichever thread makes them.
+    Use as a context manager: no thread outlives the block.
+
+    At most :data:`AHEAD_BUDGET` bytes are handed over in all (the rest the writer deflates
+    itself): their payloads wait in memory until written, beside the members' own bytes."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self._budget = AHEAD_BUDGET
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._latest: dict[str, _Job] = {}
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> DeflateAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def add(self, name: str, data: bytes) -> None:
+        """Deflate *data*, the content *name* will have (a later call for *name* replaces it)."""
+        if not self.level or (len(data) > self._budget and name not in self._latest):
+            return
+        self._budget -= len(data)
+        job = self._latest[name] = _Job(name, data)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="muslwheel-deflate", daemon=True)
+            self._thread.start()
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                if self._latest.get(job.name) is job:  # not replaced meanwhile
+                    job.payload = deflate(job.data, self.level)
+            except BaseException:  # MemoryError: the writer deflates it itself
+                pass
+            finally:
+                job.done.set()
+
+    def take(self, name: str, data: bytes, level: int) -> bytes | None:
+        """The deflated payload of *name*, if it was handed over with exactly *data* and is
+        wanted at the same *level* (None: deflate it yourself)."""
+        job = self._latest.get(name)
+        if job is None or job.data is not data or level != self.level:
+            return None
+        job.done.wait()
+        return job.payload
 
 
 class _Entry:
@@ -132,14 +209,14 @@ class WheelWriter:
         self._f.write(name + extra)
         return offset
 
-    def write(self, name: str, data: bytes, mode: int = 0o644) -> None:
-        """Add a member with *data*, deflated."""
+    def write(self, name: str, data: bytes, mode: int = 0o644, *, deflated: DeflateAhead | None = None) -> None:
+        """Add a member with *data*, deflated (by *deflated*'s thread if it has *name*)."""
         raw_name = name.encode("utf-8")
         if self.compresslevel == 0:
             method, payload = STORED, data
         else:
-            c = zlib.compressobj(self.compresslevel, zlib.DEFLATED, -15)
-            method, payload = DEFLATED, c.compress(data) + c.flush()
+            ready = deflated.take(name, data, self.compresslevel) if deflated is not None else None
+            method, payload = DEFLATED, ready if ready is not None else deflate(data, self.compresslevel)
         crc = zlib.crc32(data)
         offset = self._local_header(raw_name, method, crc, len(payload), len(data))
         self._f.write(payload)
@@ -148,23 +225,48 @@ class WheelWriter:
 
     def copy_member(self, source: WheelFile, info: Member, expected_hash: str | None) -> None:
         """Copy *info* from *source* as its compressed bytes, checking its content against
-        *expected_hash* (``sha256=…`` from the input's RECORD) when given."""
+        *expected_hash* (``sha256=…`` from the input's RECORD) when given.
+
+        A member the audit has read (its size, CRC and RECORD hash checked, its digest in
+        ``source.digests``) is copied by the kernel without passing through here; any other
+        is inflated once (never recompressed) to check and hash it."""
         mode = (info.external_attr >> 16) & 0o777 or 0o644
         if info.compress_type not in (STORED, DEFLATED):
             self.write(info.filename, source.read(info), mode)
             return
-        if info.compress_size > _STREAM_OVER:
+        got = source.digests.get(info.filename)
+        if got is not None:
+            self._copy_checked(source, info, got, expected_hash, mode)
+            return
+        if info.compress_size > STREAM_OVER:
             self._copy_streaming(source, info, expected_hash, mode)
             return
         raw = source.raw(info)
-        got = source.digests.get(info.filename)
-        if got is None:  # not read yet: inflate once (never recompress) to hash it
-            got = record_digest(hashlib.sha256(source.inflate(info, raw)).digest())
+        got = record_digest(hashlib.sha256(source.inflate(info, raw)).digest())
         if expected_hash is not None and got != expected_hash:
             raise WheelError(f"{source.path.name}: member {info.filename!r} does not match its RECORD hash")
         raw_name = info.filename.encode("utf-8")
         offset = self._local_header(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size)
         self._f.write(raw)
+        self._entries.append(
+            _Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode)
+        )
+        self.record.append((info.filename, got, info.file_size))
+
+    def _copy_checked(self, source: WheelFile, info: Member, got: str, expected_hash: str | None, mode: int) -> None:
+        """copy_member for a member already checked and hashed: its compressed bytes copied
+        file to file (in chunks through memory when the source is not a local file)."""
+        if expected_hash is not None and got != expected_hash:
+            raise WheelError(f"{source.path.name}: member {info.filename!r} does not match its RECORD hash")
+        raw_name = info.filename.encode("utf-8")
+        offset = self._local_header(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size)
+        self._f.flush()
+        at = self._f.tell()
+        if source.copy_raw_to(info, self._f.fileno(), at):
+            self._f.seek(at + info.compress_size)
+        else:
+            for chunk in source.raw_chunks(info, _CHUNK):
+                self._f.write(chunk)
         self._entries.append(
             _Entry(raw_name, info.compress_type, info.CRC, info.compress_size, info.file_size, offset, mode)
         )
