@@ -44,6 +44,8 @@ from .policy import (
     policies,
     policy_for_version,
     private_symbols,
+    pypi_note,
+    pypi_uploadable,
     symbol_table,
 )
 from .resolve import (
@@ -164,6 +166,17 @@ class Verdict:
     def exit_status(self) -> int:
         return 0 if self.honest else 1
 
+    @property
+    def pypi_uploadable(self) -> bool | None:
+        """Whether PyPI takes musllinux wheels of its arch (information, never an error);
+        None for a wheel that is not musl's (glibc, mixed, pure) or has no one musllinux arch."""
+        return pypi_uploadable(self.arch) if self.libc in MUSL_LIKE else None
+
+    @property
+    def pypi_note(self) -> str | None:
+        """The line that says PyPI will not take it (:func:`policy.pypi_note`), or None."""
+        return pypi_note(self.arch) if self.pypi_uploadable is False else None
+
     def to_json(self) -> dict[str, object]:
         return {
             "wheel": self.wheel,
@@ -179,6 +192,8 @@ class Verdict:
             "reasons": [r.to_json() for r in self.reasons],
             "stricter_tags": self.stricter,
             "musl_min_version_without_relr": self.musl_min_version_without_relr,
+            "pypi_uploadable": self.pypi_uploadable,
+            "pypi_note": self.pypi_note,
             "files": [f.to_json() for f in self.files],
         }
 
