@@ -366,7 +366,7 @@ its `.cpython-31Xt-x86_64-linux-musl.so`, `.abi3t.so` or `.abi3t-x86_64-linux-mu
 no suffix reason; the DT_RELR of the vendored GCC runtime libraries is the only warning. Of the
 15 projects asked for (pip download, 2026-12-06), four ship `cp313t` musllinux wheels
 (markupsafe 3.0.3 and numpy 2.4.6 are their last), seven `cp314t`/`cp315t`, one `abi3t`
-(cryptography); orjson, zstandard, pydantic-core and psutil none. The import of the `cp313t`
+(cryptography); orjson, zstandard and pydantic-core none of them. The import of the `cp313t`
 ones in a free-threaded 3.13 kit: `--import-kit`.""",
     ),
     (
