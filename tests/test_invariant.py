@@ -78,9 +78,10 @@ def _repair_and_judge(wheel: Path, out: Path, **options: object) -> str:
 
 def test_repair_never_writes_a_wheel_show_calls_dishonest_over_every_fixture(tmp_path: Path) -> None:
     """Every wheel this session's tests made (run last; see conftest), the world's real wheels,
-    and bench/'s real wheels when bench/setup has fetched them."""
+    and bench/'s real wheels when bench/setup (or bench_freethreaded.py --fetch) has fetched them."""
     corpus = [w for w in dict.fromkeys(MADE) if w.exists() and w.stat().st_size < 64 << 20]
     corpus += sorted((REPO / "bench" / "wheels").glob("*.whl"))
+    corpus += sorted((REPO / "bench" / "wheels").glob("*/*.whl"))  # bench_freethreaded's cp31Xt, abi3t
     corpus += sorted((WORLD / "real-wheels").glob("*.whl"))
     need(corpus, "wheels to repair: run the whole suite, or the world's real-wheels piece")
     outcomes: dict[str, int] = {}
