@@ -245,3 +245,17 @@ def test_a_module_suffix_every_tagged_cpython_imports_is_not_reported(
 ) -> None:
     status, v = show_module(tmp_path, module_so, member, tag)
     assert (status, suffix_reasons(v), v["honest"]) == (0, [], True), v["reasons"]
+
+
+def test_a_module_with_no_libc_of_its_own_named_with_glibcs_triplet_in_315s_form_is_glibc(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    # Linked with no libc at all: only its name says which libc's CPython it was built for.
+    so = toolchain.build(
+        "x86_64", tmp_path / "m.so", [write_c(tmp_path / "m.c", MODULE_C)], shared=True, args=("-nostdlib",)
+    )
+    member = "pkg/_m.abi3t-x86_64-linux-gnu.so"
+    _, v = show_module(tmp_path, so.read_bytes(), member, "cp315-cp315t-linux_x86_64")
+    f = next(f for f in v["files"] if f["path"] == member)
+    assert f["needed"] == [] and f["libc"] == "glibc", f
+    assert "-x86_64-linux-gnu.so" in f["glibc_evidence"][0] and "-linux-musl" in f["glibc_evidence"][0]
