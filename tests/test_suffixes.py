@@ -208,6 +208,8 @@ MISMATCHES = [
     (f"pkg/_m.abi3t-{T.replace('musl', 'gnu')}.so", "cp315-cp315t-musllinux_1_2_x86_64", "error"),  # glibc's
     ("pkg/_m.cpython-312-x86_64-linux-gnu.so", "cp312-cp312-musllinux_1_2_x86_64", "error"),
     ("pkg/_m.abi3t.so", "cp313-cp313t-musllinux_1_2_x86_64", "error"),  # 3.13t imports no .abi3t
+    # 3.13t still finds .abi3.so, but a GIL build's stable ABI fails to load or crashes there (PEP 803)
+    ("pkg/_m.abi3.so", "cp313-cp313t-musllinux_1_2_x86_64", "error"),
     ("pkg/_m.abi3t.so", "cp314-abi3-musllinux_1_2_x86_64", "warning"),  # 3.15 does, 3.14 does not
     ("pkg/_m.abi3.so", "cp315-abi3.abi3t-musllinux_1_2_x86_64", "warning"),  # 3.15 does, 3.15t not
 ]
@@ -236,7 +238,6 @@ def test_a_module_suffix_the_tag_disagrees_with_is_reported_and_gated(
     ("member", "tag"),
     [
         ("pkg/_m.abi3t.so", "cp315-abi3-musllinux_1_2_x86_64"),  # a GIL 3.15 imports .abi3t too
-        ("pkg/_m.abi3.so", "cp313-cp313t-musllinux_1_2_x86_64"),  # 3.13t still lists .abi3.so
         (f"pkg/_m.abi3-{T}.so", "cp315-abi3-musllinux_1_2_x86_64"),
     ],
 )
@@ -259,3 +260,11 @@ def test_a_module_with_no_libc_of_its_own_named_with_glibcs_triplet_in_315s_form
     f = next(f for f in v["files"] if f["path"] == member)
     assert f["needed"] == [] and f["libc"] == "glibc", f
     assert "-x86_64-linux-gnu.so" in f["glibc_evidence"][0] and "-linux-musl" in f["glibc_evidence"][0]
+
+
+def test_a_free_threaded_313_or_314_finds_an_abi3_file_but_cannot_use_it() -> None:
+    # The import system's list still has .abi3.so (above); the build's stable ABI is not theirs.
+    bad = suffix_problems(["p/_m.abi3.so"], tags("cp314-cp314t-musllinux_1_2_x86_64"), X86)
+    assert bad and bad[0].fatal and bad[0].pythons == (Python(14, True),) and "PEP 803" in bad[0].message
+    # A GIL-enabled build of any minor the abi3 tag names runs it.
+    assert suffix_problems(["p/_m.abi3.so"], tags("cp39-abi3-musllinux_1_2_x86_64"), X86) == []
