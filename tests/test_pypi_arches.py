@@ -80,3 +80,29 @@ def test_builds_json_says_whether_pypi_takes_the_targets_arch() -> None:
         return TargetResult(t).to_json()
 
     assert (result("loongarch64")["pypi_uploadable"], result("aarch64")["pypi_uploadable"]) == (False, True)
+
+
+@pytest.mark.world
+def test_build_says_a_loongarch64_wheel_cannot_go_to_pypi(tmp_path: Path) -> None:
+    """The suite's fixture built for loongarch64 in its kit (musl's loader checks it under
+    qemu-user; no import: the import proof is test_build's): the summary and --json say so,
+    and the wheel is built all the same."""
+    from buildfixture import BEFORE_BUILD, write_fixture
+    from conftest import WORLD, need
+
+    from muslwheel import kits
+
+    need(kits.select_kits(arch="loongarch64", with_python=True), "a loongarch64 kit with a CPython")
+    wheels = WORLD / "build-wheels"
+    need(any(wheels.glob("setuptools-*.whl")), f"setuptools wheel for builds ({wheels})")
+    env = {**checkout_env(), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("SOURCE_DATE_EPOCH", None)
+    project = write_fixture(tmp_path)
+    args = [*muslwheel_cmd(), "build", project, "-w", tmp_path / "out", "--arch", "loongarch64", "--no-import"]
+    args += ["--before-build", BEFORE_BUILD]
+    proc = run([*args, "--json"], env=env, timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    (result,) = json.loads(proc.stdout)["targets"]
+    assert Path(result["wheel"]).name.endswith("_loongarch64.whl") and result["pypi_uploadable"] is False
+    # the printed summary prints each of these notes as "note: …"
+    assert [n for n in result["notes"] if n.startswith(NOTE)], result["notes"]
