@@ -10,8 +10,9 @@ show's exit status and the number of suffix (``module-name``) reasons. ``--fetch
 them into bench/wheels/freethreaded/ with ``pip download --platform … --python-version …
 --abi …``. Each wheel goes through ``muslwheel show --json`` (a process per wheel, as a user runs
 it); the results file gives show's roles and verdict beside the judgment and whether they agree.
-With ``--import-kit``, ``muslwheel check --import --kit KIT`` imports the wheels whose ABI is the
-kit's (cp313t in a 3.13t kit). Results go to bench/results/freethreaded.txt with this command.
+With ``--import-kit`` (repeatable), ``muslwheel check --import --kit KIT`` imports the wheels of
+the kit's arch and ABI (the cp313t aarch64 ones in ``aarch64-musl1.2.6-py3.13t``). Results go
+to bench/results/freethreaded.txt with this command.
 """
 
 from __future__ import annotations
@@ -108,9 +109,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, default=HERE / "wheels" / "freethreaded")
     parser.add_argument("--fetch", action="store_true", help="download the listed wheels first (pip download)")
-    parser.add_argument("--import-kit", metavar="KIT", help="also check --import the wheels of the kit's ABI")
+    parser.add_argument(
+        "--import-kit",
+        action="append",
+        default=[],
+        metavar="KIT",
+        help="also check --import the wheels of the kit's arch and ABI (x86_64-musl1.2.6-py3.13t; repeatable)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "freethreaded.txt")
     args = parser.parse_args()
+    kits = [(kit, re.fullmatch(r"(\w+)-musl[\d.]+-py3\.(\d+t?)", kit)) for kit in args.import_kit]
+    for kit, m in kits:
+        if not m:
+            parser.error(f"--import-kit {kit}: not a kit name such as x86_64-musl1.2.6-py3.13t")
     args.dest.mkdir(parents=True, exist_ok=True)
     listed = entries()
     if args.fetch:
@@ -134,21 +145,20 @@ def main() -> int:
         f"{len(found)} wheels of {len(projects)} projects ({', '.join(projects)}); ABIs {', '.join(abis)}",
         f"show agrees with the hand judgment on {agreeing} of {len(found)}",
     ]
-    if args.import_kit:
-        minor = re.search(r"py(3\.\d+t?)$", args.import_kit)
-        abi = f"cp{minor.group(1).replace('.', '')}" if minor else ""
-        wheels = [w for e, w in found if e.abi == abi]
-        proc = muslwheel("check", "--import", "--kit", args.import_kit, "--json", *wheels)
+    for kit, m in kits:
+        assert m is not None
+        arch, abi = m.group(1), f"cp3{m.group(2)}"
+        wheels = [w for e, w in found if e.abi == abi and e.platform.endswith(f"_{arch}")]
+        proc = muslwheel("check", "--import", "--kit", kit, "--json", *wheels)
         reports = json.loads(proc.stdout) if proc.stdout.strip() else []
         reports = reports if isinstance(reports, list) else [reports]
         ok = sum(1 for r in reports if r.get("ok"))
-        summary.append(
-            f"check --import in {args.import_kit}: {ok} of {len(wheels)} {abi} wheels import (exit {proc.returncode})"
-        )
+        summary.append(f"check --import in {kit}: {ok} of {len(wheels)} {abi} wheels import (exit {proc.returncode})")
         for r in reports:
-            body.append(f"import {Path(str(r.get('wheel'))).name}: {json.dumps(r.get('modules'))[:400]}")
+            results = [f"{x.get('module')}: {x.get('result')}" for x in r.get("modules", [])]
+            body.append(f"import in {kit}: {Path(str(r.get('wheel'))).name}: {', '.join(results)}")
         if proc.stderr.strip():
-            body.append(f"check --import stderr: {proc.stderr.strip()[:400]}")
+            body.append(f"check --import in {kit}, stderr: {proc.stderr.strip()[:400]}")
     results_file.write(
         [*results_file.header("muslwheel show on free-threaded and abi3t wheels from PyPI"), *summary, "", *body],
         args.out,
