@@ -359,10 +359,10 @@ CPython 3.11: all load after (none before); the 5 importable crash before, impor
         "free-threaded and abi3t wheels from PyPI",
         ["freethreaded.txt"],
         """The newest `cp313t`, `cp314t`, `cp315t` and `abi3t` musllinux x86_64 wheels of nine projects
-on PyPI (`bench/wheels-freethreaded.txt`, which also holds the judgment made by hand for each
+on PyPI, and the `cp313t` ones for aarch64 and armv7l where they exist (`bench/wheels-freethreaded.txt`, which also holds the judgment made by hand for each
 wheel from `unzip -l`, `readelf -d` and musl's release notes), through `muslwheel show --json`
 one process per wheel (`bench/bench_freethreaded.py`): every extension module called one, by
-its `.cpython-31Xt-x86_64-linux-musl.so`, `.abi3t.so` or `.abi3t-x86_64-linux-musl.so` suffix;
+its `.cpython-31Xt-<triplet>.so`, `.abi3t.so` or `.abi3t-x86_64-linux-musl.so` suffix;
 no suffix reason; the DT_RELR of the vendored GCC runtime libraries is the only warning. Of the
 15 projects asked for (pip download, 2026-12-06), four ship `cp313t` musllinux wheels
 (markupsafe 3.0.3 and numpy 2.4.6 are their last), seven `cp314t`/`cp315t`, one `abi3t`
