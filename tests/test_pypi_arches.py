@@ -98,7 +98,18 @@ def test_build_says_a_loongarch64_wheel_cannot_go_to_pypi(tmp_path: Path) -> Non
     env = {**checkout_env(), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("SOURCE_DATE_EPOCH", None)
     project = write_fixture(tmp_path)
-    args = [*muslwheel_cmd(), "build", project, "-w", tmp_path / "out", "--arch", "loongarch64", "--no-import"]
+    args = [
+        *muslwheel_cmd(),
+        "build",
+        project,
+        "-w",
+        tmp_path / "out",
+        "--arch",
+        "loongarch64",
+        "--python",
+        "3.11",
+        "--no-import",
+    ]
     args += ["--before-build", BEFORE_BUILD]
     proc = run([*args, "--json"], env=env, timeout=1200)
     assert proc.returncode == 0, proc.stderr
