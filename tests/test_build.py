@@ -315,6 +315,7 @@ def test_cross_builds_import_in_each_kits_cpython(tmp_path: Path, build_wheels: 
         assert [Path(g).name.split("-")[0] for g in r.grafted] == ["libfix"]
         verdict = audit_wheel(r.wheel)
         assert verdict.honest and verdict.arch == arch and not verdict.external_libs
+        assert r.to_json()["pypi_uploadable"] is True and not [n for n in r.notes if "PyPI" in n]
 
 
 #: the free-threaded 3.13 kits scripts/build-world builds (musl 1.2.6): a 64-bit arch run

@@ -78,9 +78,10 @@ def _repair_and_judge(wheel: Path, out: Path, **options: object) -> str:
 
 def test_repair_never_writes_a_wheel_show_calls_dishonest_over_every_fixture(tmp_path: Path) -> None:
     """Every wheel this session's tests made (run last; see conftest), the world's real wheels,
-    and bench/'s real wheels when bench/setup has fetched them."""
+    and bench/'s real wheels when bench/setup (or bench_freethreaded.py --fetch) has fetched them."""
     corpus = [w for w in dict.fromkeys(MADE) if w.exists() and w.stat().st_size < 64 << 20]
     corpus += sorted((REPO / "bench" / "wheels").glob("*.whl"))
+    corpus += sorted((REPO / "bench" / "wheels").glob("*/*.whl"))  # bench_freethreaded's cp31Xt, abi3t
     corpus += sorted((WORLD / "real-wheels").glob("*.whl"))
     need(corpus, "wheels to repair: run the whole suite, or the world's real-wheels piece")
     outcomes: dict[str, int] = {}
@@ -174,7 +175,18 @@ def blocks(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> tu
     return out, ext
 
 
-PLACES = ["pkg/{n}" + EXT, "pkg/_{n}.so", "pkg.libs/lib{n}.so", "pkg/sub/{n}" + EXT]
+PLACES = [
+    "pkg/{n}" + EXT,
+    "pkg/_{n}.so",
+    "pkg.libs/lib{n}.so",
+    "pkg/sub/{n}" + EXT,
+    # issue 22's suffixes, which the interpreter-ABI tags below agree or disagree with
+    "pkg/{n}.abi3.so",
+    "pkg/{n}.abi3t.so",
+    "pkg/{n}.cpython-315t-x86_64-linux-musl.so",
+]
+#: the interpreter and ABI parts of the wheel's tags
+ABIS = ["cp311-cp311", "cp315-cp315t", "cp313-cp313t", "cp315-abi3.abi3t", "cp314-abi3"]
 TAGS = [
     "musllinux_1_1_x86_64",
     "musllinux_1_2_x86_64",
@@ -190,6 +202,7 @@ wheel_shapes = st.fixed_dictionaries(
             st.sampled_from([*BLOCKS_C, "liba.so.1", "libb.so.1"]), st.sampled_from(PLACES), min_size=1, max_size=4
         ),
         "tags": st.lists(st.sampled_from(TAGS), min_size=1, max_size=2, unique=True),
+        "abi": st.sampled_from(ABIS),
         "plat": st.sampled_from([None, "musllinux_1_1_x86_64", "musllinux_1_2_x86_64", "musllinux_1_2_aarch64"]),
         "externals": st.booleans(),
         "update_tags": st.booleans(),
@@ -213,7 +226,8 @@ def test_repair_never_writes_a_dishonest_wheel_property(
     with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
         dist = Path(tmp) / "dist"
         dist.mkdir()
-        tags = [f"cp311-cp311-{t}" for t in shape["tags"]]  # type: ignore[attr-defined]
+        abi = shape["abi"]
+        tags = [f"{i}-{a}-{t}" for i, a in [abi.split("-")] for t in shape["tags"]]  # type: ignore[attr-defined,union-attr]
         wheel = make_wheel(dist, "pkg", "1.0", tags, files)
         MADE.remove(wheel)  # gone after this example; the fixture sweep must not look for it
         out = Path(tmp) / "out"

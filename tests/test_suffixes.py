@@ -170,3 +170,101 @@ def test_show_gives_each_new_suffix_the_extension_role(
     assert (helper_res["kind"], helper_res["path"]) == ("wheel", "pkg/libhelper.so")
     assert files["pkg/libhelper.so"]["role"] == "library"
     assert name in files["pkg/libhelper.so"]["loaded_by"]
+    # Its suffix agrees with the tag: no module-name reason, the claim holds.
+    assert [r for r in v["reasons"] if r["kind"] == "module-name"] == [] and v["honest"], v["reasons"]
+
+
+# --- The audit's suffix check, on modules the suite builds (show, the gate, repair) ----------------
+
+MODULE_C = "void *PyInit__m(void){return 0;}\n"
+
+
+@pytest.fixture(scope="module")
+def module_so(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    tmp = tmp_path_factory.mktemp("suffix-module")
+    return toolchain.build("x86_64", tmp / "m.so", [write_c(tmp / "m.c", MODULE_C)], shared=True).read_bytes()
+
+
+def show_module(tmp: Path, so: bytes, member: str, tag: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    dist = tmp / "dist"
+    dist.mkdir(exist_ok=True)
+    wheel = make_wheel(dist, "pkg", "1.0", tag, {member: so})
+    proc = run([*muslwheel_cmd(), "show", "--json", wheel], env=checkout_env())
+    assert proc.returncode in (0, 1), proc.stderr
+    v = json.loads(proc.stdout)
+    assert v["exit_status"] == proc.returncode
+    return proc.returncode, v
+
+
+def suffix_reasons(v: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    return [(r["severity"], r["file"]) for r in v["reasons"] if r["kind"] == "module-name"]
+
+
+# (member, tag, severity): error when no CPython the tag names imports the module (the gate fails
+# it whatever the claim: no repair renames a module); warning when only some do not.
+MISMATCHES = [
+    ("pkg/_m.abi3.so", "cp315-cp315t-musllinux_1_2_x86_64", "error"),  # 3.15t: .abi3t only
+    ("pkg/_m.abi3.so", "cp315-cp315t-linux_x86_64", "error"),  # whatever the claim
+    (f"pkg/_m.abi3t-{T.replace('musl', 'gnu')}.so", "cp315-cp315t-musllinux_1_2_x86_64", "error"),  # glibc's
+    ("pkg/_m.cpython-312-x86_64-linux-gnu.so", "cp312-cp312-musllinux_1_2_x86_64", "error"),
+    ("pkg/_m.abi3t.so", "cp313-cp313t-musllinux_1_2_x86_64", "error"),  # 3.13t imports no .abi3t
+    # 3.13t still finds .abi3.so, but a GIL build's stable ABI fails to load or crashes there (PEP 803)
+    ("pkg/_m.abi3.so", "cp313-cp313t-musllinux_1_2_x86_64", "error"),
+    ("pkg/_m.abi3t.so", "cp314-abi3-musllinux_1_2_x86_64", "warning"),  # 3.15 does, 3.14 does not
+    ("pkg/_m.abi3.so", "cp315-abi3.abi3t-musllinux_1_2_x86_64", "warning"),  # 3.15 does, 3.15t not
+]
+
+
+@pytest.mark.parametrize(("member", "tag", "severity"), MISMATCHES)
+def test_a_module_suffix_the_tag_disagrees_with_is_reported_and_gated(
+    module_so: bytes, tmp_path: Path, member: str, tag: str, severity: str
+) -> None:
+    status, v = show_module(tmp_path, module_so, member, tag)
+    assert suffix_reasons(v) == [(severity, member)], v["reasons"]
+    why = next(r["why"] for r in v["reasons"] if r["kind"] == "module-name")
+    assert "pkg._m" in why and "python3.1" in why  # says which Python builds, as distros name them
+    if severity == "error":
+        assert status == 1  # a module no tagged CPython imports: no repair can fix it
+        proc = run(
+            [*muslwheel_cmd(), "repair", "-w", tmp_path / "out", tmp_path / "dist" / v["wheel"]], env=checkout_env()
+        )
+        assert proc.returncode != 0 and "cannot repair" in proc.stderr, proc.stderr
+        assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    else:
+        assert status == 0 and v["honest"]
+
+
+@pytest.mark.parametrize(
+    ("member", "tag"),
+    [
+        ("pkg/_m.abi3t.so", "cp315-abi3-musllinux_1_2_x86_64"),  # a GIL 3.15 imports .abi3t too
+        (f"pkg/_m.abi3-{T}.so", "cp315-abi3-musllinux_1_2_x86_64"),
+    ],
+)
+def test_a_module_suffix_every_tagged_cpython_imports_is_not_reported(
+    module_so: bytes, tmp_path: Path, member: str, tag: str
+) -> None:
+    status, v = show_module(tmp_path, module_so, member, tag)
+    assert (status, suffix_reasons(v), v["honest"]) == (0, [], True), v["reasons"]
+
+
+def test_a_module_with_no_libc_of_its_own_named_with_glibcs_triplet_in_315s_form_is_glibc(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    # Linked with no libc at all: only its name says which libc's CPython it was built for.
+    so = toolchain.build(
+        "x86_64", tmp_path / "m.so", [write_c(tmp_path / "m.c", MODULE_C)], shared=True, args=("-nostdlib",)
+    )
+    member = "pkg/_m.abi3t-x86_64-linux-gnu.so"
+    _, v = show_module(tmp_path, so.read_bytes(), member, "cp315-cp315t-linux_x86_64")
+    f = next(f for f in v["files"] if f["path"] == member)
+    assert f["needed"] == [] and f["libc"] == "glibc", f
+    assert "-x86_64-linux-gnu.so" in f["glibc_evidence"][0] and "-linux-musl" in f["glibc_evidence"][0]
+
+
+def test_a_free_threaded_313_or_314_finds_an_abi3_file_but_cannot_use_it() -> None:
+    # The import system's list still has .abi3.so (above); the build's stable ABI is not theirs.
+    bad = suffix_problems(["p/_m.abi3.so"], tags("cp314-cp314t-musllinux_1_2_x86_64"), X86)
+    assert bad and bad[0].fatal and bad[0].pythons == (Python(14, True),) and "PEP 803" in bad[0].message
+    # A GIL-enabled build of any minor the abi3 tag names runs it.
+    assert suffix_problems(["p/_m.abi3.so"], tags("cp39-abi3-musllinux_1_2_x86_64"), X86) == []

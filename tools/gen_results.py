@@ -72,6 +72,12 @@ def read_result(path: Path) -> ResultFile:
 #: (what, file, [patterns with named groups], cell template over the groups)
 HEADLINES: list[tuple[str, str, list[str], str]] = [
     (
+        "`show` on PyPI's free-threaded and abi3t musllinux wheels, against a hand judgment",
+        "freethreaded.txt",
+        [r"^(?P<n>\d+) wheels of (?P<p>\d+) projects", r"^show agrees with the hand judgment on (?P<a>\d+) of"],
+        "{a} of {n} wheels of {p} projects as judged by hand",
+    ),
+    (
         "`show`, the bench set's wheels, one process per wheel",
         "show.txt",
         [
@@ -319,6 +325,11 @@ QUOTE: dict[str, list[str] | None] = {
     ],
     "kits-3.13t.txt": [r"^host CPython", r"py3\.13t .*CPython 3\.13"],
     "scan.txt": None,
+    "freethreaded.txt": [
+        r"^\d+ wheels of \d+ projects",
+        r"^show agrees with the hand judgment",
+        r"?^check --import in ",
+    ],
 }
 _BUILD_SUMMARY = [r"^targets \(", r"?^no kit ", r"targets ok; all targets together", r"?^build / native, "]
 
@@ -345,6 +356,22 @@ wheels of the bench set and 4 cp311 builds, `repair`, `check` on musl 1.2.3, imp
 CPython 3.11: all load after (none before); the 5 importable crash before, import after.""",
     ),
     ("detect", ["detect.txt"], ""),
+    (
+        "free-threaded and abi3t wheels from PyPI",
+        ["freethreaded.txt"],
+        """The newest `cp313t`, `cp314t`, `cp315t` and `abi3t` musllinux x86_64 wheels of nine projects
+on PyPI, and the `cp313t` ones for aarch64 and armv7l where they exist (`bench/wheels-freethreaded.txt`, which also holds the judgment made by hand for each
+wheel from `unzip -l`, `readelf -d` and musl's release notes), through `muslwheel show --json`
+one process per wheel (`bench/bench_freethreaded.py`): every extension module called one, by
+its `.cpython-31Xt-<triplet>.so`, `.abi3t.so` or `.abi3t-x86_64-linux-musl.so` suffix;
+no suffix reason; the DT_RELR of the vendored GCC runtime libraries is the only warning. Of the
+15 projects asked for (pip download, 2026-12-06), four ship `cp313t` musllinux wheels
+(markupsafe 3.0.3 and numpy 2.4.6 are their last), seven `cp314t`/`cp315t`, one `abi3t`
+(cryptography); orjson, zstandard and pydantic-core none of them. The `cp313t` ones, 9 wheels
+of 4 projects, all import in the free-threaded CPython 3.13 kits of their arch (musl 1.2.6;
+x86_64 natively, aarch64 and armv7l under qemu-user); that run used `h/audit` merged with the
+free-threaded kits' (`h/ftkits` a9791e9, whose kit choice reads `3.13t`).""",
+    ),
     (
         "check --import and the kits",
         ["check_import.txt", "kits.txt", "kits-3.13t.txt"],

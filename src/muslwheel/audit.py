@@ -44,10 +44,13 @@ from .policy import (
     policies,
     policy_for_version,
     private_symbols,
+    pypi_note,
+    pypi_uploadable,
     symbol_table,
 )
 from .resolve import (
     ELSEWHERE,
+    EXTENSION,
     EXTERNAL,
     LIBRARY,
     PYTHON,
@@ -58,13 +61,13 @@ from .resolve import (
     entry_kind,
     resolve_wheel,
 )
+from .suffixes import named_triplet, names_glibc, suffix_problems
 from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import WheelFile, WheelName, WheelSource
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 MUSL, GLIBC, STATIC, UNKNOWN = Libc.MUSL, Libc.GLIBC, Libc.STATIC, Libc.UNKNOWN
 
-_EXT_SUFFIX = re.compile(r"\.cpython-(\d)(\d+)([a-z]*)-([\w-]+)\.so$")
 _TIME64 = re.compile(r"^__\w*(time64|64)$")
 _MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")
 _OTHER_LINUX = re.compile(r"^(linux|manylinux1|manylinux2010|manylinux2014|manylinux_\d+_\d+)_(\w+)$")
@@ -163,6 +166,17 @@ class Verdict:
     def exit_status(self) -> int:
         return 0 if self.honest else 1
 
+    @property
+    def pypi_uploadable(self) -> bool | None:
+        """Whether PyPI takes musllinux wheels of its arch (information, never an error);
+        None for a wheel that is not musl's (glibc, mixed, pure) or has no one musllinux arch."""
+        return pypi_uploadable(self.arch) if self.libc in MUSL_LIKE else None
+
+    @property
+    def pypi_note(self) -> str | None:
+        """The line that says PyPI will not take it (:func:`policy.pypi_note`), or None."""
+        return pypi_note(self.arch) if self.pypi_uploadable is False else None
+
     def to_json(self) -> dict[str, object]:
         return {
             "wheel": self.wheel,
@@ -178,6 +192,8 @@ class Verdict:
             "reasons": [r.to_json() for r in self.reasons],
             "stricter_tags": self.stricter,
             "musl_min_version_without_relr": self.musl_min_version_without_relr,
+            "pypi_uploadable": self.pypi_uploadable,
+            "pypi_note": self.pypi_note,
             "files": [f.to_json() for f in self.files],
         }
 
@@ -230,12 +246,13 @@ def wheel_libcs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> dict[str,
         if libc != UNKNOWN:
             out[path] = (libc, evidence)
             continue
-        m = _EXT_SUFFIX.search(path)
-        if m and (int(m.group(1)), int(m.group(2))) >= (3, 11) and "linux-gnu" in m.group(4):
-            why = f"named -{m.group(4)}.so for CPython {m.group(1)}.{m.group(2)}, which on musl says -linux-musl"
+        named = named_triplet(path)
+        if named and names_glibc(path):
+            minor = f"CPython 3.{named[1]}" if named[1] is not None else "CPython 3.15's .abi3[t]-<triplet> form"
+            why = f"named -{named[0]}.so for {minor}, which on musl says -linux-musl"
             out[path] = (GLIBC, (why,))
-        elif m and "linux-musl" in m.group(4):
-            out[path] = (MUSL, (f"named -{m.group(4)}.so",))
+        elif named and "linux-musl" in named[0]:
+            out[path] = (MUSL, (f"named -{named[0]}.so",))
         elif len(evidenced) == 1:
             only = next(iter(evidenced))
             out[path] = (only, (f"no libc evidence of its own; the wheel's other members are {only}",))
@@ -317,34 +334,27 @@ def _floor_of(m: _Member, arch: Arch) -> _Floor:
     return _Floor(floor, raising + unresolved, without_relr)
 
 
-def _module_name_reasons(path: str, arch: Arch, wheel_name: WheelName) -> list[Reason]:
-    m = _EXT_SUFFIX.search(path)
-    if not m:
-        return []
-    version = (int(m.group(1)), int(m.group(2)))
-    triplet = m.group(4)
+def _suffix_reasons(wheel_name: WheelName, members: list[_Member], files: list[FileReport]) -> list[Reason]:
+    """Where the wheel's tags and its extension modules' suffixes disagree (:func:`suffix_problems`,
+    per arch): an error when no CPython build the tags name imports the module, or its suffix
+    names glibc's triplet; a warning when only some of them do not."""
+    extension = {f.path for f in files if f.role == EXTENSION}
+    by_arch: dict[Arch, list[str]] = {}
+    for m in members:
+        if m.path in extension and m.libc != GLIBC and m.arch is not None:
+            by_arch.setdefault(m.arch, []).append(m.path)
     out = []
-    cp_versions = sorted({(int(i[2]), int(i[3:])) for i in wheel_name.interpreters if re.fullmatch(r"cp\d\d+", i)})
-    if cp_versions and version not in cp_versions and "abi3" not in wheel_name.abis:
-        named = ", ".join(f"{a}.{b}" for a, b in cp_versions)
-        out.append(
-            Reason(
-                Kind.MODULE_NAME,
-                f"named for CPython {version[0]}.{version[1]}; the wheel is tagged for {named}",
-                file=path,
-            )
-        )
-    libc = "musl" if version >= (3, 11) else "gnu"
-    expected = arch.cpython_triplet(libc)
-    if triplet != expected:
-        out.append(
-            Reason(
-                Kind.MODULE_NAME,
-                f"musl CPython {version[0]}.{version[1]} imports .cpython-{version[0]}{version[1]}-{expected}.so, "
-                f"not -{triplet}.so: this module will not be found",
-                file=path,
-            )
-        )
+    for arch, paths in by_arch.items():
+        for problem in suffix_problems(paths, wheel_name.tags, arch):
+            for path in problem.members:
+                out.append(
+                    Reason(
+                        Kind.MODULE_NAME,
+                        problem.message,
+                        severity=ERROR if problem.fatal else WARNING,
+                        file=path,
+                    )
+                )
     return out
 
 
@@ -378,11 +388,12 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             if f.floor == floor:
                 floor_reasons += [r for r in file_reasons if r.musl == str(f.floor)]
             reasons += [r for r in file_reasons if r.kind == Kind.UNRESOLVED and not is_glibc_only(r.symbol or "")]
-            reasons += _musl_member_reasons(m, m.arch, wheel_name)
+            reasons += _musl_member_reasons(m, m.arch)
         if m.libc == GLIBC:
             glibc_members.add(m.path)
         reasons += _member_reasons(m)
         files.append(_file_report(m, file_floor, file_reasons, defined[m.path]))
+    reasons += _suffix_reasons(wheel_name, members, files)
 
     # A glibc binary's needs (ld-linux-x86-64.so.2 …) are glibc's business: never "vendor it".
     external = sorted({n for f in files if f.path not in glibc_members for n in f.external})
@@ -533,10 +544,9 @@ def _members(
     return out, loads, defined
 
 
-def _musl_member_reasons(m: _Member, arch: Arch, wheel_name: WheelName) -> list[Reason]:
-    """A non-glibc member's module name, hazards and private system symbols."""
+def _musl_member_reasons(m: _Member, arch: Arch) -> list[Reason]:
+    """A non-glibc member's hazards and private system symbols."""
     return [
-        *_module_name_reasons(m.path, arch, wheel_name),
         *(Reason(h.kind, h.why, file=h.file, symbol=h.symbol) for h in hazards_of(m.path, m.elf, arch.name, m.needs)),
         *_private_symbol_reasons(m),
     ]

@@ -3,7 +3,8 @@
 0 when the wheel's claims hold, 1 when they do not (the verdict is not honest), and also 1,
 whatever the claim, when the audit reports an error that no repair can fix: the wheel cannot
 load on any musl (a glibc-only strong import, initial-exec TLS, binaries of a wrong or mixed
-arch, a module named for another CPython or glibc's triplet, a glibc binary in a musl wheel).
+arch, a module no CPython the tags name imports (its suffix is for another build, ABI or glibc's
+triplet: no repair renames it), a glibc binary in a musl wheel).
 Errors that repair fixes (an external library, a tag) keep the claim's rule: a ``linux_*`` claim
 promises nothing, so they do not fail it. With *strict*, a wheel that needs more than its
 musllinux tag's X.Y.0 (1.2.4 under ``musllinux_1_2``) fails too.
@@ -15,23 +16,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .hazards import GLIBC_SYMBOL, INITIAL_EXEC_TLS
+from .vocabulary import Kind, Severity
 
 if TYPE_CHECKING:
     from .audit import Reason, Verdict
 
 #: Error kinds no repair can fix: the wheel fails to load on every musl, whatever it claims.
-UNFIXABLE = frozenset((GLIBC_SYMBOL, INITIAL_EXEC_TLS, "arch", "module-name", "glibc"))
+#: (A ``module-name`` warning, a module only some tagged builds cannot import, is not an error.)
+UNFIXABLE = frozenset((Kind.GLIBC_SYMBOL, Kind.INITIAL_EXEC_TLS, Kind.ARCH, Kind.MODULE_NAME, Kind.GLIBC))
 
 
 def is_unfixable(reason: Reason) -> bool:
     """Whether *reason* is an error that no repair can fix."""
-    return reason.severity == "error" and reason.kind in UNFIXABLE
+    return reason.severity == Severity.ERROR and reason.kind in UNFIXABLE
 
 
 def needs_more_than_tag(verdict: Verdict) -> bool:
     """Whether the wheel needs a newer musl than its musllinux tag's X.Y.0 (what --strict refuses)."""
-    return any(r.kind == "tag" and r.severity == "warning" and r.musl for r in verdict.reasons)
+    return any(r.kind == Kind.TAG and r.severity == Severity.WARNING and r.musl for r in verdict.reasons)
 
 
 def show_exit_status(verdict: Verdict, strict: bool = False) -> int:

@@ -213,6 +213,25 @@ def arch_floor(arch: str) -> MuslVersion:
     return max(lowest, _version(spec["since"])) if spec else lowest
 
 
+def pypi_uploadable(arch: str | None) -> bool | None:
+    """Whether PyPI accepts musllinux wheels of *arch* (:attr:`Arch.pypi_accepts`, from
+    warehouse's ``_musllinux_arches``); None for no musllinux arch (pure, several, another)."""
+    return ARCHES[arch].pypi_accepts if arch in ARCHES else None
+
+
+def pypi_note(arch: str | None) -> str | None:
+    """The one line show, build and report give a wheel PyPI will not take, or None.
+
+    Information, not an error: the wheel is fine on musl, only this index refuses it."""
+    if pypi_uploadable(arch) is not False:
+        return None
+    accepted = ", ".join(a.name for a in ARCHES.values() if a.pypi_accepts)
+    return (
+        f"PyPI does not accept musllinux_*_{arch} uploads (warehouse's forklift/legacy.py "
+        f"_musllinux_arches: {accepted}): publish it to another index"
+    )
+
+
 def is_interpreter_symbol(name: str) -> bool:
     """Symbols the Python interpreter provides to extension modules."""
     return name.startswith(_interpreter_prefixes())

@@ -15,8 +15,10 @@ which ``importlib.machinery.EXTENSION_SUFFIXES`` shows. On Linux, for CPython X.
 - ``.so``, always (a plain ``name.so`` is a module when it exports ``PyInit_name``).
 
 :func:`extension_suffixes` gives that list; :func:`is_module_suffix` recognizes a module file name
-of any CPython 3.9–3.15 (and PyPy's ``.pypy39-pp73-…so``); :func:`suffix_problems` says where a
-wheel's tags and its modules' suffixes disagree.
+of any CPython 3.9–3.15 (and PyPy's ``.pypy39-pp73-…so``); :func:`usable` adds that a
+free-threaded build cannot run an ``.abi3`` module it still finds (3.13t, 3.14t: built for the
+GIL-enabled build's stable ABI, it fails to load or crashes, PEP 803); :func:`suffix_problems`
+says where a wheel's tags and its modules' suffixes disagree.
 """
 
 from __future__ import annotations
@@ -83,6 +85,21 @@ def imports(python: Python, arch: Arch, basename: str) -> bool:
     )
 
 
+def _is_gil_abi3(basename: str) -> bool:
+    """An ``.abi3.so`` or ``.abi3-<triplet>.so`` file: the stable ABI of GIL-enabled builds."""
+    suffix = module_suffix(basename)
+    return suffix is not None and (suffix == ".abi3.so" or suffix.startswith(".abi3-"))
+
+
+def usable(python: Python, arch: Arch, basename: str) -> bool:
+    """Whether musl CPython *python* for *arch* imports *basename* and can run it: a free-threaded
+    3.13/3.14 still finds ``.abi3.so`` files, but the stable ABI they are built for is the
+    GIL-enabled build's (``Py_LIMITED_API`` with ``Py_GIL_DISABLED`` does not compile before
+    3.15), and such an extension "will fail to load (or crash) on free-threaded builds" (PEP 803,
+    Motivation)."""
+    return imports(python, arch, basename) and not (python.free_threaded and _is_gil_abi3(basename))
+
+
 def pythons_of_tags(wheel_tags: Iterable[Tag]) -> frozenset[Python]:
     """The CPython builds (3.9–3.15) whose installer accepts a wheel with *wheel_tags*.
 
@@ -126,8 +143,61 @@ class SuffixProblem:
 
     module: str  #: the module's dotted name (``pkg._speedups``)
     members: tuple[str, ...]  #: its files in the wheel
-    pythons: tuple[Python, ...]  #: the CPython builds the tags name that import none of them
+    pythons: tuple[Python, ...]  #: the CPython builds the tags name that can use none of them
     message: str
+    judged: tuple[Python, ...] = ()  #: every build it was judged by (the tags', or its name's)
+    glibc: bool = False  #: a file is named for a glibc CPython (``-linux-gnu`` from 3.11)
+
+    @property
+    def fatal(self) -> bool:
+        """Whether no CPython build the tags name can use the module (or a file names glibc's
+        triplet): the wheel installs and the import fails everywhere it was meant for."""
+        return self.glibc or set(self.pythons) >= set(self.judged)
+
+
+_NAMED_TRIPLET = re.compile(rf"\.(?:cpython-3(\d+)[a-z]*|abi3t?)-({_TRIPLET})\.so$")
+
+
+def named_triplet(basename: str) -> tuple[str, int | None] | None:
+    """The platform triplet a module's suffix names (``x86_64-linux-musl``), with the CPython
+    minor a ``.cpython-3XY…`` suffix names (None for ``.abi3[t]-<triplet>``, a form only
+    CPython 3.15 and later import); None for a suffix without a triplet."""
+    m = _NAMED_TRIPLET.search(basename)
+    if not m:
+        return None
+    return m.group(2), int(m.group(1)) if m.group(1) else None
+
+
+def names_glibc(basename: str) -> bool:
+    """Whether a module's suffix names a glibc CPython: ``-linux-gnu`` where musl's says
+    ``-linux-musl`` (from 3.11, and in every ``.abi3[t]-<triplet>`` form, 3.15's)."""
+    named = named_triplet(basename)
+    return named is not None and "-linux-gnu" in named[0] and (named[1] is None or named[1] >= 11)
+
+
+def _build_name(p: Python) -> str:
+    """A build as a distro ships it: ``CPython 3.15t (free-threaded, python3.15t)``."""
+    return f"CPython {p} (free-threaded, python{p})" if p.free_threaded else f"CPython {p} (python{p})"
+
+
+def _why_not_imported(bases: list[str], missing: tuple[Python, ...], arch: Arch) -> str:
+    """Why the *missing* builds import none of *bases*, in the terms of their import rules."""
+    if any(names_glibc(b) for b in bases):
+        return "-linux-gnu names a glibc CPython; musl CPython from 3.11 says -linux-musl"
+    suffixes = {module_suffix(b) or "" for b in bases}
+    if all(_is_gil_abi3(b) for b in bases) and all(p.free_threaded for p in missing):
+        if all(p.minor >= ABI3T_FROM for p in missing):
+            return "PEP 803: a free-threaded CPython from 3.15 imports .abi3t, not .abi3"
+        return (
+            "PEP 803: .abi3 is the GIL-enabled build's stable ABI; a free-threaded build fails to load "
+            "it or crashes, though 3.13t and 3.14t still find .abi3.so files"
+        )
+    if all(s.startswith(".abi3t") for s in suffixes) and all(p.minor < ABI3T_FROM for p in missing):
+        return "PEP 803: CPython before 3.15 imports no .abi3t file"
+    own = {named[0] for b in bases if (named := named_triplet(b))}
+    if own and all(t not in {arch.cpython_triplet("musl"), arch.cpython_triplet("gnu")} for t in own):
+        return f"{', '.join(sorted(own))} is not the triplet of a CPython for {arch.name}"
+    return "a .cpython-3XY[t] file is imported only by the build it names"
 
 
 def _module_name(member: str) -> tuple[str, str] | None:
@@ -154,12 +224,18 @@ def suffix_problems(member_names: Iterable[str], wheel_tags: Iterable[Tag], arch
     (``-linux-gnu``) or another version. Sorted by module name. When the tags name no CPython
     build (``py3-none``), a ``.cpython-3XY[t]-…`` module is judged by the build it names (its
     triplet must be that build's); other modules are not judged."""
+    wheel_tags = list(wheel_tags)
     pythons = sorted(pythons_of_tags(wheel_tags), key=lambda p: (p.minor, p.free_threaded))
     by_module: dict[str, list[str]] = {}
     for member in member_names:
         named = _module_name(member)
         if named:
             by_module.setdefault(named[0], []).append(member)
+    abis: dict[str, set[str]] = {}
+    for t in wheel_tags:
+        if t.interpreter.startswith("cp"):
+            abis.setdefault(t.interpreter, set()).add(t.abi)
+    said = ", ".join(f"{i}-{'.'.join(sorted(a))}" for i, a in sorted(abis.items()))
     out: list[SuffixProblem] = []
     for module, members in sorted(by_module.items()):
         bases = [m.rsplit("/", 1)[-1] for m in members]
@@ -167,23 +243,37 @@ def suffix_problems(member_names: Iterable[str], wheel_tags: Iterable[Tag], arch
             continue  # a plain name.so: every CPython imports it
         if any(re.search(r"\.pypy\d+-", b) for b in bases):
             continue
-        judges = pythons or _pythons_named_by(bases)
-        missing = tuple(p for p in judges if not any(imports(p, arch, b) for b in bases))
+        judges = tuple(pythons or _pythons_named_by(bases))
+        missing = tuple(p for p in judges if not any(usable(p, arch, b) for b in bases))
         if not missing:
             continue
         names = ", ".join(sorted(module_suffix(b) or b for b in bases))
         expected = sorted({extension_suffixes(p, arch)[0] for p in missing})
-        hint = ""
-        if any("-linux-gnu" in b for b in bases):
-            hint = " (-linux-gnu names a glibc CPython; musl CPython from 3.11 says -linux-musl)"
+        if all(b.split(".")[-2].startswith("abi3") for b in bases):
+            if all(p.free_threaded and p.minor >= ABI3T_FROM for p in missing):
+                expected.append(".abi3t.so")
+            elif not any(p.free_threaded for p in missing):
+                expected.append(".abi3.so")
+        glibc = any(names_glibc(b) for b in bases)
+        who = (
+            (f"the wheel's tags ({said}) name" if said else "the wheel's tags name") if pythons else "its suffix names"
+        )
+        fatal = glibc or set(missing) >= set(judges)
+        scope = (
+            "no CPython it is for can import it"
+            if fatal
+            else f"installers of {', '.join(map(str, missing))} take this wheel and the import fails there"
+        )
         out.append(
             SuffixProblem(
                 module,
                 tuple(sorted(members)),
                 missing,
-                f"{module}: the wheel's tags name CPython {', '.join(map(str, missing))}, which "
-                f"import{'s' if len(missing) == 1 else ''} no file named {names}{hint}; "
-                f"expected e.g. {', '.join(expected)}",
+                f"{module}: {who} {', '.join(map(_build_name, missing))}, which "
+                f"cannot load {names} "
+                f"({_why_not_imported(bases, missing, arch)}): {scope}; expected e.g. {', '.join(expected)}",
+                judges,
+                glibc,
             )
         )
     return out

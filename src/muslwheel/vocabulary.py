@@ -53,7 +53,7 @@ class Kind(_Word):
     LIBRARY = "library"  #: a needed library outside the wheel, or found only elsewhere
     GLIBC = "glibc"  #: a glibc member (or a glibc wheel: not ours to judge)
     ARCH = "arch"  #: not a musllinux arch, or several
-    MODULE_NAME = "module-name"  #: an extension module named for another CPython
+    MODULE_NAME = "module-name"  #: an extension module whose suffix a CPython the tags name does not import
     TAG = "tag"  #: a claimed platform tag, judged
     TAG_ARCH = "tag-arch"  #: a claimed tag for another arch
     X86_ISA = "x86-isa"  #: needs a newer x86-64 level than baseline

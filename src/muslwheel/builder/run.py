@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, TextIO
 
 from ..errors import MuslwheelError
 from ..kits import cache_dir
+from ..policy import pypi_note, pypi_uploadable
 from ..progress import BoardPrinter
 from ..sandbox import room as sandbox_room
 from .pep517 import BuildEnv, Source, read_build_system, run_hook
@@ -90,6 +91,7 @@ class TargetResult:
             "error": self.error,
             "log_tail": self.log_tail,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "pypi_uploadable": pypi_uploadable(self.target.arch.name),  # information, not an error
         }
 
 
@@ -149,6 +151,7 @@ def _build_one(source: Source, out_dir: Path, options: BuildOptions, result: Tar
     try:
         _stages(source, out_dir, options, result, work, say)
         result.status = "ok"
+        result.notes += filter(None, [pypi_note(result.target.arch.name)])
         say(result, f"ok: {result.wheel.name if result.wheel else ''}")
     except (MuslwheelError, OSError, subprocess.SubprocessError) as e:
         failed = True

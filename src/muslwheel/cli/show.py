@@ -27,6 +27,8 @@ def _print_verdict(v: Verdict, verbose: bool) -> None:
             print("  no musllinux tag can be claimed")
     verdict = "honest" if v.honest else "NOT honest"
     print(f"  claimed: {', '.join(v.claimed_tags)}: {verdict}")
+    if v.pypi_note:
+        print(f"  note: {v.pypi_note}")
     for r in v.reasons:
         if r.severity == "info" and (not verbose or r.kind == "glibc"):
             continue

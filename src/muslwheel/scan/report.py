@@ -23,7 +23,9 @@ from typing import Any
 from ..distros import fails_on
 from ..errors import MuslwheelError
 from ..libc import MuslVersion
-from ..vocabulary import Kind, Libc, Severity
+from ..policy import pypi_note, pypi_uploadable
+from ..suffixes import is_module_suffix
+from ..vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .store import COLUMNS, Store
 
 _MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_")
@@ -41,6 +43,8 @@ class Data:
     by_project: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     could_claim_older: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: musl wheels of an arch PyPI does not take (information, not an error), by arch
+    not_on_pypi: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _claimed_policy(claimed: list[str]) -> tuple[int, int] | None:
@@ -53,7 +57,7 @@ def _where(path: str | None) -> str:
     if not path:
         return "the wheel"
     base = path.rsplit("/", 1)[-1]
-    if ".cpython-" in base or base.endswith(".abi3.so"):
+    if is_module_suffix(base):
         return "the extension modules"
     m = _LIB.match(base)
     return m.group(1) if m else base
@@ -101,6 +105,9 @@ def load(path: Path) -> Data:
     for r in ok:
         claim = _claimed_policy(json.loads(r["claimed"]))
         r["claim"] = f"musllinux_{claim[0]}_{claim[1]}" if claim else "other"
+        r["pypi_uploadable"] = pypi_uploadable(r["arch"]) if r["libc"] in MUSL_LIKE else None
+        if r["pypi_uploadable"] is False:
+            data.not_on_pypi.setdefault(r["arch"], []).append(r)
         bucket = r["musl_floor"] or ("pure" if r["libc"] == Libc.NONE else _NO_FLOOR)
         data.matrix.setdefault(r["claim"], Counter())[bucket] += 1
         floor = MuslVersion.parse(r["musl_floor"]) if r["musl_floor"] else None
@@ -134,6 +141,7 @@ def load(path: Path) -> Data:
         "full_downloads": sum(1 for r in rows if r["method"] == "full"),
         "local": sum(1 for r in rows if r["method"] == "local"),
         "index_pages_failed": sum(1 for p in pages if p["error"]),
+        "not_uploadable_to_pypi": sum(len(v) for v in data.not_on_pypi.values()),
     }
     data.by_reason = dict(sorted(data.by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])))
     data.matrix = {k: dict(v) for k, v in sorted(data.matrix.items())}
@@ -183,7 +191,17 @@ def headline(data: Data) -> list[str]:
     if data.could_claim_older:
         n = sum(len(v) for v in data.could_claim_older.values())
         out.append(f"{n} wheels of {len(data.could_claim_older)} projects could claim an older musllinux tag")
+    for arch, rows in sorted(data.not_on_pypi.items()):
+        out.append(f"{len(rows)} wheels for {arch}: {pypi_note(arch)}")
     return out
+
+
+#: The mark beside a wheel PyPI will not take, in the report's tables.
+NOT_ON_PYPI = "not on PyPI"
+
+
+def _mark(r: dict[str, Any]) -> str:
+    return f" ({NOT_ON_PYPI})" if r.get("pypi_uploadable") is False else ""
 
 
 def _distros(rows: list[dict[str, Any]]) -> str:
@@ -227,12 +245,15 @@ def _md(data: Data) -> str:
     for project, rows in sorted(data.by_project.items()):
         for r in rows:
             out.append(
-                f"| {project} | {r['filename']} | {r['claim']} | {r['musl_floor'] or '-'} | {r['excluded'] or '-'}"
+                f"| {project} | {r['filename']}{_mark(r)} | {r['claim']} | {r['musl_floor'] or '-'} | {r['excluded'] or '-'}"
                 f" | {r['distros'] or '-'} | {r['severity']} | {'; '.join(r['why'])} |"
             )
     out += ["", "## Projects that could claim an older tag", ""]
     for project, rows in sorted(data.could_claim_older.items()):
         out.append(f"- {project}: {_older(rows)}")
+    if data.not_on_pypi:
+        out += ["", f"## Wheels PyPI does not accept ({NOT_ON_PYPI})", ""]
+        out += [f"- {r['filename']}: {pypi_note(r['arch'])}" for v in data.not_on_pypi.values() for r in v]
     if data.errors:
         out += ["", "## Not audited", ""]
         out += [f"- {e['filename']}: {e['error']}" for e in data.errors]
@@ -307,7 +328,7 @@ def _html(data: Data) -> str:
     for project, rows in sorted(data.by_project.items()):
         for r in rows:
             parts.append(
-                f"<tr><td>{e(project)}</td><td>{e(r['filename'])}</td><td>{e(r['claim'])}</td>"
+                f"<tr><td>{e(project)}</td><td>{e(r['filename'])}{e(_mark(r))}</td><td>{e(r['claim'])}</td>"
                 f"<td class='bad'>{e(r['musl_floor'] or '-')}</td><td>{e(r['excluded'] or '-')}</td>"
                 f"<td>{e(r['distros'] or '-')}</td><td>{e(r['severity'])}</td><td>{e('; '.join(r['why']))}</td></tr>"
             )
@@ -315,6 +336,15 @@ def _html(data: Data) -> str:
     for project, rows in sorted(data.could_claim_older.items()):
         parts.append(f"<li>{e(project)}: {e(_older(rows))}</li>")
     parts.append("</ul>")
+    if data.not_on_pypi:
+        parts.append(f"<h2>Wheels PyPI does not accept ({NOT_ON_PYPI})</h2><table>")
+        parts.append("<tr><th>wheel</th><th>arch</th><th>note</th></tr>")
+        for arch, rows in sorted(data.not_on_pypi.items()):
+            for r in rows:
+                parts.append(
+                    f"<tr><td>{e(r['filename'])}</td><td>{e(arch)}</td><td>{e(pypi_note(arch) or '')}</td></tr>"
+                )
+        parts.append("</table>")
     if data.errors:
         parts.append("<h2>Not audited</h2><ul>")
         parts += [f"<li>{e(str(x['filename']))}: {e(str(x['error']))}</li>" for x in data.errors]
@@ -334,7 +364,19 @@ def _csv(data: Data) -> str:
 
 def _json(data: Data) -> str:
     def brief(r: dict[str, Any]) -> dict[str, Any]:
-        keys = ("project", "filename", "url", "claim", "tag", "musl_floor", "excluded", "distros", "severity", "why")
+        keys = (
+            "project",
+            "filename",
+            "url",
+            "claim",
+            "tag",
+            "musl_floor",
+            "excluded",
+            "distros",
+            "severity",
+            "why",
+            "pypi_uploadable",
+        )
         return {k: r.get(k) for k in keys}
 
     out = {
@@ -346,6 +388,9 @@ def _json(data: Data) -> str:
         "by_project": {k: [brief(r) for r in v] for k, v in sorted(data.by_project.items())},
         "could_claim_older": {k: [brief(r) for r in v] for k, v in sorted(data.could_claim_older.items())},
         "errors": [{"filename": x["filename"], "error": x["error"]} for x in data.errors],
+        "not_uploadable_to_pypi": [
+            {**brief(r), "pypi_note": pypi_note(arch)} for arch, v in sorted(data.not_on_pypi.items()) for r in v
+        ],
     }
     return json.dumps(out, indent=2) + "\n"
 
