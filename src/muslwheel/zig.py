@@ -192,11 +192,13 @@ def rust_linker_main(argv: Sequence[str]) -> None:
     os.execv(cc, [cc, *rust_linker_args(args, rust_target)])
 
 
-def write_rust_linker(cc: Path, rust_target: str) -> Path:
-    """``rust-cc`` next to the ``cc`` wrapper *cc*: rustc's linker for *rust_target* (see above;
-    named ``…cc`` because rustc infers a linker's flavour from its name)."""
+def write_rust_linker(cc: Path, rust_target: str, name: str = "rust-cc") -> Path:
+    """*name* next to the wrapper *cc* (``cc`` or ``c++``): rustc's linker for *rust_target*
+    (see above; named ``…cc`` because rustc infers a linker's flavour from its name), and the C
+    compiler of cc-rs in build scripts (which passes clang's ``--target=<rust triple>``, a
+    triple zig does not parse: cargo-zigbuild puts the same filter in front of both)."""
     src = Path(__file__).resolve().parent.parent
-    path = cc.parent / "rust-cc"
+    path = cc.parent / name
     path.write_text(
         f"#!{sys.executable} -I\n"
         "import sys\n"

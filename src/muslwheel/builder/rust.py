@@ -189,17 +189,27 @@ def _trim_and_relink(prefix: Path) -> None:
 
 
 def std_dir(rustc: Rustc, triple: str) -> Path:
-    return rust_cache() / "std" / f"{rustc.release}-{rustc.commit[:12]}" / triple
+    return rust_cache() / "std" / f"{rustc.release}-{rustc.commit[:12]}-r{STD_RECIPE}" / triple
 
 
-_STD_MANIFEST = """[package]
+#: the crate whose ``-Zbuild-std`` build makes the sysroot; ``panic_abort`` must be compiled
+#: with ``panic=abort`` (as the std's own workspace says, which ``-Zbuild-std`` does not read),
+#: or a ``panic = "abort"`` crate (orjson) cannot link against it
+_STD_MANIFEST = """cargo-features = ["profile-rustflags"]
+
+[package]
 name = "muslwheel-std"
 version = "0.0.0"
 edition = "2021"
 
 [lib]
 path = "lib.rs"
+
+[profile.release.package.panic_abort]
+rustflags = ["-Cpanic=abort"]
 """
+#: bumped when the std's recipe changes, so a sysroot of an older recipe is rebuilt
+STD_RECIPE = 2
 
 
 def build_std(rustc: Rustc, triple: str, log: Path | None = None) -> Path:
@@ -309,6 +319,7 @@ def rust_environment(
     triple = setup.triple
     rustc = setup.rustc
     linker = write_rust_linker(cc, triple)
+    cxx_filtered = write_rust_linker(cxx, triple, "rust-c++")
     cargo_home = rust_cache() / CARGO_HOME
     flags = ["-C", "target-feature=-crt-static"]
     if setup.sysroot is not None:
@@ -332,8 +343,8 @@ def rust_environment(
             "CARGO_BUILD_TARGET": triple,
             f"CARGO_TARGET_{name}_LINKER": str(linker),
             f"CARGO_TARGET_{name}_RUSTFLAGS": " ".join([*flags, *([user] if user else [])]),
-            f"CC_{low}": str(cc),
-            f"CXX_{low}": str(cxx),
+            f"CC_{low}": str(linker),
+            f"CXX_{low}": str(cxx_filtered),
             f"AR_{low}": str(ar),
             "PYO3_CROSS_LIB_DIR": str(sysconfig_dir),
             "PYO3_CROSS_PYTHON_VERSION": python,
