@@ -53,6 +53,30 @@ def test_linker_arguments_follow_cargo_zigbuilds_rules() -> None:
     assert rust_linker_args(["-lc", "crt1.o"], "x86_64-unknown-linux-gnu") == ["-lc", "crt1.o"]
 
 
+#: what cargo 1.96 printed here for a crate it could not fetch (crates.io unreachable)
+CARGO_OFFLINE = """    Updating crates.io index
+error: failed to get `itoa` as a dependency of package `rawffi v1.0.0 (/tmp/x/rawffi)`
+
+Caused by:
+  failed to load source for dependency `itoa`
+
+Caused by:
+  [6] Couldn't resolve host name (Could not resolve host: index.crates.io)
+"""
+
+
+def test_a_crate_cargo_could_not_fetch_is_named_and_nothing_else_is() -> None:
+    from muslwheel.builder.rust import cargo_failure
+
+    assert (
+        cargo_failure(CARGO_OFFLINE)
+        == "cargo could not fetch the crate itoa (no network and not vendored in the sdist)"
+    )
+    # a compile error is not a fetch failure (orjson's LTO against a std without bitcode said this)
+    assert cargo_failure("error: failed to get bitcode from object file for LTO (Can't find section .llvmbc)") is None
+    assert cargo_failure("error[E0425]: cannot find value `x` in this scope") is None
+
+
 @pytest.fixture(scope="module")
 def rust_wheels() -> Path:
     wheels = WORLD / "rust-wheels"

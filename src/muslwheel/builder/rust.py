@@ -209,7 +209,7 @@ path = "lib.rs"
 rustflags = ["-Cpanic=abort"]
 """
 #: bumped when the std's recipe changes, so a sysroot of an older recipe is rebuilt
-STD_RECIPE = 2
+STD_RECIPE = 3
 
 
 def build_std(rustc: Rustc, triple: str, log: Path | None = None) -> Path:
@@ -249,8 +249,13 @@ def build_std(rustc: Rustc, triple: str, log: Path | None = None) -> Path:
                 "CARGO_TARGET_DIR": str(work / "target"),
                 # the std's crates are unstable to the crates that use the sysroot, as rustc's own
                 # are: `extern crate libc` finds the registry's libc, not the std's
+                # and carry LLVM bitcode, as rustup's do, for crates built with `lto` (orjson)
                 "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(
-                    ["-Zforce-unstable-if-unmarked", f"--remap-path-prefix={rustc.library}=/rustc/library"]
+                    [
+                        "-Zforce-unstable-if-unmarked",
+                        "-Cembed-bitcode=yes",
+                        f"--remap-path-prefix={rustc.library}=/rustc/library",
+                    ]
                 ),
             }
             for key in ("RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_BUILD_RUSTFLAGS"):
@@ -360,7 +365,9 @@ def rust_environment(
 
 
 _CRATE_FAILURES = (
-    re.compile(r"failed to (?:get|download|load source for) `?([\w-]+)`?"),
+    re.compile(r"failed to get `([\w-]+)` as a dependency"),
+    re.compile(r"failed to download `([\w-]+)`"),
+    re.compile(r"failed to load source for dependency `([\w-]+)`"),
     re.compile(r"no matching package named `([\w-]+)` found"),
     re.compile(r"failed to select a version for the requirement `([\w-]+)"),
 )
