@@ -132,14 +132,25 @@ pub unsafe extern "C" fn PyInit_rawffi() -> *mut PyObject {
 """
 
 
-def write_rust_fixture(root: Path, name: str = "rawffi") -> Path:
-    """The maturin project in ``root/name``; returns its directory."""
+def write_rust_fixture(root: Path, name: str = "rawffi", backend: str = "maturin") -> Path:
+    """The project in ``root/name`` built by *backend* (``maturin``, or ``setuptools-rust``:
+    the same crates, a ``setup.py`` with a ``RustExtension``); returns its directory."""
     project = root / name
     (project / "src").mkdir(parents=True)
     (project / "pyo3-ffi" / "src").mkdir(parents=True)
+    if backend == "maturin":
+        build_system = '[build-system]\nrequires = ["maturin>=1.5,<2"]\nbuild-backend = "maturin"\n\n'
+    else:
+        build_system = (
+            '[build-system]\nrequires = ["setuptools>=70", "setuptools-rust>=1.9"]\n'
+            'build-backend = "setuptools.build_meta"\n\n'
+        )
+        (project / "setup.py").write_text(
+            "from setuptools import setup\nfrom setuptools_rust import Binding, RustExtension\n"
+            'setup(rust_extensions=[RustExtension("rawffi", binding=Binding.NoBinding, py_limited_api=False)])\n'
+        )
     (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["maturin>=1.5,<2"]\nbuild-backend = "maturin"\n\n'
-        '[project]\nname = "rawffi"\nversion = "1.0"\nrequires-python = ">=3.9"\n'
+        build_system + '[project]\nname = "rawffi"\nversion = "1.0"\nrequires-python = ">=3.9"\n'
     )
     (project / "Cargo.toml").write_text(
         '[package]\nname = "rawffi"\nversion = "1.0.0"\nedition = "2021"\n\n'

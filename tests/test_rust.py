@@ -179,3 +179,17 @@ def test_an_offline_crate_fetch_fails_in_one_line(tmp_path: Path, rust_wheels: P
     assert not r.ok and r.stage == "build"
     assert "cargo could not fetch the crate itoa" in r.error and "\n" not in r.error
     assert not list((tmp_path / "out").iterdir())  # no partial output
+
+
+@pytest.mark.world
+def test_setuptools_rust_project_builds_and_runs(tmp_path: Path, rust_wheels: Path) -> None:
+    """The same crates behind setuptools-rust (``RustExtension``, the target from
+    ``CARGO_BUILD_TARGET``): built, repaired, honest, run in the kit's CPython."""
+    from muslwheel.audit import audit_wheel
+
+    project = write_rust_fixture(tmp_path, backend="setuptools-rust")
+    summary = _build(project, tmp_path / "out", _kit_targets(["x86_64"]), _offline(rust_wheels), TEST)
+    (r,) = summary.results  # type: ignore[attr-defined]
+    assert r.ok, (r.stage, r.error, r.log_tail)
+    assert "rawffi" in r.imported and any(n.startswith("rust: ") for n in r.notes)
+    assert audit_wheel(r.wheel).honest

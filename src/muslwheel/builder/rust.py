@@ -21,8 +21,9 @@ this order, and the one taken is said in one line (:attr:`RustSetup.how`):
 The std is built offline from the crates the source vendors (``library/vendor``) into
 ``<cache>/rust/std/<rustc version>-<commit>/<triple>``: per target and toolchain version,
 under a lock, staged then renamed (:mod:`muslwheel.cache`). A crate build gets it through
-``--sysroot`` in the target's rustflags (cargo gives those to target crates only, so build
-scripts and proc macros use the compiler's own host std).
+``--sysroot`` given by a ``rustc`` wrapper only to compilations for the target (build scripts
+and proc macros use the compiler's own host std), so a front end's own ``RUSTFLAGS``
+(setuptools-rust sets one for musl) cannot drop it.
 
 :func:`rust_environment` is what cargo, maturin and setuptools-rust need for a target: the
 target (``CARGO_BUILD_TARGET``), zig as linker (:func:`muslwheel.zig.write_rust_linker`,
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -334,20 +336,33 @@ def rust_environment(
         f"--remap-path-prefix={cargo_home}=/cargo",
         f"--remap-path-prefix={rustc.library}=/rustc/library",
     ]
-    user = base.get(f"CARGO_TARGET_{_env_name(triple)}_RUSTFLAGS")
+    # the target's flags go on rustc's command line through a wrapper, not in rustflags: a
+    # front end's own RUSTFLAGS (setuptools-rust sets one for musl) replaces every rustflags
+    # setting cargo has, and the std's sysroot must not be lost with them
+    bindir = work / "rust-bin"
+    bindir.mkdir(parents=True, exist_ok=True)
+    wrapper = bindir / "rustc"
+    target_flags = " ".join(shlex.quote(f) for f in flags)
+    real = shlex.quote(str(rustc.rustc))
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        "# rustc, with the musl target's flags when it compiles for that target (muslwheel build)\n"
+        f'case " $* " in *" --target {triple} "*|*" --target={triple} "*) exec {real} {target_flags} "$@" ;; esac\n'
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
     env = dict(base)
     name = _env_name(triple)
     low = triple.replace("-", "_")
     env.update(
         {
-            "PATH": os.pathsep.join([str(rustc.cargo.parent), str(rustc.rustc.parent), base.get("PATH", os.defpath)]),
-            "RUSTC": str(rustc.rustc),
+            "PATH": os.pathsep.join([str(bindir), str(rustc.cargo.parent), base.get("PATH", os.defpath)]),
+            "RUSTC": str(wrapper),
             "CARGO": str(rustc.cargo),
             "CARGO_HOME": str(cargo_home),
             "CARGO_TARGET_DIR": str(work / "cargo-target"),
             "CARGO_BUILD_TARGET": triple,
             f"CARGO_TARGET_{name}_LINKER": str(linker),
-            f"CARGO_TARGET_{name}_RUSTFLAGS": " ".join([*flags, *([user] if user else [])]),
             f"CC_{low}": str(linker),
             f"CXX_{low}": str(cxx_filtered),
             f"AR_{low}": str(ar),
