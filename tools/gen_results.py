@@ -325,6 +325,11 @@ QUOTE: dict[str, list[str] | None] = {
         r"?^native x86_64",
         r"?^cost per target",
     ],
+    "rust-more.txt": [
+        r"targets built, repaired, honest, imported and smoke-tested",
+        r"^wall: ",
+        r"?^no kit: ",
+    ],
 }
 _BUILD_SUMMARY = [r"^targets \(", r"?^no kit ", r"targets ok; all targets together", r"?^build / native, "]
 
@@ -406,7 +411,7 @@ other six arches); frozenlist's times there again include libc++.""",
     ),
     (
         "build: Rust",
-        ["rust.txt"],
+        ["rust.txt", "rust-more.txt"],
         """`bench/bench_rust.py`: orjson 3.13.0, an sdist that vendors its crates (`.cargo/config.toml`
 replaces crates-io with `include/cargo`), built by maturin offline for each arch's CPython 3.11
 kit with the Rust toolchain `muslwheel build` chose (here Debian's rustc 1.96, each target's std
@@ -414,7 +419,9 @@ built once from its source into the cache: 226-339 s per target on this shared 2
 not in these times), repaired, honest by `show`, imported and smoke-tested (an `orjson.dumps` /
 `loads` round trip) in the kit's CPython. orjson builds with `lto = "fat"` and one codegen unit,
 so a target's build is mostly LLVM; "native" is `maturin build --release` for this host with
-the same toolchain.""",
+the same toolchain (measured while another target's std was building, so the ratios are
+rough). `rust-more.txt`: the arches whose kits were built later in the same session, each
+run as its kit arrived.""",
     ),
     (
         "build: speed and cost",
