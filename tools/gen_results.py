@@ -420,8 +420,10 @@ not in these times), repaired, honest by `show`, imported and smoke-tested (an `
 `loads` round trip) in the kit's CPython. orjson builds with `lto = "fat"` and one codegen unit,
 so a target's build is mostly LLVM; "native" is `maturin build --release` for this host with
 the same toolchain (measured while another target's std was building, so the ratios are
-rough). `rust-more.txt`: the arches whose kits were built later in the same session, each
-run as its kit arrived.""",
+rough). `rust-more.txt`: i686, ppc64le and s390x (Tier 3: rustup has no std for it; built from Debian's
+source like the others), whose kits were built later that session. riscv64 and loongarch64:
+their std builds (226 s, 266 s) and a raw-FFI cdylib links (only `libc.so` needed), but their
+CPython kits were not built in time for this run.""",
     ),
     (
         "build: speed and cost",
