@@ -420,10 +420,12 @@ not in these times), repaired, honest by `show`, imported and smoke-tested (an `
 `loads` round trip) in the kit's CPython. orjson builds with `lto = "fat"` and one codegen unit,
 so a target's build is mostly LLVM; "native" is `maturin build --release` for this host with
 the same toolchain (measured while another target's std was building, so the ratios are
-rough). `rust-more.txt`: i686, ppc64le and s390x (Tier 3: rustup has no std for it; built from Debian's
-source like the others), whose kits were built later that session. riscv64 and loongarch64:
-their std builds (226 s, 266 s) and a raw-FFI cdylib links (only `libc.so` needed), but their
-CPython kits were not built in time for this run.""",
+rough). `rust-more.txt`: i686, ppc64le, s390x (Tier 3: rustup has no std for it; built from Debian's
+source like the others), riscv64 and loongarch64, whose kits were built later that session.
+loongarch64's wheel is built, repaired and honest but crashes with SIGILL at import under
+qemu-loongarch64 7.2 (Debian bookworm): Rust's `loongarch64-unknown-linux-musl` enables the LSX
+vector extension by default (`rustc --print cfg`: `target_feature="lsx"`), which QEMU emulates
+only from 8.1; the C wheels of the build matrix, compiled without LSX, import there.""",
     ),
     (
         "build: speed and cost",
