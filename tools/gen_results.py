@@ -330,6 +330,18 @@ QUOTE: dict[str, list[str] | None] = {
         r"^show agrees with the hand judgment",
         r"?^check --import in ",
     ],
+    "rust.txt": [
+        r"targets built, repaired, honest, imported and smoke-tested",
+        r"^wall: ",
+        r"?^no kit: ",
+        r"?^native x86_64",
+        r"?^cost per target",
+    ],
+    "rust-more.txt": [
+        r"targets built, repaired, honest, imported and smoke-tested",
+        r"^wall: ",
+        r"?^no kit: ",
+    ],
 }
 _BUILD_SUMMARY = [r"^targets \(", r"?^no kit ", r"targets ok; all targets together", r"?^build / native, "]
 
@@ -428,6 +440,24 @@ the first C++ build of each target in that zig cache, so its time includes zig b
 for the target once; kiwisolver, built after it, shows a warm C++ build. CPython 3.13 was
 measured later, on a quieter machine (`build-3.13.txt`, then `build-3.13-more.txt` for the
 other six arches); frozenlist's times there again include libc++.""",
+    ),
+    (
+        "build: Rust",
+        ["rust.txt", "rust-more.txt"],
+        """`bench/bench_rust.py`: orjson 3.13.0, an sdist that vendors its crates (`.cargo/config.toml`
+replaces crates-io with `include/cargo`), built by maturin offline for each arch's CPython 3.11
+kit with the Rust toolchain `muslwheel build` chose (here Debian's rustc 1.96, each target's std
+built once from its source into the cache: 226-339 s per target on this shared 2-core machine,
+not in these times), repaired, honest by `show`, imported and smoke-tested (an `orjson.dumps` /
+`loads` round trip) in the kit's CPython. orjson builds with `lto = "fat"` and one codegen unit,
+so a target's build is mostly LLVM; "native" is `maturin build --release` for this host with
+the same toolchain (measured while another target's std was building, so the ratios are
+rough). `rust-more.txt`: i686, ppc64le, s390x (Tier 3: rustup has no std for it; built from Debian's
+source like the others), riscv64 and loongarch64, whose kits were built later that session.
+loongarch64's wheel is built, repaired and honest but crashes with SIGILL at import under
+qemu-loongarch64 7.2 (Debian bookworm): Rust's `loongarch64-unknown-linux-musl` enables the LSX
+vector extension by default (`rustc --print cfg`: `target_feature="lsx"`), which QEMU emulates
+only from 8.1; the C wheels of the build matrix, compiled without LSX, import there.""",
     ),
     (
         "build: speed and cost",

@@ -26,6 +26,17 @@ One flag policy for all of them:
 - a **kit** build (musl itself, CPython) passes no extra flags: those recipes give theirs in
   ``CFLAGS``/``LDFLAGS`` (musl is linked with ``-rtlib=none`` and must not get ``-dynamic``).
 - ``readelf`` is binutils' (it reads every arch); the rest are zig's.
+
+**Rust's linker** (:func:`write_rust_linker`): rustc calls its linker as it would call gcc for a
+musl target; a script ``rust-cc`` rewrites those arguments by cargo-zigbuild's rules
+(rust-cross/cargo-zigbuild ``src/zig.rs``, ``filter_linker_arg``; :func:`rust_linker_args`) and
+hands them to the target's ``cc`` above, so a Rust extension is linked with the same flags and
+the same musl as a C one: ``-lgcc_s`` becomes zig's static ``-lunwind`` (a wheel carries no
+libgcc_s), rustc's self-contained ``crt*.o`` and ``-lc`` are dropped (zig links the target's
+musl itself; twice would duplicate symbols), as are ``-Wl,-melf_i386``, ``--target=…``,
+``-Wl,--no-undefined-version`` and ``-march=`` on arm and i686 (zig rejects them); on arm
+rustc's ``compiler_builtins`` goes (zig's compiler_rt has the same symbols). Long command lines
+come as an ``@…linker-arguments`` file, rewritten in place by the same rules.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ import importlib.util
 import os
 import shlex
 import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,3 +154,57 @@ def write_wrappers(bindir: Path, zig_target: str, *, libc_file: Path | None, fla
     for name, body in bodies.items():
         _script(bindir / name, [*env, body])
     return Wrappers(bindir)
+
+
+def rust_linker_args(args: Sequence[str], rust_target: str) -> list[str]:
+    """rustc's linker arguments for *rust_target*, rewritten for zig (see the module's rules)."""
+    arm = rust_target.startswith("arm")
+    i686 = rust_target.startswith(("i686", "i586", "i386"))
+    musl = "musl" in rust_target
+    out: list[str] = []
+    for arg in args:
+        if arg == "-lgcc_s":
+            out.append("-lunwind")
+            continue
+        if arg.startswith("--target=") or arg == "-Wl,--no-undefined-version":
+            continue
+        if arm and arg.endswith(".rlib") and "libcompiler_builtins-" in arg:
+            continue
+        if musl and (
+            (arg.endswith(".o") and "self-contained" in arg and "crt" in arg) or arg in ("-Wl,-melf_i386", "-lc")
+        ):
+            continue
+        if arg.startswith("-march=") and (arm or i686):
+            continue
+        out.append(arg)
+    return out
+
+
+def rust_linker_main(argv: Sequence[str]) -> None:
+    """``rust-cc CC RUST_TARGET ARGS…``: rewrite *ARGS* (and any ``@…linker-arguments`` file in
+    place) by :func:`rust_linker_args`, then run the target's ``cc`` wrapper with them."""
+    cc, rust_target, *args = argv
+    for arg in args:
+        if arg.startswith("@") and arg.endswith("linker-arguments"):
+            path = Path(arg[1:])
+            lines = path.read_text().split("\n")
+            path.write_text("\n".join(rust_linker_args(lines, rust_target)))
+    os.execv(cc, [cc, *rust_linker_args(args, rust_target)])
+
+
+def write_rust_linker(cc: Path, rust_target: str, name: str = "rust-cc") -> Path:
+    """*name* next to the wrapper *cc* (``cc`` or ``c++``): rustc's linker for *rust_target*
+    (see above; named ``…cc`` because rustc infers a linker's flavour from its name), and the C
+    compiler of cc-rs in build scripts (which passes clang's ``--target=<rust triple>``, a
+    triple zig does not parse: cargo-zigbuild puts the same filter in front of both)."""
+    src = Path(__file__).resolve().parent.parent
+    path = cc.parent / name
+    path.write_text(
+        f"#!{sys.executable} -I\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(src)!r})\n"
+        "from muslwheel.zig import rust_linker_main\n"
+        f"rust_linker_main([{str(cc)!r}, {rust_target!r}, *sys.argv[1:]])\n"
+    )
+    path.chmod(0o755)
+    return path

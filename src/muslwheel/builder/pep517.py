@@ -322,6 +322,7 @@ def run_hook(
 ) -> object:
     """Call *hook* of the project's backend in *env*; its JSON-able result."""
     out = log.with_name(f"{hook}.json")
+    start = log.stat().st_size if log.exists() else 0
     # the venv's scripts first, as an activated venv has them (meson, ninja, cmake, cython)
     dirs = [env.directory / "bin"] + ([env.parent.directory / "bin"] if env.parent else [])
     path = os.pathsep.join([*map(str, dirs), environ.get("PATH", os.defpath)])
@@ -334,5 +335,19 @@ def run_hook(
             cmd, cwd=project, env=environ, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
     if proc.returncode != 0:
-        raise BuildError(f"{system.backend}: {hook} failed (exit {proc.returncode})")
+        why = _known_failure(log, start, environ)
+        raise BuildError(f"{system.backend}: {hook} failed (exit {proc.returncode})" + (f": {why}" if why else ""))
     return json.loads(out.read_text())
+
+
+def _known_failure(log: Path, start: int, environ: dict[str, str]) -> str | None:
+    """The reason of a failed hook, in one line, where the log says one we know: for a Rust
+    build, the crate cargo could not fetch (:func:`muslwheel.builder.rust.cargo_failure`)."""
+    if "CARGO_BUILD_TARGET" not in environ:
+        return None
+    from .rust import cargo_failure
+
+    with open(log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode("utf-8", "replace")
+    return cargo_failure(text)

@@ -14,6 +14,7 @@ of its build log.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -29,7 +30,7 @@ from ..kits import cache_dir
 from ..policy import pypi_note, pypi_uploadable
 from ..progress import BoardPrinter
 from ..sandbox import room as sandbox_room
-from .pep517 import BuildEnv, Source, read_build_system, run_hook
+from .pep517 import BuildEnv, BuildSystem, Source, read_build_system, run_hook
 from .target import BuildError, Target
 from .toolchain import Toolchain, cross_environment, make_toolchain
 
@@ -222,13 +223,13 @@ def _stages(
             _run_logged(["/bin/sh", "-c", options.before_build], project, environ, log, "--before-build")
     with clock.stage("build"):
         config = _config_settings(system.backend, tc, options.config_settings)
+        environ = _maturin_preflight(system, tc, environ, result)
         host_environ = {k: v for k, v in environ.items() if k not in ("_PYTHON_SYSCONFIGDATA_NAME", "PYTHONPATH")}
         extra = run_hook(env, system, project, "get_requires_for_build_wheel", [config], host_environ, log)
         if not isinstance(extra, list):
             raise BuildError(f"{system.backend}: get_requires_for_build_wheel returned {extra!r}")
         if extra:
             env.install([str(r) for r in extra])
-        _maturin_preflight(system.backend, target)
         dist = work / "dist"
         dist.mkdir()
         name = run_hook(env, system, project, "build_wheel", [str(dist), config, None], environ, log)
@@ -258,24 +259,47 @@ def _config_settings(backend: str, tc: Toolchain, given: dict[str, str | list[st
         old = config.get("setup-args", [])
         config["setup-args"] = [*([old] if isinstance(old, str) else old), cross]
     elif backend.startswith("maturin"):
+        # the target, linker and sysroot come from the environment (builder.rust); the wheel is
+        # tagged plain linux and left to muslwheel's repair, as a C project's is
         rust = tc.target.arch.rust_target
         old = config.get("build-args", "")
-        extra = f"--target {rust} --zig --compatibility musllinux_1_1"
+        extra = f"--target {rust} --compatibility linux --auditwheel skip"
         config["build-args"] = f"{old} {extra}".strip() if isinstance(old, str) else [*old, *extra.split()]
     return config
 
 
-def _maturin_preflight(backend: str, target: Target) -> None:
-    if not backend.startswith("maturin"):
-        return
-    rust = target.arch.rust_target
-    rustc = shutil.which("rustc")
-    if rustc is None:
-        raise BuildError(f"maturin needs Rust: no rustc on PATH (install rustup, then `rustup target add {rust}`)")
-    proc = subprocess.run([rustc, "--print", "sysroot"], capture_output=True, text=True, timeout=60)
-    sysroot = Path(proc.stdout.strip())
-    if proc.returncode != 0 or not (sysroot / "lib" / "rustlib" / rust).is_dir():
-        raise BuildError(f"maturin: the Rust target {rust} is not installed here (`rustup target add {rust}`)")
+def uses_rust(system: BuildSystem) -> bool:
+    """Whether the project builds with Rust: maturin, or setuptools-rust among its requirements."""
+    names = [re.split(r"[\s<>=!~;\[]", r.strip(), maxsplit=1)[0].lower().replace("_", "-") for r in system.requires]
+    return system.backend.startswith("maturin") or "setuptools-rust" in names or "maturin" in names
+
+
+def _maturin_preflight(
+    system: BuildSystem, tc: Toolchain, environ: dict[str, str], result: TargetResult
+) -> dict[str, str]:
+    """For a Rust project (:func:`uses_rust`): the target's Rust toolchain (:mod:`.rust`, its
+    std built once if it must be; the path taken is a note) and the environment cargo needs."""
+    if not uses_rust(system):
+        return environ
+    from .rust import rust_environment, rust_setup
+
+    setup = rust_setup(tc.target.arch, result.log)
+    result.notes.append(setup.how)
+    if result.log is not None:
+        with open(result.log, "a") as f:
+            f.write(setup.how + "\n")
+    env = rust_environment(
+        setup,
+        cc=tc.cc,
+        cxx=tc.cxx,
+        ar=tc.ar,
+        work=tc.work,
+        sysconfig_dir=tc.sysconfig_dir,
+        python=tc.target.python,
+        base=environ,
+    )
+    env["MATURIN_NO_INSTALL_RUST"] = "1"  # never let the backend fetch rustup (puccinialin)
+    return env
 
 
 def _repair(built: Path, out_dir: Path, tc: Toolchain, result: TargetResult) -> None:

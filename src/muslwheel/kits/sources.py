@@ -374,6 +374,32 @@ def debian_source(
     return pick_version(package, candidates, lambda v: apt.files(package, v), root / "files", fetch, with_debian)
 
 
+# --- binary packages ------------------------------------------------------------------------------
+
+_PRINTED_DEB = re.compile(r"^'([^']+)' (\S+) ([0-9]+) SHA256:([0-9a-f]{64})$")
+
+
+def debian_binaries(packages: Sequence[str], files_dir: Path | None = None) -> list[Path]:
+    """Debian's binary packages *packages* (``name``, ``name=version``, ``name:arch``), one
+    ``.deb`` each, as the system's signed ``Packages`` indexes name them (URI, size, SHA256 from
+    ``apt-get download --print-uris``), downloaded once and verified into *files_dir* (default
+    ``<downloads>/debs``) by :func:`fetch_verified`. A file already there with the index's size
+    and SHA256 is not fetched again (so a warm cache works offline)."""
+    import tempfile
+
+    files_dir = files_dir or default_downloads() / "debs"
+    if shutil.which("apt-get") is None:
+        raise SourceError(f"apt-get not found: Debian's {', '.join(packages)} cannot be had here")
+    with tempfile.TemporaryDirectory() as empty:  # apt prints nothing for files already in cwd
+        proc = subprocess.run(
+            ["apt-get", "download", "--print-uris", *packages], cwd=empty, capture_output=True, text=True
+        )
+    found = [m.groups() for m in map(_PRINTED_DEB.match, proc.stdout.splitlines()) if m]
+    if proc.returncode != 0 or len(found) != len(packages):
+        raise SourceError(f"apt names no .deb for some of {', '.join(packages)}: {_apt_message(proc)}")
+    return [fetch_verified(SourceFile(uri, name, int(size), sha), files_dir) for uri, name, size, sha in found]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m muslwheel.kits.sources", description=__doc__.split("\n")[0])
     parser.add_argument("package")
