@@ -179,6 +179,8 @@ def test_an_offline_crate_fetch_fails_in_one_line(tmp_path: Path, rust_wheels: P
     assert not r.ok and r.stage == "build"
     assert "cargo could not fetch the crate itoa" in r.error and "\n" not in r.error
     assert not list((tmp_path / "out").iterdir())  # no partial output
+    # this host's missing network, not the project's fault: `unavailable`, and build exits 2
+    assert r.status == "unavailable" and summary.exit_status == 2  # type: ignore[attr-defined]
 
 
 @pytest.mark.world

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..cache import cache_dir, locked
-from .target import BuildError
+from .target import BuildError, TargetUnavailable
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 DEFAULT_REQUIRES = ("setuptools>=40.8.0",)
@@ -336,7 +336,9 @@ def run_hook(
         )
     if proc.returncode != 0:
         why = _known_failure(log, start, environ)
-        raise BuildError(f"{system.backend}: {hook} failed (exit {proc.returncode})" + (f": {why}" if why else ""))
+        message = f"{system.backend}: {hook} failed (exit {proc.returncode})" + (f": {why}" if why else "")
+        # a crate cargo could not fetch is this host's network, not the project's fault
+        raise (TargetUnavailable if why else BuildError)(message)
     return json.loads(out.read_text())
 
 

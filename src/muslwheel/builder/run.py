@@ -31,7 +31,7 @@ from ..policy import pypi_note, pypi_uploadable
 from ..progress import BoardPrinter
 from ..sandbox import room as sandbox_room
 from .pep517 import BuildEnv, BuildSystem, Source, read_build_system, run_hook
-from .target import BuildError, Target
+from .target import BuildError, Target, TargetUnavailable
 from .toolchain import Toolchain, cross_environment, make_toolchain
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class BuildOptions:
 @dataclass
 class TargetResult:
     target: Target
-    status: str = "pending"  #: ok, failed
+    status: str = "pending"  #: ok, failed, unavailable (this host cannot build it: TargetUnavailable)
     stage: str = ""  #: where it stopped or what it did last: before-build, build, repair, check, import
     wheel: Path | None = None
     tag: str | None = None
@@ -104,6 +104,14 @@ class BuildSummary:
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
+
+    @property
+    def exit_status(self) -> int:
+        """0: every target ok; 1: a target failed (the project, its build or its wheel); 2: the
+        only failures are targets this host cannot build (no Rust toolchain, an offline crate)."""
+        if self.ok:
+            return 0
+        return 1 if any(r.status == "failed" for r in self.results) else 2
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -156,7 +164,7 @@ def _build_one(source: Source, out_dir: Path, options: BuildOptions, result: Tar
         say(result, f"ok: {result.wheel.name if result.wheel else ''}")
     except (MuslwheelError, OSError, subprocess.SubprocessError) as e:
         failed = True
-        result.status = "failed"
+        result.status = "unavailable" if isinstance(e, TargetUnavailable) else "failed"
         result.error = str(e)
         result.log_tail = _tail(result.log)
         say(result, f"FAILED at {result.stage}: {e}")

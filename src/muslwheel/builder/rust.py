@@ -52,7 +52,7 @@ from pathlib import Path
 from ..arch import Arch, get_arch
 from ..cache import cache_dir, locked, staged
 from ..zig import BUILD_PATH, write_rust_linker
-from .target import BuildError
+from .target import BuildError, TargetUnavailable
 
 #: Debian's Rust for path 3: the compiler, its libraries, cargo and the std's source, and what
 #: they need that a bookworm system does not have (``apt-cache depends`` of the three, checked
@@ -76,7 +76,7 @@ DEBIAN_RUST = "1.96.0"
 CARGO_HOME = "cargo-home"
 
 
-class RustError(BuildError):
+class RustError(TargetUnavailable):
     """No Rust toolchain for a target, or a std that cannot be built."""
 
 

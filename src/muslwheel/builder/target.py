@@ -23,6 +23,12 @@ class BuildError(MuslwheelError):
     """A build cannot start as asked (no such target, no zig, unreadable source)."""
 
 
+class TargetUnavailable(BuildError):
+    """A target this host cannot build, through no fault of the project: no Rust toolchain, a
+    target std that cannot be built, a crate cargo could not fetch offline. The target's status
+    is ``unavailable``, not ``failed``; ``build`` exits 2 when that is all that went wrong."""
+
+
 @dataclass(frozen=True)
 class Target:
     name: str  #: ``aarch64-musl1.2.3-py3.11``

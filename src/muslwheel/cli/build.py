@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{r.target.name}: ok: {r.wheel} ({how}, {sum(r.seconds.values()):.1f}s)")
                 for note in r.notes:
                     print(f"    note: {note}")
+            elif r.status == "unavailable":
+                print(f"{r.target.name}: cannot be built here: {r.error}")
             else:
                 print(f"{r.target.name}: FAILED at {r.stage}: {r.error}")
                 for line in r.log_tail:
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"    full log: {r.log}")
         failed = sum(not r.ok for r in summary.results)
         print(f"{len(summary.results) - failed} of {len(summary.results)} targets built in {summary.seconds:.1f}s")
-    return 0 if summary.ok else 1
+    return summary.exit_status
 
 
 def register(sub: Subparsers) -> None:
