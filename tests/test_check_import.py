@@ -21,7 +21,7 @@ from muslwheel.kits.musl import OLDEST_MUSL
 
 # --- CPython kits and check --import ------------------------------------------------------------
 
-#: the CPython minor of the kits CI builds (conftest.PY_KITS: all eight arches)
+#: the CPython minor of the kits CI builds (conftest.PY_KITS: six arches)
 PY = "3.11"
 
 EXTENSION = r"""
