@@ -425,3 +425,34 @@ def test_the_verdicts_words_print_and_serialise_as_their_bare_value(word: Kind |
     assert f"{word:>20}" == f"{value:>20}"
     assert json.dumps({word: [word]}) == json.dumps({value: [value]})
     assert word == value and hash(word) == hash(value) and {value: 1}[word] == 1
+
+
+def test_many_wheels_are_judged_in_the_order_given_and_a_refused_one_stops_no_other(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """show audits several wheels on every core at once; what it prints must not tell: verdicts in
+    the order the wheels were given, each the one a show of that wheel alone gives, and a wheel it
+    refuses in the middle is one line on stderr (exit 2) while the others are judged."""
+    so = toolchain.build(
+        "x86_64", tmp_path / "libm.so", [write_c(tmp_path / "m.c", "int m(int x) { return x; }\n")], shared=True
+    )
+    wheels = [
+        make_wheel(
+            tmp_path,
+            f"p{i}",
+            "1.0",
+            f"py3-none-musllinux_1_{i % 2 + 1}_x86_64",
+            {f"p{i}/libm.so": so.read_bytes()},
+        )
+        for i in range(5)
+    ]
+    bad = tmp_path / "bad-1.0-py3-none-any.whl"
+    bad.write_bytes(b"not a zip")
+    given = [*wheels[:2], bad, *wheels[2:]]
+    proc = run([*muslwheel_cmd(), "show", "--json", *given])
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "bad-1.0-py3-none-any.whl" in proc.stderr
+    alone = [json.loads(run([*muslwheel_cmd(), "show", "--json", w]).stdout) for w in wheels]
+    assert json.loads(proc.stdout) == alone
+    plain = run([*muslwheel_cmd(), "show", *wheels]).stdout
+    assert plain == "".join(run([*muslwheel_cmd(), "show", w]).stdout for w in wheels)
