@@ -41,6 +41,7 @@ from .policy import (
     feature_why,
     interpreter_symbols,
     is_musl_self,
+    musllinux_platform,
     policies,
     policy_for_version,
     private_symbols,
@@ -69,7 +70,6 @@ ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 MUSL, GLIBC, STATIC, UNKNOWN = Libc.MUSL, Libc.GLIBC, Libc.STATIC, Libc.UNKNOWN
 
 _TIME64 = re.compile(r"^__\w*(time64|64)$")
-_MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")
 _OTHER_LINUX = re.compile(r"^(linux|manylinux1|manylinux2010|manylinux2014|manylinux_\d+_\d+)_(\w+)$")
 
 _FROM_OUTSIDE = frozenset((EXTERNAL, SYSTEM, ELSEWHERE, PYTHON))  #: resolutions that leave the wheel
@@ -421,7 +421,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         if floor_unpacked < floor:
             hint = f"; `muslwheel repair` lowers this to {without_relr}"
             claim_reasons = [replace(r, why=r.why + hint) if r.musl == str(floor) else r for r in claim_reasons]
-    is_musl_claim = any(_MUSLLINUX.match(p) for p in claimed)
+    is_musl_claim = any(musllinux_platform(p) for p in claimed)
     if wheel_libc == GLIBC and not is_musl_claim:
         # Not ours to judge: its tags' arch is checked, nothing else is said.
         note = Reason(Kind.GLIBC, GLIBC_NOT_OURS, severity=INFO)
@@ -650,10 +650,11 @@ def _claim_reasons(
     """The claimed platform tags, judged."""
     out: list[Reason] = []
     for platform in claimed:
-        m = _MUSLLINUX.match(platform)
-        if m:
-            claim = (int(m.group(1)), int(m.group(2)))
-            out += _judge_musllinux(platform, claim, m.group(3), arch_name, wheel_libc, floor, floor_reasons, blocking)
+        musllinux = musllinux_platform(platform)
+        if musllinux:
+            major, minor, tag_arch = musllinux
+            claim = (major, minor)
+            out += _judge_musllinux(platform, claim, tag_arch, arch_name, wheel_libc, floor, floor_reasons, blocking)
         elif platform == "any":
             out.append(Reason(Kind.TAG, "'any' platform tag on a wheel with ELF members"))
         else:

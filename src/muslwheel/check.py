@@ -48,18 +48,22 @@ _UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
 _LOADER_ERROR = re.compile(r"Error (?:loading shared library|relocating) ")
 
 
+def signal_name(returncode: int) -> str:
+    """The signal that killed a program, from :mod:`subprocess`'s ``-N``: ``SIGSEGV``."""
+    import signal
+
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
 def _unexplained_failure(returncode: int, output: str) -> tuple[str, str] | None:
     """(what, its last words) when the loader (or qemu running it) ended badly without one of
     musl's own error lines: killed by a signal, or a non-zero exit with nothing musl printed."""
-    import signal
-
     last = (output.strip().splitlines() or ["(no output)"])[-1][:300]
     if returncode < 0:
-        try:
-            sig = signal.Signals(-returncode).name
-        except ValueError:
-            sig = f"signal {-returncode}"
-        return f"killed by {sig}", last
+        return f"killed by {signal_name(returncode)}", last
     if returncode != 0 and not _LOADER_ERROR.search(output):
         return f"exit status {returncode}", last
     return None

@@ -43,7 +43,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -503,11 +502,9 @@ def _run_probe(run: _Run, modules: list[str], files: dict[str, str], timeout: fl
     if timed_out:
         results[victim] = ModuleResult(victim, files.get(victim), "timeout", f"no answer in {timeout:.0f}s")
     elif code is not None and code < 0:
-        try:
-            sig = signal.Signals(-code).name
-        except ValueError:
-            sig = f"signal {-code}"
-        results[victim] = ModuleResult(victim, files.get(victim), "crashed", sig)
+        from .check import signal_name
+
+        results[victim] = ModuleResult(victim, files.get(victim), "crashed", signal_name(code))
     else:
         tail = (stderr.strip().splitlines() or [f"exit status {code}"])[-1][:500]
         loader = _loader_failure(victim, files.get(victim), stderr)

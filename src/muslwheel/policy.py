@@ -161,6 +161,15 @@ def policy_by_name(name: str) -> Policy | None:
     return next((p for p in policies() if p.name == name), None)
 
 
+_MUSLLINUX_PLATFORM = re.compile(r"musllinux_(\d+)_(\d+)_(\w+)")
+
+
+def musllinux_platform(platform: str) -> tuple[int, int, str] | None:
+    """``musllinux_1_2_aarch64`` -> ``(1, 2, "aarch64")``; None for any other platform tag."""
+    m = _MUSLLINUX_PLATFORM.fullmatch(platform)
+    return (int(m.group(1)), int(m.group(2)), m.group(3)) if m else None
+
+
 def is_musl_self(needed: str, arch: Arch | None) -> bool:
     """Whether musl's loader maps the DT_NEEDED *needed* to itself (see ldso/dynlink.c).
 

@@ -20,9 +20,8 @@ from packaging import tags as ptags
 from .arch import get_arch
 from .errors import TargetError
 from .libc import Detection, MuslVersion
+from .policy import musllinux_platform
 from .vocabulary import Libc
-
-_MUSLLINUX_TAG = re.compile(r"musllinux_(\d+)_(\d+)_(\w+)")
 
 
 @dataclass(frozen=True)
@@ -50,10 +49,11 @@ class Target:
 
 def parse_target(spec: str) -> Target:
     """A target from ``musllinux_1_2_aarch64`` or ``ARCH:MUSL_VERSION`` (``aarch64:1.2.3``)."""
-    m = _MUSLLINUX_TAG.fullmatch(spec)
-    if m:
-        get_arch(m.group(3))
-        return Target(MuslVersion(int(m.group(1)), int(m.group(2))), m.group(3))
+    musllinux = musllinux_platform(spec)
+    if musllinux:
+        major, minor, arch_name = musllinux
+        get_arch(arch_name)
+        return Target(MuslVersion(major, minor), arch_name)
     arch, sep, version = spec.partition(":")
     if not sep:
         raise TargetError(f"bad target {spec!r}: give a tag (musllinux_1_2_aarch64) or ARCH:VERSION (aarch64:1.2.3)")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MuslwheelError
+from ..policy import musllinux_platform
 from ..suffixes import Python, pythons_of_tags
 from . import Kit, list_kits
 
@@ -42,9 +43,9 @@ def kit_needs(name: WheelName, arch: str, musl_min_version: str | None) -> KitNe
     pythons = tuple(sorted(pythons_of_tags(name.tags), key=lambda p: (p.minor, p.free_threaded)))
     floor = None
     for plat in name.platforms:
-        m = re.fullmatch(r"musllinux_(\d+)_(\d+)_.*", plat)
-        if m and (floor is None or (int(m.group(1)), int(m.group(2))) < floor):
-            floor = (int(m.group(1)), int(m.group(2)))
+        musllinux = musllinux_platform(plat)
+        if musllinux and (floor is None or musllinux[:2] < floor):
+            floor = musllinux[:2]
     if floor is None and musl_min_version:
         floor = _minor(musl_min_version)
     return KitNeeds(arch, pythons, floor, _spelled(name) if pythons else "any")
