@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import shlex
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +81,20 @@ def make_toolchain(target: Target, work: Path, sysconfig_dir: Path | None = None
     return toolchain
 
 
+#: CPython 3.11 keeps the AST constructor's recursion depth per interpreter, not per thread, so
+#: two threads building ASTs at once (build's targets run in threads) can fail with "SystemError:
+#: AST constructor recursion depth mismatch" (python/cpython#106905; seen here in build's Rust test of
+#: three targets). One AST at a time.
+_AST_LOCK = threading.Lock()
+
+
 def read_build_time_vars(path: Path) -> dict[str, object]:
     """The ``build_time_vars`` dict of a ``_sysconfigdata`` module, read without executing it."""
+    with _AST_LOCK:
+        return _read_build_time_vars(path)
+
+
+def _read_build_time_vars(path: Path) -> dict[str, object]:
     try:
         tree = ast.parse(path.read_text(), str(path))
     except (OSError, SyntaxError, ValueError) as e:
