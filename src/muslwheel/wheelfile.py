@@ -201,19 +201,39 @@ class _PiecesBehind(_Pieces):
             raise self._error
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+#: Set in a process that is one of a pool already filling the cores (``show`` over many
+#: wheels): its members are read by one thread, as on a busy machine.
+_CORES_TAKEN = False
+
+
+def cores_taken() -> None:
+    """Say that this process is one of a pool with a process on every core, so no core is
+    free for :class:`_PiecesBehind` (the load average, a minute behind, cannot know yet)."""
+    global _CORES_TAKEN
+    _CORES_TAKEN = True
+
+
 def _core_to_spare() -> bool:
     """Whether this machine has a core free for a second thread: fewer runnable tasks (the
-    load average of the last minute, this process counted) than usable cores. On a busy
-    machine the second thread gains nothing, costs its hand-offs, and makes the reading
-    thread wait for it at every member's end, for as long as the scheduler takes to run it.
+    load average of the last minute, this process counted) than usable cores, and this process
+    not one of a pool that takes them all (:func:`cores_taken`). On a busy machine the second
+    thread gains nothing, costs its hand-offs, and makes the reading thread wait for it at
+    every member's end, for as long as the scheduler takes to run it.
     ``MUSLWHEEL_SECOND_THREAD=1`` (or ``0``) decides instead, for tests and benchmarks."""
     forced = os.environ.get("MUSLWHEEL_SECOND_THREAD")
     if forced in ("0", "1"):
         return forced == "1"
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
+    if _CORES_TAKEN:
+        return False
+    cores = usable_cores()
     try:
         return os.getloadavg()[0] < cores
     except OSError:  # pragma: no cover - no load average to read

@@ -300,4 +300,6 @@ def run_dask(
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    from ..wheelfile import usable_cores
+
+    return usable_cores()
