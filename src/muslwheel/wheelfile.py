@@ -49,6 +49,7 @@ from typing import Any, Callable, NamedTuple, Protocol, runtime_checkable
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from .cores import cores_free_here, usable_cores
 from .elf import ELF_MAGIC
 from .errors import WheelError
 
@@ -201,37 +202,17 @@ class _PiecesBehind(_Pieces):
             raise self._error
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, where the system tells it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-#: Set in a process that is one of a pool already filling the cores (``show`` over many
-#: wheels): its members are read by one thread, as on a busy machine.
-_CORES_TAKEN = False
-
-
-def cores_taken() -> None:
-    """Say that this process is one of a pool with a process on every core, so no core is
-    free for :class:`_PiecesBehind` (the load average, a minute behind, cannot know yet)."""
-    global _CORES_TAKEN
-    _CORES_TAKEN = True
-
-
 def _core_to_spare() -> bool:
     """Whether this machine has a core free for a second thread: fewer runnable tasks (the
     load average of the last minute, this process counted) than usable cores, and this process
-    not one of a pool that takes them all (:func:`cores_taken`). On a busy machine the second
+    not a worker of a pool that takes them all (:func:`muslwheel.cores.pool_worker`). On a busy machine the second
     thread gains nothing, costs its hand-offs, and makes the reading thread wait for it at
     every member's end, for as long as the scheduler takes to run it.
     ``MUSLWHEEL_SECOND_THREAD=1`` (or ``0``) decides instead, for tests and benchmarks."""
     forced = os.environ.get("MUSLWHEEL_SECOND_THREAD")
     if forced in ("0", "1"):
         return forced == "1"
-    if _CORES_TAKEN:
+    if cores_free_here() is False:
         return False
     cores = usable_cores()
     try:
@@ -299,7 +280,8 @@ class LocalSource:
         self.path = Path(path)
         self.name = self.path.name
         try:
-            self._fd = os.open(self.path, os.O_RDONLY)
+            # O_NONBLOCK: opening a FIFO for reading would wait for a writer, forever.
+            self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             raise WheelError(f"{self.path}: no such file") from None
         except IsADirectoryError:
@@ -307,9 +289,10 @@ class LocalSource:
         except OSError as exc:
             raise WheelError(f"{self.path}: cannot read ({exc.strerror})") from None
         st = os.fstat(self._fd)
-        if stat.S_ISDIR(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):
             os.close(self._fd)
-            raise WheelError(f"{self.path}: is a directory")
+            what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (a pipe, socket or device)"
+            raise WheelError(f"{self.path}: is {what}")
         self.size = st.st_size
 
     def read_at(self, offset: int, length: int) -> bytes:

@@ -51,6 +51,10 @@ def _print_verdict(v: Verdict, verbose: bool) -> None:
             )
 
 
+#: Wheels smaller than this in all are audited in this process: forking the pool would cost more.
+_POOL_OVER = 4 << 20
+
+
 def _audit_one(path: str) -> Verdict | MuslwheelError:
     from ..audit import audit_wheel
 
@@ -70,15 +74,10 @@ def _audited(paths: list[str]) -> Iterator[tuple[str, Verdict | MuslwheelError]]
     hand-back of the GIL, processes do not (over the bench set, one process per core takes
     three quarters of the threads' time). The biggest wheels start first, as an audit's cost
     follows the wheel's size, so no core idles at the end while another reads the biggest
-    wheel alone."""
+    wheel alone. Wheels of a few MiB in all are audited here, one by one (:data:`_POOL_OVER`)."""
     import concurrent.futures as cf
 
-    from ..wheelfile import usable_cores
-
-    workers = min(len(paths), usable_cores())
-    if workers <= 1:
-        yield from ((p, _audit_one(p)) for p in paths)
-        return
+    from ..cores import pool_worker, usable_cores
 
     def size(i: int) -> int:
         try:
@@ -86,15 +85,19 @@ def _audited(paths: list[str]) -> Iterator[tuple[str, Verdict | MuslwheelError]]
         except OSError:  # refused by the audit in its turn, in its own words
             return 0
 
+    workers = min(len(paths), usable_cores())
+    if workers <= 1 or sum(map(size, range(len(paths)))) < _POOL_OVER:
+        yield from ((p, _audit_one(p)) for p in paths)
+        return
+
     pool: cf.Executor
     if sys.platform.startswith("linux"):
         import multiprocessing
 
         from .. import audit  # noqa: F401 - imported once here, not in every worker
-        from ..wheelfile import cores_taken
 
         fork = multiprocessing.get_context("fork")
-        pool = cf.ProcessPoolExecutor(workers, mp_context=fork, initializer=cores_taken)
+        pool = cf.ProcessPoolExecutor(workers, mp_context=fork, initializer=pool_worker, initargs=(os.getpid(), True))
     else:  # pragma: no cover - not Linux
         pool = cf.ThreadPoolExecutor(workers)
     try:
