@@ -542,6 +542,10 @@ def test_report_formats(world: World, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     page = out.read_text()
     assert "<svg" in page and 'src="http' not in page and "<script" not in page
+    # The same scan, the same page: the chart carries no date and no random ids.
+    again = tmp_path / "again.html"
+    assert run([*muslwheel_cmd(), "report", db, "-o", again], env=checkout_env()).returncode == 0
+    assert again.read_bytes() == out.read_bytes()
     assert "qsort_r in the extension modules" in page and "sorter" in page
     md = run([*muslwheel_cmd(), "report", db, "--format", "md"], env=checkout_env()).stdout
     assert "| musllinux_1_1 |" in md and "musl 1.1.0 up to 1.2.3" in md

@@ -283,7 +283,10 @@ def _chart_svg(data: Data) -> str | None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", ncol=1 + len(floors) // 8)
     fig.tight_layout()
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    # The same scan gives the same bytes: no date, and clip-path ids hashed from a fixed salt
+    # (matplotlib's default salt is random per process).
+    with matplotlib.rc_context({"svg.hashsalt": "muslwheel"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg") :]
