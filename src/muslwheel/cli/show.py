@@ -75,8 +75,6 @@ def _audited(paths: list[str]) -> Iterator[tuple[str, Verdict | MuslwheelError]]
     three quarters of the threads' time). The biggest wheels start first, as an audit's cost
     follows the wheel's size, so no core idles at the end while another reads the biggest
     wheel alone. Wheels of a few MiB in all are audited here, one by one (:data:`_POOL_OVER`)."""
-    import concurrent.futures as cf
-
     from ..cores import pool_worker, usable_cores
 
     def size(i: int) -> int:
@@ -89,6 +87,8 @@ def _audited(paths: list[str]) -> Iterator[tuple[str, Verdict | MuslwheelError]]
     if workers <= 1 or sum(map(size, range(len(paths)))) < _POOL_OVER:
         yield from ((p, _audit_one(p)) for p in paths)
         return
+
+    import concurrent.futures as cf  # not for one wheel: it imports logging
 
     pool: cf.Executor
     if sys.platform.startswith("linux"):
