@@ -469,16 +469,22 @@ def test_many_wheels_are_judged_in_the_order_given_and_a_refused_one_stops_no_ot
     assert plain == "".join(run([*muslwheel_cmd(), "show", w]).stdout for w in wheels)
 
 
+def _workers_of(proc: subprocess.Popen[str]) -> set[int]:
+    """The worker processes of a running show, as soon as it has them; empty if it ended first."""
+    workers: set[int] = set()
+    while proc.poll() is None and not workers:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        workers = {int(p) for p in children.read_text().split()} if children.exists() else set()
+    return workers
+
+
 def test_a_show_killed_over_many_wheels_leaves_no_worker_behind(toolchain: Toolchain, tmp_path: Path) -> None:
     """A CI job's timeout kills show with SIGTERM, which runs no cleanup: its worker processes,
     idle or auditing, must not outlive it (they would wait forever on a queue nobody fills)."""
     wheels = _wheels_of_many_sizes(toolchain, tmp_path, count=12)
     for _attempt in range(5):
-        proc = subprocess.Popen([*muslwheel_cmd(), "show", *wheels], stdout=subprocess.DEVNULL)
-        workers: set[int] = set()
-        while proc.poll() is None and not workers:
-            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-            workers = {int(p) for p in children.read_text().split()} if children.exists() else set()
+        proc = subprocess.Popen([*muslwheel_cmd(), "show", *wheels], stdout=subprocess.DEVNULL, text=True)
+        workers = _workers_of(proc)
         if not workers:
             continue  # show finished before its workers were seen: once more
         proc.send_signal(signal.SIGTERM)
@@ -488,5 +494,32 @@ def test_a_show_killed_over_many_wheels_leaves_no_worker_behind(toolchain: Toolc
             time.sleep(0.05)
         left = [w for w in workers if Path(f"/proc/{w}").exists()]
         assert not left, f"show's workers {left} outlived it"
+        return
+    pytest.fail("show over 12 wheels never had a worker process to see")
+
+
+def test_a_killed_worker_leaves_its_wheels_unjudged_in_one_line_each(toolchain: Toolchain, tmp_path: Path) -> None:
+    """When a worker dies (the OOM killer, a signal), every wheel gets either its verdict or one
+    line saying it was not judged, show exits 2, and no traceback is printed."""
+    wheels = _wheels_of_many_sizes(toolchain, tmp_path, count=12)
+    for _attempt in range(5):
+        proc = subprocess.Popen(
+            [*muslwheel_cmd(), "show", "--json", *wheels], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        workers = _workers_of(proc)
+        if not workers:
+            proc.communicate()
+            continue  # show finished before its workers were seen: once more
+        os.kill(min(workers), signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2, err
+        assert "Traceback" not in err
+        unjudged = err.splitlines()
+        assert unjudged and all(
+            line.endswith("not judged: a process auditing these wheels was killed") for line in unjudged
+        )
+        judged = [v["wheel"] for v in json.loads(out)] if out.strip() else []
+        named = judged + [next(w.name for w in wheels if str(w) in line) for line in unjudged]
+        assert sorted(named) == sorted(w.name for w in wheels)
         return
     pytest.fail("show over 12 wheels never had a worker process to see")

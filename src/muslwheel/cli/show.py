@@ -103,7 +103,11 @@ def _audited(paths: list[str]) -> Iterator[tuple[str, Verdict | MuslwheelError]]
     try:
         futures = {i: pool.submit(_audit_one, paths[i]) for i in sorted(range(len(paths)), key=size, reverse=True)}
         for i, path in enumerate(paths):
-            yield path, futures[i].result()
+            try:
+                result = futures[i].result()
+            except cf.BrokenExecutor:  # a worker killed (the OOM killer, a signal): its wheels and all after
+                result = MuslwheelError(f"{path}: not judged: a process auditing these wheels was killed")
+            yield path, result
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # interrupted: start no other wheel
 
