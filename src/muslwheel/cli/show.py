@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -101,9 +102,14 @@ def _audited(paths: list[str]) -> Iterator[tuple[str, Verdict | MuslwheelError]]
     else:  # pragma: no cover - not Linux
         pool = cf.ThreadPoolExecutor(workers)
     try:
-        futures = {i: pool.submit(_audit_one, paths[i]) for i in sorted(range(len(paths)), key=size, reverse=True)}
+        futures: dict[int, cf.Future[Verdict | MuslwheelError]] = {}
+        with contextlib.suppress(cf.BrokenExecutor):  # a worker already killed: the rest is not judged
+            for i in sorted(range(len(paths)), key=size, reverse=True):
+                futures[i] = pool.submit(_audit_one, paths[i])
         for i, path in enumerate(paths):
             try:
+                if i not in futures:
+                    raise cf.BrokenExecutor
                 result = futures[i].result()
             except cf.BrokenExecutor:  # a worker killed (the OOM killer, a signal): its wheels and all after
                 result = MuslwheelError(f"{path}: not judged: a process auditing these wheels was killed")
