@@ -273,6 +273,15 @@ class WheelSource(Protocol):
     def close(self) -> None: ...
 
 
+def installed_path(member: str) -> str:
+    """Where a wheel member lands relative to site-packages (``X.data/platlib/a/b.so`` -> ``a/b.so``);
+    "" for members installed elsewhere (scripts, headers, data)."""
+    parts = member.split("/")
+    if parts[0].endswith(".data") and len(parts) > 2:
+        return "/".join(parts[2:]) if parts[1] in ("platlib", "purelib") else ""
+    return member
+
+
 class LocalSource:
     """A wheel file on disk, read with ``pread`` (one system call per read, no seeking)."""
 
