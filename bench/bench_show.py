@@ -11,7 +11,8 @@ Measures, over every wheel in bench/wheels/ (best of --rounds for each):
   B. one `muslwheel show` process per wheel; each must exit 0 or 1 with a verdict;
   C. `muslwheel show` over all wheels in one process (audit_wheel in a loop);
   D. merely decompressing the ELF members of all wheels (zipfile.read of the same members);
-  E. one `muslwheel show` command given every wheel.
+  E. one `muslwheel show` command given every wheel (it audits them in one worker process per
+     core, the biggest first).
 With --profile FILE, it also writes the cProfile statistics of E's command (run once under
 ``python -m cProfile``), the largest internal times first.
 It also checks that every musllinux wheel is called musl with the arch of its tag, and that no
@@ -193,7 +194,7 @@ def main() -> int:
         f"A/B = {aw / mw:.1f}x (goal >= 10x)",
         f"C/D = {one / dec:.2f} (goal <= 1.5)",
         f"A/E = {aw / cli_all:.1f}x (goal >= 20x; auditwheel show takes one wheel per process, muslwheel show many)",
-        f"CPU (user + system): A {aw_cpu[0]:.3f}, E {all_cpu[0]:.3f} (both of its threads), A/E = {aw_cpu[0] / all_cpu[0]:.1f}x",
+        f"CPU (user + system): A {aw_cpu[0]:.3f}, E {all_cpu[0]:.3f} (its process and its workers, one per core), A/E = {aw_cpu[0] / all_cpu[0]:.1f}x",
         f"C's reading thread alone: {min(reader):.3f} s CPU (the other hashes behind it); "
         f"A's CPU / that = {aw_cpu[0] / min(reader):.1f}x (C on a quiet machine, a core free for each thread; "
         "E adds one process start)",

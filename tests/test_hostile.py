@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,32 @@ def test_a_member_that_declares_far_more_than_it_holds_costs_what_it_holds(good_
     error, peak_mb = proc.stdout.splitlines()
     assert f"is truncated ({len(library)} of {declared} bytes)" in error
     assert int(peak_mb) < 100, f"peak RSS {peak_mb} MB for a member that inflates to 1 MiB"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize(
+    "command", [["show"], ["show", "--json"], ["repair", "-w", "{out}"], ["check"], ["detect", "--executable"]]
+)
+def test_a_pipe_or_device_in_place_of_a_file_is_refused_without_waiting(
+    tmp_path: Path, kind: str, command: list[str]
+) -> None:
+    """A FIFO opened for reading waits for a writer, and /dev/zero never ends: given where a
+    wheel or an executable belongs, each is one line and exit 2 at once. Before, every one of
+    these waited forever (the timeout below is the guard, not a measure)."""
+    if kind == "fifo":
+        path = tmp_path / "p-1.0-cp311-cp311-musllinux_1_2_x86_64.whl"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    out = tmp_path / "out"
+    proc = run([*muslwheel_cmd(), *(a.format(out=out) for a in command), path], timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "not a regular file" in proc.stderr, proc.stderr
+    assert proc.stdout == "" and not out.exists()
+
+
+def test_a_root_whose_loader_is_a_pipe_is_refused_without_waiting(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    os.mkfifo(tmp_path / "lib" / "ld-musl-x86_64.so.1")
+    proc = run([*muslwheel_cmd(), "detect", "--root", tmp_path], timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "not a regular file" in proc.stderr, proc.stderr

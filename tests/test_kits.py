@@ -97,9 +97,11 @@ def test_kit_list_json_names_every_built_kit() -> None:
         (["--arch", "aarch64", "--musl", "latest"], "give a musl release"),
         (["--arch", "aarch64", "--musl", "1.2.6", "--musl-source", "/nonexistent.tar.gz"], "no such source"),
         (["--arch", "aarch64", "--musl", "1.2.6", "--python", "2.7"], "kits have CPython"),
-        # musl's loongarch64 port arrived in 1.2.5, riscv64's in 1.1.23: refused before any download
+        # musl's loongarch64 port arrived in 1.2.5, riscv64's in 1.1.23, s390x's in 1.1.16 (musl's WHATSNEW;
+        # the floor the audit uses, data/musl_symbols.json): refused before any download
         (["--arch", "loongarch64", "--musl", "1.2.2"], "musl 1.2.2 has no loongarch64 port (it arrived in musl 1.2.5)"),
         (["--arch", "riscv64", "--musl", "1.1.22"], "musl 1.1.22 has no riscv64 port (it arrived in musl 1.1.23)"),
+        (["--arch", "s390x", "--musl", "1.1.15"], "musl 1.1.15 has no s390x port (it arrived in musl 1.1.16)"),
         (["--arch", "s390x", "--musl", "1.2.2"], "musl 1.2.2 built with zig for s390x does not work"),
     ],
 )

@@ -542,6 +542,10 @@ def test_report_formats(world: World, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     page = out.read_text()
     assert "<svg" in page and 'src="http' not in page and "<script" not in page
+    # The same scan, the same page: the chart carries no date and no random ids.
+    again = tmp_path / "again.html"
+    assert run([*muslwheel_cmd(), "report", db, "-o", again], env=checkout_env()).returncode == 0
+    assert again.read_bytes() == out.read_bytes()
     assert "qsort_r in the extension modules" in page and "sorter" in page
     md = run([*muslwheel_cmd(), "report", db, "--format", "md"], env=checkout_env()).stdout
     assert "| musllinux_1_1 |" in md and "musl 1.1.0 up to 1.2.3" in md
@@ -619,3 +623,26 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__]))
+
+
+@pytest.mark.parametrize(
+    ("python", "tag", "kept"),
+    [
+        ((3, 13), "cp312-abi3", True),  # abi3 of an older minor
+        ((3, 12), "cp313-abi3", False),  # abi3 of a newer minor
+        ((3, 13), "cp313-cp313t", False),  # a free-threaded build's wheel: not for a GIL 3.13
+        ((3, 12), "py3-none", True),
+        ((3, 12), "py2.py3-none", True),
+        ((3, 12), "cp312-cp312m", False),  # pymalloc's "m" left the ABI tag in 3.8
+        ((3, 12), "py3-abi3", False),  # no interpreter installs a py3 wheel with an ABI
+    ],
+)
+def test_scans_python_filter_keeps_the_wheels_pip_would_install(python: tuple[int, int], tag: str, kept: bool) -> None:
+    """--python keeps exactly the wheels whose tags are among that CPython's, as pip reads them
+    (packaging.tags.cpython_tags and compatible_tags, through muslwheel.tags.tags_for_target);
+    the last two were kept by scan's own reading of tags before."""
+    from muslwheel.scan.sources import Filter
+    from muslwheel.wheelfile import parse_wheel_name
+
+    name = parse_wheel_name(f"x-1.0-{tag}-musllinux_1_2_x86_64.whl")
+    assert (Filter(python=python).rejects(name) is None) is kept

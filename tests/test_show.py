@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -427,25 +430,33 @@ def test_the_verdicts_words_print_and_serialise_as_their_bare_value(word: Kind |
     assert word == value and hash(word) == hash(value) and {value: 1}[word] == 1
 
 
-def test_many_wheels_are_judged_in_the_order_given_and_a_refused_one_stops_no_other(
-    toolchain: Toolchain, tmp_path: Path
-) -> None:
-    """show audits several wheels on every core at once; what it prints must not tell: verdicts in
-    the order the wheels were given, each the one a show of that wheel alone gives, and a wheel it
-    refuses in the middle is one line on stderr (exit 2) while the others are judged."""
+def _wheels_of_many_sizes(toolchain: Toolchain, tmp_path: Path, count: int = 5) -> list[Path]:
+    """*count* wheels with a library each, and 0.5, 1, 1.5… MiB of incompressible data."""
     so = toolchain.build(
         "x86_64", tmp_path / "libm.so", [write_c(tmp_path / "m.c", "int m(int x) { return x; }\n")], shared=True
     )
-    wheels = [
+    return [
         make_wheel(
             tmp_path,
             f"p{i}",
             "1.0",
             f"py3-none-musllinux_1_{i % 2 + 1}_x86_64",
-            {f"p{i}/libm.so": so.read_bytes()},
+            {f"p{i}/libm.so": so.read_bytes(), f"p{i}/data.bin": os.urandom((i % 3 + 1) << 19)},
         )
-        for i in range(5)
+        for i in range(count)
     ]
+
+
+def test_many_wheels_are_judged_in_the_order_given_and_a_refused_one_stops_no_other(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """show audits several wheels on every core at once (worker processes, the biggest wheel
+    first); what it prints must not tell: verdicts in the order the wheels were given, each the
+    one a show of that wheel alone gives, and a wheel it refuses in the middle is one line on
+    stderr (exit 2) while the others are judged. The wheels are of different sizes (so the
+    biggest-first order is not the order given) and over show's few MiB in all below which it
+    audits them in its own process."""
+    wheels = _wheels_of_many_sizes(toolchain, tmp_path)
     bad = tmp_path / "bad-1.0-py3-none-any.whl"
     bad.write_bytes(b"not a zip")
     given = [*wheels[:2], bad, *wheels[2:]]
@@ -456,3 +467,59 @@ def test_many_wheels_are_judged_in_the_order_given_and_a_refused_one_stops_no_ot
     assert json.loads(proc.stdout) == alone
     plain = run([*muslwheel_cmd(), "show", *wheels]).stdout
     assert plain == "".join(run([*muslwheel_cmd(), "show", w]).stdout for w in wheels)
+
+
+def _workers_of(proc: subprocess.Popen[str]) -> set[int]:
+    """The worker processes of a running show, as soon as it has them; empty if it ended first."""
+    workers: set[int] = set()
+    while proc.poll() is None and not workers:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        workers = {int(p) for p in children.read_text().split()} if children.exists() else set()
+    return workers
+
+
+def test_a_show_killed_over_many_wheels_leaves_no_worker_behind(toolchain: Toolchain, tmp_path: Path) -> None:
+    """A CI job's timeout kills show with SIGTERM, which runs no cleanup: its worker processes,
+    idle or auditing, must not outlive it (they would wait forever on a queue nobody fills)."""
+    wheels = _wheels_of_many_sizes(toolchain, tmp_path, count=12)
+    for _attempt in range(5):
+        proc = subprocess.Popen([*muslwheel_cmd(), "show", *wheels], stdout=subprocess.DEVNULL, text=True)
+        workers = _workers_of(proc)
+        if not workers:
+            continue  # show finished before its workers were seen: once more
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 30  # a hang guard, not a measure: they exit within a second
+        while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [w for w in workers if Path(f"/proc/{w}").exists()]
+        assert not left, f"show's workers {left} outlived it"
+        return
+    pytest.fail("show over 12 wheels never had a worker process to see")
+
+
+def test_a_killed_worker_leaves_its_wheels_unjudged_in_one_line_each(toolchain: Toolchain, tmp_path: Path) -> None:
+    """When a worker dies (the OOM killer, a signal), every wheel gets either its verdict or one
+    line saying it was not judged, show exits 2, and no traceback is printed."""
+    wheels = _wheels_of_many_sizes(toolchain, tmp_path, count=12)
+    for _attempt in range(5):
+        proc = subprocess.Popen(
+            [*muslwheel_cmd(), "show", "--json", *wheels], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        workers = _workers_of(proc)
+        if not workers:
+            proc.communicate()
+            continue  # show finished before its workers were seen: once more
+        os.kill(min(workers), signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2, err
+        assert "Traceback" not in err
+        unjudged = err.splitlines()
+        assert unjudged and all(
+            line.endswith("not judged: a process auditing these wheels was killed") for line in unjudged
+        )
+        judged = [v["wheel"] for v in json.loads(out)] if out.strip() else []
+        named = judged + [next(w.name for w in wheels if str(w) in line) for line in unjudged]
+        assert sorted(named) == sorted(w.name for w in wheels)
+        return
+    pytest.fail("show over 12 wheels never had a worker process to see")

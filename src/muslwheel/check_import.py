@@ -57,9 +57,10 @@ from .kits import Kit, find_kit
 from .kits.choice import KitNeeds, kit_fits, kit_needs, pythons_wanted
 from .kits.ondemand import kits_for_wheel
 from .policy import is_allowed_system_library
-from .resolve import installed_path, module_name
+from .resolve import module_name
 from .sandbox import Sandbox
 from .sandbox import room as sandbox_room
+from .wheelfile import installed_path
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
 #: not the wheel's fault, but not proven either

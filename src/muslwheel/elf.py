@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import array
 import enum
+import errno
 import functools
 import gc
 import itertools
 import operator
 import os
+import stat
 import struct
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Union, overload
+from typing import BinaryIO, Callable, NamedTuple, Union, overload
 
 from .errors import ELFError
 
@@ -751,10 +753,37 @@ def _x86_isa_needed(r: _Reader, segs: list[tuple[int, int]], e: str, is64: bool)
 _HEADER_PREFIX = 1 << 16
 
 
+class NotRegularFile(OSError):
+    """A path that names a pipe, socket or device, not a file: reading it could wait for a
+    writer, or never end (``/dev/zero``)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(errno.EINVAL, "not a regular file (a pipe, socket or device)", os.fspath(path))
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """*path* opened for reading if it is a regular file (symlinks followed), else
+    :class:`NotRegularFile` (``IsADirectoryError`` for a directory), without waiting on a FIFO."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
+        raise NotRegularFile(path)
+    return os.fdopen(fd, "rb")
+
+
+def read_regular(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of the regular file at *path* (see :func:`open_regular`)."""
+    with open_regular(path) as f:
+        return f.read()
+
+
 def read_elf_headers(path: str | os.PathLike[str]) -> ELFFile:
     """The headers-only facts of the ELF file at *path* (see :func:`parse_elf`), reading just
     its start unless its headers lie further in."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         data = f.read(_HEADER_PREFIX)
         try:
             return parse_elf(data, headers_only=True)
@@ -770,8 +799,7 @@ def read_elf_headers(path: str | os.PathLike[str]) -> ELFFile:
 
 def read_elf(path: str | os.PathLike[str]) -> ELFFile:
     """Parse the ELF file at *path*; errors name the file."""
-    with open(path, "rb") as f:
-        data = f.read()
+    data = read_regular(path)
     try:
         return parse_elf(data)
     except ELFError as exc:

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Union
 
 from .arch import ARCHES, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
-from .elf import ELFFile, is_elf, read_elf, read_elf_headers
+from .elf import ELFFile, is_elf, open_regular, read_elf, read_elf_headers, read_regular
 from .errors import DetectError, ELFError
 from .vocabulary import Libc
 
@@ -312,7 +312,7 @@ def detect_executable(
     loader_path = resolve_in_root(root, elf.interpreter) if root is not None else Path(elf.interpreter)
     found = None
     try:
-        loader_bytes = loader_path.read_bytes()
+        loader_bytes = read_regular(loader_path)
     except OSError as exc:
         notes.append(f"cannot read the loader {loader_path}: {exc.strerror}")
         loader_bytes = b""
@@ -353,7 +353,7 @@ def detect_root(root: StrPath, *, arch: str | None = None) -> Detection:
     for candidate in _ROOT_PYTHONS:
         real = resolve_in_root(root_path, candidate)
         if real.is_file():
-            with open(real, "rb") as f:
+            with open_regular(real) as f:
                 if not is_elf(f.read(4)):
                     continue
             found = detect_executable(real, root=root_path)
@@ -378,7 +378,7 @@ def detect_root(root: StrPath, *, arch: str | None = None) -> Detection:
 def _detect_loader(root: Path, inside: str) -> Detection:
     real = resolve_in_root(root, inside)
     elf = _read_elf_headers(real, "loader")
-    data = real.read_bytes()
+    data = read_regular(real)
     arch = arch_of_elf(elf)
     found = musl_version_from_loader_bytes(data)
     how = {

@@ -45,6 +45,7 @@ from .arch import Arch
 from .elf import ELFFile
 from .policy import is_allowed_system_library, is_libpython, is_musl_self
 from .suffixes import is_module_suffix
+from .wheelfile import installed_path
 
 MUSL = "musl"  #: musl's loader maps the name to itself
 WHEEL = "wheel"  #: a member of the wheel
@@ -158,15 +159,6 @@ def wheel_dir(member: str, entry: str) -> str | None:
 def search_dirs(member: str, elf: ELFFile) -> list[str]:
     """The wheel-relative directories an object's RUNPATH (else RPATH) names inside the wheel."""
     return [d for d in (wheel_dir(member, e) for e in elf.runpath or elf.rpath) if d is not None]
-
-
-def installed_path(member: str) -> str:
-    """Where a wheel member lands relative to site-packages (``X.data/platlib/a/b.so`` -> ``a/b.so``);
-    "" for members installed elsewhere (scripts, headers, data)."""
-    parts = member.split("/")
-    if parts[0].endswith(".data") and len(parts) > 2:
-        return "/".join(parts[2:]) if parts[1] in ("platlib", "purelib") else ""
-    return member
 
 
 def entry_kind(member: str, elf: ELFFile, defined: frozenset[str] | None = None) -> str | None:

@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
 from .arch import ARCHES, Arch, get_arch
+from .elf import read_regular
 from .errors import MuslwheelError
 from .libc import (
     MuslVersion,
@@ -190,7 +191,7 @@ class MuslRoot:
         if path is None:
             return None
         try:
-            found = musl_version_from_loader_bytes(path.read_bytes())
+            found = musl_version_from_loader_bytes(read_regular(path))
         except OSError:
             return None
         return found[1] if found else None

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from packaging.tags import Tag
 
 from .arch import Arch
+from .wheelfile import installed_path
 
 #: The CPython minors whose import rules this module knows (3.9 to 3.15).
 MINORS: tuple[int, ...] = tuple(range(9, 16))
@@ -201,12 +202,10 @@ def _why_not_imported(bases: list[str], missing: tuple[Python, ...], arch: Arch)
 
 
 def _module_name(member: str) -> tuple[str, str] | None:
-    """``(dotted name, basename)`` of an importable ``.so`` member; None for others."""
-    path = member
-    m = re.match(r"[^/]+\.data/(?:purelib|platlib)/(.*)", member)
-    if m:
-        path = m.group(1)
-    if not path.endswith(".so") or ".dist-info/" in path or ".data/" in path:
+    """``(dotted name, basename)`` of an importable ``.so`` member (where it installs:
+    :func:`~muslwheel.wheelfile.installed_path`); None for others."""
+    path = installed_path(member)
+    if not path.endswith(".so") or ".dist-info/" in path:
         return None
     *dirs, base = path.split("/")
     stem = base.split(".", 1)[0]

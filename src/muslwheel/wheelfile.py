@@ -49,6 +49,7 @@ from typing import Any, Callable, NamedTuple, Protocol, runtime_checkable
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from .cores import cores_free_here, usable_cores
 from .elf import ELF_MAGIC
 from .errors import WheelError
 
@@ -203,17 +204,17 @@ class _PiecesBehind(_Pieces):
 
 def _core_to_spare() -> bool:
     """Whether this machine has a core free for a second thread: fewer runnable tasks (the
-    load average of the last minute, this process counted) than usable cores. On a busy
-    machine the second thread gains nothing, costs its hand-offs, and makes the reading
-    thread wait for it at every member's end, for as long as the scheduler takes to run it.
+    load average of the last minute, this process counted) than usable cores, and this process
+    not a worker of a pool that takes them all (:func:`muslwheel.cores.pool_worker`). On a busy machine the second
+    thread gains nothing, costs its hand-offs, and makes the reading thread wait for it at
+    every member's end, for as long as the scheduler takes to run it.
     ``MUSLWHEEL_SECOND_THREAD=1`` (or ``0``) decides instead, for tests and benchmarks."""
     forced = os.environ.get("MUSLWHEEL_SECOND_THREAD")
     if forced in ("0", "1"):
         return forced == "1"
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
+    if cores_free_here() is False:
+        return False
+    cores = usable_cores()
     try:
         return os.getloadavg()[0] < cores
     except OSError:  # pragma: no cover - no load average to read
@@ -272,6 +273,15 @@ class WheelSource(Protocol):
     def close(self) -> None: ...
 
 
+def installed_path(member: str) -> str:
+    """Where a wheel member lands relative to site-packages (``X.data/platlib/a/b.so`` -> ``a/b.so``);
+    "" for members installed elsewhere (scripts, headers, data)."""
+    parts = member.split("/")
+    if parts[0].endswith(".data") and len(parts) > 2:
+        return "/".join(parts[2:]) if parts[1] in ("platlib", "purelib") else ""
+    return member
+
+
 class LocalSource:
     """A wheel file on disk, read with ``pread`` (one system call per read, no seeking)."""
 
@@ -279,7 +289,8 @@ class LocalSource:
         self.path = Path(path)
         self.name = self.path.name
         try:
-            self._fd = os.open(self.path, os.O_RDONLY)
+            # O_NONBLOCK: opening a FIFO for reading would wait for a writer, forever.
+            self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             raise WheelError(f"{self.path}: no such file") from None
         except IsADirectoryError:
@@ -287,9 +298,10 @@ class LocalSource:
         except OSError as exc:
             raise WheelError(f"{self.path}: cannot read ({exc.strerror})") from None
         st = os.fstat(self._fd)
-        if stat.S_ISDIR(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):
             os.close(self._fd)
-            raise WheelError(f"{self.path}: is a directory")
+            what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (a pipe, socket or device)"
+            raise WheelError(f"{self.path}: is {what}")
         self.size = st.st_size
 
     def read_at(self, offset: int, length: int) -> bytes:

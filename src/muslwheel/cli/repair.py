@@ -10,10 +10,20 @@ from .common import Subparsers, print_json
 
 
 def run(args: argparse.Namespace) -> int:
+    out_dir = Path(args.wheel_dir)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _repair_all(args, out_dir)
+    except BaseException:
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # refused before writing anything: leave no trace either
+        raise
+
+
+def _repair_all(args: argparse.Namespace, out_dir: Path) -> int:
     from ..repair import repair_wheel
 
-    out_dir = Path(args.wheel_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     quiet = args.quiet or args.json
 
     def progress(message: str) -> None:

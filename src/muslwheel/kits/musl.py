@@ -5,7 +5,8 @@ musl 1.2.3 comes from Debian's bookworm binary packages for the arches Debian bu
 from its source with zig as the C compiler: Debian's upstream tarball (1.2.2 from bullseye, the
 oldest 1.2 release it serves; the newer ones from bookworm to sid), or one the user brings
 (``--musl-source``, e.g. 1.1.24 for ``musllinux_1_1``). A release older than an arch's port
-(:data:`PORT_SINCE`) is refused before anything is downloaded.
+(:func:`muslwheel.policy.arch_floor`, from musl's own history in ``data/musl_symbols.json``)
+is refused before anything is downloaded.
 
 Facts this relies on (zig 0.15): zig links its compiler_rt into a shared library with hidden
 visibility, which would hide musl's own ``memcpy``, ``memset``, ``fmod`` … in ``libc.so``; so
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from ..arch import DEBIAN_MUSL_ARCHES, Arch
 from ..cache import staged
+from ..policy import arch_floor
 from ..progress import Steps
 from ..root import DEFAULT_DIRS
 from ..zig import write_wrappers, zig_environment, zig_executable, zig_lib_dir
@@ -38,9 +40,6 @@ DEBIAN_BINARY_MUSL = "1.2.3"
 NEWEST_MUSL = "1.2.6"
 #: the oldest musl 1.2 release Debian's archive has as source (bullseye's ``musl_1.2.2.orig.tar.gz``)
 OLDEST_MUSL = "1.2.2"
-#: the musl release that brought each port younger than musl 1.1.0 (musl's WHATSNEW: "riscv64
-#: port" in 1.1.23's notes, loongarch64 in 1.2.5's); the other six arches' ports are older
-PORT_SINCE = {"riscv64": "1.1.23", "loongarch64": "1.2.5"}
 
 
 #: (arch, release) that zig does not build into a working loader: musl 1.2.2's s390x
@@ -56,8 +55,8 @@ def check_port(arch: Arch, musl: str) -> None:
     why = DOES_NOT_RUN.get((arch.name, musl))
     if why is not None:
         raise KitError(f"musl {musl} built with zig for {arch.name} does not work ({why}): give another --musl")
-    since = PORT_SINCE.get(arch.name)
-    if since is not None and version_key(musl) < version_key(since):
+    since = str(arch_floor(arch.name))  # the first release with the port (the audit's floor too)
+    if version_key(musl) < version_key(since):
         raise KitError(
             f"musl {musl} has no {arch.name} port (it arrived in musl {since}): give --musl {since} or later"
         )

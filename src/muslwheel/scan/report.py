@@ -23,12 +23,11 @@ from typing import Any
 from ..distros import fails_on
 from ..errors import MuslwheelError
 from ..libc import MuslVersion
-from ..policy import pypi_note, pypi_uploadable
+from ..policy import musllinux_platform, pypi_note, pypi_uploadable
 from ..suffixes import is_module_suffix
 from ..vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .store import COLUMNS, Store
 
-_MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_")
 _LIB = re.compile(r"^(lib[^/]*?)(-[0-9a-f]{8})?\.so(\.[\d.]+)?$")
 
 
@@ -48,7 +47,7 @@ class Data:
 
 
 def _claimed_policy(claimed: list[str]) -> tuple[int, int] | None:
-    versions = [(int(m.group(1)), int(m.group(2))) for p in claimed if (m := _MUSLLINUX.match(p))]
+    versions = [(m[0], m[1]) for p in claimed if (m := musllinux_platform(p))]
     return min(versions) if versions else None
 
 
@@ -122,7 +121,7 @@ def load(path: Path) -> Data:
             for key in r["why"]:
                 data.by_reason.setdefault(key, []).append(r)
             data.by_project.setdefault(r["project"], []).append(r)
-        elif claim and r["tag"] and (m := _MUSLLINUX.match(r["tag"])) and (int(m.group(1)), int(m.group(2))) < claim:
+        elif claim and r["tag"] and (m := musllinux_platform(r["tag"])) and (m[0], m[1]) < claim:
             data.could_claim_older.setdefault(r["project"], []).append(r)
     short_rows = [r for v in data.by_project.values() for r in v]
     data.totals = {
@@ -215,8 +214,8 @@ def _older(rows: list[dict[str, Any]]) -> str:
 
 
 def _policy_of(tag: str) -> str:
-    m = _MUSLLINUX.match(tag)
-    return f"musllinux_{m.group(1)}_{m.group(2)}" if m else tag
+    m = musllinux_platform(tag)
+    return f"musllinux_{m[0]}_{m[1]}" if m else tag
 
 
 def _md(data: Data) -> str:
@@ -284,7 +283,10 @@ def _chart_svg(data: Data) -> str | None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", ncol=1 + len(floors) // 8)
     fig.tight_layout()
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    # The same scan gives the same bytes: no date, and clip-path ids hashed from a fixed salt
+    # (matplotlib's default salt is random per process).
+    with matplotlib.rc_context({"svg.hashsalt": "muslwheel"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg") :]

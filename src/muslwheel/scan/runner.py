@@ -17,12 +17,12 @@ import concurrent.futures as cf
 import importlib
 import multiprocessing
 import os
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..cores import pool_worker, usable_cores
 from ..errors import MuslwheelError
 from ..progress import Progress
 from .http import HttpOptions
@@ -52,18 +52,6 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _watch_parent(parent: int) -> None:
-    """In an audit process: exit as soon as the scan that started it is gone (killed, even with
-    SIGKILL), instead of waiting forever on a queue nobody will fill."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 class _Budget:
@@ -199,7 +187,7 @@ def run_local(
     ctx = multiprocessing.get_context("spawn")  # the parent runs threads: never fork it
     with (
         cf.ThreadPoolExecutor(downloads) as fetchers,
-        cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_watch_parent, initargs=(os.getpid(),)) as auditors,
+        cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=pool_worker, initargs=(os.getpid(),)) as auditors,
     ):
         while True:
             # Take new wheels while there is room in the pipeline and budget for them.
@@ -300,4 +288,4 @@ def run_dask(
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return usable_cores()

@@ -12,9 +12,9 @@ version unless asked for the newest. Each wheel a filter leaves out is counted, 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from html.parser import HTMLParser
@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import MuslwheelError, TargetError
-from ..tags import parse_python_version
+from ..tags import parse_python_version, tags_for_target
 from ..wheelfile import WheelName, parse_wheel_name
 from .http import Client
 
@@ -133,18 +133,15 @@ class LeftOut:
         return {f.name: words[f.name] for f in fields(self) if getattr(self, f.name)}
 
 
+@functools.cache
+def _accepted(python: tuple[int, int]) -> frozenset[tuple[str, str]]:
+    """The (interpreter, ABI) pairs of the tags CPython *python* installs (pip's, from
+    :func:`~muslwheel.tags.tags_for_target`; the platform is the arch filter's)."""
+    return frozenset((t.interpreter, t.abi) for t in tags_for_target(["any"], python))
+
+
 def _python_accepts(tag: Tag, python: tuple[int, int]) -> bool:
-    major, minor = python
-    interp, abi = tag.interpreter, tag.abi
-    m = re.fullmatch(r"(cp|py)(\d)(\d*)", interp)
-    if not m or int(m.group(2)) != major:
-        return False
-    wheel_minor = int(m.group(3)) if m.group(3) else None
-    if m.group(1) == "py":
-        return wheel_minor is None or wheel_minor <= minor
-    if abi == "abi3":
-        return wheel_minor is not None and wheel_minor <= minor
-    return wheel_minor == minor and abi in (f"cp{major}{minor}", f"cp{major}{minor}m", "none")
+    return (tag.interpreter, tag.abi) in _accepted(python)
 
 
 def parse_python(text: str) -> tuple[int, int]:
