@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .arch import Arch, get_arch, host_runs_natively
+from .arch import Arch, get_arch
 from .audit import Verdict, audit_elfs, read_wheel_elfs
 from .errors import MuslwheelError
 from .libc import MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
+from .qemu import runner as qemu_runner
 from .resolve import ELSEWHERE, LIBRARY
 from .root import MuslRoot, SearchDir
 from .vocabulary import Libc
@@ -113,13 +113,6 @@ def _library_dirs(target: MuslRoot) -> list[str]:
     return list(target.system_dirs)
 
 
-def _runner(arch: Arch) -> list[str] | None:
-    if host_runs_natively(arch):
-        return []
-    qemu = shutil.which(arch.qemu)
-    return [qemu] if qemu else None
-
-
 def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     with WheelFile(path) as wheel:
         elfs, data = read_wheel_elfs(wheel, keep_bytes=True)
@@ -134,7 +127,8 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     target = _musl_root(arch, root)
     loader = target.loader_file
     dirs = _library_dirs(target)
-    runner = _runner(arch) if loader is not None else None
+    found = qemu_runner(arch) if loader is not None else None
+    runner = list(found.command) if found is not None else None
     result = CheckResult(
         Path(path).name,
         arch.name,
@@ -144,6 +138,8 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
         str(loader.resolve()) if loader else None,
         [str(target.host_path(d)) for d in dirs],
     )
+    if found is not None and found.how:
+        result.notes.append(found.how)
     _version_problems(result, verdict, target)
     for r in verdict.reasons:  # --list loads a file as a program: it cannot show what dlopen refuses
         if r.kind == "initial-exec-tls":
