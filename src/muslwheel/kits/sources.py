@@ -185,6 +185,7 @@ class _Apt:
         self.archives = archives
         self.kind = kind
         self.index_part = "source_Sources" if kind == "deb-src" else f"binary-{_host_debian_arch()}_Packages"
+        self.index_name = "Sources" if kind == "deb-src" else "Packages"
         self.lists = root / "lists"
         etc = root / "etc"
         for d in (
@@ -239,11 +240,11 @@ class _Apt:
         proc = self.run("apt-get", "-q", "update")
         missing = self.missing_suites()
         if len(missing) == sum(len(s) for _, s in self.archives):
-            raise SourceError(f"apt-get update fetched no {self.index_part} index: {_apt_message(proc)}")
+            raise SourceError(f"apt-get update fetched no {self.index_name} index: {_apt_message(proc)}")
         if missing:
             # The suites that did arrive can still serve; say what did not, once.
             print(
-                f"muslwheel: no {self.index_part} index for {', '.join(missing)}: {_apt_message(proc)}",
+                f"muslwheel: no {self.index_name} index for {', '.join(missing)}: {_apt_message(proc)}",
                 file=sys.stderr,
             )
 
