@@ -39,6 +39,7 @@ from muslwheel.builder.run import TargetResult
 from muslwheel.builder.target import Target, select_targets
 from muslwheel.cache import cache_dir, downloads_dir
 from muslwheel.errors import MuslwheelError
+from muslwheel.qemu import runner
 
 SDIST = (
     "orjson-3.13.0.tar.gz",
@@ -68,11 +69,32 @@ def fetch_sdist() -> Path:
     return dest
 
 
-def std_built(result: TargetResult) -> str:
-    log = result.log
-    if log is None or not log.exists():
-        return "?"
-    return "built" if "-Zbuild-std" in log.read_text(errors="replace") else "cached"
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def differing_members(a: Path, b: Path) -> list[str]:
+    """The members whose bytes differ between two wheels (or that only one has)."""
+    import zipfile
+
+    with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
+        na, nb = set(za.namelist()), set(zb.namelist())
+        out = sorted(n for n in na & nb if za.read(n) != zb.read(n))
+        out += sorted(f"{n} (only in one)" for n in na ^ nb)
+    if not out:
+        out.append("zip metadata only")
+    return out
+
+
+def std_sysroots() -> set[Path]:
+    """The Rust std sysroots the cache holds (``<cache>/rust/std/<toolchain>/<triple>``)."""
+    return {p.parent for p in (cache_dir() / "rust" / "std").glob("*/*/.complete")}
+
+
+def std_built(result: TargetResult, before: set[Path]) -> str:
+    """Whether this run built the target's std (a sysroot for its triple that was not there)."""
+    triple = result.target.arch.rust_target
+    return "built" if any(p.name == triple for p in std_sysroots() - before) else "cached"
 
 
 def native_seconds(sdist: Path, env: dict[str, str]) -> float | None:
@@ -136,42 +158,57 @@ def main() -> int:
             except MuslwheelError:
                 missing.append(f"{arch} py{py}")
     lines = results_file.header(f"muslwheel build, Rust: {SDIST[0]} (vendored crates, offline)")
-    lines += [
-        f"sdist: {SDIST[0]} sha256 {SDIST[2]}; smoke test: orjson.dumps/loads round trip in the kit's CPython",
-        "",
-    ]
+    lines += [f"sdist: {SDIST[0]} sha256 {SDIST[2]}; smoke test: orjson.dumps/loads round trip in the kit's CPython"]
+    for arch in {t.arch.name: t.arch for t in targets}.values():
+        if arch.qemu_minimum is not None:  # say which qemu ran it, and why (muslwheel.qemu)
+            chosen = runner(arch)
+            said = chosen.how if chosen is not None and chosen.how else f"{arch.name}: {chosen}"
+            lines.append(f"runner: {said}")
     runs: list[dict[str, TargetResult]] = []
+    digests: list[dict[str, str]] = []
     walls: list[float] = []
+    std_before = std_sysroots()
     for run in range(args.runs):
         out = Path(tempfile.mkdtemp(prefix="bench-rust-"))
         start = time.monotonic()
-        summary = build(BuildOptions(sdist, out, targets, jobs=args.jobs, test_command=SMOKE, keep_work=True))
+        summary = build(BuildOptions(sdist, out, targets, jobs=args.jobs, test_command=SMOKE))
         walls.append(time.monotonic() - start)
         runs.append({r.target.name: r for r in summary.results})
+        digests.append({r.target.name: sha256(r.wheel) for r in summary.results if r.wheel is not None})
         if run == 0:
             results = summary.results
-    head = f"{'target':28} {'status':7} {'tag':34} {'honest':6} {'import+smoke':12} {'std':7} {'build s':>8}"
+    head = f"{'target':29} {'status':7} {'tag':38} {'honest':6} {'import+smoke':12} {'std':6} {'build s':>8}"
     if args.runs > 1:
-        head += f" {'warm s':>7}"
-    lines.append(head)
+        head += f" {'warm s':>7} {'same bytes':10}"
+    lines += ["", head]
     ok = 0
     for r in results:
         honest = "-"
         if r.wheel is not None:
             honest = "yes" if audit_wheel(r.wheel).honest else "NO"
         row = (
-            f"{r.target.name:28} {r.status:7} {(r.tag or '-'):34} {honest:6} "
-            f"{('yes' if r.ok and r.imported else 'no'):12} {std_built(r):7} {r.seconds.get('build', 0):8.1f}"
+            f"{r.target.name:29} {r.status:7} {(r.tag or '-'):38} {honest:6} "
+            f"{('yes' if r.ok and r.imported else 'no'):12} {std_built(r, std_before):6} {r.seconds.get('build', 0):8.1f}"
         )
         if args.runs > 1:
             warm = runs[-1][r.target.name]
-            row += f" {warm.seconds.get('build', 0):7.1f}"
+            first, last = digests[0].get(r.target.name), digests[-1].get(r.target.name)
+            same = "-" if first is None or last is None else "yes" if first == last else "NO"
+            row += f" {warm.seconds.get('build', 0):7.1f} {same:10}"
+            if same == "NO" and r.wheel is not None and warm.wheel is not None:
+                lines.append(row)
+                row = f"    differs: {', '.join(differing_members(r.wheel, warm.wheel))}"
         lines.append(row)
         if not r.ok:
             lines.append(f"    {r.stage}: {r.error}")
         ok += r.ok and honest == "yes" and bool(r.imported)
     lines.append("")
     lines.append(f"{ok} of {len(results)} targets built, repaired, honest, imported and smoke-tested")
+    if args.runs > 1:
+        same_all = sum(1 for n, d in digests[0].items() if digests[-1].get(n) == d)
+        lines.append(
+            f"same bytes twice: {same_all} of {len(results)} wheels byte-identical between run 1 and run {args.runs}"
+        )
     lines.append("wall: " + ", ".join(f"run {i + 1} {w:.1f} s" for i, w in enumerate(walls)) + f" (-j {args.jobs})")
     if missing:
         lines.append(f"no kit: {', '.join(missing)}")
@@ -179,13 +216,13 @@ def main() -> int:
         native = native_seconds(sdist, {**os.environ})
         if native is not None:
             lines.append(f"native x86_64 glibc build_wheel (maturin build --release, same toolchain): {native:.1f} s")
-            builds = [r.seconds.get("build", 0) for r in (runs[-1].values() if args.runs > 1 else results) if r.ok]
-            if builds:
+            for label, run_results in (("cold", runs[0]), ("warm", runs[-1]))[: args.runs]:
                 lines.append(
-                    f"cost per target ({'warm' if args.runs > 1 else 'cold'} build / native): "
+                    f"cost per target ({label} build / native): "
                     + ", ".join(
-                        f"{name.split('-')[0]} {r.seconds.get('build', 0) / native:.2f}"
-                        for name, r in (runs[-1] if args.runs > 1 else {r.target.name: r for r in results}).items()
+                        f"{name.replace('-musl', ' ').split(' ')[0]}/{r.target.python} "
+                        f"{r.seconds.get('build', 0) / native:.2f}"
+                        for name, r in run_results.items()
                         if r.ok
                     )
                 )
