@@ -21,6 +21,12 @@ cache: CI empties the build cache on every run and keeps this one. Candidate ver
 newest first; the first whose files all arrive wins, and its version is recorded. A failure names
 apt's own message or the HTTP error of each version tried, on one line.
 
+Binary packages (:func:`debian_binaries`: Debian's Rust for :mod:`muslwheel.builder.rust`, a newer
+qemu-user for :mod:`muslwheel.qemu`) come the same way: apt names each ``.deb``'s URI, size and
+SHA256 from a signed ``Packages`` index (the system's, or a private ``deb`` configuration of this
+host's architecture for a suite the system does not list, trixie), and this module downloads and
+verifies it into the download cache.
+
 Command line, for the shell scripts (prints the upstream tarball's path)::
 
     python -m muslwheel.kits.sources python3.11 --version-prefix 3.11 [--downloads DIR]
