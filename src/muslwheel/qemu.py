@@ -54,6 +54,8 @@ def runner(arch: Arch) -> Runner | None:
     if host_runs_natively(arch):
         return Runner(())
     on_path = shutil.which(arch.qemu)
+    if arch.qemu_minimum is None:  # any will do: never asked its version
+        return Runner((on_path,)) if on_path else None
     key = (arch.name, on_path)
     with _lock:
         if key not in _found:
@@ -79,8 +81,7 @@ def _dotted(version: tuple[int, ...]) -> str:
 
 
 def _find(arch: Arch, on_path: str | None) -> Runner | None:
-    if arch.qemu_minimum is None:
-        return Runner((on_path,)) if on_path else None
+    assert arch.qemu_minimum is not None
     minimum, feature = arch.qemu_minimum
     version = qemu_version(on_path) if on_path else None
     if on_path and version is not None and version[:2] >= minimum:
