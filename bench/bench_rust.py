@@ -1,21 +1,26 @@
 """muslwheel build over a real Rust sdist that vendors its crates: every target built offline,
 repaired, honest by ``show``, imported and smoke-tested in the kit's CPython.
 
-    MUSLWHEEL_CACHE=... python bench/bench_rust.py --arch all --python 3.11 [--jobs 2] [--runs 2]
-        [--out bench/results/rust.txt]
+    MUSLWHEEL_CACHE=... python bench/bench_rust.py --arch all --python 3.11,3.13 [--jobs 2]
+        [--runs 2] [--cold-rust] [--no-native] [--out bench/results/rust.txt]
 
 The sdist is orjson 3.13.0 (pinned by SHA256, downloaded once into the download cache): its
 ``.cargo/config.toml`` replaces crates-io with ``include/cargo``, so cargo needs no network.
 maturin comes from the world's ``rust-wheels`` (``PIP_NO_INDEX``). Targets are the kits for each
 arch × minor (a pair without a kit is listed as missing). Run 1 is cold for whatever the Rust
-caches lack (Debian's toolchain, each target's std: the ``std`` column says whether this run
-built it); run 2 (``--runs 2``) is warm. ``native`` is the same PEP 517 build for this host
-(x86_64 glibc, the same toolchain, no cross environment): the cost rule's reference.
+caches lack (the ``std`` column says whether this run built the target's std); with
+``--cold-rust`` for all of it (an empty Rust cache for run 1: Debian's toolchain unpacked from
+the download cache, every target's std built). Every run compiles the crates from nothing (each
+target has its own cargo target dir); run 2 (``--runs 2``) is warm, and ``same bytes`` says
+whether its wheel is byte-identical to run 1's. ``native`` is the same PEP 517 build for this
+host (x86_64 glibc, the same toolchain, no cross environment): the cost rule's reference.
+loongarch64's import runs under the qemu :mod:`muslwheel.qemu` picks (the ``runner:`` line).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -67,6 +73,26 @@ def fetch_sdist() -> Path:
             raise SystemExit(f"{name}: SHA256 {got}, expected {sha}")
         dest.write_bytes(data)
     return dest
+
+
+@contextlib.contextmanager
+def cold_rust_cache(cold: bool) -> Iterator[None]:
+    """With *cold*: builder.rust's cache (Debian's toolchain, the std sysroots, CARGO_HOME) is an
+    empty directory for the duration (removed after), so the run pays all of it; the shared
+    cache is never touched."""
+    if not cold:
+        yield
+        return
+    from muslwheel.builder import rust
+
+    real = rust.rust_cache
+    tmp = Path(tempfile.mkdtemp(prefix="cold-rust-", dir=cache_dir()))
+    rust.rust_cache = lambda: tmp  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        rust.rust_cache = real  # type: ignore[assignment]
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def sha256(path: Path) -> str:
@@ -137,6 +163,11 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--no-native", action="store_true")
+    ap.add_argument(
+        "--cold-rust",
+        action="store_true",
+        help="run 1 with an empty Rust cache (Debian's toolchain unpacked, every std built, inside its times)",
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "rust.txt")
     args = ap.parse_args()
     arches = list(ARCHES) if args.arch == "all" else args.arch.split(",")
@@ -171,7 +202,8 @@ def main() -> int:
     for run in range(args.runs):
         out = Path(tempfile.mkdtemp(prefix="bench-rust-"))
         start = time.monotonic()
-        summary = build(BuildOptions(sdist, out, targets, jobs=args.jobs, test_command=SMOKE))
+        with cold_rust_cache(args.cold_rust and run == 0):
+            summary = build(BuildOptions(sdist, out, targets, jobs=args.jobs, test_command=SMOKE))
         walls.append(time.monotonic() - start)
         runs.append({r.target.name: r for r in summary.results})
         digests.append({r.target.name: sha256(r.wheel) for r in summary.results if r.wheel is not None})
@@ -188,7 +220,7 @@ def main() -> int:
             honest = "yes" if audit_wheel(r.wheel).honest else "NO"
         row = (
             f"{r.target.name:29} {r.status:7} {(r.tag or '-'):38} {honest:6} "
-            f"{('yes' if r.ok and r.imported else 'no'):12} {std_built(r, std_before):6} {r.seconds.get('build', 0):8.1f}"
+            f"{('yes' if r.ok and r.imported else 'no'):12} {('cold' if args.cold_rust else std_built(r, std_before)):6} {r.seconds.get('build', 0):8.1f}"
         )
         if args.runs > 1:
             warm = runs[-1][r.target.name]
