@@ -86,12 +86,12 @@ def _find(arch: Arch, on_path: str | None) -> Runner | None:
     version = qemu_version(on_path) if on_path else None
     if on_path and version is not None and version[:2] >= minimum:
         return Runner((on_path,), version)
-    why = (
-        f"{arch.qemu} {_dotted(version[:2]) if version else '(version unknown)'} on PATH predates "
-        f"{feature} ({_dotted(minimum)})"
-        if on_path
-        else f"no {arch.qemu} on PATH"
-    )
+    if not on_path:
+        why = f"no {arch.qemu} on PATH"
+    elif version is None:
+        why = f"{arch.qemu} on PATH does not say its version ({feature} needs {_dotted(minimum)})"
+    else:
+        why = f"{arch.qemu} {_dotted(version[:2])} on PATH predates {feature} ({_dotted(minimum)})"
     from .errors import MuslwheelError
 
     try:
