@@ -244,6 +244,14 @@ def main() -> int:
     lines.append("wall: " + ", ".join(f"run {i + 1} {w:.1f} s" for i, w in enumerate(walls)) + f" (-j {args.jobs})")
     if missing:
         lines.append(f"no kit: {', '.join(missing)}")
+    for t in targets:  # each kit's own cold build time, as its build recorded it (kit.json)
+        kit_json = t.root.parent / "kit.json" if t.kit is not None and t.root is not None else None
+        meta = json.loads(kit_json.read_text()) if kit_json is not None and kit_json.is_file() else {}
+        if "cpython_build_seconds" in meta:
+            lines.append(
+                f"kit {t.name}: CPython {meta['cpython_version']} built in {meta['cpython_build_seconds']:.0f} s"
+                f" at load {meta['cpython_build_load']:.1f} (-j 2, recorded by its build)"
+            )
     if not args.no_native:
         native = native_seconds(sdist, {**os.environ})
         if native is not None:
