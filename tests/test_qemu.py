@@ -2,7 +2,7 @@
 unless it is older than the arch's minimum. rustc's loongarch64 musl target enables LSX by
 default (rust-lang/rust#132140), which qemu-user translates only since 8.1; Debian bookworm's
 qemu-loongarch64 is 7.2, under which orjson's loongarch64 wheel died importing with SIGILL
-(bench/results/rust.txt before this). An extension the suite builds with one LSX instruction in
+(bench_rust.py's first run, 2026-12-06). An extension the suite builds with one LSX instruction in
 its module init: PATH's 7.2 crashes on it, and ``check --import`` (kits, the sandbox) imports it
 with Debian's newer qemu-user, fetched once into the cache. The other arches keep PATH's."""
 
