@@ -138,6 +138,27 @@ def test_maturin_project_builds_repairs_and_runs_on_three_arches(rust_build: obj
 
 
 @pytest.mark.world
+def test_no_build_path_reaches_the_wheel(rust_build: object) -> None:
+    """maturin's SBOM (PEP 770 ``.dist-info/sboms/``) names the project by its source directory,
+    the target's random work directory, so two builds of one sdist differed in it: it is mapped
+    to ``/muslwheel-build``, as ``--remap-path-prefix`` maps the binary's paths, and RECORD
+    follows (repair verifies every member against it). orjson built twice gives the same bytes:
+    bench/results/rust.txt, "same bytes"."""
+    import zipfile
+
+    from muslwheel.cache import cache_dir
+
+    work = str(cache_dir() / "build" / "work").encode()
+    for r in rust_build.results:  # type: ignore[attr-defined]
+        assert r.ok, (r.target.name, r.error)
+        with zipfile.ZipFile(r.wheel) as z:
+            members = {n: z.read(n) for n in z.namelist()}
+        assert [n for n, data in members.items() if work in data] == [], r.target.name
+        sboms = [data for n, data in members.items() if "/sboms/" in n]
+        assert sboms and all(b"path+file:///muslwheel-build/" in data for data in sboms), r.target.name
+
+
+@pytest.mark.world
 def test_rust_std_weak_imports_stay_harmless(rust_build: object) -> None:
     """Rust's std imports ``__cxa_thread_atexit_impl`` (glibc only), ``gettid`` (musl 1.2.2) and
     ``getrandom`` weakly and probes for them at run time: ``show`` must neither call them

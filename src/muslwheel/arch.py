@@ -41,6 +41,12 @@ class Arch:
     #: whether PyPI accepts musllinux uploads for it: ``_musllinux_arches`` in pypi/warehouse's
     #: ``warehouse/forklift/legacy.py`` (x86_64, i686, aarch64, armv7l, ppc64le, s390x, riscv64)
     pypi_accepts: bool
+    #: the oldest qemu-user that runs what compilers build for it by default, and what that
+    #: release brought, or None when any will do: rustc's ``loongarch64-unknown-linux-musl``
+    #: enables LSX (rust-lang/rust#132140; ``rustc --print cfg`` says ``target_feature="lsx"``),
+    #: whose instructions qemu-user translates since 8.1 (``target/loongarch/insn_trans/
+    #: trans_lsx.c.inc``); 7.2 (Debian bookworm) ends such a program with SIGILL
+    qemu_minimum: tuple[tuple[int, int], str] | None = None
 
     @property
     def loader_name(self) -> str:
@@ -97,7 +103,8 @@ ARCHES: dict[str, Arch] = {
              zig_target="loongarch64-linux-musl", gnu_host="loongarch64-linux-musl", qemu="qemu-loongarch64",
              meson_cpu_family="loongarch64", cmake_processor="loongarch64",
              rust_target="loongarch64-unknown-linux-musl", strip_prefix="loongarch64-linux-gnu",
-             zig_kernel_headers="loongarch-linux-any", debian_arch=None, debian_multiarch=None, pypi_accepts=False),
+             zig_kernel_headers="loongarch-linux-any", debian_arch=None, debian_multiarch=None, pypi_accepts=False,
+             qemu_minimum=((8, 1), "LSX")),
     )
 }
 # fmt: on

@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .arch import Arch, get_arch, host_runs_natively
+from .arch import Arch, get_arch
 from .audit import Verdict, audit_elfs, read_wheel_elfs
 from .errors import MuslwheelError
 from .libc import MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
+from .qemu import runner as qemu_runner
 from .resolve import ELSEWHERE, LIBRARY
 from .root import MuslRoot, SearchDir
 from .vocabulary import Libc
@@ -114,10 +114,8 @@ def _library_dirs(target: MuslRoot) -> list[str]:
 
 
 def _runner(arch: Arch) -> list[str] | None:
-    if host_runs_natively(arch):
-        return []
-    qemu = shutil.which(arch.qemu)
-    return [qemu] if qemu else None
+    found = qemu_runner(arch)
+    return list(found.command) if found is not None else None
 
 
 def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
@@ -144,6 +142,9 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
         str(loader.resolve()) if loader else None,
         [str(target.host_path(d)) for d in dirs],
     )
+    found = qemu_runner(arch) if runner else None  # remembered: the same one, for its line
+    if found is not None and found.how:
+        result.notes.append(found.how)
     _version_problems(result, verdict, target)
     for r in verdict.reasons:  # --list loads a file as a program: it cannot show what dlopen refuses
         if r.kind == "initial-exec-tls":

@@ -244,6 +244,10 @@ def _stages(
         if not isinstance(name, str) or not (dist / name).is_file():
             raise BuildError(f"{system.backend}: build_wheel returned {name!r}, not a wheel it wrote")
         result.built_wheel = name
+        if uses_rust(system):  # maturin's SBOM names the work directory: mapped out, as in the binary
+            from .rust import normalise_sboms
+
+            normalise_sboms(dist / name, tc.work)
     with clock.stage("repair"):
         _repair(dist / name, out_dir, tc, result)
     with clock.stage("check"):

@@ -31,7 +31,8 @@ cargo-zigbuild's argument rules), ``-C target-feature=-crt-static`` (an extensio
 ``cdylib`` loaded by a dynamic musl CPython), the target CPython's config for PyO3
 (``PYO3_CROSS_LIB_DIR``, ``PYO3_CROSS_PYTHON_VERSION``), ``CARGO_HOME`` in the cache, the
 target dir in the work directory, and ``--remap-path-prefix`` so no build path reaches a
-binary (with ``SOURCE_DATE_EPOCH`` from the cross environment, two builds are identical).
+binary (with ``SOURCE_DATE_EPOCH`` from the cross environment, two builds are identical; the
+same paths are mapped out of maturin's SBOM afterwards, :func:`normalise_sboms`).
 Offline, each failure is one line: no Rust toolchain, a std that cannot be built, a crate
 cargo could not fetch (:func:`cargo_failure`).
 """
@@ -377,6 +378,51 @@ def rust_environment(
         if found and var not in base:
             env[var] = found
     return env
+
+
+def normalise_sboms(wheel: Path, work: Path) -> list[str]:
+    """Map the build's paths out of the wheel's SBOMs (PEP 770 ``.dist-info/sboms/``), in place.
+
+    maturin writes a CycloneDX SBOM of the crate graph whose ``bom-ref`` of the project is
+    ``path+file://<its source directory>``: the target's random work directory, so two builds
+    of one sdist differed in that file (and RECORD). It becomes :data:`~muslwheel.zig.BUILD_PATH`
+    and ``CARGO_HOME`` ``/cargo``, as ``--remap-path-prefix`` maps them in the binary; RECORD's
+    lines of the changed files are rewritten. Returns the changed members."""
+    import base64
+    import hashlib
+    import zipfile
+
+    pairs = [(str(work).encode(), BUILD_PATH.encode()), (str(rust_cache() / CARGO_HOME).encode(), b"/cargo")]
+    with zipfile.ZipFile(wheel) as z:
+        infos = z.infolist()
+        data = {i.filename: z.read(i) for i in infos}
+    changed = []
+    for name, blob in data.items():
+        if "/sboms/" in name and name.split("/", 1)[0].endswith(".dist-info"):
+            new = blob
+            for old, replacement in pairs:
+                new = new.replace(old, replacement)
+            if new != blob:
+                data[name] = new
+                changed.append(name)
+    if not changed:
+        return []
+    record = next((n for n in data if n.endswith(".dist-info/RECORD") and n.count("/") == 1), None)
+    if record is not None:
+        lines = []
+        for line in data[record].decode().splitlines():
+            path = line.rsplit(",", 2)[0]
+            if path in changed:
+                digest = base64.urlsafe_b64encode(hashlib.sha256(data[path]).digest()).rstrip(b"=").decode()
+                line = f"{path},sha256={digest},{len(data[path])}"
+            lines.append(line)
+        data[record] = ("\n".join(lines) + "\n").encode()
+    partial = wheel.with_name(wheel.name + ".partial")
+    with zipfile.ZipFile(partial, "w") as out:
+        for info in infos:
+            out.writestr(info, data[info.filename], compress_type=info.compress_type)
+    os.replace(partial, wheel)
+    return changed
 
 
 _CRATE_FAILURES = (

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,13 +173,14 @@ class Kit:
         return find_build_python(self._need_python())
 
     def runner(self) -> list[str]:
-        """The prefix that runs this arch's binaries here: ``[]`` natively, else ``[qemu-ARCH]``."""
-        if host_runs_natively(self.arch_info):
-            return []
-        qemu = shutil.which(self.arch_info.qemu)
-        if qemu is None:
+        """The prefix that runs this arch's binaries here: ``[]`` natively, else ``[qemu-ARCH]``
+        (:func:`muslwheel.qemu.runner`: PATH's, or Debian's newer one when PATH's is too old)."""
+        from ..qemu import runner
+
+        found = runner(self.arch_info)
+        if found is None:
             raise KitError(f"kit {self.name}: no {self.arch_info.qemu} on PATH to run {self.arch} binaries")
-        return [qemu]
+        return list(found.command)
 
     def loader_command(self) -> list[str]:
         """Run a program of the kit's arch with the kit's loader and libraries only:

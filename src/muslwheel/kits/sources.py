@@ -21,6 +21,12 @@ cache: CI empties the build cache on every run and keeps this one. Candidate ver
 newest first; the first whose files all arrive wins, and its version is recorded. A failure names
 apt's own message or the HTTP error of each version tried, on one line.
 
+Binary packages (:func:`debian_binaries`: Debian's Rust for :mod:`muslwheel.builder.rust`, a newer
+qemu-user for :mod:`muslwheel.qemu`) come the same way: apt names each ``.deb``'s URI, size and
+SHA256 from a signed ``Packages`` index (the system's, or a private ``deb`` configuration of this
+host's architecture for a suite the system does not list, trixie), and this module downloads and
+verifies it into the download cache.
+
 Command line, for the shell scripts (prints the upstream tarball's path)::
 
     python -m muslwheel.kits.sources python3.11 --version-prefix 3.11 [--downloads DIR]
@@ -54,11 +60,19 @@ SECURITY_SUITES = ("bookworm-security",)
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 
-def archives() -> tuple[tuple[str, tuple[str, ...]], ...]:
+def archives(
+    suites: tuple[str, ...] = SUITES, security: tuple[str, ...] = SECURITY_SUITES
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(archive URI, suites): Debian's archive and its security archive, or a mirror of both
     (``MUSLWHEEL_DEBIAN_MIRROR=http://host/debian`` serves ``…/debian`` and ``…/debian-security``)."""
     mirror = os.environ.get("MUSLWHEEL_DEBIAN_MIRROR", DEFAULT_MIRROR).rstrip("/")
-    return ((mirror, SUITES), (mirror + "-security", SECURITY_SUITES))
+    return ((mirror, suites), (mirror + "-security", security))
+
+
+#: The suites of the private ``deb`` configuration :func:`debian_binaries` reads when asked for
+#: a suite the system's apt does not list (a bookworm host lists bookworm only): per suite, its
+#: updates in the archive and its security suite.
+BINARY_SUITES = {"trixie": (("trixie", "trixie-updates"), ("trixie-security",))}
 
 
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -169,9 +183,15 @@ def matches_prefix(version: str, prefix: str | None) -> bool:
 
 
 class _Apt:
-    def __init__(self, root: Path, archives: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """apt with a private configuration under *root*: ``deb-src`` entries (source packages), or
+    ``deb`` entries of this host's architecture only (binary packages, :func:`debian_binaries`)."""
+
+    def __init__(self, root: Path, archives: Sequence[tuple[str, Sequence[str]]], kind: str = "deb-src") -> None:
         self.root = root
         self.archives = archives
+        self.kind = kind
+        self.index_part = "source_Sources" if kind == "deb-src" else f"binary-{_host_debian_arch()}_Packages"
+        self.index_name = "Sources" if kind == "deb-src" else "Packages"
         self.lists = root / "lists"
         etc = root / "etc"
         for d in (
@@ -182,8 +202,9 @@ class _Apt:
         ):
             d.mkdir(parents=True, exist_ok=True)
         (etc / "sources.list").write_text("")
+        only = f"Architectures: {_host_debian_arch()}\n" if kind == "deb" else ""
         stanzas = [
-            f"Types: deb-src\nURIs: {uri}\nSuites: {' '.join(suites)}\nComponents: main\nSigned-By: {KEYRING}\n"
+            f"Types: {kind}\nURIs: {uri}\nSuites: {' '.join(suites)}\nComponents: main\n{only}Signed-By: {KEYRING}\n"
             for uri, suites in archives
         ]
         (etc / "sources.list.d" / "muslwheel.sources").write_text("\n".join(stanzas))
@@ -196,6 +217,7 @@ class _Apt:
             f"-oDir::Cache={root / 'cache'}",
             "-oAPT::Get::List-Cleanup=0",
             "-oDebug::NoLocking=1",
+            "-oAcquire::Languages=none",
         ]
 
     def run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -204,7 +226,7 @@ class _Apt:
         return subprocess.run([tool, *self.options, *args], capture_output=True, text=True, check=False)
 
     def index_files(self) -> list[Path]:
-        return [p for p in self.lists.glob("*_source_Sources*") if p.is_file()]
+        return [p for p in self.lists.glob(f"*_{self.index_part}*") if p.is_file()]
 
     def missing_suites(self) -> list[str]:
         have = {p.name for p in self.index_files()}
@@ -212,7 +234,7 @@ class _Apt:
         for uri, suites in self.archives:
             host_path = re.sub(r"^\w+://", "", uri).rstrip("/").replace("/", "_")
             for suite in suites:
-                if not any(n.startswith(f"{host_path}_dists_{suite}_main_source_Sources") for n in have):
+                if not any(n.startswith(f"{host_path}_dists_{suite}_main_{self.index_part}") for n in have):
                     missing.append(suite)
         return missing
 
@@ -224,10 +246,13 @@ class _Apt:
         proc = self.run("apt-get", "-q", "update")
         missing = self.missing_suites()
         if len(missing) == sum(len(s) for _, s in self.archives):
-            raise SourceError(f"apt-get update fetched no Sources index: {_apt_message(proc)}")
+            raise SourceError(f"apt-get update fetched no {self.index_name} index: {_apt_message(proc)}")
         if missing:
             # The suites that did arrive can still serve; say what did not, once.
-            print(f"muslwheel: no Sources index for {', '.join(missing)}: {_apt_message(proc)}", file=sys.stderr)
+            print(
+                f"muslwheel: no {self.index_name} index for {', '.join(missing)}: {_apt_message(proc)}",
+                file=sys.stderr,
+            )
 
     def versions(self, package: str) -> list[str]:
         proc = self.run("apt-cache", "showsrc", "--only-source", package)
@@ -246,6 +271,18 @@ class _Apt:
         if not out:
             raise SourceError(f"apt-get source --print-uris {package}={version}: {_apt_message(proc)}")
         return out
+
+
+def _host_debian_arch() -> str:
+    """This host's Debian architecture (``amd64``): the binary packages a ``deb`` entry lists."""
+    try:
+        proc = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=False)
+    except OSError:
+        raise SourceError("dpkg not found: Debian's binary packages need apt and dpkg") from None
+    arch = proc.stdout.strip()
+    if proc.returncode != 0 or not arch:
+        raise SourceError(f"dpkg --print-architecture: exit status {proc.returncode}")
+    return arch
 
 
 class _VersionKey:
@@ -379,24 +416,34 @@ def debian_source(
 _PRINTED_DEB = re.compile(r"^'([^']+)' (\S+) ([0-9]+) SHA256:([0-9a-f]{64})$")
 
 
-def debian_binaries(packages: Sequence[str], files_dir: Path | None = None) -> list[Path]:
+def debian_binaries(packages: Sequence[str], files_dir: Path | None = None, *, suite: str | None = None) -> list[Path]:
     """Debian's binary packages *packages* (``name``, ``name=version``, ``name:arch``), one
-    ``.deb`` each, as the system's signed ``Packages`` indexes name them (URI, size, SHA256 from
+    ``.deb`` each, as a signed ``Packages`` index names them (URI, size, SHA256 from
     ``apt-get download --print-uris``), downloaded once and verified into *files_dir* (default
-    ``<downloads>/debs``) by :func:`fetch_verified`. A file already there with the index's size
-    and SHA256 is not fetched again (so a warm cache works offline)."""
+    ``<downloads>/debs``) by :func:`fetch_verified`. The index is the system's apt's, or, for a
+    *suite* of :data:`BINARY_SUITES` (``trixie``, which a bookworm host does not list), a private
+    ``deb`` configuration of this host's architecture under ``<downloads>/apt-<suite>``
+    (the newest version in the suite, its updates and its security suite). A file already there
+    with the index's size and SHA256 is not fetched again (so a warm cache works offline)."""
     import tempfile
 
     files_dir = files_dir or default_downloads() / "debs"
     if shutil.which("apt-get") is None:
         raise SourceError(f"apt-get not found: Debian's {', '.join(packages)} cannot be had here")
+    cmd = ["apt-get", "download", "--print-uris", *packages]
+    apt: _Apt | None = None
+    if suite is not None:
+        if suite not in BINARY_SUITES:
+            raise SourceError(f"no private apt configuration for Debian's {suite} (known: {', '.join(BINARY_SUITES)})")
+        apt = _Apt(default_downloads() / f"apt-{suite}", archives(*BINARY_SUITES[suite]), kind="deb")
+        apt.update()
+        cmd[1:1] = apt.options
     with tempfile.TemporaryDirectory() as empty:  # apt prints nothing for files already in cwd
-        proc = subprocess.run(
-            ["apt-get", "download", "--print-uris", *packages], cwd=empty, capture_output=True, text=True
-        )
+        proc = subprocess.run(cmd, cwd=empty, capture_output=True, text=True)
     found = [m.groups() for m in map(_PRINTED_DEB.match, proc.stdout.splitlines()) if m]
     if proc.returncode != 0 or len(found) != len(packages):
-        raise SourceError(f"apt names no .deb for some of {', '.join(packages)}: {_apt_message(proc)}")
+        where = f" in {suite}" if suite else ""
+        raise SourceError(f"apt names no .deb{where} for some of {', '.join(packages)}: {_apt_message(proc)}")
     return [fetch_verified(SourceFile(uri, name, int(size), sha), files_dir) for uri, name, size, sha in found]
 
 
