@@ -162,7 +162,7 @@ def kits_with_libz(arch: str, kits: dict[str, dict[str, object]], work: Path) ->
     entries link to the kit's, lib/ holding the kit's loader and libc and a libz.so.1 built by
     zig from the Debian zlib source the test world uses. The kits themselves are not touched."""
     found = subprocess.run(
-        [sys.executable, "-m", "muslwheel.kits.sources", "zlib", "--version-prefix", "1.2.13"],
+        [sys.executable, "-m", "muslwheel.debian", "zlib", "--version-prefix", "1.2.13"],
         capture_output=True,
         text=True,
         check=True,

@@ -72,9 +72,9 @@ def make_root(arch: str, work: Path) -> Path:
     root = work / f"root-{arch}"
     (root / "lib").mkdir(parents=True)
     shutil.copy(f"/lib/ld-musl-{ldso}.so.1", root / "lib")
-    # The zlib tarball the test world uses (downloaded once and verified by muslwheel.kits.sources).
+    # The zlib tarball the test world uses (downloaded once and verified by muslwheel.debian).
     found = subprocess.run(
-        [sys.executable, "-m", "muslwheel.kits.sources", "zlib", "--version-prefix", "1.2.13"],
+        [sys.executable, "-m", "muslwheel.debian", "zlib", "--version-prefix", "1.2.13"],
         capture_output=True,
         text=True,
         check=True,

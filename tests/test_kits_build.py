@@ -22,10 +22,10 @@ import pytest
 from conftest import kit_for, muslwheel_cmd, need, run, run_ok, write_c
 from test_kits import build_against
 
+from muslwheel.debian import default_downloads
 from muslwheel.elf import read_elf
 from muslwheel.kits import read_kit
 from muslwheel.kits.build import NEWEST_MUSL, StderrProgress, _Steps
-from muslwheel.kits.sources import default_downloads
 
 MARKER_C = "int muslwheel_given_source(void) { return 656; }\n"
 CALLER_C = r"""

@@ -1,4 +1,4 @@
-"""Debian source downloads (muslwheel.kits.sources): judged by the files, verified, with the real reason.
+"""Debian source downloads (muslwheel.debian): judged by the files, verified, with the real reason.
 
 Issue #9: `apt-get source` exited 100 over a `.dsc` the security suite listed but did not serve,
 although the tarball the build needs had arrived; the script then blamed deb-src. These tests
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from muslwheel.kits.sources import (
+from muslwheel.debian import (
     SourceError,
     SourceFile,
     compare_versions,
@@ -187,7 +187,7 @@ def test_a_broken_source_download_fails_with_the_real_reason_on_one_line(tmp_pat
     env["MUSLWHEEL_DEBIAN_MIRROR"] = f"http://127.0.0.1:{_closed_port()}/debian"
     env["PYTHONPATH"] = str(REPO / "src")
     proc = subprocess.run(
-        [sys.executable, "-m", "muslwheel.kits.sources", "musl", "--downloads", str(tmp_path / "dl")],
+        [sys.executable, "-m", "muslwheel.debian", "musl", "--downloads", str(tmp_path / "dl")],
         capture_output=True,
         text=True,
         env=env,

@@ -164,7 +164,7 @@ def main() -> int:
         "--debian-source",
         metavar="VERSION",
         help="like --tarball, with the upstream tarball of Debian's musl source package VERSION (1.2.6), "
-        "downloaded and SHA256-checked by muslwheel.kits.sources",
+        "downloaded and SHA256-checked by muslwheel.debian",
     )
     parser.add_argument("--origin", help="with --tarball: where it came from (recorded in the output)")
     parser.add_argument("--arches", default=",".join(ARCHES), help="comma-separated wheel arch names")
@@ -185,7 +185,7 @@ def main() -> int:
             parser.error("--glibc-dir needs --glibc-origin")
         return add_glibc(args.glibc_dir, args.glibc_origin, args.out)
     if args.debian_source is not None:
-        from muslwheel.kits.sources import debian_source
+        from muslwheel.debian import debian_source
 
         src = debian_source("musl", version_prefix=args.debian_source)
         origin = (

@@ -9,7 +9,7 @@ otherwise ``qemu-ARCH`` from ``PATH``, unless that one is older than the arch's
 default; Debian bookworm's qemu-user is 7.2). Then it is Debian's newer qemu-user
 (:data:`DEBIAN_SUITE`'s ``qemu-user``: statically linked, no dependencies), downloaded once into
 the download cache and verified against Debian's signed index
-(:func:`muslwheel.kits.sources.debian_binaries`), with only the arch's ``qemu-ARCH`` unpacked into
+(:func:`muslwheel.debian.debian_binaries`), with only the arch's ``qemu-ARCH`` unpacked into
 ``<cache>/qemu/<version>/``. One line (:attr:`Runner.how`, said once per process on stderr) says
 which was taken and why. Without apt or a network (and nothing in the caches), the ``PATH`` one is
 kept and the line says what will crash under it; with no qemu at all, nothing runs the arch here
@@ -115,7 +115,7 @@ def _find(arch: Arch, on_path: str | None) -> Runner | None:
 def debian_qemu(arch: Arch) -> tuple[Path, str]:
     """Debian's ``qemu-ARCH`` (:data:`DEBIAN_SUITE`), unpacked once into the cache: (program,
     Debian's upstream version). The ``.deb`` comes through the download cache, verified."""
-    from .kits.sources import SourceError, debian_binaries, upstream_version
+    from .debian import SourceError, debian_binaries, upstream_version
 
     have = _unpacked(arch)
     if have is not None:  # apt is not asked again (nor the network): the first one stays

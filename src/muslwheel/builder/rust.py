@@ -13,7 +13,7 @@ this order, and the one taken is said in one line (:attr:`RustSetup.how`):
    exists at all for Tier 3 targets such as ``s390x-unknown-linux-musl``): Debian's
    ``rustc-web``, ``cargo-web`` and ``rust-web-src`` (:data:`DEBIAN_PACKAGES`, bookworm-security,
    with the libraries they need that bookworm does not install), downloaded as kits download
-   Debian's files (:func:`muslwheel.kits.sources.debian_binaries`: URI, size and SHA256 from
+   Debian's files (:func:`muslwheel.debian.debian_binaries`: URI, size and SHA256 from
    apt's signed index; kept in the download cache), unpacked with ``dpkg-deb -x`` into
    ``<cache>/rust/debian-<version>`` (nothing is installed system-wide; ``patchelf`` points
    the programs at their own libraries), then path 2 with that compiler.
@@ -144,7 +144,7 @@ def rust_cache() -> Path:
 
 def debian_rustc(say: list[str] | None = None) -> Rustc:
     """Debian's Rust :data:`DEBIAN_RUST` in the cache, downloaded and unpacked if missing."""
-    from ..kits.sources import SourceError, debian_binaries
+    from ..debian import SourceError, debian_binaries
 
     prefix = rust_cache() / f"debian-{DEBIAN_RUST}"
     with locked(prefix.with_name(prefix.name + ".lock")):

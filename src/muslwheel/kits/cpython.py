@@ -64,9 +64,9 @@ def kit_pythons() -> list[str]:
 
 def cpython_tarball(python: str, cpython_source: Path | None) -> Path:
     """The source tarball of CPython *python* (``3.13t`` is ``3.13``'s): *cpython_source*, or
-    Debian's (downloaded once; :class:`~muslwheel.kits.sources.SourceError` in one line when
+    Debian's (downloaded once; :class:`~muslwheel.debian.SourceError` in one line when
     Debian serves none)."""
-    from .sources import SourceError
+    from ..debian import SourceError
 
     if cpython_source is not None:
         return cpython_source

@@ -127,7 +127,7 @@ def _build_musl_root(
 
 
 def _downloads() -> Path:
-    from .sources import default_downloads
+    from ..debian import default_downloads
 
     d = default_downloads() / "debs"
     d.mkdir(parents=True, exist_ok=True)
@@ -140,7 +140,7 @@ _PRINTED_URI = re.compile(r"^'([^']+)' (\S+) ([0-9]+) SHA256:([0-9a-f]{64})$")
 def _debian_binaries(arch: Arch, packages: list[str], dest: Path) -> list[Path]:
     """Debian's binary packages *packages* for *arch*, downloaded once (apt names the files and
     their SHA256; we fetch and verify them) and unpacked into *dest*."""
-    from .sources import SourceFile, fetch_verified
+    from ..debian import SourceFile, fetch_verified
 
     darch = arch.debian_arch
     if darch is None:

@@ -162,6 +162,6 @@ def run(
 def source_tarball(package: str, version_prefix: str) -> Path:
     """The upstream tarball of Debian source *package* whose version starts *version_prefix*
     (downloaded once, verified, into the download cache)."""
-    from .sources import debian_source
+    from ..debian import debian_source
 
     return debian_source(package, version_prefix=version_prefix).orig

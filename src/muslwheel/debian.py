@@ -1,4 +1,5 @@
-"""Debian source packages, judged by the files they need, not by apt's exit status.
+"""Debian's archive: source and binary packages, verified against its signed indexes, judged by the
+files they need, not by apt's exit status.
 
 Kits and the test world are built from Debian's source packages (musl, zlib, libffi, CPython).
 ``apt-get source`` is the wrong judge of such a download: it exits 100 when the security suite's
@@ -29,7 +30,7 @@ verifies it into the download cache.
 
 Command line, for the shell scripts (prints the upstream tarball's path)::
 
-    python -m muslwheel.kits.sources python3.11 --version-prefix 3.11 [--downloads DIR]
+    python -m muslwheel.debian python3.11 --version-prefix 3.11 [--downloads DIR]
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..cache import downloads_dir
-from ..errors import MuslwheelError
+from .cache import downloads_dir
+from .errors import MuslwheelError
 
 #: The suites of the deb-src entries the private apt configuration holds, per archive.
 #: bullseye for musl 1.2.2 (its ``musl_1.2.2.orig.tar.gz``); a package's newest version wins
@@ -448,7 +449,7 @@ def debian_binaries(packages: Sequence[str], files_dir: Path | None = None, *, s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m muslwheel.kits.sources", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m muslwheel.debian", description=__doc__.split("\n")[0])
     parser.add_argument("package")
     parser.add_argument("--version-prefix")
     parser.add_argument("--downloads", type=Path)
