@@ -1,7 +1,9 @@
 """muslwheel build for Rust: a maturin project (``rustfixture.py``: raw FFI, no crates.io)
 cross-built for x86_64, aarch64 and i686, each wheel repaired, honest by ``show``, and imported
 and run in the kit's own CPython; its std's weak imports stay harmless; an offline build that
-needs a crate says which one in one line; zig's linker rules (cargo-zigbuild's) hold.
+needs a crate says which one in one line; zig's linker rules (cargo-zigbuild's) hold; each of
+the toolchain's three paths (an installed std, a std from the toolchain's rust-src, Debian's
+toolchain) is taken where it applies, with real toolchains.
 
 The Rust toolchain is whatever :mod:`muslwheel.builder.rust` finds (here: Debian's rustc-web,
 downloaded once into the download cache, each target's std built once into the cache), so the
@@ -216,3 +218,71 @@ def test_setuptools_rust_project_builds_and_runs(tmp_path: Path, rust_wheels: Pa
     assert r.ok, (r.stage, r.error, r.log_tail)
     assert "rawffi" in r.imported and any(n.startswith("rust: ") for n in r.notes)
     assert audit_wheel(r.wheel).honest
+
+
+def _toolchain_with_installed_std(debian: Path, std_sysroot: Path, triple: str, dest: Path) -> Path:
+    """A toolchain laid out as rustup installs one with ``rustup target add <triple>`` and no
+    ``rust-src``: Debian's compiler (hard links where the filesystem allows, else copies) with
+    the target's std in ``lib/rustlib/<triple>/lib`` and no ``lib/rustlib/src``."""
+    import shutil
+
+    def copy(src: str, dst: str) -> object:
+        try:
+            os.link(src, dst)
+            return dst
+        except OSError:
+            return shutil.copy2(src, dst)
+
+    shutil.copytree(debian / "usr" / "bin", dest / "usr" / "bin", copy_function=copy, symlinks=True)
+    lib = dest / "usr" / "lib"
+    for part in (debian / "usr" / "lib").iterdir():
+        if part.name != "rustlib":
+            shutil.copytree(part, lib / part.name, copy_function=copy, symlinks=True)
+    for part in (debian / "usr" / "lib" / "rustlib").iterdir():
+        if part.name != "src":
+            shutil.copytree(part, lib / "rustlib" / part.name, copy_function=copy, symlinks=True)
+    shutil.copytree(std_sysroot / "lib" / "rustlib" / triple, lib / "rustlib" / triple, copy_function=copy)
+    return dest / "usr" / "bin"
+
+
+@pytest.mark.world
+def test_each_toolchain_path_is_taken_where_it_applies_and_an_installed_std_builds(
+    tmp_path: Path, rust_wheels: Path, rust_build: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """builder.rust's three paths, with real toolchains, each said in its one line: a rustc
+    with the target's std installed uses it as is (rustup's ``target add``: here Debian's
+    compiler with the std laid out where rustup puts it, and no rust-src); a rustc with its
+    rust-src builds the std from it (Debian's own, given as $RUSTC); no rustc at all takes
+    Debian's. The first is then a whole build: maturin, repair, import and the smoke test."""
+    from muslwheel.arch import ARCHES
+    from muslwheel.builder.rust import debian_rustc, rust_setup
+
+    arch = ARCHES["x86_64"]
+    triple = arch.rust_target
+    debian = debian_rustc()  # the suite's Rust builds (rust_build) fetched and unpacked it
+    prefix = debian.rustc.parent.parent.parent
+
+    monkeypatch.delenv("RUSTC", raising=False)
+    monkeypatch.delenv("CARGO", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-rust"))
+    assert rust_setup(arch).how.startswith("rust: no rustc on PATH: Debian's rustc")
+
+    monkeypatch.setenv("RUSTC", str(debian.rustc))
+    monkeypatch.setenv("CARGO", str(debian.cargo))
+    from_source = rust_setup(arch)
+    assert from_source.how.endswith(f"has no std for {triple}: built from its rust-src"), from_source.how
+    assert from_source.sysroot is not None
+
+    bindir = _toolchain_with_installed_std(prefix, from_source.sysroot, triple, tmp_path / "rustup-like")
+    monkeypatch.setenv("RUSTC", str(bindir / "rustc"))
+    monkeypatch.setenv("CARGO", str(bindir / "cargo"))
+    installed = rust_setup(arch)
+    assert installed.sysroot is None and installed.how.endswith(f"its installed std for {triple}"), installed.how
+
+    monkeypatch.undo()
+    project = write_rust_fixture(tmp_path)
+    env = {**_offline(rust_wheels), "RUSTC": str(bindir / "rustc"), "CARGO": str(bindir / "cargo")}
+    summary = _build(project, tmp_path / "out", _kit_targets(["x86_64"]), env, TEST)
+    (result,) = summary.results  # type: ignore[attr-defined]
+    assert result.ok, (result.stage, result.error, result.log_tail)
+    assert installed.how in result.notes and "rawffi.rawffi" in result.imported
