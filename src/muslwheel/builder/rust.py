@@ -388,9 +388,10 @@ def normalise_sboms(wheel: Path, work: Path) -> list[str]:
     of one sdist differed in that file (and RECORD). It becomes :data:`~muslwheel.zig.BUILD_PATH`
     and ``CARGO_HOME`` ``/cargo``, as ``--remap-path-prefix`` maps them in the binary; RECORD's
     lines of the changed files are rewritten. Returns the changed members."""
-    import base64
     import hashlib
     import zipfile
+
+    from ..wheelfile import record_digest
 
     pairs = [(str(work).encode(), BUILD_PATH.encode()), (str(rust_cache() / CARGO_HOME).encode(), b"/cargo")]
     with zipfile.ZipFile(wheel) as z:
@@ -413,8 +414,7 @@ def normalise_sboms(wheel: Path, work: Path) -> list[str]:
         for line in data[record].decode().splitlines():
             path = line.rsplit(",", 2)[0]
             if path in changed:
-                digest = base64.urlsafe_b64encode(hashlib.sha256(data[path]).digest()).rstrip(b"=").decode()
-                line = f"{path},sha256={digest},{len(data[path])}"
+                line = f"{path},{record_digest(hashlib.sha256(data[path]).digest())},{len(data[path])}"
             lines.append(line)
         data[record] = ("\n".join(lines) + "\n").encode()
     partial = wheel.with_name(wheel.name + ".partial")
