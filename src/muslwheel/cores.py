@@ -24,9 +24,9 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def cores_free_here() -> bool | None:
-    """False in a worker of a pool with a worker on every core; None (nothing known) elsewhere."""
-    return False if _fills_cores else None
+def in_pool_filling_cores() -> bool:
+    """Whether this process is a worker of a pool with a worker on every core."""
+    return _fills_cores
 
 
 def pool_worker(parent: int, fills_cores: bool = False) -> None:

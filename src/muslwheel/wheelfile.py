@@ -49,7 +49,7 @@ from typing import Any, Callable, NamedTuple, Protocol, runtime_checkable
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from .cores import cores_free_here, usable_cores
+from .cores import in_pool_filling_cores, usable_cores
 from .elf import ELF_MAGIC
 from .errors import WheelError
 
@@ -212,7 +212,7 @@ def _core_to_spare() -> bool:
     forced = os.environ.get("MUSLWHEEL_SECOND_THREAD")
     if forced in ("0", "1"):
         return forced == "1"
-    if cores_free_here() is False:
+    if in_pool_filling_cores():
         return False
     cores = usable_cores()
     try:

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
 
+from ..cache import cache_dir
+from ..cores import usable_cores
 from ..errors import MuslwheelError
-from ..kits import cache_dir
 from ..policy import pypi_note, pypi_uploadable
 from ..progress import BoardPrinter
 from ..sandbox import room as sandbox_room
@@ -138,7 +139,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildSumma
         sandbox_room(options.sandbox)  # a host that cannot sandbox the wheel's code: refused before any build
     out_dir.mkdir(parents=True, exist_ok=True)
     say: Progress = progress or (lambda _r, _m: None)
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = options.jobs or usable_cores()
     start = time.monotonic()
     results = [TargetResult(t) for t in options.targets]
     work_root = cache_dir() / "build" / "work"

@@ -52,6 +52,7 @@ from pathlib import Path
 
 from ..arch import Arch, get_arch
 from ..cache import cache_dir, locked, staged
+from ..cores import usable_cores
 from ..zig import BUILD_PATH, write_rust_linker
 from .target import BuildError, TargetUnavailable
 
@@ -235,7 +236,7 @@ def build_std(rustc: Rustc, triple: str, log: Path | None = None) -> Path:
                 "--offline",
                 "--release",
                 "-j",
-                str(min(2, os.cpu_count() or 1)),
+                str(min(2, usable_cores())),
                 "-Zbuild-std=std,panic_abort,panic_unwind",
                 "--target",
                 triple,
