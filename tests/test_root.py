@@ -316,7 +316,9 @@ def test_a_loader_run_that_fails_without_musls_words_is_not_loads(
     )
     wheel = make_wheel(tmp_path, "use", "1.0", "py3-none-linux_x86_64", {"use/libuse.so": lib.read_bytes()})
     assert check.check_wheel(wheel).loads  # the real loader: it loads
-    monkeypatch.setattr(check, "_runner", lambda arch: ["/bin/sh", "-c", runner, "qemu"])
+    from muslwheel.qemu import Runner
+
+    monkeypatch.setattr(check, "qemu_runner", lambda arch: Runner(("/bin/sh", "-c", runner, "qemu")))
     result = check.check_wheel(wheel)
     assert not result.loads
     assert [(p.file, p.kind, p.subject) for p in result.problems] == [("use/libuse.so", "loader-failed", said)]

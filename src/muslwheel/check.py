@@ -113,11 +113,6 @@ def _library_dirs(target: MuslRoot) -> list[str]:
     return list(target.system_dirs)
 
 
-def _runner(arch: Arch) -> list[str] | None:
-    found = qemu_runner(arch)
-    return list(found.command) if found is not None else None
-
-
 def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     with WheelFile(path) as wheel:
         elfs, data = read_wheel_elfs(wheel, keep_bytes=True)
@@ -132,7 +127,8 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     target = _musl_root(arch, root)
     loader = target.loader_file
     dirs = _library_dirs(target)
-    runner = _runner(arch) if loader is not None else None
+    found = qemu_runner(arch) if loader is not None else None
+    runner = list(found.command) if found is not None else None
     result = CheckResult(
         Path(path).name,
         arch.name,
@@ -142,7 +138,6 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
         str(loader.resolve()) if loader else None,
         [str(target.host_path(d)) for d in dirs],
     )
-    found = qemu_runner(arch) if runner else None  # remembered: the same one, for its line
     if found is not None and found.how:
         result.notes.append(found.how)
     _version_problems(result, verdict, target)

@@ -761,9 +761,10 @@ class NotRegularFile(OSError):
         super().__init__(errno.EINVAL, "not a regular file (a pipe, socket or device)", os.fspath(path))
 
 
-def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
-    """*path* opened for reading if it is a regular file (symlinks followed), else
-    :class:`NotRegularFile` (``IsADirectoryError`` for a directory), without waiting on a FIFO."""
+def open_regular_fd(path: str | os.PathLike[str]) -> int:
+    """A descriptor reading *path* if it is a regular file (symlinks followed), else
+    :class:`NotRegularFile` (``IsADirectoryError`` for a directory), without waiting on a FIFO
+    (``O_NONBLOCK``: opening one for reading would wait for a writer, forever)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
@@ -771,7 +772,12 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
         raise NotRegularFile(path)
-    return os.fdopen(fd, "rb")
+    return fd
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """*path* opened for reading as a file object (see :func:`open_regular_fd`)."""
+    return os.fdopen(open_regular_fd(path), "rb")
 
 
 def read_regular(path: str | os.PathLike[str]) -> bytes:

@@ -50,7 +50,7 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .cores import in_pool_filling_cores, usable_cores
-from .elf import ELF_MAGIC
+from .elf import ELF_MAGIC, NotRegularFile, open_regular_fd
 from .errors import WheelError
 
 _isal_inflater: Callable[[], Any] | None
@@ -289,20 +289,16 @@ class LocalSource:
         self.path = Path(path)
         self.name = self.path.name
         try:
-            # O_NONBLOCK: opening a FIFO for reading would wait for a writer, forever.
-            self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+            self._fd = open_regular_fd(self.path)
         except FileNotFoundError:
             raise WheelError(f"{self.path}: no such file") from None
         except IsADirectoryError:
             raise WheelError(f"{self.path}: is a directory") from None
+        except NotRegularFile as exc:
+            raise WheelError(f"{self.path}: is {exc.strerror}") from None
         except OSError as exc:
             raise WheelError(f"{self.path}: cannot read ({exc.strerror})") from None
-        st = os.fstat(self._fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(self._fd)
-            what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (a pipe, socket or device)"
-            raise WheelError(f"{self.path}: is {what}")
-        self.size = st.st_size
+        self.size = os.fstat(self._fd).st_size
 
     def read_at(self, offset: int, length: int) -> bytes:
         return os.pread(self._fd, length, offset)

@@ -78,14 +78,15 @@ def _audited(paths: list[str]) -> Iterator[tuple[str, Verdict | MuslwheelError]]
     wheel alone. Wheels of a few MiB in all are audited here, one by one (:data:`_POOL_OVER`)."""
     from ..cores import pool_worker, usable_cores
 
-    def size(i: int) -> int:
+    def size(path: str) -> int:
         try:
-            return os.stat(paths[i]).st_size
+            return os.stat(path).st_size
         except OSError:  # refused by the audit in its turn, in its own words
             return 0
 
+    sizes = [size(p) for p in paths]
     workers = min(len(paths), usable_cores())
-    if workers <= 1 or sum(map(size, range(len(paths)))) < _POOL_OVER:
+    if workers <= 1 or sum(sizes) < _POOL_OVER:
         yield from ((p, _audit_one(p)) for p in paths)
         return
 
@@ -104,7 +105,7 @@ def _audited(paths: list[str]) -> Iterator[tuple[str, Verdict | MuslwheelError]]
     try:
         futures: dict[int, cf.Future[Verdict | MuslwheelError]] = {}
         with contextlib.suppress(cf.BrokenExecutor):  # a worker already killed: the rest is not judged
-            for i in sorted(range(len(paths)), key=size, reverse=True):
+            for i in sorted(range(len(paths)), key=sizes.__getitem__, reverse=True):
                 futures[i] = pool.submit(_audit_one, paths[i])
         for i, path in enumerate(paths):
             try:
