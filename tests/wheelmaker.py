@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 #: Every wheel made in this test session, in order: the repair/show invariant test
-#: (tests/test_invariant.py, run last) goes over all of them.
+#: (tests/core/test_invariant.py, run last) goes over all of them.
 MADE: list[Path] = []
 
 

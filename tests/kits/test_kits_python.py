@@ -27,7 +27,6 @@ print(zlib.crc32(b"musl"), zlib.decompress(zlib.compress(b"kit" * 1000)) == b"ki
 """
 
 
-@pytest.mark.world
 @pytest.mark.parametrize(("arch", "musl"), PY_KITS, ids=PY_KIT_IDS)
 def test_zlib_and_ctypes_work_in_the_kits_cpython(arch: str, musl: str) -> None:
     kit = kit_for(arch, musl, PY)
@@ -36,7 +35,6 @@ def test_zlib_and_ctypes_work_in_the_kits_cpython(arch: str, musl: str) -> None:
     assert out == ["4196687167", "True", "9", f"[1, 3, 5, 7, 9] {bits} cpython-311"]
 
 
-@pytest.mark.world
 @pytest.mark.parametrize("musl", [DEBIAN_BINARY_MUSL, NEWEST_MUSL])
 def test_a_kit_built_with_cpython_source_is_built_from_that_tarball(musl: str) -> None:
     # scripts/build-world builds the i686 kits with --cpython-source: Debian's tarball plus one module
@@ -67,7 +65,6 @@ print(sys.abiflags, sys._is_gil_enabled(), sysconfig.get_config_var("Py_GIL_DISA
 )
 
 
-@pytest.mark.world
 @pytest.mark.parametrize("arch", FT_ARCHES)
 def test_a_free_threaded_kit_runs_without_the_gil_from_its_t_paths(arch: str) -> None:
     # zlib and ctypes (a call into musl, a callback from it) as in every kit, then the build's own

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from conftest import (
     runner_for,
     write_c,
 )
+from worldfixture import unpack_debian_musl
 
 from muslwheel.libc import (
     MuslVersion,
@@ -172,23 +172,6 @@ def test_static_executable_is_reported_static(toolchain: Toolchain, tmp_path: Pa
     found = detect_executable(exe)
     assert found.libc == "static" and found.arch == "aarch64"
     assert any("PEP 656" in n for n in found.notes)
-
-
-def unpack_debian_musl(arch_deb: str, root: Path) -> Path:
-    """Copy the files of Debian's installed musl:ARCH package into *root*, links as links."""
-    listing = run(["dpkg", "-L", f"musl:{arch_deb}"])
-    need(listing.returncode == 0, f"Debian package musl:{arch_deb}")
-    for line in listing.stdout.splitlines():
-        src = Path(line)
-        if src.is_dir() or not (src.is_file() or src.is_symlink()):
-            continue
-        dest = root / line.lstrip("/")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
-            os.symlink(os.readlink(src), dest)
-        else:
-            shutil.copy2(src, dest)
-    return root
 
 
 NO_PROCESS_HOOK = """

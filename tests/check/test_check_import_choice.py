@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CACHE, kit_for, muslwheel_cmd, need, run, run_ok, write_c
-from test_check_import import build_extension, import_results, relr_wheel
+from kitfixture import build_extension, import_results, relr_wheel
 from wheelmaker import make_wheel
 
 from muslwheel.kits import Kit
@@ -45,7 +45,6 @@ def fixture_wheel(kit: Kit, tmp_path: Path, tag: str, files: dict[str, bytes | s
     return make_wheel(out, "chk", "1.0", tag, members)
 
 
-@pytest.mark.world
 @pytest.mark.parametrize("plat", ["musllinux_1_1_x86_64", "musllinux_1_2_x86_64"])
 def test_default_kits_are_the_oldest_musl_the_tag_promises_and_the_newest(plat: str, tmp_path: Path) -> None:
     old, new = kit_for("x86_64", DEBIAN_BINARY_MUSL, PY), kit_for("x86_64", NEWEST_MUSL, PY)
@@ -59,7 +58,6 @@ def test_default_kits_are_the_oldest_musl_the_tag_promises_and_the_newest(plat: 
     assert [r["kit"] for r in json.loads(alone.stdout)] == [new.name]
 
 
-@pytest.mark.world
 def test_a_wheel_whose_python_has_no_kit_says_so_on_one_line(tmp_path: Path) -> None:
     old, new = kit_for("x86_64", DEBIAN_BINARY_MUSL, PY), kit_for("x86_64", NEWEST_MUSL, PY)
     env = kits_cache(tmp_path, old, new)
@@ -82,7 +80,6 @@ def test_a_wheel_whose_python_has_no_kit_says_so_on_one_line(tmp_path: Path) -> 
     assert cp312.read_bytes() == before
 
 
-@pytest.mark.world
 def test_a_system_library_the_kit_lacks_is_reported_as_such_not_as_a_crash(tmp_path: Path) -> None:
     kit = kit_for("x86_64", NEWEST_MUSL, PY)
     # an extension that needs libz.so.1 from the system, as pillow's aarch64 wheel does; the kits
@@ -114,7 +111,6 @@ def test_a_system_library_the_kit_lacks_is_reported_as_such_not_as_a_crash(tmp_p
     assert "imports, but 1 module(s) not proven: the kit lacks libz.so.1" in text.stdout
 
 
-@pytest.mark.world
 def test_the_timeout_bounds_each_module_not_the_whole_wheel(tmp_path: Path) -> None:
     kit = kit_for("x86_64", NEWEST_MUSL, PY)
     slow = {f"slow{i}/__init__.py": "import time\ntime.sleep(1.0)\n" for i in range(4)}
@@ -135,7 +131,6 @@ def test_the_timeout_bounds_each_module_not_the_whole_wheel(tmp_path: Path) -> N
     assert bad.returncode == 2 and "--timeout" in bad.stderr
 
 
-@pytest.mark.world
 def test_a_plain_library_in_a_package_is_not_imported_as_a_module(tmp_path: Path) -> None:
     # pyarrow ships pyarrow/libarrow_python.so beside its modules: a library, no PyInit_
     kit = kit_for("x86_64", NEWEST_MUSL, PY)
@@ -156,7 +151,6 @@ def test_a_plain_library_in_a_package_is_not_imported_as_a_module(tmp_path: Path
     assert results["chk.plain"][0] == "imported" and results["chk._ext"][0] == "imported"
 
 
-@pytest.mark.world
 def test_an_extension_whose_package_wants_a_missing_dependency_is_still_proven(tmp_path: Path) -> None:
     # pydantic_core's __init__ imports typing_extensions, which check --import does not install:
     # its extension is then loaded from its file, so a crash in it still shows
@@ -184,7 +178,6 @@ def test_a_pure_wheel_has_nothing_to_import_and_says_so(tmp_path: Path) -> None:
     assert (report["kit"], report["ok"], report["modules"]) == (None, True, [])
 
 
-@pytest.mark.world
 def test_a_glibc_module_is_a_binary_error_that_names_its_file(tmp_path: Path) -> None:
     kit = kit_for("x86_64", NEWEST_MUSL, PY)
     gnu = build_extension(kit, tmp_path, "_gnu", suffix=".cpython-311-x86_64-linux-gnu.so")
@@ -195,7 +188,6 @@ def test_a_glibc_module_is_a_binary_error_that_names_its_file(tmp_path: Path) ->
     assert result == "binary-error" and f"does not import a module file named {gnu.name}" in detail
 
 
-@pytest.mark.world
 def test_check_names_the_object_that_needs_a_missing_library(tmp_path: Path) -> None:
     # pillow's x86_64 wheel on a root without libz.so.1: `check` printed
     # "PIL/_imaging…: libz.so.1" twice, once for _imaging and once for the libtiff it loads
@@ -370,7 +362,6 @@ def linked_cache(tmp_path: Path, arch: str) -> tuple[dict[str, str], Path, str]:
     return env, cache, f"{arch}-musl{base}-py{PY}"
 
 
-@pytest.mark.world
 def test_check_import_makes_the_kit_it_needs_unless_told_not_to(tmp_path: Path) -> None:
     # a cache with no CPython kit for aarch64: only what making one reuses
     built = kit_for("aarch64", DEBIAN_BINARY_MUSL, PY)
@@ -399,7 +390,6 @@ def test_check_import_makes_the_kit_it_needs_unless_told_not_to(tmp_path: Path) 
     assert (cache / "kits" / made / "kit.json").is_file()
 
 
-@pytest.mark.world
 def test_build_makes_the_kit_of_a_foreign_arch_and_the_wheel_in_one_command(tmp_path: Path) -> None:
     from buildfixture import BEFORE_BUILD, TEST, write_fixture
     from conftest import WORLD, checkout_env
@@ -422,7 +412,6 @@ def test_build_makes_the_kit_of_a_foreign_arch_and_the_wheel_in_one_command(tmp_
     assert f"no kit for aarch64 py3.11: making {made}" in proc.stderr and (cache / "kits" / made / "kit.json").is_file()
 
 
-@pytest.mark.world
 def test_a_free_threaded_wheel_is_imported_in_the_free_threaded_kit_only(tmp_path: Path) -> None:
     ft = kit_for("x86_64", NEWEST_MUSL, "3.13t")
     # beside the real free-threaded kit, a GIL-enabled 3.13 kit that exists only as a record: a

@@ -17,6 +17,7 @@ from conftest import (
     write_c,
 )
 from wheelmaker import make_wheel
+from worldfixture import musl_venv, pip_install
 
 LIB_C = "int scale(int x) { return 7 * x; }\n"
 MAIN_C = """#include <stdio.h>
@@ -95,17 +96,6 @@ def build_extension(toolchain: Toolchain, musl_python: Path, tmp: Path, name: st
     src = write_c(tmp / f"{name}.c", EXT_C.replace("_tri", name))
     toolchain.build("x86_64", out, [src], shared=True, args=[f"-I{include}"])
     return out, suffix
-
-
-def musl_venv(musl_python: Path, tmp: Path) -> Path:
-    env_dir = tmp / "venv"
-    run_ok([musl_python, "-m", "venv", "--without-pip", env_dir])
-    return env_dir / "bin" / "python"
-
-
-def pip_install(python: Path, wheels: Path, *args: object) -> None:
-    pip = next(wheels.glob("pip-*.whl"))
-    run_ok([python, f"{pip}/pip", "install", "--no-index", "--disable-pip-version-check", *args])
 
 
 def test_musl_cpython_installs_a_local_wheel_and_imports_it(

@@ -119,7 +119,6 @@ def rust_build(tmp_path_factory: pytest.TempPathFactory, rust_wheels: Path) -> o
     return _build(project, tmp / "out", _kit_targets(RUST_ARCHES), _offline(rust_wheels), TEST)
 
 
-@pytest.mark.world
 def test_maturin_project_builds_repairs_and_runs_on_three_arches(rust_build: object) -> None:
     """x86_64, aarch64 and i686 (32-bit): each wheel built by maturin with zig as Rust's linker,
     repaired to a musllinux tag, honest, loaded by the kit's musl and run in its CPython (a
@@ -139,7 +138,6 @@ def test_maturin_project_builds_repairs_and_runs_on_three_arches(rust_build: obj
         assert verdict.honest and verdict.arch == arch and not verdict.external_libs
 
 
-@pytest.mark.world
 def test_no_build_path_reaches_the_wheel(rust_build: object) -> None:
     """maturin's SBOM (PEP 770 ``.dist-info/sboms/``) names the project by its source directory,
     the target's random work directory, so two builds of one sdist differed in it: it is mapped
@@ -160,7 +158,6 @@ def test_no_build_path_reaches_the_wheel(rust_build: object) -> None:
         assert sboms and all(b"path+file:///muslwheel-build/" in data for data in sboms), r.target.name
 
 
-@pytest.mark.world
 def test_rust_std_weak_imports_stay_harmless(rust_build: object) -> None:
     """Rust's std imports ``__cxa_thread_atexit_impl`` (glibc only), ``gettid`` (musl 1.2.2) and
     ``getrandom`` weakly and probes for them at run time: ``show`` must neither call them
@@ -188,7 +185,6 @@ def test_rust_std_weak_imports_stay_harmless(rust_build: object) -> None:
     assert {"__cxa_thread_atexit_impl", "gettid"} <= seen, seen  # the std really imports them
 
 
-@pytest.mark.world
 def test_an_offline_crate_fetch_fails_in_one_line(tmp_path: Path, rust_wheels: Path) -> None:
     """A crate that is neither vendored nor reachable: the target fails saying which crate."""
     project = write_rust_fixture(tmp_path)
@@ -206,7 +202,6 @@ def test_an_offline_crate_fetch_fails_in_one_line(tmp_path: Path, rust_wheels: P
     assert r.status == "unavailable" and summary.exit_status == 2  # type: ignore[attr-defined]
 
 
-@pytest.mark.world
 def test_setuptools_rust_project_builds_and_runs(tmp_path: Path, rust_wheels: Path) -> None:
     """The same crates behind setuptools-rust (``RustExtension``, the target from
     ``CARGO_BUILD_TARGET``): built, repaired, honest, run in the kit's CPython."""
@@ -245,7 +240,6 @@ def _toolchain_with_installed_std(debian: Path, std_sysroot: Path, triple: str, 
     return dest / "usr" / "bin"
 
 
-@pytest.mark.world
 def test_each_toolchain_path_is_taken_where_it_applies_and_an_installed_std_builds(
     tmp_path: Path, rust_wheels: Path, rust_build: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:

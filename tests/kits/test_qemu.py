@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, kit_for, muslwheel_cmd, need, run, write_c
-from test_kits import build_against
+from kitfixture import build_against
 from wheelmaker import make_wheel
 
 from muslwheel.arch import ARCHES
@@ -38,7 +38,6 @@ PyMODINIT_FUNC PyInit__lsx(void) {
 """
 
 
-@pytest.mark.world
 def test_lsx_code_imports_under_a_qemu_new_enough_for_it(tmp_path: Path) -> None:
     kit = kit_for("loongarch64", NEWEST_MUSL, "3.11")
     ext = build_against(

@@ -82,7 +82,6 @@ def test_builds_json_says_whether_pypi_takes_the_targets_arch() -> None:
     assert (result("loongarch64")["pypi_uploadable"], result("aarch64")["pypi_uploadable"]) == (False, True)
 
 
-@pytest.mark.world
 def test_build_says_a_loongarch64_wheel_cannot_go_to_pypi(tmp_path: Path) -> None:
     """The suite's fixture built for loongarch64 in its kit (musl's loader checks it under
     qemu-user; no import: the import proof is test_build's): the summary and --json say so,

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from conftest import ALL_ARCHES, CACHE, kit_for, muslwheel_cmd, need, run, run_ok, write_c
+from kitfixture import build_against
 from wheelmaker import make_wheel
 
 from muslwheel.arch import DEBIAN_MUSL_ARCHES
 from muslwheel.cache import downloads_dir
 from muslwheel.elf import read_elf
-from muslwheel.kits import Kit
 from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 from muslwheel.kits.musl import OLDEST_MUSL
 
@@ -43,14 +43,6 @@ int main(int argc, char **argv) {
 """
 
 
-def build_against(kit: Kit, out: Path, source: Path, *args: str) -> Path:
-    """Compile with zig against the kit's own musl (its headers, startup files and libc.so)."""
-    env = dict(os.environ, ZIG_LIBC=str(kit.zig_libc_file()))
-    run_ok([sys.executable, "-m", "ziglang", "cc", "-target", kit.zig_target, "-O2", *args, "-o", out, source], env=env)
-    return out
-
-
-@pytest.mark.world
 @pytest.mark.parametrize(("arch", "musl"), LOADER_KITS, ids=[f"{a}-{m}" for a, m in LOADER_KITS])
 def test_a_program_runs_on_the_kits_own_musl(arch: str, musl: str, tmp_path: Path) -> None:
     kit = kit_for(arch, musl)
@@ -65,7 +57,6 @@ def test_a_program_runs_on_the_kits_own_musl(arch: str, musl: str, tmp_path: Pat
     assert (detected["musl_version"], detected["arch"]) == (musl, arch)
 
 
-@pytest.mark.world
 @pytest.mark.parametrize("arch", ALL_ARCHES)
 def test_zig_built_musl_exports_its_own_functions_and_not_compiler_rt(arch: str) -> None:
     exported = read_elf(kit_for(arch, NEWEST_MUSL).loader).defined_names
@@ -177,7 +168,6 @@ PyMODINIT_FUNC PyInit__sort(void) { return PyModule_Create(&def); }
 """
 
 
-@pytest.mark.world
 @pytest.mark.parametrize("arch", OLDEST_KIT_ARCHES)
 def test_a_wheel_needing_qsort_r_fails_on_musl_1_2_2_and_imports_on_1_2_3(arch: str, tmp_path: Path) -> None:
     # qsort_r arrived in musl 1.2.3: musl 1.2.2's own loader refuses the module, as on Alpine 3.15

@@ -422,7 +422,7 @@ def test_the_import_step_and_test_run_in_the_sandbox(tmp_path: Path, build_wheel
     """build --test runs the wheel's code: under the sandbox its connection to a listener on
     127.0.0.1, to a Unix socket in $HOME, and its writes into $HOME and /tmp reach nothing, and
     the target still builds, imports and passes; with --no-sandbox all of them reach the host."""
-    from test_sandbox import EVERYTHING, NOTHING, host
+    from sandboxfixture import EVERYTHING, NOTHING, host
 
     project = write_fixture(tmp_path)
     env = offline_env(build_wheels)

@@ -2,7 +2,7 @@
 
 The real build here is musl's: cheap (about a minute), and proven to come from the given tarball
 by a function only that tarball has. CPython's `--cpython-source` is proven on the i686 CI kits
-(``scripts/build-world`` builds them from a given tarball; ``tests/test_kits_python.py``).
+(``scripts/build-world`` builds them from a given tarball; ``tests/kits/test_kits_python.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import kit_for, muslwheel_cmd, need, run, run_ok, write_c
-from test_kits import build_against
+from kitfixture import build_against
 
 from muslwheel.debian import default_downloads
 from muslwheel.elf import read_elf
@@ -92,7 +92,6 @@ def _run_on_a_terminal(cmd: list[str], env: dict[str, str], timeout: float) -> t
     return code, b"".join(chunks).decode(errors="replace")
 
 
-@pytest.mark.world
 def test_a_musl_kit_is_built_from_the_given_tarball_with_live_progress_on_a_terminal(tmp_path: Path) -> None:
     given = _musl_tarball_with_marker(tmp_path)
     before = _digest(given)

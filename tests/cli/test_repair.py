@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Toolchain, checkout_env, muslwheel_cmd, need, python_include, run, run_ok, runner_for, write_c
-from test_world import musl_venv, pip_install
 from wheelmaker import make_wheel
+from worldfixture import musl_venv, pip_install
 
 from muslwheel.elf import parse_elf
 
@@ -350,7 +350,7 @@ def test_repair_searches_the_target_root_like_its_loader_and_skips_glibc_candida
 
 
 def test_check_against_a_root_runs_that_roots_loader(toolchain: Toolchain, tmp_path: Path) -> None:
-    from test_detect import unpack_debian_musl
+    from worldfixture import unpack_debian_musl
 
     runner_for("aarch64")
     root = unpack_debian_musl("arm64", tmp_path / "root")

@@ -102,7 +102,6 @@ def _copy_checkout(dest: Path) -> Path:
     return dest
 
 
-@pytest.mark.world
 def test_fresh_venv_with_the_build_extra_builds_a_kit(tmp_path: Path) -> None:
     """Issue 23's done-when: ``pip install '.[build]'`` in a fresh venv, then ``muslwheel kit
     build --arch aarch64`` from empty caches makes a loader-only kit (Debian's musl 1.2.3

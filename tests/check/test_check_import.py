@@ -5,17 +5,15 @@ import failure is named."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import PY_KIT_IDS, PY_KITS, WORLD, kit_for, muslwheel_cmd, need, run, run_ok, write_c
-from test_kits import build_against
+from kitfixture import build_against, build_extension, import_results, relr_wheel
 from wheelmaker import make_wheel
 
-from muslwheel.elf import read_elf
-from muslwheel.kits import Kit, select_kits
+from muslwheel.kits import select_kits
 from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 from muslwheel.kits.musl import OLDEST_MUSL
 
@@ -24,83 +22,7 @@ from muslwheel.kits.musl import OLDEST_MUSL
 #: the CPython minor of the kits CI builds (conftest.PY_KITS: six arches)
 PY = "3.11"
 
-EXTENSION = r"""
-#include <Python.h>
-#define CAT(a, b) a##b
-#define INIT(n) CAT(PyInit_, n)
-#define STR2(n) #n
-#define STR(n) STR2(n)
-#ifdef VENDOR
-const char *vendor_word(int i);
-#endif
-static PyObject *fib(PyObject *self, PyObject *arg) {
-    long long n = PyLong_AsLongLong(arg), a = 0, b = 1; /* fib(50) needs 64 bits on 32-bit arches too */
-    while (n-- > 0) { long long t = a + b; a = b; b = t; }
-    return PyLong_FromLongLong(a);
-}
-static PyMethodDef methods[] = {{"fib", fib, METH_O, NULL}, {NULL, NULL, 0, NULL}};
-static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, STR(MODNAME), NULL, -1, methods};
-#ifndef NO_INIT
-PyMODINIT_FUNC INIT(MODNAME)(void) {
-    PyObject *m = PyModule_Create(&def);
-#ifdef VENDOR
-    if (m) PyModule_AddStringConstant(m, "word", vendor_word(2));
-#endif
-    return m;
-}
-#endif
-"""
-# relative relocations (pointers to strings): under DT_RELR, musl < 1.2.4 leaves them unrelocated
-VENDOR = r"""
-const char *vendor_words[] = {"zero", "one", "two", "three", "four", "five", "six", "seven"};
-const char *vendor_word(int i) { return vendor_words[i]; }
-"""
 
-
-def build_extension(kit: Kit, out_dir: Path, modname: str, *args: str, suffix: str | None = None) -> Path:
-    """A C extension for the kit's CPython, compiled by zig against the kit's headers and musl."""
-    src = write_c(out_dir / f"{modname}.c", EXTENSION)
-    out = out_dir / f"{modname}{suffix if suffix is not None else kit.ext_suffix}"
-    return build_against(kit, out, src, "-shared", "-fPIC", f"-I{kit.include_dir}", f"-DMODNAME={modname}", *args)
-
-
-def build_relr_vendor(kit: Kit, out: Path) -> Path:
-    """libvendor.so with DT_RELR (`zig cc` refuses -z pack-relative-relocs; zig's lld does not)."""
-    src = write_c(out.with_suffix(".c"), VENDOR)
-    obj = out.with_suffix(".o")
-    env = dict(os.environ, ZIG_LIBC=str(kit.zig_libc_file()))
-    zig = [sys.executable, "-m", "ziglang"]
-    run_ok(
-        [
-            *zig,
-            "cc",
-            "-target",
-            kit.zig_target,
-            "-O2",
-            "-fPIC",
-            "-fno-asynchronous-unwind-tables",
-            "-c",
-            "-o",
-            obj,
-            src,
-        ],
-        env=env,
-    )
-    run_ok([*zig, "ld.lld", "-shared", "-z", "pack-relative-relocs", "-soname", out.name, "-o", out, obj])
-    assert read_elf(out).has_relr
-    return out
-
-
-def import_results(proc_stdout: str) -> dict[tuple[str, str], tuple[str, str]]:
-    """{(kit, module): (result, detail)} from `check --import --json`."""
-    out = {}
-    for report in json.loads(proc_stdout):
-        for m in report["modules"]:
-            out[(report["kit"], m["module"])] = (m["result"], m["detail"])
-    return out
-
-
-@pytest.mark.world
 @pytest.mark.parametrize(("arch", "musl"), PY_KITS, ids=PY_KIT_IDS)
 def test_an_extension_built_for_a_kit_imports_and_computes(arch: str, musl: str, tmp_path: Path) -> None:
     kit = kit_for(arch, musl, PY)
@@ -110,27 +32,6 @@ def test_an_extension_built_for_a_kit_imports_and_computes(arch: str, musl: str,
     assert proc.stdout.split() == ["12586269025", "linux", "cpython-311"]
 
 
-def relr_wheel(kit: Kit, tmp_path: Path, package: str, init_py: str) -> Path:
-    """A musllinux_1_2 wheel for *kit*'s arch: *package* with *init_py*, an extension ``_ext`` and
-    the library it needs vendored in ``<package>.libs`` with DT_RELR (crashes musl 1.2.3)."""
-    libs = tmp_path / f"{package}.libs"
-    libs.mkdir()
-    vendor = build_relr_vendor(kit, libs / "libvendor-0123abcd.so")
-    ext = build_extension(kit, tmp_path, "_ext", "-DVENDOR", str(vendor), f"-Wl,-rpath,$ORIGIN/../{package}.libs")
-    return make_wheel(
-        tmp_path,
-        package,
-        "1.0",
-        f"cp311-cp311-musllinux_1_2_{kit.arch}",
-        {
-            f"{package}/__init__.py": init_py,
-            f"{package}/{ext.name}": ext.read_bytes(),
-            f"{package}.libs/{vendor.name}": vendor.read_bytes(),
-        },
-    )
-
-
-@pytest.mark.world
 @pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
 def test_check_import_shows_the_relr_crash_on_musl_1_2_3_and_the_import_on_the_newest(
     arch: str, tmp_path: Path
@@ -154,7 +55,6 @@ def test_check_import_shows_the_relr_crash_on_musl_1_2_3_and_the_import_on_the_n
     assert text.returncode == 0 and "relrpkg._ext" in text.stdout
 
 
-@pytest.mark.world
 def test_check_import_names_each_kind_of_failure(tmp_path: Path) -> None:
     kit = kit_for("x86_64", NEWEST_MUSL, PY)
     good = build_extension(kit, tmp_path, "good")
@@ -208,7 +108,6 @@ def test_check_import_names_each_kind_of_failure(tmp_path: Path) -> None:
     assert run([*muslwheel_cmd(), "check", "--import", "--kit", kit.root, ok]).returncode == 0
 
 
-@pytest.mark.world
 def test_a_plain_library_beside_a_module_is_a_library_everywhere(tmp_path: Path) -> None:
     """pyarrow ships ``pyarrow/libarrow_python.so`` beside its extension modules: a library (no
     ``PyInit_libarrow_python``). show calls it a library, check --import does not import it, and
