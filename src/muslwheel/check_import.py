@@ -60,6 +60,7 @@ from .policy import is_allowed_system_library
 from .resolve import module_name
 from .sandbox import Sandbox
 from .sandbox import room as sandbox_room
+from .versions import MuslVersion
 from .wheelfile import installed_path
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
@@ -134,7 +135,7 @@ class MuslPython:
             raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
         command = tuple(kit.python_command())
         reads = (kit.directory, kit.root, *(Path(p) for p in kit.runner()))  # qemu too: it may live in ~/bin
-        return cls(kit.name, kit.arch, kit.python, kit.musl, command, reads, kit.name)
+        return cls(kit.name, kit.arch, str(kit.python), kit.musl, command, reads, kit.name)
 
 
 @dataclass
@@ -253,7 +254,8 @@ def _read_wheel(path: Path) -> tuple[KitNeeds | None, WheelModules | None]:
     modules = WheelModules(extensions, _top_levels(names))
     if verdict.arch is None:
         return None, modules
-    return kit_needs(wheel_name, verdict.arch, verdict.musl_min_version), modules
+    floor = MuslVersion.parse(verdict.musl_min_version) if verdict.musl_min_version else None
+    return kit_needs(wheel_name, verdict.arch, floor), modules
 
 
 def _top_levels(names: list[str]) -> tuple[str, ...]:

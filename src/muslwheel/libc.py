@@ -24,35 +24,18 @@ import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple, Union
+from typing import Union
 
 from .arch import ARCHES, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
 from .elf import ELFFile, is_elf, open_regular, read_elf, read_elf_headers, read_regular
 from .errors import DetectError, ELFError
+from .versions import MuslVersion as MuslVersion  # re-exported: the one musl version is versions'
 from .vocabulary import Libc
 
 StrPath = Union[str, "os.PathLike[str]"]
 
 #: PEP 656: a statically linked interpreter cannot load musllinux extension modules.
 STATIC_NOTE = "statically linked: PEP 656 says a static interpreter may not claim musllinux tags"
-
-
-class MuslVersion(NamedTuple):
-    major: int
-    minor: int
-    patch: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.patch}"
-
-    @classmethod
-    def parse(cls, text: str) -> MuslVersion:
-        """``"1.2"`` or ``"1.2.3"``; a distro's suffix (``1.2.4_git20230717``, ``1.2.3-r0``,
-        ``1.2.4-git-5-g1a2b3c4``) is ignored; ValueError otherwise."""
-        m = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?(?:[-+_][\w.+-]*)?", text.strip())
-        if not m:
-            raise ValueError(f"not a musl version: {text!r}")
-        return cls(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
 
 
 def parse_loader_output(stderr: str) -> tuple[str, MuslVersion] | None:

@@ -30,26 +30,16 @@ from dataclasses import dataclass
 from packaging.tags import Tag
 
 from .arch import Arch
+from .versions import FREE_THREADED_FROM as FREE_THREADED_FROM  # re-exported
+from .versions import CPython
 from .wheelfile import installed_path
 
 #: The CPython minors whose import rules this module knows (3.9 to 3.15).
 MINORS: tuple[int, ...] = tuple(range(9, 16))
-FREE_THREADED_FROM = 13  #: the first minor with a free-threaded build (PEP 703)
 ABI3T_FROM = 15  #: the first minor that imports ``.abi3t`` modules (PEP 803)
 
 _TRIPLET = r"[a-z0-9_]+-linux-[a-z0-9_]+"
 _MODULE_SUFFIX = re.compile(rf"\.(?:cpython-\d+[a-z]*-[\w-]+|abi3t?(?:-{_TRIPLET})?|pypy\d+-pp\d+-[\w-]+)\.so$")
-
-
-@dataclass(frozen=True)
-class Python:
-    """One CPython build: its minor (3.X) and whether it is free-threaded (``3.13t``)."""
-
-    minor: int
-    free_threaded: bool = False
-
-    def __str__(self) -> str:
-        return f"3.{self.minor}{'t' if self.free_threaded else ''}"
 
 
 def is_module_suffix(basename: str) -> bool:
@@ -63,7 +53,7 @@ def module_suffix(basename: str) -> str | None:
     return m.group(0) if m else None
 
 
-def extension_suffixes(python: Python, arch: Arch) -> tuple[str, ...]:
+def extension_suffixes(python: CPython, arch: Arch) -> tuple[str, ...]:
     """The suffixes a musl CPython *python* for *arch* imports, in the order it tries them."""
     if python.free_threaded and python.minor < FREE_THREADED_FROM:
         raise ValueError(f"CPython {python} has no free-threaded build")
@@ -79,7 +69,7 @@ def extension_suffixes(python: Python, arch: Arch) -> tuple[str, ...]:
     return tuple(out)
 
 
-def imports(python: Python, arch: Arch, basename: str) -> bool:
+def imports(python: CPython, arch: Arch, basename: str) -> bool:
     """Whether musl CPython *python* for *arch* imports a module file named *basename*."""
     return any(basename.endswith(s) for s in extension_suffixes(python, arch)[:-1]) or (
         not is_module_suffix(basename) and basename.endswith(".so")
@@ -92,7 +82,7 @@ def _is_gil_abi3(basename: str) -> bool:
     return suffix is not None and (suffix == ".abi3.so" or suffix.startswith(".abi3-"))
 
 
-def usable(python: Python, arch: Arch, basename: str) -> bool:
+def usable(python: CPython, arch: Arch, basename: str) -> bool:
     """Whether musl CPython *python* for *arch* imports *basename* and can run it: a free-threaded
     3.13/3.14 still finds ``.abi3.so`` files, but the stable ABI they are built for is the
     GIL-enabled build's (``Py_LIMITED_API`` with ``Py_GIL_DISABLED`` does not compile before
@@ -101,41 +91,41 @@ def usable(python: Python, arch: Arch, basename: str) -> bool:
     return imports(python, arch, basename) and not (python.free_threaded and _is_gil_abi3(basename))
 
 
-def pythons_of_tags(wheel_tags: Iterable[Tag]) -> frozenset[Python]:
+def pythons_of_tags(wheel_tags: Iterable[Tag]) -> frozenset[CPython]:
     """The CPython builds (3.9–3.15) whose installer accepts a wheel with *wheel_tags*.
 
     ``cpXY-cpXY[t]``: that build; ``cpXY-abi3``: every GIL-enabled minor from XY; ``cpXY-abi3t``:
     every free-threaded minor from XY (packaging offers abi3t to any free-threaded interpreter,
     ``_abi3t_applies``, though none before 3.15 imports an ``.abi3t`` file); other tags: none."""
-    out: set[Python] = set()
+    out: set[CPython] = set()
     for tag in wheel_tags:
         m = re.fullmatch(r"cp3(\d+)", tag.interpreter)
         if not m:
             continue
         minor = int(m.group(1))
         if tag.abi == f"cp3{minor}":
-            out.add(Python(minor))
+            out.add(CPython(minor))
         elif tag.abi == f"cp3{minor}t":
-            out.add(Python(minor, True))
+            out.add(CPython(minor, True))
         elif tag.abi == "abi3":
-            out.update(Python(n) for n in MINORS if n >= minor)
+            out.update(CPython(n) for n in MINORS if n >= minor)
         elif tag.abi == "abi3t":
-            out.update(Python(n, True) for n in MINORS if n >= max(minor, FREE_THREADED_FROM))
+            out.update(CPython(n, True) for n in MINORS if n >= max(minor, FREE_THREADED_FROM))
     return frozenset(p for p in out if p.minor in MINORS)
 
 
 _CPYTHON_SUFFIX = re.compile(r"\.cpython-3(\d+)(t?)-[\w-]+\.so$")
 
 
-def _pythons_named_by(bases: Iterable[str]) -> list[Python]:
+def _pythons_named_by(bases: Iterable[str]) -> list[CPython]:
     """The CPython builds ``.cpython-3XY[t]-…`` file names name themselves (for a wheel whose
     tags name none, ``py3-none``): each is judged by the build it names, triplet included."""
     out = set()
     for base in bases:
         m = _CPYTHON_SUFFIX.search(base)
         if m and int(m.group(1)) in MINORS and (not m.group(2) or int(m.group(1)) >= FREE_THREADED_FROM):
-            out.add(Python(int(m.group(1)), bool(m.group(2))))
-    return sorted(out, key=lambda p: (p.minor, p.free_threaded))
+            out.add(CPython(int(m.group(1)), bool(m.group(2))))
+    return sorted(out)
 
 
 @dataclass(frozen=True)
@@ -144,9 +134,9 @@ class SuffixProblem:
 
     module: str  #: the module's dotted name (``pkg._speedups``)
     members: tuple[str, ...]  #: its files in the wheel
-    pythons: tuple[Python, ...]  #: the CPython builds the tags name that can use none of them
+    pythons: tuple[CPython, ...]  #: the CPython builds the tags name that can use none of them
     message: str
-    judged: tuple[Python, ...] = ()  #: every build it was judged by (the tags', or its name's)
+    judged: tuple[CPython, ...] = ()  #: every build it was judged by (the tags', or its name's)
     glibc: bool = False  #: a file is named for a glibc CPython (``-linux-gnu`` from 3.11)
 
     @property
@@ -176,12 +166,12 @@ def names_glibc(basename: str) -> bool:
     return named is not None and "-linux-gnu" in named[0] and (named[1] is None or named[1] >= 11)
 
 
-def _build_name(p: Python) -> str:
+def _build_name(p: CPython) -> str:
     """A build as a distro ships it: ``CPython 3.15t (free-threaded, python3.15t)``."""
     return f"CPython {p} (free-threaded, python{p})" if p.free_threaded else f"CPython {p} (python{p})"
 
 
-def _why_not_imported(bases: list[str], missing: tuple[Python, ...], arch: Arch) -> str:
+def _why_not_imported(bases: list[str], missing: tuple[CPython, ...], arch: Arch) -> str:
     """Why the *missing* builds import none of *bases*, in the terms of their import rules."""
     if any(names_glibc(b) for b in bases):
         return "-linux-gnu names a glibc CPython; musl CPython from 3.11 says -linux-musl"
@@ -224,7 +214,7 @@ def suffix_problems(member_names: Iterable[str], wheel_tags: Iterable[Tag], arch
     build (``py3-none``), a ``.cpython-3XY[t]-…`` module is judged by the build it names (its
     triplet must be that build's); other modules are not judged."""
     wheel_tags = list(wheel_tags)
-    pythons = sorted(pythons_of_tags(wheel_tags), key=lambda p: (p.minor, p.free_threaded))
+    pythons = sorted(pythons_of_tags(wheel_tags))
     by_module: dict[str, list[str]] = {}
     for member in member_names:
         named = _module_name(member)

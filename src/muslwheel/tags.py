@@ -9,11 +9,9 @@ of by running the loader. For the running interpreter the result is the list tha
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from packaging import tags as ptags
 
@@ -21,6 +19,7 @@ from .arch import get_arch
 from .errors import TargetError
 from .libc import Detection, MuslVersion
 from .policy import musllinux_platform
+from .versions import CPython
 from .vocabulary import Libc
 
 
@@ -82,45 +81,40 @@ def target_of_detection(detection: Detection, *, kernel_machine: str | None = No
     return Target(MuslVersion.parse(detection.musl_version), detection.arch, extra)
 
 
-class PythonVersion(NamedTuple):
-    """A CPython target: ``3.13`` or the free-threaded ``3.13t`` (PEP 703, from 3.13)."""
-
-    major: int
-    minor: int
-    free_threaded: bool = False
-
-    @property
-    def abi(self) -> str:
-        """Its version-specific ABI tag: ``cp313`` or ``cp313t``."""
-        return f"cp{self.major}{self.minor}{'t' if self.free_threaded else ''}"
-
-
-def parse_python_version(text: str) -> PythonVersion:
-    """``3.11``, ``311``, ``cp311``; a trailing ``t`` (``3.13t``) is a free-threaded build."""
-    m = re.fullmatch(r"(?:cp|py)?(\d)\.?(\d+)(t?)", text.strip())
-    if not m:
-        raise TargetError(f"bad Python version {text!r} (expected e.g. 3.11 or 3.13t)")
-    version = PythonVersion(int(m.group(1)), int(m.group(2)), bool(m.group(3)))
-    if version.free_threaded and (version.major, version.minor) < (3, 13):
-        raise TargetError(f"bad Python version {text!r}: free-threaded builds start at 3.13")
-    return version
+def parse_python_version(text: str) -> CPython:
+    """``3.11``, ``311``, ``cp311``; a trailing ``t`` (``3.13t``) is a free-threaded build
+    (:meth:`muslwheel.versions.CPython.parse`, with this module's error)."""
+    try:
+        return CPython.parse(text)
+    except ValueError:
+        if text.strip().endswith("t"):
+            try:
+                CPython.parse(text.strip()[:-1])
+            except ValueError:
+                pass
+            else:
+                raise TargetError(f"bad Python version {text!r}: free-threaded builds start at 3.13") from None
+        raise TargetError(f"bad Python version {text!r} (expected e.g. 3.11 or 3.13t)") from None
 
 
-def _abis(python_version: tuple[int, int] | PythonVersion) -> list[str]:
+def _cpython(python_version: tuple[int, int] | CPython) -> CPython:
+    return python_version if isinstance(python_version, CPython) else CPython(python_version[1])
+
+
+def _abis(python_version: tuple[int, int] | CPython) -> list[str]:
     """The ABIs a CPython accepts, as pip passes them to packaging: its own, then the stable
     ABI its build takes (``abi3``, or ``abi3t`` on a free-threaded one, PEP 803), then none."""
-    free = isinstance(python_version, PythonVersion) and python_version.free_threaded
-    own = PythonVersion(python_version[0], python_version[1], free).abi
-    return [own, "abi3t" if free else "abi3", "none"]
+    python = _cpython(python_version)
+    return [python.abi, python.stable_abi, "none"]
 
 
-def tags_for_target(platforms: Iterable[str], python_version: tuple[int, int] | PythonVersion) -> list[ptags.Tag]:
+def tags_for_target(platforms: Iterable[str], python_version: tuple[int, int] | CPython) -> list[ptags.Tag]:
     """Every tag CPython *python_version* accepts on *platforms*, best first (pip's order).
 
     For a free-threaded build, packaging's ``cpython_tags`` reads the ``t`` of the first ABI
     (``_is_threaded_cpython``) and offers ``abi3t`` in place of ``abi3`` (``_abi3t_applies``)."""
     platforms = list(platforms)
-    version = (python_version[0], python_version[1])
+    version = (3, _cpython(python_version).minor)
     abi = _abis(python_version)[0]
     if abi.endswith("t") and not packaging_knows_abi3t():
         from packaging import __version__
@@ -170,7 +164,7 @@ def interpreter_tags(detection: Detection) -> list[ptags.Tag]:
     return out
 
 
-def pip_download_args(platforms: Iterable[str], python_version: tuple[int, int] | PythonVersion) -> list[str]:
+def pip_download_args(platforms: Iterable[str], python_version: tuple[int, int] | CPython) -> list[str]:
     """Arguments with which ``pip download --only-binary=:all:`` fetches exactly the wheels a
     CPython *python_version* on *platforms* can install.
 
@@ -180,15 +174,15 @@ def pip_download_args(platforms: Iterable[str], python_version: tuple[int, int] 
     args = ["--only-binary=:all:"]
     for platform in platforms:
         args += ["--platform", platform]
-    args += ["--python-version", f"{python_version[0]}.{python_version[1]}", "--implementation", "cp"]
+    args += ["--python-version", _cpython(python_version).version, "--implementation", "cp"]
     for abi in _abis(python_version):
         args += ["--abi", abi]
     return args
 
 
-def running_python_version() -> PythonVersion:
+def running_python_version() -> CPython:
     """The running interpreter's version, free-threaded if it was built with ``Py_GIL_DISABLED``."""
     import sysconfig
 
     free = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    return PythonVersion(sys.version_info[0], sys.version_info[1], free)
+    return CPython(sys.version_info[1], free)

@@ -17,14 +17,15 @@ from packaging.tags import parse_tag
 from wheelmaker import make_wheel
 
 from muslwheel.arch import get_arch
-from muslwheel.suffixes import Python, extension_suffixes, imports, is_module_suffix, suffix_problems
+from muslwheel.suffixes import extension_suffixes, imports, is_module_suffix, suffix_problems
+from muslwheel.versions import CPython
 
 X86 = get_arch("x86_64")
 T = "x86_64-linux-musl"
 
 
 def test_315_gil_build_lists_what_cpython_3_15_prints_with_the_musl_triplet() -> None:
-    assert extension_suffixes(Python(15), X86) == (
+    assert extension_suffixes(CPython(15), X86) == (
         f".cpython-315-{T}.so",
         f".abi3-{T}.so",
         ".abi3.so",
@@ -35,29 +36,29 @@ def test_315_gil_build_lists_what_cpython_3_15_prints_with_the_musl_triplet() ->
 
 
 def test_315t_imports_abi3t_and_no_plain_abi3() -> None:
-    assert extension_suffixes(Python(15, True), X86) == (f".cpython-315t-{T}.so", f".abi3t-{T}.so", ".abi3t.so", ".so")
-    assert not imports(Python(15, True), X86, "_rust.abi3.so")
-    assert imports(Python(15, True), X86, "_rust.abi3t.so")
-    assert imports(Python(15), X86, "_rust.abi3t.so")
+    assert extension_suffixes(CPython(15, True), X86) == (f".cpython-315t-{T}.so", f".abi3t-{T}.so", ".abi3t.so", ".so")
+    assert not imports(CPython(15, True), X86, "_rust.abi3.so")
+    assert imports(CPython(15, True), X86, "_rust.abi3t.so")
+    assert imports(CPython(15), X86, "_rust.abi3t.so")
 
 
 @pytest.mark.parametrize("minor", [13, 14])
 def test_313t_and_314t_list_abi3_but_not_abi3t(minor: int) -> None:
-    assert extension_suffixes(Python(minor, True), X86) == (f".cpython-3{minor}t-{T}.so", ".abi3.so", ".so")
-    assert not imports(Python(minor, True), X86, "m.abi3t.so")
+    assert extension_suffixes(CPython(minor, True), X86) == (f".cpython-3{minor}t-{T}.so", ".abi3.so", ".so")
+    assert not imports(CPython(minor, True), X86, "m.abi3t.so")
 
 
 def test_before_3_11_musl_cpython_says_linux_gnu_and_no_free_threaded_build() -> None:
-    assert extension_suffixes(Python(10), X86)[0] == ".cpython-310-x86_64-linux-gnu.so"
-    assert extension_suffixes(Python(11), get_arch("armv7l"))[0] == ".cpython-311-arm-linux-musleabihf.so"
+    assert extension_suffixes(CPython(10), X86)[0] == ".cpython-310-x86_64-linux-gnu.so"
+    assert extension_suffixes(CPython(11), get_arch("armv7l"))[0] == ".cpython-311-arm-linux-musleabihf.so"
     with pytest.raises(ValueError):
-        extension_suffixes(Python(12, True), X86)
+        extension_suffixes(CPython(12, True), X86)
 
 
 def test_every_suffix_of_every_build_is_a_module_suffix_and_a_library_name_is_not() -> None:
     for minor in range(9, 16):
         for ft in (False, True) if minor >= 13 else (False,):
-            for suffix in extension_suffixes(Python(minor, ft), X86)[:-1]:
+            for suffix in extension_suffixes(CPython(minor, ft), X86)[:-1]:
                 assert is_module_suffix("m" + suffix), suffix
     for name in ("libfoo.so", "libssl.so.3", "libabi3.so", "m.abi3.so.1", "m.abi3-foo.so"):
         assert not is_module_suffix(name), name
@@ -69,7 +70,7 @@ def tags(*text: str) -> list:  # type: ignore[type-arg]
 
 def test_abi3_module_in_a_cp315t_only_wheel_is_a_problem_abi3t_is_not() -> None:
     bad = suffix_problems(["pkg/_m.abi3.so"], tags("cp315-cp315t-musllinux_1_2_x86_64"), X86)
-    assert [p.module for p in bad] == ["pkg._m"] and bad[0].pythons == (Python(15, True),)
+    assert [p.module for p in bad] == ["pkg._m"] and bad[0].pythons == (CPython(15, True),)
     assert "3.15t" in bad[0].message and ".abi3.so" in bad[0].message
     assert suffix_problems(["pkg/_m.abi3t.so"], tags("cp315-cp315t-musllinux_1_2_x86_64"), X86) == []
 
@@ -78,14 +79,14 @@ def test_abi3_abi3t_wheel_with_one_abi3t_module_agrees_and_with_abi3_does_not() 
     both = tags("cp315-abi3.abi3t-musllinux_1_2_x86_64")
     assert suffix_problems(["c/_rust.abi3t.so"], both, X86) == []
     bad = suffix_problems(["c/_rust.abi3.so"], both, X86)
-    assert bad and bad[0].pythons == (Python(15, True),)
+    assert bad and bad[0].pythons == (CPython(15, True),)
 
 
 def test_abi3t_module_in_a_gil_only_wheel_is_judged_by_the_tags() -> None:
     # cp315-abi3: GIL 3.15 imports .abi3t.so, so no problem; cp314-abi3: 3.14 does not.
     assert suffix_problems(["p/_m.abi3t.so"], tags("cp315-abi3-musllinux_1_2_x86_64"), X86) == []
     bad = suffix_problems(["p/_m.abi3t.so"], tags("cp314-abi3-musllinux_1_2_x86_64"), X86)
-    assert bad and bad[0].pythons == (Python(14),)
+    assert bad and bad[0].pythons == (CPython(14),)
 
 
 def test_gnu_triplet_module_in_a_musl_wheel_says_glibc() -> None:
@@ -104,20 +105,20 @@ def test_one_file_per_version_in_a_multi_version_wheel_agrees() -> None:
     bad = suffix_problems(
         members[:1], tags("cp311-cp311-musllinux_1_2_x86_64", "cp312-cp312-musllinux_1_2_x86_64"), X86
     )
-    assert bad and bad[0].pythons == (Python(12),)
+    assert bad and bad[0].pythons == (CPython(12),)
 
 
 def test_a_py3_none_wheel_judges_a_cpython_module_by_the_build_it_names() -> None:
     py3 = tags("py3-none-musllinux_1_2_x86_64")
     assert suffix_problems([f"p/_m.cpython-313t-{T}.so"], py3, X86) == []
     bad = suffix_problems(["p/_m.cpython-311-x86_64-linux-gnu.so"], py3, X86)
-    assert bad and bad[0].pythons == (Python(11),) and "glibc" in bad[0].message
+    assert bad and bad[0].pythons == (CPython(11),) and "glibc" in bad[0].message
 
 
 def test_abi3t_tag_below_3_15_names_free_threaded_builds_that_import_no_abi3t_file() -> None:
     # packaging offers cp313-abi3t to a 3.13t, but CPython 3.13t/3.14t list no .abi3t suffix.
     bad = suffix_problems(["p/_m.abi3t.so"], tags("cp313-abi3t-musllinux_1_2_x86_64"), X86)
-    assert bad and bad[0].pythons == (Python(13, True), Python(14, True))
+    assert bad and bad[0].pythons == (CPython(13, True), CPython(14, True))
 
 
 def test_plain_so_pypy_and_py3_none_are_not_judged() -> None:
@@ -265,6 +266,6 @@ def test_a_module_with_no_libc_of_its_own_named_with_glibcs_triplet_in_315s_form
 def test_a_free_threaded_313_or_314_finds_an_abi3_file_but_cannot_use_it() -> None:
     # The import system's list still has .abi3.so (above); the build's stable ABI is not theirs.
     bad = suffix_problems(["p/_m.abi3.so"], tags("cp314-cp314t-musllinux_1_2_x86_64"), X86)
-    assert bad and bad[0].fatal and bad[0].pythons == (Python(14, True),) and "PEP 803" in bad[0].message
+    assert bad and bad[0].fatal and bad[0].pythons == (CPython(14, True),) and "PEP 803" in bad[0].message
     # A GIL-enabled build of any minor the abi3 tag names runs it.
     assert suffix_problems(["p/_m.abi3.so"], tags("cp39-abi3-musllinux_1_2_x86_64"), X86) == []

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..arch import ARCHES, Arch, get_arch, host_runs_natively
 from ..errors import MuslwheelError, TargetError
 from ..hostpython import find_build_python
+from ..kits import Kit
+from ..kits import find_kit as find_kit  # re-exported: build's --kit
+from ..kits.choice import KitKey, pick
+from ..versions import CPython
 
 
 class BuildError(MuslwheelError):
@@ -98,8 +101,10 @@ def target_from_prefix(prefix: Path, *, musl: str | None = None) -> Target:
     )
 
 
-def target_from_kit(kit: Any) -> Target:
+def target_from_kit(kit: Kit) -> Target:
     """A target for a kit (:class:`muslwheel.kits.Kit`) with a CPython."""
+    if kit.python is None:
+        raise BuildError(f"kit {kit.name} has no CPython (a loader-only kit)")
     arch = kit.arch_info
     libc = None
     if (kit.musl_lib_dir / "crt1.o").exists() and (kit.musl_include_dir / "stdio.h").exists():
@@ -107,7 +112,7 @@ def target_from_kit(kit: Any) -> Target:
     return Target(
         name=kit.name,
         arch=arch,
-        python=kit.python,
+        python=str(kit.python),
         musl=kit.musl,
         root=kit.root,
         sysconfigdata=kit.sysconfigdata_path,
@@ -120,23 +125,6 @@ def target_from_kit(kit: Any) -> Target:
     )
 
 
-def _kits() -> Any:
-    import importlib
-
-    try:
-        kits = importlib.import_module("muslwheel.kits")
-    except ImportError:
-        kits = None
-    if kits is None or not hasattr(kits, "select_kits") or not hasattr(kits, "find_kit"):
-        raise BuildError("no target kits in this muslwheel yet: use --cpython PREFIX for a musl CPython")
-    return kits
-
-
-def find_kit(spec: str) -> Any:
-    """The kit named *spec* (or at that directory), from :mod:`muslwheel.kits`."""
-    return _kits().find_kit(spec)
-
-
 def select_targets(
     arches: Sequence[str], pythons: Sequence[str], musl: str | None, *, kit_build: bool = False, quiet: bool = False
 ) -> list[Target]:
@@ -147,22 +135,16 @@ def select_targets(
     any is built), with kit build's progress unless *quiet*."""
     for a in arches:
         get_arch(a)  # an unknown arch is a usage error, before anything else
-    kits = _kits()
     targets: list[Target] = []
     missing: list[str] = []
     missing_specs: list[tuple[str, str, str | None]] = []
     for arch in arches:
         for python in pythons:
-            found = [
-                k
-                for k in kits.select_kits(arch=arch, python=python, with_python=True)
-                if musl is None or k.musl == musl or k.musl.startswith(musl + ".")
-            ]
-            if not found:
+            oldest = pick(KitKey(arch, CPython.parse(python), musl))
+            if oldest is None:
                 missing.append(f"{arch} py{python}" + (f" musl {musl}" if musl else ""))
                 missing_specs.append((arch, python, musl))
                 continue
-            oldest = min(found, key=lambda k: tuple(int(p) for p in k.musl.split(".") if p.isdigit()))
             targets.append(target_from_kit(oldest))
     if missing and kit_build:
         _make_missing(missing_specs, quiet)
@@ -180,7 +162,8 @@ def _make_missing(specs: list[tuple[str, str, str | None]], quiet: bool) -> None
     from ..progress import quiet as drop
 
     kits = [
-        (ondemand.kit_for_target(arch, python, musl), f"no kit for {arch} py{python}") for arch, python, musl in specs
+        (ondemand.kit_for_target(arch, CPython.parse(python), musl), f"no kit for {arch} py{python}")
+        for arch, python, musl in specs
     ]
     for spec, reason in kits:
         ondemand.make_kit(spec, progress=drop if quiet else StderrProgress(), reason=reason)

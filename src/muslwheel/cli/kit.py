@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..arch import ARCHES, get_arch
 from .common import Subparsers, print_json
 
 
@@ -23,14 +24,37 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from ..kits.build import StderrProgress, build_kit
+    import sys
+
+    from ..kits import KitError
+    from ..kits.build import StderrProgress, build_kit, kit_pythons
+    from ..kits.choice import KitKey
+    from ..kits.ondemand import kit_to_make
+    from ..versions import CPython
 
     def quiet(message: str) -> None:
         pass
 
+    musl = args.musl
+    if musl is None:
+        # the kit check --import and build would make on demand: its musl, and why, in one line
+        if args.musl_source:
+            raise KitError("--musl-source goes with --musl X.Y.Z (the release the tarball is)")
+        python = None
+        if args.python:
+            try:
+                python = CPython.parse(args.python)
+            except ValueError:
+                raise KitError(
+                    f"--python {args.python}: kits have CPython {', '.join(map(str, kit_pythons()))}"
+                ) from None
+        spec = kit_to_make(KitKey(get_arch(args.arch).name, python))
+        musl = spec.musl
+        if not args.quiet:
+            print(f"kit build: {spec.why_musl} (--musl chooses another)", file=sys.stderr)
     kit = build_kit(
         args.arch,
-        args.musl,
+        musl,
         args.python,
         musl_source=Path(args.musl_source) if args.musl_source else None,
         cpython_source=Path(args.cpython_source) if args.cpython_source else None,
@@ -54,12 +78,12 @@ def register(sub: Subparsers) -> None:
     k.add_argument("--json", action="store_true", help="machine-readable output")
     k.set_defaults(handler=run_list)
     k = kit_sub.add_parser("build", help="build one kit into the cache (MUSLWHEEL_CACHE moves it)")
-    k.add_argument("--arch", required=True, help="x86_64, i686, aarch64, armv7l, ppc64le, s390x, riscv64, loongarch64")
+    k.add_argument("--arch", required=True, help=", ".join(ARCHES))
     k.add_argument(
         "--musl",
-        required=True,
         metavar="VERSION",
-        help="1.2.3 (Debian's packages), 1.2.2 or 1.2.6 (built from Debian's source), any other with --musl-source",
+        help="1.2.3 (Debian's packages), 1.2.2 or 1.2.6 (built from Debian's source), any other with --musl-source "
+        "(default: the one check --import and build would make on demand, said in one line)",
     )
     k.add_argument(
         "--python",

@@ -34,33 +34,27 @@ from ..cache import cache_dir as cache_dir  # re-exported: the cache's place is 
 from ..cache import kits_dir as kits_dir  # re-exported: so is the kits' place in it
 from ..errors import MuslwheelError
 from ..hostpython import find_build_python as find_build_python
+from ..versions import CPython
 
 
 class KitError(MuslwheelError):
     """A kit is missing, unusable or cannot be built."""
 
 
-def split_python(python: str) -> tuple[str, bool]:
-    """``--python`` as (minor, free-threaded): ``"3.13t"`` -> ``("3.13", True)``, ``"3.11"`` ->
-    ``("3.11", False)``. The minor names the source and the host CPython a kit is built with."""
-    free = python.endswith("t")
-    return (python[:-1] if free else python), free
-
-
-def kit_name(arch: str, musl: str, python: str | None) -> str:
+def kit_name(arch: str, musl: str, python: CPython | str | None) -> str:
     """A kit's name: ``aarch64-musl1.2.3-py3.11``, or ``aarch64-musl1.2.3`` for a loader-only kit."""
     return f"{arch}-musl{musl}" + (f"-py{python}" if python else "")
 
 
 @dataclass(frozen=True)
 class Kit:
-    """One built kit. ``python`` is the CPython minor as ``--python`` spells it (``"3.11"``, or
-    ``"3.13t"`` for a free-threaded build), None for a loader-only kit."""
+    """One built kit. ``python`` is its CPython build (printed as ``--python`` spells it, ``3.11``
+    or ``3.13t`` for a free-threaded build), None for a loader-only kit."""
 
     name: str
     arch: str
     musl: str
-    python: str | None
+    python: CPython | None
     root: Path
 
     # --- facts about the target -------------------------------------------------------------
@@ -116,17 +110,14 @@ class Kit:
     @property
     def python_minor(self) -> tuple[int, int] | None:
         """The CPython minor as numbers (``(3, 13)`` for ``3.13`` and ``3.13t``); None without one."""
-        if not self.python:
-            return None
-        major, minor = split_python(self.python)[0].split(".")[:2]
-        return int(major), int(minor)
+        return (self.python.major, self.python.minor) if self.python else None
 
     @property
     def free_threaded(self) -> bool:
         """Whether the kit's CPython is a free-threaded build (``--python 3.13t``)."""
-        return bool(self.python and self.python.endswith("t"))
+        return bool(self.python and self.python.free_threaded)
 
-    def _need_python(self) -> str:
+    def _need_python(self) -> CPython:
         if not self.python:
             raise KitError(f"kit {self.name} has no CPython (a loader-only kit)")
         return self.python
@@ -153,8 +144,7 @@ class Kit:
     def sysconfigdata_name(self) -> str:
         """The kit's ``_sysconfigdata`` module (for ``_PYTHON_SYSCONFIGDATA_NAME``):
         ``_sysconfigdata__linux_<triplet>``, ``_sysconfigdata_t_linux_<triplet>`` free-threaded."""
-        self._need_python()
-        return f"_sysconfigdata_{'t' if self.free_threaded else ''}_linux_{self.arch_info.cpython_triplet('musl')}"
+        return self._need_python().sysconfigdata_name(self.arch_info.cpython_triplet("musl"))
 
     @property
     def sysconfigdata_path(self) -> Path:
@@ -164,13 +154,12 @@ class Kit:
     def ext_suffix(self) -> str:
         """The extension-module suffix this CPython imports (``.cpython-311-aarch64-linux-musl.so``,
         ``.cpython-313t-aarch64-linux-musl.so`` free-threaded)."""
-        minor = self._need_python().replace(".", "")
-        return f".cpython-{minor}-{self.arch_info.cpython_triplet('musl')}.so"
+        return f".cpython-{self._need_python().abi[2:]}-{self.arch_info.cpython_triplet('musl')}.so"
 
     def build_python(self) -> Path:
         """A host CPython of the kit's minor, to run builds and cross-builds for it (the default
         build of that minor for a free-threaded kit too: :mod:`muslwheel.hostpython`)."""
-        return find_build_python(self._need_python())
+        return find_build_python(str(self._need_python()))
 
     def runner(self) -> list[str]:
         """The prefix that runs this arch's binaries here: ``[]`` natively, else ``[qemu-ARCH]``
@@ -219,7 +208,7 @@ class Kit:
             "name": self.name,
             "arch": self.arch,
             "musl": self.musl,
-            "python": self.python,
+            "python": str(self.python) if self.python else None,
             "root": str(self.root),
             "zig_target": self.zig_target,
             "runner": self.arch_info.qemu if not host_runs_natively(self.arch_info) else None,
@@ -251,7 +240,7 @@ def read_kit(directory: Path) -> Kit:
             name=str(meta["name"]),
             arch=str(meta["arch"]),
             musl=str(meta["musl"]),
-            python=str(meta["python"]) if meta.get("python") else None,
+            python=CPython.parse(str(meta["python"])) if meta.get("python") else None,
             root=directory / "root",
         )
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -291,7 +280,11 @@ def find_kit(spec: str | Path) -> Kit:
 
 
 def select_kits(
-    *, arch: str | None = None, musl: str | None = None, python: str | None = None, with_python: bool | None = None
+    *,
+    arch: str | None = None,
+    musl: str | None = None,
+    python: CPython | None = None,
+    with_python: bool | None = None,
 ) -> list[Kit]:
     """The built kits matching every given field (``with_python``: only kits with/without CPython)."""
     out = []

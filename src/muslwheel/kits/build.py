@@ -21,7 +21,8 @@ from pathlib import Path
 from ..arch import Arch, get_arch
 from ..hostpython import HostPythonError, find_build_python
 from ..progress import Progress, Steps
-from . import Kit, KitError, read_kit, split_python
+from ..versions import CPython
+from . import Kit, KitError, read_kit
 from .cpython import (
     CPYTHON_SOURCES,
     FREE_THREADED,
@@ -56,7 +57,7 @@ __all__ = [
 def build_kit(
     arch: str | Arch,
     musl: str,
-    python: str | None = None,
+    python: CPython | str | None = None,
     *,
     musl_source: Path | None = None,
     cpython_source: Path | None = None,
@@ -67,14 +68,14 @@ def build_kit(
     a = arch if isinstance(arch, Arch) else get_arch(arch)
     if not re.fullmatch(r"1\.[0-9]+\.[0-9]+", musl):
         raise KitError(f"--musl {musl!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
-    if python is not None and python not in kit_pythons():
-        raise KitError(f"--python {python}: kits have CPython {', '.join(kit_pythons())}")
+    if python is not None:
+        python = _kit_python(python)
     if cpython_source is not None and python is None:
         raise KitError("--cpython-source goes with --python X.Y")
     if musl_source is not None:
         check_source_tarball(musl_source, "musl", musl)
     if cpython_source is not None and python is not None:
-        check_source_tarball(cpython_source, "cpython", split_python(python)[0])
+        check_source_tarball(cpython_source, "cpython", CPython.parse(python).version)
     # a kit already built from another source is not silently kept as if built from this one
     if musl_source is not None:
         _refuse_other_source(kit_directory(a, musl, None), "musl_source", musl_source)
@@ -88,6 +89,18 @@ def build_kit(
     if python is None:
         return musl_kit
     return build_python_kit(musl_kit, python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+
+
+def _kit_python(python: CPython | str) -> str:
+    """*python* as kits spell it (``3.13t``) when kits can have that build, else :class:`KitError`."""
+    buildable = kit_pythons()
+    try:
+        build = python if isinstance(python, CPython) else CPython.parse(python)
+    except ValueError:
+        build = None
+    if build is None or build not in buildable:
+        raise KitError(f"--python {python}: kits have CPython {', '.join(map(str, buildable))}")
+    return str(build)
 
 
 def _cpython_built(arch: Arch, musl: str, python: str) -> bool:

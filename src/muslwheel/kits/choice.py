@@ -1,8 +1,13 @@
-"""Which kits can prove a wheel's import: what a wheel asks of a kit (its arch, the CPython builds
-its tags name, its musl floor) and the kits that answer it.
+"""Which kit serves a target: the one kit choice.
 
-check --import asks here (and, through it, build's import step); nothing else decides whether a
-kit's CPython would import a wheel. The CPython builds a wheel's tags name are
+:func:`pick` answers a :class:`KitKey` (an arch, a CPython build, and a musl release, series or
+floor) with the built kit of the oldest musl that qualifies: a wheel compiled or proven against
+the oldest musl runs on every later one. build's targets (:mod:`muslwheel.builder.target`),
+check --import's kits (:func:`choose_kits`, which adds the newest kit of each build) and the
+kits made on demand (:mod:`muslwheel.kits.ondemand`) all ask it.
+
+What a wheel asks of a kit (its arch, the CPython builds its tags name, its musl floor) is
+:func:`kit_needs`'s; nothing else decides whether a kit's CPython would import a wheel. The CPython builds a wheel's tags name are
 :func:`muslwheel.suffixes.pythons_of_tags`'s: ``cpXY-cpXY`` that GIL build, ``cpXY-cpXYt`` that
 free-threaded build, ``cpXY-abi3`` every GIL build from X.Y, ``cpXY-abi3t`` every free-threaded
 build from X.Y (``cp315-abi3.abi3t``: both); a kit is one build (``Kit.python`` ``"3.13"`` or
@@ -13,17 +18,46 @@ the default (GIL) kits only.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MuslwheelError
 from ..policy import musllinux_platform
-from ..suffixes import Python, pythons_of_tags
+from ..suffixes import pythons_of_tags
+from ..versions import CPython, MuslVersion
 from . import Kit, list_kits
 
 if TYPE_CHECKING:
     from ..wheelfile import WheelName
+
+
+@dataclass(frozen=True)
+class KitKey:
+    """A kit asked for: its arch, its CPython build (None: a loader-only kit), and which musl:
+    *musl* a release (``1.2.2``) or a series (``1.2``), *floor* the oldest series it may have
+    (a wheel's musllinux_X_Y); neither: any."""
+
+    arch: str
+    python: CPython | None
+    musl: str | None = None
+    floor: tuple[int, int] | None = None
+
+    def admits(self, kit: Kit) -> bool:
+        """Whether *kit* is one this key asks for (any musl release that qualifies)."""
+        if kit.arch != self.arch or kit.python != self.python:
+            return False
+        if self.musl is not None and not (kit.musl == self.musl or kit.musl.startswith(self.musl + ".")):
+            return False
+        return self.floor is None or MuslVersion.parse(kit.musl).series >= self.floor
+
+
+def pick(key: KitKey, kits: Iterable[Kit] | None = None) -> Kit | None:
+    """The kit among *kits* (default: those built) that serves *key*: the oldest musl release
+    that qualifies; None when no kit does."""
+    found = [k for k in (list_kits() if kits is None else kits) if key.admits(k)]
+    return min(found, key=lambda k: MuslVersion.parse(k.musl)) if found else None
 
 
 @dataclass(frozen=True)
@@ -32,22 +66,22 @@ class KitNeeds:
 
     arch: str
     #: the CPython builds the tags name, oldest first (GIL before free-threaded); () = any
-    pythons: tuple[Python, ...]
+    pythons: tuple[CPython, ...]
     musl_floor: tuple[int, int] | None  #: from the musllinux tag (or the audit's floor)
     #: how the tags spell what they want, for messages: ``3.11``, ``3.13t``, ``3.11+``, ``3.15t+``
     wanted: str = "any"
 
 
-def kit_needs(name: WheelName, arch: str, musl_min_version: str | None) -> KitNeeds:
+def kit_needs(name: WheelName, arch: str, musl_min_version: MuslVersion | None) -> KitNeeds:
     """The needs of a wheel named *name* whose members are *arch* and need *musl_min_version*."""
-    pythons = tuple(sorted(pythons_of_tags(name.tags), key=lambda p: (p.minor, p.free_threaded)))
+    pythons = tuple(sorted(pythons_of_tags(name.tags)))
     floor = None
     for plat in name.platforms:
         musllinux = musllinux_platform(plat)
         if musllinux and (floor is None or musllinux[:2] < floor):
             floor = musllinux[:2]
     if floor is None and musl_min_version:
-        floor = _minor(musl_min_version)
+        floor = musl_min_version.series
     return KitNeeds(arch, pythons, floor, _spelled(name) if pythons else "any")
 
 
@@ -66,15 +100,9 @@ def _spelled(name: WheelName) -> str:
     return ", ".join(dict.fromkeys(s for _, _, s in sorted(out))) or "any"
 
 
-def kit_python(kit: Kit) -> Python | None:
-    """The kit's CPython as :class:`~muslwheel.suffixes.Python` (None for a loader-only kit)."""
-    minor = kit.python_minor
-    return Python(minor[1], kit.free_threaded) if minor and minor[0] == 3 else None
-
-
 def kit_fits(needs: KitNeeds, kit: Kit) -> bool:
     """Whether the kit's CPython is one the wheel's tags name (any, for a wheel whose tags name none)."""
-    python = kit_python(kit)
+    python = kit.python
     if python is None:
         return False
     return not needs.pythons or python in needs.pythons
@@ -88,19 +116,19 @@ def fitting_kits(needs: KitNeeds, kits_dir: Path | None = None) -> list[Kit]:
 def choose_kits(needs: KitNeeds, kits: list[Kit]) -> list[Kit]:
     """Among *kits* that fit: per CPython build, the oldest kit at or above the tag's musl floor
     (the oldest musl the wheel promises to run on that a kit has) and the newest (today's)."""
-    by_python: dict[str, list[Kit]] = {}
+    by_python: dict[CPython, list[Kit]] = {}
     for k in kits:
         assert k.python is not None
         by_python.setdefault(k.python, []).append(k)
     chosen: list[Kit] = []
-    for python in sorted(by_python, key=_python_order):
-        group = sorted(by_python[python], key=lambda k: _release(k.musl))
+    for python in sorted(by_python):
+        group = sorted(by_python[python], key=lambda k: MuslVersion.parse(k.musl))
         if needs.musl_floor:
             # musllinux_1_2 -> the oldest 1.2 kit present (1.2.2 where built, else 1.2.3);
             # musllinux_1_1 -> a 1.1 kit, else the oldest 1.2 one
-            promised = [k for k in group if _minor(k.musl) >= needs.musl_floor]
-            if promised:
-                chosen.append(promised[0])
+            promised = pick(KitKey(needs.arch, python, floor=needs.musl_floor), group)
+            if promised is not None:
+                chosen.append(promised)
         if group[-1] not in chosen:
             chosen.append(group[-1])
     return chosen
@@ -134,16 +162,3 @@ def suggested_python(needs: KitNeeds) -> str:
 
 def pythons_wanted(needs: KitNeeds) -> str:
     return needs.wanted
-
-
-def _python_order(python: str) -> tuple[int, ...]:
-    return (*_release(python.rstrip("t")), python.endswith("t"))
-
-
-def _release(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".") if p.isdigit())
-
-
-def _minor(version: str) -> tuple[int, int]:
-    major, minor = version.split(".")[:2]
-    return int(major), int(minor)

@@ -32,9 +32,10 @@ from ..arch import Arch
 from ..cache import staged
 from ..hostpython import HostPythonError, built_host_python_dir, find_build_python, host_minor
 from ..progress import Steps
-from ..suffixes import Python, extension_suffixes
+from ..suffixes import extension_suffixes
+from ..versions import FREE_THREADED_FROM, CPython
 from ..zig import write_wrappers
-from . import Kit, KitError, kit_name, read_kit, split_python
+from . import Kit, KitError, kit_name, read_kit
 from .musl import base_musl, build_musl_kit
 from .store import (
     RECIPE,
@@ -54,12 +55,19 @@ from .store import (
 #: but their tarballs 404 today: those kits need ``--cpython-source``)
 CPYTHON_SOURCES = {"3.11": "python3.11", "3.13": "python3.13", "3.14": "python3.14", "3.15": "python3.15"}
 #: the minors with a free-threaded build (``--python 3.13t``), PEP 703
-FREE_THREADED = ("3.13", "3.14", "3.15")
+FREE_THREADED = tuple(m for m in CPYTHON_SOURCES if CPython.parse(m).minor >= FREE_THREADED_FROM)
 
 
-def kit_pythons() -> list[str]:
-    """Every ``--python`` a kit can have: each minor, and its free-threaded build where it has one."""
-    return [p for minor in CPYTHON_SOURCES for p in (minor, *((minor + "t",) if minor in FREE_THREADED else ()))]
+def kit_pythons() -> list[CPython]:
+    """Every CPython build a kit can have: each minor, and its free-threaded build where it has
+    one (from 3.13, :data:`muslwheel.versions.FREE_THREADED_FROM`)."""
+    out = []
+    for minor in CPYTHON_SOURCES:
+        python = CPython.parse(minor)
+        out.append(python)
+        if python.minor >= FREE_THREADED_FROM:
+            out.append(CPython(python.minor, True))
+    return out
 
 
 def cpython_tarball(python: str, cpython_source: Path | None) -> Path:
@@ -70,7 +78,7 @@ def cpython_tarball(python: str, cpython_source: Path | None) -> Path:
 
     if cpython_source is not None:
         return cpython_source
-    minor = split_python(python)[0]
+    minor = CPython.parse(python).version
     try:
         return source_tarball(CPYTHON_SOURCES[minor], minor)
     except SourceError as e:
@@ -144,8 +152,8 @@ def smoke_expectation(kit: Kit) -> tuple[tuple[int, int], list[str], bool, bool,
     :func:`muslwheel.suffixes.extension_suffixes` says it imports, the GIL off exactly when it is
     free-threaded (``sys._is_gil_enabled()``), and the kit's own ``_sysconfigdata`` name."""
     minor = kit.python_minor
-    assert minor is not None
-    suffixes = extension_suffixes(Python(minor[1], kit.free_threaded), kit.arch_info)
+    assert minor is not None and kit.python is not None
+    suffixes = extension_suffixes(kit.python, kit.arch_info)
     return minor, list(suffixes), not kit.free_threaded, kit.free_threaded, kit.sysconfigdata_name
 
 
@@ -280,7 +288,7 @@ def _cross_build_cpython(
                     "--disable-test-modules",
                     "--with-pkg-config=no",
                     "--enable-ipv6",
-                    *(["--disable-gil"] if split_python(python)[1] else []),
+                    *(["--disable-gil"] if CPython.parse(python).free_threaded else []),
                     f"CC={tools['CC']}",
                     f"CXX={tools['CXX']}",
                     f"AR={tools['AR']}",

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 from ..arch import Arch, get_arch
 from ..progress import Progress
-from ..suffixes import FREE_THREADED_FROM
+from ..versions import CPython, MuslVersion
 from . import Kit, KitError, kit_name, kits_dir, list_kits
-from .choice import KitNeeds, choose_kits, default_kits, fitting_kits
-from .cpython import CPYTHON_SOURCES
+from .choice import KitKey, KitNeeds, choose_kits, default_kits, fitting_kits
+from .cpython import kit_pythons
 from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
-from .store import _stderr, current, version_key
+from .store import _stderr, current
 
 
 @dataclass(frozen=True)
@@ -34,22 +34,13 @@ class KitSpec:
 
     arch: str
     musl: str
-    python: str
+    python: CPython | None
+    #: why this musl release: the line ``kit build`` without ``--musl`` prints
+    why_musl: str = ""
 
     @property
     def name(self) -> str:
         return kit_name(self.arch, self.musl, self.python)
-
-
-def kit_pythons() -> list[str]:
-    """Every ``--python`` a kit can have: each minor kits build, and its free-threaded build
-    (``3.13t``) from 3.13 on."""
-    out = []
-    for minor in CPYTHON_SOURCES:
-        out.append(minor)
-        if int(minor.split(".")[1]) >= FREE_THREADED_FROM:
-            out.append(minor + "t")
-    return out
 
 
 def kits_for_wheel(
@@ -71,52 +62,70 @@ def kit_for_wheel(needs: KitNeeds, wheel: str) -> KitSpec:
     cannot have any CPython its tags name."""
     arch = get_arch(needs.arch)
     buildable = kit_pythons()
-    wanted = [str(p) for p in needs.pythons] if needs.pythons else buildable
+    wanted = list(needs.pythons) if needs.pythons else buildable
     candidates = [p for p in wanted if p in buildable]
     if not candidates:
         raise KitError(
             f"{wheel}: no kit with CPython {needs.wanted} for {needs.arch}, and kits cannot have it "
-            f"(they have CPython {', '.join(buildable)}), so its import cannot be checked"
+            f"(they have CPython {', '.join(map(str, buildable))}), so its import cannot be checked"
         )
     cached = [p for p in candidates if _tree_cached(arch, p)]
-    floor = ".".join(map(str, needs.musl_floor)) if needs.musl_floor else None
-    return KitSpec(arch.name, on_demand_musl(arch, at_least=floor), (cached or candidates)[0])
+    return kit_to_make(KitKey(arch.name, (cached or candidates)[0], floor=needs.musl_floor))
 
 
-def kit_for_target(arch: str, python: str, musl: str | None) -> KitSpec:
+def kit_for_target(arch: str, python: CPython, musl: str | None) -> KitSpec:
     """The kit to make for build's target (*arch*, *python*) when none is built: *musl* when it
     is a release (``1.2.2``), else the release :func:`on_demand_musl` picks in the series it
     names (``1.2``) or at all."""
     a = get_arch(arch)
     if python not in kit_pythons():
         raise KitError(
-            f"no kit for {arch} py{python}, and kits cannot have CPython {python} (they have {', '.join(kit_pythons())})"
+            f"no kit for {arch} py{python}, and kits cannot have CPython {python} "
+            f"(they have {', '.join(map(str, kit_pythons()))})"
         )
-    if musl is not None and musl.count(".") >= 2:
-        return KitSpec(a.name, musl, python)
-    return KitSpec(a.name, on_demand_musl(a, series=musl), python)
+    return kit_to_make(KitKey(a.name, python, musl))
 
 
-def on_demand_musl(arch: Arch, *, at_least: str | None = None, series: str | None = None) -> str:
-    """The musl release of a kit made on demand for *arch*, at or above *at_least* (a wheel's
-    floor, ``1.2``) or within *series*: the oldest loader-only kit of the arch already built
-    that qualifies (nothing to build for musl), else Debian's binary 1.2.3 where Debian ships
-    musl for the arch (seconds), else the newest musl (built from source with zig)."""
+def kit_to_make(key: KitKey) -> KitSpec:
+    """The kit to make for *key* when none built serves it: its musl when that is a release
+    (``1.2.2``), else the release :func:`on_demand_musl` picks (in its series, at or above its
+    floor), with why."""
+    if key.musl is not None and key.musl.count(".") >= 2:
+        return KitSpec(key.arch, key.musl, key.python, f"musl {key.musl}: as asked")
+    release, why = on_demand_musl(get_arch(key.arch), floor=key.floor, series=key.musl)
+    return KitSpec(key.arch, release, key.python, why)
+
+
+def on_demand_musl(arch: Arch, *, floor: tuple[int, int] | None = None, series: str | None = None) -> tuple[str, str]:
+    """The musl release of a kit made on demand for *arch*, in a series at or above *floor* (a
+    wheel's musllinux_X_Y) or within *series*, and why: the oldest loader-only kit of the arch
+    already built that qualifies (nothing to build for musl), else Debian's binary 1.2.3 where
+    Debian ships musl for the arch (seconds), else the newest musl (built from source with zig)."""
 
     def ok(release: str) -> bool:
-        key = version_key(release)
-        if at_least is not None and key[: len(version_key(at_least))] < version_key(at_least):
+        if floor is not None and MuslVersion.parse(release).series < floor:
             return False
         return series is None or release == series or release.startswith(series + ".")
 
     built = sorted(
-        (k.musl for k in list_kits() if k.arch == arch.name and k.python is None and ok(k.musl)), key=version_key
+        (k.musl for k in list_kits() if k.arch == arch.name and k.python is None and ok(k.musl)),
+        key=MuslVersion.parse,
     )
     if built:
-        return built[0]
-    for release in ([DEBIAN_BINARY_MUSL] if arch.debian_arch else []) + [NEWEST_MUSL]:
-        if ok(release):
-            return release
+        return built[
+            0
+        ], f"musl {built[0]}: the oldest musl kit of {arch.name} already built (nothing to build for musl)"
+    if arch.debian_arch and ok(DEBIAN_BINARY_MUSL):
+        return (
+            DEBIAN_BINARY_MUSL,
+            f"musl {DEBIAN_BINARY_MUSL}: Debian's binary packages for {arch.name} (seconds to make)",
+        )
+    if ok(NEWEST_MUSL):
+        return NEWEST_MUSL, (
+            f"musl {NEWEST_MUSL}: the newest musl, built from source with zig"
+            + ("" if arch.debian_arch else f" (Debian ships no musl for {arch.name})")
+        )
+    at_least = f"{floor[0]}.{floor[1]}" if floor else None
     wanted = f"musl {series}" if series else f"musl {at_least} or later"
     raise KitError(
         f"no kit of {wanted} for {arch.name}, and none is made on demand "
@@ -133,7 +142,7 @@ def make_kit(spec: KitSpec, *, progress: Progress = _stderr, jobs: int = 2, reas
     return build_kit(spec.arch, spec.musl, spec.python, jobs=jobs, progress=progress)
 
 
-def _tree_cached(arch: Arch, python: str) -> bool:
+def _tree_cached(arch: Arch, python: CPython) -> bool:
     """Whether the cache holds a CPython *python* tree for *arch* (against any musl)."""
     base = kits_dir() / "cpython"
     return any(current(d) for d in base.glob(f"{arch.name}-py{python}-musl*")) if base.is_dir() else False
