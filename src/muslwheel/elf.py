@@ -54,11 +54,20 @@ class EM(enum.IntEnum):
     LOONGARCH = 258
 
 
+class ET(enum.IntEnum):
+    """e_type values."""
+
+    REL = 1
+    EXEC = 2
+    DYN = 3
+
+
 class PT(enum.IntEnum):
     LOAD = 1
     DYNAMIC = 2
     INTERP = 3
     NOTE = 4
+    PHDR = 6
     TLS = 7
     GNU_PROPERTY = 0x6474E553
 
@@ -92,7 +101,18 @@ class DT(enum.IntEnum):
     VERNEEDNUM = 0x6FFFFFFF
 
 
-SHT_DYNSYM = 11
+class SHT(enum.IntEnum):
+    """sh_type values (section headers: read by relr's rewriter, and for the dynamic symbols)."""
+
+    PROGBITS = 1
+    RELA = 4
+    REL = 9
+    DYNSYM = 11
+    RELR = 19
+
+
+SHT_DYNSYM = int(SHT.DYNSYM)
+PF_X, PF_W, PF_R = 1, 2, 4  #: p_flags bits
 STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 0, 1, 2, 10
 STT_FUNC, STT_OBJECT, STT_TLS = 2, 1, 6
 NT_GNU_PROPERTY_TYPE_0 = 5

@@ -33,7 +33,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .elf import DT, EM, ELFFile, parse_elf
+from .elf import DT, EM, PF_R, PF_W, PT, SHT, ELFFile, parse_elf
 from .errors import ELFError, MuslwheelError
 
 #: r_type of the relative relocation per machine; i386 and ARM use REL (addend in place).
@@ -49,11 +49,13 @@ RELATIVE_TYPE: dict[int, int] = {
 }
 REL_MACHINES: frozenset[int] = frozenset({EM.I386, EM.ARM})
 
-PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_PHDR = 1, 2, 3, 6
-PF_W, PF_R = 2, 4
-SHT_PROGBITS, SHT_RELA, SHT_DYNSYM, SHT_REL, SHT_RELR = 1, 4, 11, 9, 19
-DT_RELA, DT_RELASZ, DT_RELAENT, DT_RELACOUNT = 7, 8, 9, 0x6FFFFFF9
-DT_REL, DT_RELSZ, DT_RELENT, DT_RELCOUNT = 17, 18, 19, 0x6FFFFFFA
+# the ELF constants are elf's (declared once there), as plain ints here
+PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_PHDR = map(int, (PT.LOAD, PT.DYNAMIC, PT.INTERP, PT.PHDR))
+SHT_PROGBITS, SHT_RELA, SHT_DYNSYM, SHT_REL, SHT_RELR = map(
+    int, (SHT.PROGBITS, SHT.RELA, SHT.DYNSYM, SHT.REL, SHT.RELR)
+)
+DT_RELA, DT_RELASZ, DT_RELAENT, DT_RELACOUNT = map(int, (DT.RELA, DT.RELASZ, DT.RELAENT, DT.RELACOUNT))
+DT_REL, DT_RELSZ, DT_RELENT, DT_RELCOUNT = map(int, (DT.REL, DT.RELSZ, DT.RELENT, DT.RELCOUNT))
 _RELR_TAGS = frozenset({DT.RELR, DT.RELRSZ, DT.RELRENT})
 
 
