@@ -33,7 +33,7 @@ from .distros import fails_on
 from .elf import ELFFile, parse_elf
 from .errors import ELFError
 from .hazards import hazards_of, is_glibc_only, not_musl_why
-from .libc import MuslVersion, libc_family_of_interpreter
+from .libc import libc_family_of_interpreter
 from .policy import (
     Policy,
     arch_floor,
@@ -63,6 +63,7 @@ from .resolve import (
     resolve_wheel,
 )
 from .suffixes import named_triplet, names_glibc, suffix_problems
+from .versions import MuslVersion
 from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import WheelFile, WheelName, WheelSource
 
@@ -85,6 +86,11 @@ BLOCKING = frozenset(
 GLIBC_NOT_OURS = "glibc wheel: not muslwheel's to judge"
 
 
+def _str(version: MuslVersion | None) -> str | None:
+    """A version as JSON has it: ``"1.2.3"``, or None."""
+    return str(version) if version is not None else None
+
+
 @dataclass(frozen=True)
 class Reason:
     """One fact behind the verdict, with what it is about and why it matters."""
@@ -96,10 +102,10 @@ class Reason:
     symbol: str | None = None
     library: str | None = None
     feature: str | None = None
-    musl: str | None = None  #: the musl release this raises the floor to
+    musl: MuslVersion | None = None  #: the musl release this raises the floor to
 
     def to_json(self) -> dict[str, object]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: str(v) if isinstance(v, MuslVersion) else v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ class FileReport:
     machine: str
     needed: tuple[str, ...]
     resolutions: tuple[Resolution, ...]
-    musl_min_version: str | None
+    musl_min_version: MuslVersion | None
     floor_reasons: tuple[Reason, ...]
     glibc_evidence: tuple[str, ...] = ()
     has_relr: bool = False
@@ -136,7 +142,7 @@ class FileReport:
                 for r in self.resolutions
             ],
             "external_libs": self.external,
-            "musl_min_version": self.musl_min_version,
+            "musl_min_version": _str(self.musl_min_version),
             "floor_reasons": [r.to_json() for r in self.floor_reasons],
             "glibc_evidence": list(self.glibc_evidence),
             "dt_relr": self.has_relr,
@@ -150,7 +156,7 @@ class Verdict:
     libc: Libc
     arch: str | None
     tag: str | None  #: the best musllinux platform tag the wheel can honestly claim
-    musl_min_version: str | None
+    musl_min_version: MuslVersion | None
     external_libs: list[str]
     system_libs: list[str]
     reasons: list[Reason]
@@ -160,7 +166,7 @@ class Verdict:
     stricter: dict[str, str] = field(default_factory=dict)  #: tag -> why the wheel cannot claim it
     loads: WheelLoads = field(default_factory=lambda: WheelLoads(()))  #: the one resolution of the wheel
     #: the floor once `muslwheel repair` has unpacked DT_RELR (None: no DT_RELR)
-    musl_min_version_without_relr: str | None = None
+    musl_min_version_without_relr: MuslVersion | None = None
 
     @property
     def exit_status(self) -> int:
@@ -183,7 +189,7 @@ class Verdict:
             "libc": self.libc,
             "arch": self.arch,
             "tag": self.tag,
-            "musl_min_version": self.musl_min_version,
+            "musl_min_version": _str(self.musl_min_version),
             "external_libs": self.external_libs,
             "system_libs": self.system_libs,
             "claimed_tags": self.claimed_tags,
@@ -191,7 +197,7 @@ class Verdict:
             "exit_status": self.exit_status,
             "reasons": [r.to_json() for r in self.reasons],
             "stricter_tags": self.stricter,
-            "musl_min_version_without_relr": self.musl_min_version_without_relr,
+            "musl_min_version_without_relr": _str(self.musl_min_version_without_relr),
             "pypi_uploadable": self.pypi_uploadable,
             "pypi_note": self.pypi_note,
             "files": [f.to_json() for f in self.files],
@@ -316,10 +322,10 @@ def _floor_of(m: _Member, arch: Arch) -> _Floor:
             why = f"{name} first exported by musl {info.first}"
             if floor != info.first:
                 why = f"{name} exported by musl {info.first}, missing from {info.spans[0][1]}, back since {floor}"
-            raising.append(Reason(kind, why, file=m.path, symbol=name, musl=str(floor)))
+            raising.append(Reason(kind, why, file=m.path, symbol=name, musl=floor))
     elif base > policies()[0].musl:
         port = f"the {arch.name} port"
-        raising.append(Reason(Kind.PORT, f"musl's {arch.name} port began with {base}", feature=port, musl=str(base)))
+        raising.append(Reason(Kind.PORT, f"musl's {arch.name} port began with {base}", feature=port, musl=base))
     unresolved = [
         Reason(Kind.UNRESOLVED, f"{not_musl_why(name)}, nor by anything this file loads", file=m.path, symbol=name)
         for name in (() if m.outside else _in_order(m.elf, m.needs.difference(known)))
@@ -330,7 +336,7 @@ def _floor_of(m: _Member, arch: Arch) -> _Floor:
         if relr > floor:
             floor, raising = relr, []
         if relr == floor:
-            raising.append(Reason(Kind.FEATURE, feature_why("DT_RELR"), file=m.path, feature="DT_RELR", musl=str(relr)))
+            raising.append(Reason(Kind.FEATURE, feature_why("DT_RELR"), file=m.path, feature="DT_RELR", musl=relr))
     return _Floor(floor, raising + unresolved, without_relr)
 
 
@@ -386,7 +392,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
             if f.floor > floor:
                 floor, floor_reasons = f.floor, []
             if f.floor == floor:
-                floor_reasons += [r for r in file_reasons if r.musl == str(f.floor)]
+                floor_reasons += [r for r in file_reasons if r.musl == f.floor]
             reasons += [r for r in file_reasons if r.kind == Kind.UNRESOLVED and not is_glibc_only(r.symbol or "")]
             reasons += _musl_member_reasons(m, m.arch)
         if m.libc == GLIBC:
@@ -417,10 +423,10 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     claim_reasons = _claim_reasons(claimed, arch_name, binaries, wheel_libc, floor, floor_reasons, blocking)
     without_relr = None
     if wheel_libc in MUSL_LIKE and any(elf.has_relr for elf in elfs.values()):
-        without_relr = str(floor_unpacked)
+        without_relr = floor_unpacked
         if floor_unpacked < floor:
             hint = f"; `muslwheel repair` lowers this to {without_relr}"
-            claim_reasons = [replace(r, why=r.why + hint) if r.musl == str(floor) else r for r in claim_reasons]
+            claim_reasons = [replace(r, why=r.why + hint) if r.musl == floor else r for r in claim_reasons]
     is_musl_claim = any(musllinux_platform(p) for p in claimed)
     if wheel_libc == GLIBC and not is_musl_claim:
         # Not ours to judge: its tags' arch is checked, nothing else is said.
@@ -451,7 +457,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         libc=wheel_libc,
         arch=arch_name,
         tag=tag,
-        musl_min_version=str(floor) if wheel_libc in MUSL_LIKE else None,
+        musl_min_version=floor if wheel_libc in MUSL_LIKE else None,
         external_libs=external,
         system_libs=system,
         reasons=reasons,
@@ -594,7 +600,7 @@ def _file_report(m: _Member, floor: MuslVersion | None, reasons: list[Reason], d
         machine=describe_machine(m.elf),
         needed=m.elf.needed,
         resolutions=tuple(m.resolutions),
-        musl_min_version=str(floor) if floor else None,
+        musl_min_version=floor,
         floor_reasons=tuple(reasons),
         glibc_evidence=m.evidence if m.libc == GLIBC else (),
         has_relr=m.elf.has_relr,
@@ -728,7 +734,7 @@ def _judge_musllinux(
                 Kind.TAG,
                 f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {claim[0]}.{claim[1]}"
                 + _distros_failing(floor, MuslVersion(claim[0], claim[1], 0)),
-                musl=str(floor),
+                musl=floor,
             )
         )
     elif floor > lowest and (floor.major, floor.minor) == claim:
@@ -739,7 +745,7 @@ def _judge_musllinux(
                 f"{platform}: needs musl {floor} for {_top(floor_reasons)}: fails on musl {lowest}–{last_bad}"
                 + _distros_failing(floor, lowest),
                 severity=WARNING,
-                musl=str(floor),
+                musl=floor,
             )
         )
     if any(r.kind == Kind.LIBRARY for r in blocking):

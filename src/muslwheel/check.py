@@ -33,12 +33,12 @@ from pathlib import Path
 from .arch import Arch, get_arch
 from .audit import Verdict, audit_elfs, read_wheel_elfs
 from .errors import MuslwheelError
-from .libc import MuslVersion, detect_interpreter, detect_root
+from .libc import detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
 from .qemu import runner as qemu_runner
 from .resolve import ELSEWHERE, LIBRARY
 from .root import MuslRoot, SearchDir
-from .vocabulary import Libc
+from .vocabulary import Kind, Libc
 from .wheelfile import WheelFile
 
 _MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
@@ -133,7 +133,7 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
         Path(path).name,
         arch.name,
         str(target.musl) if target.musl else None,
-        verdict.musl_min_version,
+        str(verdict.musl_min_version) if verdict.musl_min_version else None,
         "static",
         str(loader.resolve()) if loader else None,
         [str(target.host_path(d)) for d in dirs],
@@ -142,12 +142,12 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
         result.notes.append(found.how)
     _version_problems(result, verdict, target)
     for r in verdict.reasons:  # --list loads a file as a program: it cannot show what dlopen refuses
-        if r.kind == "initial-exec-tls":
+        if r.kind == Kind.INITIAL_EXEC_TLS:
             result.problems.append(Problem(r.file or "", r.kind, "initial-exec TLS", r.why))
     # musl's loader maps libc.so.6 to itself and may list a glibc binary happily; it is still
     # not a musl binary (glibc's symbol versions, struct layouts, its loader's PT_INTERP).
     for f in verdict.files:
-        if f.libc == "glibc":
+        if f.libc == Libc.GLIBC:
             result.problems.append(
                 Problem(f.path, "glibc", "libc", f"a glibc binary, not a musl one ({'; '.join(f.glibc_evidence)})")
             )
@@ -157,7 +157,7 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
         for lib in verdict.external_libs:
             result.problems.append(Problem("", "missing-library", lib, "not in the wheel (static analysis)"))
         for r in verdict.reasons:
-            if r.kind in ("unresolved", "glibc-symbol"):
+            if r.kind in (Kind.UNRESOLVED, Kind.GLIBC_SYMBOL):
                 result.problems.append(Problem(r.file or "", "unbound-symbol", r.symbol or "", r.why))
         return result
     # not executable: natively it would not start, and qemu-user would exit 1 saying nothing
@@ -171,7 +171,7 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
 def _version_problems(result: CheckResult, verdict: Verdict, target: MuslRoot) -> None:
     if verdict.musl_min_version is None:
         return
-    need = MuslVersion.parse(verdict.musl_min_version)
+    need = verdict.musl_min_version
     if target.musl is None:
         result.notes.append("the target's musl version is unknown: the wheel's floor could not be checked")
     elif target.musl < need:
@@ -179,18 +179,18 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: MuslRoot) -
         named = dict.fromkeys(
             f"{r.symbol or r.feature} in {r.file}"
             for r in floor_reasons
-            if r.musl == verdict.musl_min_version and r.kind in ("symbol", "time64", "feature")
+            if r.musl == verdict.musl_min_version and r.kind in (Kind.SYMBOL, Kind.TIME64, Kind.FEATURE)
         )
         why = f" ({'; '.join(named)[:300]})" if named else ""
         hint = ""
         lowered = verdict.musl_min_version_without_relr
-        if lowered is not None and target.musl >= MuslVersion.parse(lowered):
+        if lowered is not None and target.musl >= lowered:
             hint = f"; `muslwheel repair` unpacks DT_RELR, after which it needs {lowered}"
         result.problems.append(
             Problem(
                 "",
                 "musl-version",
-                verdict.musl_min_version,
+                str(need),
                 f"needs musl {need}{why}; the target has {target.musl}, whose loader "
                 f"cannot see this: it would fail or crash at import{hint}",
             )

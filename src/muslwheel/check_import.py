@@ -60,7 +60,6 @@ from .policy import is_allowed_system_library
 from .resolve import module_name
 from .sandbox import Sandbox
 from .sandbox import room as sandbox_room
-from .versions import MuslVersion
 from .wheelfile import installed_path
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
@@ -254,8 +253,7 @@ def _read_wheel(path: Path) -> tuple[KitNeeds | None, WheelModules | None]:
     modules = WheelModules(extensions, _top_levels(names))
     if verdict.arch is None:
         return None, modules
-    floor = MuslVersion.parse(verdict.musl_min_version) if verdict.musl_min_version else None
-    return kit_needs(wheel_name, verdict.arch, floor), modules
+    return kit_needs(wheel_name, verdict.arch, verdict.musl_min_version), modules
 
 
 def _top_levels(names: list[str]) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Protocol
 
 from .errors import MuslwheelError
-from .libc import MuslVersion
+from .versions import MuslVersion
 from .vocabulary import Kind, Libc, Severity
 
 
@@ -41,7 +41,7 @@ class Audited(Protocol):
     @property
     def arch(self) -> str | None: ...
     @property
-    def musl_min_version(self) -> str | None: ...
+    def musl_min_version(self) -> MuslVersion | None: ...
     @property
     def reasons(self) -> Sequence[_Reason]: ...
 
@@ -212,9 +212,7 @@ def wheel_problems(verdict: Audited, release: DistroRelease) -> list[str]:
         for r in verdict.reasons
         if r.severity == Severity.ERROR and r.kind != Kind.TAG
     ]
-    floor = (
-        MuslVersion.parse(verdict.musl_min_version) if verdict.musl_min_version and verdict.libc != Libc.NONE else None
-    )
+    floor = verdict.musl_min_version if verdict.libc != Libc.NONE else None
     is32 = ARCHES[verdict.arch].is_32bit if verdict.arch in ARCHES else None
     problem = load_problem(release, floor=floor, arch_is_32bit=is32)
     if problem:

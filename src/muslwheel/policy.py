@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .arch import ARCHES, Arch
-from .libc import MuslVersion
+from .versions import MuslVersion
 
 
 @dataclass(frozen=True)

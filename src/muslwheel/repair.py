@@ -21,7 +21,6 @@ import hashlib
 import io
 import os
 import posixpath
-import re
 import secrets
 import shutil
 import subprocess
@@ -36,17 +35,24 @@ from .arch import Arch, arch_of_elf, get_arch
 from .audit import Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
-from .policy import feature_floor, is_allowed_system_library, is_libpython, is_musl_self, policy_by_name
+from .policy import (
+    feature_floor,
+    is_allowed_system_library,
+    is_libpython,
+    is_musl_self,
+    musllinux_platform,
+    policy_by_name,
+)
 from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
 from .root import MuslRoot, SearchDir, env_library_path
-from .vocabulary import Libc
+from .vocabulary import FIXABLE as _FIXABLE
+from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import DEFLATED, STORED, WheelFile, parse_wheel_name
 from .wheelwriter import PARTIAL_MARK, STREAM_OVER, DeflateAhead, WheelWriter, clean_stale_partials
 
-_MUSLLINUX = re.compile(r"^(musllinux_\d+_\d+)_(\w+)$")
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 #: Error kinds of a verdict that repair fixes: external libraries (grafted) and tags (retagged).
-FIXABLE = ("library", "tag")
+FIXABLE = _FIXABLE
 
 
 class RepairError(MuslwheelError):
@@ -106,7 +112,9 @@ class RepairResult:
             "patched": self.patched,
             "excluded": self.excluded,
             "relr_unpacked": self.relr_unpacked,
-            "musl_min_version": self.verdict.musl_min_version if self.verdict else None,
+            "musl_min_version": str(self.verdict.musl_min_version)
+            if self.verdict and self.verdict.musl_min_version
+            else None,
         }
 
 
@@ -222,7 +230,7 @@ def repair_wheel(
         # so memory follows the largest member, not the sum of them.
         elfs, _ = read_wheel_elfs(wheel)
         verdict = audit_elfs(wheel.name, elfs)
-        if verdict.libc == "none":
+        if verdict.libc == Libc.NONE:
             if not allow_pure:
                 raise RepairError(
                     f"{wheel.path.name}: pure wheel, nothing to repair (--allow-pure-python-wheel copies it)"
@@ -237,15 +245,15 @@ def repair_wheel(
                 finally:
                     partial.unlink(missing_ok=True)
             return RepairResult(Path(wheel_path), out_path, sorted(wheel.name.platforms), verdict=verdict)
-        if verdict.libc not in ("musl", "static", "unknown"):
+        if verdict.libc not in MUSL_LIKE:
             first = next((f"{f.path}: {f.glibc_evidence[0]}" for f in verdict.files if f.glibc_evidence), "")
             raise RepairError(
                 f"{wheel.path.name}: {verdict.libc} binaries ({first}): muslwheel repairs musl wheels only"
             )
         if verdict.arch is None:
-            why = next((r.why for r in verdict.reasons if r.kind == "arch"), "unknown architecture")
+            why = next((r.why for r in verdict.reasons if r.kind == Kind.ARCH), "unknown architecture")
             raise RepairError(f"{wheel.path.name}: unsupported architecture: {why}")
-        unfixable = [r for r in verdict.reasons if r.severity == "error" and r.kind not in FIXABLE]
+        unfixable = [r for r in verdict.reasons if r.severity == Severity.ERROR and r.kind not in FIXABLE]
         if unfixable:
             r = unfixable[0]
             more = f" (and {len(unfixable) - 1} more)" if len(unfixable) > 1 else ""
@@ -296,7 +304,7 @@ def repair_wheel(
         # The invariant: never write a wheel that show would call dishonest.
         final = audit_elfs(parse_wheel_name(out_name), final_elfs)
         if not final.honest:
-            why = next((r.why for r in final.reasons if r.severity == "error"), "?")
+            why = next((r.why for r in final.reasons if r.severity == Severity.ERROR), "?")
             hint = (
                 " (--exclude keeps a library external: add --no-update-tags to keep the wheel's tags)"
                 if excluded
@@ -315,12 +323,19 @@ def repair_wheel(
     )
 
 
+def _musllinux(plat: str) -> tuple[str, str] | None:
+    """``musllinux_1_2_aarch64`` -> (its policy's name ``musllinux_1_2``, ``aarch64``): the
+    policy's parser (:func:`muslwheel.policy.musllinux_platform`); None for another tag."""
+    m = musllinux_platform(plat)
+    return (f"musllinux_{m[0]}_{m[1]}", m[2]) if m else None
+
+
 def _unpacking_lowers_the_tag(plat: str | None) -> bool:
     """Whether the tag to be written promises a musl older than DT_RELR's 1.2.4: --plat's, or
     the best honest one, which for a wheel whose only 1.2.4 feature is DT_RELR is at most
     musllinux_1_2 (1.2.0)."""
-    m = _MUSLLINUX.match(plat or "")
-    policy = policy_by_name(m.group(1)) if m else None
+    m = _musllinux(plat or "")
+    policy = policy_by_name(m[0]) if m else None
     return policy is None or policy.musl < feature_floor("DT_RELR")
 
 
@@ -461,26 +476,26 @@ def _platform_tags(
     honest = after.tag
     if plat is None:
         if honest is None:
-            why = "; ".join(r.why for r in after.reasons if r.severity == "error")[:500]
+            why = "; ".join(r.why for r in after.reasons if r.severity == Severity.ERROR)[:500]
             raise RepairError(f"no musllinux tag can be claimed: {why}")
         plat = honest
-    m = _MUSLLINUX.match(plat)
-    if not m or policy_by_name(m.group(1)) is None:
+    m = _musllinux(plat)
+    if not m or policy_by_name(m[0]) is None:
         raise RepairError(
             f"--plat {plat}: not a musllinux tag muslwheel knows (musllinux_1_1_ARCH, musllinux_1_2_ARCH)"
         )
-    if m.group(2) != arch.name:
+    if m[1] != arch.name:
         raise RepairError(f"--plat {plat}: the wheel's binaries are {arch.name}")
     if plat in after.stricter and not has_excluded:
         raise RepairError(f"--plat {plat} is stricter than this wheel can honour: {after.stricter[plat]}")
-    wanted = policy_by_name(m.group(1))
+    wanted = policy_by_name(m[0])
     assert wanted is not None
     tags = {plat}
     if not only_plat:
         for p in current:
-            pm = _MUSLLINUX.match(p)
-            if pm and pm.group(2) == arch.name:
-                pol = policy_by_name(pm.group(1))
+            pm = _musllinux(p)
+            if pm and pm[1] == arch.name:
+                pol = policy_by_name(pm[0])
                 if pol is not None and pol.musl >= wanted.musl:
                     tags.add(p)
     return sorted(tags)

@@ -37,36 +37,25 @@ from __future__ import annotations
 
 import functools
 import posixpath
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .arch import Arch
-from .elf import ELFFile
+from .elf import ET, ELFFile
 from .policy import is_allowed_system_library, is_libpython, is_musl_self
-from .suffixes import is_module_suffix
-from .wheelfile import installed_path
+from .suffixes import importable_name, is_module_suffix
+from .vocabulary import Found, Role
 
-MUSL = "musl"  #: musl's loader maps the name to itself
-WHEEL = "wheel"  #: a member of the wheel
-SYSTEM = "system"  #: outside the wheel, and allowed by the policy (libz.so.1)
-EXTERNAL = "external"  #: outside the wheel and not allowed: must be vendored
-ELSEWHERE = "elsewhere"  #: (a library loaded on its own) in the wheel, but on no search path of this load
-PYTHON = "python"  #: libpython: the interpreter provides its symbols (a need repair drops)
-
-EXTENSION = "extension"  #: an extension module Python imports
-EXECUTABLE = "executable"  #: a program a script or the user runs
-LIBRARY = "library"  #: a library no entry point loads, loaded on its own
-
-ET_EXEC = 2
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+# the words of a resolution and of a member's role are the vocabulary's (one spelling each)
+MUSL, WHEEL, SYSTEM, EXTERNAL, ELSEWHERE, PYTHON = Found
+EXTENSION, EXECUTABLE, LIBRARY = Role
 
 
 @dataclass(frozen=True)
 class Resolution:
     needed: str  #: the DT_NEEDED name
     requested_by: str  #: wheel path of the object whose DT_NEEDED it is
-    kind: str  #: MUSL, WHEEL, SYSTEM, EXTERNAL, ELSEWHERE or PYTHON
+    kind: Found  #: MUSL, WHEEL, SYSTEM, EXTERNAL, ELSEWHERE or PYTHON
     path: str | None = None  #: wheel path when kind is WHEEL (or ELSEWHERE: the member carrying the name)
     entry: str = ""  #: the entry point whose load this is
 
@@ -76,7 +65,7 @@ class Load:
     """One entry point's load: what it brings in, in order, and how each name was found."""
 
     entry: str
-    kind: str  #: EXTENSION, EXECUTABLE or LIBRARY
+    kind: Role  #: EXTENSION, EXECUTABLE or LIBRARY
     members: tuple[str, ...]  #: wheel members loaded, in load order, the entry point first
     needed_by: Mapping[str, str | None]  #: member -> the member whose DT_NEEDED loaded it
     resolutions: tuple[Resolution, ...]
@@ -161,28 +150,22 @@ def search_dirs(member: str, elf: ELFFile) -> list[str]:
     return [d for d in (wheel_dir(member, e) for e in elf.runpath or elf.rpath) if d is not None]
 
 
-def entry_kind(member: str, elf: ELFFile, defined: frozenset[str] | None = None) -> str | None:
-    """EXTENSION, EXECUTABLE, or None for a library (see the module docstring).
+def entry_kind(member: str, elf: ELFFile, defined: frozenset[str] | None = None) -> Role | None:
+    """EXTENSION, EXECUTABLE, or None for a library (see the module docstring): an importable
+    name (:func:`muslwheel.suffixes.importable_name`) with a module's suffix, or a plain
+    ``name.so`` that defines ``PyInit_name``.
 
     *defined* is the member's set of defined symbol names, if the caller has it already."""
-    if elf.interpreter is not None or elf.elf_type == ET_EXEC:
+    if elf.interpreter is not None or elf.elf_type == ET.EXEC:
         return EXECUTABLE
-    path = installed_path(member)
-    if not path.endswith(".so"):
-        return None
-    *dirs, base = path.split("/")
-    if not all(_IDENTIFIER.fullmatch(d) for d in dirs):
-        return None  # not importable: numpy.libs/…, a path with a dot or dash
-    stem = base.split(".", 1)[0]
-    if not _IDENTIFIER.fullmatch(stem):
-        return None
+    named = importable_name(member)
+    if named is None:
+        return None  # not importable: numpy.libs/…, a path with a dot or dash, libfoo.so.1
+    dotted, base = named
     if is_module_suffix(base):
         return EXTENSION
-    if base == f"{stem}.so":
-        names = defined if defined is not None else elf.defined_names
-        if f"PyInit_{stem}" in names:
-            return EXTENSION
-    return None
+    names = defined if defined is not None else elf.defined_names
+    return EXTENSION if f"PyInit_{dotted.rsplit('.', 1)[-1]}" in names else None
 
 
 def module_name(member: str, elf: ELFFile, defined: frozenset[str] | None = None) -> str | None:
@@ -192,15 +175,15 @@ def module_name(member: str, elf: ELFFile, defined: frozenset[str] | None = None
     ``PyInit_libarrow_python``), a vendored ``libfoo.so.1`` or an executable -> None."""
     if entry_kind(member, elf, defined) != EXTENSION:
         return None
-    *dirs, base = installed_path(member).split("/")
-    return ".".join((*dirs, base.split(".", 1)[0]))
+    named = importable_name(member)
+    return named[0] if named else None
 
 
 def load(
     first: str,
     elfs: Mapping[str, ELFFile],
     arch: Arch | None,
-    kind: str = EXTENSION,
+    kind: Role = EXTENSION,
     by_basename: Mapping[str, str] | None = None,
 ) -> Load:
     """Load the wheel member *first* as musl's loader would, breadth first.

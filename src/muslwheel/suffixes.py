@@ -39,6 +39,7 @@ MINORS: tuple[int, ...] = tuple(range(9, 16))
 ABI3T_FROM = 15  #: the first minor that imports ``.abi3t`` modules (PEP 803)
 
 _TRIPLET = r"[a-z0-9_]+-linux-[a-z0-9_]+"
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _MODULE_SUFFIX = re.compile(rf"\.(?:cpython-\d+[a-z]*-[\w-]+|abi3t?(?:-{_TRIPLET})?|pypy\d+-pp\d+-[\w-]+)\.so$")
 
 
@@ -191,15 +192,18 @@ def _why_not_imported(bases: list[str], missing: tuple[CPython, ...], arch: Arch
     return "a .cpython-3XY[t] file is imported only by the build it names"
 
 
-def _module_name(member: str) -> tuple[str, str] | None:
-    """``(dotted name, basename)`` of an importable ``.so`` member (where it installs:
-    :func:`~muslwheel.wheelfile.installed_path`); None for others."""
+def importable_name(member: str) -> tuple[str, str] | None:
+    """``(dotted name, basename)`` Python would import a ``.so`` member as, where it installs
+    (:func:`~muslwheel.wheelfile.installed_path`): under directories that are identifiers, with
+    an identifier stem and a module's suffix or a plain ``name.so``; None for others. Whether a
+    plain ``name.so`` is a module (it defines ``PyInit_name``) is
+    :func:`muslwheel.resolve.entry_kind`'s to say: the one answer to "which members are modules"."""
     path = installed_path(member)
-    if not path.endswith(".so") or ".dist-info/" in path:
+    if not path.endswith(".so"):
         return None
     *dirs, base = path.split("/")
     stem = base.split(".", 1)[0]
-    if not all(d.isidentifier() for d in (*dirs, stem)):
+    if not all(_IDENTIFIER.fullmatch(d) for d in (*dirs, stem)):
         return None
     if not is_module_suffix(base) and base != f"{stem}.so":
         return None
@@ -217,7 +221,7 @@ def suffix_problems(member_names: Iterable[str], wheel_tags: Iterable[Tag], arch
     pythons = sorted(pythons_of_tags(wheel_tags))
     by_module: dict[str, list[str]] = {}
     for member in member_names:
-        named = _module_name(member)
+        named = importable_name(member)
         if named:
             by_module.setdefault(named[0], []).append(member)
     abis: dict[str, set[str]] = {}

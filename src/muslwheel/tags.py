@@ -17,9 +17,9 @@ from packaging import tags as ptags
 
 from .arch import get_arch
 from .errors import TargetError
-from .libc import Detection, MuslVersion
+from .libc import Detection
 from .policy import musllinux_platform
-from .versions import CPython
+from .versions import CPython, MuslVersion
 from .vocabulary import Libc
 
 

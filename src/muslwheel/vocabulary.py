@@ -62,3 +62,26 @@ class Kind(_Word):
     GLIBC_SYMBOL = "glibc-symbol"  #: an import only glibc exports
     INITIAL_EXEC_TLS = "initial-exec-tls"  #: initial-exec TLS in an object loaded at run time
     LIBPYTHON = "libpython"  #: a DT_NEEDED on libpython
+
+
+class Role(_Word):
+    """What a wheel member is to the loader (:func:`muslwheel.resolve.entry_kind`)."""
+
+    EXTENSION = "extension"  #: an extension module Python imports
+    EXECUTABLE = "executable"  #: a program a script or the user runs
+    LIBRARY = "library"  #: a library no entry point loads, loaded on its own
+
+
+class Found(_Word):
+    """How one DT_NEEDED name of a load was found (:class:`muslwheel.resolve.Resolution`)."""
+
+    MUSL = "musl"  #: musl's loader maps the name to itself
+    WHEEL = "wheel"  #: a member of the wheel
+    SYSTEM = "system"  #: outside the wheel, and allowed by the policy (libz.so.1)
+    EXTERNAL = "external"  #: outside the wheel and not allowed: must be vendored
+    ELSEWHERE = "elsewhere"  #: (a library loaded on its own) in the wheel, but on no search path of this load
+    PYTHON = "python"  #: libpython: the interpreter provides its symbols (a need repair drops)
+
+
+#: Error kinds `repair` can fix (vendor the library, retag); any other error stops it.
+FIXABLE = frozenset((Kind.LIBRARY, Kind.TAG))

@@ -16,16 +16,18 @@ if TYPE_CHECKING:
 
 
 def _print_verdict(v: Verdict, verbose: bool) -> None:
+    from ..vocabulary import Kind, Libc, Severity
+
     print(f"{v.wheel}")
-    if v.libc == "none":
+    if v.libc == Libc.NONE:
         print("  pure wheel: no ELF members, nothing for muslwheel to audit")
     else:
         print(f"  libc: {v.libc}    arch: {v.arch or 'unknown'}    needs musl >= {v.musl_min_version or '-'}")
         if v.tag:
             print(f"  best honest tag: {v.tag}")
-        elif v.libc == "glibc":
+        elif v.libc == Libc.GLIBC:
             # A glibc wheel claiming nothing musl gets one line, the reason show gives for it.
-            not_ours = next((r.why for r in v.reasons if r.kind == "glibc" and r.severity == "info"), None)
+            not_ours = next((r.why for r in v.reasons if r.kind == Kind.GLIBC and r.severity == Severity.INFO), None)
             print(f"  {not_ours or 'glibc binaries: no musllinux tag applies'}")
         else:
             print("  no musllinux tag can be claimed")
@@ -34,7 +36,7 @@ def _print_verdict(v: Verdict, verbose: bool) -> None:
     if v.pypi_note:
         print(f"  note: {v.pypi_note}")
     for r in v.reasons:
-        if r.severity == "info" and (not verbose or r.kind == "glibc"):
+        if r.severity == Severity.INFO and (not verbose or r.kind == Kind.GLIBC):
             continue
         where = f"{r.file}: " if r.file else ""
         subject = r.symbol or r.library or r.feature

@@ -22,9 +22,9 @@ from typing import Any
 
 from ..distros import fails_on
 from ..errors import MuslwheelError
-from ..libc import MuslVersion
 from ..policy import musllinux_platform, pypi_note, pypi_uploadable
 from ..suffixes import is_module_suffix
+from ..versions import MuslVersion
 from ..vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .store import COLUMNS, Store
 

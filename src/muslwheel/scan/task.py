@@ -97,7 +97,7 @@ def audit(fetched: Fetched) -> Row:
         row.error = f"internal error: {type(exc).__name__}: {exc}"
     else:
         row.libc, row.arch, row.tag = verdict.libc.value, verdict.arch, verdict.tag
-        row.musl_floor = verdict.musl_min_version
+        row.musl_floor = str(verdict.musl_min_version) if verdict.musl_min_version else None
         row.honest = int(verdict.honest)
         row.reasons = json.dumps([r.to_json() for r in verdict.reasons])
         row.floor_reasons = json.dumps(_floor_reasons(verdict))
