@@ -77,4 +77,4 @@ def test_the_words_print_and_serialise_as_their_bare_value() -> None:
         for member in cls:
             assert member == member.value and str(member) == member.value and f"{member:>3}".strip() == member.value
             assert json.dumps(member) == json.dumps(member.value)
-    assert FIXABLE == {"library", "tag"} and vocabulary.Kind.LIBRARY in FIXABLE
+    assert {"library", "tag"} == FIXABLE and vocabulary.Kind.LIBRARY in FIXABLE
