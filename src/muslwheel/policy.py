@@ -61,7 +61,7 @@ class SymbolInfo:
         return any(start <= version and (end is None or version < end) for start, end in self.spans)
 
 
-class SymbolTable:
+class MuslSymbolTable:
     """musl's exported symbols for one architecture."""
 
     def __init__(
@@ -262,7 +262,7 @@ def _symbol_data() -> dict:  # type: ignore[type-arg]
 
 
 @functools.cache
-def symbol_table(arch: str) -> SymbolTable:
+def symbol_table(arch: str) -> MuslSymbolTable:
     """musl's symbol table for *arch* (a wheel arch name).
 
     An arch the generator has not built yet borrows i686's table if 32-bit (same time64 names),
@@ -273,7 +273,7 @@ def symbol_table(arch: str) -> SymbolTable:
     source = arch
     if arch not in built:
         source = "i686" if ARCHES[arch].is_32bit and "i686" in built else "x86_64"
-    return SymbolTable(arch, expand_arch(data, source), data["releases"], source, arch in built)
+    return MuslSymbolTable(arch, expand_arch(data, source), data["releases"], source, arch in built)
 
 
 def expand_arch(data: dict, arch: str) -> dict[str, list[str]]:  # type: ignore[type-arg]

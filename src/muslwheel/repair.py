@@ -45,14 +45,11 @@ from .policy import (
 )
 from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
 from .root import MuslRoot, SearchDir, env_library_path
-from .vocabulary import FIXABLE as _FIXABLE
-from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
+from .vocabulary import FIXABLE, MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import DEFLATED, STORED, WheelFile, parse_wheel_name
 from .wheelwriter import PARTIAL_MARK, STREAM_OVER, DeflateAhead, WheelWriter, clean_stale_partials
 
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
-#: Error kinds of a verdict that repair fixes: external libraries (grafted) and tags (retagged).
-FIXABLE = _FIXABLE
 
 
 class RepairError(MuslwheelError):

@@ -44,10 +44,10 @@ from .arch import Arch
 from .elf import ET, ELFFile
 from .policy import is_allowed_system_library, is_libpython, is_musl_self
 from .suffixes import importable_name, is_module_suffix
-from .vocabulary import Found, Role
+from .vocabulary import ResolutionKind, Role
 
 # the words of a resolution and of a member's role are the vocabulary's (one spelling each)
-MUSL, WHEEL, SYSTEM, EXTERNAL, ELSEWHERE, PYTHON = Found
+MUSL, WHEEL, SYSTEM, EXTERNAL, ELSEWHERE, PYTHON = ResolutionKind
 EXTENSION, EXECUTABLE, LIBRARY = Role
 
 
@@ -55,7 +55,7 @@ EXTENSION, EXECUTABLE, LIBRARY = Role
 class Resolution:
     needed: str  #: the DT_NEEDED name
     requested_by: str  #: wheel path of the object whose DT_NEEDED it is
-    kind: Found  #: MUSL, WHEEL, SYSTEM, EXTERNAL, ELSEWHERE or PYTHON
+    kind: ResolutionKind  #: MUSL, WHEEL, SYSTEM, EXTERNAL, ELSEWHERE or PYTHON
     path: str | None = None  #: wheel path when kind is WHEEL (or ELSEWHERE: the member carrying the name)
     entry: str = ""  #: the entry point whose load this is
 
@@ -145,7 +145,7 @@ def wheel_dir(member: str, entry: str) -> str | None:
     return "" if path == "." else path
 
 
-def search_dirs(member: str, elf: ELFFile) -> list[str]:
+def runpath_dirs(member: str, elf: ELFFile) -> list[str]:
     """The wheel-relative directories an object's RUNPATH (else RPATH) names inside the wheel."""
     return [d for d in (wheel_dir(member, e) for e in elf.runpath or elf.rpath) if d is not None]
 
@@ -206,7 +206,7 @@ def load(
             if found is None and "/" not in name:
                 requester: str | None = current
                 while requester is not None and found is None:
-                    for d in search_dirs(requester, elfs[requester]):
+                    for d in runpath_dirs(requester, elfs[requester]):
                         candidate = posixpath.join(d, name) if d else name
                         if candidate in elfs:
                             found = candidate

@@ -24,7 +24,7 @@ from .vocabulary import Libc
 
 
 @dataclass(frozen=True)
-class Target:
+class PlatformTarget:
     """A musl target: the platform half of what an installer accepts."""
 
     musl_version: MuslVersion
@@ -46,24 +46,24 @@ class Target:
         return linux + musl if linux_first else musl + linux
 
 
-def parse_target(spec: str) -> Target:
+def parse_target(spec: str) -> PlatformTarget:
     """A target from ``musllinux_1_2_aarch64`` or ``ARCH:MUSL_VERSION`` (``aarch64:1.2.3``)."""
     musllinux = musllinux_platform(spec)
     if musllinux:
         major, minor, arch_name = musllinux
         get_arch(arch_name)
-        return Target(MuslVersion(major, minor), arch_name)
+        return PlatformTarget(MuslVersion(major, minor), arch_name)
     arch, sep, version = spec.partition(":")
     if not sep:
         raise TargetError(f"bad target {spec!r}: give a tag (musllinux_1_2_aarch64) or ARCH:VERSION (aarch64:1.2.3)")
     get_arch(arch)
     try:
-        return Target(MuslVersion.parse(version), arch)
+        return PlatformTarget(MuslVersion.parse(version), arch)
     except ValueError:
         raise TargetError(f"bad target {spec!r}: {version!r} is not a musl version") from None
 
 
-def target_of_detection(detection: Detection, *, kernel_machine: str | None = None) -> Target:
+def target_of_detection(detection: Detection, *, kernel_machine: str | None = None) -> PlatformTarget:
     """The target a detected musl executable or root is.
 
     With *kernel_machine* (``os.uname().machine`` for the running interpreter), a 32-bit ARM
@@ -78,7 +78,7 @@ def target_of_detection(detection: Detection, *, kernel_machine: str | None = No
     extra: tuple[str, ...] = ()
     if detection.arch == "armv7l" and kernel_machine == "aarch64":
         extra = ("armv8l",)
-    return Target(MuslVersion.parse(detection.musl_version), detection.arch, extra)
+    return PlatformTarget(MuslVersion.parse(detection.musl_version), detection.arch, extra)
 
 
 def parse_python_version(text: str) -> CPython:

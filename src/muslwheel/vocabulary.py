@@ -72,7 +72,7 @@ class Role(_Word):
     LIBRARY = "library"  #: a library no entry point loads, loaded on its own
 
 
-class Found(_Word):
+class ResolutionKind(_Word):
     """How one DT_NEEDED name of a load was found (:class:`muslwheel.resolve.Resolution`)."""
 
     MUSL = "musl"  #: musl's loader maps the name to itself

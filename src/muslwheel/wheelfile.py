@@ -230,10 +230,13 @@ def _keep_scratch(buf: bytearray) -> None:
 
 STORED = 0
 DEFLATED = 8
-_EOCD = struct.Struct("<4s4H2LH")
-_ZIP64_LOCATOR = struct.Struct("<4sLQL")
-_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
-_CENTRAL = struct.Struct("<4s6H3L5H2L")
+# The zip structures (APPNOTE.TXT 4.3.7, 4.3.12, 4.3.14-16), declared once: read here, written
+# by wheelwriter.
+ZIP_LOCAL = struct.Struct("<4s5H3L2H")
+ZIP_EOCD = struct.Struct("<4s4H2LH")
+ZIP64_LOCATOR = struct.Struct("<4sLQL")
+ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+ZIP_CENTRAL = struct.Struct("<4s6H3L5H2L")
 
 
 class Member(NamedTuple):
@@ -377,27 +380,27 @@ def read_central_directory(source: WheelSource, where: str) -> list[Member]:
         return WheelError(f"{where}: not a readable zip archive ({why})")
 
     size = source.size
-    tail_len = min(size, _EOCD.size + 0xFFFF)
+    tail_len = min(size, ZIP_EOCD.size + 0xFFFF)
     tail = source.read_at(size - tail_len, tail_len)
     pos = tail.rfind(b"PK\x05\x06")
-    if pos < 0 or pos + _EOCD.size > len(tail):
+    if pos < 0 or pos + ZIP_EOCD.size > len(tail):
         raise bad("no end of central directory record")
-    _sig, disk, cd_disk, n_disk, count, cd_size, cd_offset, _comment = _EOCD.unpack_from(tail, pos)
+    _sig, disk, cd_disk, n_disk, count, cd_size, cd_offset, _comment = ZIP_EOCD.unpack_from(tail, pos)
     eocd_offset = size - tail_len + pos
     cd_end_limit = eocd_offset
     if count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
-        if eocd_offset < _ZIP64_LOCATOR.size:
+        if eocd_offset < ZIP64_LOCATOR.size:
             raise bad("zip64 locator missing")
-        locator = source.read_at(eocd_offset - _ZIP64_LOCATOR.size, _ZIP64_LOCATOR.size)
-        if len(locator) != _ZIP64_LOCATOR.size:
+        locator = source.read_at(eocd_offset - ZIP64_LOCATOR.size, ZIP64_LOCATOR.size)
+        if len(locator) != ZIP64_LOCATOR.size:
             raise bad("zip64 locator missing")
-        sig, _d, z64_offset, _disks = _ZIP64_LOCATOR.unpack(locator)
-        if sig != b"PK\x06\x07" or z64_offset + _ZIP64_EOCD.size > eocd_offset:
+        sig, _d, z64_offset, _disks = ZIP64_LOCATOR.unpack(locator)
+        if sig != b"PK\x06\x07" or z64_offset + ZIP64_EOCD.size > eocd_offset:
             raise bad("bad zip64 locator")
-        z64 = source.read_at(z64_offset, _ZIP64_EOCD.size)
-        if len(z64) != _ZIP64_EOCD.size:
+        z64 = source.read_at(z64_offset, ZIP64_EOCD.size)
+        if len(z64) != ZIP64_EOCD.size:
             raise bad("bad zip64 end of central directory")
-        sig, _s, _v1, _v2, disk, cd_disk, n_disk, count, cd_size, cd_offset = _ZIP64_EOCD.unpack(z64)
+        sig, _s, _v1, _v2, disk, cd_disk, n_disk, count, cd_size, cd_offset = ZIP64_EOCD.unpack(z64)
         if sig != b"PK\x06\x06":
             raise bad("bad zip64 end of central directory")
         cd_end_limit = z64_offset
@@ -405,7 +408,7 @@ def read_central_directory(source: WheelSource, where: str) -> list[Member]:
         raise bad("multi-disk archive")
     if count > MAX_MEMBERS:
         raise WheelError(f"{where}: {count} members, more than the limit of {MAX_MEMBERS}")
-    if cd_offset + cd_size > cd_end_limit or cd_size < count * _CENTRAL.size:
+    if cd_offset + cd_size > cd_end_limit or cd_size < count * ZIP_CENTRAL.size:
         raise bad("central directory lies outside the file")
     if cd_offset >= size - tail_len:  # the tail already read holds it (always, for small wheels)
         start = cd_offset - (size - tail_len)
@@ -415,7 +418,7 @@ def read_central_directory(source: WheelSource, where: str) -> list[Member]:
     members = []
     pos = 0
     for _ in range(count):
-        if pos + _CENTRAL.size > len(cd):
+        if pos + ZIP_CENTRAL.size > len(cd):
             raise bad("central directory is truncated")
         (
             sig,
@@ -435,14 +438,14 @@ def read_central_directory(source: WheelSource, where: str) -> list[Member]:
             _iattr,
             eattr,
             offset,
-        ) = _CENTRAL.unpack_from(cd, pos)
+        ) = ZIP_CENTRAL.unpack_from(cd, pos)
         if sig != b"PK\x01\x02":
             raise bad("bad central directory entry")
-        name_end = pos + _CENTRAL.size + name_len
+        name_end = pos + ZIP_CENTRAL.size + name_len
         extra_end = name_end + extra_len
         if extra_end + comment_len > len(cd):
             raise bad("central directory entry runs past its end")
-        raw_name = cd[pos + _CENTRAL.size : name_end]
+        raw_name = cd[pos + ZIP_CENTRAL.size : name_end]
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
         if flags & 0x1:
             raise WheelError(f"{where}: member {name!r} is encrypted")

@@ -27,13 +27,21 @@ import zlib
 from pathlib import Path
 
 from .errors import WheelError
-from .wheelfile import DEFLATED, STORED, Member, WheelFile, crc32, inflater_for, record_digest
+from .wheelfile import (
+    DEFLATED,
+    STORED,
+    ZIP64_EOCD,
+    ZIP64_LOCATOR,
+    ZIP_CENTRAL,
+    ZIP_EOCD,
+    ZIP_LOCAL,
+    Member,
+    WheelFile,
+    crc32,
+    inflater_for,
+    record_digest,
+)
 
-_LOCAL = struct.Struct("<4s5H3L2H")
-_CENTRAL = struct.Struct("<4s6H3L5H2L")
-_EOCD = struct.Struct("<4s4H2LH")
-_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
-_ZIP64_LOCATOR = struct.Struct("<4sLQL")
 PARTIAL_MARK = ".muslwheel-partial-"
 _CHUNK = 1 << 20
 STREAM_OVER = 8 << 20  #: members compressed to more than this are copied in chunks
@@ -192,7 +200,7 @@ class WheelWriter:
         zip64 = csize >= 0xFFFFFFFF or usize >= 0xFFFFFFFF
         extra = struct.pack("<2H2Q", 1, 16, usize, csize) if zip64 else b""
         self._f.write(
-            _LOCAL.pack(
+            ZIP_LOCAL.pack(
                 b"PK\x03\x04",
                 45 if zip64 else 20,
                 0x800,
@@ -314,7 +322,7 @@ class WheelWriter:
             big = e.csize >= 0xFFFFFFFF or e.usize >= 0xFFFFFFFF or e.offset >= 0xFFFFFFFF
             extra = struct.pack("<2H3Q", 1, 24, e.usize, e.csize, e.offset) if big else b""
             self._f.write(
-                _CENTRAL.pack(
+                ZIP_CENTRAL.pack(
                     b"PK\x01\x02",
                     (3 << 8) | 45,
                     45 if big else 20,
@@ -338,11 +346,11 @@ class WheelWriter:
         end = self._f.tell()
         count, size = len(self._entries), end - start
         if count >= 0xFFFF or start >= 0xFFFFFFFF or size >= 0xFFFFFFFF:
-            self._f.write(_ZIP64_EOCD.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, start))
-            self._f.write(_ZIP64_LOCATOR.pack(b"PK\x06\x07", 0, end, 1))
-            self._f.write(_EOCD.pack(b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0))
+            self._f.write(ZIP64_EOCD.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, start))
+            self._f.write(ZIP64_LOCATOR.pack(b"PK\x06\x07", 0, end, 1))
+            self._f.write(ZIP_EOCD.pack(b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0))
         else:
-            self._f.write(_EOCD.pack(b"PK\x05\x06", 0, 0, count, count, size, start, 0))
+            self._f.write(ZIP_EOCD.pack(b"PK\x05\x06", 0, 0, count, count, size, start, 0))
 
     def commit(self) -> Path:
         """Finish the archive and move it to its final name."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import muslwheel
 from muslwheel import vocabulary
-from muslwheel.vocabulary import FIXABLE, Found, Kind, Libc, Role, Severity
+from muslwheel.vocabulary import FIXABLE, Kind, Libc, ResolutionKind, Role, Severity
 
 SRC = Path(muslwheel.__file__).parent
 
@@ -26,7 +26,7 @@ NOT_VERDICT_WORDS: frozenset[tuple[str, str]] = frozenset(
 
 def _words() -> frozenset[str]:
     out: set[str] = set()
-    for cls in (Libc, Severity, Kind, Role, Found):
+    for cls in (Libc, Severity, Kind, Role, ResolutionKind):
         out.update(member.value for member in cls)
     return frozenset(out)
 
@@ -73,7 +73,7 @@ def test_the_scan_finds_the_comparisons_it_forbids() -> None:
 
 def test_the_words_print_and_serialise_as_their_bare_value() -> None:
     # the output (JSON and text) must not change with the enums: each is its own string
-    for cls in (Libc, Severity, Kind, Role, Found):
+    for cls in (Libc, Severity, Kind, Role, ResolutionKind):
         for member in cls:
             assert member == member.value and str(member) == member.value and f"{member:>3}".strip() == member.value
             assert json.dumps(member) == json.dumps(member.value)

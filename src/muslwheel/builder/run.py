@@ -122,10 +122,10 @@ class BuildSummary:
         }
 
 
-Progress = Callable[[TargetResult, str], None]
+TargetProgress = Callable[[TargetResult, str], None]
 
 
-def build(options: BuildOptions, progress: Progress | None = None) -> BuildSummary:
+def build(options: BuildOptions, progress: TargetProgress | None = None) -> BuildSummary:
     """Build, repair and check *options.source* for every target. Raises only for a request
     that cannot start (bad source or output directory); a failing target is in the summary."""
     source = Source(Path(options.source))
@@ -138,7 +138,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildSumma
     if options.import_check and any(t.python_command for t in options.targets):
         sandbox_room(options.sandbox)  # a host that cannot sandbox the wheel's code: refused before any build
     out_dir.mkdir(parents=True, exist_ok=True)
-    say: Progress = progress or (lambda _r, _m: None)
+    say: TargetProgress = progress or (lambda _r, _m: None)
     jobs = options.jobs or usable_cores()
     start = time.monotonic()
     results = [TargetResult(t) for t in options.targets]
@@ -153,7 +153,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildSumma
     return BuildSummary(results, time.monotonic() - start)
 
 
-def _build_one(source: Source, out_dir: Path, options: BuildOptions, result: TargetResult, say: Progress) -> None:
+def _build_one(source: Source, out_dir: Path, options: BuildOptions, result: TargetResult, say: TargetProgress) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"{result.target.name}-", dir=cache_dir() / "build" / "work"))
     result.log = work / "build.log"
     result.log.touch()
@@ -198,7 +198,7 @@ def _tail(log: Path | None) -> list[str]:
 
 
 class _Clock:
-    def __init__(self, result: TargetResult, say: Progress) -> None:
+    def __init__(self, result: TargetResult, say: TargetProgress) -> None:
         self.result, self.say = result, say
 
     def stage(self, name: str) -> _Clock:
@@ -215,7 +215,7 @@ class _Clock:
 
 
 def _stages(
-    source: Source, out_dir: Path, options: BuildOptions, result: TargetResult, work: Path, say: Progress
+    source: Source, out_dir: Path, options: BuildOptions, result: TargetResult, work: Path, say: TargetProgress
 ) -> None:
     target = result.target
     log = result.log

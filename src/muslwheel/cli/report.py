@@ -10,13 +10,13 @@ from .common import Subparsers
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..scan.report import load, render
+    from ..scan.report import load_report, render
 
     fmt = args.format or ("json" if args.json else None)
     if fmt is None:
         suffix = Path(args.output).suffix.lower() if args.output else ""
         fmt = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}.get(suffix, "md")
-    text = render(load(Path(args.db)), fmt)
+    text = render(load_report(Path(args.db)), fmt)
     if args.output:
         out = Path(args.output)
         tmp = out.with_name(f".{out.name}.tmp")

@@ -29,7 +29,7 @@ from ..errors import MuslwheelError
 from ..progress import Progress
 from .http import HttpOptions, client_for
 from .runner import Summary, default_workers, run_dask, run_local
-from .sources import Filter, LeftOut, SourceError, WheelRef, is_wheel_source, local_refs, project_page, select
+from .sources import Filter, LeftOut, ScanSourceError, WheelRef, is_wheel_source, local_refs, project_page, select
 from .store import Store
 
 __all__ = ["Filter", "HttpOptions", "LeftOut", "Summary", "scan"]
@@ -107,9 +107,9 @@ def scan(
     for source in sources:
         if _is_index(source):
             if not projects:
-                raise SourceError(f"{source}: an index needs project names (--project or --projects-file)")
+                raise ScanSourceError(f"{source}: an index needs project names (--project or --projects-file)")
         elif not source.startswith(("http://", "https://")) and not Path(source).exists():
-            raise SourceError(f"{source}: no such directory or file")
+            raise ScanSourceError(f"{source}: no such directory or file")
     created = not Path(db).exists()
     try:
         _run(sources, db, projects, filt, options, summary, dask, workers, downloads, max_bytes, progress)

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 from .. import __version__
 from ..errors import MuslwheelError
 
-USER_AGENT = f"muslwheel/{__version__} (scan; PEP 656 musllinux audit)"
+SCAN_USER_AGENT = f"muslwheel/{__version__} (scan; PEP 656 musllinux audit)"
 TAIL = 64 * 1024 + 22  #: bytes asked for first: the end of central directory record and its comment
 MIN_READ = 16 * 1024  #: a range read is at least this long
 GAP = 32 * 1024  #: prefetched ranges closer than this are fetched in one request
@@ -64,7 +64,7 @@ class HttpOptions:
     retries: int = 4  #: further attempts after a 429, 5xx, dropped connection or short body
     backoff: float = 0.5  #: first backoff in seconds, doubled each retry (with jitter)
     max_backoff: float = 30.0  #: cap on a backoff, and on a server's Retry-After
-    user_agent: str = USER_AGENT
+    user_agent: str = SCAN_USER_AGENT
 
 
 @dataclass

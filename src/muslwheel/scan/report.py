@@ -92,7 +92,7 @@ def _excluded(claim: tuple[int, int] | None, floor: str | None) -> str:
     return f"musl {claim[0]}.{claim[1]}.0 up to {floor} (not included)"
 
 
-def load(path: Path) -> Data:
+def load_report(path: Path) -> Data:
     """Read a scan database and work out everything the report shows."""
     if not path.is_file():
         raise MuslwheelError(f"{path}: no such file")

@@ -36,7 +36,7 @@ _ACCEPT = f"{PEP691_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;
 PLATFORMS = ("musllinux", "manylinux", "linux", "any")
 
 
-class SourceError(MuslwheelError):
+class ScanSourceError(MuslwheelError):
     """A source that cannot be read at all (bad path, unusable index page)."""
 
 
@@ -66,7 +66,7 @@ class Filter:
 
     def __post_init__(self) -> None:
         if self.all_versions and self.newest:
-            raise SourceError("--newest and --all-versions contradict each other: give one")
+            raise ScanSourceError("--newest and --all-versions contradict each other: give one")
 
     def newest_only(self, index: bool) -> bool:
         """Whether a source keeps only each project's newest version: by default an index does
@@ -151,9 +151,9 @@ def parse_python(text: str) -> tuple[int, int]:
     try:
         version = parse_python_version(text)
     except TargetError:
-        raise SourceError(f"--python {text!r}: expected X.Y such as 3.12") from None
+        raise ScanSourceError(f"--python {text!r}: expected X.Y such as 3.12") from None
     if version.free_threaded:
-        raise SourceError(f"--python {text!r}: scan selects wheels for default (GIL) builds only; give X.Y")
+        raise ScanSourceError(f"--python {text!r}: scan selects wheels for default (GIL) builds only; give X.Y")
     return version.major, version.minor
 
 
@@ -190,10 +190,10 @@ def from_wheel(source: str) -> WheelRef:
     else:
         path = Path(source)
         if not path.is_file():
-            raise SourceError(f"{source}: no such directory or file")
+            raise ScanSourceError(f"{source}: no such directory or file")
         ref = _ref(str(path.resolve()), path.name, size=path.stat().st_size)
     if ref is None:
-        raise SourceError(f"{source}: {os.path.basename(urlsplit(source).path)!r} is not a wheel file name")
+        raise ScanSourceError(f"{source}: {os.path.basename(urlsplit(source).path)!r} is not a wheel file name")
     return ref
 
 
@@ -210,7 +210,7 @@ def from_url_list(path: Path) -> list[WheelRef]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{path}: cannot read ({exc})") from None
+        raise ScanSourceError(f"{path}: cannot read ({exc})") from None
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -222,11 +222,11 @@ def from_url_list(path: Path) -> list[WheelRef]:
             if not local.is_absolute():
                 local = (path.parent / local).resolve()
             if not local.is_file():
-                raise SourceError(f"{path}:{number}: {url}: no such file")
+                raise ScanSourceError(f"{path}:{number}: {url}: no such file")
             url = str(local)
         ref = _ref(url, os.path.basename(urlsplit(url).path), sha)
         if ref is None:
-            raise SourceError(f"{path}:{number}: {os.path.basename(url)!r} is not a wheel file name")
+            raise ScanSourceError(f"{path}:{number}: {os.path.basename(url)!r} is not a wheel file name")
         out.append(ref)
     return out
 
@@ -263,13 +263,13 @@ def parse_project_page(
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise SourceError(f"{page_url}: not JSON ({exc})") from None
+            raise ScanSourceError(f"{page_url}: not JSON ({exc})") from None
         files = data.get("files") if isinstance(data, dict) else None
         if not isinstance(files, list):
-            raise SourceError(f"{page_url}: not a PEP 691 project page (no 'files' list)")
+            raise ScanSourceError(f"{page_url}: not a PEP 691 project page (no 'files' list)")
         for f in files:
             if not isinstance(f, dict) or not isinstance(f.get("filename"), str) or not isinstance(f.get("url"), str):
-                raise SourceError(f"{page_url}: a file entry without filename and url")
+                raise ScanSourceError(f"{page_url}: a file entry without filename and url")
             if f.get("yanked"):
                 counts.yanked += f["filename"].endswith(".whl")
                 continue
@@ -288,7 +288,7 @@ def parse_project_page(
                 counts.bad_name += f["filename"].endswith(".whl")
         return out
     if "html" not in content_type:
-        raise SourceError(f"{page_url}: neither a PEP 691 nor a PEP 503 page (Content-Type {content_type!r})")
+        raise ScanSourceError(f"{page_url}: neither a PEP 691 nor a PEP 503 page (Content-Type {content_type!r})")
     parser = _Anchors()
     parser.feed(body.decode("utf-8", "replace"))
     for attrs, text in parser.anchors:
@@ -314,7 +314,7 @@ def project_page(client: Client, index_url: str, project: str, left_out: LeftOut
     page_url = index_url.rstrip("/") + "/" + canonicalize_name(project) + "/"
     r = client.get(page_url, {"Accept": _ACCEPT}, limit=INDEX_PAGE_LIMIT)
     if r.status != 200:
-        raise SourceError(f"{page_url}: HTTP {r.status}")
+        raise ScanSourceError(f"{page_url}: HTTP {r.status}")
     return parse_project_page(page_url, r.headers.get("content-type", ""), r.body, left_out)
 
 
@@ -359,7 +359,7 @@ def read_projects_file(path: Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{path}: cannot read ({exc})") from None
+        raise ScanSourceError(f"{path}: cannot read ({exc})") from None
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
@@ -376,5 +376,5 @@ def local_refs(sources: Sequence[str], filt: Filter, left_out: LeftOut | None = 
         elif path.is_file():
             refs += from_url_list(path)
         else:
-            raise SourceError(f"{source}: no such directory or file")
+            raise ScanSourceError(f"{source}: no such directory or file")
     return select(refs, filt, newest=filt.newest_only(index=False), left_out=left_out)
