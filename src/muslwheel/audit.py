@@ -67,6 +67,26 @@ from .versions import MuslVersion
 from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import WheelFile, WheelName, WheelSource
 
+__all__ = [
+    "BLOCKING",
+    "ERROR",
+    "FileReport",
+    "GLIBC",
+    "GLIBC_NOT_OURS",
+    "INFO",
+    "MUSL",
+    "Reason",
+    "STATIC",
+    "UNKNOWN",
+    "Verdict",
+    "WARNING",
+    "audit_elfs",
+    "audit_wheel",
+    "file_libc",
+    "read_wheel_elfs",
+    "wheel_libcs",
+]
+
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 MUSL, GLIBC, STATIC, UNKNOWN = Libc.MUSL, Libc.GLIBC, Libc.STATIC, Libc.UNKNOWN
 

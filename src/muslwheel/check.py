@@ -41,6 +41,8 @@ from .root import MuslRoot, SearchDir
 from .vocabulary import Kind, Libc
 from .wheelfile import WheelFile
 
+__all__ = ["CheckResult", "Problem", "check_wheel", "signal_name"]
+
 _MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
 _UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
 #: musl's ldso/dynlink.c reports every load and relocation error as "Error loading …" or

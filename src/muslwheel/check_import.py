@@ -62,6 +62,19 @@ from .sandbox import Sandbox
 from .sandbox import room as sandbox_room
 from .wheelfile import installed_path
 
+__all__ = [
+    "BINARY_FAILURES",
+    "ImportReport",
+    "ModuleResult",
+    "MuslPython",
+    "TestRun",
+    "UNPROVEN",
+    "WheelModules",
+    "check_imports",
+    "prove_import",
+    "wheel_modules",
+]
+
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
 #: not the wheel's fault, but not proven either
 UNPROVEN = ("system-library",)

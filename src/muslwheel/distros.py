@@ -20,6 +20,20 @@ from .errors import MuslwheelError
 from .versions import MuslVersion
 from .vocabulary import Kind, Libc, Severity
 
+__all__ = [
+    "Audited",
+    "DistroError",
+    "DistroRelease",
+    "describe",
+    "fails_on",
+    "find",
+    "judge",
+    "load_problem",
+    "releases",
+    "wheel_problems",
+    "with_musl_below",
+]
+
 
 class _Reason(Protocol):
     @property

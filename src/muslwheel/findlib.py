@@ -31,6 +31,8 @@ from .libc import StrPath
 from .policy import is_musl_self
 from .root import MuslRoot, RootError
 
+__all__ = ["FindLibraryError", "Found", "find_library", "locate", "search_dirs"]
+
 
 class FindLibraryError(MuslwheelError):
     """No musl target to search (no loader in the root, or several and no arch chosen)."""

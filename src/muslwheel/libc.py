@@ -32,6 +32,22 @@ from .errors import DetectError, ELFError
 from .versions import MuslVersion as MuslVersion  # re-exported: the one musl version is versions'
 from .vocabulary import Libc
 
+__all__ = [
+    "Detection",
+    "FREE_THREADED_SYMBOL",
+    "MuslVersion",
+    "STATIC_NOTE",
+    "detect_executable",
+    "detect_interpreter",
+    "detect_root",
+    "free_threaded_python",
+    "libc_family_of_interpreter",
+    "musl_loaders",
+    "musl_version_from_loader_bytes",
+    "parse_loader_output",
+    "resolve_in_root",
+]
+
 StrPath = Union[str, "os.PathLike[str]"]
 
 #: PEP 656: a statically linked interpreter cannot load musllinux extension modules.

@@ -49,6 +49,18 @@ from .vocabulary import FIXABLE, MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import DEFLATED, STORED, WheelFile, parse_wheel_name
 from .wheelwriter import PARTIAL_MARK, STREAM_OVER, DeflateAhead, WheelWriter, clean_stale_partials
 
+__all__ = [
+    "Graft",
+    "RepairError",
+    "RepairResult",
+    "acceptable",
+    "hashed_name",
+    "host_rpaths",
+    "patchelf_command",
+    "repair_wheel",
+    "strip_command",
+]
+
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 
 

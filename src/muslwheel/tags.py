@@ -22,6 +22,19 @@ from .policy import musllinux_platform
 from .versions import CPython, MuslVersion
 from .vocabulary import Libc
 
+__all__ = [
+    "PlatformTarget",
+    "interpreter_tags",
+    "packaging_knows_abi3t",
+    "packaging_puts_linux_first",
+    "parse_python_version",
+    "parse_target",
+    "pip_download_args",
+    "running_python_version",
+    "tags_for_target",
+    "target_of_detection",
+]
+
 
 @dataclass(frozen=True)
 class PlatformTarget:

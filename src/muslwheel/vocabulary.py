@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+__all__ = ["FIXABLE", "Kind", "Libc", "MUSL_LIKE", "ResolutionKind", "Role", "Severity"]
+
 
 class _Word(str, Enum):
     """A word of the verdict: its value wherever it is printed."""

@@ -9,6 +9,8 @@ from pathlib import Path
 from ..errors import MuslwheelError
 from .target import Target
 
+__all__ = ["config_settings", "plan_targets", "python_choices", "split_choices"]
+
 
 def split_choices(specs: Sequence[str], every: Sequence[str] = ()) -> list[str]:
     """Comma-separated or repeated choices, in order, each once; ``all`` stands for *every*."""

@@ -21,6 +21,16 @@ from ..kits import find_kit as find_kit  # re-exported: build's --kit
 from ..kits.choice import KitKey, pick
 from ..versions import CPython
 
+__all__ = [
+    "BuildError",
+    "Target",
+    "TargetUnavailable",
+    "find_kit",
+    "select_targets",
+    "target_from_kit",
+    "target_from_prefix",
+]
+
 
 class BuildError(MuslwheelError):
     """A build cannot start as asked (no such target, no zig, unreadable source)."""

@@ -29,6 +29,19 @@ from ..suffixes import pythons_of_tags
 from ..versions import CPython, MuslVersion
 from . import Kit, list_kits
 
+__all__ = [
+    "KitKey",
+    "KitNeeds",
+    "choose_kits",
+    "default_kits",
+    "fitting_kits",
+    "kit_fits",
+    "kit_needs",
+    "pick",
+    "pythons_wanted",
+    "suggested_python",
+]
+
 if TYPE_CHECKING:
     from ..wheelfile import WheelName
 

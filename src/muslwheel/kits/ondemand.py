@@ -27,6 +27,8 @@ from .cpython import kit_pythons
 from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 from .store import _stderr, current
 
+__all__ = ["KitSpec", "kit_for_target", "kit_for_wheel", "kit_to_make", "kits_for_wheel", "make_kit", "on_demand_musl"]
+
 
 @dataclass(frozen=True)
 class KitSpec:

@@ -28,6 +28,8 @@ from ..versions import MuslVersion
 from ..vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .store import COLUMNS, Store
 
+__all__ = ["Data", "NOT_ON_PYPI", "headline", "load_report", "render"]
+
 _LIB = re.compile(r"^(lib[^/]*?)(-[0-9a-f]{8})?\.so(\.[\d.]+)?$")
 
 
