@@ -171,7 +171,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", action="append", choices=ARCHES)
     parser.add_argument("--musl", action="append")
-    parser.add_argument("--python", action="append", choices=kit_pythons())
+    parser.add_argument("--python", action="append", choices=[str(p) for p in kit_pythons()])
     parser.add_argument("--no-build", action="store_true", help="use the kits already built")
     parser.add_argument("--no-wheels", action="store_true", help="build and prove the kits only")
     parser.add_argument("-j", "--jobs", type=int, default=2)

@@ -276,7 +276,7 @@ def kit_target(arch: str) -> object:
     need(found, f"a kit with a CPython for {arch} (muslwheel kit build --arch {arch})")
     from muslwheel.builder.target import select_targets
 
-    (target,) = select_targets([arch], [sorted(k.python for k in found)[0]], None)
+    (target,) = select_targets([arch], [str(sorted(k.python for k in found)[0])], None)
     return target
 
 

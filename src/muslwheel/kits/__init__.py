@@ -283,10 +283,13 @@ def select_kits(
     *,
     arch: str | None = None,
     musl: str | None = None,
-    python: CPython | None = None,
+    python: CPython | str | None = None,
     with_python: bool | None = None,
 ) -> list[Kit]:
-    """The built kits matching every given field (``with_python``: only kits with/without CPython)."""
+    """The built kits matching every given field (``with_python``: only kits with/without CPython;
+    *python* a build or its spelling, ``3.13t``)."""
+    if isinstance(python, str):
+        python = CPython.parse(python)
     out = []
     for kit in list_kits():
         if arch is not None and kit.arch != arch:

@@ -68,31 +68,30 @@ def build_kit(
     a = arch if isinstance(arch, Arch) else get_arch(arch)
     if not re.fullmatch(r"1\.[0-9]+\.[0-9]+", musl):
         raise KitError(f"--musl {musl!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
-    if python is not None:
-        python = _kit_python(python)
-    if cpython_source is not None and python is None:
+    build = _kit_python(python) if python is not None else None
+    if cpython_source is not None and build is None:
         raise KitError("--cpython-source goes with --python X.Y")
     if musl_source is not None:
         check_source_tarball(musl_source, "musl", musl)
-    if cpython_source is not None and python is not None:
-        check_source_tarball(cpython_source, "cpython", CPython.parse(python).version)
+    if cpython_source is not None and build is not None:
+        check_source_tarball(cpython_source, "cpython", build.version)
     # a kit already built from another source is not silently kept as if built from this one
     if musl_source is not None:
         _refuse_other_source(kit_directory(a, musl, None), "musl_source", musl_source)
-    if cpython_source is not None and python is not None:
-        _refuse_other_source(kit_directory(a, musl, python), "cpython_source", cpython_source)
+    if cpython_source is not None and build is not None:
+        _refuse_other_source(kit_directory(a, musl, build), "cpython_source", cpython_source)
     # the source first: a minor Debian serves no tarball of fails in one line, before any build
-    if python is not None and cpython_source is None and not _cpython_built(a, musl, python):
-        cpython_tarball(python, None)
-    steps: Steps = _Steps(progress, _plan(a, musl, python, musl_source))
+    if build is not None and cpython_source is None and not _cpython_built(a, musl, build):
+        cpython_tarball(build.version, None)
+    steps: Steps = _Steps(progress, _plan(a, musl, build, musl_source))
     musl_kit = build_musl_kit(a, musl, musl_source=musl_source, jobs=jobs, steps=steps)
-    if python is None:
+    if build is None:
         return musl_kit
-    return build_python_kit(musl_kit, python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+    return build_python_kit(musl_kit, build, cpython_source=cpython_source, jobs=jobs, steps=steps)
 
 
-def _kit_python(python: CPython | str) -> str:
-    """*python* as kits spell it (``3.13t``) when kits can have that build, else :class:`KitError`."""
+def _kit_python(python: CPython | str) -> CPython:
+    """*python* (``3.13t`` from the command line) when kits can have that build, else :class:`KitError`."""
     buildable = kit_pythons()
     try:
         build = python if isinstance(python, CPython) else CPython.parse(python)
@@ -100,10 +99,10 @@ def _kit_python(python: CPython | str) -> str:
         build = None
     if build is None or build not in buildable:
         raise KitError(f"--python {python}: kits have CPython {', '.join(map(str, buildable))}")
-    return str(build)
+    return build
 
 
-def _cpython_built(arch: Arch, musl: str, python: str) -> bool:
+def _cpython_built(arch: Arch, musl: str, python: CPython) -> bool:
     """Whether the kit, or the CPython tree it would be made of, is built already."""
     return current(kit_directory(arch, musl, python)) or current(cpython_tree_dir(arch, python, base_musl(arch, musl)))
 
@@ -160,7 +159,7 @@ def check_source_tarball(path: Path, what: str, version: str) -> str:
     return found
 
 
-def _plan(arch: Arch, musl: str, python: str | None, musl_source: Path | None) -> list[str]:
+def _plan(arch: Arch, musl: str, python: CPython | None, musl_source: Path | None) -> list[str]:
     """The kinds of step building this kit still needs, for the estimate."""
     plan = []
     if not current(kit_directory(arch, musl, None)):
@@ -172,7 +171,7 @@ def _plan(arch: Arch, musl: str, python: str | None, musl_source: Path | None) -
         plan.append("musl-deb")
     if not current(cpython_tree_dir(arch, python, base)):
         with contextlib.suppress(HostPythonError):
-            find_build_python(python)
+            find_build_python(python.version)
             return [*plan, "cpython"]
         plan += ["build-python", "cpython"]
     return plan

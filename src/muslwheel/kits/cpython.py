@@ -70,15 +70,14 @@ def kit_pythons() -> list[CPython]:
     return out
 
 
-def cpython_tarball(python: str, cpython_source: Path | None) -> Path:
-    """The source tarball of CPython *python* (``3.13t`` is ``3.13``'s): *cpython_source*, or
+def cpython_tarball(minor: str, cpython_source: Path | None) -> Path:
+    """The source tarball of CPython *minor* (``3.13``, the free-threaded build's too): *cpython_source*, or
     Debian's (downloaded once; :class:`~muslwheel.debian.SourceError` in one line when
     Debian serves none)."""
     from ..debian import SourceError
 
     if cpython_source is not None:
         return cpython_source
-    minor = CPython.parse(python).version
     try:
         return source_tarball(CPYTHON_SOURCES[minor], minor)
     except SourceError as e:
@@ -102,7 +101,7 @@ SLIM_DROP = (
 
 def build_python_kit(
     musl_kit: Kit,
-    python: str,
+    python: CPython,
     *,
     cpython_source: Path | None = None,
     jobs: int = 2,
@@ -122,7 +121,7 @@ def build_python_kit(
 
 
 def _build_python_kit(
-    musl_kit: Kit, arch: Arch, python: str, directory: Path, cpython_source: Path | None, jobs: int, steps: Steps
+    musl_kit: Kit, arch: Arch, python: CPython, directory: Path, cpython_source: Path | None, jobs: int, steps: Steps
 ) -> None:
     base = musl_kit
     if base_musl(arch, musl_kit.musl) != musl_kit.musl:
@@ -176,7 +175,7 @@ def _smoke(kit: Kit, tree: Path) -> None:
 
 def build_cpython_tree(
     base: Kit,
-    python: str,
+    python: CPython,
     *,
     cpython_source: Path | None = None,
     jobs: int = 2,
@@ -189,7 +188,7 @@ def build_cpython_tree(
         return out / "tree"
     with kit_lock(f"cpython-{out.name}"):
         if not current(out):
-            build_python = build_host_python(python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+            build_python = build_host_python(python.version, cpython_source=cpython_source, jobs=jobs, steps=steps)
             with steps.step("cpython", f"CPython {python} for {base.arch} against musl {base.musl}"):
                 _cross_build_cpython(base, python, out, cpython_source, jobs, build_python)
     return out / "tree"
@@ -251,14 +250,14 @@ def _build_host_python(python: str, out: Path, cpython_source: Path | None, jobs
 
 
 def _cross_build_cpython(
-    base: Kit, python: str, out: Path, cpython_source: Path | None, jobs: int, build_python: Path
+    base: Kit, python: CPython, out: Path, cpython_source: Path | None, jobs: int, build_python: Path
 ) -> None:
     arch = base.arch_info
     began = time.monotonic()
     with staged(out) as tmp:
         tmp.mkdir(parents=True)
         with work_dir() as work:
-            tarball = cpython_tarball(python, cpython_source)
+            tarball = cpython_tarball(python.version, cpython_source)
             deps = work / "deps"
             wrappers = write_wrappers(work / "bin", arch.zig_target, libc_file=base.zig_libc_file())
             tools = wrappers.make_vars()
@@ -288,7 +287,7 @@ def _cross_build_cpython(
                     "--disable-test-modules",
                     "--with-pkg-config=no",
                     "--enable-ipv6",
-                    *(["--disable-gil"] if CPython.parse(python).free_threaded else []),
+                    *(["--disable-gil"] if python.free_threaded else []),
                     f"CC={tools['CC']}",
                     f"CXX={tools['CXX']}",
                     f"AR={tools['AR']}",
@@ -386,7 +385,7 @@ def _patch_cpython(src: Path) -> None:
             triplet.write_text(t)
 
 
-def _slim(usr: Path, python: str) -> None:
+def _slim(usr: Path, python: CPython | str) -> None:
     lib = usr / "lib" / f"python{python}"
     for sub in SLIM_DROP:
         shutil.rmtree(lib / sub, ignore_errors=True)

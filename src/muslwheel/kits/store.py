@@ -25,6 +25,7 @@ from typing import TextIO
 from ..arch import Arch
 from ..cache import locked
 from ..progress import LinePrinter, Progress, Steps
+from ..versions import CPython
 from . import Kit, KitError, kit_name, kits_dir
 
 #: bumped whenever a kit built before would differ: a kit of another recipe is rebuilt
@@ -80,12 +81,12 @@ def took(what: str, began: float) -> dict[str, float]:
     return {f"{what}_seconds": round(time.monotonic() - began, 1), f"{what}_load": round(os.getloadavg()[0], 2)}
 
 
-def write_kit(directory: Path, arch: Arch, musl: str, python: str | None, extra: dict[str, object]) -> None:
+def write_kit(directory: Path, arch: Arch, musl: str, python: CPython | None, extra: dict[str, object]) -> None:
     meta: dict[str, object] = {
         "name": kit_name(arch.name, musl, python),
         "arch": arch.name,
         "musl": musl,
-        "python": python,
+        "python": str(python) if python else None,
     }
     meta["recipe"] = RECIPE
     meta.update(extra)
@@ -108,11 +109,11 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
-def kit_directory(arch: Arch, musl: str, python: str | None) -> Path:
+def kit_directory(arch: Arch, musl: str, python: CPython | None) -> Path:
     return kits_dir() / kit_name(arch.name, musl, python)
 
 
-def cpython_tree_dir(arch: Arch, python: str, musl: str) -> Path:
+def cpython_tree_dir(arch: Arch, python: CPython, musl: str) -> Path:
     return kits_dir() / "cpython" / f"{arch.name}-py{python}-musl{musl}"
 
 
