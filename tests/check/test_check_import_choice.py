@@ -435,3 +435,54 @@ def test_a_free_threaded_wheel_is_imported_in_the_free_threaded_kit_only(tmp_pat
         (ft.name, "ftchk._ext"): "imported",
         (ft.name, "ftchk"): "imported",
     }
+
+
+def test_kit_build_without_musl_makes_the_kit_made_on_demand_and_says_why(tmp_path: Path) -> None:
+    # the oldest loader-only kit of the arch already built: nothing to build for musl
+    kits = kit_records(tmp_path / "kits", "x86_64:1.2.6", "x86_64:1.2.2", "aarch64:1.2.2")
+    env = dict(os.environ, MUSLWHEEL_CACHE=str(tmp_path))
+    proc = run_ok([*muslwheel_cmd(), "kit", "build", "--arch", "x86_64"], env=env)
+    assert proc.stdout == f"x86_64-musl1.2.2: {kits / 'x86_64-musl1.2.2' / 'root'}\n"
+    assert proc.stderr.splitlines() == [
+        "kit build: musl 1.2.2: the oldest musl kit of x86_64 already built (nothing to build for musl) "
+        "(--musl chooses another)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arch", "present", "musl", "why"),
+    [
+        ("x86_64", (), DEBIAN_BINARY_MUSL, "Debian's binary packages for x86_64"),
+        ("riscv64", (), NEWEST_MUSL, "built from source with zig (Debian ships no musl for riscv64)"),
+        ("x86_64", ("x86_64:1.2.2", "x86_64:1.2.6"), "1.2.2", "already built"),
+    ],
+)
+def test_the_musl_of_a_kit_made_without_musl(
+    arch: str, present: tuple[str, ...], musl: str, why: str, tmp_path: Path
+) -> None:
+    # the one answer kit build, check --import and build share (kits.ondemand.kit_to_make)
+    from muslwheel.kits.choice import KitKey
+    from muslwheel.kits.ondemand import kit_for_target, kit_to_make
+    from muslwheel.versions import CPython
+
+    kit_records(tmp_path / "kits", *present)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MUSLWHEEL_CACHE", str(tmp_path))
+        spec = kit_to_make(KitKey(arch, CPython(11)))
+        assert (spec.musl, spec.name) == (musl, f"{arch}-musl{musl}-py3.11") and why in spec.why_musl
+        assert kit_for_target(arch, CPython(11), None) == spec
+
+
+def test_pick_serves_a_key_with_the_oldest_musl_that_qualifies(tmp_path: Path) -> None:
+    from muslwheel.kits import list_kits
+    from muslwheel.kits.choice import KitKey, pick
+    from muslwheel.versions import CPython
+
+    kits = list_kits(kit_records(tmp_path / "kits", *CHOICE_KITS, "aarch64:1.2.2:3.11"))
+    name = lambda key: (lambda k: k.name if k else None)(pick(key, kits))  # noqa: E731
+    assert name(KitKey("x86_64", CPython(11))) == "x86_64-musl1.1.24-py3.11"
+    assert name(KitKey("x86_64", CPython(11), "1.2")) == "x86_64-musl1.2.2-py3.11"
+    assert name(KitKey("x86_64", CPython(11), "1.2.6")) == "x86_64-musl1.2.6-py3.11"
+    assert name(KitKey("x86_64", CPython(11), floor=(1, 2))) == "x86_64-musl1.2.2-py3.11"
+    assert name(KitKey("x86_64", CPython(13, True))) == "x86_64-musl1.2.3-py3.13t"
+    assert name(KitKey("x86_64", CPython(12))) is None
