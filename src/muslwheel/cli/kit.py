@@ -35,19 +35,19 @@ def run_build(args: argparse.Namespace) -> int:
     def quiet(message: str) -> None:
         pass
 
+    python: CPython | None = None
+    if args.python:  # --python as kits spell it (3.13t), read here at the edge
+        try:
+            python = CPython.parse(args.python)
+        except ValueError:
+            python = None
+        if python is None or python not in kit_pythons():
+            raise KitError(f"--python {args.python}: kits have CPython {', '.join(map(str, kit_pythons()))}")
     musl = args.musl
     if musl is None:
         # the kit check --import and build would make on demand: its musl, and why, in one line
         if args.musl_source:
             raise KitError("--musl-source goes with --musl X.Y.Z (the release the tarball is)")
-        python = None
-        if args.python:
-            try:
-                python = CPython.parse(args.python)
-            except ValueError:
-                raise KitError(
-                    f"--python {args.python}: kits have CPython {', '.join(map(str, kit_pythons()))}"
-                ) from None
         spec = kit_to_make(KitKey(get_arch(args.arch).name, python))
         musl = spec.musl
         if not args.quiet:
@@ -55,7 +55,7 @@ def run_build(args: argparse.Namespace) -> int:
     kit = build_kit(
         args.arch,
         musl,
-        args.python,
+        python,
         musl_source=Path(args.musl_source) if args.musl_source else None,
         cpython_source=Path(args.cpython_source) if args.cpython_source else None,
         jobs=args.jobs,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..arch import ARCHES, Arch, get_arch, host_runs_natively
@@ -34,7 +34,7 @@ from ..cache import cache_dir as cache_dir  # re-exported: the cache's place is 
 from ..cache import kits_dir as kits_dir  # re-exported: so is the kits' place in it
 from ..errors import MuslwheelError
 from ..hostpython import find_build_python as find_build_python
-from ..versions import CPython
+from ..versions import CPython, MuslVersion
 
 
 class KitError(MuslwheelError):
@@ -53,9 +53,13 @@ class Kit:
 
     name: str
     arch: str
-    musl: str
+    musl: str  #: its musl release as kit names spell it (``1.2.3``); ``musl_version`` is the value
     python: CPython | None
     root: Path
+    musl_version: MuslVersion = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "musl_version", MuslVersion.parse(self.musl))
 
     # --- facts about the target -------------------------------------------------------------
     @property

@@ -57,7 +57,7 @@ __all__ = [
 def build_kit(
     arch: str | Arch,
     musl: str,
-    python: CPython | str | None = None,
+    python: CPython | None = None,
     *,
     musl_source: Path | None = None,
     cpython_source: Path | None = None,
@@ -90,16 +90,11 @@ def build_kit(
     return build_python_kit(musl_kit, build, cpython_source=cpython_source, jobs=jobs, steps=steps)
 
 
-def _kit_python(python: CPython | str) -> CPython:
-    """*python* (``3.13t`` from the command line) when kits can have that build, else :class:`KitError`."""
-    buildable = kit_pythons()
-    try:
-        build = python if isinstance(python, CPython) else CPython.parse(python)
-    except ValueError:
-        build = None
-    if build is None or build not in buildable:
-        raise KitError(f"--python {python}: kits have CPython {', '.join(map(str, buildable))}")
-    return build
+def _kit_python(python: CPython) -> CPython:
+    """*python* when kits can have that build, else :class:`KitError`."""
+    if python not in kit_pythons():
+        raise KitError(f"--python {python}: kits have CPython {', '.join(map(str, kit_pythons()))}")
+    return python
 
 
 def _cpython_built(arch: Arch, musl: str, python: CPython) -> bool:

@@ -63,14 +63,14 @@ class KitKey:
             return False
         if self.musl is not None and not (kit.musl == self.musl or kit.musl.startswith(self.musl + ".")):
             return False
-        return self.floor is None or MuslVersion.parse(kit.musl).series >= self.floor
+        return self.floor is None or kit.musl_version.series >= self.floor
 
 
 def pick(key: KitKey, kits: Iterable[Kit] | None = None) -> Kit | None:
     """The kit among *kits* (default: those built) that serves *key*: the oldest musl release
     that qualifies; None when no kit does."""
     found = [k for k in (list_kits() if kits is None else kits) if key.admits(k)]
-    return min(found, key=lambda k: MuslVersion.parse(k.musl)) if found else None
+    return min(found, key=lambda k: k.musl_version) if found else None
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def choose_kits(needs: KitNeeds, kits: list[Kit]) -> list[Kit]:
         by_python.setdefault(k.python, []).append(k)
     chosen: list[Kit] = []
     for python in sorted(by_python):
-        group = sorted(by_python[python], key=lambda k: MuslVersion.parse(k.musl))
+        group = sorted(by_python[python], key=lambda k: k.musl_version)
         if needs.musl_floor:
             # musllinux_1_2 -> the oldest 1.2 kit present (1.2.2 where built, else 1.2.3);
             # musllinux_1_1 -> a 1.1 kit, else the oldest 1.2 one
