@@ -39,6 +39,7 @@ from .errors import ELFError, MuslwheelError
 from .policy import feature_floor, is_allowed_system_library, is_libpython, is_musl_self, policy_by_name
 from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
 from .root import MuslRoot, SearchDir, env_library_path
+from .sbom import SBOM_NAME, Origin, SbomLibrary, build_sbom, sbom_bytes
 from .vocabulary import Libc
 from .wheelfile import DEFLATED, STORED, WheelFile, parse_wheel_name
 from .wheelwriter import PARTIAL_MARK, STREAM_OVER, DeflateAhead, WheelWriter, clean_stale_partials
@@ -96,18 +97,31 @@ class RepairResult:
     excluded: list[str] = field(default_factory=list)
     verdict: Verdict | None = None
     relr_unpacked: list[str] = field(default_factory=list)  #: members whose DT_RELR was unpacked
+    sbom: str | None = None  #: the SBOM member written (PEP 770), when anything was grafted
+    origins: dict[str, Origin] = field(default_factory=dict)  #: graft's path -> where it came from
 
     def to_json(self) -> dict[str, object]:
         return {
             "input": str(self.input),
             "output": str(self.output) if self.output else None,
             "platform_tags": self.platform_tags,
-            "grafted": [{"needed": g.needed, "source": str(g.source), "path": g.wheel_path} for g in self.grafted],
+            "grafted": [
+                {"needed": g.needed, "source": str(g.source), "path": g.wheel_path, **_origin_json(self.origins, g)}
+                for g in self.grafted
+            ],
             "patched": self.patched,
             "excluded": self.excluded,
             "relr_unpacked": self.relr_unpacked,
             "musl_min_version": self.verdict.musl_min_version if self.verdict else None,
+            "sbom": self.sbom,
         }
+
+
+def _origin_json(origins: dict[str, Origin], g: Graft) -> dict[str, object]:
+    o = origins.get(g.wheel_path)
+    if o is None:
+        return {}
+    return {"origin": o.kind, "package": o.name, "version": o.version, "purl": o.purl}
 
 
 def hashed_name(name: str, data: bytes) -> str:
@@ -305,14 +319,61 @@ def repair_wheel(
             raise RepairError(f"{wheel.path.name}: the repaired wheel would be dishonest: {why}{hint}")
         if out_path.resolve() == Path(wheel_path).resolve():
             raise RepairError(f"{out_path}: the output would overwrite the input")
+        # The SBOM names the grafts as written (their final bytes) and the wheel by its new name.
+        origins: dict[str, Origin] = {}
+        sbom_member = None
+        if grafts:
+            origins, sbom_data = _sbom(wheel, out_name, elfs, grafts, new_data, search)
+            sbom_member = f"{wheel.dist_info}/{SBOM_NAME}"
+            new_data[sbom_member] = sbom_data
 
         say(f"writing {out_path}")
         with WheelWriter(out_path, compresslevel=compresslevel) as writer:
-            _write(wheel, writer, new_data, record, tags if update_tags else None, say, deflated)
+            documents = frozenset([sbom_member] if sbom_member else [])
+            _write(wheel, writer, new_data, record, tags if update_tags else None, say, deflated, documents)
             writer.commit()
     return RepairResult(
-        Path(wheel_path), out_path, tags, list(grafts.values()), patched, excluded, after, relr_unpacked=unpacked
+        Path(wheel_path),
+        out_path,
+        tags,
+        list(grafts.values()),
+        patched,
+        excluded,
+        after,
+        relr_unpacked=unpacked,
+        sbom=sbom_member,
+        origins=origins,
     )
+
+
+def _sbom(
+    wheel: WheelFile,
+    out_name: str,
+    elfs: dict[str, ELFFile],
+    grafts: dict[str, Graft],
+    new_data: dict[str, bytes],
+    search: MuslRoot,
+) -> tuple[dict[str, Origin], bytes]:
+    """The CycloneDX SBOM (PEP 770) of the grafts: each one's origin as :mod:`~muslwheel.origins`
+    finds it, the SHA-256 of its bytes as written, and who needs whom."""
+    from . import __version__
+    from .origins import Origins
+
+    lookup = Origins(search)
+    origins = {g.wheel_path: lookup.origin(g.source, g.elf.soname or g.needed) for g in grafts.values()}
+    libraries = [
+        SbomLibrary(
+            g.wheel_path,
+            hashlib.sha256(new_data[g.wheel_path]).hexdigest(),
+            origins[g.wheel_path],
+            tuple(grafts[n].wheel_path for n in g.elf.needed if n in grafts),
+        )
+        for g in grafts.values()
+    ]
+    direct = [grafts[n].wheel_path for elf in elfs.values() for n in elf.needed if n in grafts]
+    name = wheel.name
+    doc = build_sbom(out_name, name.distribution, name.version, libraries, direct, __version__)
+    return origins, sbom_bytes(doc)
 
 
 def _unpacking_lowers_the_tag(plat: str | None) -> bool:
@@ -494,7 +555,9 @@ def _write(
     platforms: list[str] | None,
     say: Callable[[str], None],
     deflated: DeflateAhead | None = None,
+    documents: frozenset[str] = frozenset(),
 ) -> None:
+    """Write the output wheel; *documents* are new members that are not programs (the SBOM)."""
     dist_info = wheel.dist_info
     skip = {f"{dist_info}/RECORD", f"{dist_info}/WHEEL"} | {f"{dist_info}/{s}" for s in _SIGNATURES}
     names = sorted({m.filename for m in wheel.members if not m.is_dir()} - skip | set(new_data))
@@ -517,7 +580,7 @@ def _write(
     for i, name in enumerate(ordered, 1):
         if name in new_data:
             info = wheel.info(name)
-            mode = (info.external_attr >> 16) & 0o777 if info is not None else 0o755
+            mode = (info.external_attr >> 16) & 0o777 if info is not None else 0o644 if name in documents else 0o755
             writer.write(name, new_data[name], mode or 0o755, deflated=deflated)
         else:
             info = wheel.info(name)
