@@ -123,7 +123,11 @@ class Origins:
                 except (OSError, ValueError) as exc:
                     raise OriginError(f"{path}: not readable JSON ({exc})") from None
                 required = ("name", "version", "debian_source", "debian_version", "libraries")
-                if not isinstance(facts, dict) or facts.get("schema") != 1 or any(k not in facts for k in required):
+                if not isinstance(facts, dict):
+                    raise OriginError(f"{path}: not a {LIB_FACTS} (a JSON object)")
+                if facts.get("schema") != 1:
+                    facts = None  # a schema this muslwheel does not know: it says nothing of it
+                elif any(k not in facts for k in required):
                     raise OriginError(f"{path}: not a schema 1 {LIB_FACTS} (needs {', '.join(required)})")
             self._facts[directory] = facts
         return self._facts[directory]
