@@ -166,7 +166,10 @@ def _layout_problems(before: bytes, after: bytes, what: str, arch: Arch, step: s
     from .layout import check_layout
 
     try:
-        had_dynamic = any(s.type == PT.DYNAMIC for s in program_headers(before).segments)
+        was = program_headers(before)
+        if was.elf_type not in (2, 3):  # ET_EXEC, ET_DYN: what a loader maps (not objects, cores)
+            return []
+        had_dynamic = any(s.type == PT.DYNAMIC for s in was.segments)
         return check_layout(program_headers(after), max_page=arch.max_page, dynamic=had_dynamic)
     except ELFError as exc:
         raise RepairError(f"{what}: after {step}, not a valid ELF file: {exc}") from None
