@@ -332,17 +332,17 @@ def repair_wheel(
                         unstripped.append(member)
                     else:
                         stripped[member], stripped_elfs[member] = done
+                count = len(stripped)
                 for g in grafts.values():
                     done = _strip(g.data, arch, str(g.source), Path(tmp))
                     if done is None:
                         unstripped.append(g.wheel_path)
                     else:
                         g.data, g.elf = done
+                        count += 1
             for member in sorted(unstripped):
                 say(f"kept {member} unstripped: strip would break its layout (docs/policy.md)")
-            say(
-                f"stripped {len(stripped) + len(grafts) - sum(g.wheel_path in unstripped for g in grafts.values())} ELF files"
-            )
+            say(f"stripped {count} ELF files")
 
         def read(member: str) -> bytes:
             return stripped[member] if member in stripped else wheel.read(member)
