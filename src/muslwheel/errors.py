@@ -10,7 +10,8 @@ The base and the core's errors live here; each room with its own failures keeps 
   (wheelfile, wheelwriter), :class:`DetectError` (libc, root's detection), :class:`TargetError`
   (tags, arch, the versions a command line gives)
 - ``relr.RelrError``: a DT_RELR table that cannot be unpacked
-- ``repair.RepairError``: a wheel repair cannot make honest
+- ``repair.RepairError``: a wheel repair cannot make honest; ``origins.OriginError``: where a
+  graft came from cannot be read; ``apkdb.ApkDatabaseError``: an unreadable Alpine database
 - ``root.RootError``: a root that is no musl target
 - ``distros.DistroError``: the distro table or a release not in it
 - ``findlib.FindLibraryError``: find-library's arguments
