@@ -124,9 +124,13 @@ _STD_THREAD = "_ZNSt6thread15_M_start_thread"
 #: ``GOMP_parallel_loop_*`` …) and LLVM's and Intel's (``__kmpc_fork_call``)
 _OPENMP_CALLS = ("GOMP_parallel", "__kmpc_fork_call")
 #: OpenMP runtimes by file name or SONAME, as built or as a repair renamed them (``-1a2b3c4d``)
-_OPENMP_RUNTIME = re.compile(r"^lib(?:gomp|omp|iomp5)(?:-[0-9a-f]{8})?\.so(?:\.[0-9]+)*$")
-_LIBSTDCXX = re.compile(r"^libstdc\+\+(?:-[0-9a-f]{8})?\.so")
+_OPENMP_RUNTIME = re.compile(r"^lib(?:gomp|omp|iomp5)(?:-[0-9a-f]{8})*\.so(?:\.[0-9]+)*$")
+#: Runtimes that start threads on their users' behalf (libstdc++'s std::thread, libgfortran's
+#: asynchronous I/O): the users are judged, not them
+_RUNTIME = re.compile(r"^lib(?:stdc\+\+|gfortran)(?:-[0-9a-f]{8})*\.so")
 _NAME = operator.attrgetter("name")
+_IS_OPENMP_CALL = operator.methodcaller("startswith", _OPENMP_CALLS)
+_IS_STD_THREAD = operator.methodcaller("startswith", _STD_THREAD)
 
 
 def is_openmp_runtime(name: str) -> bool:
@@ -138,7 +142,7 @@ def is_openmp_runtime(name: str) -> bool:
 def _openmp_evidence(path: str, elf: ELFFile, names: frozenset[str]) -> tuple[str | None, str | None]:
     """(the OpenMP call it imports, the OpenMP runtime it needs) of one object; (None, None)
     when it uses no OpenMP."""
-    call = next((n for n in sorted(names) if n.startswith(_OPENMP_CALLS)), None)
+    call = min(filter(_IS_OPENMP_CALL, names), default=None)
     runtime = next((n for n in elf.needed if is_openmp_runtime(n)), None)
     return call, runtime
 
@@ -152,8 +156,8 @@ def thread_stacks(elfs: Mapping[str, ELFFile], loads: WheelLoads) -> list[Hazard
     size only from that object (it imports ``pthread_attr_setstacksize`` or
     ``pthread_attr_setstack``) or from a new process default (some object of the load imports
     ``pthread_setattr_default_np``). A ``std::thread`` (an import of libstdc++'s
-    ``std::thread::_M_start_thread``) never has one; libstdc++ itself is not blamed for its
-    users' threads. OpenMP: an object that imports ``GOMP_parallel*`` or ``__kmpc_fork_call``,
+    ``std::thread::_M_start_thread``) never has one; libstdc++ and libgfortran (its asynchronous
+    I/O thread) are not blamed for their users' threads. OpenMP: an object that imports ``GOMP_parallel*`` or ``__kmpc_fork_call``,
     or needs an OpenMP runtime (``libgomp.so.1``, ``libomp.so``, ``libiomp5.so``); a wheel that
     vendors a runtime nothing in it uses gets the warning on the runtime. Imports are the strong
     ones (what the loader binds): code that reaches these functions through ``dlsym`` is not seen."""
@@ -173,14 +177,13 @@ def thread_stacks(elfs: Mapping[str, ELFFile], loads: WheelLoads) -> list[Hazard
             what = " and ".join(filter(None, (call and f"calls {call}", runtime and f"needs {runtime}")))
             out.append(Hazard(THREAD_STACK, path, _openmp_why(what, where), call, runtime))
             continue
-        if _LIBSTDCXX.match(_file_name(path, elf)) or _OPENMP_RUNTIME.match(_file_name(path, elf)):
+        if _RUNTIME.match(_file_name(path, elf)) or is_openmp_runtime(_file_name(path, elf)):
             continue  # a runtime: its users' threads are theirs
-        std = next((n for n in ns if n.startswith(_STD_THREAD)), None)
         start = next((s for s in _STARTS if s in ns), None)
         if start and _SIZES.isdisjoint(ns):
             out.append(Hazard(THREAD_STACK, path, _start_why(start, where), start))
-        elif std:
-            out.append(Hazard(THREAD_STACK, path, _std_thread_why(where), std))
+        elif any(filter(_IS_STD_THREAD, ns)):
+            out.append(Hazard(THREAD_STACK, path, _std_thread_why(where)))
     if not openmp_used:
         for path in sorted(elfs):
             if is_openmp_runtime(_file_name(path, elfs[path])):
@@ -224,7 +227,8 @@ def _start_why(start: str, where: str) -> str:
 
 def _std_thread_why(where: str) -> str:
     return (
-        f"starts threads with std::thread, which sets no stack size{where}: {_MUSL_STACK}, so deep "
+        f"starts threads with std::thread (libstdc++'s std::thread::_M_start_thread), which sets no stack "
+        f"size{where}: {_MUSL_STACK}, so deep "
         "recursion or big local arrays in them crash on Alpine (SIGSEGV); raise the process's "
         "default with pthread_setattr_default_np before the first thread, or start them with "
         "pthread_attr_setstacksize"

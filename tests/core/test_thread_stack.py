@@ -49,6 +49,10 @@ OPENMP_USER = "void GOMP_parallel(void (*)(void *), void *, unsigned, unsigned);
     "static void body(void *p) { (void)p; }\nint run(void) { GOMP_parallel(body, 0, 0, 0); return 0; }\n"
 )
 PLAIN = "int twice(int x) { return 2 * x; }\n"
+#: libstdc++'s std::thread start (a valid C name), and a module starting a std::thread with it
+STD_THREAD = "_ZNSt6thread15_M_start_threadESt10unique_ptrINS_6_StateESt14default_deleteIS1_EEPFvvE"
+LIBSTDCXX = f"#include <pthread.h>\nstatic void *w(void *a) {{ return a; }}\nvoid {STD_THREAD}(void) {{ pthread_t t; pthread_create(&t, 0, w, 0); }}\n"
+STD_USER = f"void {STD_THREAD}(void);\nvoid go(void) {{ {STD_THREAD}(); }}\n"
 
 
 def so(toolchain: Toolchain, tmp: Path, name: str, code: str, *args: str) -> Path:
@@ -139,7 +143,22 @@ def test_a_call_into_openmp_is_the_evidence_when_the_runtime_is_not_in_the_wheel
     assert "calls GOMP_parallel and needs libgomp.so.1" in r["why"]
 
 
+def test_a_std_thread_is_its_users_hazard_not_libstdcxx_s(toolchain: Toolchain, tmp_path: Path) -> None:
+    cxx = so(toolchain, tmp_path, "libstdc++-0123abcd.so.6", LIBSTDCXX)
+    ext = so(toolchain, tmp_path, f"_cxx{EXT}", STD_USER, str(cxx), "-Wl,-rpath,$ORIGIN/../pkg.libs")
+    whl = wheel(tmp_path, {f"pkg/_cxx{EXT}": ext, "pkg.libs/libstdc++-0123abcd.so.6": cxx})
+    (r,) = thread_reasons(whl)
+    assert r["file"] == f"pkg/_cxx{EXT}" and "std::thread" in r["why"] and "pthread_setattr_default_np" in r["why"]
+
+
 def test_openmp_runtime_names() -> None:
-    names = ["libgomp.so.1", "libomp.so", "libomp.so.5", "libiomp5.so", "libgomp-1a2b3c4d.so.1.0.0"]
+    names = [
+        "libgomp.so.1",
+        "libomp.so",
+        "libomp.so.5",
+        "libiomp5.so",
+        "libgomp-1a2b3c4d.so.1.0.0",
+        "libgomp-1a2b3c4d-5e6f7a8b.so.1",
+    ]
     assert all(map(is_openmp_runtime, names))
     assert not any(map(is_openmp_runtime, ["libgompx.so.1", "libcomp.so", "libomp.a", "libgomp-zz.so.1"]))
