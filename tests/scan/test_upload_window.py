@@ -21,7 +21,7 @@ from wheelmaker import make_wheel
 
 from muslwheel.scan import scan
 from muslwheel.scan.report import load, render
-from muslwheel.scan.sources import PEP691_JSON, parse_project_page
+from muslwheel.scan.sources import PEP691_JSON, LeftOut, parse_project_page
 
 #: the test's present: nothing here reads the real clock
 NOW = datetime(2026, 3, 10, 12, 0, 0, tzinfo=timezone.utc)
@@ -170,7 +170,13 @@ def test_a_release_s_first_upload_is_its_earliest_file_yanked_and_sdists_include
         {"filename": "p-1.0-py3-none-any.whl", "url": "d", "upload-time": "not a time"},
         {"filename": "p-3.0-py3-none-any.whl", "url": "e", "upload-time": "2026-02-31T00:00:00Z"},
         {"filename": "README.txt", "url": "f", "upload-time": "2026-03-01T00:00:00Z"},
+        # hostile: a version packaging cannot turn into numbers (ValueError), a name like no other
+        {"filename": f"p-1.{'0' * 5000}-py3-none-any.whl", "url": "g", "upload-time": "2026-03-01T00:00:00Z"},
+        {"filename": f"p-1.{'0' * 5000}.tar.gz", "url": "h", "upload-time": "2026-03-01T00:00:00Z"},
     ]
     releases: dict[str, str | None] = {}
-    parse_project_page("https://i/simple/p/", PEP691_JSON, json.dumps({"files": files}).encode(), None, releases)
+    left_out = LeftOut()
+    page = json.dumps({"files": files}).encode()
+    refs = parse_project_page("https://i/simple/p/", PEP691_JSON, page, left_out, releases)
     assert releases == {"2.0": "2026-03-04T09:00:00Z", "1.0": None, "3.0": None}
+    assert len(refs) == 4 and (left_out.yanked, left_out.bad_name) == (0, 1)

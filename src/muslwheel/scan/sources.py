@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from packaging.tags import Tag
-from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
+from packaging.utils import canonicalize_name, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 
 from ..errors import MuslwheelError, TargetError
@@ -166,7 +166,7 @@ def parse_python(text: str) -> tuple[int, int]:
 def _ref(url: str, filename: str, sha256: str | None = None, size: int | None = None) -> WheelRef | None:
     try:
         name = parse_wheel_name(filename)
-    except MuslwheelError:
+    except (MuslwheelError, ValueError):  # ValueError: packaging's, on a 5000-digit version
         return None
     return WheelRef(url, name.filename, str(canonicalize_name(name.distribution)), name.version, sha256, size)
 
@@ -282,7 +282,7 @@ def release_of(filename: str) -> str | None:
         if filename.endswith(".whl"):
             return str(Version(parse_wheel_name(filename).version))
         return str(parse_sdist_filename(filename)[1])
-    except (MuslwheelError, InvalidSdistFilename, InvalidVersion):
+    except (MuslwheelError, ValueError):  # InvalidSdistFilename, InvalidVersion, a 5000-digit number
         return None
 
 
