@@ -18,6 +18,8 @@ from conftest import kit_for, muslwheel_cmd, run, run_ok, write_c
 from kitfixture import build_against, import_results
 from wheelmaker import make_wheel
 
+from muslwheel.audit import audit_wheel
+from muslwheel.gate import show_exit_status
 from muslwheel.kits import Kit, read_kit
 from muslwheel.kits.build import DEBIAN_BINARY_MUSL
 
@@ -96,15 +98,14 @@ def test_a_thread_on_musls_default_stack_crashes_the_import_and_show_names_the_m
     text = run([*muslwheel_cmd(), "check", "--import", "--kit", kit.directory, default])
     assert f"  note: {module}: " in text.stdout
 
-    show = run([*muslwheel_cmd(), "show", "--json", default])
-    assert show.returncode == 0, show.stderr  # a warning: the wheel's claim holds
-    (warning,) = [r for r in json.loads(show.stdout)["reasons"] if r["kind"] == "thread-stack"]
-    assert warning["severity"] == "warning" and warning["file"] == module
-    assert "imported as deep._stack" in warning["why"] and "pthread_attr_setstacksize" in warning["why"]
+    shown = audit_wheel(default)  # show's verdict (its CLI: tests/core/test_thread_stack.py)
+    assert shown.honest and show_exit_status(shown) == 0  # a warning: the wheel's claim holds
+    (warning,) = [r for r in shown.reasons if r.kind == "thread-stack"]
+    assert warning.severity == "warning" and warning.file == module
+    assert "imported as deep._stack" in warning.why and "pthread_attr_setstacksize" in warning.why
 
     proc = run([*muslwheel_cmd(), "check", "--import", "--json", "--kit", kit.directory, sized])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert import_results(proc.stdout)[(kit.name, "deep._stack")][0] == "imported"
     assert "notes" not in json.loads(proc.stdout)[0]
-    show = run([*muslwheel_cmd(), "show", "--json", sized])
-    assert not [r for r in json.loads(show.stdout)["reasons"] if r["kind"] == "thread-stack"]
+    assert not [r for r in audit_wheel(sized).reasons if r.kind == "thread-stack"]
