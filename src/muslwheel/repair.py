@@ -60,6 +60,7 @@ __all__ = [
     "RepairError",
     "RepairResult",
     "acceptable",
+    "check_rewritten_layout",
     "hashed_name",
     "host_rpaths",
     "patchelf_command",
