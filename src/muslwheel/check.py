@@ -38,6 +38,7 @@ from .policy import is_interpreter_symbol
 from .qemu import runner as qemu_runner
 from .resolve import ELSEWHERE, LIBRARY
 from .root import MuslRoot, SearchDir
+from .sandbox import VIEW_DIR, root_view
 from .vocabulary import Libc
 from .wheelfile import WheelFile
 
@@ -113,7 +114,12 @@ def _library_dirs(target: MuslRoot) -> list[str]:
     return list(target.system_dirs)
 
 
-def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
+def check_wheel(path: Path, *, root: Path | None = None, sandbox: bool = True) -> CheckResult:
+    """Whether the wheel at *path* loads on *root*'s musl (None: this host's). A root's loader
+    runs where the root is ``/`` (:func:`muslwheel.sandbox.root_view`), which needs bubblewrap:
+    without it, :class:`~muslwheel.sandbox.SandboxUnavailable`, unless not *sandbox*, when the
+    loader runs on this host's paths (a note says so: a link the root's libraries reach only
+    through, say, an absolute RPATH is then this host's)."""
     with WheelFile(path) as wheel:
         elfs, data = read_wheel_elfs(wheel, keep_bytes=True)
         verdict = audit_elfs(wheel.name, elfs)
@@ -164,7 +170,12 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     if loader is not None and not os.access(loader, os.X_OK):
         raise MuslwheelError(f"{loader}: the target's musl loader is not executable (chmod +x to check with it)")
     result.method = "loader+qemu" if runner else "loader"
-    _run_loader(result, data, verdict, target, dirs, runner)
+    if root is not None and not sandbox:
+        result.notes.append(
+            "no sandbox: the root's loader ran on this host's paths (the links of its library "
+            "directories given the root's files)"
+        )
+    _run_loader(result, data, verdict, target, dirs, runner, sandbox)
     return result
 
 
@@ -227,26 +238,32 @@ def _run_loader(
     target: MuslRoot,
     dirs: list[str],
     runner: list[str],
+    sandbox: bool = True,
 ) -> None:
     loader_file = target.loader_file
-    assert loader_file is not None
+    assert loader_file is not None and target.loader is not None
+    # A root's loader runs where the root is / (sandbox.root_view): every path it opens is the
+    # root's, its links followed inside it. Without the sandbox, it runs on this host's paths,
+    # given the root's files for the links of its directories that would lead out of it.
+    view = target.root is not None and sandbox
     with tempfile.TemporaryDirectory(prefix="muslwheel-check-") as tmp:
-        prefix = Path(tmp) / "prefix"
-        (prefix / "lib").mkdir(parents=True)
-        (prefix / "etc").mkdir()
-        loader = prefix / "lib" / target.arch.loader_name
-        os.symlink(loader_file.resolve(), loader)
-        searched: list[str] = []
+        work = Path(tmp)
+        sees = VIEW_DIR + "/work" if view else tmp  # the work directory as the loader sees it
         shadows: dict[str, Path] = {}  # a directory of links -> the root's directory it stands for
-        for i, d in enumerate(dirs):
-            host_dir = target.host_path(d)
-            fixes = Path(tmp) / "escapes" / str(i)
-            if target.root is not None and _escapes(target, d, fixes):
-                shadows[str(fixes)] = host_dir
-                searched.append(str(fixes))
-            searched.append(str(host_dir))
-        (prefix / "etc" / f"ld-musl-{target.arch.ldso_arch}.path").write_text("\n".join(searched) + "\n")
-        unpacked = Path(tmp) / "wheel"
+        if view:
+            searched, link_to = list(dirs), target.loader
+        else:
+            searched, link_to = [], str(loader_file.resolve())
+            for i, d in enumerate(dirs):
+                host_dir = target.host_path(d)
+                fixes = work / "escapes" / str(i)
+                if target.root is not None and _escapes(target, d, fixes):
+                    shadows[str(fixes)] = host_dir
+                    searched.append(str(fixes))
+                searched.append(str(host_dir))
+        link = target.loader_prefix(work / "prefix", searched, link_to)
+        loader = f"{sees}/{link.relative_to(work)}"
+        unpacked = work / "wheel"
         for name, raw in data.items():
             dest = unpacked / name  # member names were validated by WheelFile
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -255,10 +272,24 @@ def _run_loader(
 
         def named(path: str) -> str:
             """A path the loader printed, as the user knows it: a wheel member, or a root's file."""
-            if path.startswith(str(unpacked)):
-                return os.path.relpath(path, unpacked)
+            if path.startswith(f"{sees}/wheel"):
+                return os.path.relpath(path, f"{sees}/wheel")
             head, _, name = path.rpartition("/")
-            return str(shadows[head] / name) if head in shadows else path
+            if head in shadows:
+                return str(shadows[head] / name)
+            if view and path.startswith("/"):
+                try:
+                    return str(target.host_path(head or "/") / name)
+                except MuslwheelError:
+                    return path
+            return path
+
+        def command(member: str) -> list[str]:
+            argv = [loader, "--list", f"{sees}/wheel/{member}"]
+            if not view:
+                return [*runner, *argv]
+            assert target.root is not None
+            return root_view(target.root, argv, [(work, sees)], runner)
 
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         # One problem per library and symbol, however many members' loads run into it.
@@ -266,7 +297,7 @@ def _run_loader(
         for ld in verdict.loads.loads:
             name = ld.entry
             proc = subprocess.run(
-                [*runner, str(loader), "--list", str(unpacked / name)],
+                command(name),
                 capture_output=True,
                 text=True,
                 errors="replace",

@@ -196,6 +196,35 @@ class MuslRoot:
             return None
         return found[1] if found else None
 
+    def loader_prefix(self, prefix: Path, dirs: Sequence[str], loader: str) -> Path:
+        """Make *prefix* a private place to start the loader from, and return the loader's path
+        in it: ``PREFIX/lib/ld-musl-ARCH.so.1``, a link to *loader*, beside
+        ``PREFIX/etc/ld-musl-ARCH.path`` naming *dirs* (one a line). musl reads the path file
+        beside the name it was started as (``ldso/dynlink.c``: the name up to its last two
+        ``/``, then ``/etc/ld-musl-ARCH.path``), so started as that link it searches *dirs* and
+        nothing of its own. Safe to call again on the same *prefix* from another process (each
+        file is replaced whole, and only when it changed): a kit's ``run/`` is one."""
+        link = prefix / "lib" / self.arch.loader_name
+        if not link.is_symlink() or os.readlink(link) != loader:
+            link.parent.mkdir(parents=True, exist_ok=True)
+            tmp = link.with_name(link.name + f".{os.getpid()}")
+            if tmp.is_symlink():
+                tmp.unlink()
+            os.symlink(loader, tmp)
+            os.replace(tmp, link)
+        path_file = prefix / "etc" / f"ld-musl-{self.arch.ldso_arch}.path"
+        text = "".join(f"{d}\n" for d in dirs)
+        try:
+            unchanged = path_file.read_text() == text
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            path_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path_file.with_name(path_file.name + f".{os.getpid()}.tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path_file)
+        return link
+
     # --- where the loader looks ---------------------------------------------------------------
     @property
     def path_file(self) -> str:

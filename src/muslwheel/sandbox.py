@@ -137,6 +137,84 @@ def _options(workdir: Path, reads: Sequence[Path]) -> list[str]:
     return out
 
 
+#: the private top-level directory of a root view: muslwheel's own files, never the root's
+VIEW_DIR = "/.muslwheel"
+#: a root's top-level entries a view never takes from it (made fresh, or muslwheel's own)
+_VIEW_OWN = ("dev", "proc", VIEW_DIR[1:])
+
+
+def root_view(
+    root: Path, argv: Sequence[str], binds: Sequence[tuple[Path, str]] = (), runner: Sequence[str] = ()
+) -> list[str]:
+    """*argv* run where *root* is ``/``: the root's top-level entries (its directories and files
+    bound read-only, its top-level links made again as they are) over bubblewrap's empty root,
+    with a fresh ``/dev`` and ``/proc``, and nothing of this host but *binds* (a host path and
+    where the view shows it, read-only, under :data:`VIEW_DIR`) and the program *runner* names
+    (qemu-user, with its own libraries when it is not static: :func:`_program_in_view`), which
+    runs *argv*. Every path is then resolved by the kernel inside the root, as a chroot would:
+    ``ROOT/usr/lib/libdep.so.1 -> /opt/vendor/libdep.so.1`` is the root's ``/opt/vendor``.
+    Every namespace is unshared and every capability dropped, as in :func:`room`. Raises
+    :class:`SandboxUnavailable` (one line) when the host cannot run bubblewrap."""
+    reason = why_not()
+    if reason is not None:
+        raise SandboxUnavailable(
+            f"cannot show {root} to its loader as its own / here ({reason}): its links would be "
+            "followed on this host; install bubblewrap and allow user namespaces"
+        )
+    bwrap = shutil.which("bwrap")
+    assert bwrap is not None
+    out = [bwrap, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.name in _VIEW_OWN:
+            continue
+        if entry.is_symlink():
+            out += ["--symlink", os.readlink(entry.path), f"/{entry.name}"]
+        elif entry.is_dir() or entry.is_file():
+            out += ["--ro-bind", entry.path, f"/{entry.name}"]
+    out += ["--dev", "/dev", "--proc", "/proc"]
+    prefix: list[str] = []
+    if runner:
+        program_binds, prefix = _program_in_view(runner[0])
+        binds = [*binds, *program_binds]
+        prefix += list(runner[1:])
+    for src, dest in binds:
+        assert dest.startswith(VIEW_DIR + "/"), dest
+        out += ["--ro-bind", os.path.realpath(src), dest]
+    return [*out, "--chdir", "/", "--", *prefix, *argv]
+
+
+@functools.cache
+def _program_in_view(program: str) -> tuple[list[tuple[Path, str]], list[str]]:
+    """A program of this host (qemu-user) as a root view runs it: (its binds, its command
+    prefix). A static one is bound alone; a dynamic one is started by its own loader, bound
+    too, with its libraries' directories (as the loader lists them) as ``--library-path``: the
+    root's ``/lib`` is not this host's."""
+    from .elf import read_elf_headers
+
+    real = os.path.realpath(program)
+    where = f"{VIEW_DIR}/host"
+    binds: list[tuple[Path, str]] = [(Path(real), f"{where}/{os.path.basename(real)}")]
+    interpreter = read_elf_headers(real).interpreter
+    if interpreter is None:
+        return binds, [binds[0][1]]
+    loader = os.path.realpath(interpreter)
+    listed = subprocess.run(
+        [loader, "--list", real], capture_output=True, text=True, errors="replace", timeout=60, check=False
+    )
+    dirs: list[str] = []
+    for line in listed.stdout.splitlines():
+        _, arrow, rest = line.partition("=> ")
+        path = rest.split(" (", 1)[0].strip() if arrow else ""
+        if path.startswith("/"):
+            d = os.path.realpath(os.path.dirname(path))
+            if d not in dirs:
+                dirs.append(d)
+    binds.append((Path(loader), f"{where}/{os.path.basename(loader)}"))
+    binds += [(Path(d), f"{where}/lib{i}") for i, d in enumerate(dirs)]
+    library_path = ":".join(f"{where}/lib{i}" for i in range(len(dirs)))
+    return binds, [binds[1][1], "--library-path", library_path, binds[0][1]]
+
+
 def _under(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 

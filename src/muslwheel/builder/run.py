@@ -340,7 +340,7 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
     if modules is None:
         result.check = "pure"
         return
-    checked = check_wheel(result.wheel, root=target.root)
+    checked = check_wheel(result.wheel, root=target.root, sandbox=options.sandbox)
     result.check = checked.method
     if not checked.loads:
         first = checked.problems[0]
