@@ -37,7 +37,7 @@ from .libc import MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
 from .qemu import runner as qemu_runner
 from .resolve import ELSEWHERE, LIBRARY
-from .root import MuslRoot, SearchDir
+from .root import MuslRoot
 from .sandbox import VIEW_DIR, root_view
 from .vocabulary import Libc
 from .wheelfile import WheelFile
@@ -208,29 +208,6 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: MuslRoot) -
         )
 
 
-def _escapes(target: MuslRoot, directory: str, into: Path) -> bool:
-    """Links in *into* to the files of the root's *directory* that the host's kernel would follow
-    out of the root (``libfoo.so.1 -> /opt/foo/libfoo.so.1`` names the host's /opt), each to the
-    root's own file; whether there were any. Searched just before *directory*, they are what the
-    loader opens for those names, and *directory* gives it every other name as it is."""
-    host_dir = target.host_path(directory)
-    try:
-        links = sorted(e.name for e in os.scandir(host_dir) if e.is_symlink())
-    except OSError:
-        return False
-    any_ = False
-    for name in links:
-        try:
-            inside = target.host_file(SearchDir(directory), name)
-        except MuslwheelError:  # a symlink loop in the root: musl cannot open it either
-            continue
-        if os.path.realpath(host_dir / name) != os.path.realpath(inside):
-            into.mkdir(parents=True, exist_ok=True)
-            os.symlink(inside, into / name)
-            any_ = True
-    return any_
-
-
 def _run_loader(
     result: CheckResult,
     data: dict[str, bytes],
@@ -253,14 +230,8 @@ def _run_loader(
         if view:
             searched, link_to = list(dirs), target.loader
         else:
-            searched, link_to = [], str(loader_file.resolve())
-            for i, d in enumerate(dirs):
-                host_dir = target.host_path(d)
-                fixes = work / "escapes" / str(i)
-                if target.root is not None and _escapes(target, d, fixes):
-                    shadows[str(fixes)] = host_dir
-                    searched.append(str(fixes))
-                searched.append(str(host_dir))
+            searched, shadows = target.host_search_dirs(dirs, work / "escapes")
+            link_to = str(loader_file.resolve())
         link = target.loader_prefix(work / "prefix", searched, link_to)
         loader = f"{sees}/{link.relative_to(work)}"
         unpacked = work / "wheel"

@@ -225,6 +225,52 @@ class MuslRoot:
             os.replace(tmp, path_file)
         return link
 
+    def host_search_dirs(self, dirs: Sequence[str], shadows: Path) -> tuple[list[str], dict[str, Path]]:
+        """*dirs* (the target's) as a loader run on this host's paths must be given them: each
+        directory on this host, preceded, for a root, by a directory under *shadows* of links to
+        the root's own files for the links in it that this host's kernel would follow out of the
+        root (``libfoo.so.1 -> /opt/foo/libfoo.so.1`` names the host's /opt). Searched just
+        before, they are what the loader opens for those names. Returns the list and, for each
+        shadow directory, the root's directory it stands for. Not a root's view: a library the
+        root reaches only through an absolute RPATH is still this host's (that takes
+        :func:`muslwheel.sandbox.root_view`)."""
+        searched: list[str] = []
+        stands_for: dict[str, Path] = {}
+        for i, d in enumerate(dirs):
+            host_dir = self.host_path(d)
+            fixes = shadows / str(i)
+            if self.root is not None and self._shadow_links(d, fixes):
+                stands_for[str(fixes)] = host_dir
+                searched.append(str(fixes))
+            searched.append(str(host_dir))
+        return searched, stands_for
+
+    def _shadow_links(self, directory: str, into: Path) -> bool:
+        """Links in *into* to the root's files for the links of its *directory* that lead out
+        of the root on this host; whether there were any."""
+        host_dir = self.host_path(directory)
+        try:
+            links = sorted(e.name for e in os.scandir(host_dir) if e.is_symlink())
+        except OSError:
+            return False
+        any_ = False
+        for name in links:
+            try:
+                inside = self.host_file(SearchDir(directory), name)
+            except MuslwheelError:  # a symlink loop in the root: musl cannot open it either
+                continue
+            if os.path.realpath(host_dir / name) != os.path.realpath(inside):
+                into.mkdir(parents=True, exist_ok=True)
+                link = into / name
+                if not link.is_symlink() or os.readlink(link) != str(inside):
+                    tmp = link.with_name(f".{name}.{os.getpid()}")
+                    if tmp.is_symlink():
+                        tmp.unlink()
+                    os.symlink(inside, tmp)
+                    os.replace(tmp, link)
+                any_ = True
+        return any_
+
     # --- where the loader looks ---------------------------------------------------------------
     @property
     def path_file(self) -> str:

@@ -391,3 +391,34 @@ def test_check_sees_the_roots_links_as_the_root_does(toolchain: Toolchain, tmp_p
     failed = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout)
     problems = [(p["kind"], p["subject"], p["file"]) for p in failed["problems"]]
     assert ("missing-library", "libdep.so.1", "top/libtop.so") in problems
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])  # natively, and under qemu-user
+def test_a_kits_interpreter_command_finds_the_roots_linked_file(
+    toolchain: Toolchain, tmp_path: Path, arch: str
+) -> None:
+    """A kit's commands (its CPython for check --import, build's import and --test) start the
+    kit's loader from KIT/run, whose path file names the root's directories on this host: a
+    library there that is an absolute link into the root (``libdep.so.1 -> /opt/vendor/…``) was
+    followed on this host and not found."""
+    from muslwheel.kits import read_kit
+
+    runner_for(arch)
+    root, dep, _, _ = _vendor_root(toolchain, tmp_path, arch)
+    use = toolchain.build(
+        arch,
+        tmp_path / "libuse.so",
+        [write_c(tmp_path / "use.c", "int dep(int);\nint use(int x) { return dep(x); }\n")],
+        shared=True,
+        args=[str(dep)],
+    )
+    kit_dir = root.parent / "kit"
+    kit_dir.mkdir()
+    root.rename(kit_dir / "root")
+    (kit_dir / "kit.json").write_text(json.dumps({"name": "k", "arch": arch, "musl": "1.2.3", "python": None}))
+    kit = read_kit(kit_dir)
+    proc = run([*kit.loader_command(), "--list", use])
+    assert proc.returncode == 0, proc.stderr
+    assert "libdep.so.1 => " in proc.stdout
+    (kit.root / "opt/vendor/libdep.so.1").unlink()  # the pass above was the root's file
+    assert "libdep.so.1" in run([*kit.loader_command(), "--list", use]).stderr
