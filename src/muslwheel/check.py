@@ -24,7 +24,6 @@ check says so and rests on that static analysis alone.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -37,16 +36,10 @@ from .libc import MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
 from .qemu import runner as qemu_runner
 from .resolve import ELSEWHERE, LIBRARY
-from .root import MuslRoot
+from .root import LOADER_ERROR, LOADER_MISSING, LOADER_UNBOUND, MuslRoot
 from .sandbox import VIEW_DIR, root_view
 from .vocabulary import Libc
 from .wheelfile import WheelFile
-
-_MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
-_UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
-#: musl's ldso/dynlink.c reports every load and relocation error as "Error loading …" or
-#: "Error relocating …", then, in --list mode, exits 127 after listing
-_LOADER_ERROR = re.compile(r"Error (?:loading shared library|relocating) ")
 
 
 def signal_name(returncode: int) -> str:
@@ -65,7 +58,7 @@ def _unexplained_failure(returncode: int, output: str) -> tuple[str, str] | None
     last = (output.strip().splitlines() or ["(no output)"])[-1][:300]
     if returncode < 0:
         return f"killed by {signal_name(returncode)}", last
-    if returncode != 0 and not _LOADER_ERROR.search(output):
+    if returncode != 0 and not LOADER_ERROR.search(output):
         return f"exit status {returncode}", last
     return None
 
@@ -277,8 +270,8 @@ def _run_loader(
             )
             found: list[Problem] = []
             for line in (proc.stderr + proc.stdout).splitlines():
-                m = _MISSING.search(line)
-                if m:
+                m = LOADER_MISSING.search(line)
+                if m and m.group(3) is not None:
                     # named by the object that needs it (the entry point, or a library it loads)
                     needer = named(m.group(3))
                     key = ("missing-library", m.group(1), needer)
@@ -286,7 +279,7 @@ def _run_loader(
                         seen.add(key)
                         found.append(Problem(needer, "missing-library", m.group(1), m.group(2)))
                     continue
-                m = _UNBOUND.search(line)
+                m = LOADER_UNBOUND.search(line)
                 if m and not is_interpreter_symbol(m.group(2)):
                     owner = named(m.group(1))
                     key = ("unbound-symbol", m.group(2), owner)

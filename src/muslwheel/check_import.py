@@ -58,6 +58,7 @@ from .kits.choice import KitNeeds, kit_fits, kit_needs, pythons_wanted
 from .kits.ondemand import kits_for_wheel
 from .policy import is_allowed_system_library
 from .resolve import module_name
+from .root import LOADER_ERROR, LOADER_MISSING
 from .sandbox import Sandbox
 from .sandbox import room as sandbox_room
 from .wheelfile import installed_path
@@ -65,9 +66,6 @@ from .wheelfile import installed_path
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
 #: not the wheel's fault, but not proven either
 UNPROVEN = ("system-library",)
-_LOADER = re.compile(r"Error (?:loading shared library|relocating) [^\n]*")
-#: musl's ldso/dynlink.c: "Error loading shared library %s: %m (needed by %s)"
-_MISSING = re.compile(r"Error loading shared library ([^:\s]+): No such file or directory")
 _BINARY = re.compile(r"does not define module export function|invalid ELF header|Exec format error|wrong ELF class")
 
 #: runs inside the kit's CPython: argv = site directory, {extension module: its file}, modules;
@@ -516,11 +514,11 @@ def _run_probe(run: _Run, modules: list[str], files: dict[str, str], timeout: fl
 def _loader_failure(name: str, file: str | None, text: str) -> ModuleResult | None:
     """A loader error in *text*, if any: ``system-library`` when the library musl could not find
     is one the policy lets a wheel take from the system, else ``loader-error``."""
-    m = _LOADER.search(text)
+    m = LOADER_ERROR.search(text)
     if m is None:
         return None
     detail = m.group(0)[:500]
-    missing = _MISSING.search(text)
+    missing = next((f for f in LOADER_MISSING.finditer(text) if f.group(2) == "No such file or directory"), None)
     if missing and is_allowed_system_library(missing.group(1)):
         why = "a system library musllinux wheels may use (Alpine's base has it); this kit lacks it"
         return ModuleResult(name, file, "system-library", f"{missing.group(1)}: {why} ({detail})")

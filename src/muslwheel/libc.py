@@ -28,7 +28,7 @@ from typing import NamedTuple, Union
 
 from .arch import ARCHES, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
 from .elf import ELFFile, is_elf, open_regular, read_elf, read_elf_headers, read_regular
-from .errors import DetectError, ELFError
+from .errors import DetectError, ELFError, NoMuslLoader
 from .vocabulary import Libc
 
 StrPath = Union[str, "os.PathLike[str]"]
@@ -364,14 +364,14 @@ def detect_root(root: StrPath, *, arch: str | None = None) -> Detection:
         if arch not in ARCHES:
             raise DetectError(f"unknown architecture {arch!r}")
         if arch not in by_arch:
-            raise DetectError(f"{root}: no musl loader for {arch} in /lib")
+            raise NoMuslLoader(f"{root}: no musl loader for {arch} in /lib")
         chosen = by_arch[arch]
     elif len(by_arch) == 1:
         chosen = next(iter(by_arch.values()))
     elif not by_arch:
-        raise DetectError(f"{root}: no Python and no musl loader (/lib/ld-musl-*.so.1) in this root")
+        raise NoMuslLoader(f"{root}: no Python and no musl loader (/lib/ld-musl-*.so.1) in this root")
     else:
-        raise DetectError(f"{root}: holds musl loaders for {', '.join(sorted(by_arch))}: choose one with --arch")
+        raise NoMuslLoader(f"{root}: holds musl loaders for {', '.join(sorted(by_arch))}: choose one with --arch")
     return _detect_loader(root_path, chosen)
 
 

@@ -32,7 +32,7 @@ from typing import Callable, NamedTuple
 
 from .arch import ARCHES, Arch, get_arch
 from .elf import read_regular
-from .errors import MuslwheelError
+from .errors import MuslwheelError, NoMuslLoader
 from .libc import (
     MuslVersion,
     StrPath,
@@ -48,8 +48,24 @@ from .vocabulary import Libc
 DEFAULT_DIRS: tuple[str, ...] = ("/lib", "/usr/local/lib", "/usr/lib")
 
 
-class RootError(MuslwheelError):
-    """No musl target to work on (no loader in the root, or several and no arch chosen)."""
+class RootError(NoMuslLoader):
+    """No musl target to work on (no loader in the root, or several and no arch chosen): the one
+    error class of "no musl loader here" (:class:`muslwheel.errors.NoMuslLoader`), which
+    :func:`muslwheel.libc.detect_root` raises too."""
+
+
+# musl's loader's error lines, the one grammar check (--list) and the import proof (dlopen's
+# message in Python's ImportError) read. musl's ldso/dynlink.c writes them with error():
+#   "Error loading shared library %s: %m (needed by %s)"    a DT_NEEDED it could not load
+#   "Error loading shared library %s: %m"                   dlopen's own file
+#   "Error relocating %s: %s: symbol not found"             a symbol nothing loaded defines
+#   "Error relocating %s: unsupported relocation type %d"   and other relocation failures
+#: any of them (the whole line); in --list mode musl then exits 127 after listing
+LOADER_ERROR = re.compile(r"Error (?:loading shared library|relocating) [^\n]*")
+#: a library it could not load: (name, why: ``%m``'s text, the needer or None)
+LOADER_MISSING = re.compile(r"Error loading shared library (\S+): (.*?)(?: \(needed by (.+)\))?$", re.M)
+#: a symbol it could not bind: (the object, the symbol)
+LOADER_UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
 
 
 def split_path_list(text: str) -> list[str]:
