@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
-from .arch import ARCHES, Arch, get_arch
+from .arch import Arch, get_arch
 from .elf import read_regular
 from .errors import MuslwheelError, NoMuslLoader
 from .libc import (
     MuslVersion,
     StrPath,
+    choose_loader,
     detect_interpreter,
     musl_loaders,
     musl_version_from_loader_bytes,
@@ -136,25 +137,15 @@ class MuslRoot:
         loader in ``/lib``. :class:`RootError` when there is none, or several and no *arch*.
         This system's ``LD_LIBRARY_PATH`` is searched first; a root's never is."""
         base = Path(root) if root is not None else None
-        loaders = musl_loaders(base)
-        if arch is not None:
-            if arch not in ARCHES:
-                raise RootError(f"unknown architecture {arch!r}")
-            chosen = arch
-        elif base is None:
-            d = detect_interpreter()  # this interpreter's arch, or the only musl here
-            chosen = d.arch if d.arch and (d.libc == Libc.MUSL or d.arch in loaders) else ""
-            if not chosen and len(loaders) == 1:
-                chosen = next(iter(loaders))
-        elif len(loaders) == 1:
-            chosen = next(iter(loaders))
-        else:
-            chosen = ""
-        if not chosen:
-            where = str(root) if root is not None else "this system"
-            if len(loaders) > 1:
-                raise RootError(f"{where}: musl loaders for {', '.join(sorted(loaders))}: choose one with arch")
-            raise RootError(f"{where}: no musl loader (/lib/ld-musl-*.so.1)")
+        default = None
+        if base is None and arch is None:
+            d = detect_interpreter()  # this interpreter's arch, when it is musl or has a loader here
+            if d.arch and (d.libc == Libc.MUSL or d.arch in musl_loaders(None)):
+                default = d.arch
+        try:
+            chosen = choose_loader(base, arch, default=default, present=False)
+        except NoMuslLoader as exc:
+            raise RootError(str(exc)) from None
         return cls.of(chosen, base, ld_library_path=env_library_path() if base is None else ())
 
     # --- paths --------------------------------------------------------------------------------
