@@ -26,11 +26,12 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .arch import Arch, get_arch
-from .audit import Verdict, audit_elfs, read_wheel_elfs
+from .audit import AuditedWheel, Verdict
 from .errors import MuslwheelError
 from .libc import MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
@@ -39,7 +40,6 @@ from .resolve import ELSEWHERE, LIBRARY
 from .root import LOADER_ERROR, LOADER_MISSING, LOADER_UNBOUND, MuslRoot
 from .sandbox import VIEW_DIR, root_view
 from .vocabulary import Libc
-from .wheelfile import WheelFile
 
 
 def signal_name(returncode: int) -> str:
@@ -107,21 +107,21 @@ def _library_dirs(target: MuslRoot) -> list[str]:
     return list(target.system_dirs)
 
 
-def check_wheel(path: Path, *, root: Path | None = None, sandbox: bool = True) -> CheckResult:
-    """Whether the wheel at *path* loads on *root*'s musl (None: this host's). A root's loader
+def check_wheel(path: Path | AuditedWheel, *, root: Path | None = None, sandbox: bool = True) -> CheckResult:
+    """Whether the wheel at *path* (or the wheel audited already) loads on *root*'s musl (None:
+    this host's). A root's loader
     runs where the root is ``/`` (:func:`muslwheel.sandbox.root_view`), which needs bubblewrap:
     without it, :class:`~muslwheel.sandbox.SandboxUnavailable`, unless not *sandbox*, when the
     loader runs on this host's paths (a note says so: a link the root's libraries reach only
     through, say, an absolute RPATH is then this host's)."""
-    with WheelFile(path) as wheel:
-        elfs, data = read_wheel_elfs(wheel, keep_bytes=True)
-        verdict = audit_elfs(wheel.name, elfs)
+    audited = AuditedWheel.of(path)
+    elfs, data, verdict = audited.elfs, audited.data, audited.verdict
     if not elfs:
-        result = CheckResult(Path(path).name, "any", None, None, "none", None, [])
+        result = CheckResult(audited.path.name, "any", None, None, "none", None, [])
         result.notes.append("pure wheel: no ELF members, it loads wherever Python does")
         return result
     if verdict.arch is None:
-        raise MuslwheelError(f"{Path(path).name}: no single musllinux architecture in this wheel")
+        raise MuslwheelError(f"{audited.path.name}: no single musllinux architecture in this wheel")
     arch = get_arch(verdict.arch)
     target = _musl_root(arch, root)
     loader = target.loader_file
@@ -129,7 +129,7 @@ def check_wheel(path: Path, *, root: Path | None = None, sandbox: bool = True) -
     found = qemu_runner(arch) if loader is not None else None
     runner = list(found.command) if found is not None else None
     result = CheckResult(
-        Path(path).name,
+        audited.path.name,
         arch.name,
         str(target.musl) if target.musl else None,
         verdict.musl_min_version,
@@ -203,7 +203,7 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: MuslRoot) -
 
 def _run_loader(
     result: CheckResult,
-    data: dict[str, bytes],
+    data: Mapping[str, bytes],
     verdict: Verdict,
     target: MuslRoot,
     dirs: list[str],

@@ -49,9 +49,11 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .audit import AuditedWheel
 from .errors import MuslwheelError
 from .kits import Kit, find_kit
 from .kits.choice import KitNeeds, kit_fits, kit_needs, pythons_wanted
@@ -226,23 +228,17 @@ class WheelModules:
         return [*self.extensions, *(t for t in self.top_levels if t not in self.extensions)]
 
 
-def wheel_modules(path: Path) -> WheelModules | None:
-    """The modules of the wheel at *path*; None for a wheel with no ELF member (nothing binary
+def wheel_modules(path: Path | AuditedWheel) -> WheelModules | None:
+    """The modules of the wheel at *path* (or the wheel audited already); None for a wheel with no ELF member (nothing binary
     to prove: it imports wherever Python does)."""
     return _read_wheel(path)[1]
 
 
-def _read_wheel(path: Path) -> tuple[KitNeeds | None, WheelModules | None]:
-    from .audit import audit_elfs, read_wheel_elfs
-    from .wheelfile import WheelFile
-
-    with WheelFile(path) as wheel:
-        elfs, _ = read_wheel_elfs(wheel)
-        names = [m.filename for m in wheel.members]
-        if not elfs:
-            return None, None
-        verdict = audit_elfs(wheel.name, elfs)
-        wheel_name = wheel.name
+def _read_wheel(path: Path | AuditedWheel) -> tuple[KitNeeds | None, WheelModules | None]:
+    audited = AuditedWheel.of(path, keep_bytes=False)
+    elfs, names, verdict, wheel_name = audited.elfs, list(audited.members), audited.verdict, audited.name
+    if not elfs:
+        return None, None
     extensions: dict[str, str] = {}
     for member in sorted(elfs):
         name = module_name(member, elfs[member])
@@ -269,7 +265,7 @@ def _top_levels(names: list[str]) -> tuple[str, ...]:
 
 
 def check_imports(
-    wheels: list[Path],
+    wheels: Sequence[Path | AuditedWheel],
     kits: list[str] | None = None,
     *,
     timeout: float = 120.0,
@@ -285,8 +281,9 @@ def check_imports(
     kit is made (:mod:`muslwheel.kits.ondemand`) unless not *kit_build*."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
     plan: list[tuple[Path, WheelModules | None, list[Kit]]] = []
-    for path in wheels:
-        needs, modules = _read_wheel(path)
+    for wheel in wheels:  # each read and audited once (or already)
+        path = wheel.path if isinstance(wheel, AuditedWheel) else wheel
+        needs, modules = _read_wheel(wheel)
         if modules is None:  # as `check` has it: nothing to load, it imports wherever Python does
             plan.append((path, None, []))
             continue
