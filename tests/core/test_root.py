@@ -422,3 +422,27 @@ def test_a_kits_interpreter_command_finds_the_roots_linked_file(
     assert "libdep.so.1 => " in proc.stdout
     (kit.root / "opt/vendor/libdep.so.1").unlink()  # the pass above was the root's file
     assert "libdep.so.1" in run([*kit.loader_command(), "--list", use]).stderr
+
+
+def test_check_root_without_bubblewrap_stops_or_says_it_ran_on_this_hosts_paths(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """Where bubblewrap cannot run, check --root stops with one line (it would follow the root's
+    links on this host: a silent wrong answer); build's check stage with --no-sandbox runs the
+    loader on this host's paths, the root's files given for its directories' links, and says so."""
+    from muslwheel.check import check_wheel
+
+    root, _, real, wheel = _musl_root(toolchain, tmp_path, "file")
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    proc = run([*muslwheel_cmd(), "check", "--root", root, wheel], env={**checkout_env(), "PATH": str(empty)})
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    assert proc.stderr == (
+        f"muslwheel: error: cannot show {root} to its loader as its own / here (bubblewrap (bwrap) is not "
+        "installed): its links would be followed on this host; install bubblewrap and allow user namespaces\n"
+    )
+    bare = check_wheel(wheel, root=root, sandbox=False)
+    assert bare.loads and bare.method == "loader"
+    assert any(n.startswith("no sandbox: the root's loader ran on this host's paths") for n in bare.notes)
+    real.unlink()
+    assert not check_wheel(wheel, root=root, sandbox=False).loads
