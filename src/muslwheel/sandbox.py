@@ -26,6 +26,10 @@ under exactly these options succeeds). Where it does not, :func:`room` refuses w
 (the CLI exits 2) unless the caller asked for no sandbox (``--no-sandbox``, ``sandbox=False``):
 code the user has not read never runs unconfined by default.
 
+The same tool gives ``check --root`` a root's own view (:func:`root_view`): the root's loader
+runs where the root is ``/``, so the kernel follows every link and RPATH inside the root, as a
+chroot would and as :class:`muslwheel.root.MuslRoot` maps paths for find-library and repair.
+
 What it does not do: Unix sockets elsewhere on the host (outside ``/run``, ``/tmp`` and the home
 directories) stay reachable; the wheel can read the rest of the host's files and burn CPU until
 the timeout; and its report travels on the same output as its own prints, so a hostile wheel can
