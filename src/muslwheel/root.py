@@ -22,6 +22,7 @@ target paths are this host's own. Nothing here runs a program.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -260,7 +261,7 @@ class MuslRoot:
             links = sorted(e.name for e in os.scandir(host_dir) if e.is_symlink())
         except OSError:
             return False
-        any_ = False
+        wanted: set[str] = set()
         for name in links:
             try:
                 inside = self.host_file(SearchDir(directory), name)
@@ -275,8 +276,13 @@ class MuslRoot:
                         tmp.unlink()
                     os.symlink(inside, tmp)
                     os.replace(tmp, link)
-                any_ = True
-        return any_
+                wanted.add(name)
+        if into.is_dir():  # a link made for a name the root no longer links out (a kit's run/ stays)
+            for entry in os.scandir(into):
+                if entry.name not in wanted and not entry.name.startswith("."):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+        return bool(wanted)
 
     # --- where the loader looks ---------------------------------------------------------------
     @property
