@@ -127,14 +127,18 @@ class MuslPython:
     command: tuple[str, ...]  #: runs its interpreter here (through qemu-user for a foreign arch)
     reads: tuple[Path, ...] = ()  #: the directories it reads, made visible inside the sandbox
     kit: str | None = None  #: the kit's name, when it is one
+    #: the kit's root: the sandbox runs the interpreter in its view (:meth:`Sandbox.command`)
+    root: Path | None = None
+    runner: int = 0  #: how many leading items of :attr:`command` are qemu-user's
 
     @classmethod
     def of_kit(cls, kit: Kit) -> MuslPython:
         if kit.python is None:
             raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
         command = tuple(kit.python_command())
-        reads = (kit.directory, kit.root, *(Path(p) for p in kit.runner()))  # qemu too: it may live in ~/bin
-        return cls(kit.name, kit.arch, kit.python, kit.musl, command, reads, kit.name)
+        runner = kit.runner()
+        reads = (kit.directory, kit.root, *(Path(p) for p in runner))  # qemu too: it may live in ~/bin
+        return cls(kit.name, kit.arch, kit.python, kit.musl, command, reads, kit.name, kit.root, len(runner))
 
 
 @dataclass
@@ -393,7 +397,8 @@ class _Run:
     work: Path
 
     def argv(self, args: list[str]) -> list[str]:
-        return self.room.command([*self.target.command, *args], self.work, self.target.reads)
+        t = self.target
+        return self.room.command([*t.command, *args], self.work, t.reads, t.root, t.runner)
 
 
 def _run_test(run: _Run, code: str, timeout: float) -> TestRun:
