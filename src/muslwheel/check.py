@@ -109,11 +109,10 @@ def _library_dirs(target: MuslRoot) -> list[str]:
 
 def check_wheel(path: Path | AuditedWheel, *, root: Path | None = None, sandbox: bool = True) -> CheckResult:
     """Whether the wheel at *path* (or the wheel audited already) loads on *root*'s musl (None:
-    this host's). A root's loader
-    runs where the root is ``/`` (:func:`muslwheel.sandbox.root_view`), which needs bubblewrap:
-    without it, :class:`~muslwheel.sandbox.SandboxUnavailable`, unless not *sandbox*, when the
-    loader runs on this host's paths (a note says so: a link the root's libraries reach only
-    through, say, an absolute RPATH is then this host's)."""
+    this host's). A root's loader runs where the root is ``/`` (:func:`muslwheel.sandbox.root_view`),
+    which needs bubblewrap: without it, :class:`~muslwheel.sandbox.SandboxUnavailable`, unless
+    not *sandbox*, when the loader runs on this host's paths (a note says so: a library the
+    root's reach only through an absolute RPATH is then this host's)."""
     audited = AuditedWheel.of(path)
     elfs, data, verdict = audited.elfs, audited.data, audited.verdict
     if not elfs:

@@ -233,8 +233,8 @@ class WheelModules:
 
 
 def wheel_modules(path: Path | AuditedWheel) -> WheelModules | None:
-    """The modules of the wheel at *path* (or the wheel audited already); None for a wheel with no ELF member (nothing binary
-    to prove: it imports wherever Python does)."""
+    """The modules of the wheel at *path* (or the wheel audited already); None for a wheel with
+    no ELF member (nothing binary to prove: it imports wherever Python does)."""
     return _read_wheel(path)[1]
 
 
