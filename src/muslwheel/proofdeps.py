@@ -228,10 +228,11 @@ def resolve(
         got, missing = fetch.get({name: ",".join(_specs(texts, name)) for name, (texts, _) in batch.items()})
         for name, why in missing.items():
             out.missing.append(Missing(" ".join(batch[name][0]) or name, name, batch[name][1], why))
-        for name, path in got.items():
-            meta = wheel_meta(path)
+        metas_got = {name: wheel_meta(path) for name, path in got.items()}
+        for name, meta in metas_got.items():
             done[name] = meta
-            out.dependencies.append(Dependency(name, meta.version, path, batch[name][1]))
+            out.dependencies.append(Dependency(name, meta.version, got[name], batch[name][1]))
+        for name, meta in metas_got.items():  # once the whole level is done, so none is asked twice
             ask(meta, extras_of.get(name, set()))
     return out
 
