@@ -555,8 +555,9 @@ def prove_import(
 
 
 _NO_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([^']+)'")
-#: a module whose failure a failed dependency explains
-_DEPENDENCY_MAY_EXPLAIN = ("crashed", "loader-error", "timeout", "python-error")
+#: failures a failed dependency explains (its crash, loader error or hang comes back in the
+#: process that imports it again)
+_DEPENDENCY_MAY_EXPLAIN = ("crashed", "loader-error", "timeout")
 
 
 def _blame_dependencies(report: ImportReport, missing: list[Missing]) -> None:
@@ -567,15 +568,13 @@ def _blame_dependencies(report: ImportReport, missing: list[Missing]) -> None:
 
     failed = [d for d in report.dependencies if d.failure is not None]
     for m in report.modules:
-        if m.result not in _DEPENDENCY_MAY_EXPLAIN:
-            continue
         gone = _NO_MODULE.match(m.detail) if m.result == "python-error" else None
         if gone and missing:
             wanted = canonical(gone.group(1).split(".")[0])
             named = [x for x in missing if wanted == x.name or wanted in x.name.split("-")]
             lines = [x.line() for x in (named or missing)]
             m.result, m.detail = "missing-dependency", f"not proven: {'; '.join(lines)}"[:500]
-        elif failed:
+        elif failed and m.result in _DEPENDENCY_MAY_EXPLAIN:
             d = failed[0]
             bad = d.failure
             assert bad is not None
