@@ -407,43 +407,54 @@ def check_imports(
     deps = deps if deps is not None else DepsOptions()
     reports = []
     with tempfile.TemporaryDirectory(prefix="muslwheel-deps-") as downloads:
-        resolved: dict[tuple[str, tuple[Path, ...]], Resolution] = {}
+        # every resolution (pip, on the host, with the network) before any wheel's code runs
+        jobs: list[list[tuple[Kit, list[Path], Resolution | None]]] = []
+        resolved: dict[tuple[str, frozenset[Path]], Resolution] = {}
         for path, modules, targets in plan:
+            jobs.append([])
+            for kit in targets if modules is not None and room is not None else []:
+                together = _together(path, kit, plan)
+                key = (kit.name, frozenset((path, *together)))
+                if deps.resolve and key not in resolved:
+                    where = Path(downloads) / str(len(resolved))
+                    resolved[key] = _dependencies(kit, [path, *together], deps, where)
+                jobs[-1].append((kit, together, resolved.get(key)))
+        for (path, modules, _), kits_ in zip(plan, jobs):
             if modules is None or room is None:
                 note = "pure wheel: no ELF members, nothing binary to import (it imports wherever Python does)"
                 reports.append(ImportReport(path.name, "", "any", "", "", note=note))
                 continue
-            for kit in targets:
-                together = _together(path, kit, plan)
-                resolution = None
-                if deps.resolve:
-                    key = (kit.name, (path, *together))
-                    if key not in resolved:
-                        from .proofdeps import resolve
-
-                        assert kit.python is not None
-                        where = Path(downloads) / str(len(resolved))
-                        resolved[key] = resolve(
-                            [path, *together],
-                            python=kit.python,
-                            arch=kit.arch,
-                            musl=kit.musl,
-                            options=deps,
-                            workdir=where,
-                        )
-                    resolution = resolved[key]
-                reports.append(
-                    prove_import(
-                        path,
-                        MuslPython.of_kit(kit),
-                        modules,
-                        timeout=timeout,
-                        room=room,
-                        together=together,
-                        deps=resolution,
-                    )
+            for kit, together, resolution in kits_:
+                proof = prove_import(
+                    path,
+                    MuslPython.of_kit(kit),
+                    modules,
+                    timeout=timeout,
+                    room=room,
+                    together=together,
+                    deps=resolution,
                 )
+                reports.append(proof)
     return reports
+
+
+def _dependencies(kit: Kit, wheels: list[Path], deps: DepsOptions, workdir: Path) -> Resolution:
+    """The dependencies of *wheels* for *kit* (its CPython's full version, when the kit records
+    it, for ``python_full_version`` markers)."""
+    from .kits.store import kit_meta
+    from .proofdeps import resolve
+
+    assert kit.python is not None
+    full = kit_meta(kit, "cpython_version")
+    return resolve(
+        wheels,
+        python=kit.python,
+        arch=kit.arch,
+        musl=kit.musl,
+        options=deps,
+        workdir=workdir,
+        full_version=full if isinstance(full, str) else None,
+    )
 
 
 def _together(path: Path, kit: Kit, plan: list[tuple[Path, WheelModules | None, list[Kit]]]) -> list[Path]:

@@ -107,21 +107,22 @@ def canonical(name: str) -> str:
     return str(canonicalize_name(name))
 
 
-def marker_environment(python: str, arch: str) -> dict[str, str]:
+def marker_environment(python: str, arch: str, full_version: str | None = None) -> dict[str, str]:
     """PEP 508's marker environment of a musl CPython *python* (``3.11``, ``3.13t``) on *arch*
     (``x86_64``, ``armv7l``): what ``platform_machine`` and ``python_version`` say there, not here.
-    ``python_full_version`` is ``X.Y.0`` (a kit names its minor only); ``platform_release`` and
-    ``platform_version`` (the kernel's) are empty."""
+    ``python_full_version`` is *full_version* (a kit's ``cpython_version``), else ``X.Y.0``;
+    ``platform_release`` and ``platform_version`` (the kernel's) are empty."""
     minor = python.rstrip("t")
+    full = full_version or f"{minor}.0"
     return {
         "implementation_name": "cpython",
-        "implementation_version": f"{minor}.0",
+        "implementation_version": full,
         "os_name": "posix",
         "platform_machine": arch,
         "platform_release": "",
         "platform_system": "Linux",
         "platform_version": "",
-        "python_full_version": f"{minor}.0",
+        "python_full_version": full,
         "platform_python_implementation": "CPython",
         "python_version": minor,
         "sys_platform": "linux",
@@ -184,15 +185,16 @@ def resolve(
     musl: str,
     options: DepsOptions,
     workdir: Path,
+    full_version: str | None = None,
 ) -> Resolution:
     """The dependencies of the *given* wheels (and theirs) for a musl CPython *python* on *arch*
-    with musl *musl*, as wheels pip would install there. The given wheels satisfy their own
+    with musl *musl* (*full_version*: its ``X.Y.Z``, when known), as wheels pip would install there. The given wheels satisfy their own
     names. Wheels not cached are downloaded into *workdir* (the caller removes it). A
     :class:`MuslwheelError` when pip cannot be run at all."""
     from .libc import MuslVersion
     from .tags import Target, parse_python_version, pip_download_args
 
-    env = marker_environment(python, arch)
+    env = marker_environment(python, arch, full_version)
     platforms = Target(MuslVersion.parse(musl), arch).platform_tags()
     pip_args = pip_download_args(platforms, parse_python_version(python))
     metas = [wheel_meta(p) for p in given]
