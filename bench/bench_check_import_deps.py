@@ -14,7 +14,9 @@ into --wheels (a cache outside the repository, reused), then:
 1. before: ``check --import --json --no-deps --kit KIT pandas.whl``;
 2. after: ``check --import --json --no-index --find-links WHEELS --kit KIT pandas.whl``: pandas
    alone on the command line, its dependencies resolved from its Requires-Dist for the kit and
-   installed by the proof.
+   installed by the proof;
+3. with PyPI (``--index``): the same without ``--find-links``: pip chooses the newest wheels
+   of the dependencies for the kit from PyPI, into muslwheel's download cache.
 
 The default kit is musl 1.2.6's: pandas 2.2.3's vendored libstdc++ and libgcc_s carry DT_RELR
 (``show``: needs musl >= 1.2.4), so in a 1.2.3 kit its extension modules crash whatever is
@@ -89,9 +91,13 @@ def run(label: str, args: list[str]) -> list[str]:
     for m in report["modules"]:
         counts[m["result"]] = counts.get(m["result"], 0) + 1
     lines.append(f"class: {report['class']}  summary: {', '.join(f'{n} {r}' for r, n in sorted(counts.items()))}")
-    for m in report["modules"]:
-        if m["result"] != "imported" or m["module"] == "pandas":
-            lines.append(f"  {m['module']}: {m['result']} ({m['class']}) {m['detail'][:160]}")
+    shown = [m for m in report["modules"] if m["result"] != "imported" or m["module"] == "pandas"]
+    pandas = [m for m in shown if m["module"] == "pandas"]
+    for m in [*pandas, *[m for m in shown if m not in pandas][:3]]:
+        detail = " ".join(m["detail"].split())[:160]
+        lines.append(f"  {m['module']}: {m['result']} ({m['class']}) {detail}")
+    if len(shown) > len(pandas) + 3:
+        lines.append(f"  … {len(shown) - len(pandas) - 3} more modules not imported")
     for d in report["dependencies"]:
         lines.append(f"  dependency {d['name']} {d['version']} (required by {d['required_by']}): {d['class']}")
     for line in report["missing_dependencies"]:
@@ -103,6 +109,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kit", default="x86_64-musl1.2.6-py3.11")
     parser.add_argument("--wheels", type=Path, default=Path.home() / ".cache" / "muslwheel-bench" / "deps-wheels")
+    parser.add_argument("--index", action="store_true", help="also resolve the dependencies from PyPI")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "check_import_deps.txt")
     args = parser.parse_args()
     arch, musl = args.kit.split("-musl")[0], args.kit.split("-musl")[1].split("-py")[0]
@@ -115,6 +122,8 @@ def main() -> int:
         "after: pandas, its dependencies from the wheelhouse",
         ["--no-index", "--find-links", str(args.wheels), "--kit", args.kit, pandas],
     )
+    if args.index:
+        lines += run("with PyPI: pandas, its newest dependencies for the kit", ["--kit", args.kit, pandas])
     write(lines, args.out)
     return 0
 
