@@ -74,6 +74,10 @@ def fetch(dest: Path, arch: str, musl: str) -> list[Path]:
     return out
 
 
+#: one line per run for the summary: "LABEL: CLASS, N of M modules imported"
+SUMMARY: list[str] = []
+
+
 def run(label: str, args: list[str]) -> list[str]:
     start = time.monotonic()
     proc = subprocess.run([*MUSLWHEEL, "check", "--import", "--json", *args], capture_output=True, text=True)
@@ -90,6 +94,10 @@ def run(label: str, args: list[str]) -> list[str]:
     counts: dict[str, int] = {}
     for m in report["modules"]:
         counts[m["result"]] = counts.get(m["result"], 0) + 1
+    short = label.split(":", 1)[1].strip()
+    SUMMARY.append(
+        f"{short}: {report['class']}, {counts.get('imported', 0)} of {len(report['modules'])} modules imported"
+    )
     lines.append(f"class: {report['class']}  summary: {', '.join(f'{n} {r}' for r, n in sorted(counts.items()))}")
     shown = [m for m in report["modules"] if m["result"] != "imported" or m["module"] == "pandas"]
     pandas = [m for m in shown if m["module"] == "pandas"]
@@ -124,6 +132,7 @@ def main() -> int:
     )
     if args.index:
         lines += run("with PyPI: pandas, its newest dependencies for the kit", ["--kit", args.kit, pandas])
+    lines += ["## summary", *SUMMARY]
     write(lines, args.out)
     return 0
 
