@@ -134,6 +134,7 @@ class WheelMeta:
     name: str  #: canonical
     version: str
     requires: tuple[str, ...]  #: Requires-Dist, as written
+    extras: tuple[str, ...] = ()  #: Provides-Extra (canonical)
 
 
 def wheel_meta(path: Path) -> WheelMeta:
@@ -151,7 +152,8 @@ def wheel_meta(path: Path) -> WheelMeta:
         text = wheel.read(info).decode("utf-8", errors="replace")
         name, version = wheel.name.distribution, wheel.name.version
     headers = HeaderParser().parsestr(text)
-    return WheelMeta(canonical(name), version, tuple(headers.get_all("Requires-Dist") or ()))
+    extras = tuple(canonical(x) for x in headers.get_all("Provides-Extra") or ())
+    return WheelMeta(canonical(name), version, tuple(headers.get_all("Requires-Dist") or ()), extras)
 
 
 def wanted(meta: WheelMeta, env: dict[str, str], extras: Iterable[str]) -> list[tuple[str, str, frozenset[str]]]:
@@ -221,6 +223,11 @@ def resolve(
             if text not in texts:
                 texts.append(text)
 
+    known = {x for m in metas for x in m.extras} | {x for m in metas for x in _marker_extras(m.requires)}
+    unknown = [x for x in options.extras if canonical(x) not in known]
+    if unknown:
+        offered = ", ".join(sorted(known)) or "none"
+        raise MuslwheelError(f"--extra {unknown[0]}: no given wheel has that extra (theirs: {offered})")
     for meta in metas:
         ask(meta, options.extras)
     fetch = _Fetcher(pip_args, options, arch, workdir)
@@ -237,6 +244,15 @@ def resolve(
         for name, meta in metas_got.items():  # once the whole level is done, so none is asked twice
             ask(meta, extras_of.get(name, set()))
     return out
+
+
+_EXTRA_MARKER = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
+
+
+def _marker_extras(requires: Iterable[str]) -> set[str]:
+    """The extras the ``extra == "x"`` markers of *requires* name (for a wheel whose METADATA
+    predates ``Provides-Extra``)."""
+    return {canonical(x) for text in requires for x in _EXTRA_MARKER.findall(text.partition(";")[2])}
 
 
 def _specs(texts: list[str], name: str) -> list[str]:

@@ -13,6 +13,7 @@ from conftest import kit_for, muslwheel_cmd, run, write_c
 from kitfixture import build_against, build_extension
 from wheelmaker import make_wheel
 
+from muslwheel.errors import MuslwheelError
 from muslwheel.kits import Kit
 from muslwheel.proofdeps import DepsOptions, marker_environment, resolve
 
@@ -55,6 +56,8 @@ def test_requirements_are_resolved_for_the_kit_not_this_host(tmp_path: Path) -> 
         ["leaf", "mid"],
         ["muslwheel-test-arm-only", "muslwheel-test-old-python"],
     )
+    with pytest.raises(MuslwheelError, match="--extra fast: no given wheel has that extra .theirs: fancy."):
+        names(("fast",))
     env = marker_environment("3.13t", "armv7l")
     assert (env["python_version"], env["platform_machine"]) == ("3.13", "armv7l")
 
