@@ -18,8 +18,9 @@ gets one result:
 - ``timeout``;
 - ``missing-dependency``: it wants a dependency that has no wheel for the target (or could not be
   had offline): not proven, and the dependency is named (:mod:`muslwheel.proofdeps`);
-- ``dependency-failed``: it failed because a dependency's own import crashed or failed to load:
-  not proven, and the dependency's failure is named.
+- ``dependency-failed``: it failed because a dependency's own import crashed or failed to load
+  (imported again without that dependency, it fails for no binary reason): not proven, and the
+  dependency's failure is named.
 
 All but ``imported``, ``python-error`` and the not-proven three (``system-library``,
 ``missing-dependency``, ``dependency-failed``) are binary failures (exit status 1). Each result
@@ -558,9 +559,10 @@ def prove_import(
                 )
         for m in [*report.modules, *(m for d in report.dependencies for m in d.modules)]:
             m.detail = m.detail.replace(f"{site}/", "")  # paths as the wheels name them
-        _blame_dependencies(report, deps.missing if deps else [])
         if test is not None:
             report.test = _run_test(run, test, test_timeout)
+        explained = _without_failed_dependencies(run, report, deps, (*together, path), files, timeout)
+        _blame_dependencies(report, deps.missing if deps else [], explained)
     report.seconds = time.monotonic() - start
     return report
 
@@ -571,10 +573,48 @@ _NO_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([^']+)'")
 _DEPENDENCY_MAY_EXPLAIN = ("crashed", "loader-error", "timeout")
 
 
-def _blame_dependencies(report: ImportReport, missing: list[Missing]) -> None:
+def _without_failed_dependencies(
+    run: _Run,
+    report: ImportReport,
+    deps: Resolution | None,
+    given: Sequence[Path],
+    files: dict[str, str],
+    timeout: float,
+) -> set[str]:
+    """The wheel's modules whose crash, loader error or hang a failed dependency explains: with
+    the dependencies that failed taken out of the site, each module that failed so is imported
+    again; one that then fails for no binary reason (it cannot find the dependency) failed for
+    the dependency's sake, one that still fails is the wheel's own failure."""
+    failed = {d.wheel for d in report.dependencies if d.failure is not None}
+    suspects = [m.module for m in report.modules if m.result in _DEPENDENCY_MAY_EXPLAIN]
+    if not deps or not failed or not suspects:
+        return set()
+    site = Path(run.env["PYTHONPATH"])
+    keep: set[str] = set()
+    for wheel in given:  # files the given wheels install too stay
+        with zipfile.ZipFile(wheel) as z:
+            keep.update(installed_path(n) for n in z.namelist())
+    for d in deps.dependencies:
+        if d.wheel.name not in failed:
+            continue
+        with zipfile.ZipFile(d.wheel) as z:
+            for name in z.namelist():
+                dest = installed_path(name)
+                if dest and dest not in keep:
+                    (site / dest).unlink(missing_ok=True)
+    again: dict[str, ModuleResult] = {}
+    todo = suspects
+    while todo:
+        again.update(_run_probe(run, todo, files, timeout))
+        todo = [m for m in todo if m not in again]
+    return {m for m in suspects if not again[m].binary_failure}
+
+
+def _blame_dependencies(report: ImportReport, missing: list[Missing], explained: set[str]) -> None:
     """Name the dependency behind a module's failure: one with no wheel for the target (the
     module's import wanted a module nothing installed has), or one whose own import crashed or
-    failed to load (the module then failed too)."""
+    failed to load when the module, imported without it, fails for no binary reason
+    (*explained*)."""
     from .proofdeps import canonical
 
     failed = [d for d in report.dependencies if d.failure is not None]
@@ -585,7 +625,7 @@ def _blame_dependencies(report: ImportReport, missing: list[Missing]) -> None:
             named = [x for x in missing if wanted == x.name or wanted in x.name.split("-")]
             lines = [x.line() for x in (named or missing)]
             m.result, m.detail = "missing-dependency", f"not proven: {'; '.join(lines)}"[:500]
-        elif failed and m.result in _DEPENDENCY_MAY_EXPLAIN:
+        elif failed and m.module in explained:
             d = failed[0]
             bad = d.failure
             assert bad is not None

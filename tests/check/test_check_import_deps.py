@@ -85,14 +85,22 @@ def test_a_dependency_with_no_wheel_for_the_target_is_named(tmp_path: Path) -> N
 CRASH = r"""
 #include <Python.h>
 #include <signal.h>
-PyMODINIT_FUNC PyInit__crash(void) { raise(SIGSEGV); return NULL; }
+#define CAT(a, b) a##b
+#define INIT(n) CAT(PyInit_, n)
+PyMODINIT_FUNC INIT(MODNAME)(void) { raise(SIGSEGV); return NULL; }
 """
+
+
+def _crashing(kit: Kit, build: Path, modname: str) -> Path:
+    src = write_c(build / f"{modname}.c", CRASH)
+    out = build / f"{modname}{kit.ext_suffix}"
+    return build_against(kit, out, src, "-shared", "-fPIC", f"-I{kit.include_dir}", f"-DMODNAME={modname}")
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """app (an extension, and a package importing dep) needing dep (an extension); bad (a module
-    with no PyInit, one importing a dependency with no wheel, one importing a dependency whose
+    that crashes, a module with no PyInit, one importing a dependency with no wheel, one importing a dependency whose
     extension crashes); the wheelhouse of dep and crashdep; an empty one."""
     kit: Kit = kit_for("x86_64", "1.2.3", "3.11")
     tmp = tmp_path_factory.mktemp("deps")
@@ -102,14 +110,8 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     dep_ext = build_extension(kit, build, "_dep")
     app_ext = build_extension(kit, build, "_app")
     noinit = build_extension(kit, build, "noinit", "-DNO_INIT")
-    crash = build_against(
-        kit,
-        build / f"_crash{kit.ext_suffix}",
-        write_c(build / "crash.c", CRASH),
-        "-shared",
-        "-fPIC",
-        f"-I{kit.include_dir}",
-    )
+    crash = _crashing(kit, build, "_crash")
+    own = _crashing(kit, build, "owncrash")
     files = {"dep/__init__.py": "from ._dep import fib\n", f"dep/{dep_ext.name}": dep_ext.read_bytes()}
     dep = make_wheel(house, "dep", "1.0", TAG, files)
     files = {"crashdep/__init__.py": "from . import _crash\n", f"crashdep/{crash.name}": crash.read_bytes()}
@@ -118,6 +120,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     app = make_wheel(given, "app", "1.0", TAG, files, requires=["dep>=1.0", *NEVER, FANCY])
     files = {
         f"bad/{noinit.name}": noinit.read_bytes(),
+        f"bad/{own.name}": own.read_bytes(),
         "bad/__init__.py": "",
         "needsabsent/__init__.py": "import muslwheel_test_absent\n",
         "needscrash/__init__.py": "import crashdep\n",
@@ -175,6 +178,8 @@ def test_missing_and_crashing_dependencies_are_named_and_not_the_wheels_failure(
     assert modules["needsabsent"][2] == f"not proven: needs {ABSENT}, no musllinux wheel for x86_64"
     assert modules["needscrash"][:2] == ("dependency-failed", "not-proven")
     assert modules["needscrash"][2].startswith("its dependency crashdep 1.0 crashed: crashdep: SIGSEGV")
+    # the wheel's own crash is not put on the dependency: without crashdep it still crashes
+    assert modules["bad.owncrash"] == ("crashed", "binary-failure", "SIGSEGV")
     (crashdep,) = report["dependencies"]
     assert crashdep["class"] == "binary-failure" and crashdep["modules"][0]["result"] == "crashed"
     assert report["class"] == "binary-failure"
