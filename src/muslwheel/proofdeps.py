@@ -190,9 +190,10 @@ def resolve(
     full_version: str | None = None,
 ) -> Resolution:
     """The dependencies of the *given* wheels (and theirs) for a musl CPython *python* on *arch*
-    with musl *musl* (*full_version*: its ``X.Y.Z``, when known), as wheels pip would install there. The given wheels satisfy their own
-    names. Wheels not cached are downloaded into *workdir* (the caller removes it). A
-    :class:`MuslwheelError` when pip cannot be run at all."""
+    with musl *musl* (*full_version*: its ``X.Y.Z``, when known), as wheels pip would install
+    there. The given wheels satisfy their own names. Wheels not cached are downloaded into
+    *workdir* (the caller removes it). A :class:`MuslwheelError` when pip cannot be run at all,
+    or for an extra in *options* that no given wheel has."""
     from .libc import MuslVersion
     from .tags import Target, parse_python_version, pip_download_args
 
@@ -219,7 +220,7 @@ def resolve(
                 continue
             if any(m.name == name for m in out.missing):
                 continue
-            texts, first = pending.setdefault(name, ([], meta.name))
+            texts, _ = pending.setdefault(name, ([], meta.name))
             if text not in texts:
                 texts.append(text)
 
