@@ -75,7 +75,7 @@ from .proofdeps import DepsOptions, Missing, Resolution
 from .resolve import module_name
 from .sandbox import Sandbox
 from .sandbox import room as sandbox_room
-from .vocabulary import ImportClass
+from .vocabulary import ImportClass, Kind
 from .wheelfile import installed_path
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
@@ -248,6 +248,7 @@ class ImportReport:
     together: list[str] = field(default_factory=list)  #: the other given wheels installed beside it
     dependencies: list[DependencyProof] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  #: ``needs X, no musllinux wheel for ARCH``
+    notes: list[str] = field(default_factory=list)  #: the audit's run-time warnings (thread stacks)
 
     @property
     def ok(self) -> bool:
@@ -298,6 +299,7 @@ class ImportReport:
             "seconds": round(self.seconds, 2),
             "sandbox": self.sandboxed,
             **({"note": self.note} if self.note else {}),
+            **({"notes": self.notes} if self.notes else {}),
             "modules": [m.to_json() for m in self.modules],
             "together": self.together,
             "dependencies": [d.to_json() for d in self.dependencies],
@@ -313,6 +315,7 @@ class WheelModules:
 
     extensions: dict[str, str]  #: dotted name -> wheel member
     top_levels: tuple[str, ...]
+    notes: tuple[str, ...] = ()  #: ``show``'s thread-stack warnings, which an import cannot rule out
 
     @property
     def names(self) -> list[str]:
@@ -342,7 +345,8 @@ def _read_wheel(path: Path) -> tuple[KitNeeds | None, WheelModules | None]:
         name = module_name(member, elfs[member])
         if name is not None:
             extensions.setdefault(name, member)
-    modules = WheelModules(extensions, _top_levels(names))
+    notes = tuple(f"{r.file}: {r.why}" for r in verdict.reasons if r.kind == Kind.THREAD_STACK)
+    modules = WheelModules(extensions, _top_levels(names), notes)
     if verdict.arch is None:
         return None, modules
     return kit_needs(wheel_name, verdict.arch, verdict.musl_min_version), modules
@@ -521,6 +525,7 @@ def prove_import(
     dep_wheels = [d.wheel for d in deps.dependencies] if deps else []
     if deps:
         report.missing = [m.line() for m in deps.missing]
+    report.notes = list(modules.notes)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:
         work = Path(tmp)

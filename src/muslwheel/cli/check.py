@@ -95,6 +95,8 @@ def run_import(args: argparse.Namespace) -> int:
                 bad = d.failure
                 state = f"{bad.result}: {bad.module}: {bad.detail}" if bad else "installed"
                 print(f"  dependency {d.name} {d.version} ({d.wheel}): {state}")
+            for note in r.notes:
+                print(f"  note: {note}")
     return 0 if all(r.ok for r in reports) else 1
 
 
