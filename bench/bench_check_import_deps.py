@@ -16,7 +16,10 @@ into --wheels (a cache outside the repository, reused), then:
    alone on the command line, its dependencies resolved from its Requires-Dist for the kit and
    installed by the proof;
 3. with PyPI (``--index``): the same without ``--find-links``: pip chooses the newest wheels
-   of the dependencies for the kit from PyPI, into muslwheel's download cache.
+   of the dependencies for the kit from PyPI, into muslwheel's download cache;
+4. ``--old-kit KIT`` (with ``--index``): 3 in a musl 1.2.3 kit, where the newest numpy (DT_RELR)
+   crashes, and so does pandas' one module that loads its vendored libstdc++ (DT_RELR): the
+   proof puts the other modules' crashes on numpy and keeps that one as pandas' own.
 
 The default kit is musl 1.2.6's: pandas 2.2.3's vendored libstdc++ and libgcc_s carry DT_RELR
 (``show``: needs musl >= 1.2.4), so in a 1.2.3 kit its extension modules crash whatever is
@@ -94,14 +97,17 @@ def run(label: str, args: list[str]) -> list[str]:
     counts: dict[str, int] = {}
     for m in report["modules"]:
         counts[m["result"]] = counts.get(m["result"], 0) + 1
-    short = label.split(":", 1)[1].strip()
+    short = label.split(": ", 1)[1].strip() + (
+        f" ({label.split(':')[0].split(' in ')[1]})" if " in " in label.split(":")[0] else ""
+    )
     SUMMARY.append(
         f"{short}: {report['class']}, {counts.get('imported', 0)} of {len(report['modules'])} modules imported"
     )
     lines.append(f"class: {report['class']}  summary: {', '.join(f'{n} {r}' for r, n in sorted(counts.items()))}")
     shown = [m for m in report["modules"] if m["result"] != "imported" or m["module"] == "pandas"]
     pandas = [m for m in shown if m["module"] == "pandas"]
-    for m in [*pandas, *[m for m in shown if m not in pandas][:3]]:
+    others = sorted((m for m in shown if m not in pandas), key=lambda m: m["class"] != "binary-failure")
+    for m in [*pandas, *others[:3]]:
         detail = " ".join(m["detail"].split())[:160]
         lines.append(f"  {m['module']}: {m['result']} ({m['class']}) {detail}")
     if len(shown) > len(pandas) + 3:
@@ -118,6 +124,7 @@ def main() -> int:
     parser.add_argument("--kit", default="x86_64-musl1.2.6-py3.11")
     parser.add_argument("--wheels", type=Path, default=Path.home() / ".cache" / "muslwheel-bench" / "deps-wheels")
     parser.add_argument("--index", action="store_true", help="also resolve the dependencies from PyPI")
+    parser.add_argument("--old-kit", help="with --index: also prove pandas in this kit (a musl 1.2.3 one)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "check_import_deps.txt")
     args = parser.parse_args()
     arch, musl = args.kit.split("-musl")[0], args.kit.split("-musl")[1].split("-py")[0]
@@ -132,6 +139,10 @@ def main() -> int:
     )
     if args.index:
         lines += run("with PyPI: pandas, its newest dependencies for the kit", ["--kit", args.kit, pandas])
+        if args.old_kit:
+            lines += run(
+                f"with PyPI in {args.old_kit}: pandas, its newest dependencies", ["--kit", args.old_kit, pandas]
+            )
     lines += ["## summary", *SUMMARY]
     write(lines, args.out)
     return 0

@@ -324,7 +324,7 @@ QUOTE: dict[str, list[str] | None] = {
         r"^repaired wheels",
         r"proven with libz",
     ],
-    "check_import_deps.txt": [r"^\$ muslwheel", r"^class: ", r"^  dependency ", r"^pandas"],
+    "check_import_deps.txt": [r"^\$ muslwheel", r"^class: ", r"^  dependency ", r"^  \S+: crashed", r"^pandas"],
     "kits.txt": [
         r"^kits in ",
         r"^at the start: ",

@@ -605,8 +605,8 @@ def _without_failed_dependencies(
         with zipfile.ZipFile(d.wheel) as z:
             for name in z.namelist():
                 dest = installed_path(name)
-                if dest and dest not in keep:
-                    (site / dest).unlink(missing_ok=True)
+                if dest and dest not in keep and not name.endswith("/") and (site / dest).is_file():
+                    (site / dest).unlink()
     again: dict[str, ModuleResult] = {}
     todo = suspects
     while todo:
