@@ -68,6 +68,7 @@ from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import WheelFile, WheelName, WheelSource
 
 __all__ = [
+    "AuditedWheel",
     "BLOCKING",
     "ERROR",
     "FileReport",
@@ -813,3 +814,37 @@ def audit_wheel(path: str | Path | WheelSource) -> Verdict:
     finally:
         if collecting:
             gc.enable()
+
+
+@dataclass(frozen=True)
+class AuditedWheel:
+    """A wheel file read and judged once, passed along instead of its path: build audits the
+    wheel it repaired once, and its check (:func:`muslwheel.check.check_wheel`) and import proof
+    (:func:`muslwheel.check_import.wheel_modules`, :func:`~muslwheel.check_import.check_imports`)
+    take this value rather than read and audit the file again."""
+
+    path: Path
+    name: WheelName
+    members: tuple[str, ...]  #: every member's name, in the archive's order
+    elfs: Mapping[str, ELFFile]  #: the ELF members, parsed
+    data: Mapping[str, bytes]  #: the ELF members' bytes
+    verdict: Verdict
+
+    @classmethod
+    def read(cls, path: str | Path, *, keep_bytes: bool = True) -> AuditedWheel:
+        """Read, parse and audit the wheel file at *path* (WheelError/ELFError for bad input);
+        the ELF members' bytes are kept unless not *keep_bytes* (:attr:`data` is then empty)."""
+        with WheelFile(path) as wheel:
+            elfs, data = read_wheel_elfs(wheel, keep_bytes=keep_bytes)
+            members = tuple(m.filename for m in wheel.members)
+            return cls(Path(path), wheel.name, members, elfs, data, audit_elfs(wheel.name, elfs))
+
+    @classmethod
+    def of(cls, wheel: str | Path | AuditedWheel, *, keep_bytes: bool = True) -> AuditedWheel:
+        """*wheel* itself when it is audited already (and holds its ELF bytes, when they are
+        wanted), else :meth:`read` of it."""
+        if isinstance(wheel, AuditedWheel):
+            if not keep_bytes or len(wheel.data) == len(wheel.elfs):
+                return wheel
+            wheel = wheel.path
+        return cls.read(wheel, keep_bytes=keep_bytes)
