@@ -18,6 +18,7 @@ from kitfixture import build_extension, relr_wheel
 from wheelmaker import make_wheel
 
 from muslwheel.kits import Kit
+from muslwheel.wheelhouse import parse_targets
 
 PY = "3.11"
 TARGET = "x86_64:1.2.3"  # the musl of Alpine 3.16/3.17: a DT_RELR wheel crashes it
@@ -83,18 +84,25 @@ def args_for(house: dict[str, Any], out: Path, cache: Path, *extra: object) -> l
     ]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def first(house: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One local run over *house* (its output directory, cache, exit status and report)."""
+    tmp = tmp_path_factory.mktemp("first")
+    out, cache = tmp / "out", tmp / "cache"
+    proc = wheelhouse(*args_for(house, out, cache))
+    return {"out": out, "cache": cache, "proc": proc, "report": json.loads(proc.stdout or "{}")}
+
+
 def by_project(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {d["project"]: d for d in report["decisions"]}
 
 
 def test_wheelhouse_takes_repairs_refuses_proves_and_writes_an_installable_index(
-    house: dict[str, Any], tmp_path: Path
+    house: dict[str, Any], first: dict[str, Any], tmp_path: Path
 ) -> None:
     kit: Kit = house["kit"]
-    out, cache = tmp_path / "out", tmp_path / "cache"
-    proc = wheelhouse(*args_for(house, out, cache))
+    out, proc, report = first["out"], first["proc"], first["report"]
     assert proc.returncode == 1, proc.stderr  # two problems, the rest done
-    report = json.loads(proc.stdout)
     d = by_project(report)
     assert d["purepkg"]["decision"] == "downloaded" and d["fastpkg"]["decision"] == "downloaded"
     assert d["fastpkg"]["file"].endswith("musllinux_1_1_x86_64.whl")
@@ -120,21 +128,17 @@ def test_wheelhouse_takes_repairs_refuses_proves_and_writes_an_installable_index
     site = tmp_path / "site"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env["PIP_CONFIG_FILE"] = os.devnull
-    run_ok(
-        [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--target", site, "--index-url",
-         f"file://{out}/simple", "--only-binary=:all:", "--platform", "musllinux_1_2_x86_64", "--python-version",
-         PY, "--implementation", "cp", "--abi", "cp311", "purepkg", "fastpkg", "relrpkg"],
-        env=env,
-    )  # fmt: skip
+    target_args = parse_targets([TARGET], PY)[0].pip_args()  # `muslwheel tags --pip-args`'s
+    pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--target", site, *target_args]
+    run_ok([*pip, "--index-url", f"file://{out}/simple", "purepkg", "fastpkg", "relrpkg"], env=env)
     code = "import purepkg, fastpkg, relrpkg; assert fastpkg.fib(50) == 12586269025 and relrpkg.word == 'two'"
     proc = run([*kit.python_command(), "-c", code], env={"PYTHONPATH": str(site), "PATH": os.environ["PATH"]})
     assert proc.returncode == 0, proc.stderr
 
 
-def test_second_run_does_nothing_and_writes_the_same_lock(house: dict[str, Any], tmp_path: Path) -> None:
-    out, cache = tmp_path / "out", tmp_path / "cache"
-    first = json.loads(wheelhouse(*args_for(house, out, cache)).stdout)
-    assert first["work"]["repaired"] == 1 and first["work"]["proved"] == 1
+def test_second_run_does_nothing_and_writes_the_same_lock(house: dict[str, Any], first: dict[str, Any]) -> None:
+    out, cache = first["out"], first["cache"]
+    assert first["report"]["work"]["repaired"] == 1 and first["report"]["work"]["proved"] == 1
     lock = (out / "wheelhouse.lock.json").read_bytes()
     again = wheelhouse(*args_for(house, out, cache))
     second = json.loads(again.stdout)
@@ -143,12 +147,11 @@ def test_second_run_does_nothing_and_writes_the_same_lock(house: dict[str, Any],
     assert (out / "wheelhouse.lock.json").read_bytes() == lock
 
 
-def test_dask_local_cluster_gives_the_same_lock(house: dict[str, Any], tmp_path: Path) -> None:
+def test_dask_local_cluster_gives_the_same_lock(house: dict[str, Any], first: dict[str, Any], tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
-    local = tmp_path / "local"
-    assert wheelhouse(*args_for(house, local, tmp_path / "c1")).returncode == 1
+    local = first["out"]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        proc = wheelhouse(*args_for(house, tmp_path / "dask", tmp_path / "c2", "--dask", cluster.scheduler_address))
+        proc = wheelhouse(*args_for(house, tmp_path / "dask", tmp_path / "cache", "--dask", cluster.scheduler_address))
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     assert report["runner"] == "dask" and report["proofs"][0]["result"] == "imports"
