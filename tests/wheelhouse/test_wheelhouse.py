@@ -209,3 +209,70 @@ def test_an_unknown_release_is_one_line_and_the_other_targets_are_done(tmp_path:
     assert len(report["problems"]) == 1 and "alpine:3.99" in report["problems"][0]
     assert [w["file"] for w in report["lock"]] == ["purepkg-1.0-py3-none-any.whl"]
     assert (out / "simple" / "purepkg" / "index.html").is_file()
+
+
+SDIST_C = r"""
+#include <Python.h>
+static PyObject *twice(PyObject *self, PyObject *arg) { return PyLong_FromLong(2 * PyLong_AsLong(arg)); }
+static PyMethodDef methods[] = {{"twice", twice, METH_O, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "_sp", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__sp(void) { return PyModule_Create(&def); }
+"""
+
+
+def make_sdist(dest: Path, name: str, c_code: str) -> Path:
+    """``name-1.0.tar.gz``: a setuptools project with one C extension, ``name._sp``."""
+    import tarfile
+
+    root = dest / f"{name}-1.0"
+    (root / name).mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=70.1"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "{name}"\nversion = "1.0"\n'
+    )
+    (root / "setup.py").write_text(
+        "from setuptools import Extension, setup\n"
+        f'setup(packages=["{name}"], ext_modules=[Extension("{name}._sp", ["{name}/sp.c"])])\n'
+    )
+    (root / name / "__init__.py").write_text("from ._sp import twice\n")
+    (root / name / "sp.c").write_text(c_code)
+    (root / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    out = dest / f"{name}-1.0.tar.gz"
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(root, arcname=root.name)
+    shutil.rmtree(root)
+    return out
+
+
+def test_a_project_with_no_wheel_is_built_from_its_sdist_and_a_failed_build_is_one_line(tmp_path: Path) -> None:
+    kit_for("x86_64", "1.2.2", PY)  # builds go to the oldest kit at or below the target's musl
+    build_wheels = (
+        Path(os.environ.get("MUSLWHEEL_CACHE") or Path.home() / ".cache" / "muslwheel") / "world" / "build-wheels"
+    )
+    need(any(build_wheels.glob("setuptools-*.whl")), f"setuptools wheel for builds ({build_wheels})")
+    links = tmp_path / "links"
+    links.mkdir()
+    make_sdist(links, "sdistpkg", SDIST_C)
+    make_sdist(links, "brokenpkg", SDIST_C.replace("return PyModule_Create", "return PyModule_Create("))
+    req = tmp_path / "r.txt"
+    req.write_text("sdistpkg\nbrokenpkg\n")
+    out, cache = tmp_path / "o", tmp_path / "c"
+    args = [
+        "-r", req, "--target", TARGET, "--python", PY, "-w", out, "--cache-dir", cache, "--no-index",
+        "--find-links", links, "--find-links", build_wheels, "--no-pip-config", "--json",
+    ]  # fmt: skip
+    env = checkout_env()  # the build's own environment gets setuptools from the same wheels
+    env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(build_wheels)})
+    proc = run([*muslwheel_cmd(), "wheelhouse", *map(str, args)], env=env, timeout=1200)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    d = by_project(report)
+    assert d["sdistpkg"]["decision"] == "built" and "musllinux" in d["sdistpkg"]["file"], d
+    assert d["brokenpkg"]["decision"] == "build-failed", d
+    assert [p for p in report["problems"] if "brokenpkg" in p and "build failed" in p] == report["problems"]
+    assert report["proofs"][0]["result"] == "imports"
+    assert [(w["name"], w["origin"]) for w in report["lock"]] == [("sdistpkg", "built")]
+    req.write_text("sdistpkg\n")  # (a failed build is tried again on the next run: not cached)
+    again = run([*muslwheel_cmd(), "wheelhouse", *map(str, args)], env=env, timeout=1200)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["work"] == {"downloaded": 0, "repaired": 0, "built": 0, "proved": 0}

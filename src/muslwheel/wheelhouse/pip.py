@@ -6,7 +6,7 @@
   what it chose (each file's URL and sha256), or the project it found no wheel for.
 - :func:`download`: the chosen files, through ``pip download --no-deps`` of the pins (pip's own
   index options, authentication and HTTP cache), each checked against the report's sha256.
-- :func:`fetch_sdist`: ``pip download --no-deps --no-binary :all:`` of one requirement, for a
+- :func:`fetch_sdist`: ``pip download --no-deps --no-binary NAME`` of one requirement, for a
   project with no wheel for the target.
 
 Everything pip prints stays in the log; a failure is one line.
@@ -217,16 +217,17 @@ def _place(src: Path, dest: Path, sha256: str) -> None:
     os.replace(partial, dest)
 
 
-def fetch_sdist(requirement: str, constraints: Sequence[Path], config: PipConfig, into: Path, log: Path) -> Path:
-    """The sdist of *requirement* (``foo>=1``) in *into*: ``pip download --no-deps --no-binary
-    :all:`` (pip prepares its metadata to learn its version, as it does for any sdist)."""
+def fetch_sdist(requirement: str, name: str, constraints: Sequence[Path], config: PipConfig, into: Path, log: Path) -> Path:
+    """The sdist of *requirement* (``foo>=1``, project *name*) in *into*: ``pip download
+    --no-deps --no-binary NAME`` (only the project: pip prepares its metadata to learn its
+    version, as it does for any sdist, with its build requirements as wheels)."""
     into.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="muslwheel-sdist-", dir=into) as tmp:
         cmd = [
             *config.command("download"),
             "--no-deps",
             "--no-binary",
-            ":all:",
+            name,
             "-d",
             tmp,
             *config.index_options,

@@ -283,7 +283,7 @@ class _House:
         """The wheel of *requirement* built from its sdist for *t* into *built_dir* (pip's
         find-links): from the cache (sdist sha256 + target), else built now."""
         try:
-            sdist = fetch_sdist(requirement, self.o.constraints, self.o.pip, self.p.cache / "sdists", self.log)
+            sdist = fetch_sdist(requirement, name, self.o.constraints, self.o.pip, self.p.cache / "sdists", self.log)
         except PipError as e:
             self._problem(t, name, "", "unresolvable", f"{requirement}: {e}")
             return False
