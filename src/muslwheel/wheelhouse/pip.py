@@ -217,7 +217,9 @@ def _place(src: Path, dest: Path, sha256: str) -> None:
     os.replace(partial, dest)
 
 
-def fetch_sdist(requirement: str, name: str, constraints: Sequence[Path], config: PipConfig, into: Path, log: Path) -> Path:
+def fetch_sdist(
+    requirement: str, name: str, constraints: Sequence[Path], config: PipConfig, into: Path, log: Path
+) -> Path:
     """The sdist of *requirement* (``foo>=1``, project *name*) in *into*: ``pip download
     --no-deps --no-binary NAME`` (only the project: pip prepares its metadata to learn its
     version, as it does for any sdist, with its build requirements as wheels)."""
