@@ -336,7 +336,11 @@ class _House:
             is_built = c not in remote
             path = c.local_path if is_built else files[c.sha256]
             assert path is not None
-            choice = choose(path, t, self.p.cache / "repaired", root, BUILT if is_built else DOWNLOADED)
+            try:  # remote input: a wheel the reader refuses is one line, not the end of the run
+                choice = choose(path, t, self.p.cache / "repaired", root, BUILT if is_built else DOWNLOADED)
+            except MuslwheelError as e:
+                self._problem(t, c.name, c.version, "refused", f"{c.filename}: {e}")
+                continue
             if choice.did_work:
                 self.summary.work["repaired"] += 1
             if choice.path is None:

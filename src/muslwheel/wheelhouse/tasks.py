@@ -14,7 +14,6 @@ the target's (a wheel built against older musl runs on newer); for a proof, the 
 from __future__ import annotations
 
 import importlib
-import os
 import socket
 import tempfile
 from collections.abc import Sequence
@@ -213,8 +212,3 @@ class Dask:
 
 def executor(address: str | None) -> Local | Dask:
     return Dask(address) if address else Local()
-
-
-def worker_pid() -> int:
-    """This process's id (the tests use it to kill a worker mid-task)."""
-    return os.getpid()
