@@ -151,7 +151,7 @@ def prove_task(
             path.write_bytes(data)
             paths.append(path)
         try:
-            reports = check_imports(paths, [kit.name], sandbox=sandbox, kit_build=False)
+            reports = check_imports(paths, [kit.name], sandbox=sandbox, kit_build=False, **_no_fetching())
         except MuslwheelError as e:
             return ProofOutcome(False, True, kit.name, error=str(e), where=where)
     log = [f"{r.wheel}: {r.summary()}" for r in reports]
@@ -161,6 +161,17 @@ def prove_task(
         m = next(m for m in bad[0].modules if m.binary_failure)
         error = f"{bad[0].wheel}: {m.module}: {m.result}: {m.detail}"
     return ProofOutcome(not bad, True, kit.name, [r.to_json() for r in reports], error, log, where)
+
+
+def _no_fetching() -> dict[str, Any]:
+    """check_imports' options for a complete set: where check --import installs the wheels
+    given together in one site with their dependencies (:mod:`muslwheel.proofdeps`), nothing
+    is fetched (the set is the wheelhouse); before it, each wheel is proven in a site of its own."""
+    try:
+        proofdeps: Any = importlib.import_module("muslwheel.proofdeps")
+    except ImportError:
+        return {}
+    return {"deps": proofdeps.DepsOptions(resolve=False)}
 
 
 class Local:
