@@ -194,7 +194,7 @@ def plan(options: Options) -> Plan:
     lines = _requirement_lines(req)
     if not any(_name_of(line) for line in lines):
         raise WheelhouseError(f"{req}: no requirements in it")
-    cache = Path(options.cache) if options.cache else _default_cache()
+    cache = (Path(options.cache) if options.cache else _default_cache()).resolve()
     return Plan(options, targets, problems, lines, with_map, cache)
 
 
@@ -322,7 +322,7 @@ class _House:
 
     def choose_all(self, t: HouseTarget, chosen: list[Chosen]) -> dict[str, tuple[Chosen, Path, str, str | None]]:
         built_dir = self.p.cache / "built" / t.name
-        remote = [c for c in chosen if not (c.local_path and c.local_path.parent == built_dir)]
+        remote = [c for c in chosen if not (c.local_path and c.local_path.parent.resolve() == built_dir.resolve())]
         before = {c.sha256 for c in remote if (self.p.cache / "downloads" / c.filename).is_file()}
         try:
             files = download(remote, t.pip_args(), self.o.pip, self.p.cache / "downloads", self.log)
