@@ -32,7 +32,7 @@ from .arch import ARCHES, Arch, arch_of_elf, describe_machine
 from .distros import fails_on
 from .elf import ELFFile, parse_elf
 from .errors import ELFError
-from .hazards import hazards_of, is_glibc_only, not_musl_why
+from .hazards import hazards_of, is_glibc_only, not_musl_why, thread_stacks
 from .libc import MuslVersion, libc_family_of_interpreter
 from .policy import (
     Policy,
@@ -362,8 +362,8 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     """Judge a wheel from its name and its ELF members (wheel path -> parsed ELF).
 
     In phases: the wheel's arch; each member's facts (:class:`_Member`); each member's floor and
-    reasons; the libraries from outside; the wheel's libc; the tags it could claim; the tags
-    it claims, judged."""
+    reasons; its threads' stacks (warnings); the libraries from outside; the wheel's libc; the
+    tags it could claim; the tags it claims, judged."""
     claimed = sorted(wheel_name.platforms)
     if not elfs:
         return _pure_verdict(wheel_name, claimed)
@@ -394,6 +394,8 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         reasons += _member_reasons(m)
         files.append(_file_report(m, file_floor, file_reasons, defined[m.path]))
     reasons += _suffix_reasons(wheel_name, members, files)
+    musl_elfs = {m.path: m.elf for m in members if m.libc != GLIBC}  # threads on musl's 128 KiB stack
+    reasons += [Reason(h.kind, h.why, WARNING, h.file, h.symbol, h.library) for h in thread_stacks(musl_elfs, loads)]
 
     # A glibc binary's needs (ld-linux-x86-64.so.2 …) are glibc's business: never "vendor it".
     external = sorted({n for f in files if f.path not in glibc_members for n in f.external})

@@ -60,6 +60,7 @@ from .policy import is_allowed_system_library
 from .resolve import module_name
 from .sandbox import Sandbox
 from .sandbox import room as sandbox_room
+from .vocabulary import Kind
 from .wheelfile import installed_path
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
@@ -171,6 +172,7 @@ class ImportReport:
     note: str = ""  #: why nothing was imported (a pure wheel); target is then ""
     sandboxed: bool = False  #: the wheel's code ran in :mod:`muslwheel.sandbox`
     test: TestRun | None = None
+    notes: list[str] = field(default_factory=list)  #: the audit's run-time warnings (thread stacks)
 
     @property
     def ok(self) -> bool:
@@ -207,6 +209,7 @@ class ImportReport:
             "seconds": round(self.seconds, 2),
             "sandbox": self.sandboxed,
             **({"note": self.note} if self.note else {}),
+            **({"notes": self.notes} if self.notes else {}),
             "modules": [
                 {"module": m.module, "file": m.file, "result": m.result, "detail": m.detail} for m in self.modules
             ],
@@ -221,6 +224,7 @@ class WheelModules:
 
     extensions: dict[str, str]  #: dotted name -> wheel member
     top_levels: tuple[str, ...]
+    notes: tuple[str, ...] = ()  #: ``show``'s thread-stack warnings, which an import cannot rule out
 
     @property
     def names(self) -> list[str]:
@@ -250,7 +254,8 @@ def _read_wheel(path: Path) -> tuple[KitNeeds | None, WheelModules | None]:
         name = module_name(member, elfs[member])
         if name is not None:
             extensions.setdefault(name, member)
-    modules = WheelModules(extensions, _top_levels(names))
+    notes = tuple(f"{r.file}: {r.why}" for r in verdict.reasons if r.kind == Kind.THREAD_STACK)
+    modules = WheelModules(extensions, _top_levels(names), notes)
     if verdict.arch is None:
         return None, modules
     return kit_needs(wheel_name, verdict.arch, verdict.musl_min_version), modules
@@ -357,6 +362,7 @@ def prove_import(
         with zipfile.ZipFile(path) as z:
             modules = WheelModules({}, _top_levels(z.namelist()))
     report = ImportReport(path.name, target.name, target.arch, target.musl, target.python, sandboxed=room.used)
+    report.notes = list(modules.notes)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:
         work = Path(tmp)

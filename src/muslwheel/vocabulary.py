@@ -62,3 +62,4 @@ class Kind(_Word):
     GLIBC_SYMBOL = "glibc-symbol"  #: an import only glibc exports
     INITIAL_EXEC_TLS = "initial-exec-tls"  #: initial-exec TLS in an object loaded at run time
     LIBPYTHON = "libpython"  #: a DT_NEEDED on libpython
+    THREAD_STACK = "thread-stack"  #: threads started on musl's 128 KiB default stack (a warning)

@@ -62,6 +62,8 @@ def run_import(args: argparse.Namespace) -> int:
             for m in r.modules:
                 where = f" ({m.file})" if m.file else ""
                 print(f"  {m.result:13} {m.module}{where}{': ' + m.detail if m.detail else ''}")
+            for note in r.notes:
+                print(f"  note: {note}")
     return 0 if all(r.ok for r in reports) else 1
 
 
