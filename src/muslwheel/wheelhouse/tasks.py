@@ -164,14 +164,11 @@ def prove_task(
 
 
 def _no_fetching() -> dict[str, Any]:
-    """check_imports' options for a complete set: where check --import installs the wheels
-    given together in one site with their dependencies (:mod:`muslwheel.proofdeps`), nothing
-    is fetched (the set is the wheelhouse); before it, each wheel is proven in a site of its own."""
-    try:
-        proofdeps: Any = importlib.import_module("muslwheel.proofdeps")
-    except ImportError:
-        return {}
-    return {"deps": proofdeps.DepsOptions(resolve=False)}
+    """check_imports' options for a complete set: the wheels given together in one site with
+    their dependencies (:mod:`muslwheel.proofdeps`), nothing fetched (the set is the wheelhouse)."""
+    from ..proofdeps import DepsOptions
+
+    return {"deps": DepsOptions(resolve=False)}
 
 
 class Local:
