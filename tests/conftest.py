@@ -53,6 +53,10 @@ PY_KITS = [
     if m == NEWEST_MUSL or ARCHES[a].debian_arch is not None
 ]
 PY_KIT_IDS = [f"{a}-{m}" for a, m in PY_KITS]
+#: the free-threaded CPython 3.13t kits scripts/build-world builds (musl 1.2.6): a 64-bit arch run
+#: natively and one under qemu-user, each code path once; the 32-bit and the other arches' are
+#: bench's (bench/bench_kits.py, bench/results/kits-3.13t.txt), which keeps the cold suite in bounds
+FT_KIT_ARCHES = ["x86_64", "aarch64"]
 
 
 #: piece of the musl world -> how many times a test used it (printed at the end of the run)
