@@ -250,6 +250,30 @@ def _bzip2_makefile(tree: Path) -> None:
     (tree / "Makefile").write_text(_BZIP2_MAKEFILE)
 
 
+_YAML_CMAKE = """
+# added by muslwheel: a SONAME (libyaml.so.2) and the .pc file libyaml's autotools build gives
+set_target_properties(yaml PROPERTIES VERSION 2.0.9 SOVERSION 2)
+file(WRITE ${CMAKE_BINARY_DIR}/yaml-0.1.pc "prefix=${CMAKE_INSTALL_PREFIX}
+libdir=\\${prefix}/lib
+includedir=\\${prefix}/include
+
+Name: LibYAML
+Description: Library to parse and emit YAML
+Version: 0.2.5
+Cflags: -I\\${includedir}
+Libs: -L\\${libdir} -lyaml
+")
+install(FILES ${CMAKE_BINARY_DIR}/yaml-0.1.pc DESTINATION lib/pkgconfig)
+"""
+
+
+def _yaml_soname(tree: Path) -> None:
+    """libyaml's CMake build (its autotools one needs autoreconf) sets no SONAME and writes no
+    ``.pc`` file: give it both, as its autotools build has them."""
+    with open(tree / "CMakeLists.txt", "a") as f:
+        f.write(_YAML_CMAKE)
+
+
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
@@ -334,6 +358,7 @@ RECIPES: dict[str, Recipe] = {
             proof_libs=("-lyaml",),
             proof_expect="scalars=4",
             options=("-DINSTALL_CMAKE_DIR=lib/cmake/yaml",),
+            prepare=_yaml_soname,
         ),
         Recipe(
             name="bzip2",
