@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from ..kits import Kit
     from .systems import Context
 
+#: beside the facts file: how long the cold build took, and the machine's load at its end
+BUILD_TIME = "muslwheel-lib-build.json"
 #: bumped when the room's own code changes what every recipe builds
 ROOM = 1
 #: rough cold seconds per recipe (a busy 2-core machine), until this cache has measured its own
@@ -223,6 +225,7 @@ def _build_one(
     from .systems import SYSTEMS, Context
 
     final = prefix_dir(recipe, arch, musl)
+    began = time.monotonic()
     keep = os.environ.get("MUSLWHEEL_LIB_KEEP") == "1"
     work = Path(tempfile.mkdtemp(prefix=f"muslwheel-lib-{recipe.name}-"))
     try:
@@ -260,6 +263,8 @@ def _build_one(
                 "libraries": libraries,
             }
             (tmp / FACTS).write_text(json.dumps(facts, indent=1) + "\n")
+            took = {"seconds": round(time.monotonic() - began, 1), "load": round(os.getloadavg()[0], 2)}
+            (tmp / BUILD_TIME).write_text(json.dumps(took) + "\n")
     except LibError:
         if keep:
             print(f"muslwheel: {recipe.name}: build tree kept in {work}")
