@@ -142,7 +142,6 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildSumma
         raise BuildError(f"a target is given twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
     if options.import_check and any(t.python_command for t in options.targets):
         sandbox_room(options.sandbox)  # a host that cannot sandbox the wheel's code: refused before any build
-    out_dir.mkdir(parents=True, exist_ok=True)
     say: Progress = progress or (lambda _r, _m: None)
     jobs = options.jobs or usable_cores()
     start = time.monotonic()
@@ -153,6 +152,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildSumma
         if source.is_sdist:  # unpacked (and refused if hostile) once, before any target starts
             source = Source(source.copy_to(Path(staging)))
         libs = with_libraries(options, source.path)
+        out_dir.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(results)))) as pool:
             for _ in pool.map(lambda r: _build_one(source, out_dir, options, r, say, libs), results):
                 pass
