@@ -47,6 +47,11 @@ class Arch:
     #: whose instructions qemu-user translates since 8.1 (``target/loongarch/insn_trans/
     #: trans_lsx.c.inc``); 7.2 (Debian bookworm) ends such a program with SIGILL
     qemu_minimum: tuple[tuple[int, int], str] | None = None
+    #: the largest page its Linux kernels may use, which musl's loader maps segments in
+    #: (``PAGE_SIZE``, the running kernel's): 64 KiB for aarch64 (``ARM64_64K_PAGES``), ppc64le
+    #: (``PPC_64K_PAGES``, the usual one there) and loongarch64 (``PAGE_SIZE_64KB``), else 4 KiB
+    #: (:mod:`muslwheel.layout` checks rewritten files against it)
+    max_page: int = 4096
 
     @property
     def loader_name(self) -> str:
@@ -78,7 +83,7 @@ ARCHES: dict[str, Arch] = {
              zig_target="aarch64-linux-musl", gnu_host="aarch64-linux-musl", qemu="qemu-aarch64",
              meson_cpu_family="aarch64", cmake_processor="aarch64", rust_target="aarch64-unknown-linux-musl",
              strip_prefix="aarch64-linux-gnu", zig_kernel_headers="aarch64-linux-any",
-             debian_arch="arm64", debian_multiarch="aarch64-linux-musl", pypi_accepts=True),
+             debian_arch="arm64", debian_multiarch="aarch64-linux-musl", pypi_accepts=True, max_page=65536),
         Arch("armv7l", EM.ARM, 32, True, "armhf", "armv7", "arm-linux-{libc}eabihf",
              zig_target="arm-linux-musleabihf", gnu_host="armv7l-linux-musleabihf", qemu="qemu-arm",
              meson_cpu_family="arm", cmake_processor="armv7l", rust_target="armv7-unknown-linux-musleabihf",
@@ -88,7 +93,8 @@ ARCHES: dict[str, Arch] = {
              zig_target="powerpc64le-linux-musl", gnu_host="powerpc64le-linux-musl", qemu="qemu-ppc64le",
              meson_cpu_family="ppc64", cmake_processor="ppc64le", rust_target="powerpc64le-unknown-linux-musl",
              strip_prefix="powerpc64le-linux-gnu", zig_kernel_headers="powerpc-linux-any",
-             debian_arch="ppc64el", debian_multiarch="powerpc64le-linux-musl", pypi_accepts=True),
+             debian_arch="ppc64el", debian_multiarch="powerpc64le-linux-musl", pypi_accepts=True,
+             max_page=65536),
         Arch("s390x", EM.S390, 64, False, "s390x", "s390x", "s390x-linux-{libc}",
              zig_target="s390x-linux-musl", gnu_host="s390x-linux-musl", qemu="qemu-s390x",
              meson_cpu_family="s390x", cmake_processor="s390x", rust_target="s390x-unknown-linux-musl",
@@ -104,7 +110,7 @@ ARCHES: dict[str, Arch] = {
              meson_cpu_family="loongarch64", cmake_processor="loongarch64",
              rust_target="loongarch64-unknown-linux-musl", strip_prefix="loongarch64-linux-gnu",
              zig_kernel_headers="loongarch-linux-any", debian_arch=None, debian_multiarch=None, pypi_accepts=False,
-             qemu_minimum=((8, 1), "LSX")),
+             qemu_minimum=((8, 1), "LSX"), max_page=65536),
     )
 }
 # fmt: on

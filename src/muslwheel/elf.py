@@ -60,7 +60,9 @@ class PT(enum.IntEnum):
     INTERP = 3
     NOTE = 4
     TLS = 7
+    PHDR = 6
     GNU_PROPERTY = 0x6474E553
+    GNU_RELRO = 0x6474E552
 
 
 class DT(enum.IntEnum):
@@ -264,6 +266,55 @@ class _Reader:
         if end < 0:
             raise ELFError(f"{what}: string at offset {offset} is not terminated")
         return raw[:end].decode("utf-8", "surrogateescape")
+
+
+class Segment(NamedTuple):
+    """One program header: ``p_type``, ``p_flags``, ``p_offset``, ``p_vaddr``, ``p_filesz``,
+    ``p_memsz``, ``p_align`` (``Elf32_Phdr``/``Elf64_Phdr``, whose fields differ in order)."""
+
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    filesz: int
+    memsz: int
+    align: int
+
+
+class ProgramHeaders(NamedTuple):
+    """What a loader reads to map a file: the header table's place and its entries."""
+
+    elf_type: int
+    file_size: int
+    phoff: int
+    phnum: int
+    phentsize: int
+    segments: tuple[Segment, ...]
+
+
+def program_headers(data: Buffer) -> ProgramHeaders:
+    """The program header table of the ELF image *data* (every entry, in table order), for
+    :mod:`muslwheel.layout`; :class:`ELFError` if the table lies outside the file."""
+    r = _Reader(data)
+    if r.size < 16 or bytes(r.data[:4]) != ELF_MAGIC or r.data[4] not in (1, 2) or r.data[5] not in (1, 2):
+        raise ELFError("not an ELF file (no \\x7fELF magic, or an unknown class or byte order)")
+    is64 = r.data[4] == 2
+    e = "<" if r.data[5] == 1 else ">"
+    hdr_fmt = e + ("HHIQQQIHHHHHH" if is64 else "HHIIIIIHHHHHH")
+    hdr = struct.unpack(hdr_fmt, r.slice(16, struct.calcsize(hdr_fmt), "ELF header"))
+    e_type, e_phoff, e_phentsize, e_phnum = hdr[0], hdr[4], hdr[8], hdr[9]
+    ph_fmt = e + ("IIQQQQQQ" if is64 else "IIIIIIII")
+    if e_phnum and e_phentsize < struct.calcsize(ph_fmt):
+        raise ELFError(f"program header entry size {e_phentsize} is too small")
+    table = r.slice(e_phoff, e_phnum * e_phentsize, "program header table")
+    segments = []
+    for i in range(e_phnum):
+        f = struct.unpack_from(ph_fmt, table, i * e_phentsize)
+        if is64:  # type, flags, offset, vaddr, paddr, filesz, memsz, align
+            segments.append(Segment(f[0], f[1], f[2], f[3], f[5], f[6], f[7]))
+        else:  # type, offset, vaddr, paddr, filesz, memsz, flags, align
+            segments.append(Segment(f[0], f[6], f[1], f[2], f[4], f[5], f[7]))
+    return ProgramHeaders(e_type, r.size, e_phoff, e_phnum, e_phentsize, tuple(segments))
 
 
 def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:

@@ -6,7 +6,11 @@ host's directories for a musl wheel: a candidate of the wrong class, byte order,
 skipped). Each external library, transitively, is copied into ``<dist>.libs/`` under a name
 carrying a hash of its content (``libfoo-1a2b3c4d.so.1``), its SONAME set to that name, every
 dependent's DT_NEEDED rewritten and RPATH pointed ``$ORIGIN``-relative at it. patchelf does the
-patching; every patched file is read back and compared with what was intended.
+patching; every patched file is read back and compared with what was intended. The rewrites
+come in this order: ``--strip``, patchelf, DT_RELR unpacking (strip after patchelf breaks
+layouts: auditwheel#716), and after each the program headers are checked as musl's loader will
+map them (:mod:`muslwheel.layout`). What was grafted is named in a CycloneDX SBOM (PEP 770,
+:mod:`muslwheel.sbom`, each library's origin found by :mod:`muslwheel.origins`).
 
 The output is written by :class:`~muslwheel.wheelwriter.WheelWriter`: atomic, reproducible,
 and with unchanged members copied without recompression. Any failure leaves no output wheel.
@@ -36,9 +40,11 @@ from .arch import Arch, arch_of_elf, get_arch
 from .audit import Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
+from .layout import LayoutProblem
 from .policy import feature_floor, is_allowed_system_library, is_libpython, is_musl_self, policy_by_name
 from .resolve import EXTERNAL, PYTHON, expand_origin, wheel_dir
 from .root import MuslRoot, SearchDir, env_library_path
+from .sbom import SBOM_NAME, Origin, SbomLibrary, build_sbom, sbom_bytes
 from .vocabulary import Libc
 from .wheelfile import DEFLATED, STORED, WheelFile, parse_wheel_name
 from .wheelwriter import PARTIAL_MARK, STREAM_OVER, DeflateAhead, WheelWriter, clean_stale_partials
@@ -96,18 +102,34 @@ class RepairResult:
     excluded: list[str] = field(default_factory=list)
     verdict: Verdict | None = None
     relr_unpacked: list[str] = field(default_factory=list)  #: members whose DT_RELR was unpacked
+    #: members --strip left as they were: stripping them would have broken their layout
+    unstripped: list[str] = field(default_factory=list)
+    sbom: str | None = None  #: the SBOM member written (PEP 770), when anything was grafted
+    origins: dict[str, Origin] = field(default_factory=dict)  #: graft's path -> where it came from
 
     def to_json(self) -> dict[str, object]:
         return {
             "input": str(self.input),
             "output": str(self.output) if self.output else None,
             "platform_tags": self.platform_tags,
-            "grafted": [{"needed": g.needed, "source": str(g.source), "path": g.wheel_path} for g in self.grafted],
+            "grafted": [
+                {"needed": g.needed, "source": str(g.source), "path": g.wheel_path, **_origin_json(self.origins, g)}
+                for g in self.grafted
+            ],
             "patched": self.patched,
             "excluded": self.excluded,
             "relr_unpacked": self.relr_unpacked,
+            "unstripped": self.unstripped,
             "musl_min_version": self.verdict.musl_min_version if self.verdict else None,
+            "sbom": self.sbom,
         }
+
+
+def _origin_json(origins: dict[str, Origin], g: Graft) -> dict[str, object]:
+    o = origins.get(g.wheel_path)
+    if o is None:
+        return {}
+    return {"origin": o.kind, "package": o.name, "version": o.version, "purl": o.purl}
 
 
 def hashed_name(name: str, data: bytes) -> str:
@@ -124,7 +146,7 @@ def patchelf_command() -> list[str]:
     return [exe]
 
 
-def _patch(data: bytes, args: list[str], what: str, work: Path) -> bytes:
+def _patch(data: bytes, args: list[str], what: str, work: Path, arch: Arch) -> bytes:
     path = work / "patch.so"
     path.write_bytes(data)
     proc = subprocess.run([*patchelf_command(), *args, str(path)], capture_output=True, text=True)
@@ -132,7 +154,34 @@ def _patch(data: bytes, args: list[str], what: str, work: Path) -> bytes:
         raise RepairError(
             f"patchelf failed on {what}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
         )
-    return path.read_bytes()
+    patched = path.read_bytes()
+    check_rewritten_layout(data, patched, what, arch, "patchelf")
+    return patched
+
+
+def _layout_problems(before: bytes, after: bytes, what: str, arch: Arch, step: str) -> list[LayoutProblem]:
+    """What keeps musl's loader from mapping *after*, the file *step* made of *before*
+    (:func:`muslwheel.layout.check_layout`; a PT_DYNAMIC is required if *before* had one)."""
+    from .elf import PT, program_headers
+    from .layout import check_layout
+
+    try:
+        was = program_headers(before)
+        if was.elf_type not in (2, 3):  # ET_EXEC, ET_DYN: what a loader maps (not objects, cores)
+            return []
+        had_dynamic = any(s.type == PT.DYNAMIC for s in was.segments)
+        return check_layout(program_headers(after), max_page=arch.max_page, dynamic=had_dynamic)
+    except ELFError as exc:
+        raise RepairError(f"{what}: after {step}, not a valid ELF file: {exc}") from None
+
+
+def check_rewritten_layout(before: bytes, after: bytes, what: str, arch: Arch, step: str) -> None:
+    """Refuse the file *after* (what *step* made of *before*) unless musl's loader maps its
+    layout: one line naming the file, the step and the rule."""
+    problems = _layout_problems(before, after, what, arch, step)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RepairError(f"{what}: after {step}, musl's loader would not map it: {problems[0]}{more}")
 
 
 def strip_command(arch: Arch) -> list[str]:
@@ -149,13 +198,18 @@ def strip_command(arch: Arch) -> list[str]:
     raise RepairError(f"--strip: no strip tool for {arch.name} here (tried {', '.join(candidates)})")
 
 
-def _strip(data: bytes, arch: Arch, what: str, work: Path) -> tuple[bytes, ELFFile]:
+def _strip(data: bytes, arch: Arch, what: str, work: Path) -> tuple[bytes, ELFFile] | None:
+    """*data* stripped, or None when strip would break its layout (strip re-lays out a file
+    patchelf has rewritten before, numpy's grafted libraries among them, with segments whose
+    offsets no longer match their addresses: auditwheel#716): the file is then kept as it is."""
     path = work / "strip.so"
     path.write_bytes(data)
     proc = subprocess.run([*strip_command(arch), str(path)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RepairError(f"strip failed on {what}: {proc.stderr.strip()[:200]}")
     stripped = path.read_bytes()
+    if _layout_problems(data, stripped, what, arch, "strip"):
+        return None
     before = parse_elf(data)
     after = _verify(
         before, stripped, what, needed=before.needed, soname=before.soname, rpath=before.runpath or before.rpath
@@ -263,23 +317,47 @@ def repair_wheel(
 
         dropped = {(r.requested_by, r.needed) for ld in verdict.loads.loads for r in ld.resolutions if r.kind == PYTHON}
         # A second thread deflates each rewritten member as soon as its bytes are final (the
-        # last step, --strip, makes them all), while the rest of the work goes on.
+        # last rewrite, RELR unpacking, makes them so), while the rest of the work goes on.
         deflated = threads.enter_context(DeflateAhead(compresslevel))
-        made = (lambda _name, _data: None) if strip else deflated.add
-        new_data, new_elfs, patched = _apply_patches(elfs, wheel.read, grafts, libs_dir, say, dropped)
-        unpacked: list[str] = []
-        if not keep_relr and _unpacking_lowers_the_tag(plat):
-            current = {**elfs, **new_elfs}
-            unpacked = _unpack_relr(current, new_data, wheel.read, say, made)
-            new_elfs.update((m, current[m]) for m in unpacked)
+        # --strip comes first: strip rewrites the layout, and stripping what patchelf or the
+        # RELR unpacking laid out is what breaks it (auditwheel#716).
+        stripped: dict[str, bytes] = {}
+        stripped_elfs: dict[str, ELFFile] = {}
+        unstripped: list[str] = []  # strip would have broken their layout: kept as they were
         if strip:
             with tempfile.TemporaryDirectory(prefix="muslwheel-") as tmp:
-                for member in sorted(set(elfs) | set(new_data)):
-                    data = new_data[member] if member in new_data else wheel.read(member)
-                    new_data[member], new_elfs[member] = _strip(data, arch, member, Path(tmp))
-                say(f"stripped {len(new_data)} ELF files")
+                for member in sorted(elfs):
+                    done = _strip(wheel.read(member), arch, member, Path(tmp))
+                    if done is None:
+                        unstripped.append(member)
+                    else:
+                        stripped[member], stripped_elfs[member] = done
+                count = len(stripped)
+                for g in grafts.values():
+                    done = _strip(g.data, arch, str(g.source), Path(tmp))
+                    if done is None:
+                        unstripped.append(g.wheel_path)
+                    else:
+                        g.data, g.elf = done
+                        count += 1
+            for member in sorted(unstripped):
+                say(f"kept {member} unstripped: strip would break its layout (docs/policy.md)")
+            say(f"stripped {count} ELF files")
+
+        def read(member: str) -> bytes:
+            return stripped[member] if member in stripped else wheel.read(member)
+
+        current_elfs = {**elfs, **stripped_elfs}
+        new_data, new_elfs, patched = _apply_patches(current_elfs, read, grafts, libs_dir, say, arch, dropped)
+        for member in stripped.keys() - new_data.keys():
+            new_data[member], new_elfs[member] = stripped[member], stripped_elfs[member]
+        unpacked: list[str] = []
+        if not keep_relr and _unpacking_lowers_the_tag(plat):
+            current = {**current_elfs, **new_elfs}
+            unpacked = _unpack_relr(current, new_data, read, say, deflated.add, arch)
+            new_elfs.update((m, current[m]) for m in unpacked)
         for member, data in sorted(new_data.items()):
-            if member not in unpacked or strip:  # the unpacked ones went as they were made
+            if member not in unpacked:  # the unpacked ones went as they were made
                 deflated.add(member, data)
         final_elfs = {**elfs, **new_elfs}
         after = audit_elfs(wheel.name, final_elfs) if new_elfs else verdict
@@ -305,14 +383,62 @@ def repair_wheel(
             raise RepairError(f"{wheel.path.name}: the repaired wheel would be dishonest: {why}{hint}")
         if out_path.resolve() == Path(wheel_path).resolve():
             raise RepairError(f"{out_path}: the output would overwrite the input")
+        # The SBOM names the grafts as written (their final bytes) and the wheel by its new name.
+        origins: dict[str, Origin] = {}
+        sbom_member = None
+        if grafts:
+            origins, sbom_data = _sbom(wheel, out_name, elfs, grafts, new_data, search)
+            sbom_member = f"{wheel.dist_info}/{SBOM_NAME}"
+            new_data[sbom_member] = sbom_data
 
         say(f"writing {out_path}")
         with WheelWriter(out_path, compresslevel=compresslevel) as writer:
-            _write(wheel, writer, new_data, record, tags if update_tags else None, say, deflated)
+            documents = frozenset([sbom_member] if sbom_member else [])
+            _write(wheel, writer, new_data, record, tags if update_tags else None, say, deflated, documents)
             writer.commit()
     return RepairResult(
-        Path(wheel_path), out_path, tags, list(grafts.values()), patched, excluded, after, relr_unpacked=unpacked
+        Path(wheel_path),
+        out_path,
+        tags,
+        list(grafts.values()),
+        patched,
+        excluded,
+        after,
+        relr_unpacked=unpacked,
+        unstripped=sorted(unstripped),
+        sbom=sbom_member,
+        origins=origins,
     )
+
+
+def _sbom(
+    wheel: WheelFile,
+    out_name: str,
+    elfs: dict[str, ELFFile],
+    grafts: dict[str, Graft],
+    new_data: dict[str, bytes],
+    search: MuslRoot,
+) -> tuple[dict[str, Origin], bytes]:
+    """The CycloneDX SBOM (PEP 770) of the grafts: each one's origin as :mod:`~muslwheel.origins`
+    finds it, the SHA-256 of its bytes as written, and who needs whom."""
+    from . import __version__
+    from .origins import Origins
+
+    lookup = Origins(search)
+    origins = {g.wheel_path: lookup.origin(g.source, g.elf.soname or g.needed) for g in grafts.values()}
+    libraries = [
+        SbomLibrary(
+            g.wheel_path,
+            hashlib.sha256(new_data[g.wheel_path]).hexdigest(),
+            origins[g.wheel_path],
+            tuple(grafts[n].wheel_path for n in g.elf.needed if n in grafts),
+        )
+        for g in grafts.values()
+    ]
+    direct = [grafts[n].wheel_path for elf in elfs.values() for n in elf.needed if n in grafts]
+    name = wheel.name
+    doc = build_sbom(out_name, name.distribution, name.version, libraries, direct, __version__)
+    return origins, sbom_bytes(doc)
 
 
 def _unpacking_lowers_the_tag(plat: str | None) -> bool:
@@ -329,7 +455,8 @@ def _unpack_relr(
     new_data: dict[str, bytes],
     read: Callable[[str], bytes],
     say: Callable[[str], None],
-    made: Callable[[str, bytes], None] = lambda _name, _data: None,
+    made: Callable[[str, bytes], None],
+    arch: Arch,
 ) -> list[str]:
     """Unpack DT_RELR in every library of the wheel as it will be written (grafted ones
     included), each rewrite proven by :func:`~muslwheel.relr.verify_unpacked`; executables
@@ -350,6 +477,7 @@ def _unpack_relr(
             unpacked = unpack_relr(data)
             made(member, unpacked)
             elfs[member] = verify_unpacked(data, unpacked, member, elf)
+            check_rewritten_layout(data, unpacked, member, arch, "unpacking DT_RELR")
         except RelrError as exc:
             raise RepairError(f"{member}: {exc} (--keep-relr leaves DT_RELR as it is)") from None
         new_data[member] = unpacked
@@ -413,6 +541,7 @@ def _apply_patches(
     grafts: dict[str, Graft],
     libs_dir: str,
     say: Callable[[str], None],
+    arch: Arch,
     dropped: set[tuple[str, str]] = set(),  # noqa: B006 - never mutated
 ) -> tuple[dict[str, bytes], dict[str, ELFFile], list[str]]:
     """Rename grafted needs, point RPATH at *libs_dir*, and drop the (member, needed) pairs in
@@ -436,7 +565,7 @@ def _apply_patches(
             else:
                 rpath = elf.runpath or elf.rpath
                 say(f"dropping {', '.join(drop)} from {member}: the interpreter provides it")
-            data = _patch(read(member), args, member, work)
+            data = _patch(read(member), args, member, work, arch)
             new_elfs[member] = _verify(elf, data, member, needed=needed, soname=elf.soname, rpath=rpath)
             new_data[member] = data
             patched.append(member)
@@ -446,7 +575,7 @@ def _apply_patches(
             args = ["--set-soname", g.new_name]
             args += [a for n in g.elf.needed if n in renamed for a in ("--replace-needed", n, renamed[n])]
             args += ["--set-rpath", "$ORIGIN"]
-            data = _patch(g.data, args, str(g.source), work)
+            data = _patch(g.data, args, str(g.source), work, arch)
             new_elfs[g.wheel_path] = _verify(
                 g.elf, data, str(g.source), needed=needed, soname=g.new_name, rpath=("$ORIGIN",)
             )
@@ -494,7 +623,9 @@ def _write(
     platforms: list[str] | None,
     say: Callable[[str], None],
     deflated: DeflateAhead | None = None,
+    documents: frozenset[str] = frozenset(),
 ) -> None:
+    """Write the output wheel; *documents* are new members that are not programs (the SBOM)."""
     dist_info = wheel.dist_info
     skip = {f"{dist_info}/RECORD", f"{dist_info}/WHEEL"} | {f"{dist_info}/{s}" for s in _SIGNATURES}
     names = sorted({m.filename for m in wheel.members if not m.is_dir()} - skip | set(new_data))
@@ -517,7 +648,7 @@ def _write(
     for i, name in enumerate(ordered, 1):
         if name in new_data:
             info = wheel.info(name)
-            mode = (info.external_attr >> 16) & 0o777 if info is not None else 0o755
+            mode = (info.external_attr >> 16) & 0o777 if info is not None else 0o644 if name in documents else 0o755
             writer.write(name, new_data[name], mode or 0o755, deflated=deflated)
         else:
             info = wheel.info(name)

@@ -52,6 +52,18 @@ def _print_verdict(v: Verdict, verbose: bool) -> None:
             )
 
 
+def _print_sboms(path: str) -> None:
+    """Each component of the wheel's SBOMs (PEP 770 ``.dist-info/sboms/``): name, version, purl."""
+    from ..sbom import sbom_entries
+    from ..wheelfile import WheelFile
+
+    with WheelFile(path) as wheel:
+        prefix = f"{wheel.dist_info}/sboms/"
+        for m in sorted(m.filename for m in wheel.members if m.filename.startswith(prefix) and not m.is_dir()):
+            for e in sbom_entries(m, wheel.read(m)):
+                print(f"  sbom {m}: {' '.join(x for x in (e.name, e.version or '(version unknown)', e.purl) if x)}")
+
+
 #: Wheels smaller than this in all are audited in this process: forking the pool would cost more.
 _POOL_OVER = 4 << 20
 
@@ -157,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         status = max(status, exit_status)
         if not args.json:
             _print_verdict(v, args.verbose)
+            if args.verbose:
+                _print_sboms(_path)
     if args.json:
         print_json(verdicts if len(args.wheels) > 1 else verdicts[0])
     return status

@@ -111,8 +111,9 @@ def _build_musl_root(
     with staged(directory) as tmp:
         tmp.mkdir(parents=True)
         with work_dir() as work:
+            packages: list[dict[str, object]] = []
             if from_debian:
-                _musl_from_debian(arch, tmp / "root", work)
+                packages = _musl_from_debian(arch, tmp / "root", work)
                 source = f"Debian bookworm musl {DEBIAN_BINARY_MUSL} binary packages"
             else:
                 tarball = musl_source or source_tarball("musl", musl)
@@ -120,7 +121,9 @@ def _build_musl_root(
                 source = tarball.name
         _finish_musl_root(tmp / "root", arch)
         _verify_musl(tmp / "root", arch, musl)
-        write_kit(tmp, arch, musl, None, {"musl_source": source, **took("musl", began)})
+        # debian_packages: which files of root/ came from which Debian source package (repair's SBOM)
+        extra = {"debian_packages": packages} if packages else {}
+        write_kit(tmp, arch, musl, None, {"musl_source": source, **extra, **took("musl", began)})
 
 
 # --- Debian's packages -------------------------------------------------------------------------
@@ -176,19 +179,24 @@ def _debian_binaries(arch: Arch, packages: list[str], dest: Path) -> list[Path]:
     return out
 
 
-def _musl_from_debian(arch: Arch, root: Path, work: Path) -> None:
+def _musl_from_debian(arch: Arch, root: Path, work: Path) -> list[dict[str, object]]:
+    """Debian's musl in *root*; the Debian source package and version its files came from."""
     multi = arch.debian_multiarch
     assert multi is not None  # musl_from_debian_packages() checked
     ext = work / "deb"
-    _debian_binaries(arch, ["musl", "musl-dev"], ext)
+    debs = _debian_binaries(arch, ["musl", "musl-dev"], ext)
     (root / "lib").mkdir(parents=True)
     (root / "usr" / "lib").mkdir(parents=True)
     shutil.copy2(ext / "lib" / multi / "libc.so", root / "lib" / arch.loader_name)
+    files = [f"lib/{arch.loader_name}"]
     for f in (ext / "usr" / "lib" / multi).iterdir():
         if f.suffix == ".o" or (f.suffix == ".a" and f.name != "libc.a"):
             shutil.copy2(f, root / "usr" / "lib" / f.name)
+            files.append(f"usr/lib/{f.name}")
     shutil.copytree(ext / "usr" / "include" / multi, root / "usr" / "include")
     _kernel_headers(arch, root / "usr" / "include")
+    version = debs[0].name.split("_")[1]  # musl_1.2.3-1_arm64.deb: both come from source musl
+    return [{"source": "musl", "version": version, "files": sorted(files)}]
 
 
 # --- musl's source, with zig -------------------------------------------------------------------
