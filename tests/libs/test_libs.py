@@ -67,9 +67,13 @@ def test_the_facts_file_follows_the_recipe(monkeypatch: pytest.MonkeyPatch) -> N
     from muslwheel.libs.store import recipe_hash
 
     png = recipes.RECIPES["libpng"]
-    before = recipe_hash(png)
+    before = recipe_hash(png, "aarch64")
     monkeypatch.setitem(recipes.RECIPES, "zlib", replace(recipes.RECIPES["zlib"], options=("--const",)))
-    assert recipe_hash(png) != before
+    assert recipe_hash(png, "aarch64") != before
+    # an option for one arch changes that arch's prefixes only
+    monkeypatch.setitem(recipes.RECIPES, "libpng", replace(png, arch_options=(("s390x", ("--x",)),)))
+    assert recipe_hash(recipes.RECIPES["libpng"], "aarch64") == recipe_hash(png, "aarch64")
+    assert recipe_hash(recipes.RECIPES["libpng"], "s390x") != recipe_hash(png, "s390x")
 
 
 # --- the build systems, for real -------------------------------------------------------------------

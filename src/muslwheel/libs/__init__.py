@@ -59,6 +59,8 @@ class Recipe:
     proof_libs: tuple[str, ...]  #: its link flags (``-lz``)
     proof_expect: str  #: a line its output must contain
     options: tuple[str, ...] = ()  #: the build system's options
+    #: (arch, options) added on that arch only (so the other arches' prefixes stay current)
+    arch_options: tuple[tuple[str, tuple[str, ...]], ...] = ()
     depends: tuple[str, ...] = ()  #: recipes built first (their prefixes are searched)
     subdir: str = ""  #: where the build system starts, inside the source
     refuses: tuple[tuple[str, str], ...] = ()  #: (arch, why) it is not built for
@@ -69,9 +71,13 @@ class Recipe:
     def refusal(self, arch: str) -> str | None:
         return dict(self.refuses).get(arch)
 
-    def identity(self) -> dict[str, object]:
-        """What the recipe's hash covers: everything that changes what it builds."""
-        return {
+    def options_for(self, arch: str) -> tuple[str, ...]:
+        return self.options + dict(self.arch_options).get(arch, ())
+
+    def identity(self, arch: str) -> dict[str, object]:
+        """What the recipe's hash for *arch* covers: everything that changes what it builds there."""
+        extra = dict(self.arch_options).get(arch)
+        return ({"arch_options": list(extra)} if extra else {}) | {
             "name": self.name,
             "debian_source": self.debian_source,
             "version_prefix": self.version_prefix,

@@ -51,17 +51,19 @@ def prefix_dir(recipe: Recipe, arch: Arch, musl: str) -> Path:
     return libs_dir() / f"{recipe.name}-{recipe.version_prefix}-{arch.name}-musl{musl}"
 
 
-def recipe_hash(recipe: Recipe) -> str:
-    """The hash a prefix carries: the recipe, its dependencies' recipes, the room's version."""
+def recipe_hash(recipe: Recipe, arch: str) -> str:
+    """The hash a prefix for *arch* carries: the recipe (with its options for *arch*), its
+    dependencies' hashes, the room's version."""
     from . import get_recipe
 
-    data = {"room": ROOM, "recipe": recipe.identity(), "deps": [recipe_hash(get_recipe(d)) for d in recipe.depends]}
+    deps = [recipe_hash(get_recipe(d), arch) for d in recipe.depends]
+    data = {"room": ROOM, "recipe": recipe.identity(arch), "deps": deps}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def current(recipe: Recipe, arch: Arch, musl: str) -> Prefix | None:
     found = read_prefix(prefix_dir(recipe, arch, musl))
-    return found if found is not None and found.facts.get("recipe") == recipe_hash(recipe) else None
+    return found if found is not None and found.facts.get("recipe") == recipe_hash(recipe, arch.name) else None
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -258,7 +260,7 @@ def _build_one(
                 "debian_version": src.debian_version,
                 "arch": arch.name,
                 "musl": musl,
-                "recipe": recipe_hash(recipe),
+                "recipe": recipe_hash(recipe, arch.name),
                 "depends": list(recipe.depends),
                 "libraries": libraries,
             }

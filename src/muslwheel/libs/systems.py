@@ -67,6 +67,11 @@ class Context:
     jobs: int
     log: Path
 
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The recipe's options for this arch."""
+        return self.recipe.options_for(self.arch.name)
+
     def env(self) -> dict[str, str]:
         """The environment of every build command: the compilers, flags naming only the
         dependencies' prefixes, pkg-config reading only theirs."""
@@ -129,7 +134,7 @@ def autotools(ctx: Context) -> None:
             "--libdir=" + str(ctx.prefix / "lib"),
             "--enable-shared",
             "--enable-static",
-            *ctx.recipe.options,
+            *ctx.options,
         ]
     )
     _make(ctx)
@@ -139,7 +144,7 @@ def autotools(ctx: Context) -> None:
 def configure(ctx: Context) -> None:
     env = dict(ctx.env(), CHOST=ctx.arch.gnu_host, CFLAGS=f"{CFLAGS} -fPIC")
     env["LDSHARED"] = f"{ctx.tools.cc} -shared -Wl,-soname,libz.so.1,--version-script,zlib.map {LDFLAGS}"
-    ctx.run(["./configure", f"--prefix={ctx.prefix}", *ctx.recipe.options], env=env)
+    ctx.run(["./configure", f"--prefix={ctx.prefix}", *ctx.options], env=env)
     ctx.run(["make", f"-j{ctx.jobs}"], env=env)
     ctx.run(["make", "install", f"DESTDIR={ctx.stage}"], env=env)
 
@@ -171,7 +176,7 @@ def cmake(ctx: Context) -> None:
             "-DCMAKE_POSITION_INDEPENDENT_CODE=ON",
             "-DBUILD_SHARED_LIBS=ON",
             "-DBUILD_TESTING=OFF",
-            *ctx.recipe.options,
+            *ctx.options,
         ]
     )
     ctx.run(["cmake", "--build", str(build), "-j", str(ctx.jobs)])
@@ -194,7 +199,7 @@ def meson(ctx: Context) -> None:
             "--libdir=lib",
             "--buildtype=release",
             "-Ddefault_library=both",
-            *ctx.recipe.options,
+            *ctx.options,
         ]
     )
     ctx.run(["ninja", "-C", str(build), f"-j{ctx.jobs}"])
@@ -205,7 +210,7 @@ def make(ctx: Context) -> None:
     """The project's Makefile: the recipe's options are make's, with ``{prefix}`` and
     ``{stage}`` filled in; ``install`` last."""
     env = ctx.env()
-    opts = [o.format(prefix=ctx.prefix, stage=ctx.stage, jobs=ctx.jobs) for o in ctx.recipe.options]
+    opts = [o.format(prefix=ctx.prefix, stage=ctx.stage, jobs=ctx.jobs) for o in ctx.options]
     variables = [f"{k}={v}" for k, v in ctx.tools.make_vars().items()]
     ctx.run(["make", f"-j{ctx.jobs}", *variables, f"CFLAGS={CFLAGS} -fPIC", *opts], env=env)
     ctx.run(["make", *variables, f"CFLAGS={CFLAGS} -fPIC", *opts, "install"], env=env)
@@ -230,7 +235,7 @@ def openssl(ctx: Context) -> None:
             "no-tests",
             "no-docs",
             *asm,
-            *ctx.recipe.options,
+            *ctx.options,
             CFLAGS,
         ],
         env=env,
