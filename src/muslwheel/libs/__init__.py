@@ -56,7 +56,8 @@ class Recipe:
     libraries: tuple[str, ...]  #: shared libraries it must install, by file name in ``lib/`` (``libz.so``)
     headers: tuple[str, ...]  #: headers it must install, relative to ``include/``
     proof: str  #: a C program run under the target after the build
-    proof_libs: tuple[str, ...]  #: its link flags (``-lz``)
+    #: its compiler and link flags (``-lz``); ``{prefix}`` is the library's prefix, ``{<dependency>}`` a dependency's
+    proof_libs: tuple[str, ...]
     proof_expect: str  #: a line its output must contain
     options: tuple[str, ...] = ()  #: the build system's options
     #: (arch, options) added on that arch only (so the other arches' prefixes stay current)

@@ -341,7 +341,9 @@ def _prove(ctx: Context, tree: Path, kit: Kit) -> None:
     source.write_text(recipe.proof)
     dirs = [tree, *(d.path for d in ctx.deps)]
     flags = [f"-I{d / 'include'}" for d in dirs] + [f"-L{d / 'lib'}" for d in dirs]
-    ctx.run([str(ctx.tools.cc), "-O1", str(source), "-o", str(program), *flags, *recipe.proof_libs], cwd=ctx.work)
+    places = {"prefix": str(tree), **{d.name: str(d.path) for d in ctx.deps}}
+    own = [f.format(**places) for f in recipe.proof_libs]
+    ctx.run([str(ctx.tools.cc), "-O1", str(source), "-o", str(program), *flags, *own], cwd=ctx.work)
     command = [*kit.loader_command(), str(program)]
     env = dict(os.environ, LD_LIBRARY_PATH=":".join(str(d / "lib") for d in dirs))
     try:
