@@ -26,8 +26,10 @@ def make_wheel(
     files: Mapping[str, bytes | str],
     *,
     root_is_purelib: bool = False,
+    requires: Sequence[str] = (),
 ) -> Path:
-    """Write ``{name}-{version}-{tag}.whl`` into *dest*; *tags* are full ``py-abi-plat`` tags."""
+    """Write ``{name}-{version}-{tag}.whl`` into *dest*; *tags* are full ``py-abi-plat`` tags;
+    *requires*: its METADATA's ``Requires-Dist`` lines (with markers)."""
     tags = [tags] if isinstance(tags, str) else list(tags)
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
@@ -38,7 +40,9 @@ def make_wheel(
     )
     filename = f"{dist}-{version}-{'-'.join(compressed)}.whl"
     members: dict[str, bytes] = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
-    members[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
+    members[f"{info}/METADATA"] = metadata.encode()
     wheel_text = "Wheel-Version: 1.0\nGenerator: muslwheel-tests\n"
     wheel_text += f"Root-Is-Purelib: {'true' if root_is_purelib else 'false'}\n"
     wheel_text += "".join(f"Tag: {t}\n" for t in tags)

@@ -161,6 +161,15 @@ HEADLINES: list[tuple[str, str, list[str], str]] = [
         "{n} wheels: {c} crash on musl 1.2.3; no binary failure on 1.2.6 for {ok}, and after `repair` on 1.2.3 for {rep}",
     ),
     (
+        "`check --import` with a wheel's dependencies: pandas 2.2.3, x86_64 musl 1.2.6 kit",
+        "check_import_deps.txt",
+        [
+            r"^pandas alone \(--no-deps\): (?P<bc>[a-z-]+), (?P<b>\d+ of \d+)",
+            r"^pandas, its dependencies from the wheelhouse: (?P<ac>[a-z-]+), (?P<a>\d+ of \d+)",
+        ],
+        "alone: {bc}, {b} modules imported; with numpy, dateutil, pytz, tzdata, six installed by the proof: {ac}, {a}",
+    ),
+    (
         "kits: the bench set's musllinux wheels imported in every kit",
         "kits.txt",
         [r"^summary: FAILED (?P<f>\d+), imported (?P<i>\d+)", r"^all kits \(hard links once\) +(?P<mb>[\d.]+)"],
@@ -315,6 +324,7 @@ QUOTE: dict[str, list[str] | None] = {
         r"^repaired wheels",
         r"proven with libz",
     ],
+    "check_import_deps.txt": [r"^\$ muslwheel", r"^class: ", r"^  dependency ", r"^  \S+: crashed", r"^pandas"],
     "kits.txt": [
         r"^kits in ",
         r"^at the start: ",
@@ -375,7 +385,7 @@ free-threaded kits' (`h/ftkits` a9791e9, whose kit choice reads `3.13t`).""",
     ),
     (
         "check --import and the kits",
-        ["check_import.txt", "kits.txt", "kits-3.13t.txt"],
+        ["check_import.txt", "check_import_deps.txt", "kits.txt", "kits-3.13t.txt"],
         """Kits (2026-11-26, busy machine): 42 kits, 8 arches × musl 1.2.3 (6 arches) / 1.2.6 × CPython
 3.11.2 and 3.13.15, each CPython kit running zlib, ctypes (call and callback) and a zig-built C
 extension, natively or under qemu-user; the bench set's musllinux wheels imported in them. Of

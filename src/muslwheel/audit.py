@@ -32,7 +32,7 @@ from .arch import ARCHES, Arch, arch_of_elf, describe_machine
 from .distros import fails_on
 from .elf import ELFFile, parse_elf
 from .errors import ELFError
-from .hazards import hazards_of, is_glibc_only, not_musl_why
+from .hazards import hazards_of, is_glibc_only, not_musl_why, thread_stacks
 from .libc import MuslVersion, libc_family_of_interpreter
 from .policy import (
     Policy,
@@ -362,8 +362,8 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     """Judge a wheel from its name and its ELF members (wheel path -> parsed ELF).
 
     In phases: the wheel's arch; each member's facts (:class:`_Member`); each member's floor and
-    reasons; the libraries from outside; the wheel's libc; the tags it could claim; the tags
-    it claims, judged."""
+    reasons; its threads' stacks (warnings); the libraries from outside; the wheel's libc; the
+    tags it could claim; the tags it claims, judged."""
     claimed = sorted(wheel_name.platforms)
     if not elfs:
         return _pure_verdict(wheel_name, claimed)
@@ -394,6 +394,8 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
         reasons += _member_reasons(m)
         files.append(_file_report(m, file_floor, file_reasons, defined[m.path]))
     reasons += _suffix_reasons(wheel_name, members, files)
+    musl_elfs = {m.path: m.elf for m in members if m.libc != GLIBC}  # threads on musl's 128 KiB stack
+    reasons += [Reason(h.kind, h.why, WARNING, h.file, h.symbol, h.library) for h in thread_stacks(musl_elfs, loads)]
 
     # A glibc binary's needs (ld-linux-x86-64.so.2 …) are glibc's business: never "vendor it".
     external = sorted({n for f in files if f.path not in glibc_members for n in f.external})
@@ -785,3 +787,37 @@ def audit_wheel(path: str | Path | WheelSource) -> Verdict:
     finally:
         if collecting:
             gc.enable()
+
+
+@dataclass(frozen=True)
+class AuditedWheel:
+    """A wheel file read and judged once, passed along instead of its path: build audits the
+    wheel it repaired once, and its check (:func:`muslwheel.check.check_wheel`) and import proof
+    (:func:`muslwheel.check_import.wheel_modules`, :func:`~muslwheel.check_import.check_imports`)
+    take this value rather than read and audit the file again."""
+
+    path: Path
+    name: WheelName
+    members: tuple[str, ...]  #: every member's name, in the archive's order
+    elfs: Mapping[str, ELFFile]  #: the ELF members, parsed
+    data: Mapping[str, bytes]  #: the ELF members' bytes
+    verdict: Verdict
+
+    @classmethod
+    def read(cls, path: str | Path, *, keep_bytes: bool = True) -> AuditedWheel:
+        """Read, parse and audit the wheel file at *path* (WheelError/ELFError for bad input);
+        the ELF members' bytes are kept unless not *keep_bytes* (:attr:`data` is then empty)."""
+        with WheelFile(path) as wheel:
+            elfs, data = read_wheel_elfs(wheel, keep_bytes=keep_bytes)
+            members = tuple(m.filename for m in wheel.members)
+            return cls(Path(path), wheel.name, members, elfs, data, audit_elfs(wheel.name, elfs))
+
+    @classmethod
+    def of(cls, wheel: str | Path | AuditedWheel, *, keep_bytes: bool = True) -> AuditedWheel:
+        """*wheel* itself when it is audited already (and holds its ELF bytes, when they are
+        wanted), else :meth:`read` of it."""
+        if isinstance(wheel, AuditedWheel):
+            if not keep_bytes or len(wheel.data) == len(wheel.elfs):
+                return wheel
+            wheel = wheel.path
+        return cls.read(wheel, keep_bytes=keep_bytes)

@@ -24,28 +24,22 @@ check says so and rests on that static analysis alone.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .arch import Arch, get_arch
-from .audit import Verdict, audit_elfs, read_wheel_elfs
+from .audit import AuditedWheel, Verdict
 from .errors import MuslwheelError
 from .libc import MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
 from .qemu import runner as qemu_runner
 from .resolve import ELSEWHERE, LIBRARY
-from .root import MuslRoot, SearchDir
+from .root import LOADER_ERROR, LOADER_MISSING, LOADER_UNBOUND, MuslRoot
+from .sandbox import VIEW_DIR, root_view
 from .vocabulary import Libc
-from .wheelfile import WheelFile
-
-_MISSING = re.compile(r"Error loading shared library (\S+): (.*) \(needed by (.+)\)")
-_UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
-#: musl's ldso/dynlink.c reports every load and relocation error as "Error loading …" or
-#: "Error relocating …", then, in --list mode, exits 127 after listing
-_LOADER_ERROR = re.compile(r"Error (?:loading shared library|relocating) ")
 
 
 def signal_name(returncode: int) -> str:
@@ -64,7 +58,7 @@ def _unexplained_failure(returncode: int, output: str) -> tuple[str, str] | None
     last = (output.strip().splitlines() or ["(no output)"])[-1][:300]
     if returncode < 0:
         return f"killed by {signal_name(returncode)}", last
-    if returncode != 0 and not _LOADER_ERROR.search(output):
+    if returncode != 0 and not LOADER_ERROR.search(output):
         return f"exit status {returncode}", last
     return None
 
@@ -113,16 +107,20 @@ def _library_dirs(target: MuslRoot) -> list[str]:
     return list(target.system_dirs)
 
 
-def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
-    with WheelFile(path) as wheel:
-        elfs, data = read_wheel_elfs(wheel, keep_bytes=True)
-        verdict = audit_elfs(wheel.name, elfs)
+def check_wheel(path: Path | AuditedWheel, *, root: Path | None = None, sandbox: bool = True) -> CheckResult:
+    """Whether the wheel at *path* (or the wheel audited already) loads on *root*'s musl (None:
+    this host's). A root's loader runs where the root is ``/`` (:func:`muslwheel.sandbox.root_view`),
+    which needs bubblewrap: without it, :class:`~muslwheel.sandbox.SandboxUnavailable`, unless
+    not *sandbox*, when the loader runs on this host's paths (a note says so: a library the
+    root's reach only through an absolute RPATH is then this host's)."""
+    audited = AuditedWheel.of(path)
+    elfs, data, verdict = audited.elfs, audited.data, audited.verdict
     if not elfs:
-        result = CheckResult(Path(path).name, "any", None, None, "none", None, [])
+        result = CheckResult(audited.path.name, "any", None, None, "none", None, [])
         result.notes.append("pure wheel: no ELF members, it loads wherever Python does")
         return result
     if verdict.arch is None:
-        raise MuslwheelError(f"{Path(path).name}: no single musllinux architecture in this wheel")
+        raise MuslwheelError(f"{audited.path.name}: no single musllinux architecture in this wheel")
     arch = get_arch(verdict.arch)
     target = _musl_root(arch, root)
     loader = target.loader_file
@@ -130,7 +128,7 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     found = qemu_runner(arch) if loader is not None else None
     runner = list(found.command) if found is not None else None
     result = CheckResult(
-        Path(path).name,
+        audited.path.name,
         arch.name,
         str(target.musl) if target.musl else None,
         verdict.musl_min_version,
@@ -164,7 +162,12 @@ def check_wheel(path: Path, *, root: Path | None = None) -> CheckResult:
     if loader is not None and not os.access(loader, os.X_OK):
         raise MuslwheelError(f"{loader}: the target's musl loader is not executable (chmod +x to check with it)")
     result.method = "loader+qemu" if runner else "loader"
-    _run_loader(result, data, verdict, target, dirs, runner)
+    if root is not None and not sandbox:
+        result.notes.append(
+            "no sandbox: the root's loader ran on this host's paths (the links of its library "
+            "directories given the root's files)"
+        )
+    _run_loader(result, data, verdict, target, dirs, runner, sandbox)
     return result
 
 
@@ -197,56 +200,33 @@ def _version_problems(result: CheckResult, verdict: Verdict, target: MuslRoot) -
         )
 
 
-def _escapes(target: MuslRoot, directory: str, into: Path) -> bool:
-    """Links in *into* to the files of the root's *directory* that the host's kernel would follow
-    out of the root (``libfoo.so.1 -> /opt/foo/libfoo.so.1`` names the host's /opt), each to the
-    root's own file; whether there were any. Searched just before *directory*, they are what the
-    loader opens for those names, and *directory* gives it every other name as it is."""
-    host_dir = target.host_path(directory)
-    try:
-        links = sorted(e.name for e in os.scandir(host_dir) if e.is_symlink())
-    except OSError:
-        return False
-    any_ = False
-    for name in links:
-        try:
-            inside = target.host_file(SearchDir(directory), name)
-        except MuslwheelError:  # a symlink loop in the root: musl cannot open it either
-            continue
-        if os.path.realpath(host_dir / name) != os.path.realpath(inside):
-            into.mkdir(parents=True, exist_ok=True)
-            os.symlink(inside, into / name)
-            any_ = True
-    return any_
-
-
 def _run_loader(
     result: CheckResult,
-    data: dict[str, bytes],
+    data: Mapping[str, bytes],
     verdict: Verdict,
     target: MuslRoot,
     dirs: list[str],
     runner: list[str],
+    sandbox: bool = True,
 ) -> None:
     loader_file = target.loader_file
-    assert loader_file is not None
+    assert loader_file is not None and target.loader is not None
+    # A root's loader runs where the root is / (sandbox.root_view): every path it opens is the
+    # root's, its links followed inside it. Without the sandbox, it runs on this host's paths,
+    # given the root's files for the links of its directories that would lead out of it.
+    view = target.root is not None and sandbox
     with tempfile.TemporaryDirectory(prefix="muslwheel-check-") as tmp:
-        prefix = Path(tmp) / "prefix"
-        (prefix / "lib").mkdir(parents=True)
-        (prefix / "etc").mkdir()
-        loader = prefix / "lib" / target.arch.loader_name
-        os.symlink(loader_file.resolve(), loader)
-        searched: list[str] = []
+        work = Path(tmp)
+        sees = VIEW_DIR + "/work" if view else tmp  # the work directory as the loader sees it
         shadows: dict[str, Path] = {}  # a directory of links -> the root's directory it stands for
-        for i, d in enumerate(dirs):
-            host_dir = target.host_path(d)
-            fixes = Path(tmp) / "escapes" / str(i)
-            if target.root is not None and _escapes(target, d, fixes):
-                shadows[str(fixes)] = host_dir
-                searched.append(str(fixes))
-            searched.append(str(host_dir))
-        (prefix / "etc" / f"ld-musl-{target.arch.ldso_arch}.path").write_text("\n".join(searched) + "\n")
-        unpacked = Path(tmp) / "wheel"
+        if view:
+            searched, link_to = list(dirs), target.loader
+        else:
+            searched, shadows = target.host_search_dirs(dirs, work / "escapes")
+            link_to = str(loader_file.resolve())
+        link = target.loader_prefix(work / "prefix", searched, link_to)
+        loader = f"{sees}/{link.relative_to(work)}"
+        unpacked = work / "wheel"
         for name, raw in data.items():
             dest = unpacked / name  # member names were validated by WheelFile
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -255,10 +235,24 @@ def _run_loader(
 
         def named(path: str) -> str:
             """A path the loader printed, as the user knows it: a wheel member, or a root's file."""
-            if path.startswith(str(unpacked)):
-                return os.path.relpath(path, unpacked)
+            if path.startswith(f"{sees}/wheel"):
+                return os.path.relpath(path, f"{sees}/wheel")
             head, _, name = path.rpartition("/")
-            return str(shadows[head] / name) if head in shadows else path
+            if head in shadows:
+                return str(shadows[head] / name)
+            if view and path.startswith("/"):
+                try:
+                    return str(target.host_path(head or "/") / name)
+                except MuslwheelError:
+                    return path
+            return path
+
+        def command(member: str) -> list[str]:
+            argv = [loader, "--list", f"{sees}/wheel/{member}"]
+            if not view:
+                return [*runner, *argv]
+            assert target.root is not None
+            return root_view(target.root, argv, [(work, sees)], runner)
 
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         # One problem per library and symbol, however many members' loads run into it.
@@ -266,7 +260,7 @@ def _run_loader(
         for ld in verdict.loads.loads:
             name = ld.entry
             proc = subprocess.run(
-                [*runner, str(loader), "--list", str(unpacked / name)],
+                command(name),
                 capture_output=True,
                 text=True,
                 errors="replace",
@@ -275,8 +269,8 @@ def _run_loader(
             )
             found: list[Problem] = []
             for line in (proc.stderr + proc.stdout).splitlines():
-                m = _MISSING.search(line)
-                if m:
+                m = LOADER_MISSING.search(line)
+                if m and m.group(3) is not None:
                     # named by the object that needs it (the entry point, or a library it loads)
                     needer = named(m.group(3))
                     key = ("missing-library", m.group(1), needer)
@@ -284,7 +278,7 @@ def _run_loader(
                         seen.add(key)
                         found.append(Problem(needer, "missing-library", m.group(1), m.group(2)))
                     continue
-                m = _UNBOUND.search(line)
+                m = LOADER_UNBOUND.search(line)
                 if m and not is_interpreter_symbol(m.group(2)):
                     owner = named(m.group(1))
                     key = ("unbound-symbol", m.group(2), owner)

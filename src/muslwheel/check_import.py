@@ -15,9 +15,22 @@ gets one result:
 - ``binary-error``: the file is there but CPython refuses it (no ``PyInit_*``, a suffix this
   interpreter does not import, not an ELF object of its arch);
 - ``python-error``: the module's own Python code raised (a missing pure-Python dependency …);
-- ``timeout``.
+- ``timeout``;
+- ``missing-dependency``: it wants a dependency that has no wheel for the target (or could not be
+  had offline): not proven, and the dependency is named (:mod:`muslwheel.proofdeps`);
+- ``dependency-failed``: it failed because a dependency's own import crashed or failed to load
+  (imported again without that dependency, it fails for no binary reason): not proven, and the
+  dependency's failure is named.
 
-All but ``imported``, ``python-error`` and ``system-library`` are binary failures (exit status 1).
+All but ``imported``, ``python-error`` and the not-proven three (``system-library``,
+``missing-dependency``, ``dependency-failed``) are binary failures (exit status 1). Each result
+falls in one :class:`muslwheel.vocabulary.ImportClass` (``imported``, ``binary-failure``,
+``not-proven``, ``python-error``); a wheel's class is its worst module's.
+
+The wheels given together are installed together (one site, as a user installs them), with
+their dependencies (:mod:`muslwheel.proofdeps`) unless the caller says ``resolve=False``; each
+dependency's top-level packages are imported first, and reported beside the wheel, not as its
+verdict.
 
 The target is a :class:`MuslPython` (a kit, or build's installed musl CPython): a name, its
 arch, minor and musl, and the command that runs its interpreter. ``check --import``
@@ -49,25 +62,27 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .audit import AuditedWheel
 from .errors import MuslwheelError
 from .kits import Kit, find_kit
 from .kits.choice import KitNeeds, kit_fits, kit_needs, pythons_wanted
 from .kits.ondemand import kits_for_wheel
 from .policy import is_allowed_system_library
+from .proofdeps import DepsOptions, Missing, Resolution
 from .resolve import module_name
+from .root import LOADER_ERROR, LOADER_MISSING
 from .sandbox import Sandbox
 from .sandbox import room as sandbox_room
+from .vocabulary import ImportClass, Kind
 from .wheelfile import installed_path
 
 BINARY_FAILURES = ("crashed", "loader-error", "binary-error", "timeout")
 #: not the wheel's fault, but not proven either
-UNPROVEN = ("system-library",)
-_LOADER = re.compile(r"Error (?:loading shared library|relocating) [^\n]*")
-#: musl's ldso/dynlink.c: "Error loading shared library %s: %m (needed by %s)"
-_MISSING = re.compile(r"Error loading shared library ([^:\s]+): No such file or directory")
+UNPROVEN = ("system-library", "missing-dependency", "dependency-failed")
 _BINARY = re.compile(r"does not define module export function|invalid ELF header|Exec format error|wrong ELF class")
 
 #: runs inside the kit's CPython: argv = site directory, {extension module: its file}, modules;
@@ -127,14 +142,18 @@ class MuslPython:
     command: tuple[str, ...]  #: runs its interpreter here (through qemu-user for a foreign arch)
     reads: tuple[Path, ...] = ()  #: the directories it reads, made visible inside the sandbox
     kit: str | None = None  #: the kit's name, when it is one
+    #: the kit's root: the sandbox runs the interpreter in its view (:meth:`Sandbox.command`)
+    root: Path | None = None
+    runner: int = 0  #: how many leading items of :attr:`command` are qemu-user's
 
     @classmethod
     def of_kit(cls, kit: Kit) -> MuslPython:
         if kit.python is None:
             raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
         command = tuple(kit.python_command())
-        reads = (kit.directory, kit.root, *(Path(p) for p in kit.runner()))  # qemu too: it may live in ~/bin
-        return cls(kit.name, kit.arch, kit.python, kit.musl, command, reads, kit.name)
+        runner = kit.runner()
+        reads = (kit.directory, kit.root, *(Path(p) for p in runner))  # qemu too: it may live in ~/bin
+        return cls(kit.name, kit.arch, kit.python, kit.musl, command, reads, kit.name, kit.root, len(runner))
 
 
 @dataclass
@@ -147,6 +166,64 @@ class ModuleResult:
     @property
     def binary_failure(self) -> bool:
         return self.result in BINARY_FAILURES
+
+    @property
+    def klass(self) -> ImportClass:
+        """Its class: imported, a binary failure, not proven (the target lacks something), or
+        the module's own Python error."""
+        if self.result == "imported":
+            return ImportClass.IMPORTED
+        if self.result in UNPROVEN:
+            return ImportClass.NOT_PROVEN
+        if self.result == "python-error":
+            return ImportClass.PYTHON_ERROR
+        return ImportClass.BINARY_FAILURE
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "module": self.module,
+            "file": self.file,
+            "result": self.result,
+            "class": self.klass,
+            "detail": self.detail,
+        }
+
+
+#: a wheel's class is its worst module's, in this order
+_CLASS_ORDER = (ImportClass.BINARY_FAILURE, ImportClass.PYTHON_ERROR, ImportClass.NOT_PROVEN, ImportClass.IMPORTED)
+
+
+def worst_class(modules: list[ModuleResult]) -> ImportClass | None:
+    """The class of a set of modules: the worst of theirs (None for none)."""
+    classes = {m.klass for m in modules}
+    return next((c for c in _CLASS_ORDER if c in classes), None)
+
+
+@dataclass
+class DependencyProof:
+    """A dependency installed for the proof and its top-level packages' imports (not the
+    wheel's verdict)."""
+
+    name: str
+    version: str
+    wheel: str
+    required_by: str
+    modules: list[ModuleResult] = field(default_factory=list)
+
+    @property
+    def failure(self) -> ModuleResult | None:
+        """Its first module that crashed or failed to load, if any."""
+        return next((m for m in self.modules if m.binary_failure), None)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "wheel": self.wheel,
+            "required_by": self.required_by,
+            "class": worst_class(self.modules),
+            "modules": [m.to_json() for m in self.modules],
+        }
 
 
 @dataclass
@@ -171,6 +248,10 @@ class ImportReport:
     note: str = ""  #: why nothing was imported (a pure wheel); target is then ""
     sandboxed: bool = False  #: the wheel's code ran in :mod:`muslwheel.sandbox`
     test: TestRun | None = None
+    together: list[str] = field(default_factory=list)  #: the other given wheels installed beside it
+    dependencies: list[DependencyProof] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  #: ``needs X, no musllinux wheel for ARCH``
+    notes: list[str] = field(default_factory=list)  #: the audit's run-time warnings (thread stacks)
 
     @property
     def ok(self) -> bool:
@@ -178,8 +259,14 @@ class ImportReport:
 
     @property
     def not_proven(self) -> list[ModuleResult]:
-        """Modules the kit could not import for want of a system library (not the wheel's fault)."""
+        """Modules the target could not import for want of something (a system library, a
+        dependency, a dependency that works): not the wheel's fault."""
         return [m for m in self.modules if m.result in UNPROVEN]
+
+    @property
+    def klass(self) -> ImportClass | None:
+        """The wheel's class: its worst module's (None for a pure wheel's note)."""
+        return worst_class(self.modules)
 
     def summary(self) -> str:
         """``imports``, ``does NOT import``, or ``imports, but …`` when a module went unproven."""
@@ -188,11 +275,18 @@ class ImportReport:
         if not self.ok:
             return "does NOT import"
         if self.not_proven:
-            libs = sorted({m.detail.split(":", 1)[0] for m in self.not_proven})
-            return (
-                f"imports, but {len(self.not_proven)} module(s) not proven: the kit lacks "
-                f"{', '.join(libs)}, which the wheel may take from the system"
-            )
+            why = []
+            libs = sorted({m.detail.split(":", 1)[0] for m in self.not_proven if m.result == "system-library"})
+            if libs:
+                why.append(f"the kit lacks {', '.join(libs)}, which the wheel may take from the system")
+            if any(m.result == "missing-dependency" for m in self.not_proven):
+                why.append("; ".join(self.missing) or "a dependency is missing")
+            failed = [d for d in self.dependencies if d.failure is not None]
+            for d in failed:
+                bad = d.failure
+                assert bad is not None
+                why.append(f"its dependency {d.name} {d.version} {bad.result}: {bad.module}: {bad.detail}"[:300])
+            return f"imports, but {len(self.not_proven)} module(s) not proven: {'; '.join(why)}"
         return "imports"
 
     def to_json(self) -> dict[str, object]:
@@ -203,13 +297,16 @@ class ImportReport:
             "musl": self.musl,
             "python": self.python,
             "ok": self.ok,
+            "class": self.klass,
             "not_proven": [m.module for m in self.not_proven],
             "seconds": round(self.seconds, 2),
             "sandbox": self.sandboxed,
             **({"note": self.note} if self.note else {}),
-            "modules": [
-                {"module": m.module, "file": m.file, "result": m.result, "detail": m.detail} for m in self.modules
-            ],
+            **({"notes": self.notes} if self.notes else {}),
+            "modules": [m.to_json() for m in self.modules],
+            "together": self.together,
+            "dependencies": [d.to_json() for d in self.dependencies],
+            "missing_dependencies": self.missing,
             **({"test": {"ok": self.test.ok, "why": self.test.why, "last": self.test.last}} if self.test else {}),
         }
 
@@ -221,6 +318,7 @@ class WheelModules:
 
     extensions: dict[str, str]  #: dotted name -> wheel member
     top_levels: tuple[str, ...]
+    notes: tuple[str, ...] = ()  #: ``show``'s thread-stack warnings, which an import cannot rule out
 
     @property
     def names(self) -> list[str]:
@@ -228,29 +326,24 @@ class WheelModules:
         return [*self.extensions, *(t for t in self.top_levels if t not in self.extensions)]
 
 
-def wheel_modules(path: Path) -> WheelModules | None:
-    """The modules of the wheel at *path*; None for a wheel with no ELF member (nothing binary
-    to prove: it imports wherever Python does)."""
+def wheel_modules(path: Path | AuditedWheel) -> WheelModules | None:
+    """The modules of the wheel at *path* (or the wheel audited already); None for a wheel with
+    no ELF member (nothing binary to prove: it imports wherever Python does)."""
     return _read_wheel(path)[1]
 
 
-def _read_wheel(path: Path) -> tuple[KitNeeds | None, WheelModules | None]:
-    from .audit import audit_elfs, read_wheel_elfs
-    from .wheelfile import WheelFile
-
-    with WheelFile(path) as wheel:
-        elfs, _ = read_wheel_elfs(wheel)
-        names = [m.filename for m in wheel.members]
-        if not elfs:
-            return None, None
-        verdict = audit_elfs(wheel.name, elfs)
-        wheel_name = wheel.name
+def _read_wheel(path: Path | AuditedWheel) -> tuple[KitNeeds | None, WheelModules | None]:
+    audited = AuditedWheel.of(path, keep_bytes=False)
+    elfs, names, verdict, wheel_name = audited.elfs, list(audited.members), audited.verdict, audited.name
+    if not elfs:
+        return None, None
     extensions: dict[str, str] = {}
     for member in sorted(elfs):
         name = module_name(member, elfs[member])
         if name is not None:
             extensions.setdefault(name, member)
-    modules = WheelModules(extensions, _top_levels(names))
+    notes = tuple(f"{r.file}: {r.why}" for r in verdict.reasons if r.kind == Kind.THREAD_STACK)
+    modules = WheelModules(extensions, _top_levels(names), notes)
     if verdict.arch is None:
         return None, modules
     return kit_needs(wheel_name, verdict.arch, verdict.musl_min_version), modules
@@ -271,14 +364,20 @@ def _top_levels(names: list[str]) -> tuple[str, ...]:
 
 
 def check_imports(
-    wheels: list[Path],
+    wheels: Sequence[Path | AuditedWheel],
     kits: list[str] | None = None,
     *,
     timeout: float = 120.0,
     sandbox: bool = True,
     kit_build: bool = True,
+    deps: DepsOptions | None = None,
 ) -> list[ImportReport]:
     """Import every extension module and top-level package of each wheel in each kit.
+
+    The wheels are installed together (each wheel's site also holds the other given wheels of
+    other distributions that fit the kit, and the pure ones), with their dependencies for the
+    kit (:func:`muslwheel.proofdeps.resolve`, fetched by pip on the host before any wheel's code
+    runs) unless *deps* says ``resolve=False``.
 
     Every wheel and kit is checked before anything is imported: a wheel no kit can import (its
     Python has no kit that can be made, or none may be made: not *kit_build*; an explicit kit of
@@ -287,8 +386,9 @@ def check_imports(
     kit is made (:mod:`muslwheel.kits.ondemand`) unless not *kit_build*."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
     plan: list[tuple[Path, WheelModules | None, list[Kit]]] = []
-    for path in wheels:
-        needs, modules = _read_wheel(path)
+    for wheel in wheels:  # each read and audited once (or already)
+        path = wheel.path if isinstance(wheel, AuditedWheel) else wheel
+        needs, modules = _read_wheel(wheel)
         if modules is None:  # as `check` has it: nothing to load, it imports wherever Python does
             plan.append((path, None, []))
             continue
@@ -307,16 +407,74 @@ def check_imports(
                 )
         plan.append((path, modules, targets))
     room = sandbox_room(sandbox) if any(targets for _, _, targets in plan) else None
+    deps = deps if deps is not None else DepsOptions()
     reports = []
-    for path, modules, targets in plan:
-        if modules is None or room is None:
-            note = "pure wheel: no ELF members, nothing binary to import (it imports wherever Python does)"
-            reports.append(ImportReport(path.name, "", "any", "", "", note=note))
-            continue
-        reports.extend(
-            prove_import(path, MuslPython.of_kit(kit), modules, timeout=timeout, room=room) for kit in targets
-        )
+    with tempfile.TemporaryDirectory(prefix="muslwheel-deps-") as downloads:
+        # every resolution (pip, on the host, with the network) before any wheel's code runs
+        jobs: list[list[tuple[Kit, list[Path], Resolution | None]]] = []
+        resolved: dict[tuple[str, frozenset[Path]], Resolution] = {}
+        for path, modules, targets in plan:
+            jobs.append([])
+            for kit in targets if modules is not None and room is not None else []:
+                together = _together(path, kit, plan)
+                key = (kit.name, frozenset((path, *together)))
+                if deps.resolve and key not in resolved:
+                    where = Path(downloads) / str(len(resolved))
+                    resolved[key] = _dependencies(kit, [path, *together], deps, where)
+                jobs[-1].append((kit, together, resolved.get(key)))
+        for (path, modules, _), kits_ in zip(plan, jobs):
+            if modules is None or room is None:
+                note = "pure wheel: no ELF members, nothing binary to import (it imports wherever Python does)"
+                reports.append(ImportReport(path.name, "", "any", "", "", note=note))
+                continue
+            for kit, together, resolution in kits_:
+                proof = prove_import(
+                    path,
+                    MuslPython.of_kit(kit),
+                    modules,
+                    timeout=timeout,
+                    room=room,
+                    together=together,
+                    deps=resolution,
+                )
+                reports.append(proof)
     return reports
+
+
+def _dependencies(kit: Kit, wheels: list[Path], deps: DepsOptions, workdir: Path) -> Resolution:
+    """The dependencies of *wheels* for *kit* (its CPython's full version, when the kit records
+    it, for ``python_full_version`` markers)."""
+    from .kits.store import kit_meta
+    from .proofdeps import resolve
+
+    assert kit.python is not None
+    full = kit_meta(kit, "cpython_version")
+    return resolve(
+        wheels,
+        python=kit.python,
+        arch=kit.arch,
+        musl=kit.musl,
+        options=deps,
+        workdir=workdir,
+        full_version=full if isinstance(full, str) else None,
+    )
+
+
+def _together(path: Path, kit: Kit, plan: list[tuple[Path, WheelModules | None, list[Kit]]]) -> list[Path]:
+    """The other given wheels installed beside *path* in *kit*: the pure ones, and those whose
+    kits include *kit*; one wheel per distribution, never another of *path*'s own."""
+    from .proofdeps import canonical
+    from .wheelfile import parse_wheel_name
+
+    seen = {canonical(parse_wheel_name(path.name).distribution)}
+    out = []
+    for other, modules, targets in plan:
+        name = canonical(parse_wheel_name(other.name).distribution)
+        if name in seen or (modules is not None and all(k.name != kit.name for k in targets)):
+            continue
+        seen.add(name)
+        out.append(other)
+    return out
 
 
 def _install(path: Path, site: Path) -> None:
@@ -343,12 +501,16 @@ def prove_import(
     room: Sandbox | None = None,
     test: str | None = None,
     test_timeout: float = 600.0,
+    together: Sequence[Path] = (),
+    deps: Resolution | None = None,
 ) -> ImportReport:
     """The import proof of the wheel at *path* in *target*: installed into a throwaway directory,
     each extension module and top-level package imported in turn (each bounded by *timeout*),
     then *test* (Python code, build's ``--test``) run there, all inside *room* (default: the
     sandbox, :func:`muslwheel.sandbox.room`). *modules*: :func:`wheel_modules` of the wheel, if
-    the caller has it."""
+    the caller has it. *together*: other wheels installed beside it; *deps*: its dependencies
+    (:func:`muslwheel.proofdeps.resolve`), installed too, their top-level packages imported
+    first and reported beside the wheel's."""
     if room is None:
         room = sandbox_room(True)
     if modules is None:
@@ -357,13 +519,24 @@ def prove_import(
         with zipfile.ZipFile(path) as z:
             modules = WheelModules({}, _top_levels(z.namelist()))
     report = ImportReport(path.name, target.name, target.arch, target.musl, target.python, sandboxed=room.used)
+    report.together = [p.name for p in together]
+    dep_wheels = [d.wheel for d in deps.dependencies] if deps else []
+    if deps:
+        report.missing = [m.line() for m in deps.missing]
+    report.notes = list(modules.notes)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="muslwheel-import-") as tmp:
         work = Path(tmp)
         site = work / "site"
         site.mkdir()
         (work / "home").mkdir()
-        _install(path, site)
+        for wheel in (*dep_wheels, *together, path):  # the wheel's own files last: they win
+            _install(wheel, site)
+        dep_modules: list[tuple[str, list[str]]] = []
+        for wheel in dep_wheels:
+            with zipfile.ZipFile(wheel) as z:
+                tops = [t for t in _top_levels(z.namelist()) if t not in modules.names]
+            dep_modules.append((wheel.name, tops))
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": str(site),
@@ -374,18 +547,93 @@ def prove_import(
         }
         run = _Run(target, room, env, work)
         files = modules.extensions
-        todo = modules.names
+        first = list(dict.fromkeys(t for _, tops in dep_modules for t in tops))
+        todo = [*first, *modules.names]
         results: dict[str, ModuleResult] = {}
         while todo:
             results.update(_run_probe(run, todo, files, timeout))
             todo = [m for m in todo if m not in results]
         report.modules = [results[m] for m in modules.names]
-        for m in report.modules:  # paths as the wheel names them, not the throwaway directory's
-            m.detail = m.detail.replace(f"{site}/", "")
+        if deps:
+            for d in deps.dependencies:
+                tops = next(t for w, t in dep_modules if w == d.wheel.name)
+                report.dependencies.append(
+                    DependencyProof(d.name, d.version, d.wheel.name, d.required_by, [results[t] for t in tops])
+                )
+        for m in [*report.modules, *(m for d in report.dependencies for m in d.modules)]:
+            m.detail = m.detail.replace(f"{site}/", "")  # paths as the wheels name them
         if test is not None:
             report.test = _run_test(run, test, test_timeout)
+        explained = _without_failed_dependencies(run, report, deps, (*together, path), files, timeout)
+        _blame_dependencies(report, deps.missing if deps else [], explained)
     report.seconds = time.monotonic() - start
     return report
+
+
+_NO_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([^']+)'")
+#: failures a failed dependency explains (its crash, loader error or hang comes back in the
+#: process that imports it again)
+_DEPENDENCY_MAY_EXPLAIN = ("crashed", "loader-error", "timeout")
+
+
+def _without_failed_dependencies(
+    run: _Run,
+    report: ImportReport,
+    deps: Resolution | None,
+    given: Sequence[Path],
+    files: dict[str, str],
+    timeout: float,
+) -> set[str]:
+    """The wheel's modules whose crash, loader error or hang a failed dependency explains: with
+    the dependencies that failed taken out of the site, each module that failed so is imported
+    again; one that then fails for no binary reason (it cannot find the dependency) failed for
+    the dependency's sake, one that still fails is the wheel's own failure."""
+    failed = {d.wheel for d in report.dependencies if d.failure is not None}
+    suspects = [m.module for m in report.modules if m.result in _DEPENDENCY_MAY_EXPLAIN]
+    if not deps or not failed or not suspects:
+        return set()
+    site = Path(run.env["PYTHONPATH"])
+    keep: set[str] = set()
+    for wheel in given:  # files the given wheels install too stay
+        with zipfile.ZipFile(wheel) as z:
+            keep.update(installed_path(n) for n in z.namelist())
+    for d in deps.dependencies:
+        if d.wheel.name not in failed:
+            continue
+        with zipfile.ZipFile(d.wheel) as z:
+            for name in z.namelist():
+                dest = installed_path(name)
+                if dest and dest not in keep and not name.endswith("/") and (site / dest).is_file():
+                    (site / dest).unlink()
+    again: dict[str, ModuleResult] = {}
+    todo = suspects
+    while todo:
+        again.update(_run_probe(run, todo, files, timeout))
+        todo = [m for m in todo if m not in again]
+    return {m for m in suspects if not again[m].binary_failure}
+
+
+def _blame_dependencies(report: ImportReport, missing: list[Missing], explained: set[str]) -> None:
+    """Name the dependency behind a module's failure: one with no wheel for the target (the
+    module's import wanted a module nothing installed has), or one whose own import crashed or
+    failed to load when the module, imported without it, fails for no binary reason
+    (*explained*)."""
+    from .proofdeps import canonical
+
+    failed = [d for d in report.dependencies if d.failure is not None]
+    for m in report.modules:
+        gone = _NO_MODULE.match(m.detail) if m.result == "python-error" else None
+        if gone and missing:
+            wanted = canonical(gone.group(1).split(".")[0])
+            named = [x for x in missing if wanted == x.name or wanted in x.name.split("-")]
+            lines = [x.line() for x in (named or missing)]
+            m.result, m.detail = "missing-dependency", f"not proven: {'; '.join(lines)}"[:500]
+        elif failed and m.module in explained:
+            d = failed[0]
+            bad = d.failure
+            assert bad is not None
+            what = f"its dependency {d.name} {d.version} {bad.result}: {bad.module}: {bad.detail}"
+            m.result, m.detail = "dependency-failed", f"{what} (then this: {m.result}: {m.detail})"[:500]
 
 
 @dataclass(frozen=True)
@@ -398,7 +646,8 @@ class _Run:
     work: Path
 
     def argv(self, args: list[str]) -> list[str]:
-        return self.room.command([*self.target.command, *args], self.work, self.target.reads)
+        t = self.target
+        return self.room.command([*t.command, *args], self.work, t.reads, t.root, t.runner)
 
 
 def _run_test(run: _Run, code: str, timeout: float) -> TestRun:
@@ -516,11 +765,11 @@ def _run_probe(run: _Run, modules: list[str], files: dict[str, str], timeout: fl
 def _loader_failure(name: str, file: str | None, text: str) -> ModuleResult | None:
     """A loader error in *text*, if any: ``system-library`` when the library musl could not find
     is one the policy lets a wheel take from the system, else ``loader-error``."""
-    m = _LOADER.search(text)
+    m = LOADER_ERROR.search(text)
     if m is None:
         return None
     detail = m.group(0)[:500]
-    missing = _MISSING.search(text)
+    missing = next((f for f in LOADER_MISSING.finditer(text) if f.group(2) == "No such file or directory"), None)
     if missing and is_allowed_system_library(missing.group(1)):
         why = "a system library musllinux wheels may use (Alpine's base has it); this kit lacks it"
         return ModuleResult(name, file, "system-library", f"{missing.group(1)}: {why} ({detail})")

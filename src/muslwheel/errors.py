@@ -25,3 +25,8 @@ class DetectError(MuslwheelError):
 
 class TargetError(MuslwheelError, ValueError):
     """A target (tag, architecture, musl version, Python version) is malformed or unsupported."""
+
+
+class NoMuslLoader(DetectError):
+    """No musl loader here to work with: none in the root (or this system), none for the arch
+    asked, or several and no arch chosen. :class:`muslwheel.root.RootError` is one."""

@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Union
 
-from .arch import ARCHES, arch_of_elf, arch_of_loader_name, describe_machine, host_runs_natively
+from .arch import ARCHES, arch_of_elf, arch_of_loader_name, describe_machine, get_arch, host_runs_natively
 from .elf import ELFFile, is_elf, open_regular, read_elf, read_elf_headers, read_regular
-from .errors import DetectError, ELFError
+from .errors import DetectError, ELFError, NoMuslLoader
 from .vocabulary import Libc
 
 StrPath = Union[str, "os.PathLike[str]"]
@@ -197,6 +197,32 @@ def musl_loaders(root: StrPath | None) -> dict[str, str]:
     return {a.name: f"/lib/{p.name}" for p in sorted(lib.glob("ld-musl-*.so.1")) if (a := arch_of_loader_name(p.name))}
 
 
+def choose_loader(
+    root: StrPath | None, arch: str | None = None, *, default: str | None = None, present: bool = True
+) -> str:
+    """The arch whose musl loader to work with at *root* (None: this system): *arch* when given
+    (with *present*, its loader must be in ``/lib``), else *default* (the caller's own pick: this interpreter's
+    arch on this system), else the only loader in ``/lib``. The one choice of a target's loader
+    (:func:`detect_root`, :meth:`muslwheel.root.MuslRoot.choose` and ``check --root`` ask it);
+    :class:`~muslwheel.errors.NoMuslLoader` (one line) when there is none, or several and no arch.
+    """
+    where = str(root) if root is not None else "this system"
+    loaders = musl_loaders(root)
+    if arch is not None:
+        if arch not in ARCHES:
+            raise NoMuslLoader(f"unknown architecture {arch!r}")
+        if present and arch not in loaders:
+            raise NoMuslLoader(f"{where}: no musl loader for {arch} in /lib")
+        return arch
+    if default is not None:
+        return default
+    if len(loaders) == 1:
+        return next(iter(loaders))
+    if loaders:
+        raise NoMuslLoader(f"{where}: holds musl loaders for {', '.join(sorted(loaders))}: choose one with --arch")
+    raise NoMuslLoader(f"{where}: no musl loader (/lib/ld-musl-*.so.1)")
+
+
 def resolve_in_root(root: StrPath, path: str, *, max_links: int = 40) -> Path:
     """The real file that *path* names inside *root*, following symlinks without leaving it.
 
@@ -359,19 +385,9 @@ def detect_root(root: StrPath, *, arch: str | None = None) -> Detection:
             found = detect_executable(real, root=root_path)
             if arch is None or found.arch == arch:
                 return _with_how(found, "executable", f"the root's Python /{candidate}")
-    by_arch = musl_loaders(root_path)
-    if arch is not None:
-        if arch not in ARCHES:
-            raise DetectError(f"unknown architecture {arch!r}")
-        if arch not in by_arch:
-            raise DetectError(f"{root}: no musl loader for {arch} in /lib")
-        chosen = by_arch[arch]
-    elif len(by_arch) == 1:
-        chosen = next(iter(by_arch.values()))
-    elif not by_arch:
-        raise DetectError(f"{root}: no Python and no musl loader (/lib/ld-musl-*.so.1) in this root")
-    else:
-        raise DetectError(f"{root}: holds musl loaders for {', '.join(sorted(by_arch))}: choose one with --arch")
+    if arch is None and not musl_loaders(root_path):
+        raise NoMuslLoader(f"{root}: no Python and no musl loader (/lib/ld-musl-*.so.1) in this root")
+    chosen = f"/lib/{get_arch(choose_loader(root_path, arch)).loader_name}"
     return _detect_loader(root_path, chosen)
 
 

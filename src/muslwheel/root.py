@@ -22,6 +22,7 @@ target paths are this host's own. Nothing here runs a program.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -30,12 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
-from .arch import ARCHES, Arch, get_arch
+from .arch import Arch, get_arch
 from .elf import read_regular
-from .errors import MuslwheelError
+from .errors import MuslwheelError, NoMuslLoader
 from .libc import (
     MuslVersion,
     StrPath,
+    choose_loader,
     detect_interpreter,
     musl_loaders,
     musl_version_from_loader_bytes,
@@ -48,8 +50,24 @@ from .vocabulary import Libc
 DEFAULT_DIRS: tuple[str, ...] = ("/lib", "/usr/local/lib", "/usr/lib")
 
 
-class RootError(MuslwheelError):
-    """No musl target to work on (no loader in the root, or several and no arch chosen)."""
+class RootError(NoMuslLoader):
+    """No musl target to work on (no loader in the root, or several and no arch chosen): the one
+    error class of "no musl loader here" (:class:`muslwheel.errors.NoMuslLoader`), which
+    :func:`muslwheel.libc.detect_root` raises too."""
+
+
+# musl's loader's error lines, the one grammar check (--list) and the import proof (dlopen's
+# message in Python's ImportError) read. musl's ldso/dynlink.c writes them with error():
+#   "Error loading shared library %s: %m (needed by %s)"    a DT_NEEDED it could not load
+#   "Error loading shared library %s: %m"                   dlopen's own file
+#   "Error relocating %s: %s: symbol not found"             a symbol nothing loaded defines
+#   "Error relocating %s: unsupported relocation type %d"   and other relocation failures
+#: any of them (the whole line); in --list mode musl then exits 127 after listing
+LOADER_ERROR = re.compile(r"Error (?:loading shared library|relocating) [^\n]*")
+#: a library it could not load: (name, why: ``%m``'s text, the needer or None)
+LOADER_MISSING = re.compile(r"Error loading shared library (\S+): (.*?)(?: \(needed by (.+)\))?$", re.M)
+#: a symbol it could not bind: (the object, the symbol)
+LOADER_UNBOUND = re.compile(r"Error relocating (.+?): (\S+): symbol not found")
 
 
 def split_path_list(text: str) -> list[str]:
@@ -120,25 +138,15 @@ class MuslRoot:
         loader in ``/lib``. :class:`RootError` when there is none, or several and no *arch*.
         This system's ``LD_LIBRARY_PATH`` is searched first; a root's never is."""
         base = Path(root) if root is not None else None
-        loaders = musl_loaders(base)
-        if arch is not None:
-            if arch not in ARCHES:
-                raise RootError(f"unknown architecture {arch!r}")
-            chosen = arch
-        elif base is None:
-            d = detect_interpreter()  # this interpreter's arch, or the only musl here
-            chosen = d.arch if d.arch and (d.libc == Libc.MUSL or d.arch in loaders) else ""
-            if not chosen and len(loaders) == 1:
-                chosen = next(iter(loaders))
-        elif len(loaders) == 1:
-            chosen = next(iter(loaders))
-        else:
-            chosen = ""
-        if not chosen:
-            where = str(root) if root is not None else "this system"
-            if len(loaders) > 1:
-                raise RootError(f"{where}: musl loaders for {', '.join(sorted(loaders))}: choose one with arch")
-            raise RootError(f"{where}: no musl loader (/lib/ld-musl-*.so.1)")
+        default = None
+        if base is None and arch is None:
+            d = detect_interpreter()  # this interpreter's arch, when it is musl or has a loader here
+            if d.arch and (d.libc == Libc.MUSL or d.arch in musl_loaders(None)):
+                default = d.arch
+        try:
+            chosen = choose_loader(base, arch, default=default, present=False)
+        except NoMuslLoader as exc:
+            raise RootError(str(exc)) from None
         return cls.of(chosen, base, ld_library_path=env_library_path() if base is None else ())
 
     # --- paths --------------------------------------------------------------------------------
@@ -195,6 +203,86 @@ class MuslRoot:
         except OSError:
             return None
         return found[1] if found else None
+
+    def loader_prefix(self, prefix: Path, dirs: Sequence[str], loader: str) -> Path:
+        """Make *prefix* a private place to start the loader from, and return the loader's path
+        in it: ``PREFIX/lib/ld-musl-ARCH.so.1``, a link to *loader*, beside
+        ``PREFIX/etc/ld-musl-ARCH.path`` naming *dirs* (one a line). musl reads the path file
+        beside the name it was started as (``ldso/dynlink.c``: the name up to its last two
+        ``/``, then ``/etc/ld-musl-ARCH.path``), so started as that link it searches *dirs* and
+        nothing of its own. Safe to call again on the same *prefix* from another process (each
+        file is replaced whole, and only when it changed): a kit's ``run/`` is one."""
+        link = prefix / "lib" / self.arch.loader_name
+        if not link.is_symlink() or os.readlink(link) != loader:
+            link.parent.mkdir(parents=True, exist_ok=True)
+            tmp = link.with_name(link.name + f".{os.getpid()}")
+            if tmp.is_symlink():
+                tmp.unlink()
+            os.symlink(loader, tmp)
+            os.replace(tmp, link)
+        path_file = prefix / "etc" / f"ld-musl-{self.arch.ldso_arch}.path"
+        text = "".join(f"{d}\n" for d in dirs)
+        try:
+            unchanged = path_file.read_text() == text
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            path_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path_file.with_name(path_file.name + f".{os.getpid()}.tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path_file)
+        return link
+
+    def host_search_dirs(self, dirs: Sequence[str], shadows: Path) -> tuple[list[str], dict[str, Path]]:
+        """*dirs* (the target's) as a loader run on this host's paths must be given them: each
+        directory on this host, preceded, for a root, by a directory under *shadows* of links to
+        the root's own files for the links in it that this host's kernel would follow out of the
+        root (``libfoo.so.1 -> /opt/foo/libfoo.so.1`` names the host's /opt). Searched just
+        before, they are what the loader opens for those names. Returns the list and, for each
+        shadow directory, the root's directory it stands for. Not a root's view: a library the
+        root reaches only through an absolute RPATH is still this host's (that takes
+        :func:`muslwheel.sandbox.root_view`)."""
+        searched: list[str] = []
+        stands_for: dict[str, Path] = {}
+        for i, d in enumerate(dirs):
+            host_dir = self.host_path(d)
+            fixes = shadows / str(i)
+            if self.root is not None and self._shadow_links(d, fixes):
+                stands_for[str(fixes)] = host_dir
+                searched.append(str(fixes))
+            searched.append(str(host_dir))
+        return searched, stands_for
+
+    def _shadow_links(self, directory: str, into: Path) -> bool:
+        """Links in *into* to the root's files for the links of its *directory* that lead out
+        of the root on this host; whether there were any."""
+        host_dir = self.host_path(directory)
+        try:
+            links = sorted(e.name for e in os.scandir(host_dir) if e.is_symlink())
+        except OSError:
+            return False
+        wanted: set[str] = set()
+        for name in links:
+            try:
+                inside = self.host_file(SearchDir(directory), name)
+            except MuslwheelError:  # a symlink loop in the root: musl cannot open it either
+                continue
+            if os.path.realpath(host_dir / name) != os.path.realpath(inside):
+                into.mkdir(parents=True, exist_ok=True)
+                link = into / name
+                if not link.is_symlink() or os.readlink(link) != str(inside):
+                    tmp = link.with_name(f".{name}.{os.getpid()}")
+                    if tmp.is_symlink():
+                        tmp.unlink()
+                    os.symlink(inside, tmp)
+                    os.replace(tmp, link)
+                wanted.add(name)
+        if into.is_dir():  # a link made for a name the root no longer links out (a kit's run/ stays)
+            for entry in os.scandir(into):
+                if entry.name not in wanted and not entry.name.startswith("."):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+        return bool(wanted)
 
     # --- where the loader looks ---------------------------------------------------------------
     @property

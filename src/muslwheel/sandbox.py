@@ -26,6 +26,12 @@ under exactly these options succeeds). Where it does not, :func:`room` refuses w
 (the CLI exits 2) unless the caller asked for no sandbox (``--no-sandbox``, ``sandbox=False``):
 code the user has not read never runs unconfined by default.
 
+The same tool gives ``check --root`` a root's own view (:func:`root_view`): the root's loader
+runs where the root is ``/``, so the kernel follows every link and RPATH inside the root, as a
+chroot would and as :class:`muslwheel.root.MuslRoot` maps paths for find-library and repair. A
+kit's interpreter runs in its root's view too (:meth:`Sandbox.command` with ``root``), with the
+kit's directory and the throwaway directory bound at their own paths instead of the host's ``/``.
+
 What it does not do: Unix sockets elsewhere on the host (outside ``/run``, ``/tmp`` and the home
 directories) stay reachable; the wheel can read the rest of the host's files and burn CPU until
 the timeout; and its report travels on the same output as its own prints, so a hostile wheel can
@@ -65,11 +71,23 @@ class Sandbox:
     def used(self) -> bool:
         return self.bwrap is not None
 
-    def command(self, argv: Sequence[str], workdir: Path, reads: Sequence[Path] = ()) -> list[str]:
+    def command(
+        self, argv: Sequence[str], workdir: Path, reads: Sequence[Path] = (), root: Path | None = None, runner: int = 0
+    ) -> list[str]:
         """*argv* as this room runs it: *workdir* read-write (and the working directory), *reads*
-        visible read-only, the rest as the module docstring says. Bare: *argv* unchanged."""
+        visible read-only, the rest as the module docstring says. Bare: *argv* unchanged.
+
+        With *root* (a kit's), the room is that root's own view (:func:`root_view`: its links
+        and RPATHs followed inside it) with *workdir* and *reads* bound at their own paths and a
+        fresh ``/tmp``; the first *runner* items of *argv* are the program that runs it
+        (qemu-user). A root whose top-level entries those paths would land in (its ``/root``
+        for a cache in ``/root/.cache``) cannot hold them: the host's view is taken then."""
         if self.bwrap is None:
             return list(argv)
+        if root is not None:
+            viewed = _in_root(self.bwrap, root, argv, workdir, reads, runner)
+            if viewed is not None:
+                return viewed
         return [self.bwrap, *_options(workdir, reads), "--", *argv]
 
     def returncode(self, code: int | None) -> int | None:
@@ -135,6 +153,120 @@ def _options(workdir: Path, reads: Sequence[Path]) -> list[str]:
     work = os.path.realpath(workdir)
     out += ["--bind", work, work, "--chdir", work]
     return out
+
+
+#: the private top-level directory of a root view: muslwheel's own files, never the root's
+VIEW_DIR = "/.muslwheel"
+#: a root's top-level entries a view never takes from it (made fresh, or muslwheel's own)
+_VIEW_OWN = ("dev", "proc", VIEW_DIR[1:])
+
+
+def root_view(
+    root: Path, argv: Sequence[str], binds: Sequence[tuple[Path, str]] = (), runner: Sequence[str] = ()
+) -> list[str]:
+    """*argv* run where *root* is ``/``: the root's top-level entries (its directories and files
+    bound read-only, its top-level links made again as they are) over bubblewrap's empty root,
+    with a fresh ``/dev`` and ``/proc``, and nothing of this host but *binds* (a host path and
+    where the view shows it, read-only, under :data:`VIEW_DIR`) and the program *runner* names
+    (qemu-user, with its own libraries when it is not static: :func:`_program_in_view`), which
+    runs *argv*. Every path is then resolved by the kernel inside the root, as a chroot would:
+    ``ROOT/usr/lib/libdep.so.1 -> /opt/vendor/libdep.so.1`` is the root's ``/opt/vendor``.
+    Every namespace is unshared and every capability dropped, as in :func:`room`. Raises
+    :class:`SandboxUnavailable` (one line) when the host cannot run bubblewrap."""
+    reason = why_not()
+    if reason is not None:
+        raise SandboxUnavailable(
+            f"cannot show {root} to its loader as its own / here ({reason}): its links would be "
+            "followed on this host; install bubblewrap and allow user namespaces"
+        )
+    bwrap = shutil.which("bwrap")
+    assert bwrap is not None
+    out = [bwrap, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    out += _root_entries(root, _VIEW_OWN)
+    prefix: list[str] = []
+    if runner:
+        program_binds, prefix = _program_in_view(runner[0])
+        binds = [*binds, *program_binds]
+        prefix += list(runner[1:])
+    for src, dest in binds:
+        assert dest.startswith(VIEW_DIR + "/"), dest
+        out += ["--ro-bind", os.path.realpath(src), dest]
+    return [*out, "--chdir", "/", "--", *prefix, *argv]
+
+
+def _root_entries(root: Path, skip: Sequence[str]) -> list[str]:
+    """bwrap's options that make *root*'s top-level entries ``/``'s (but *skip*): its
+    directories and files bound read-only, its links made again as they are; then a fresh
+    ``/dev`` and ``/proc``."""
+    out: list[str] = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.name in skip:
+            continue
+        if entry.is_symlink():
+            out += ["--symlink", os.readlink(entry.path), f"/{entry.name}"]
+        elif entry.is_dir() or entry.is_file():
+            out += ["--ro-bind", entry.path, f"/{entry.name}"]
+    return [*out, "--dev", "/dev", "--proc", "/proc"]
+
+
+def _in_root(
+    bwrap: str, root: Path, argv: Sequence[str], workdir: Path, reads: Sequence[Path], runner: int
+) -> list[str] | None:
+    """The room of :meth:`Sandbox.command` over *root*'s view; None when a path it must bind
+    at its own place would land inside one of the root's top-level entries."""
+    program = set(argv[:runner])
+    work = os.path.realpath(workdir)
+    bound = sorted(
+        {os.path.realpath(p) for p in reads if str(p) not in program and os.path.exists(p)} - {"/"},
+        key=lambda p: (p.count("/"), p),
+    )
+    skip = (*_VIEW_OWN, "tmp")
+    taken = {e.name for e in os.scandir(root)} - set(skip)
+    if any(p.split("/")[1] in taken for p in (work, *bound)):
+        return None
+    out = [bwrap, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    out += [*_root_entries(root, skip), "--tmpfs", "/tmp"]
+    prefix: list[str] = []
+    if runner:
+        binds, prefix = _program_in_view(argv[0])
+        prefix += list(argv[1:runner])
+        for src, dest in binds:
+            out += ["--ro-bind", str(src), dest]
+    for p in bound:
+        out += ["--ro-bind", p, p]
+    return [*out, "--bind", work, work, "--chdir", work, "--", *prefix, *argv[runner:]]
+
+
+@functools.cache
+def _program_in_view(program: str) -> tuple[list[tuple[Path, str]], list[str]]:
+    """A program of this host (qemu-user) as a root view runs it: (its binds, its command
+    prefix). A static one is bound alone; a dynamic one is started by its own loader, bound
+    too, with its libraries' directories (as the loader lists them) as ``--library-path``: the
+    root's ``/lib`` is not this host's."""
+    from .elf import read_elf_headers
+
+    real = os.path.realpath(program)
+    where = f"{VIEW_DIR}/host"
+    binds: list[tuple[Path, str]] = [(Path(real), f"{where}/{os.path.basename(real)}")]
+    interpreter = read_elf_headers(real).interpreter
+    if interpreter is None:
+        return binds, [binds[0][1]]
+    loader = os.path.realpath(interpreter)
+    listed = subprocess.run(
+        [loader, "--list", real], capture_output=True, text=True, errors="replace", timeout=60, check=False
+    )
+    dirs: list[str] = []
+    for line in listed.stdout.splitlines():
+        _, arrow, rest = line.partition("=> ")
+        path = rest.split(" (", 1)[0].strip() if arrow else ""
+        if path.startswith("/"):
+            d = os.path.realpath(os.path.dirname(path))
+            if d not in dirs:
+                dirs.append(d)
+    binds.append((Path(loader), f"{where}/{os.path.basename(loader)}"))
+    binds += [(Path(d), f"{where}/lib{i}") for i, d in enumerate(dirs)]
+    library_path = ":".join(f"{where}/lib{i}" for i in range(len(dirs)))
+    return binds, [binds[1][1], "--library-path", library_path, binds[0][1]]
 
 
 def _under(path: str, directory: str) -> bool:

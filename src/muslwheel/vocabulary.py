@@ -62,3 +62,13 @@ class Kind(_Word):
     GLIBC_SYMBOL = "glibc-symbol"  #: an import only glibc exports
     INITIAL_EXEC_TLS = "initial-exec-tls"  #: initial-exec TLS in an object loaded at run time
     LIBPYTHON = "libpython"  #: a DT_NEEDED on libpython
+    THREAD_STACK = "thread-stack"  #: threads started on musl's 128 KiB default stack (a warning)
+
+
+class ImportClass(_Word):
+    """What the import proof of a module (or a wheel: its worst module) says, in four classes."""
+
+    IMPORTED = "imported"
+    BINARY_FAILURE = "binary-failure"  #: crashed, loader error, binary error, timeout: the wheel's binaries
+    NOT_PROVEN = "not-proven"  #: the target lacks something: a system library, a dependency (or a working one)
+    PYTHON_ERROR = "python-error"  #: the wheel's own Python code raised

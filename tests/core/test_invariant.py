@@ -42,8 +42,10 @@ def test_real_numpy_and_scipy_are_honest_need_no_graft_and_load_with_musls_loade
     v = json.loads(shown.stdout)
     assert shown.returncode == 0 and v["honest"] and v["tag"] == "musllinux_1_2_x86_64", v["reasons"]
     assert v["external_libs"] == [] and not [r for r in v["reasons"] if r["severity"] == "error"]
-    (warning,) = [r for r in v["reasons"] if r["severity"] == "warning"]
+    (warning,) = [r for r in v["reasons"] if r["severity"] == "warning" and r["kind"] != "thread-stack"]
     assert "DT_RELR" in warning["why"] and "fails on musl 1.2.0–1.2.3" in warning["why"]
+    # and a warning, not an error: their OpenBLAS starts its threads on musl's 128 KiB default stack
+    assert any(r["kind"] == "thread-stack" and "openblas" in r["file"] for r in v["reasons"])
     std = next(f for f in v["files"] if f["path"] == f"{name}.libs/libstdc++-5d72f927.so.6.0.33")
     assert std["role"] == "library" and std["loaded_by"] and std["external_libs"] == []
     assert {r["needed"]: r.get("path") for r in std["resolved"]}["libgcc_s-0cd532bd.so.1"] == (

@@ -322,3 +322,129 @@ def test_a_loader_run_that_fails_without_musls_words_is_not_loads(
     result = check.check_wheel(wheel)
     assert not result.loads
     assert [(p.file, p.kind, p.subject) for p in result.problems] == [("use/libuse.so", "loader-failed", said)]
+
+
+# --- (c) the root's loader sees the root as / (sandbox.root_view) ---------------------------------
+
+DEP_C = "int dep(int x) { return x * 3; }\n"
+VND_C = "int vnd(int x) { return x - 2; }\n"
+MID_C = "int vnd(int);\nint mid(int x) { return vnd(x) + 1; }\n"
+TOP_C = "int mid(int);\nint dep(int);\nint top(int x) { return mid(x) + dep(x); }\n"
+
+
+def _vendor_root(toolchain: Toolchain, tmp: Path, arch: str) -> tuple[Path, Path, Path, Path]:
+    """A musl root of *arch* (Debian's loader at /lib) whose ``/usr/lib/libdep.so.1`` is an absolute
+    link to ``/opt/vendor/libdep.so.1``, and whose ``/usr/lib/libmid.so.1`` needs libvnd.so.1 from
+    ``/opt/vendor`` by an absolute RUNPATH (as a vendor's library is often linked): this host has
+    no ``/opt/vendor``, so neither is reached on its paths. Returns the root, its real
+    libdep.so.1 and libvnd.so.1, and a wheel whose library needs libmid.so.1 and libdep.so.1."""
+    assert not Path("/opt/vendor").exists()
+    info = ARCHES[arch]
+    root = tmp / f"root-{arch}"
+    _file(root, f"/lib/{info.loader_name}", Path(os.path.realpath(loader_for(arch))).read_bytes()).chmod(0o755)
+    build = tmp / "build"
+    build.mkdir()
+    dep = toolchain.build(arch, build / "libdep.so.1", [write_c(build / "dep.c", DEP_C)], shared=True)
+    vnd = toolchain.build(arch, build / "libvnd.so.1", [write_c(build / "vnd.c", VND_C)], shared=True)
+    mid = toolchain.build(
+        arch,
+        build / "libmid.so.1",
+        [write_c(build / "mid.c", MID_C)],
+        shared=True,
+        args=[str(vnd), "-Wl,-rpath,/opt/vendor"],
+    )
+    top = toolchain.build(
+        arch, build / "libtop.so", [write_c(build / "top.c", TOP_C)], shared=True, args=[str(mid), str(dep)]
+    )
+    real_dep = _file(root, "/opt/vendor/libdep.so.1", dep.read_bytes())
+    real_vnd = _file(root, "/opt/vendor/libvnd.so.1", vnd.read_bytes())
+    _link(root, "/usr/lib/libdep.so.1", "/opt/vendor/libdep.so.1")
+    _file(root, "/usr/lib/libmid.so.1", mid.read_bytes())
+    dist = tmp / "dist"
+    dist.mkdir()
+    wheel = make_wheel(dist, "top", "1.0", f"py3-none-linux_{arch}", {"top/libtop.so": top.read_bytes()})
+    return root, real_dep, real_vnd, wheel
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])  # natively, and under qemu-user
+def test_check_sees_the_roots_links_as_the_root_does(toolchain: Toolchain, tmp_path: Path, arch: str) -> None:
+    """find-library and repair --root follow a root's links inside it; check runs musl's real
+    loader, which followed them on this host: libvnd.so.1 (from /opt/vendor) was not found."""
+    runner_for(arch)
+    root, dep, vnd, wheel = _vendor_root(toolchain, tmp_path, arch)
+    found = json.loads(
+        run_ok([*muslwheel_cmd(), "find-library", "--json", "dep", "--root", root], env=checkout_env()).stdout
+    )
+    assert found["host_path"] == str(dep)
+    proc = run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env())
+    checked = json.loads(proc.stdout)
+    assert proc.returncode == 0 and checked["loads"], checked
+    assert checked["method"] == ("loader" if arch == "x86_64" else "loader+qemu")
+    assert checked["library_dirs"] == [str(root / d.lstrip("/")) for d in DEFAULT_DIRS]
+    # the root without one file, then the other: the check fails, naming each needer as the
+    # user knows it (a wheel member; a root's file as a path of this host)
+    vnd.unlink()
+    failed = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout)
+    problems = [(p["kind"], p["subject"], p["file"]) for p in failed["problems"]]
+    assert not failed["loads"] and ("missing-library", "libvnd.so.1", str(root / "usr/lib/libmid.so.1")) in problems
+    dep.unlink()
+    failed = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", root, wheel], env=checkout_env()).stdout)
+    problems = [(p["kind"], p["subject"], p["file"]) for p in failed["problems"]]
+    assert ("missing-library", "libdep.so.1", "top/libtop.so") in problems
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])  # natively, and under qemu-user
+def test_a_kits_interpreter_command_finds_the_roots_linked_file(
+    toolchain: Toolchain, tmp_path: Path, arch: str
+) -> None:
+    """A kit's commands (its CPython for check --import, build's import and --test) start the
+    kit's loader from KIT/run, whose path file names the root's directories on this host: a
+    library there that is an absolute link into the root (``libdep.so.1 -> /opt/vendor/…``) was
+    followed on this host and not found."""
+    from muslwheel.kits import read_kit
+
+    runner_for(arch)
+    root, dep, _, _ = _vendor_root(toolchain, tmp_path, arch)
+    use = toolchain.build(
+        arch,
+        tmp_path / "libuse.so",
+        [write_c(tmp_path / "use.c", "int dep(int);\nint use(int x) { return dep(x); }\n")],
+        shared=True,
+        args=[str(dep)],
+    )
+    kit_dir = root.parent / "kit"
+    kit_dir.mkdir()
+    root.rename(kit_dir / "root")
+    (kit_dir / "kit.json").write_text(json.dumps({"name": "k", "arch": arch, "musl": "1.2.3", "python": None}))
+    kit = read_kit(kit_dir)
+    proc = run([*kit.loader_command(), "--list", use])
+    assert proc.returncode == 0, proc.stderr
+    assert "libdep.so.1 => " in proc.stdout
+    # the root's link gone (its file stays in /opt/vendor, which musl does not search): KIT/run
+    # must not keep finding it
+    (kit.root / "usr/lib/libdep.so.1").unlink()
+    assert "libdep.so.1" in run([*kit.loader_command(), "--list", use]).stderr
+
+
+def test_check_root_without_bubblewrap_stops_or_says_it_ran_on_this_hosts_paths(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """Where bubblewrap cannot run, check --root stops with one line (it would follow the root's
+    links on this host: a silent wrong answer); build's check stage with --no-sandbox runs the
+    loader on this host's paths, the root's files given for its directories' links, and says so."""
+    from muslwheel.check import check_wheel
+
+    root, _, real, wheel = _musl_root(toolchain, tmp_path, "file")
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    proc = run([*muslwheel_cmd(), "check", "--root", root, wheel], env={**checkout_env(), "PATH": str(empty)})
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    assert proc.stderr == (
+        f"muslwheel: error: cannot show {root} to its loader as its own / here (bubblewrap (bwrap) is not "
+        "installed): its links would be followed on this host; install bubblewrap and allow user namespaces\n"
+    )
+    bare = check_wheel(wheel, root=root, sandbox=False)
+    assert bare.loads and bare.method == "loader"
+    assert any(n.startswith("no sandbox: the root's loader ran on this host's paths") for n in bare.notes)
+    real.unlink()
+    assert not check_wheel(wheel, root=root, sandbox=False).loads

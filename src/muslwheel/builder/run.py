@@ -382,16 +382,18 @@ def _repair(built: Path, out_dir: Path, tc: Toolchain, result: TargetResult) -> 
 def check_and_import(result: TargetResult, options: BuildOptions) -> None:
     """Build's check stage for a built and repaired wheel: musl's loader, then the import proof
     and ``--test`` in the target's CPython (when it runs here). BuildError on a failure."""
+    from ..audit import AuditedWheel
     from ..check import check_wheel
     from ..check_import import prove_import, wheel_modules
 
     assert result.wheel is not None
     target = result.target
-    modules = wheel_modules(result.wheel)
+    audited = AuditedWheel.read(result.wheel)  # once: the loader check and the import take it
+    modules = wheel_modules(audited)
     if modules is None:
         result.check = "pure"
         return
-    checked = check_wheel(result.wheel, root=target.root)
+    checked = check_wheel(audited, root=target.root, sandbox=options.sandbox)
     result.check = checked.method
     if not checked.loads:
         first = checked.problems[0]

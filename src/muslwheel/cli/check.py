@@ -15,6 +15,15 @@ def run(args: argparse.Namespace) -> int:
         raise MuslwheelError("--kit goes with --import (for the loader check, give the kit's root as --root)")
     if args.no_sandbox:
         raise MuslwheelError("--no-sandbox goes with --import (the loader check runs none of the wheel's code)")
+    for given, flag in (
+        (args.no_deps, "--no-deps"),
+        (args.extra, "--extra"),
+        (args.find_links, "--find-links"),
+        (args.no_index, "--no-index"),
+        (args.offline, "--offline"),
+    ):
+        if given:
+            raise MuslwheelError(f"{flag} goes with --import (the loader check installs no dependencies)")
     if len(args.wheels) != 1:
         raise MuslwheelError("check takes one wheel (or several with --import)")
     from ..check import check_wheel
@@ -40,15 +49,33 @@ def run(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from ..check_import import check_imports
+    from ..proofdeps import DepsOptions
 
     if args.root:
         raise MuslwheelError("--import runs in a kit: give --kit NAME-or-ROOT instead of --root")
+    if args.no_deps and (args.extra or args.find_links or args.no_index or args.offline):
+        raise MuslwheelError(
+            "--no-deps installs no dependencies: --extra, --find-links, --no-index and --offline need them"
+        )
+    if args.no_index and not args.find_links:
+        raise MuslwheelError("--no-index takes dependencies only from --find-links DIR: give one")
+    for d in args.find_links or ():
+        if not Path(d).is_dir():
+            raise MuslwheelError(f"--find-links {d}: not a directory")
+    deps = DepsOptions(
+        resolve=not args.no_deps,
+        extras=tuple(args.extra or ()),
+        find_links=tuple(Path(d).resolve() for d in args.find_links or ()),
+        no_index=args.no_index,
+        offline=args.offline,
+    )
     reports = check_imports(
         [Path(w) for w in args.wheels],
         args.kit or None,
         timeout=args.timeout,
         sandbox=not args.no_sandbox,
         kit_build=not args.no_kit_build,
+        deps=deps,
     )
     if args.json:
         print_json([r.to_json() for r in reports])
@@ -62,6 +89,14 @@ def run_import(args: argparse.Namespace) -> int:
             for m in r.modules:
                 where = f" ({m.file})" if m.file else ""
                 print(f"  {m.result:13} {m.module}{where}{': ' + m.detail if m.detail else ''}")
+            for line in r.missing:
+                print(f"  not proven: {line}")
+            for d in r.dependencies:
+                bad = d.failure
+                state = f"{bad.result}: {bad.module}: {bad.detail}" if bad else "installed"
+                print(f"  dependency {d.name} {d.version} ({d.wheel}): {state}")
+            for note in r.notes:
+                print(f"  note: {note}")
     return 0 if all(r.ok for r in reports) else 1
 
 
@@ -98,6 +133,34 @@ def register(sub: Subparsers) -> None:
         "--no-kit-build",
         action="store_true",
         help="with --import: refuse a wheel no built kit fits (default: make the kit it needs, as `kit build`)",
+    )
+    p.add_argument(
+        "--no-deps",
+        action="store_true",
+        help="with --import: install the wheels alone, not their Requires-Dist (default: their dependencies "
+        "too, as binary wheels pip chooses for the kit)",
+    )
+    p.add_argument(
+        "--extra",
+        action="append",
+        metavar="NAME",
+        help="with --import: install the given wheels' extra NAME's dependencies too (repeatable)",
+    )
+    p.add_argument(
+        "--find-links",
+        action="append",
+        metavar="DIR",
+        help="with --import: a wheelhouse to take dependencies from (pip's --find-links; repeatable)",
+    )
+    p.add_argument(
+        "--no-index",
+        action="store_true",
+        help="with --import: take dependencies only from --find-links, never an index (pip runs --isolated)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="with --import: no network: dependencies only from the download cache and --find-links",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run)

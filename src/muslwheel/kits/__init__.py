@@ -18,8 +18,11 @@ Running a kit's interpreter: there may be no binfmt_misc, so a foreign arch runs
 (``[qemu-ARCH] KIT/run/lib/ld-musl-ARCH.so.1 ROOT/usr/bin/pythonX.Y``), never the host's
 ``/lib/ld-musl-*``, which may be another musl release. musl finds its path file beside the
 loader it was started as (``<loader>/../../etc/ld-musl-ARCH.path``), so ``KIT/run`` holds a link
-to the root's loader and a path file naming the root's library directories as host paths: the
-interpreter sees the kit's libraries and nothing of the host.
+to the root's loader and a path file naming the root's library directories as host paths
+(:meth:`muslwheel.root.MuslRoot.loader_prefix`), each after ``KIT/run/escapes/N``: links to the
+root's own files for the links there that would lead out of the root on this host
+(:meth:`~muslwheel.root.MuslRoot.host_search_dirs`). The interpreter sees the kit's libraries
+and nothing of the host.
 """
 
 from __future__ import annotations
@@ -198,20 +201,15 @@ class Kit:
         return MuslRoot.of(self.arch_info, self.root).system_dirs_on_host()
 
     def _run_prefix(self) -> Path:
+        """``KIT/run``: the loader's private prefix (:meth:`muslwheel.root.MuslRoot.loader_prefix`),
+        its path file naming the root's library directories on this host, each after the root's
+        files for its links that lead out of the root (``KIT/run/escapes``)."""
+        from ..root import MuslRoot
+
         run = self.directory / "run"
-        link = run / "lib" / self.arch_info.loader_name
-        target = os.path.relpath(self.loader, link.parent)
-        if not link.is_symlink() or os.readlink(link) != target:
-            link.parent.mkdir(parents=True, exist_ok=True)
-            tmp = link.with_name(link.name + f".{os.getpid()}")
-            if tmp.is_symlink():
-                tmp.unlink()
-            os.symlink(target, tmp)
-            os.replace(tmp, link)
-        _write_if_changed(
-            run / "etc" / f"ld-musl-{self.arch_info.ldso_arch}.path",
-            "".join(f"{d}\n" for d in self.library_dirs()),
-        )
+        target = MuslRoot.of(self.arch_info, self.root)
+        dirs, _ = target.host_search_dirs(target.system_dirs, run / "escapes")
+        target.loader_prefix(run, dirs, os.path.relpath(self.loader, run / "lib"))
         return run
 
     def to_json(self) -> dict[str, object]:

@@ -25,6 +25,8 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from ..errors import MuslwheelError
 from ..progress import Progress
 from .http import HttpOptions, client_for
@@ -50,17 +52,18 @@ def _refs(
         if not _is_index(source):
             continue
 
-        def page(project: str, index: str = source) -> tuple[str, list[WheelRef] | str, LeftOut]:
+        def page(project: str, index: str = source) -> tuple[str, list[WheelRef] | str, LeftOut, dict[str, str | None]]:
             left_out = LeftOut()
+            releases: dict[str, str | None] = {}
             try:
-                refs = project_page(client_for(options), index, project, left_out)
-                return project, select(refs, filt, newest=newest, left_out=left_out), left_out
+                refs = project_page(client_for(options), index, project, left_out, releases)
+                return project, select(refs, filt, newest=newest, left_out=left_out), left_out, releases
             except MuslwheelError as exc:  # one page failing is recorded; the scan goes on
-                return project, str(exc), LeftOut()
+                return project, str(exc), LeftOut(), {}
 
         # Pages are fetched by a few threads (the client's rate limit still holds), in order.
         with ThreadPoolExecutor(4) as pool:
-            for project, result, left_out in pool.map(page, projects):
+            for project, result, left_out, releases in pool.map(page, projects):
                 url = source.rstrip("/") + "/" + project
                 summary.left_out.add(left_out)
                 if isinstance(result, str):
@@ -69,6 +72,7 @@ def _refs(
                     store.write_page(url, result, None)
                     continue
                 store.write_page(url, None, len(result))
+                store.write_releases(url, str(canonicalize_name(project)), releases)
                 yield from result
 
 

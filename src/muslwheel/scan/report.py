@@ -6,6 +6,11 @@ tag promises less than they need, grouped by project and by reason (``DT_RELR in
 could claim an older tag; errors. HTML (self-contained: the chart is inline SVG drawn by
 matplotlib, from the optional ``report`` extra, imported only here), Markdown, CSV (one line per
 wheel) or JSON.
+
+And, per project, PyPI's upload window (information, never a verdict): PyPI refuses new files for
+a release created more than 14 days ago, so a project whose newest release is older cannot add
+musllinux wheels to it and needs a new release. The release's creation is its first file's
+upload time, from the index (PEP 700, :mod:`muslwheel.scan.sources`); without it, "unknown".
 """
 
 from __future__ import annotations
@@ -16,9 +21,13 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+from packaging.version import InvalidVersion, Version
 
 from ..distros import fails_on
 from ..errors import MuslwheelError
@@ -26,9 +35,68 @@ from ..libc import MuslVersion
 from ..policy import musllinux_platform, pypi_note, pypi_uploadable
 from ..suffixes import is_module_suffix
 from ..vocabulary import MUSL_LIKE, Kind, Libc, Severity
+from .sources import UPLOAD_TIME_FORMAT
 from .store import COLUMNS, Store
 
 _LIB = re.compile(r"^(lib[^/]*?)(-[0-9a-f]{8})?\.so(\.[\d.]+)?$")
+
+
+#: PyPI refuses a new file for a release created longer ago than this: "Uploading new files to
+#: releases older than 14 days is not allowed." (pypi/warehouse#19727, forklift/legacy.py, which
+#: compares ``Release.created``; PyPI's blog, 2026-07-23, "Releases now reject new files after 14
+#: days", pypi/warehouse#20301).
+PYPI_UPLOAD_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class UploadWindow:
+    """Whether a project's newest release can still take new files on PyPI."""
+
+    project: str
+    version: str | None  #: its newest release the index lists (None: no index page says)
+    first_upload: str | None  #: that release's first upload (UTC), None when unknown
+    closes: str | None  #: when PyPI stops taking its files: first upload + 14 days
+    open: bool | None  #: as of the report's time; None when unknown
+
+    @property
+    def text(self) -> str:
+        """``open until 2026-12-20T10:00:00Z (2.0)``, ``closed since …``, or ``unknown``."""
+        if self.open is None:
+            return "unknown"
+        return f"{'open until' if self.open else 'closed since'} {self.closes} ({self.version})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "first_upload": self.first_upload, "closes": self.closes, "open": self.open}
+
+
+def upload_windows(
+    releases: Iterable[dict[str, Any]], projects: Iterable[str], now: datetime
+) -> dict[str, UploadWindow]:
+    """Each of *projects*' upload window as of *now* (aware), from the ``releases`` rows of a scan
+    database: its newest version (PEP 440, over every index page read for it) and that version's
+    earliest first upload."""
+    listed: dict[str, dict[Version, list[str | None]]] = {}
+    for r in releases:
+        try:
+            version = Version(r["version"])
+        except InvalidVersion:
+            continue
+        listed.setdefault(r["project"], {}).setdefault(version, []).append(r["first_upload"])
+    out = {}
+    for project in sorted(set(projects)):
+        versions = listed.get(project)
+        if not versions:
+            out[project] = UploadWindow(project, None, None, None, None)
+            continue
+        newest = max(versions)
+        known = [t for t in versions[newest] if t]
+        if not known:
+            out[project] = UploadWindow(project, str(newest), None, None, None)
+            continue
+        first = min(known)
+        closes = datetime.strptime(first, UPLOAD_TIME_FORMAT).replace(tzinfo=timezone.utc) + PYPI_UPLOAD_WINDOW
+        out[project] = UploadWindow(project, str(newest), first, closes.strftime(UPLOAD_TIME_FORMAT), now <= closes)
+    return out
 
 
 @dataclass
@@ -44,6 +112,17 @@ class Data:
     errors: list[dict[str, Any]] = field(default_factory=list)
     #: musl wheels of an arch PyPI does not take (information, not an error), by arch
     not_on_pypi: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: project -> PyPI's upload window of its newest release, as of :attr:`as_of`
+    windows: dict[str, UploadWindow] = field(default_factory=dict)
+    as_of: str = ""  #: the time the windows are judged at (UTC)
+
+    @property
+    def windows_known(self) -> list[UploadWindow]:
+        return [w for w in self.windows.values() if w.open is not None]
+
+    def window(self, project: str) -> str:
+        w = self.windows.get(project)
+        return w.text if w else "unknown"
 
 
 def _claimed_policy(claimed: list[str]) -> tuple[int, int] | None:
@@ -92,14 +171,19 @@ def _excluded(claim: tuple[int, int] | None, floor: str | None) -> str:
     return f"musl {claim[0]}.{claim[1]}.0 up to {floor} (not included)"
 
 
-def load(path: Path) -> Data:
-    """Read a scan database and work out everything the report shows."""
+def load(path: Path, now: datetime | None = None) -> Data:
+    """Read a scan database and work out everything the report shows; PyPI's upload windows are
+    judged as of *now* (aware; default: the present)."""
     if not path.is_file():
         raise MuslwheelError(f"{path}: no such file")
     with Store(path, create=False) as store:
         rows = list(store.rows())
         pages = store.pages()
+        releases = store.releases()
     data = Data(str(path), rows, pages)
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    data.as_of = now.strftime(UPLOAD_TIME_FORMAT)
+    data.windows = upload_windows(releases, (r["project"] for r in rows), now)
     ok = [r for r in rows if not r["error"]]
     for r in ok:
         claim = _claimed_policy(json.loads(r["claimed"]))
@@ -192,7 +276,30 @@ def headline(data: Data) -> list[str]:
         out.append(f"{n} wheels of {len(data.could_claim_older)} projects could claim an older musllinux tag")
     for arch, rows in sorted(data.not_on_pypi.items()):
         out.append(f"{len(rows)} wheels for {arch}: {pypi_note(arch)}")
+    known = data.windows_known
+    if known:
+        still = sum(1 for w in known if w.open)
+        out.append(
+            f"{still} of {len(known)} projects whose index gave upload times can still add files to their newest"
+            f" release on PyPI as of {data.as_of} (PyPI refuses new files for releases older than 14 days);"
+            f" {len(data.windows) - len(known)} unknown"
+        )
     return out
+
+
+def _window_rows(data: Data) -> list[tuple[str, str, str, str, str]]:
+    """(project, newest release, first upload, window closes, new files) of every project, when
+    the index gave any upload time (else no table: the column says "unknown")."""
+    if not data.windows_known:
+        return []
+    return [
+        (w.project, w.version or "-", w.first_upload or "-", w.closes or "-", _new_files(w))
+        for w in data.windows.values()
+    ]
+
+
+def _new_files(w: UploadWindow) -> str:
+    return "unknown" if w.open is None else "accepted" if w.open else "refused: needs a new release"
 
 
 #: The mark beside a wheel PyPI will not take, in the report's tables.
@@ -238,15 +345,23 @@ def _md(data: Data) -> str:
         "",
         "## By project",
         "",
-        "| project | wheel | claims | needs musl | fails on | distros it fails on | verdict | why |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| project | wheel | claims | needs musl | fails on | distros it fails on | verdict | why | PyPI upload window |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for project, rows in sorted(data.by_project.items()):
         for r in rows:
             out.append(
                 f"| {project} | {r['filename']}{_mark(r)} | {r['claim']} | {r['musl_floor'] or '-'} | {r['excluded'] or '-'}"
-                f" | {r['distros'] or '-'} | {r['severity']} | {'; '.join(r['why'])} |"
+                f" | {r['distros'] or '-'} | {r['severity']} | {'; '.join(r['why'])} | {data.window(project)} |"
             )
+    windows = _window_rows(data)
+    if windows:
+        out += ["", f"## PyPI's upload window for each project's newest release (as of {data.as_of})", ""]
+        out += [
+            "| project | newest release | first upload | window closes | new files |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        out += ["| " + " | ".join(w) + " |" for w in windows]
     out += ["", "## Projects that could claim an older tag", ""]
     for project, rows in sorted(data.could_claim_older.items()):
         out.append(f"- {project}: {_older(rows)}")
@@ -325,15 +440,24 @@ def _html(data: Data) -> str:
     parts.append("</table><h2>By project</h2><table>")
     parts.append(
         "<tr><th>project</th><th>wheel</th><th>claims</th><th>needs musl</th><th>fails on</th>"
-        "<th>distros it fails on</th><th>verdict</th><th>why</th></tr>"
+        "<th>distros it fails on</th><th>verdict</th><th>why</th><th>PyPI upload window</th></tr>"
     )
     for project, rows in sorted(data.by_project.items()):
         for r in rows:
             parts.append(
                 f"<tr><td>{e(project)}</td><td>{e(r['filename'])}{e(_mark(r))}</td><td>{e(r['claim'])}</td>"
                 f"<td class='bad'>{e(r['musl_floor'] or '-')}</td><td>{e(r['excluded'] or '-')}</td>"
-                f"<td>{e(r['distros'] or '-')}</td><td>{e(r['severity'])}</td><td>{e('; '.join(r['why']))}</td></tr>"
+                f"<td>{e(r['distros'] or '-')}</td><td>{e(r['severity'])}</td><td>{e('; '.join(r['why']))}</td>"
+                f"<td>{e(data.window(project))}</td></tr>"
             )
+    windows = _window_rows(data)
+    if windows:
+        parts.append(f"</table><h2>PyPI's upload window for each project's newest release (as of {e(data.as_of)})</h2>")
+        parts.append(
+            "<table><tr><th>project</th><th>newest release</th><th>first upload</th><th>window closes</th>"
+            "<th>new files</th></tr>"
+        )
+        parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in w) + "</tr>" for w in windows]
     parts.append("</table><h2>Projects that could claim an older tag</h2><ul>")
     for project, rows in sorted(data.could_claim_older.items()):
         parts.append(f"<li>{e(project)}: {e(_older(rows))}</li>")
@@ -358,9 +482,9 @@ def _html(data: Data) -> str:
 def _csv(data: Data) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow([*COLUMNS, "pypi_upload_window"])
     for r in data.rows:
-        writer.writerow([r[c] for c in COLUMNS])
+        writer.writerow([*(r[c] for c in COLUMNS), data.window(r["project"])])
     return buf.getvalue()
 
 
@@ -379,7 +503,7 @@ def _json(data: Data) -> str:
             "why",
             "pypi_uploadable",
         )
-        return {k: r.get(k) for k in keys}
+        return {**{k: r.get(k) for k in keys}, "pypi_upload_window": data.window(r["project"])}
 
     out = {
         "db": data.db,
@@ -393,6 +517,10 @@ def _json(data: Data) -> str:
         "not_uploadable_to_pypi": [
             {**brief(r), "pypi_note": pypi_note(arch)} for arch, v in sorted(data.not_on_pypi.items()) for r in v
         ],
+        "upload_windows": {
+            "as_of": data.as_of if data.windows_known else None,
+            "projects": {p: w.to_json() for p, w in data.windows.items()},
+        },
     }
     return json.dumps(out, indent=2) + "\n"
 

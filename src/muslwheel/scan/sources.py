@@ -8,6 +8,10 @@ Python version; of an index, only each project's newest version unless asked for
 source the user listed wheel by wheel (a directory, a file of URLs, wheel files) keeps every
 version unless asked for the newest. Each wheel a filter leaves out is counted, by why, in a
 :class:`LeftOut`.
+
+A PEP 691 page also says when each file was uploaded (PEP 700 ``upload-time``): each release's
+first upload, which PyPI's 14-day window for new files counts from (:mod:`muslwheel.scan.report`),
+is collected per version, wheels and sdists alike, yanked ones too. PEP 503 HTML has no times.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from packaging.tags import Tag
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 
 from ..errors import MuslwheelError, TargetError
@@ -160,7 +166,7 @@ def parse_python(text: str) -> tuple[int, int]:
 def _ref(url: str, filename: str, sha256: str | None = None, size: int | None = None) -> WheelRef | None:
     try:
         name = parse_wheel_name(filename)
-    except MuslwheelError:
+    except (MuslwheelError, ValueError):  # ValueError: packaging's, on a 5000-digit version
         return None
     return WheelRef(url, name.filename, str(canonicalize_name(name.distribution)), name.version, sha256, size)
 
@@ -252,13 +258,57 @@ class _Anchors(HTMLParser):
             self._open = None
 
 
+UPLOAD_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  #: how an upload time is kept: UTC, whole seconds
+#: PEP 700's ``upload-time``: ISO 8601 in UTC, ``Z`` or a zero offset, with or without a fraction
+_UPLOAD_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-]00:?00)")
+
+
+def parse_upload_time(value: object) -> str | None:
+    """PEP 700's ``upload-time`` (``2026-12-01T10:00:00.123456Z``) as ``2026-12-01T10:00:00Z``
+    (whole seconds, UTC); None when absent or not such a time (an index's word, never an error)."""
+    if not isinstance(value, str) or not (m := _UPLOAD_TIME.fullmatch(value)):
+        return None
+    text = "{}-{}-{}T{}:{}:{}Z".format(*m.groups())
+    try:
+        datetime.strptime(text, UPLOAD_TIME_FORMAT)  # a real date and time (no 2026-02-31)
+    except ValueError:
+        return None
+    return text
+
+
+def release_of(filename: str) -> str | None:
+    """The version a wheel's or sdist's file name says (normalised), or None for another file."""
+    try:
+        if filename.endswith(".whl"):
+            return str(Version(parse_wheel_name(filename).version))
+        return str(parse_sdist_filename(filename)[1])
+    except (MuslwheelError, ValueError):  # InvalidSdistFilename, InvalidVersion, a 5000-digit number
+        return None
+
+
+def _first_upload(releases: dict[str, str | None], filename: str, when: str | None) -> None:
+    """Count *filename*'s upload time towards its release's first upload in *releases*."""
+    version = release_of(filename)
+    if version is None:
+        return
+    known = releases.get(version)
+    releases[version] = min(known, when) if known and when else (known or when)
+
+
 def parse_project_page(
-    page_url: str, content_type: str, body: bytes, left_out: LeftOut | None = None
+    page_url: str,
+    content_type: str,
+    body: bytes,
+    left_out: LeftOut | None = None,
+    releases: dict[str, str | None] | None = None,
 ) -> list[WheelRef]:
     """The wheels a PEP 691 JSON or PEP 503 HTML project page lists; yanked wheels and ``.whl``
-    files whose name is not a wheel name are left out (and counted in *left_out*)."""
+    files whose name is not a wheel name are left out (and counted in *left_out*). *releases*,
+    if given, gets each version the page lists (any wheel or sdist, yanked too) -> its first
+    upload time (:func:`parse_upload_time`; None: the page gives none)."""
     out = []
     counts = left_out if left_out is not None else LeftOut()
+    firsts: dict[str, str | None] = releases if releases is not None else {}
     if content_type.split(";")[0].strip() == PEP691_JSON or ("json" in content_type and body.lstrip()[:1] == b"{"):
         try:
             data = json.loads(body)
@@ -270,6 +320,7 @@ def parse_project_page(
         for f in files:
             if not isinstance(f, dict) or not isinstance(f.get("filename"), str) or not isinstance(f.get("url"), str):
                 raise SourceError(f"{page_url}: a file entry without filename and url")
+            _first_upload(firsts, f["filename"], parse_upload_time(f.get("upload-time")))
             if f.get("yanked"):
                 counts.yanked += f["filename"].endswith(".whl")
                 continue
@@ -297,6 +348,7 @@ def parse_project_page(
             continue
         url, fragment = urldefrag(urljoin(page_url, href))
         filename = text or os.path.basename(urlsplit(url).path)
+        _first_upload(firsts, filename, None)
         if "data-yanked" in attrs:
             counts.yanked += filename.endswith(".whl")
             continue
@@ -309,13 +361,20 @@ def parse_project_page(
     return out
 
 
-def project_page(client: Client, index_url: str, project: str, left_out: LeftOut | None = None) -> list[WheelRef]:
-    """Fetch and parse one project's page of the simple index at *index_url*."""
+def project_page(
+    client: Client,
+    index_url: str,
+    project: str,
+    left_out: LeftOut | None = None,
+    releases: dict[str, str | None] | None = None,
+) -> list[WheelRef]:
+    """Fetch and parse one project's page of the simple index at *index_url* (*left_out*,
+    *releases*: as :func:`parse_project_page` fills them)."""
     page_url = index_url.rstrip("/") + "/" + canonicalize_name(project) + "/"
     r = client.get(page_url, {"Accept": _ACCEPT}, limit=INDEX_PAGE_LIMIT)
     if r.status != 200:
         raise SourceError(f"{page_url}: HTTP {r.status}")
-    return parse_project_page(page_url, r.headers.get("content-type", ""), r.body, left_out)
+    return parse_project_page(page_url, r.headers.get("content-type", ""), r.body, left_out, releases)
 
 
 def select(

@@ -3,14 +3,16 @@
 Each wheel's row is committed on its own (WAL journal), so ``kill -9`` loses at most the wheels
 in flight. A wheel counts as done when a row for the same URL and sha256 has no error; a row
 with an error is replaced when the wheel is tried again. Index pages that failed are kept in
-``pages`` and retried on the next run.
+``pages`` and retried on the next run. ``releases`` keeps, per index page read, each release it
+lists with its first upload (PEP 700), which the report's PyPI upload window counts from; a
+database from before it gets the table, empty, when opened.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,14 @@ CREATE TABLE IF NOT EXISTS wheels (
     cpu_seconds REAL,              -- CPU time of the audit itself
     scanned_at TEXT NOT NULL,
     PRIMARY KEY (url, sha256)
+)"""
+_RELEASES = """
+CREATE TABLE IF NOT EXISTS releases (
+    page TEXT NOT NULL,            -- the index page that lists it (as in pages)
+    project TEXT NOT NULL,         -- canonical name
+    version TEXT NOT NULL,         -- normalised
+    first_upload TEXT,             -- UTC, 2026-12-01T10:00:00Z: its earliest file's upload-time; NULL: none given
+    PRIMARY KEY (page, version)
 )"""
 _PAGES = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -108,6 +118,7 @@ class Store:
                 )
             self.db.execute(_WHEELS)
             self.db.execute(_PAGES)
+            self.db.execute(_RELEASES)
         except sqlite3.DatabaseError as exc:
             raise MuslwheelError(f"{self.path}: not a muslwheel scan database ({exc})") from None
 
@@ -143,6 +154,21 @@ class Store:
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", (page, error, wheels, now()))
+
+    def write_releases(self, page: str, project: str, releases: Mapping[str, str | None]) -> None:
+        """Record the releases the index page *page* lists now (version -> first upload)."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM releases WHERE page = ?", (page,))
+            self.db.executemany(
+                "INSERT INTO releases VALUES (?, ?, ?, ?)", [(page, project, v, t) for v, t in releases.items()]
+            )
+
+    def releases(self) -> list[dict[str, Any]]:
+        cur = self.db.execute(
+            "SELECT page, project, version, first_upload FROM releases ORDER BY project, page, version"
+        )
+        return [dict(zip(("page", "project", "version", "first_upload"), r)) for r in cur]
 
     def rows(self) -> Iterator[dict[str, Any]]:
         cur = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM wheels ORDER BY project, filename, url")
