@@ -29,20 +29,13 @@ from results_file import header, write  # noqa: E402
 from muslwheel.arch import get_arch  # noqa: E402
 from muslwheel.errors import MuslwheelError  # noqa: E402
 from muslwheel.libs import all_recipes, read_prefix  # noqa: E402
-from muslwheel.libs.store import BUILD_TIME, build_many, check_buildable, libs_dir, prefix_dir  # noqa: E402
+from muslwheel.libs.store import BUILD_TIME, build_many, check_buildable, prefix_dir  # noqa: E402
 from muslwheel.progress import LinePrinter  # noqa: E402
 
 
 def du(path: Path) -> int:
     out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True)
     return int(out.stdout.split()[0]) if out.returncode == 0 and out.stdout else 0
-
-
-def _times() -> dict[str, float]:
-    try:
-        return {str(k): float(v) for k, v in json.loads((libs_dir() / "times.json").read_text()).items()}
-    except (OSError, ValueError, AttributeError):
-        return {}
 
 
 def main() -> int:
@@ -82,17 +75,17 @@ def main() -> int:
             try:
                 took = json.loads((path / BUILD_TIME).read_text())
                 note = ""
-            except (OSError, ValueError):  # built before the room kept its time: times.json's last
-                took, note = {"seconds": _times().get(name, 0.0)}, " (time: times.json, the last build of it)"
+            except (OSError, ValueError):  # built before the room kept its time beside the prefix
+                took, note = {}, " (built before prefixes kept their build time: not known here)"
             seconds = float(took.get("seconds", 0.0))
             total += seconds
             size = du(path) / 1e6
-            lines.append(
-                row + f"{prefix.facts['version']!s:9} {prefix.facts['debian_version']!s:28} "
-                f"{seconds:9.0f}s {float(took.get('load', 0.0)):5.1f} {size:7.1f}MB{note}"
-            )
+            versions = f"{prefix.facts['version']!s:9} {prefix.facts['debian_version']!s:28} "
+            timing = f"{seconds:9.0f}s {float(took.get('load', 0.0)):5.1f}" if took else f"{'?':>10} {'?':>5}"
+            lines.append(row + versions + timing + f" {size:7.1f}MB{note}")
     lines.append("")
-    lines.append(f"cold build time of the rows above, summed: {total:.0f}s (each library once per arch)")
+    lines.append(f"cold build time of the rows above with a known time, summed: {total:.0f}s")
+    lines.append("(a build after a failed attempt of the same sources reuses zig's compile cache: not cold)")
     write(lines, args.out)
     return 0
 
