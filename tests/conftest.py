@@ -41,8 +41,9 @@ RUNNABLE_ARCHES = [a for a, (_, _, has) in ARCH_TOOLS.items() if has]
 #: the arches whose CPython 3.11 kits scripts/build-world builds: each code path once (x86_64
 #: native, i686 native 32-bit from a given tarball, aarch64 and armv7l under qemu, s390x big-endian,
 #: loongarch64 the newest port); ppc64le's and riscv64's take aarch64's path and are proven in
-#: bench/ (bench_kits.py, bench_build.py), which keeps the suite's cold time in bounds
-PY_ARCHES = [a for a in ALL_ARCHES if a not in ("ppc64le", "riscv64")]
+#: bench/ (bench_kits.py, bench_build.py), which keeps the suite's cold time in bounds; armv6l's
+#: (armv7l's path with an ARMv6 CPU) is too: the suite proves it with its loader-only kit
+PY_ARCHES = [a for a in ALL_ARCHES if a not in ("ppc64le", "riscv64", "armv6l")]
 #: (arch, musl) of the CPython 3.11 kits scripts/build-world builds for them: under Debian's musl
 #: 1.2.3 where Debian has it, and under the newest musl everywhere
 PY_KITS = [
@@ -52,6 +53,10 @@ PY_KITS = [
     if m == NEWEST_MUSL or ARCHES[a].debian_arch is not None
 ]
 PY_KIT_IDS = [f"{a}-{m}" for a, m in PY_KITS]
+#: the free-threaded CPython 3.13t kits scripts/build-world builds (musl 1.2.6): a 64-bit arch run
+#: natively and one under qemu-user, each code path once; the 32-bit and the other arches' are
+#: bench's (bench/bench_kits.py, bench/results/kits-3.13t.txt), which keeps the cold suite in bounds
+FT_KIT_ARCHES = ["x86_64", "aarch64"]
 
 
 #: piece of the musl world -> how many times a test used it (printed at the end of the run)
@@ -103,7 +108,9 @@ class Toolchain:
         need(self.zig, "zig (the ziglang wheel)")
         assert self.zig is not None
         # -O2: zig's default debug build links ubsan's runtime, which i386 PIC cannot take.
-        return [*self.zig, "cc", "-O2", "-target", ARCH_TOOLS[arch][0]]
+        from muslwheel.zig import target_args  # -mcpu= too where the arch has one (armv6l)
+
+        return [*self.zig, "cc", "-O2", *target_args(ARCHES[arch])]
 
     def build(
         self,

@@ -13,12 +13,14 @@ from wheelmaker import make_wheel
 
 from muslwheel.elf import read_elf
 from muslwheel.kits import Kit
+from muslwheel.zig import target_args
 
 
 def build_against(kit: Kit, out: Path, source: Path, *args: str) -> Path:
     """Compile with zig against the kit's own musl (its headers, startup files and libc.so)."""
     env = dict(os.environ, ZIG_LIBC=str(kit.zig_libc_file()))
-    run_ok([sys.executable, "-m", "ziglang", "cc", "-target", kit.zig_target, "-O2", *args, "-o", out, source], env=env)
+    targeting = target_args(kit.arch_info)  # with the arch's -mcpu= (armv6l: an ARMv6 CPU)
+    run_ok([sys.executable, "-m", "ziglang", "cc", *targeting, "-O2", *args, "-o", out, source], env=env)
     return out
 
 
@@ -74,8 +76,7 @@ def build_relr_vendor(kit: Kit, out: Path) -> Path:
         [
             *zig,
             "cc",
-            "-target",
-            kit.zig_target,
+            *target_args(kit.arch_info),
             "-O2",
             "-fPIC",
             "-fno-asynchronous-unwind-tables",

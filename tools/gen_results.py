@@ -342,6 +342,7 @@ QUOTE: dict[str, list[str] | None] = {
     ],
     "rust.txt": None,
     "libs.txt": [r"^library ", r"^\S+ +\S+ +\d", r"^cold build time"],
+    "wheelhouse.txt": None,
 }
 _BUILD_SUMMARY = [r"^targets \(", r"?^no kit ", r"targets ok; all targets together", r"?^build / native, "]
 
@@ -468,6 +469,19 @@ the machine, while the targets ran two at a time (`-j 2`) on its two cores, so t
 (the `runner` line): Rust enables LSX for that target by default, and bookworm's
 qemu-loongarch64 7.2, which ran the first run of this bench (2026-12-06, 3.11 only), crashed
 the import with SIGILL; the wheel is unchanged, the runner is (`muslwheel.qemu`).""",
+    ),
+    (
+        "wheelhouse: a requirements file to a proven wheelhouse",
+        ["wheelhouse.txt"],
+        """`bench/bench_wheelhouse.py`: `muslwheel wheelhouse` over 34 PyPI projects
+(`bench/wheelhouse-requirements.txt`: pure ones, musllinux ones, ones whose only wheel is
+musllinux_1_2 with DT_RELR, and three with no musllinux wheel at all) for Alpine 3.17 on
+aarch64 (musl 1.2.3) and the newest Alpine on x86_64, CPython 3.11 (the kits' minor; Alpine
+3.17's own python3 is 3.10). Cold: an empty wheelhouse cache and no pip HTTP cache; warm: the
+same inputs again, where only pip's resolution runs. Then `pip install --no-index` from the
+wheelhouse and an import of every top-level module in the target's kit, and the x86_64 run
+again on a two-worker Dask LocalCluster, whose lock must be byte-identical. The machine was
+shared (load from seven other sessions).""",
     ),
     (
         "build: speed and cost",

@@ -1,8 +1,15 @@
-"""The eight architectures of PEP 656 and the names each goes by.
+"""The nine musllinux architectures and the names each goes by.
 
 One architecture has a name in wheel tags (``armv7l``), an ELF machine, class, byte order and
 flags, a name in musl's loader file (``ld-musl-armhf.so.1``, musl's ``LDSO_ARCH`` from
 ``arch/*/reloc.h``) and, on Alpine, a name in the libc SONAME (``libc.musl-armv7.so.1``).
+
+Two rows share one ELF identity: ``armv6l`` (Alpine's ``armhf``: ARMv6 hard-float, the ARM1176JZF-S
+of the Raspberry Pi Zero and 1) and ``armv7l`` are both ARM EABI5 hard-float with the loader
+``ld-musl-armhf.so.1``. What tells them apart is the CPU architecture the code was built for,
+``Tag_CPU_arch`` in ``.ARM.attributes`` (:attr:`muslwheel.elf.ELFFile.arm_cpu_arch`), and on
+Alpine the libc SONAME (``libc.musl-armhf.so.1`` vs ``libc.musl-armv7.so.1``). ARMv6 code runs on
+an ARMv7 CPU, not the other way round: :func:`code_runs_on`.
 """
 
 from __future__ import annotations
@@ -47,6 +54,20 @@ class Arch:
     #: whose instructions qemu-user translates since 8.1 (``target/loongarch/insn_trans/
     #: trans_lsx.c.inc``); 7.2 (Debian bookworm) ends such a program with SIGILL
     qemu_minimum: tuple[tuple[int, int], str] | None = None
+    #: whether PyPI accepts its ``linux_ARCH`` uploads all the same: warehouse's
+    #: ``_allowed_platforms`` names ``linux_armv6l`` and ``linux_armv7l`` (piwheels' tags)
+    pypi_accepts_linux: bool = False
+    #: zig's ``-mcpu`` for the arch, when its zig target alone means a newer CPU (zig's
+    #: ``arm-linux-musleabihf`` is ARMv7-A with NEON; armv6l: ``arm1176jzf_s``)
+    zig_cpu: str | None = None
+    #: what qemu-user is told besides the program, when its default CPU is newer than the arch's
+    #: (qemu-arm's is ARMv7 and later; armv6l: ``-cpu arm1176``, an ARMv6KZ with VFPv2)
+    qemu_args: tuple[str, ...] = ()
+    #: the ``Tag_CPU_arch`` values (:data:`muslwheel.elf.ARM_CPU_ARCHES`) its CPUs execute, when
+    #: the arch is judged by them (armv6l: up to v6KZ and v6K, never v6T2's Thumb-2 nor v7)
+    arm_cpu_arches: frozenset[int] | None = None
+    #: the arches whose code its CPUs also run (an ARMv7 CPU runs ARMv6 code)
+    also_runs: tuple[str, ...] = ()
     #: the largest page its Linux kernels may use, which musl's loader maps segments in
     #: (``PAGE_SIZE``, the running kernel's): 64 KiB for aarch64 (``ARM64_64K_PAGES``), ppc64le
     #: (``PPC_64K_PAGES``, the usual one there) and loongarch64 (``PAGE_SIZE_64KB``), else 4 KiB
@@ -88,7 +109,15 @@ ARCHES: dict[str, Arch] = {
              zig_target="arm-linux-musleabihf", gnu_host="armv7l-linux-musleabihf", qemu="qemu-arm",
              meson_cpu_family="arm", cmake_processor="armv7l", rust_target="armv7-unknown-linux-musleabihf",
              strip_prefix="arm-linux-gnueabihf", zig_kernel_headers="arm-linux-any",
-             debian_arch="armhf", debian_multiarch="arm-linux-musleabihf", pypi_accepts=True),
+             debian_arch="armhf", debian_multiarch="arm-linux-musleabihf", pypi_accepts=True,
+             pypi_accepts_linux=True, also_runs=("armv6l",)),
+        Arch("armv6l", EM.ARM, 32, True, "armhf", "armhf", "arm-linux-{libc}eabihf",
+             zig_target="arm-linux-musleabihf", gnu_host="armv6l-linux-musleabihf", qemu="qemu-arm",
+             meson_cpu_family="arm", cmake_processor="armv6l", rust_target="arm-unknown-linux-musleabihf",
+             strip_prefix="arm-linux-gnueabihf", zig_kernel_headers="arm-linux-any",
+             debian_arch=None, debian_multiarch=None, pypi_accepts=False, pypi_accepts_linux=True,
+             zig_cpu="arm1176jzf_s", qemu_args=("-cpu", "arm1176"),
+             arm_cpu_arches=frozenset((0, 1, 2, 3, 4, 5, 6, 7, 9))),
         Arch("ppc64le", EM.PPC64, 64, True, "powerpc64le", "ppc64le", "powerpc64le-linux-{libc}",
              zig_target="powerpc64le-linux-musl", gnu_host="powerpc64le-linux-musl", qemu="qemu-ppc64le",
              meson_cpu_family="ppc64", cmake_processor="ppc64le", rust_target="powerpc64le-unknown-linux-musl",
@@ -117,7 +146,9 @@ ARCHES: dict[str, Arch] = {
 #: the arches whose musl Debian (bookworm) ships as binary packages, so a real loader runs here
 DEBIAN_MUSL_ARCHES: tuple[Arch, ...] = tuple(a for a in ARCHES.values() if a.debian_arch)
 
-_BY_LDSO = {a.ldso_arch: a for a in ARCHES.values()}
+_BY_LDSO: dict[str, Arch] = {}
+for _a in ARCHES.values():  # armhf: the first row of its ELF identity (armv7l)
+    _BY_LDSO.setdefault(_a.ldso_arch, _a)
 
 
 def get_arch(name: str) -> Arch:
@@ -130,10 +161,12 @@ def get_arch(name: str) -> Arch:
 
 
 def arch_of_elf(elf: ELFFile) -> Arch | None:
-    """The PEP 656 architecture an ELF file is built for, or None if it is none of them.
+    """The musllinux architecture whose loader loads an ELF file, or None if it is none of them.
 
-    ARM counts as ``armv7l`` only with the EABI5 hard-float ABI, which is what musllinux armv7l
-    wheels are built for; a soft-float ARM binary has no PEP 656 architecture.
+    ARM counts only with the EABI5 hard-float ABI, which is what musllinux armv7l and armv6l
+    wheels are built for (a soft-float ARM binary has no PEP 656 architecture), and gives the
+    ``armv7l`` row, the first of the two that share its identity: which CPU its code needs is
+    :func:`cpu_arch_of_elf`'s question.
     """
     for arch in ARCHES.values():
         if (arch.machine, arch.elf_class, arch.little_endian) == (
@@ -145,6 +178,56 @@ def arch_of_elf(elf: ELFFile) -> Arch | None:
                 return None
             return arch
     return None
+
+
+def same_machine(elf: ELFFile, arch: Arch) -> bool:
+    """Whether *arch*'s musl loader loads *elf* (machine, class, byte order, ARM float ABI): an
+    armv6l target's loader loads any ARM hard-float library, whatever CPU its code needs."""
+    found = arch_of_elf(elf)
+    return found is not None and _identity(found) == _identity(arch)
+
+
+def _identity(arch: Arch) -> tuple[int, int, bool]:
+    return (arch.machine, arch.elf_class, arch.little_endian)
+
+
+def fits_cpu(elf: ELFFile, arch: Arch) -> bool | None:
+    """Whether *arch*'s CPUs execute *elf*'s code, by its ``Tag_CPU_arch``: always for an arch
+    not judged so; None when the file says nothing (no ``.ARM.attributes``)."""
+    if arch.arm_cpu_arches is None:
+        return True
+    if elf.arm_cpu_arch is None:
+        return None
+    return elf.arm_cpu_arch in arch.arm_cpu_arches
+
+
+def cpu_arch_of_elf(elf: ELFFile) -> Arch | None:
+    """The narrowest architecture whose CPUs run *elf*: :func:`arch_of_elf`, or a row of the same
+    identity whose :attr:`Arch.arm_cpu_arches` take its ``Tag_CPU_arch`` (an ARM hard-float file
+    built for ARMv6 is ``armv6l``; one that does not say stays ``armv7l``)."""
+    found = arch_of_elf(elf)
+    if found is None:
+        return None
+    for other in ARCHES.values():
+        if other is not found and _identity(other) == _identity(found) and fits_cpu(elf, other):
+            return other
+    return found
+
+
+def code_runs_on(code: str, target: str) -> bool:
+    """Whether code of arch *code* runs on a CPU of arch *target* (armv6l code on armv7l)."""
+    return code == target or (target in ARCHES and code in ARCHES[target].also_runs)
+
+
+def describe_arm_cpu(elf: ELFFile) -> str:
+    """``Tag_CPU_arch v7``, or that the file does not say."""
+    from .elf import ARM_CPU_ARCHES
+
+    value = elf.arm_cpu_arch
+    if value is None:
+        return "no Tag_CPU_arch (.ARM.attributes)"
+    name = ARM_CPU_ARCHES[value] if value < len(ARM_CPU_ARCHES) else str(value)
+    return f"Tag_CPU_arch {name}"
 
 
 def describe_machine(elf: ELFFile) -> str:

@@ -28,7 +28,17 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .arch import ARCHES, Arch, arch_of_elf, describe_machine
+from .arch import (
+    ARCHES,
+    Arch,
+    arch_of_elf,
+    code_runs_on,
+    cpu_arch_of_elf,
+    describe_arm_cpu,
+    describe_machine,
+    fits_cpu,
+    same_machine,
+)
 from .distros import fails_on
 from .elf import ELFFile, parse_elf
 from .errors import ELFError
@@ -367,7 +377,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
     claimed = sorted(wheel_name.platforms)
     if not elfs:
         return _pure_verdict(wheel_name, claimed)
-    arch_name, arches, reasons = _wheel_arch(elfs)
+    arch_name, arches, reasons = _wheel_arch(elfs, claimed)
     members, loads, defined = _members(wheel_name, elfs)
 
     files: list[FileReport] = []
@@ -417,6 +427,7 @@ def audit_elfs(wheel_name: WheelName, elfs: Mapping[str, ELFFile]) -> Verdict:
 
     binaries = arch_name or ", ".join(sorted(arches))
     claim_reasons = _claim_reasons(claimed, arch_name, binaries, wheel_libc, floor, floor_reasons, blocking)
+    claim_reasons += _cpu_reasons(claimed, elfs)
     without_relr = None
     if wheel_libc in MUSL_LIKE and any(elf.has_relr for elf in elfs.values()):
         without_relr = str(floor_unpacked)
@@ -489,9 +500,12 @@ def _pure_verdict(wheel_name: WheelName, claimed: list[str]) -> Verdict:
     )
 
 
-def _wheel_arch(elfs: Mapping[str, ELFFile]) -> tuple[str | None, dict[str, list[str]], list[Reason]]:
+def _wheel_arch(
+    elfs: Mapping[str, ELFFile], claimed: list[str]
+) -> tuple[str | None, dict[str, list[str]], list[Reason]]:
     """The wheel's musllinux arch (None: several, or not a musllinux one), its members by
-    arch, and the reason when there is no one musllinux arch."""
+    arch, and the reason when there is no one musllinux arch. Of the rows that share the
+    members' ELF identity (armv6l, armv7l), the one the code needs (:func:`_code_arch`)."""
     arches: dict[str, list[str]] = {}
     for path, elf in elfs.items():
         a = arch_of_elf(elf)
@@ -502,7 +516,54 @@ def _wheel_arch(elfs: Mapping[str, ELFFile]) -> tuple[str | None, dict[str, list
     only = next(iter(arches))
     if only not in ARCHES:
         return None, arches, [Reason(Kind.ARCH, f"{only} is not a musllinux architecture")]
-    return only, arches, []
+    return _code_arch(only, elfs, claimed), arches, []
+
+
+def _claimed_arch(platform: str) -> str | None:
+    musllinux = musllinux_platform(platform)
+    other = _OTHER_LINUX.match(platform)
+    return musllinux[2] if musllinux else other.group(2) if other else None
+
+
+def _code_arch(family: str, elfs: Mapping[str, ELFFile], claimed: list[str]) -> str:
+    """The narrowest arch that runs every member (armv6l when each ARM member says ARMv6 code,
+    :func:`muslwheel.arch.cpu_arch_of_elf`), unless the wheel claims another that runs it
+    (ARMv6 code in an armv7l wheel stays armv7l: an ARMv7 CPU runs it)."""
+    narrow = {a.name if a else family for a in map(cpu_arch_of_elf, elfs.values())}
+    code = narrow.pop() if len(narrow) == 1 else family
+    wanted = {a for a in map(_claimed_arch, claimed) if a}
+    if code in wanted:
+        return code
+    return next((a for a in sorted(wanted) if a in ARCHES and code_runs_on(code, a)), code)
+
+
+def _cpu_reasons(claimed: list[str], elfs: Mapping[str, ELFFile]) -> list[Reason]:
+    """A claimed arch whose CPUs are judged by ``Tag_CPU_arch`` (armv6l), against each member:
+    code its CPUs do not have (ARMv7's ``movw``, ``sdiv``, ``dmb``, NEON …) stops the program
+    with SIGILL there; a member that does not say is a warning."""
+    out: list[Reason] = []
+    for platform in claimed:
+        arch = ARCHES.get(_claimed_arch(platform) or "")
+        if arch is None or arch.arm_cpu_arches is None:
+            continue
+        for path, elf in sorted(elfs.items()):
+            if not same_machine(elf, arch):
+                continue
+            fits = fits_cpu(elf, arch)
+            if fits is None:
+                why = f"{platform}: {describe_arm_cpu(elf)}: cannot tell whether its code runs on an {arch.name} CPU"
+                out.append(Reason(Kind.TAG_ARCH, why, severity=WARNING, file=path))
+            elif not fits:
+                why = (
+                    f"{platform}: {describe_arm_cpu(elf)}: code an {arch.name} CPU (ARM1176JZF-S: Raspberry Pi "
+                    f"Zero, 1) does not have; it stops there with SIGILL (build with {_cpu_hint(arch)})"
+                )
+                out.append(Reason(Kind.TAG_ARCH, why, file=path))
+    return out
+
+
+def _cpu_hint(arch: Arch) -> str:
+    return f"-mcpu={arch.zig_cpu.replace('_', '-')}" if arch.zig_cpu else f"{arch.name}'s CPU"
 
 
 def _members(
@@ -661,7 +722,11 @@ def _claim_reasons(
             out.append(Reason(Kind.TAG, "'any' platform tag on a wheel with ELF members"))
         else:
             other = _OTHER_LINUX.match(platform)
-            if other and other.group(2) != arch_name and not (other.group(2) == "armv8l" and arch_name == "armv7l"):
+            if (
+                other
+                and not code_runs_on(arch_name or "", other.group(2))
+                and not (other.group(2) == "armv8l" and arch_name in ("armv7l", "armv6l"))
+            ):
                 out.append(Reason(Kind.TAG_ARCH, f"{platform}: the binaries are {binaries}"))
             if other and other.group(1).startswith("manylinux") and wheel_libc == MUSL:
                 out.append(Reason(Kind.TAG, f"{platform}: a glibc tag on musl binaries"))
@@ -720,7 +785,7 @@ def _judge_musllinux(
     out = []
     if wheel_libc in (GLIBC, Libc.MIXED):
         out.append(Reason(Kind.TAG, f"{platform}: a musl tag on glibc binaries"))
-    if wheel_arch is not None and arch != wheel_arch:
+    if wheel_arch is not None and not code_runs_on(wheel_arch, arch):
         out.append(Reason(Kind.TAG_ARCH, f"{platform}: the binaries are {wheel_arch}"))
     # No musl older than the arch's port exists: loongarch64 under musllinux_1_2 runs on 1.2.5+.
     lowest = max(MuslVersion(claim[0], claim[1], 0), arch_floor(arch)) if arch in ARCHES else MuslVersion(*claim)

@@ -30,9 +30,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .arch import Arch, get_arch
+from .arch import Arch, describe_arm_cpu, fits_cpu, get_arch
 from .audit import AuditedWheel, Verdict
-from .errors import MuslwheelError
+from .elf import read_elf
+from .errors import ELFError, MuslwheelError
 from .libc import MuslVersion, detect_interpreter, detect_root
 from .policy import is_interpreter_symbol
 from .qemu import runner as qemu_runner
@@ -100,6 +101,21 @@ def _musl_root(arch: Arch, root: Path | None) -> MuslRoot:
     return MuslRoot.of(arch, root, loader=detect_root(root, arch=arch.name).loader)
 
 
+def _cpu_misfit(loader: Path, arch: Arch) -> str | None:
+    """Why the target's loader cannot run on *arch*'s CPU (its ``Tag_CPU_arch``), or None: this
+    host's ``ld-musl-armhf.so.1`` (Debian's armhf) is ARMv7 code, and armv6l's CPU stops it."""
+    try:
+        elf = read_elf(loader)
+    except (OSError, ELFError):
+        return None
+    if fits_cpu(elf, arch) is not False:
+        return None
+    return (
+        f"{loader} is {describe_arm_cpu(elf)} code, which an {arch.name} CPU does not run: give --root an "
+        f"{arch.name} root or kit (muslwheel kit build --arch {arch.name} --musl 1.2.6)"
+    )
+
+
 def _library_dirs(target: MuslRoot) -> list[str]:
     """The directories the target's loader searches, as it names them."""
     if target.root is None and target.path_file_dirs is None and detect_interpreter().libc != Libc.MUSL:
@@ -124,6 +140,9 @@ def check_wheel(path: Path | AuditedWheel, *, root: Path | None = None, sandbox:
     arch = get_arch(verdict.arch)
     target = _musl_root(arch, root)
     loader = target.loader_file
+    misfit = _cpu_misfit(loader, arch) if loader is not None else None
+    if misfit is not None:  # armv6l on this host's armhf musl (Debian's is ARMv7 code)
+        loader = None
     dirs = _library_dirs(target)
     found = qemu_runner(arch) if loader is not None else None
     runner = list(found.command) if found is not None else None
@@ -138,6 +157,8 @@ def check_wheel(path: Path | AuditedWheel, *, root: Path | None = None, sandbox:
     )
     if found is not None and found.how:
         result.notes.append(found.how)
+    if misfit is not None:
+        result.notes.append(misfit)
     _version_problems(result, verdict, target)
     for r in verdict.reasons:  # --list loads a file as a program: it cannot show what dlopen refuses
         if r.kind == "initial-exec-tls":

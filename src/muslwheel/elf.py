@@ -5,8 +5,9 @@ returns an :class:`ELFFile`. It reads the ELF header, the program headers (PT_IN
 PT_DYNAMIC, PT_LOAD, PT_NOTE, PT_GNU_PROPERTY, PT_TLS), the dynamic section (NEEDED, SONAME,
 RPATH, RUNPATH, RELR, FLAGS), the initial-exec TLS relocations, the dynamic symbol table, the GNU version requirements (DT_VERNEED with
 DT_VERSYM) and the x86 ISA level property. Sections are consulted only to size the dynamic symbol
-table; everything else comes from what the loader itself reads, so a stripped or section-less
-file reads the same.
+table and, on ARM, for ``.ARM.attributes`` (the CPU architecture the code was built for, which no
+segment carries: :func:`arm_cpu_arch`); everything else comes from what the loader itself reads,
+so a stripped or section-less file reads the same.
 
 Every offset and count is checked against the file before use: a truncated or hostile file
 raises :class:`~muslwheel.errors.ELFError` naming the structure at fault, never another error,
@@ -102,6 +103,15 @@ GNU_PROPERTY_X86_ISA_1_NEEDED = 0xC0008002
 EF_ARM_EABIMASK = 0xFF000000
 EF_ARM_EABI_VER5 = 0x05000000
 EF_ARM_ABI_FLOAT_HARD = 0x00000400
+SHT_ARM_ATTRIBUTES = 0x70000003
+#: ``Tag_CPU_arch`` (tag 6 of the ``aeabi`` attributes): its values, as ARM's "Addenda to, and
+#: Errata in, the ABI for the Arm Architecture" (IHI 0045) lists them and LLVM spells them
+#: (``llvm/Support/ARMBuildAttributes.h``, ``enum CPUArch``)
+ARM_CPU_ARCHES = (
+    "Pre-v4", "v4", "v4T", "v5T", "v5TE", "v5TEJ", "v6", "v6KZ", "v6T2", "v6K", "v7", "v6-M", "v6S-M",
+    "v7E-M", "v8-A", "v8-R", "v8-M.baseline", "v8-M.mainline", "v8.1-A", "v8.2-A", "v8.3-A",
+    "v8.1-M.mainline", "v9-A",
+)  # fmt: skip
 
 DF_STATIC_TLS = 0x10
 #: Per machine, the relocation types musl's loader treats as initial-exec TLS (REL_TPOFF and
@@ -212,6 +222,9 @@ class ELFFile:
     #: Initial-exec TLS, which musl cannot give an object it loads at run time (dlopen): the
     #: evidence (``DF_STATIC_TLS``, or a TPOFF relocation of the file's own PT_TLS), or None.
     initial_exec_tls: str | None = None
+    #: ARM: the file's ``Tag_CPU_arch`` from ``.ARM.attributes`` (6 = v6, 10 = v7:
+    #: :data:`ARM_CPU_ARCHES`), None when it has none (or is no ARM file)
+    arm_cpu_arch: int | None = None
 
     @property
     def undefined(self) -> tuple[Symbol, ...]:
@@ -382,6 +395,8 @@ def parse_elf(data: Buffer, *, headers_only: bool = False) -> ELFFile:
         return ELFFile(**base, is_dynamic=dynamic_seg is not None)
     if e_machine in (EM.X86_64, EM.I386):
         base["x86_isa_needed"] = _x86_isa_needed(r, property_segs, e, is64)
+    if e_machine == EM.ARM:
+        base["arm_cpu_arch"] = arm_cpu_arch(r, e, is64, e_shoff, e_shnum, e_shentsize)
     if dynamic_seg is None:
         return ELFFile(**base)
 
@@ -713,6 +728,89 @@ def _dynsym_count(
     if DT.GNU_HASH in tags:
         return _gnu_hash_count(r, e, is64, to_offset(tags[DT.GNU_HASH], "DT_GNU_HASH"))
     return 0
+
+
+def _uleb128(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise ELFError(".ARM.attributes: truncated ULEB128")
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _skip_string(data: bytes, pos: int) -> int:
+    end = data.find(b"\0", pos)
+    if end < 0:
+        raise ELFError(".ARM.attributes: unterminated string")
+    return end + 1
+
+
+def arm_cpu_arch(r: _Reader, e: str, is64: bool, e_shoff: int, e_shnum: int, e_shentsize: int) -> int | None:
+    """``Tag_CPU_arch`` of the file-wide attributes in the ``SHT_ARM_ATTRIBUTES`` section, None
+    when there is none. The format (ARM's "ELF for the Arm Architecture" (IHI 0044), *Build
+    attributes*; binutils' ``bfd/elf-attrs.c``, ``_bfd_elf_parse_attributes``)::
+
+        'A'                                     format version
+        uint32 length, "aeabi\0"               a vendor subsection (others are skipped)
+          uint8 1 (Tag_File), uint32 length     the attributes of the whole file
+            ULEB128 tag, ULEB128 or NUL-terminated value …
+
+    A tag's value is a string for tags 4, 5 (CPU names) and 67 (Tag_conformance), a number and a
+    string for 32 (Tag_compatibility), else for odd tags above 32 a string, and a number
+    otherwise."""
+    sh_fmt = e + ("IIQQQQIIQQ" if is64 else "IIIIIIIIII")
+    if not (e_shoff and e_shnum) or e_shentsize < struct.calcsize(sh_fmt):
+        return None
+    table = r.slice(e_shoff, e_shnum * e_shentsize, "section header table")
+    for i in range(e_shnum):
+        f = struct.unpack_from(sh_fmt, table, i * e_shentsize)
+        if f[1] == SHT_ARM_ATTRIBUTES:
+            data = bytes(r.slice(f[4], f[5], ".ARM.attributes section"))
+            return _aeabi_cpu_arch(data, e)
+    return None
+
+
+def _aeabi_cpu_arch(data: bytes, e: str) -> int | None:
+    if not data or data[0] != ord("A"):
+        return None
+    pos = 1
+    while pos + 4 <= len(data):
+        (length,) = struct.unpack_from(e + "I", data, pos)
+        end = pos + length
+        if length < 5 or end > len(data):
+            raise ELFError(".ARM.attributes: bad subsection length")
+        vendor_end = _skip_string(data, pos + 4)
+        if data[pos + 4 : vendor_end - 1] == b"aeabi":
+            sub = vendor_end
+            while sub + 5 <= end:
+                kind = data[sub]
+                (size,) = struct.unpack_from(e + "I", data, sub + 1)
+                if size < 5 or sub + size > end:
+                    raise ELFError(".ARM.attributes: bad attribute list length")
+                if kind == 1:  # Tag_File
+                    return _tag_value(data[sub + 5 : sub + size], 6)
+                sub += size
+        pos = end
+    return None
+
+
+def _tag_value(data: bytes, wanted: int) -> int | None:
+    pos = 0
+    while pos < len(data):
+        tag, pos = _uleb128(data, pos)
+        if tag in (4, 5, 67) or (tag > 32 and tag % 2):
+            pos = _skip_string(data, pos)
+            continue
+        value, pos = _uleb128(data, pos)
+        if tag == wanted:
+            return value
+        if tag == 32:  # Tag_compatibility: a flag, then a vendor name
+            pos = _skip_string(data, pos)
+    return None
 
 
 def _gnu_hash_count(r: _Reader, e: str, is64: bool, off: int) -> int:

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .arch import arch_of_elf
+from .arch import same_machine
 from .elf import ELFFile, read_elf
 from .errors import ELFError, MuslwheelError
 from .libc import StrPath
@@ -64,7 +64,7 @@ def _library(target: MuslRoot, host: Path) -> ELFFile | None:
         elf = read_elf(host)
     except (ELFError, OSError):
         return None
-    return elf if elf.is_dynamic and arch_of_elf(elf) == target.arch else None
+    return elf if elf.is_dynamic and same_machine(elf, target.arch) else None
 
 
 def _target(root: StrPath | None, arch: str | None) -> MuslRoot:

@@ -3,7 +3,10 @@
 Everything is read from ELF files; nothing is executed unless the bytes cannot answer:
 
 * the architecture from the executable's ELF header (class, byte order, machine, ARM float ABI),
-  never from ``uname``, so a 32-bit interpreter on a 64-bit kernel is reported as what it is;
+  never from ``uname``, so a 32-bit interpreter on a 64-bit kernel is reported as what it is; on
+  ARM, whose armv6l and armv7l share all of that and the loader's name, from the CPU the code was
+  built for (``Tag_CPU_arch`` in ``.ARM.attributes``) and, in a root, from Alpine's libc SONAME
+  (``libc.musl-armhf.so.1`` on Alpine's ARMv6 ``armhf``, ``libc.musl-armv7.so.1`` on ``armv7``);
 * the libc family from PT_INTERP (``ld-musl-*`` is musl, ``ld-linux*``/``ld64.so*`` is glibc);
   an executable with neither PT_INTERP nor PT_DYNAMIC is static;
 * the musl version from the loader file's read-only data, where musl keeps the string it prints
@@ -26,7 +29,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Union
 
-from .arch import ARCHES, arch_of_elf, arch_of_loader_name, describe_machine, get_arch, host_runs_natively
+from .arch import (
+    ARCHES,
+    Arch,
+    arch_of_loader_name,
+    cpu_arch_of_elf,
+    describe_arm_cpu,
+    describe_machine,
+    get_arch,
+    host_runs_natively,
+)
 from .elf import ELFFile, is_elf, open_regular, read_elf, read_elf_headers, read_regular
 from .errors import DetectError, ELFError, NoMuslLoader
 from .vocabulary import Libc
@@ -211,7 +223,8 @@ def choose_loader(
     if arch is not None:
         if arch not in ARCHES:
             raise NoMuslLoader(f"unknown architecture {arch!r}")
-        if present and arch not in loaders:
+        family = arch_of_loader_name(ARCHES[arch].loader_name)  # armv6l: armv7l's armhf loader
+        if present and (family is None or family.name not in loaders):
             raise NoMuslLoader(f"{where}: no musl loader for {arch} in /lib")
         return arch
     if default is not None:
@@ -253,6 +266,14 @@ def resolve_in_root(root: StrPath, path: str, *, max_links: int = 40) -> Path:
         else:
             resolved.append(part)
     return root_path.joinpath(*resolved)
+
+
+def _describe_arch(elf: ELFFile) -> str:
+    """``arm 32-bit little-endian, EABI5 hard-float, Tag_CPU_arch v6``: what the arch was told by."""
+    text = describe_machine(elf)
+    if elf.is_arm_hard_float:
+        text += f", EABI5 hard-float, {describe_arm_cpu(elf)}"
+    return text
 
 
 def _read_elf_headers(path: Path, what: str, validate: bool = True) -> ELFFile:
@@ -297,15 +318,12 @@ def detect_executable(
     """
     path_str = os.fspath(path)
     elf = _read_elf_headers(Path(path_str), "executable", validate)
-    arch = arch_of_elf(elf)
-    how: dict[str, str] = {
-        "arch": f"ELF header of {path_str}: {describe_machine(elf)}"
-        + (", EABI5 hard-float" if elf.is_arm_hard_float else ""),
-    }
     full = elf
-    if not validate:  # the headers lack the dynamic section: read it for the Python facts only
+    if not validate:  # the headers lack the dynamic section and sections: read them
         with contextlib.suppress(OSError, ELFError):  # a truncated file: its name may still tell
             full = read_elf(path_str)
+    arch = cpu_arch_of_elf(full)
+    how: dict[str, str] = {"arch": f"ELF header of {path_str}: {_describe_arch(full)}"}
     free_threaded, told = free_threaded_python(full, path_str)
     if told:
         how["free_threaded"] = told
@@ -382,24 +400,46 @@ def detect_root(root: StrPath, *, arch: str | None = None) -> Detection:
             with open_regular(real) as f:
                 if not is_elf(f.read(4)):
                     continue
-            found = detect_executable(real, root=root_path)
+            found = _alpine_arch(root_path, detect_executable(real, root=root_path))
             if arch is None or found.arch == arch:
                 return _with_how(found, "executable", f"the root's Python /{candidate}")
     if arch is None and not musl_loaders(root_path):
         raise NoMuslLoader(f"{root}: no Python and no musl loader (/lib/ld-musl-*.so.1) in this root")
     chosen = f"/lib/{get_arch(choose_loader(root_path, arch)).loader_name}"
-    return _detect_loader(root_path, chosen)
+    return _alpine_arch(root_path, _detect_loader(root_path, chosen))
+
+
+def _alpine_arch(root: Path, found: Detection) -> Detection:
+    """*found*, its arch told by Alpine's libc SONAME when the ELF header leaves a choice and the
+    root has exactly one: ``/lib/libc.musl-armhf.so.1`` is Alpine's ARMv6 armhf,
+    ``libc.musl-armv7.so.1`` its armv7 (the loader is ``ld-musl-armhf.so.1`` on both)."""
+    current = ARCHES.get(found.arch or "")
+    if current is None:
+        return found
+    same = [a for a in ARCHES.values() if (a.machine, a.elf_class, a.little_endian) == _identity(current)]
+    named = [a for a in same if resolve_in_root(root, f"/lib/libc.musl-{a.alpine_arch}.so.1").exists()]
+    if len(same) < 2 or len(named) != 1 or named[0] is current:
+        return found
+    how = {
+        **found.how,
+        "arch": f"Alpine's libc SONAME /lib/libc.musl-{named[0].alpine_arch}.so.1 ({found.how['arch']})",
+    }
+    return Detection(**{**asdict(found), "arch": named[0].name, "how": how, "notes": found.notes})
+
+
+def _identity(arch: Arch) -> tuple[int, int, bool]:
+    return (arch.machine, arch.elf_class, arch.little_endian)
 
 
 def _detect_loader(root: Path, inside: str) -> Detection:
     real = resolve_in_root(root, inside)
     elf = _read_elf_headers(real, "loader")
     data = read_regular(real)
-    arch = arch_of_elf(elf)
+    arch = cpu_arch_of_elf(elf)
     found = musl_version_from_loader_bytes(data)
     how = {
         "executable": f"no Python in the root; its musl loader {inside}",
-        "arch": f"ELF header of {inside}: {describe_machine(elf)}",
+        "arch": f"ELF header of {inside}: {_describe_arch(elf)}",
         "libc": f"musl loader {inside}",
     }
     notes = []

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
-from .arch import ARCHES, Arch
+from .arch import ARCHES, Arch, arch_of_loader_name
 from .libc import MuslVersion
 
 
@@ -213,11 +213,21 @@ def private_symbols(library: str) -> frozenset[str]:
     return frozenset(_policy_data()["system_library_private_symbols"].get(library, ()))
 
 
+def musl_port(arch: str) -> str:
+    """The wheel arch whose musl port *arch* runs, as the symbol data names it: armv6l runs musl's
+    ``arm`` port (the same ``ld-musl-armhf.so.1`` and the same symbols as armv7l; its first
+    release is the arm port's, 1.0)."""
+    if arch not in ARCHES:
+        return arch
+    first = arch_of_loader_name(ARCHES[arch].loader_name)
+    return first.name if first is not None else arch
+
+
 @functools.cache
 def arch_floor(arch: str) -> MuslVersion:
     """The first musl release with a port to *arch* (loongarch64: 1.2.5), or the oldest policy's
     floor for arches musl has had all along; nothing for *arch* runs an older musl."""
-    spec = _symbol_data()["arches"].get(arch)
+    spec = _symbol_data()["arches"].get(musl_port(arch))
     lowest = _policies()[0].musl
     return max(lowest, _version(spec["since"])) if spec else lowest
 
@@ -235,9 +245,14 @@ def pypi_note(arch: str | None) -> str | None:
     if pypi_uploadable(arch) is not False:
         return None
     accepted = ", ".join(a.name for a in ARCHES.values() if a.pypi_accepts)
+    linux = (
+        f"; it takes linux_{arch} (_allowed_platforms), a tag that promises no libc"
+        if ARCHES[arch or ""].pypi_accepts_linux
+        else ""
+    )
     return (
         f"PyPI does not accept musllinux_*_{arch} uploads (warehouse's forklift/legacy.py "
-        f"_musllinux_arches: {accepted}): publish it to another index"
+        f"_musllinux_arches: {accepted}){linux}: publish it to another index"
     )
 
 
@@ -270,10 +285,10 @@ def symbol_table(arch: str) -> SymbolTable:
     """
     data = _symbol_data()
     built = set(data.get("built_arches", ["x86_64"])) | set(data.get("derived_arches", {}))
-    source = arch
-    if arch not in built:
+    source = musl_port(arch)
+    if source not in built:
         source = "i686" if ARCHES[arch].is_32bit and "i686" in built else "x86_64"
-    return SymbolTable(arch, expand_arch(data, source), data["releases"], source, arch in built)
+    return SymbolTable(arch, expand_arch(data, source), data["releases"], source, musl_port(arch) in built)
 
 
 def expand_arch(data: dict, arch: str) -> dict[str, list[str]]:  # type: ignore[type-arg]

@@ -13,7 +13,10 @@ the download cache and verified against Debian's signed index
 ``<cache>/qemu/<version>/``. One line (:attr:`Runner.how`, said once per process on stderr) says
 which was taken and why. Without apt or a network (and nothing in the caches), the ``PATH`` one is
 kept and the line says what will crash under it; with no qemu at all, nothing runs the arch here
-(None).
+(None). An arch whose CPU is older than qemu's default for its program gets the row's
+:attr:`~muslwheel.arch.Arch.qemu_args` in the command (armv6l: ``qemu-arm -cpu arm1176``, the
+ARMv6KZ of the Raspberry Pi Zero and 1, so that an ARMv7 instruction stops the program with
+SIGILL as it would there; qemu-arm's default CPU runs ARMv7 and later).
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ DEBIAN_PACKAGE = "qemu-user"
 class Runner:
     """How this host runs one arch's binaries."""
 
-    command: tuple[str, ...]  #: the prefix of a command line: ``()`` natively, else ``(qemu,)``
+    #: the prefix of a command line: ``()`` natively, else ``(qemu, *arch.qemu_args)``
+    command: tuple[str, ...]
     version: tuple[int, ...] | None = None  #: qemu's version, when it was asked
     how: str | None = None  #: one line, when ``PATH``'s qemu was not simply taken
 
@@ -55,13 +59,15 @@ def runner(arch: Arch) -> Runner | None:
         return Runner(())
     on_path = shutil.which(arch.qemu)
     if arch.qemu_minimum is None:  # any will do: never asked its version
-        return Runner((on_path,)) if on_path else None
+        return Runner((on_path, *arch.qemu_args)) if on_path else None
     key = (arch.name, on_path)
     with _lock:
         if key not in _found:
             found = _find(arch, on_path)
             if found is not None and found.how:
                 print(f"muslwheel: {found.how}", file=sys.stderr)
+            if found is not None:
+                found = Runner((*found.command, *arch.qemu_args), found.version, found.how)
             _found[key] = found
         return _found[key]
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .arch import Arch, arch_of_elf, get_arch
+from .arch import Arch, get_arch, same_machine
 from .audit import Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
@@ -65,7 +65,7 @@ def acceptable(path: Path, arch: Arch) -> bool:
         elf = read_elf(path)
     except (ELFError, OSError):
         return False
-    return arch_of_elf(elf) == arch and file_libc(elf)[0] != Libc.GLIBC
+    return same_machine(elf, arch) and file_libc(elf)[0] != Libc.GLIBC
 
 
 def host_rpaths(elf: ELFFile, origin: SearchDir | None, target: MuslRoot) -> list[SearchDir]:

@@ -17,7 +17,10 @@ One flag policy for all of them:
 - every script exports ``ZIG_GLOBAL_CACHE_DIR``, and either exports ``ZIG_LIBC`` (a zig libc
   file naming the target's own musl headers and startup files, so zig compiles and links
   against that musl rather than its bundled stand-in) or unsets it (never one inherited);
-- ``cc``/``c++`` always pass ``-target <zig target>`` and then the caller's *flags*;
+- ``cc``/``c++`` always pass ``-target <zig target>``, then the arch's ``-mcpu=`` when its zig
+  target alone means a newer CPU (:func:`target_args`: armv6l's ``arm-linux-musleabihf`` is
+  ARMv7-A with NEON to zig, so ``-mcpu=arm1176jzf_s``, the Raspberry Pi Zero's and 1's ARMv6
+  CPU; an ARMv7 instruction in a wheel would stop it with SIGILL), then the caller's *flags*;
 - the flags of a **wheel** build are :func:`wheel_flags`: ``-fPIC``, ``-fno-sanitize=undefined``
   (zig's default debug mode links the UBSan runtime into every object; a gcc-built wheel has
   none, and i386 PIC cannot take it), ``-dynamic`` (zig links executables statically unless
@@ -126,6 +129,12 @@ def zig_environment() -> dict[str, str]:
     return {"ZIG_GLOBAL_CACHE_DIR": str(zig_cache_dir())}
 
 
+def target_args(arch: Arch) -> list[str]:
+    """zig's target arguments for *arch*: ``-target <zig target>`` and, when the arch names one,
+    ``-mcpu=<cpu>`` (``zig cc``, ``zig c++`` and ``zig build-obj`` take both)."""
+    return ["-target", arch.zig_target, *([f"-mcpu={arch.zig_cpu}"] if arch.zig_cpu else [])]
+
+
 def wheel_flags(work: Path) -> list[str]:
     """The compiler flags of a wheel build in *work* (see the module's flag policy)."""
     return ["-fPIC", "-fno-sanitize=undefined", "-dynamic", f"-ffile-prefix-map={work}={BUILD_PATH}"]
@@ -207,15 +216,17 @@ def host_leak(log_text: str) -> str | None:
 
 
 def write_wrappers(
-    bindir: Path, zig_target: str, *, libc_file: Path | None, flags: Sequence[str] = (), guard: bool = False
+    bindir: Path, target: Arch | str, *, libc_file: Path | None, flags: Sequence[str] = (), guard: bool = False
 ) -> Wrappers:
-    """Write the wrapper scripts for zig targeting *zig_target* into *bindir* (created); with
-    *guard*, ``cc`` and ``c++`` refuse host system paths (see the module)."""
+    """Write the wrapper scripts for zig targeting *target* (an arch: its :func:`target_args`; or
+    a bare zig target) into *bindir* (created); with *guard*, ``cc`` and ``c++`` refuse host
+    system paths (see the module)."""
     zig = shlex.quote(str(zig_executable()))
     bindir.mkdir(parents=True, exist_ok=True)
     env = [f"export {k}={shlex.quote(v)}" for k, v in zig_environment().items()]
     env.append(f"export ZIG_LIBC={shlex.quote(str(libc_file))}" if libc_file else "unset ZIG_LIBC")
-    cflags = " ".join(shlex.quote(f) for f in ["-target", zig_target, *flags])
+    targeting = target_args(target) if isinstance(target, Arch) else ["-target", target]
+    cflags = " ".join(shlex.quote(f) for f in [*targeting, *flags])
     readelf = shlex.quote(shutil.which("readelf") or "readelf")
     bodies = {
         "cc": f'exec {zig} cc {cflags} "$@"',

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from buildfixture import BEFORE_BUILD, TEST, write_fixture
-from conftest import WORLD, checkout_env, muslwheel_cmd, need, run
+from conftest import FT_KIT_ARCHES, WORLD, checkout_env, muslwheel_cmd, need, run
 
 pytestmark = pytest.mark.world
 
@@ -318,9 +318,7 @@ def test_cross_builds_import_in_each_kits_cpython(tmp_path: Path, build_wheels: 
         assert r.to_json()["pypi_uploadable"] is True and not [n for n in r.notes if "PyPI" in n]
 
 
-#: the free-threaded 3.13 kits scripts/build-world builds (musl 1.2.6): a 64-bit arch run
-#: natively, one under qemu-user and a 32-bit one; the other arches are in bench/bench_kits.py
-FT_ARCHES = ["x86_64", "aarch64", "armv7l"]
+FT_ARCHES = FT_KIT_ARCHES  # conftest: the 3.13t kits scripts/build-world builds
 FT_MODULE_C = r"""#define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -374,7 +372,7 @@ FT_TEST = (
 def test_a_free_threaded_extension_is_built_for_cp313t_and_imported_without_the_gil(
     tmp_path: Path, build_wheels: Path
 ) -> None:
-    """`build --python 3.13t` for x86_64, aarch64 and armv7l: a C extension compiled against the
+    """`build --python 3.13t` for x86_64 and aarch64 (conftest.FT_KIT_ARCHES): a C extension compiled against the
     free-threaded headers, tagged cp313-cp313t, repaired, imported in each arch's free-threaded
     kit, where threads call it with the GIL still off."""
     from conftest import kit_for

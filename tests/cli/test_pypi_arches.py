@@ -38,7 +38,10 @@ def test_the_note_names_the_arches_pypi_takes_from_the_one_table() -> None:
     note = pypi_note("loongarch64")
     assert note is not None and note.startswith(NOTE)
     assert all(a in note for a, arch in ARCHES.items() if arch.pypi_accepts) and "riscv64" in note
-    assert [pypi_note(a) for a in ARCHES if a != "loongarch64"] == [None] * 7
+    assert [pypi_note(a) for a in ARCHES if a not in ("loongarch64", "armv6l")] == [None] * 7
+    # armv6l: not musllinux_*_armv6l, though PyPI takes linux_armv6l (warehouse's _allowed_platforms)
+    armv6l = pypi_note("armv6l")
+    assert armv6l is not None and "musllinux_*_armv6l" in armv6l and "linux_armv6l (_allowed_platforms)" in armv6l
 
 
 def test_show_says_a_loongarch64_wheel_cannot_go_to_pypi_and_an_aarch64_one_can(wheels: dict[str, Path]) -> None:
@@ -80,6 +83,7 @@ def test_builds_json_says_whether_pypi_takes_the_targets_arch() -> None:
         return TargetResult(t).to_json()
 
     assert (result("loongarch64")["pypi_uploadable"], result("aarch64")["pypi_uploadable"]) == (False, True)
+    assert result("armv6l")["pypi_uploadable"] is False
 
 
 def test_build_says_a_loongarch64_wheel_cannot_go_to_pypi(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PY_KIT_IDS, PY_KITS, kit_for, run_ok
+from conftest import FT_KIT_ARCHES, PY_KIT_IDS, PY_KITS, kit_for, run_ok
 
 from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 
@@ -52,9 +52,7 @@ def test_a_kit_built_with_cpython_source_is_built_from_that_tarball(musl: str) -
     assert proc.stdout.strip() == "None"
 
 
-#: the free-threaded kits scripts/build-world builds: CPython 3.13t under the newest musl for a
-#: native 64-bit arch, one under qemu-user and a 32-bit one (every arch: bench/bench_kits.py)
-FT_ARCHES = ["x86_64", "aarch64", "armv7l"]
+FT_ARCHES = FT_KIT_ARCHES  # conftest: the 3.13t kits scripts/build-world builds
 FT_PROBE = (
     PROBE
     + """

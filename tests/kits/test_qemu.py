@@ -88,7 +88,9 @@ def test_other_arches_keep_paths_qemu() -> None:
         if on_path is None:
             assert found is None
         else:
-            assert found is not None and found.command == (on_path,) and found.how is None and found.version is None
+            # the row's qemu_args follow the program (armv6l: -cpu arm1176)
+            assert found is not None and found.command == (on_path, *arch.qemu_args)
+            assert found.how is None and found.version is None
 
 
 def test_without_debians_qemu_the_old_one_is_kept_and_said(tmp_path: Path) -> None:

@@ -81,9 +81,7 @@ def make_toolchain(
     for d in ("include", "lib", "lib/pkgconfig"):
         (prefix / d).mkdir(parents=True, exist_ok=True)
     # zig's wrappers with the wheel flags of muslwheel.zig's one flag policy
-    tools = write_wrappers(
-        work / "tools", target.zig_target, libc_file=target.zig_libc, flags=wheel_flags(work), guard=True
-    )
+    tools = write_wrappers(work / "tools", target.arch, libc_file=target.zig_libc, flags=wheel_flags(work), guard=True)
     cc, cxx, ar, ranlib = tools.cc, tools.cxx, tools.ar, tools.ranlib
     sysconfig_dir = sysconfig_dir or work / "sysconfig"
     ext_suffix, abiflags = write_sysconfigdata(target, sysconfig_dir, cc, cxx, ar)

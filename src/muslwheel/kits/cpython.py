@@ -252,7 +252,7 @@ def _cross_build_cpython(
         with work_dir() as work:
             tarball = cpython_tarball(python, cpython_source)
             deps = work / "deps"
-            wrappers = write_wrappers(work / "bin", arch.zig_target, libc_file=base.zig_libc_file())
+            wrappers = write_wrappers(work / "bin", arch, libc_file=base.zig_libc_file())
             tools = wrappers.make_vars()
             stub = work / "bin" / "dpkg-architecture"  # setup.py would add the host's multiarch dirs
             stub.write_text("#!/bin/sh\nexit 1\n")

@@ -30,7 +30,7 @@ from ..cache import staged
 from ..policy import arch_floor
 from ..progress import Steps
 from ..root import DEFAULT_DIRS
-from ..zig import write_wrappers, zig_environment, zig_executable, zig_lib_dir
+from ..zig import target_args, write_wrappers, zig_environment, zig_executable, zig_lib_dir
 from . import Kit, KitError, kit_name, list_kits, read_kit
 from .store import current, kit_directory, kit_lock, run, source_tarball, took, version_key, work_dir, write_kit
 
@@ -213,8 +213,7 @@ def _musl_from_source(arch: Arch, musl: str, tarball: Path, root: Path, work: Pa
         [
             str(zig),
             "build-obj",
-            "-target",
-            arch.zig_target,
+            *target_args(arch),
             "-OReleaseFast",
             "-fPIC",
             "-fstrip",
@@ -226,7 +225,7 @@ def _musl_from_source(arch: Arch, musl: str, tarball: Path, root: Path, work: Pa
         env=dict(os.environ, **zig_environment()),
         log=log,
     )
-    tools = write_wrappers(work / "bin", arch.zig_target, libc_file=None).make_vars()
+    tools = write_wrappers(work / "bin", arch, libc_file=None).make_vars()
     env = dict(os.environ, **tools)
     env.pop("ZIG_LIBC", None)
     run(

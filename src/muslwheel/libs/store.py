@@ -238,9 +238,7 @@ def _build_one(
             if recipe.prepare is not None:
                 recipe.prepare(tree)
             libc_file = kit.zig_libc_file()
-            tools = write_wrappers(
-                work / "bin", arch.zig_target, libc_file=libc_file, flags=wheel_flags(work), guard=True
-            )
+            tools = write_wrappers(work / "bin", arch, libc_file=libc_file, flags=wheel_flags(work), guard=True)
             stage = work / "stage"
             ctx = Context(recipe, arch, tools, tree / recipe.subdir, work, final, stage, deps, jobs, work / "build.log")
             ctx.log.touch()

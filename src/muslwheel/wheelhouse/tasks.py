@@ -1,0 +1,222 @@
+"""The wheelhouse's units of work that may run elsewhere: a project's build from its sdist for a
+target, and a target's import proof. Each is a plain function of bytes and names (picklable:
+Dask ships it to a worker that has only ``pip install 'muslwheel[build]'``) returning a result
+with its log lines, run here by :class:`Local` or on a dask.distributed cluster by :class:`Dask`
+(as :mod:`muslwheel.scan.runner` does: a task whose worker is lost is rescheduled by the
+scheduler, and retried on an error; the others are untouched).
+
+Kits are chosen (and made, when allowed) where the task runs, through :mod:`muslwheel.kits`:
+for a build, the oldest built kit of the target's arch and CPython whose musl is at or below
+the target's (a wheel built against older musl runs on newer); for a proof, the newest such kit
+(closest to what the target runs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from ..errors import MuslwheelError
+from ..libc import MuslVersion
+
+R = TypeVar("R")
+
+
+@dataclass
+class BuildOutcome:
+    ok: bool
+    wheel_name: str = ""
+    wheel: bytes = b""
+    error: str = ""
+    log: list[str] = field(default_factory=list)
+    where: str = ""  #: the host (worker) it ran on
+    kit: str = ""
+
+
+@dataclass
+class ProofOutcome:
+    ok: bool
+    proven: bool  #: a kit ran the imports (False: none could; *error* says why)
+    kit: str = ""
+    reports: list[dict[str, object]] = field(default_factory=list)
+    error: str = ""
+    log: list[str] = field(default_factory=list)
+    where: str = ""
+
+
+def _key(version: str) -> MuslVersion:
+    return MuslVersion.parse(version)
+
+
+def kit_for(arch: str, python: str, musl: str, *, newest: bool, make: bool) -> Any:
+    """The kit of *arch* and CPython *python* with a musl at or below *musl*: the newest such
+    (*newest*, for a proof) or the oldest (for a build); made on demand when none is built and
+    *make*. :class:`~muslwheel.errors.MuslwheelError` (one line) when there is none."""
+    from ..arch import get_arch
+    from ..kits import select_kits
+    from ..kits.musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
+    from ..kits.ondemand import KitSpec, kit_pythons, make_kit
+
+    ceiling = _key(musl)
+    found = [k for k in select_kits(arch=arch, python=python, with_python=True) if _key(k.musl) <= ceiling]
+    if found:
+        pick = max if newest else min
+        return pick(found, key=lambda k: _key(k.musl))
+    if python not in kit_pythons():
+        raise MuslwheelError(f"no kit for {arch} py{python}: kits have CPython {', '.join(kit_pythons())}")
+    if not make:
+        raise MuslwheelError(f"no kit for {arch} py{python} with musl <= {musl} (--no-kit-build)")
+    a = get_arch(arch)
+    releases = [r for r in ([DEBIAN_BINARY_MUSL] if a.debian_arch else []) + [NEWEST_MUSL] if _key(r) <= ceiling]
+    if not releases:
+        raise MuslwheelError(f"no kit for {arch} py{python} with musl <= {musl}, and none is made on demand")
+    release = max(releases, key=_key) if newest else min(releases, key=_key)
+    return make_kit(KitSpec(arch, release, python), reason=f"no kit for {arch} py{python} musl <= {musl}")
+
+
+def build_task(
+    sdist_name: str,
+    sdist: bytes,
+    arch: str,
+    python: str,
+    musl: str,
+    *,
+    sandbox: bool = True,
+    kit_build: bool = True,
+    with_libs: Sequence[str] = (),
+) -> BuildOutcome:
+    """Build *sdist* for the target with :func:`muslwheel.builder.build` (cross-built with zig,
+    repaired, checked, imported), in a throwaway directory; the wheel comes back as bytes."""
+    from ..builder import BuildOptions, build
+    from ..builder.target import target_from_kit
+
+    where = socket.gethostname()
+    try:
+        kit = kit_for(arch, python, musl, newest=False, make=kit_build)
+    except MuslwheelError as e:
+        return BuildOutcome(False, error=str(e), where=where)
+    options_fields = getattr(BuildOptions, "__dataclass_fields__", {})
+    extra: dict[str, Any] = {}
+    if with_libs:
+        if "with_libs" not in options_fields:
+            return BuildOutcome(
+                False, error=f"needs --with {','.join(with_libs)}: this muslwheel's build has no --with", where=where
+            )
+        extra["with_libs"] = list(with_libs)
+    with tempfile.TemporaryDirectory(prefix="muslwheel-wheelhouse-build-") as tmp:
+        src = Path(tmp) / Path(sdist_name).name
+        src.write_bytes(sdist)
+        out = Path(tmp) / "out"
+        try:
+            summary = build(
+                BuildOptions(source=src, out_dir=out, targets=[target_from_kit(kit)], jobs=1, sandbox=sandbox, **extra)
+            )
+        except MuslwheelError as e:
+            return BuildOutcome(False, error=str(e), where=where, kit=kit.name)
+        result = summary.results[0]
+        if not result.ok or result.wheel is None:
+            return BuildOutcome(
+                False, error=f"{result.stage}: {result.error}", log=result.log_tail, where=where, kit=kit.name
+            )
+        return BuildOutcome(True, result.wheel.name, result.wheel.read_bytes(), where=where, kit=kit.name)
+
+
+def prove_task(
+    arch: str,
+    python: str,
+    musl: str,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    sandbox: bool = True,
+    kit_build: bool = True,
+) -> ProofOutcome:
+    """Import every top-level package and extension module of *files* (name, bytes) in the
+    target's kit, in the sandbox (:func:`muslwheel.check_import.check_imports`)."""
+    from ..check_import import check_imports
+
+    where = socket.gethostname()
+    try:
+        kit = kit_for(arch, python, musl, newest=True, make=kit_build)
+    except MuslwheelError as e:
+        return ProofOutcome(True, False, error=str(e), where=where)
+    with tempfile.TemporaryDirectory(prefix="muslwheel-wheelhouse-proof-") as tmp:
+        paths = []
+        for name, data in files:
+            path = Path(tmp) / Path(name).name
+            path.write_bytes(data)
+            paths.append(path)
+        try:
+            reports = check_imports(paths, [kit.name], sandbox=sandbox, kit_build=False, **_no_fetching())
+        except MuslwheelError as e:
+            return ProofOutcome(False, True, kit.name, error=str(e), where=where)
+    log = [f"{r.wheel}: {r.summary()}" for r in reports]
+    bad = [r for r in reports if not r.ok]
+    error = ""
+    if bad:
+        m = next(m for m in bad[0].modules if m.binary_failure)
+        error = f"{bad[0].wheel}: {m.module}: {m.result}: {m.detail}"
+    return ProofOutcome(not bad, True, kit.name, [r.to_json() for r in reports], error, log, where)
+
+
+def _no_fetching() -> dict[str, Any]:
+    """check_imports' options for a complete set: the wheels given together in one site with
+    their dependencies (:mod:`muslwheel.proofdeps`), nothing fetched (the set is the wheelhouse)."""
+    from ..proofdeps import DepsOptions
+
+    return {"deps": DepsOptions(resolve=False)}
+
+
+class Local:
+    """Runs tasks here, one after another (each uses the cores it needs)."""
+
+    name = "local"
+
+    def run(self, fn: Callable[..., R], calls: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]) -> list[R]:
+        return [fn(*args, **kwargs) for args, kwargs in calls]
+
+    def close(self) -> None:
+        pass
+
+
+class Dask:
+    """Runs tasks on the dask.distributed cluster at *address*; results in the order asked.
+
+    A worker lost mid-task: the scheduler runs the task again elsewhere (its
+    ``allowed-failures``); a task that raises is retried *retries* times, then its error is
+    returned in its place (the caller turns it into one line)."""
+
+    name = "dask"
+
+    def __init__(self, address: str, retries: int = 2) -> None:
+        try:  # untyped, imported only here (as scan's runner does)
+            self._distributed: Any = importlib.import_module("distributed")
+        except ImportError:
+            raise MuslwheelError("--dask needs dask.distributed: pip install 'muslwheel[dask]'") from None
+        try:
+            self._client = self._distributed.Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise MuslwheelError(f"--dask {address}: cannot connect ({exc})") from None
+        self.retries = retries
+        self.address = address
+
+    def run(self, fn: Callable[..., R], calls: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
+        futures = [self._client.submit(fn, *args, pure=False, retries=self.retries, **kwargs) for args, kwargs in calls]
+        out: list[Any] = []
+        for fut in futures:
+            try:
+                out.append(fut.result())
+            except Exception as exc:  # lost more often than the scheduler allows, or raised every time
+                out.append(exc)
+        return out
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def executor(address: str | None) -> Local | Dask:
+    return Dask(address) if address else Local()
