@@ -341,6 +341,7 @@ QUOTE: dict[str, list[str] | None] = {
         r"?^check --import in ",
     ],
     "rust.txt": None,
+    "libs.txt": [r"^library ", r"^\S+ +\S+ +\d", r"^cold build time"],
     "wheelhouse.txt": None,
 }
 _BUILD_SUMMARY = [r"^targets \(", r"?^no kit ", r"targets ok; all targets together", r"?^build / native, "]
@@ -383,6 +384,13 @@ no suffix reason; the DT_RELR of the vendored GCC runtime libraries is the only 
 of 4 projects, all import in the free-threaded CPython 3.13 kits of their arch (musl 1.2.6;
 x86_64 natively, aarch64 and armv7l under qemu-user); that run used `h/audit` merged with the
 free-threaded kits' (`h/ftkits` a9791e9, whose kit choice reads `3.13t`).""",
+    ),
+    (
+        "native libraries (`lib build`, `build --with`)",
+        ["libs.txt"],
+        """`bench/bench_libs.py`: each recipe × arch built here with zig from Debian's verified source
+and proven by its own small program under the target (qemu-user for a foreign arch); the
+versions, the cold build time (with the machine's load then) and the prefix's size.""",
     ),
     (
         "check --import and the kits",

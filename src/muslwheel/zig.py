@@ -28,7 +28,18 @@ One flag policy for all of them:
   ``-ffile-prefix-map`` (the work directory's random path never reaches a binary);
 - a **kit** build (musl itself, CPython) passes no extra flags: those recipes give theirs in
   ``CFLAGS``/``LDFLAGS`` (musl is linked with ``-rtlib=none`` and must not get ``-dynamic``).
-- ``readelf`` is binutils' (it reads every arch); the rest are zig's.
+- ``readelf`` is binutils' (it reads every arch); the rest are zig's;
+- with *guard* (wheel builds and :mod:`muslwheel.libs`' builds), ``cc``/``c++`` refuse a flag
+  that names a host system directory (``-I/usr/include/libxml2``, ``-L/usr/lib/x86_64-linux-gnu``,
+  :data:`HOST_DIRS`): the host's headers and libraries describe glibc builds of another arch, and
+  a project whose probe found them would otherwise compile against the wrong library, or
+  silently link it. The script prints one line (:data:`GUARD_MARK`, the flag, and who added it:
+  ``$CFLAGS``/``$CPPFLAGS``/``$LDFLAGS`` when the flag is in one, else the build system or a
+  ``*-config`` script it ran) and exits 1; :func:`host_leak` finds that line in a build log.
+
+**Cross files** (:func:`write_cmake_toolchain`, :func:`write_meson_cross_file`): one writer of
+each for every build that needs one (``build``'s targets, :mod:`muslwheel.libs`' recipes),
+from :data:`muslwheel.arch.ARCHES`' CMake and meson names.
 
 **Rust's linker** (:func:`write_rust_linker`): rustc calls its linker as it would call gcc for a
 musl target; a script ``rust-cc`` rewrites those arguments by cargo-zigbuild's rules
@@ -59,6 +70,26 @@ from .errors import MuslwheelError
 
 #: the constant every work directory path becomes inside binaries (``-ffile-prefix-map``)
 BUILD_PATH = "/muslwheel-build"
+#: the host's system directories a target's compiler or linker flag must never name (glob
+#: patterns of the shell's ``case``): headers and libraries of the host's own libc and arch
+HOST_DIRS = (
+    "/usr/include",
+    "/usr/include/*",
+    "/usr/local/include",
+    "/usr/local/include/*",
+    "/usr/lib",
+    "/usr/lib/*",
+    "/usr/lib64",
+    "/usr/lib64/*",
+    "/usr/local/lib",
+    "/usr/local/lib/*",
+    "/lib",
+    "/lib/*",
+    "/lib64",
+    "/lib64/*",
+)
+#: the start of the guard's one line (:func:`host_leak` finds it in a log)
+GUARD_MARK = "muslwheel: host path in a target build:"
 
 
 class ZigError(MuslwheelError):
@@ -145,9 +176,51 @@ def _script(path: Path, lines: list[str]) -> None:
     path.chmod(0o755)
 
 
-def write_wrappers(bindir: Path, target: Arch | str, *, libc_file: Path | None, flags: Sequence[str] = ()) -> Wrappers:
+def _guard_lines() -> list[str]:
+    """The shell lines of the host-path guard (see the module): every argument, and the
+    separate argument after ``-I``/``-L``/``-isystem``…, checked against :data:`HOST_DIRS`."""
+    dirs = "|".join(HOST_DIRS)
+    return [
+        "_mw_next=",
+        'for _mw_a in "$@"; do',
+        '  _mw_p=""',
+        '  case $_mw_next in 1) _mw_p=$_mw_a; _mw_f="$_mw_flag $_mw_a" ;; esac',
+        "  _mw_next=",
+        "  case $_mw_a in",
+        "    -I|-L|-isystem|-idirafter|-iquote|-F) _mw_next=1; _mw_flag=$_mw_a ;;",
+        "    -I*|-L*) _mw_p=${_mw_a#-?}; _mw_f=$_mw_a ;;",
+        "    -isystem*) _mw_p=${_mw_a#-isystem}; _mw_f=$_mw_a ;;",
+        "    -idirafter*) _mw_p=${_mw_a#-idirafter}; _mw_f=$_mw_a ;;",
+        "    -Wl,-L*) _mw_p=${_mw_a#-Wl,-L}; _mw_f=$_mw_a ;;",
+        "  esac",
+        f"  case $_mw_p in {dirs})",
+        '    _mw_who="the build system (its probe or a *-config script it ran)"',
+        "    for _mw_v in CFLAGS CPPFLAGS CXXFLAGS LDFLAGS; do",
+        '      eval "_mw_val=\\${$_mw_v:-}"',
+        '      case " $_mw_val " in *" $_mw_f "*) _mw_who="\\$$_mw_v"; break ;; esac',
+        "    done",
+        f'    echo "{GUARD_MARK} $_mw_f (added by $_mw_who): the host headers and libraries are not the target ones" >&2',
+        "    exit 1 ;;",
+        "  esac",
+        "done",
+    ]
+
+
+def host_leak(log_text: str) -> str | None:
+    """The guard's line in a build log (the first), without the marker; None if it is not there."""
+    for line in log_text.splitlines():
+        at = line.find(GUARD_MARK)
+        if at >= 0:
+            return line[at + len(GUARD_MARK) :].strip()
+    return None
+
+
+def write_wrappers(
+    bindir: Path, target: Arch | str, *, libc_file: Path | None, flags: Sequence[str] = (), guard: bool = False
+) -> Wrappers:
     """Write the wrapper scripts for zig targeting *target* (an arch: its :func:`target_args`; or
-    a bare zig target) into *bindir* (created)."""
+    a bare zig target) into *bindir* (created); with *guard*, ``cc`` and ``c++`` refuse host
+    system paths (see the module)."""
     zig = shlex.quote(str(zig_executable()))
     bindir.mkdir(parents=True, exist_ok=True)
     env = [f"export {k}={shlex.quote(v)}" for k, v in zig_environment().items()]
@@ -164,8 +237,75 @@ def write_wrappers(bindir: Path, target: Arch | str, *, libc_file: Path | None, 
         "readelf": f'exec {readelf} "$@"',
     }
     for name, body in bodies.items():
-        _script(bindir / name, [*env, body])
+        checks = _guard_lines() if guard and name in ("cc", "c++") else []
+        _script(bindir / name, [*env, *checks, body])
     return Wrappers(bindir)
+
+
+def cmake_path(p: Path | str) -> str:
+    return str(p).replace("\\", "/").replace('"', '\\"')
+
+
+def write_cmake_toolchain(
+    path: Path,
+    arch: Arch,
+    tools: Wrappers,
+    *,
+    roots: Sequence[Path],
+    prefix_path: Sequence[Path],
+    extra: Sequence[str] = (),
+    title: str = "",
+) -> Path:
+    """A CMake toolchain file for *arch* with *tools*: libraries, headers and packages are
+    found only under *roots* (the target's prefixes and root; never the host's), programs on
+    the host; *prefix_path* is ``CMAKE_PREFIX_PATH``; *extra* lines are appended."""
+    text = f"""# CMake toolchain file{" for " + title if title else ""}, written by muslwheel
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR {arch.cmake_processor})
+set(CMAKE_C_COMPILER "{cmake_path(tools.cc)}")
+set(CMAKE_CXX_COMPILER "{cmake_path(tools.cxx)}")
+set(CMAKE_AR "{cmake_path(tools.ar)}" CACHE FILEPATH "" FORCE)
+set(CMAKE_RANLIB "{cmake_path(tools.ranlib)}" CACHE FILEPATH "" FORCE)
+set(CMAKE_FIND_ROOT_PATH {" ".join(f'"{cmake_path(r)}"' for r in roots)})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+set(CMAKE_PREFIX_PATH {" ".join(f'"{cmake_path(p)}"' for p in prefix_path)})
+"""
+    path.write_text(text + "".join(line + "\n" for line in extra))
+    return path
+
+
+def write_meson_cross_file(
+    path: Path, arch: Arch, tools: Wrappers, *, pkg_config_path: Sequence[Path], title: str = ""
+) -> Path:
+    """A meson cross file for *arch* with *tools*; pkg-config reads only *pkg_config_path*."""
+    endian = "little" if arch.little_endian else "big"
+    dirs = ", ".join(repr(str(p)) for p in pkg_config_path)
+    text = f"""# meson cross file{" for " + title if title else ""}, written by muslwheel
+[binaries]
+c = [{str(tools.cc)!r}]
+cpp = [{str(tools.cxx)!r}]
+ar = [{str(tools.ar)!r}]
+ranlib = [{str(tools.ranlib)!r}]
+pkg-config = 'pkg-config'
+
+[built-in options]
+pkg_config_path = [{dirs}]
+
+[properties]
+needs_exe_wrapper = true
+pkg_config_libdir = [{dirs}]
+
+[host_machine]
+system = 'linux'
+cpu_family = {arch.meson_cpu_family!r}
+cpu = {arch.name!r}
+endian = {endian!r}
+"""
+    path.write_text(text)
+    return path
 
 
 def rust_linker_args(args: Sequence[str], rust_target: str) -> list[str]:

@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ..cache import cache_dir, locked
 from .target import BuildError, TargetUnavailable
@@ -123,22 +124,28 @@ def _unzip(path: Path, dest: Path) -> None:
         raise BuildError(f"{path}: unreadable sdist ({e})") from None
 
 
-def read_build_system(project: Path) -> BuildSystem:
-    """The ``[build-system]`` table of *project* (PEP 517/518 defaults when absent)."""
+def _read_pyproject(project: Path) -> dict[str, Any] | None:
+    """*project*'s ``pyproject.toml`` as a table, None when it has none."""
     pyproject = project / "pyproject.toml"
     if not pyproject.is_file():
-        return BuildSystem(DEFAULT_REQUIRES, DEFAULT_BACKEND)
+        return None
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - 3.9/3.10
         import tomli as tomllib
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise BuildError(f"{pyproject}: invalid TOML ({e})") from None
-    table = data.get("build-system")
+
+
+def read_build_system(project: Path) -> BuildSystem:
+    """The ``[build-system]`` table of *project* (PEP 517/518 defaults when absent)."""
+    data = _read_pyproject(project)
+    table = data.get("build-system") if data is not None else None
     if table is None:
         return BuildSystem(DEFAULT_REQUIRES, DEFAULT_BACKEND)
+    pyproject = project / "pyproject.toml"
     requires = table.get("requires")
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise BuildError(f"{pyproject}: build-system.requires must be a list of strings")
@@ -147,6 +154,18 @@ def read_build_system(project: Path) -> BuildSystem:
     if not isinstance(backend, str) or not isinstance(path, list):
         raise BuildError(f"{pyproject}: build-system.build-backend must be a string, backend-path a list")
     return BuildSystem(tuple(requires), backend, tuple(str(p) for p in path))
+
+
+def read_with(project: Path) -> tuple[str, ...]:
+    """The native libraries *project* states it links: ``[tool.muslwheel] with = ["libxml2", …]``
+    in its ``pyproject.toml`` (:mod:`muslwheel.libs`' names), () when it states none."""
+    data = _read_pyproject(project)
+    tool = data.get("tool", {}) if data is not None else {}
+    table = tool.get("muslwheel", {}) if isinstance(tool, dict) else {}
+    value = table.get("with", []) if isinstance(table, dict) else []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BuildError(f"{project / 'pyproject.toml'}: tool.muslwheel.with must be a list of library names")
+    return tuple(value)
 
 
 @dataclass(frozen=True)

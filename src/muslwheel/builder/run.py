@@ -31,7 +31,8 @@ from ..errors import MuslwheelError
 from ..policy import pypi_note, pypi_uploadable
 from ..progress import BoardPrinter
 from ..sandbox import room as sandbox_room
-from .pep517 import BuildEnv, BuildSystem, Source, read_build_system, run_hook
+from ..zig import host_leak
+from .pep517 import BuildEnv, BuildSystem, Source, read_build_system, read_with, run_hook
 from .target import BuildError, Target, TargetUnavailable
 from .toolchain import Toolchain, cross_environment, make_toolchain
 
@@ -53,6 +54,10 @@ class BuildOptions:
     import_check: bool = True
     sandbox: bool = True  #: run the wheel's code (import, test) in :mod:`muslwheel.sandbox`
     keep_work: bool = False
+    #: native libraries built for each target (:mod:`muslwheel.libs`), besides the project's
+    #: own ``[tool.muslwheel] with``
+    with_libs: Sequence[str] = ()
+    offline: bool = False  #: the libraries' sources from the download cache only
 
 
 @dataclass
@@ -137,7 +142,6 @@ def build(options: BuildOptions, progress: TargetProgress | None = None) -> Buil
         raise BuildError(f"a target is given twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
     if options.import_check and any(t.python_command for t in options.targets):
         sandbox_room(options.sandbox)  # a host that cannot sandbox the wheel's code: refused before any build
-    out_dir.mkdir(parents=True, exist_ok=True)
     say: TargetProgress = progress or (lambda _r, _m: None)
     jobs = options.jobs or usable_cores()
     start = time.monotonic()
@@ -147,19 +151,44 @@ def build(options: BuildOptions, progress: TargetProgress | None = None) -> Buil
     with tempfile.TemporaryDirectory(prefix="source-", dir=work_root) as staging:
         if source.is_sdist:  # unpacked (and refused if hostile) once, before any target starts
             source = Source(source.copy_to(Path(staging)))
+        libs = with_libraries(options, source.path)
+        out_dir.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(results)))) as pool:
-            for _ in pool.map(lambda r: _build_one(source, out_dir, options, r, say), results):
+            for _ in pool.map(lambda r: _build_one(source, out_dir, options, r, say, libs), results):
                 pass
     return BuildSummary(results, time.monotonic() - start)
 
 
-def _build_one(source: Source, out_dir: Path, options: BuildOptions, result: TargetResult, say: TargetProgress) -> None:
+def with_libraries(options: BuildOptions, project: Path) -> list[str]:
+    """The native libraries of ``--with`` and the project's ``[tool.muslwheel] with``, checked
+    for every target's arch and their sources had, before any target starts: an unknown name, an
+    arch a recipe refuses, a source Debian does not serve is one line (exit 2), nothing built."""
+    from ..libs import closure, parse_names
+    from ..libs.store import check_buildable, source
+
+    names = parse_names([*options.with_libs, *read_with(project)])
+    if names:
+        for target in options.targets:
+            check_buildable(names, target.arch)
+        for recipe in closure(names):
+            source(recipe, offline=options.offline)
+    return names
+
+
+def _build_one(
+    source: Source,
+    out_dir: Path,
+    options: BuildOptions,
+    result: TargetResult,
+    say: TargetProgress,
+    libs: Sequence[str] = (),
+) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"{result.target.name}-", dir=cache_dir() / "build" / "work"))
     result.log = work / "build.log"
     result.log.touch()
     failed = False
     try:
-        _stages(source, out_dir, options, result, work, say)
+        _stages(source, out_dir, options, result, work, say, libs)
         result.status = "ok"
         result.notes += filter(None, [pypi_note(result.target.arch.name)])
         say(result, f"ok: {result.wheel.name if result.wheel else ''}")
@@ -215,17 +244,37 @@ class _Clock:
 
 
 def _stages(
-    source: Source, out_dir: Path, options: BuildOptions, result: TargetResult, work: Path, say: TargetProgress
+    source: Source,
+    out_dir: Path,
+    options: BuildOptions,
+    result: TargetResult,
+    work: Path,
+    say: TargetProgress,
+    libs: Sequence[str] = (),
 ) -> None:
+    from ..libs import build_many, write_config_tools
+
     target = result.target
     log = result.log
     assert log is not None
     clock = _Clock(result, say)
+    prefixes = []
+    if libs:
+        with clock.stage("libs"):
+            prefixes = build_many(
+                libs, target.arch, target.musl, offline=options.offline, progress=lambda m: say(result, f"libs: {m}")
+            )
+            with open(log, "a") as f:
+                f.write("".join(f"--with {p.name}: {p.path}\n" for p in prefixes))
     with clock.stage("prepare"):
         project = source.copy_to(work / "src")
         system = read_build_system(project)
         env = BuildEnv(target.build_python, system.requires, log).overlay(work / "venv")
-        tc = make_toolchain(target, work, env.site_packages())
+        # the *-config tools answer for the --with prefixes, and shadow the host's in every build
+        config_bin = write_config_tools(work / "config-bin", prefixes)
+        tc = make_toolchain(
+            target, work, env.site_packages(), lib_prefixes=[p.path for p in prefixes], config_bin=config_bin
+        )
         environ = cross_environment(tc, dict(os.environ))
     if options.before_build:
         with clock.stage("before-build"):
@@ -241,7 +290,13 @@ def _stages(
             env.install([str(r) for r in extra])
         dist = work / "dist"
         dist.mkdir()
-        name = run_hook(env, system, project, "build_wheel", [str(dist), config, None], environ, log)
+        try:
+            name = run_hook(env, system, project, "build_wheel", [str(dist), config, None], environ, log)
+        except BuildError:
+            leak = host_leak(log.read_text(errors="replace"))
+            if leak:  # the zig wrappers' guard refused a host path: that is the one line to say
+                raise BuildError(f"host path in the target's build: {leak}") from None
+            raise
         if not isinstance(name, str) or not (dist / name).is_file():
             raise BuildError(f"{system.backend}: build_wheel returned {name!r}, not a wheel it wrote")
         result.built_wheel = name
@@ -320,7 +375,8 @@ def _repair(built: Path, out_dir: Path, tc: Toolchain, result: TargetResult) -> 
     from ..root import MuslRoot
 
     system = MuslRoot.of(tc.target.arch, tc.target.root).system_dirs_on_host()
-    ldpaths = [str(tc.prefix / "lib"), *(str(d) for d in system)]
+    # --with's prefixes come before the root's directories: their libraries are grafted
+    ldpaths = [str(tc.prefix / "lib"), *(str(p / "lib") for p in tc.lib_prefixes), *(str(d) for d in system)]
     repaired = repair_wheel(built, out_dir, root=tc.target.root, ldpaths=ldpaths, allow_pure=True)
     assert repaired.output is not None
     result.wheel = repaired.output

@@ -18,13 +18,23 @@ venv, and on ``PYTHONPATH``), as CPython's own cross builds do, and ``_PYTHON_HO
 from __future__ import annotations
 
 import ast
+import os
 import shlex
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..root import MuslRoot
-from ..zig import wheel_flags, write_wrappers, zig_cache_dir
+from ..zig import (
+    Wrappers,
+    cmake_path,
+    wheel_flags,
+    write_cmake_toolchain,
+    write_meson_cross_file,
+    write_wrappers,
+    zig_cache_dir,
+)
 from .target import BuildError, Target
 
 
@@ -43,6 +53,10 @@ class Toolchain:
     meson_cross_file: Path
     cmake_toolchain_file: Path
     ext_suffix: str
+    #: the prefixes of the native libraries of ``--with`` (:mod:`muslwheel.libs`), dependencies included
+    lib_prefixes: tuple[Path, ...] = ()
+    #: the ``*-config`` scripts that answer for those prefixes, first on PATH (None: none)
+    config_bin: Path | None = None
 
 
 def _script(path: Path, lines: list[str]) -> Path:
@@ -51,14 +65,23 @@ def _script(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def make_toolchain(target: Target, work: Path, sysconfig_dir: Path | None = None) -> Toolchain:
+def make_toolchain(
+    target: Target,
+    work: Path,
+    sysconfig_dir: Path | None = None,
+    *,
+    lib_prefixes: Sequence[Path] = (),
+    config_bin: Path | None = None,
+) -> Toolchain:
     """The toolchain of *target* in *work*; the rewritten ``_sysconfigdata`` goes into
-    *sysconfig_dir* (default ``work/sysconfig``)."""
+    *sysconfig_dir* (default ``work/sysconfig``); *lib_prefixes* (``--with``'s libraries) are
+    searched for headers, libraries, ``.pc`` files and CMake packages, and *config_bin*'s
+    ``*-config`` scripts come first on PATH."""
     prefix = work / "prefix"
     for d in ("include", "lib", "lib/pkgconfig"):
         (prefix / d).mkdir(parents=True, exist_ok=True)
     # zig's wrappers with the wheel flags of muslwheel.zig's one flag policy
-    tools = write_wrappers(work / "tools", target.arch, libc_file=target.zig_libc, flags=wheel_flags(work))
+    tools = write_wrappers(work / "tools", target.arch, libc_file=target.zig_libc, flags=wheel_flags(work), guard=True)
     cc, cxx, ar, ranlib = tools.cc, tools.cxx, tools.ar, tools.ranlib
     sysconfig_dir = sysconfig_dir or work / "sysconfig"
     ext_suffix, abiflags = write_sysconfigdata(target, sysconfig_dir, cc, cxx, ar)
@@ -75,6 +98,8 @@ def make_toolchain(target: Target, work: Path, sysconfig_dir: Path | None = None
         work / "meson-cross.ini",
         work / "cmake-toolchain.cmake",
         ext_suffix,
+        tuple(lib_prefixes),
+        config_bin,
     )
     _write_meson_cross_file(toolchain)
     _write_cmake_toolchain(toolchain)
@@ -175,7 +200,17 @@ def cross_environment(tc: Toolchain, base: dict[str, str]) -> dict[str, str]:
     env = dict(base)
     for key in ("PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__", "VIRTUAL_ENV"):
         env.pop(key, None)
-    inc, lib = tc.prefix / "include", tc.prefix / "lib"
+    prefixes = [tc.prefix, *tc.lib_prefixes]
+    includes = " ".join(f"-I{p / 'include'}" for p in prefixes)
+    libdirs = " ".join(f"-L{p / 'lib'}" for p in prefixes)
+    # only the target's .pc files: the host's describe glibc libraries of another arch
+    pkg_dirs = ":".join(str(p / sub / "pkgconfig") for p in prefixes for sub in ("lib", "share"))
+    if tc.config_bin is not None:
+        env["PATH"] = f"{tc.config_bin}:{base.get('PATH', os.defpath)}"
+    if tc.lib_prefixes:
+        env["CPPFLAGS"] = _join(base.get("CPPFLAGS"), includes)
+        env["CMAKE_PREFIX_PATH"] = ":".join(str(p) for p in tc.lib_prefixes)
+    env.pop("PKG_CONFIG_SYSROOT_DIR", None)
     env.update(
         {
             "CC": str(tc.cc),
@@ -184,12 +219,11 @@ def cross_environment(tc: Toolchain, base: dict[str, str]) -> dict[str, str]:
             "LDCXXSHARED": f"{tc.cxx} -shared",
             "AR": str(tc.ar),
             "RANLIB": str(tc.ranlib),
-            "CFLAGS": _join(base.get("CFLAGS"), f"-I{inc}"),
-            "CXXFLAGS": _join(base.get("CXXFLAGS"), f"-I{inc}"),
-            "LDFLAGS": _join(base.get("LDFLAGS"), f"-L{lib}"),
-            "PKG_CONFIG_PATH": str(lib / "pkgconfig"),
-            # only the target's .pc files: the host's describe glibc libraries
-            "PKG_CONFIG_LIBDIR": str(lib / "pkgconfig"),
+            "CFLAGS": _join(base.get("CFLAGS"), includes),
+            "CXXFLAGS": _join(base.get("CXXFLAGS"), includes),
+            "LDFLAGS": _join(base.get("LDFLAGS"), libdirs),
+            "PKG_CONFIG_PATH": pkg_dirs,
+            "PKG_CONFIG_LIBDIR": pkg_dirs,
             "_PYTHON_HOST_PLATFORM": target.platform,
             "_PYTHON_SYSCONFIGDATA_NAME": target.sysconfigdata.stem,
             "PYTHONPATH": str(tc.sysconfig_dir),
@@ -213,58 +247,34 @@ def _join(*parts: str | None) -> str:
 
 
 def _write_meson_cross_file(tc: Toolchain) -> None:
-    family = tc.target.arch.meson_cpu_family
-    endian = "little" if tc.target.arch.little_endian else "big"
-    text = f"""# meson cross file for {tc.target.name}, written by muslwheel build
-[binaries]
-c = [{str(tc.cc)!r}]
-cpp = [{str(tc.cxx)!r}]
-ar = [{str(tc.ar)!r}]
-ranlib = [{str(tc.ranlib)!r}]
-pkg-config = 'pkg-config'
-
-[built-in options]
-pkg_config_path = [{str(tc.prefix / "lib" / "pkgconfig")!r}]
-
-[properties]
-needs_exe_wrapper = true
-
-[host_machine]
-system = 'linux'
-cpu_family = {family!r}
-cpu = {tc.target.arch.name!r}
-endian = {endian!r}
-"""
-    tc.meson_cross_file.write_text(text)
+    write_meson_cross_file(
+        tc.meson_cross_file,
+        tc.target.arch,
+        _tools(tc),
+        pkg_config_path=[tc.prefix / "lib" / "pkgconfig", *(p / "lib" / "pkgconfig" for p in tc.lib_prefixes)],
+        title=tc.target.name,
+    )
 
 
-def _cmake_path(p: Path | str) -> str:
-    return str(p).replace("\\", "/").replace('"', '\\"')
+def _tools(tc: Toolchain) -> Wrappers:
+    return Wrappers(tc.cc.parent)
 
 
 def _write_cmake_toolchain(tc: Toolchain) -> None:
     t = tc.target
     soabi = tc.ext_suffix[1:].rsplit(".", 1)[0]
-    roots = [tc.prefix] + ([t.root] if t.root is not None else [])
-    text = f"""# CMake toolchain file for {t.name}, written by muslwheel build
-set(CMAKE_SYSTEM_NAME Linux)
-set(CMAKE_SYSTEM_PROCESSOR {t.arch.cmake_processor})
-set(CMAKE_C_COMPILER "{_cmake_path(tc.cc)}")
-set(CMAKE_CXX_COMPILER "{_cmake_path(tc.cxx)}")
-set(CMAKE_AR "{_cmake_path(tc.ar)}" CACHE FILEPATH "" FORCE)
-set(CMAKE_RANLIB "{_cmake_path(tc.ranlib)}" CACHE FILEPATH "" FORCE)
-set(CMAKE_FIND_ROOT_PATH {" ".join(f'"{_cmake_path(r)}"' for r in roots)})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-set(CMAKE_PREFIX_PATH "{_cmake_path(tc.prefix)}")
-# FindPython, cross-compiling, asks pythonX.Y-config (not the interpreter): the target's one
-set(Python_ROOT_DIR "{_cmake_path(tc.work / "python-config")}")
-set(Python3_ROOT_DIR "{_cmake_path(tc.work / "python-config")}")
-set(Python_INCLUDE_DIR "{_cmake_path(t.include_dir)}")
-set(Python3_INCLUDE_DIR "{_cmake_path(t.include_dir)}")
-set(Python_SOABI "{soabi}")
-set(Python3_SOABI "{soabi}")
-"""
-    tc.cmake_toolchain_file.write_text(text)
+    python_config = cmake_path(tc.work / "python-config")
+    extra = [
+        "# FindPython, cross-compiling, asks pythonX.Y-config (not the interpreter): the target's one",
+        f'set(Python_ROOT_DIR "{python_config}")',
+        f'set(Python3_ROOT_DIR "{python_config}")',
+        f'set(Python_INCLUDE_DIR "{cmake_path(t.include_dir)}")',
+        f'set(Python3_INCLUDE_DIR "{cmake_path(t.include_dir)}")',
+        f'set(Python_SOABI "{soabi}")',
+        f'set(Python3_SOABI "{soabi}")',
+    ]
+    prefixes = [tc.prefix, *tc.lib_prefixes]
+    roots = prefixes + ([t.root] if t.root is not None else [])
+    write_cmake_toolchain(
+        tc.cmake_toolchain_file, t.arch, _tools(tc), roots=roots, prefix_path=prefixes, extra=extra, title=t.name
+    )

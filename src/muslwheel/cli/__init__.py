@@ -15,11 +15,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import build, check, detect, distros, find_library, kit, repair, report, scan, show, tags, wheelhouse
+from . import build, check, detect, distros, find_library, kit, lib, repair, report, scan, show, tags, wheelhouse
 from .common import Handler, MuslwheelError, error
 
 #: In the order `muslwheel --help` lists them.
-COMMANDS = (detect, tags, show, repair, distros, find_library, check, scan, report, build, kit, wheelhouse)
+COMMANDS = (detect, tags, show, repair, distros, find_library, check, scan, report, build, kit, lib, wheelhouse)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         import_check=not args.no_import,
         sandbox=not args.no_sandbox,
         keep_work=args.keep_work,
+        with_libs=args.with_libs,
     )
     progress = None if args.quiet else ProgressPrinter(targets)
     summary = build(options, progress)
@@ -99,6 +100,15 @@ def register(sub: Subparsers) -> None:
         "--before-build",
         metavar="CMD",
         help="shell command run once per target in its source copy, with $CC, $MUSLWHEEL_PREFIX, $MUSLWHEEL_HOST set",
+    )
+    p.add_argument(
+        "--with",
+        dest="with_libs",
+        action="append",
+        default=[],
+        metavar="LIB[,LIB]",
+        help="native libraries built for each target and found by the build (`muslwheel lib list`; "
+        "also [tool.muslwheel] with = [...] in pyproject.toml)",
     )
     p.add_argument(
         "-C", "--config-setting", action="append", default=[], metavar="KEY=VALUE", help="passed to the build backend"

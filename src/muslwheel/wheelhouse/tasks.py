@@ -104,21 +104,20 @@ def build_task(
         kit = kit_for(arch, python, musl, newest=False, make=kit_build)
     except MuslwheelError as e:
         return BuildOutcome(False, error=str(e), where=where)
-    options_fields = getattr(BuildOptions, "__dataclass_fields__", {})
-    extra: dict[str, Any] = {}
-    if with_libs:
-        if "with_libs" not in options_fields:
-            return BuildOutcome(
-                False, error=f"needs --with {','.join(with_libs)}: this muslwheel's build has no --with", where=where
-            )
-        extra["with_libs"] = list(with_libs)
     with tempfile.TemporaryDirectory(prefix="muslwheel-wheelhouse-build-") as tmp:
         src = Path(tmp) / Path(sdist_name).name
         src.write_bytes(sdist)
         out = Path(tmp) / "out"
         try:
             summary = build(
-                BuildOptions(source=src, out_dir=out, targets=[target_from_kit(kit)], jobs=1, sandbox=sandbox, **extra)
+                BuildOptions(
+                    source=src,
+                    out_dir=out,
+                    targets=[target_from_kit(kit)],
+                    jobs=1,
+                    sandbox=sandbox,
+                    with_libs=tuple(with_libs),
+                )
             )
         except MuslwheelError as e:
             return BuildOutcome(False, error=str(e), where=where, kit=kit.name)
