@@ -13,12 +13,16 @@ install.
   second waits, then finds it built.
 - :func:`staged`: build into ``<final>.tmp`` and rename it to ``<final>`` in one step, so a
   half-built thing never stands where a built one would.
+- :func:`file_sha256`: the SHA-256 of a file, read a MiB at a time: how every download, cached
+  wheel and placed file is verified (Debian's sources, the proof's dependencies, the
+  wheelhouse, scan's local wheels).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -81,3 +85,12 @@ def staged(final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of the file at *path*, as hex, read a MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -36,7 +36,6 @@ Command line, for the shell scripts (prints the upstream tarball's path)::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import shutil
@@ -50,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .cache import downloads_dir
+from .cache import downloads_dir, file_sha256
 from .errors import MuslwheelError
 
 #: The suites of the deb-src entries the private apt configuration holds, per archive.
@@ -313,20 +312,12 @@ def _urlopen_to(uri: str, dest: Path, timeout: float = 60.0) -> None:
         shutil.copyfileobj(response, out, 1 << 20)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fetch_verified(f: SourceFile, files_dir: Path, fetch: Fetcher = _urlopen_to) -> Path:
     """*f* in *files_dir*, downloaded unless a copy with the right size and SHA256 is there.
     Raises SourceError with the HTTP error or the checksum mismatch."""
     files_dir.mkdir(parents=True, exist_ok=True)
     dest = files_dir / f.name
-    if dest.is_file() and dest.stat().st_size == f.size and _sha256(dest) == f.sha256:
+    if dest.is_file() and dest.stat().st_size == f.size and file_sha256(dest) == f.sha256:
         return dest
     partial = files_dir / f".{f.name}.{os.getpid()}.partial"
     try:
@@ -340,7 +331,7 @@ def fetch_verified(f: SourceFile, files_dir: Path, fetch: Fetcher = _urlopen_to)
         size = partial.stat().st_size
         if size != f.size:
             raise SourceError(f"{f.name}: {size} bytes arrived, the index says {f.size} ({f.uri})")
-        got = _sha256(partial)
+        got = file_sha256(partial)
         if got != f.sha256:
             raise SourceError(f"{f.name}: SHA256 {got} does not match the index's {f.sha256} ({f.uri})")
         os.replace(partial, dest)

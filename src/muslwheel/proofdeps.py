@@ -32,7 +32,6 @@ wheels' code runs in the sandbox.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -43,7 +42,7 @@ from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path
 
-from .cache import downloads_dir, locked
+from .cache import downloads_dir, file_sha256, locked
 from .errors import MuslwheelError
 
 #: pip's last words when no candidate fits: "ERROR: No matching distribution found for dep>=1"
@@ -365,14 +364,6 @@ def _name_of(requirement: str) -> str:
         return canonical(re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0])
 
 
-def _hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _records(cache: Path) -> Path:
     return cache.parent / "wheels.sha256.json"
 
@@ -390,7 +381,7 @@ def _record_hashes(cache: Path, paths: Iterable[Path]) -> None:
     arrival, and checks it again on each reuse online), for an offline run to check."""
     records = _load_records(cache)
     for p in paths:
-        records[p.name] = _hash(p)
+        records[p.name] = file_sha256(p)
     tmp = _records(cache).with_suffix(".tmp")
     tmp.write_text(json.dumps(records, indent=1, sort_keys=True))
     os.replace(tmp, _records(cache))
@@ -405,7 +396,7 @@ def _verify_cached(cache: Path, paths: Iterable[Path]) -> None:
         if not src.is_file():
             continue  # from a find-links directory, not the cache
         want = records.get(p.name)
-        if want is None or _hash(p) != want:
+        if want is None or file_sha256(p) != want:
             raise MuslwheelError(
                 f"{src}: not as downloaded (no SHA256 record, or it differs); remove it and fetch again online"
             )

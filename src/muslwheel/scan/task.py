@@ -9,12 +9,12 @@ for one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, replace
 
 from ..audit import Verdict, audit_wheel
+from ..cache import file_sha256
 from ..errors import MuslwheelError
 from ..wheelfile import WheelFile, parse_wheel_name
 from .http import BudgetExceeded, HttpOptions, HttpRangeSource
@@ -31,14 +31,6 @@ class Fetched:
     error: str | None
     over_budget: bool
     fetch_seconds: float
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch(ref: WheelRef, options: HttpOptions, budget: int) -> Fetched:

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cache import file_sha256
 from ..errors import MuslwheelError
 from ..versions import MuslVersion
 from ..vocabulary import MUSL_LIKE, Libc, Severity
-from .pip import sha256_of
 from .target import HouseTarget
 
 #: origins of a wheel in the lock
@@ -90,7 +90,7 @@ def _choose(path: Path, target: HouseTarget, repaired_dir: Path, root: Path | No
     problem = (
         f"needs musl {floor}, above the target's {target.musl}" if not _fits(floor, target) else _first_error(verdict)
     )
-    key = f"{sha256_of(path)[:32]}-{target.name}"
+    key = f"{file_sha256(path)[:32]}-{target.name}"
     done = repaired_dir / key
     if done.is_dir():
         cached = sorted(done.glob("*.whl"))

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from ..cache import file_sha256
+
 LOCK_NAME = "wheelhouse.lock.json"
 REPORT_HTML = "report.html"
 REPORT_JSON = "report.json"
@@ -69,20 +71,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def place_wheel(src: Path, out_dir: Path) -> Path:
     """*src* in *out_dir* (copied through a partial file unless the same bytes are there)."""
     dest = out_dir / src.name
-    if dest.is_file() and dest.stat().st_size == src.stat().st_size and _sha(dest) == _sha(src):
+    if dest.is_file() and dest.stat().st_size == src.stat().st_size and file_sha256(dest) == file_sha256(src):
         return dest
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     shutil.copyfile(src, partial)
     os.replace(partial, dest)
     return dest
-
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _page(title: str, links: Sequence[tuple[str, str]]) -> str:

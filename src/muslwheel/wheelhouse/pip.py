@@ -14,7 +14,6 @@ Everything pip prints stays in the log; a failure is one line.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from urllib.parse import unquote, urlparse
 
 from packaging.utils import canonicalize_name
 
+from ..cache import file_sha256
 from ..errors import MuslwheelError
 
 
@@ -150,21 +150,13 @@ def resolve(
         if "sha256" not in hashes:
             if url.startswith("file:"):  # a --find-links file: pip reports no hash for it
                 path = Path(unquote(urlparse(url).path))
-                hashes = {"sha256": sha256_of(path)}
+                hashes = {"sha256": file_sha256(path)}
             else:
                 raise PipError(f"pip reported no sha256 for {url}")
         chosen.append(
             Chosen(canonicalize_name(str(meta.get("name", ""))), str(meta.get("version", "")), url, hashes["sha256"])
         )
     return Resolution(chosen=sorted(chosen, key=lambda c: c.name))
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def download(
@@ -177,7 +169,7 @@ def download(
     todo: list[Chosen] = []
     for c in items:
         cached = into / c.filename
-        if cached.is_file() and sha256_of(cached) == c.sha256:
+        if cached.is_file() and file_sha256(cached) == c.sha256:
             have[c.sha256] = cached
         elif c.local_path is not None and c.local_path.is_file():
             _place(c.local_path, cached, c.sha256)
@@ -209,7 +201,7 @@ def download(
 
 def _place(src: Path, dest: Path, sha256: str) -> None:
     """Copy *src* to *dest* through a partial file, if its hash is *sha256*."""
-    got = sha256_of(src)
+    got = file_sha256(src)
     if got != sha256:
         raise PipError(f"{src.name}: sha256 {got} is not the {sha256} pip reported")
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")

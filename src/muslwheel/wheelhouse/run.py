@@ -27,10 +27,11 @@ from typing import Any, Callable
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from ..cache import file_sha256
 from ..errors import MuslwheelError
 from . import output
 from .choose import BUILT, DOWNLOADED, choose
-from .pip import Chosen, PipConfig, PipError, download, fetch_sdist, resolve, sha256_of
+from .pip import Chosen, PipConfig, PipError, download, fetch_sdist, resolve
 from .target import HouseTarget, split_targets
 from .tasks import BuildOutcome, ProofOutcome, build_task, executor, prove_task
 
@@ -287,7 +288,7 @@ class _House:
         except PipError as e:
             self._problem(t, name, "", "unresolvable", f"{requirement}: {e}")
             return False
-        digest = sha256_of(sdist)
+        digest = file_sha256(sdist)
         record = built_dir / f"{digest}.json"
         if record.is_file():
             wheel = built_dir / json.loads(record.read_text("utf-8"))["wheel"]
@@ -414,7 +415,7 @@ def run(p: Plan, say: Say | None = None) -> Summary:
         for t, taken in per_target.items():
             for project, (c, path, origin, _) in sorted(taken.items()):
                 placed = output.place_wheel(path, out)
-                entries.append(output.Entry(project, c.version, placed.name, sha256_of(placed), origin, t.name))
+                entries.append(output.Entry(project, c.version, placed.name, file_sha256(placed), origin, t.name))
         s.entries = sorted(entries, key=lambda e: (e.target, e.name))
         output.write_index(out, s.entries)
         output.write_lock(out, output.lock_bytes(s.entries, [t.to_json() for t in p.targets]))
@@ -443,7 +444,7 @@ def _prove(house: _House, per_target: dict[HouseTarget, dict[str, tuple[Chosen, 
         paths = sorted({path for _, path, _, _ in taken.values()}, key=lambda x: x.name)
         if not paths:
             continue
-        key = _proof_key(t, [(x.name, sha256_of(x)) for x in paths], o.sandbox)
+        key = _proof_key(t, [(x.name, file_sha256(x)) for x in paths], o.sandbox)
         record = house.p.cache / "proofs" / f"{key}.json"
         if record.is_file():
             cached = json.loads(record.read_text("utf-8"))
