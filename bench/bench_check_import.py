@@ -14,8 +14,8 @@ musllinux wheel for each arch (pip download with `muslwheel tags --target ARCH:1
 2. `muslwheel check --import --json` with no --kit: the default kits (the wheel's arch and
    Python at its tag's musl floor, and the newest), which here must be musl 1.2.3 and 1.2.6;
    per module imported / crashed (signal) / loader error / binary error / Python error;
-3. `muslwheel repair` (DT_RELR unpacked, the default), then `check --import` of the repaired
-   wheel in the musl 1.2.3 kit;
+3. `muslwheel repair` (DT_RELR unpacked, the default; with ``--strip``, stripped first), then
+   `check --import` of the repaired wheel in the musl 1.2.3 kit;
 4. when a kit lacked libz.so.1 (a system library musllinux wheels may use, which Alpine's base
    image has and the kits do not), 2 and 3 again in the same kits with a libz.so.1 added (built
    here by zig from Debian's zlib source; the kits are not modified).
@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -156,11 +157,20 @@ ZLIB_SOURCES = (
 )
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system
+        shutil.copy2(src, dst)
+
+
 def kits_with_libz(arch: str, kits: dict[str, dict[str, object]], work: Path) -> dict[str, Path]:
     """Each CPython kit of *arch* at 1.2.3 and 1.2.6 plus a libz.so.1 (Alpine's base image has
-    one; musllinux wheels may use it), as a kit of its own in *work*: kit.json, and a root whose
-    entries link to the kit's, lib/ holding the kit's loader and libc and a libz.so.1 built by
-    zig from the Debian zlib source the test world uses. The kits themselves are not touched."""
+    one; musllinux wheels may use it), as a kit of its own in *work*: kit.json, and a copy of the
+    kit's root (hard links where the file system allows) with a libz.so.1 built by zig from the
+    Debian zlib source the test world uses in its lib/. A copy, not links to the kit's files: a
+    root's absolute links are the root's own (its loader runs where the root is ``/``), so links
+    out of it would lead nowhere. The kits themselves are not touched."""
     found = subprocess.run(
         [sys.executable, "-m", "muslwheel.debian", "zlib", "--version-prefix", "1.2.13"],
         capture_output=True,
@@ -175,15 +185,11 @@ def kits_with_libz(arch: str, kits: dict[str, dict[str, object]], work: Path) ->
         kit = kits[f"{arch}-musl{musl}-py{PYTHON}"]
         root = Path(str(kit["root"]))
         directory = work / f"{kit['name']}{ZLIB}"
-        (directory / "root" / "lib").mkdir(parents=True)
+        directory.mkdir(parents=True)
         meta = json.loads((root.parent / "kit.json").read_text())
         meta["name"] = f"{kit['name']}{ZLIB}"
         (directory / "kit.json").write_text(json.dumps(meta))
-        for entry in root.iterdir():
-            if entry.name != "lib":
-                (directory / "root" / entry.name).symlink_to(entry)
-        for entry in (root / "lib").iterdir():
-            (directory / "root" / "lib" / entry.name).symlink_to(entry)
+        shutil.copytree(root, directory / "root", symlinks=True, copy_function=_link_or_copy)
         zig = [sys.executable, "-m", "ziglang", "cc", "-target", str(kit["zig_target"])]
         flags = ["-O2", "-fPIC", "-w", "-DHAVE_UNISTD_H", "-DHAVE_STDARG_H", "-shared", "-Wl,-soname,libz.so.1"]
         sources = [str(src / f"{name}.c") for name in ZLIB_SOURCES.split()]
@@ -209,7 +215,7 @@ def bench_wheel(arch: str, wheel: Path, work: Path, timeout: float, libz: dict[s
     old_kit = f"{arch}-musl{OLD}-py{PYTHON}"
     dest = work / wheel.stem
     dest.mkdir()
-    code, out, err = muslwheel("repair", "--json", "-w", str(dest), str(wheel))
+    code, out, err = muslwheel("repair", "--json", *REPAIR_ARGS, "-w", str(dest), str(wheel))
     if code != 0:
         row.repaired = "refused: " + (err.strip().splitlines() or [f"exit {code}"])[-1][:140]
     else:
@@ -250,7 +256,10 @@ def main() -> int:
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="check --import's timeout per process")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "check_import.txt")
+    parser.add_argument("--strip", action="store_true", help="repair with --strip (step 3)")
     args = parser.parse_args()
+    if args.strip:
+        REPAIR_ARGS.append("--strip")
 
     kits = {str(k["name"]): k for k in json.loads(muslwheel("kit", "list", "--json")[1])}
     skip = {s.strip().lower() for s in args.skip.split(",") if s.strip()}
@@ -309,6 +318,9 @@ def no_kit_for_the_python(dest: Path, names: list[str]) -> list[str]:
 
 
 BINARY = {"crashed", "loader-error", "binary-error", "timeout"}
+#: extra arguments of step 3's repair (``--strip``: strip first, then patch, each rewrite's layout
+#: checked; issue #32's proof that stripped wheels still load and import)
+REPAIR_ARGS: list[str] = []
 
 
 def state(o: Outcome | None) -> str:
@@ -326,7 +338,8 @@ def state(o: Outcome | None) -> str:
 
 
 def report(rows: list[Row], notes: list[str], took: float, out: Path) -> int:
-    lines = header("check --import on real musllinux wheels: show's floor against musl 1.2.3 and 1.2.6, and repair")
+    title = "check --import on real musllinux wheels: show's floor against musl 1.2.3 and 1.2.6, and repair"
+    lines = header(title + (" --strip" if REPAIR_ARGS else ""))
     lines += [f"total time: {took:.0f} s", *(f"note: {n}" for n in notes), ""]
     crashed_old, predicted, fixed, unproven, disagreements = [], [], [], [], []
     python_errors: dict[str, list[str]] = {}

@@ -161,6 +161,15 @@ HEADLINES: list[tuple[str, str, list[str], str]] = [
         "{n} wheels: {c} crash on musl 1.2.3; no binary failure on 1.2.6 for {ok}, and after `repair` on 1.2.3 for {rep}",
     ),
     (
+        "`repair --strip` then `check --import`, the bench set's musllinux wheels (x86_64, aarch64)",
+        "check_import_strip.txt",
+        [
+            r"^wheels: (?P<n>\d+)",
+            r"^repaired wheels with no binary failure on musl 1\.2\.3: (?P<rep>\d+ of \d+)",
+        ],
+        "{n} wheels stripped first, then patched (each rewrite's layout checked): no binary failure on musl 1.2.3 for {rep}",
+    ),
+    (
         "`check --import` with a wheel's dependencies: pandas 2.2.3, x86_64 musl 1.2.6 kit",
         "check_import_deps.txt",
         [
@@ -324,6 +333,13 @@ QUOTE: dict[str, list[str] | None] = {
         r"^repaired wheels",
         r"proven with libz",
     ],
+    "check_import_strip.txt": [
+        r"^total time",
+        r"^wheels: ",
+        r"^crash ",
+        r"^repaired wheels",
+        r"proven with libz",
+    ],
     "check_import_deps.txt": [r"^\$ muslwheel", r"^class: ", r"^  dependency ", r"^  \S+: crashed", r"^pandas"],
     "kits.txt": [
         r"^kits in ",
@@ -394,7 +410,7 @@ versions, the cold build time (with the machine's load then) and the prefix's si
     ),
     (
         "check --import and the kits",
-        ["check_import.txt", "check_import_deps.txt", "kits.txt", "kits-3.13t.txt"],
+        ["check_import.txt", "check_import_strip.txt", "check_import_deps.txt", "kits.txt", "kits-3.13t.txt"],
         """Kits (2026-11-26, busy machine): 42 kits, 8 arches × musl 1.2.3 (6 arches) / 1.2.6 × CPython
 3.11.2 and 3.13.15, each CPython kit running zlib, ctypes (call and callback) and a zig-built C
 extension, natively or under qemu-user; the bench set's musllinux wheels imported in them. Of
