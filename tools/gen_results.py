@@ -161,7 +161,7 @@ HEADLINES: list[tuple[str, str, list[str], str]] = [
         "{n} wheels: {c} crash on musl 1.2.3; no binary failure on 1.2.6 for {ok}, and after `repair` on 1.2.3 for {rep}",
     ),
     (
-        "`repair --strip` then `check --import`, the bench set's musllinux wheels (x86_64, aarch64)",
+        "`repair --strip` then `check --import`, the bench set's musllinux wheels (x86_64, aarch64, armv7l)",
         "check_import_strip.txt",
         [
             r"^wheels: (?P<n>\d+)",
