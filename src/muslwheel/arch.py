@@ -73,6 +73,12 @@ class Arch:
     #: (``PPC_64K_PAGES``, the usual one there) and loongarch64 (``PAGE_SIZE_64KB``), else 4 KiB
     #: (:mod:`muslwheel.layout` checks rewritten files against it)
     max_page: int = 4096
+    #: OpenSSL's ``Configure`` target for it (``Configurations/10-main.conf``; armv6l:
+    #: ``linux-armv4``, as armv7l); every row names one
+    openssl_target: str = ""
+    #: whether OpenSSL's assembly is built for it (zig's assembler takes its perlasm output);
+    #: otherwise OpenSSL is configured ``no-asm``
+    openssl_asm: bool = False
 
     @property
     def loader_name(self) -> str:
@@ -94,52 +100,61 @@ ARCHES: dict[str, Arch] = {
              zig_target="x86_64-linux-musl", gnu_host="x86_64-linux-musl", qemu="qemu-x86_64",
              meson_cpu_family="x86_64", cmake_processor="x86_64", rust_target="x86_64-unknown-linux-musl",
              strip_prefix="x86_64-linux-gnu", zig_kernel_headers="x86-linux-any",
-             debian_arch="amd64", debian_multiarch="x86_64-linux-musl", pypi_accepts=True),
+             debian_arch="amd64", debian_multiarch="x86_64-linux-musl", pypi_accepts=True,
+             openssl_target="linux-x86_64", openssl_asm=True),
         Arch("i686", EM.I386, 32, True, "i386", "x86", "i386-linux-{libc}",
              zig_target="x86-linux-musl", gnu_host="i686-linux-musl", qemu="qemu-i386",
              meson_cpu_family="x86", cmake_processor="i686", rust_target="i686-unknown-linux-musl",
              strip_prefix="i686-linux-gnu", zig_kernel_headers="x86-linux-any",
-             debian_arch="i386", debian_multiarch="i386-linux-musl", pypi_accepts=True),
+             debian_arch="i386", debian_multiarch="i386-linux-musl", pypi_accepts=True,
+             openssl_target="linux-x86"),
         Arch("aarch64", EM.AARCH64, 64, True, "aarch64", "aarch64", "aarch64-linux-{libc}",
              zig_target="aarch64-linux-musl", gnu_host="aarch64-linux-musl", qemu="qemu-aarch64",
              meson_cpu_family="aarch64", cmake_processor="aarch64", rust_target="aarch64-unknown-linux-musl",
              strip_prefix="aarch64-linux-gnu", zig_kernel_headers="aarch64-linux-any",
-             debian_arch="arm64", debian_multiarch="aarch64-linux-musl", pypi_accepts=True, max_page=65536),
+             debian_arch="arm64", debian_multiarch="aarch64-linux-musl", pypi_accepts=True, max_page=65536,
+             openssl_target="linux-aarch64", openssl_asm=True),
         Arch("armv7l", EM.ARM, 32, True, "armhf", "armv7", "arm-linux-{libc}eabihf",
              zig_target="arm-linux-musleabihf", gnu_host="armv7l-linux-musleabihf", qemu="qemu-arm",
              meson_cpu_family="arm", cmake_processor="armv7l", rust_target="armv7-unknown-linux-musleabihf",
              strip_prefix="arm-linux-gnueabihf", zig_kernel_headers="arm-linux-any",
              debian_arch="armhf", debian_multiarch="arm-linux-musleabihf", pypi_accepts=True,
-             pypi_accepts_linux=True, also_runs=("armv6l",)),
+             pypi_accepts_linux=True, also_runs=("armv6l",),
+             openssl_target="linux-armv4"),
         Arch("armv6l", EM.ARM, 32, True, "armhf", "armhf", "arm-linux-{libc}eabihf",
              zig_target="arm-linux-musleabihf", gnu_host="armv6l-linux-musleabihf", qemu="qemu-arm",
              meson_cpu_family="arm", cmake_processor="armv6l", rust_target="arm-unknown-linux-musleabihf",
              strip_prefix="arm-linux-gnueabihf", zig_kernel_headers="arm-linux-any",
              debian_arch=None, debian_multiarch=None, pypi_accepts=False, pypi_accepts_linux=True,
              zig_cpu="arm1176jzf_s", qemu_args=("-cpu", "arm1176"),
-             arm_cpu_arches=frozenset((0, 1, 2, 3, 4, 5, 6, 7, 9))),
+             arm_cpu_arches=frozenset((0, 1, 2, 3, 4, 5, 6, 7, 9)),
+             openssl_target="linux-armv4"),
         Arch("ppc64le", EM.PPC64, 64, True, "powerpc64le", "ppc64le", "powerpc64le-linux-{libc}",
              zig_target="powerpc64le-linux-musl", gnu_host="powerpc64le-linux-musl", qemu="qemu-ppc64le",
              meson_cpu_family="ppc64", cmake_processor="ppc64le", rust_target="powerpc64le-unknown-linux-musl",
              strip_prefix="powerpc64le-linux-gnu", zig_kernel_headers="powerpc-linux-any",
              debian_arch="ppc64el", debian_multiarch="powerpc64le-linux-musl", pypi_accepts=True,
-             max_page=65536),
+             max_page=65536,
+             openssl_target="linux-ppc64le"),
         Arch("s390x", EM.S390, 64, False, "s390x", "s390x", "s390x-linux-{libc}",
              zig_target="s390x-linux-musl", gnu_host="s390x-linux-musl", qemu="qemu-s390x",
              meson_cpu_family="s390x", cmake_processor="s390x", rust_target="s390x-unknown-linux-musl",
              strip_prefix="s390x-linux-gnu", zig_kernel_headers="s390x-linux-any",
-             debian_arch="s390x", debian_multiarch="s390x-linux-musl", pypi_accepts=True),
+             debian_arch="s390x", debian_multiarch="s390x-linux-musl", pypi_accepts=True,
+             openssl_target="linux64-s390x"),
         Arch("riscv64", EM.RISCV, 64, True, "riscv64", "riscv64", "riscv64-linux-{libc}",
              zig_target="riscv64-linux-musl", gnu_host="riscv64-linux-musl", qemu="qemu-riscv64",
              meson_cpu_family="riscv64", cmake_processor="riscv64", rust_target="riscv64gc-unknown-linux-musl",
              strip_prefix="riscv64-linux-gnu", zig_kernel_headers="riscv-linux-any",
-             debian_arch=None, debian_multiarch=None, pypi_accepts=True),
+             debian_arch=None, debian_multiarch=None, pypi_accepts=True,
+             openssl_target="linux64-riscv64"),
         Arch("loongarch64", EM.LOONGARCH, 64, True, "loongarch64", "loongarch64", "loongarch64-linux-{libc}",
              zig_target="loongarch64-linux-musl", gnu_host="loongarch64-linux-musl", qemu="qemu-loongarch64",
              meson_cpu_family="loongarch64", cmake_processor="loongarch64",
              rust_target="loongarch64-unknown-linux-musl", strip_prefix="loongarch64-linux-gnu",
              zig_kernel_headers="loongarch-linux-any", debian_arch=None, debian_multiarch=None, pypi_accepts=False,
-             qemu_minimum=((8, 1), "LSX"), max_page=65536),
+             qemu_minimum=((8, 1), "LSX"), max_page=65536,
+             openssl_target="linux64-loongarch64"),
     )
 }
 # fmt: on

@@ -289,3 +289,18 @@ def test_the_guard_in_the_wrappers_names_the_flag(tmp_path: Path) -> None:
         text=True,
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_build_offline_names_the_source_the_download_cache_lacks(tmp_path: Path) -> None:
+    """``build --offline --with expat`` with an empty download cache: one line naming expat's
+    Debian source, exit 2, before any target starts (no wheel directory, nothing downloaded)."""
+    env = _world_build_env()
+    kit, _ = _kit_cpython("x86_64")
+    project = write_xfix(tmp_path, pyproject_with=False)
+    env["MUSLWHEEL_DOWNLOADS"] = str(tmp_path / "downloads")
+    cmd = [*muslwheel_cmd(), "build", project, "-w", tmp_path / "out", "--kit", kit, "--with", "expat", "--offline"]
+    proc = run(cmd, env=env)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "expat: --offline, and the download cache has no Debian source expat 2" in line
+    assert not (tmp_path / "out").exists() and not any((tmp_path / "downloads").rglob("*.tar.*"))

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox=not args.no_sandbox,
         keep_work=args.keep_work,
         with_libs=args.with_libs,
+        offline=args.offline,
     )
     progress = None if args.quiet else ProgressPrinter(targets)
     summary = build(options, progress)
@@ -109,6 +110,11 @@ def register(sub: Subparsers) -> None:
         metavar="LIB[,LIB]",
         help="native libraries built for each target and found by the build (`muslwheel lib list`; "
         "also [tool.muslwheel] with = [...] in pyproject.toml)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="the --with libraries' sources from the download cache only (one line, exit 2, if one is missing)",
     )
     p.add_argument(
         "-C", "--config-setting", action="append", default=[], metavar="KEY=VALUE", help="passed to the build backend"

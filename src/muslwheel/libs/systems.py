@@ -13,8 +13,9 @@ dependencies' prefixes are the only place headers, libraries and ``.pc`` files a
   ``lib/`` as the library directory, shared libraries (recipes ask for the static ones too);
 - ``meson``: a cross file (:func:`muslwheel.zig.write_meson_cross_file`), default library ``both``;
 - ``make``: the project's own Makefile with ``CC``/``AR``/``RANLIB``/``PREFIX``/``DESTDIR``;
-- ``openssl``: ``Configure <target>`` (:data:`OPENSSL_TARGETS`, keyed by arch name), only
-  libcrypto and libssl (``build_libs``, ``install_dev``), ``no-tests no-docs``.
+- ``openssl``: ``Configure <target>`` (the arch row's ``openssl_target``, its assembly where
+  ``openssl_asm``), only libcrypto and libssl (``build_libs``, ``install_dev``), ``no-tests no-docs``;
+- ``libpq``: PostgreSQL's ``configure``, then only the client library's directories.
 """
 
 from __future__ import annotations
@@ -30,21 +31,6 @@ from ..arch import Arch
 from ..zig import Wrappers, write_cmake_toolchain, write_meson_cross_file, zig_cache_dir
 from . import LibError, Prefix, Recipe
 
-#: OpenSSL's ``Configure`` target per arch name (``Configurations/10-main.conf``); a new arch
-#: needs a row here (armv6l: ``linux-armv4``, as armv7l)
-OPENSSL_TARGETS = {
-    "x86_64": "linux-x86_64",
-    "i686": "linux-x86",
-    "aarch64": "linux-aarch64",
-    "armv7l": "linux-armv4",
-    "armv6l": "linux-armv4",
-    "ppc64le": "linux-ppc64le",
-    "s390x": "linux64-s390x",
-    "riscv64": "linux64-riscv64",
-    "loongarch64": "linux64-loongarch64",
-}
-#: arches whose OpenSSL assembly is built (zig's assembler takes its perlasm output); the others get ``no-asm``
-OPENSSL_ASM = ("x86_64", "aarch64")
 #: the C flags of every recipe build (the wheel flags come from the wrappers)
 CFLAGS = "-O2 -g0"
 #: the link flags of every recipe build: lld (zig's linker) refuses a version script naming a
@@ -217,10 +203,10 @@ def make(ctx: Context) -> None:
 
 
 def openssl(ctx: Context) -> None:
-    target = OPENSSL_TARGETS.get(ctx.arch.name)
-    if target is None:
-        raise LibError(f"openssl: no Configure target known for {ctx.arch.name} (libs.systems.OPENSSL_TARGETS)")
-    asm = [] if ctx.arch.name in OPENSSL_ASM else ["no-asm"]
+    target = ctx.arch.openssl_target
+    if not target:
+        raise LibError(f"openssl: no Configure target known for {ctx.arch.name} (arch.ARCHES' openssl_target)")
+    asm = [] if ctx.arch.openssl_asm else ["no-asm"]
     env = ctx.env()
     env.pop("CROSS_COMPILE", None)
     ctx.run(
@@ -244,6 +230,33 @@ def openssl(ctx: Context) -> None:
     ctx.run(["make", "install_dev", f"DESTDIR={ctx.stage}"], env=env)
 
 
+def libpq(ctx: Context) -> None:
+    """PostgreSQL's ``configure``, then the client library only: its headers (client and
+    server, as ``pg_config --includedir-server`` names), ``libpgcommon``/``libpgport`` (what a
+    static ``libpq.a`` needs) and ``libpq`` with its ``.pc`` file. The backend's generated headers
+    are made by perl; its grammar (the only thing bison and flex are for) is never built, so
+    ``configure`` is told they are ``false``."""
+    env = dict(ctx.env(), BISON="false", FLEX="false")
+    ctx.run(
+        [
+            "./configure",
+            f"--host={ctx.arch.gnu_host}",
+            f"--build={build_host()}",
+            f"--prefix={ctx.prefix}",
+            "--libdir=" + str(ctx.prefix / "lib"),
+            *ctx.options,
+        ],
+        env=env,
+    )
+    headers = ("submake-catalog-headers", "submake-nodes-headers", "submake-utils-headers")
+    ctx.run(["make", "-C", "src/backend", *headers, "../../src/include/storage/lwlocknames.h"], env=env)
+    quiet = ("NO_GENERATED_HEADERS=yes",)
+    for part in ("src/common", "src/port", "src/interfaces/libpq"):
+        ctx.run(["make", f"-j{ctx.jobs}", "-C", part, *quiet], env=env)
+    for part in ("src/include", "src/common", "src/port", "src/interfaces/libpq"):
+        ctx.run(["make", "-C", part, *quiet, "install", f"DESTDIR={ctx.stage}"], env=env)
+
+
 SYSTEMS: dict[str, Callable[[Context], None]] = {
     "autotools": autotools,
     "configure": configure,
@@ -251,4 +264,5 @@ SYSTEMS: dict[str, Callable[[Context], None]] = {
     "meson": meson,
     "make": make,
     "openssl": openssl,
+    "libpq": libpq,
 }
