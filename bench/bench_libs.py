@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Build every library recipe for each arch asked, and say what each cost.
+"""Build library recipes for the arches asked, and tabulate every recipe × the eight arches.
 
     MUSLWHEEL_CACHE=... python bench/bench_libs.py [--arch A]... [--lib NAME]... [--musl 1.2.3] [--no-build]
 
-For each recipe (``muslwheel lib list``) × arch (default x86_64 and aarch64): builds it with
-:func:`muslwheel.libs.build_many` (its dependencies first; each library proven under the target
-by its own small program, natively or under qemu-user) unless ``--no-build``, and writes
-``bench/results/libs.txt``: the upstream and Debian versions, the cold build time (as the build
-recorded it in ``muslwheel-lib-build.json``, with the machine's load then: it is shared), the
-prefix's size, or why it was refused or failed.
+For each recipe asked (``--lib``, default all of ``muslwheel lib list``) × arch asked (``--arch``,
+default x86_64 and aarch64), builds it with :func:`muslwheel.libs.build_many` (its dependencies
+first; each library proven under the target by its own small program, natively or under
+qemu-user) unless ``--no-build``. Then writes ``bench/results/libs.txt``: every recipe × the
+eight arches (:data:`TABLE_ARCHES`, and any other asked), each row built (the upstream and
+Debian versions, the cold build time as the build recorded it in ``muslwheel-lib-build.json``
+with the machine's load then: it is shared, and the prefix's size), refused (the recipe's one
+line why), failed (the build's one line), or not built (not in the cache).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from results_file import header, write  # noqa: E402
 from muslwheel.arch import get_arch  # noqa: E402
 from muslwheel.errors import MuslwheelError  # noqa: E402
 from muslwheel.libs import all_recipes, read_prefix  # noqa: E402
-from muslwheel.libs.store import BUILD_TIME, build_many, check_buildable, prefix_dir  # noqa: E402
+from muslwheel.libs.store import BUILD_TIME, build_many, current, prefix_dir  # noqa: E402
 from muslwheel.progress import LinePrinter  # noqa: E402
+
+#: the arches of the table: those ``lib build --arch`` names (armv6l is asked for with --arch)
+TABLE_ARCHES = ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64")
 
 
 def du(path: Path) -> int:
@@ -48,30 +53,42 @@ def main() -> int:
     args = parser.parse_args()
     arches = args.arch or ["x86_64", "aarch64"]
     names = args.lib or sorted(all_recipes())
-    lines = header("Target libraries: every recipe built with zig for each arch and proven under the target")
-    lines.append(f"at the start: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (the machine is shared)")
+    failed: dict[tuple[str, str], str] = {}
+    if not args.no_build:
+        for name in names:
+            for arch in arches:
+                try:
+                    build_many([name], get_arch(arch), args.musl, progress=LinePrinter(f"bench libs {name} {arch}"))
+                except MuslwheelError as e:
+                    failed[(name, arch)] = str(e)
+    table_arches = [*TABLE_ARCHES, *(a for a in arches if a not in TABLE_ARCHES)]
+    lines = header("Target libraries: every recipe × eight arches, built with zig and proven under the target")
+    lines.append(f"at the end: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (the machine is shared)")
     lines.append("")
     lines.append(
-        f"{'library':14} {'arch':8} {'version':9} {'debian version':28} {'cold build':>10} {'load':>5} {'prefix':>9}"
+        f"{'library':14} {'arch':11} {'version':9} {'debian version':28} {'cold build':>10} {'load':>5} {'prefix':>9}"
     )
     total = 0.0
-    for name in names:
+    counts = {"built": 0, "refused": 0, "failed": 0, "not built": 0}
+    for name in sorted(all_recipes()):
         recipe = all_recipes()[name]
-        for arch in arches:
+        for arch in table_arches:
             a = get_arch(arch)
-            row = f"{name:14} {arch:8} "
-            try:
-                check_buildable([name], a)
-                if not args.no_build:
-                    build_many([name], a, args.musl, progress=LinePrinter(f"bench libs {name} {arch}"))
-            except MuslwheelError as e:
-                lines.append(row + f"not built: {e}")
-                continue
+            row = f"{name:14} {arch:11} "
+            why = recipe.refusal(arch)
             path = prefix_dir(recipe, a, args.musl)
-            prefix = read_prefix(path)
-            if prefix is None:
-                lines.append(row + "not built (not in the cache)")
+            prefix = current(recipe, a, args.musl)
+            if why:
+                counts["refused"] += 1
+                lines.append(row + f"refused: {why}")
                 continue
+            if prefix is None:
+                key = "failed" if (name, arch) in failed else "not built"
+                counts[key] += 1
+                stale = " (an older recipe's prefix is there)" if read_prefix(path) else ""
+                lines.append(row + (f"FAILED: {failed[(name, arch)]}" if key == "failed" else f"not built{stale}"))
+                continue
+            counts["built"] += 1
             try:
                 took = json.loads((path / BUILD_TIME).read_text())
                 note = ""
@@ -83,6 +100,8 @@ def main() -> int:
             versions = f"{prefix.facts['version']!s:9} {prefix.facts['debian_version']!s:28} "
             timing = f"{seconds:9.0f}s {float(took.get('load', 0.0)):5.1f}" if took else f"{'?':>10} {'?':>5}"
             lines.append(row + versions + timing + f" {size:7.1f}MB{note}")
+    lines.append("")
+    lines.append(", ".join(f"{n} {k}" for k, n in counts.items()) + f" (musl {args.musl})")
     lines.append("")
     lines.append(f"cold build time of the rows above with a known time, summed: {total:.0f}s")
     lines.append("(a build after a failed attempt of the same sources reuses zig's compile cache: not cold)")

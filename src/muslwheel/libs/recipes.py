@@ -653,8 +653,15 @@ _PROJ_PROOF = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include <proj.h>
-int main(int argc, char **argv) {
+#include <string.h>
+int main(void) {
+    /* the proof runs before the prefix is in place: proj.db is in <the first LD_LIBRARY_PATH
+       entry>/../share/proj, not yet where PROJ was configured to look */
+    char data[4096] = "";
+    const char *libs = getenv("LD_LIBRARY_PATH"), *path = data;
+    if (libs) { strncpy(data, libs, 4000); *strchrnul(data, ':') = 0; strcat(data, "/../share/proj"); }
     PJ_CONTEXT *c = proj_context_create();
+    proj_context_set_search_paths(c, 1, &path);
     PJ *p = proj_create_crs_to_crs(c, "EPSG:4326", "EPSG:3857", NULL);
     if (!p) { printf("proj: no transform (%s)\n", proj_context_errno_string(c, proj_context_errno(c))); return 1; }
     PJ_COORD x = proj_coord(0, 1, 0, 0); /* lat 0, lon 1 (EPSG:4326's axis order) */
