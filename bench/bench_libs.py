@@ -34,6 +34,30 @@ from muslwheel.libs import all_recipes, read_prefix  # noqa: E402
 from muslwheel.libs.store import BUILD_TIME, build_many, current, prefix_dir  # noqa: E402
 from muslwheel.progress import LinePrinter  # noqa: E402
 
+#: real PyPI sdists that need the recipes' libraries (``--sdist NAME``): (release, libraries,
+#: environment of the build, the smoke test run in the target's CPython after the import)
+SDISTS: dict[str, tuple[str, str, dict[str, str], str]] = {
+    "pynacl": (
+        "pynacl==1.5.0",
+        "libsodium",
+        {"SODIUM_INSTALL": "system"},
+        "import nacl.secret, nacl.utils; b = nacl.secret.SecretBox(nacl.utils.random(32)); "
+        "assert b.decrypt(b.encrypt(b'musl')) == b'musl'",
+    ),
+    "psycopg2": (
+        "psycopg2==2.9.10",
+        "libpq",
+        {},
+        "import psycopg2, psycopg2.extensions as e; assert e.libpq_version() >= 180000, e.libpq_version()",
+    ),
+    "pycurl": (
+        "pycurl==7.45.6",
+        "libcurl",
+        {"PYCURL_SSL_LIBRARY": "openssl"},
+        "import pycurl; assert 'OpenSSL' in pycurl.version, pycurl.version",
+    ),
+}
+
 #: the arches of the table: those ``lib build --arch`` names (armv6l is asked for with --arch)
 TABLE_ARCHES = ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64")
 
@@ -43,14 +67,62 @@ def du(path: Path) -> int:
     return int(out.stdout.split()[0]) if out.returncode == 0 and out.stdout else 0
 
 
+def fetch_sdist(spec: str, dest: Path) -> Path:
+    """The sdist of *spec* (``name==version``) from PyPI's JSON API, into *dest* (kept)."""
+    import urllib.request
+
+    name, version = spec.split("==")
+    dest.mkdir(parents=True, exist_ok=True)
+    with urllib.request.urlopen(f"https://pypi.org/pypi/{name}/{version}/json", timeout=60) as r:
+        urls = json.load(r)["urls"]
+    (sdist,) = [u for u in urls if u["packagetype"] == "sdist"]
+    path = dest / sdist["filename"]
+    if not path.is_file():
+        urllib.request.urlretrieve(sdist["url"], path)
+    return path
+
+
+def build_sdist(name: str, musl: str) -> list[str]:
+    """Build sdist *name* of :data:`SDISTS` for x86_64 with its libraries, repaired, imported and
+    smoke-tested in the kit's CPython; its result line(s)."""
+    import tempfile
+
+    from muslwheel.audit import audit_wheel
+
+    spec, libs, env_extra, test = SDISTS[name]
+    sdist = fetch_sdist(spec, HERE / "work" / "sdists")
+    out = Path(tempfile.mkdtemp(prefix=f"bench-libs-{name}-"))
+    cmd = [sys.executable, "-m", "muslwheel", "build", str(sdist), "--arch", "x86_64", "--python", "3.11"]
+    cmd += ["--musl", musl, "--with", libs, "--test", test, "-w", str(out), "--json"]
+    env = dict(os.environ, **env_extra)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    try:
+        (target,) = json.loads(proc.stdout)["targets"]
+    except (ValueError, KeyError):
+        return [f"{spec:18} --with {libs}: exit {proc.returncode}: {proc.stderr.strip()[-300:]}"]
+    if target.get("status") != "ok":
+        return [f"{spec:18} --with {libs}: FAILED at {target.get('stage')}: {str(target.get('error'))[:300]}"]
+    wheel = Path(target["wheel"])
+    verdict = audit_wheel(wheel)
+    grafted = ", ".join(Path(g).name for g in target.get("grafted", []))
+    seconds = sum(target.get("seconds", {}).values())
+    return [
+        f"{spec:18} --with {libs}: {wheel.name} ({seconds:.0f}s), grafted {grafted or 'nothing'}, "
+        f"show: {'honest' if verdict.honest else 'DISHONEST'}, imported {', '.join(target.get('imported', []))} "
+        "and smoke-tested in the kit's CPython 3.11"
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--arch", action="append", default=[])
     parser.add_argument("--lib", action="append", default=[])
     parser.add_argument("--musl", default="1.2.3")
     parser.add_argument("--no-build", action="store_true", help="report what the cache holds")
+    parser.add_argument("--sdist", action="append", default=[], choices=sorted(SDISTS), help="also build it (x86_64)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "libs.txt")
     args = parser.parse_args()
+    sdist_lines = [line for name in args.sdist for line in build_sdist(name, args.musl)]
     arches = args.arch or ["x86_64", "aarch64"]
     names = args.lib or sorted(all_recipes())
     failed: dict[tuple[str, str], str] = {}
@@ -102,6 +174,12 @@ def main() -> int:
             lines.append(row + versions + timing + f" {size:7.1f}MB{note}")
     lines.append("")
     lines.append(", ".join(f"{n} {k}" for k, n in counts.items()) + f" (musl {args.musl})")
+    if sdist_lines:
+        lines += [
+            "",
+            "real sdists built with `muslwheel build SDIST --arch x86_64 --python 3.11 --with LIB --test CODE`:",
+        ]
+        lines += sdist_lines
     lines.append("")
     lines.append(f"cold build time of the rows above with a known time, summed: {total:.0f}s")
     lines.append("(a build after a failed attempt of the same sources reuses zig's compile cache: not cold)")

@@ -957,7 +957,7 @@ SECOND_SET = (
             "-DHDF5_ENABLE_SZIP_SUPPORT=OFF",
             "-DHDF5_ENABLE_THREADSAFE=OFF",
             "-DHDF5_USE_PREGEN=OFF",
-            "-DONLY_SHARED_LIBS=OFF",
+            "-DBUILD_STATIC_LIBS=OFF",  # its ~400 C files once, not twice (h5py links the shared one)
         ),
         depends=("zlib",),
     ),
