@@ -68,17 +68,27 @@ def du(path: Path) -> int:
 
 
 def fetch_sdist(spec: str, dest: Path) -> Path:
-    """The sdist of *spec* (``name==version``) from PyPI's JSON API, into *dest* (kept)."""
+    """The sdist of *spec* (``name==version``) from PyPI's simple index (PEP 691 JSON), its
+    SHA-256 checked, into *dest* (kept). Not ``pip download``: that builds the metadata, which
+    pycurl's setup.py cannot without a curl-config."""
+    import hashlib
     import urllib.request
 
     name, version = spec.split("==")
     dest.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(f"https://pypi.org/pypi/{name}/{version}/json", timeout=60) as r:
-        urls = json.load(r)["urls"]
-    (sdist,) = [u for u in urls if u["packagetype"] == "sdist"]
+    index = urllib.request.Request(
+        f"https://pypi.org/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    with urllib.request.urlopen(index, timeout=60) as r:
+        files = json.load(r)["files"]
+    (sdist,) = [f for f in files if f["filename"].lower() == f"{name}-{version}.tar.gz".lower()]
     path = dest / sdist["filename"]
     if not path.is_file():
-        urllib.request.urlretrieve(sdist["url"], path)
+        with urllib.request.urlopen(sdist["url"], timeout=120) as r:
+            data = r.read()
+        if hashlib.sha256(data).hexdigest() != sdist["hashes"]["sha256"]:
+            raise SystemExit(f"{sdist['filename']}: its SHA-256 is not the index's")
+        path.write_bytes(data)
     return path
 
 

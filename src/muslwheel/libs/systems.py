@@ -235,8 +235,17 @@ def libpq(ctx: Context) -> None:
     server, as ``pg_config --includedir-server`` names), ``libpgcommon``/``libpgport`` (what a
     static ``libpq.a`` needs) and ``libpq`` with its ``.pc`` file. The backend's generated headers
     are made by perl; its grammar (the only thing bison and flex are for) is never built, so
-    ``configure`` is told they are ``false``."""
-    env = dict(ctx.env(), BISON="false", FLEX="false")
+    ``configure`` is given stand-ins that state a version and fail if ever run."""
+    stand_ins = ctx.work / "no-grammar"
+    stand_ins.mkdir(exist_ok=True)
+    for tool, version in (("bison", "bison (GNU Bison) 3.8"), ("flex", "flex 2.6.4")):
+        script = stand_ins / tool
+        script.write_text(
+            f'#!/bin/sh\n[ "$1" = --version ] && {{ echo "{version}"; exit 0; }}\n'
+            f"echo 'muslwheel: the libpq build runs no {tool}' >&2; exit 1\n"
+        )
+        script.chmod(0o755)
+    env = dict(ctx.env(), BISON=str(stand_ins / "bison"), FLEX=str(stand_ins / "flex"))
     ctx.run(
         [
             "./configure",
