@@ -121,7 +121,7 @@ def build_sdist(name: str, musl: str) -> list[str]:
         kit = f"x86_64-musl{musl}-py3.11"
         check = [sys.executable, "-m", "muslwheel", "check", "--import", "--kit", kit, str(wheel)]
         done = subprocess.run(check, capture_output=True, text=True, env=env)
-        said = " | ".join((done.stdout + done.stderr).strip().splitlines()[-2:])
+        said = " | ".join(x.strip() for x in done.stdout.splitlines() if x.strip().startswith("imported"))
         how = f"check --import with its dependencies in {kit}: exit {done.returncode}: {said}"
     grafted = ", ".join(Path(g).name for g in target.get("grafted", []))
     seconds = sum(target.get("seconds", {}).values())
