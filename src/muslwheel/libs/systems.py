@@ -144,6 +144,13 @@ def cmake(ctx: Context) -> None:
         prefix_path=[d.path for d in ctx.deps],
         title=f"{ctx.recipe.name} {ctx.arch.name}",
     )
+    # CMake's Linux rules link one of a project's shared libraries against another with
+    # -Wl,-rpath-link, which zig's linker refuses (lld needs no such hint): loaded after them
+    rules = ctx.work / "cmake-rules.cmake"
+    rules.write_text(
+        'set(CMAKE_SHARED_LIBRARY_RPATH_LINK_C_FLAG "")\nset(CMAKE_SHARED_LIBRARY_RPATH_LINK_CXX_FLAG "")\n'
+        'set(CMAKE_EXECUTABLE_RPATH_LINK_C_FLAG "")\nset(CMAKE_EXECUTABLE_RPATH_LINK_CXX_FLAG "")\n'
+    )
     build = ctx.work / "cmake-build"
     ctx.run(
         [
@@ -155,6 +162,7 @@ def cmake(ctx: Context) -> None:
             "-G",
             "Ninja",
             f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
+            f"-DCMAKE_USER_MAKE_RULES_OVERRIDE={rules}",
             f"-DCMAKE_INSTALL_PREFIX={ctx.prefix}",
             "-DCMAKE_INSTALL_LIBDIR=lib",
             "-DCMAKE_BUILD_TYPE=Release",
