@@ -110,3 +110,13 @@ def test_a_target_is_proven_in_a_kit_of_its_own_musl_made_when_only_an_older_one
     assert tasks.kit_for("aarch64", "3.11", "1.2.3", newest=True, make=False).musl == "1.2.2"
     assert tasks.kit_for("aarch64", "3.11", "1.2.3", newest=False, make=True).musl == "1.2.2"
     assert made == ["aarch64-musl1.2.3-py3.11"]
+
+
+def test_a_release_target_takes_its_python_from_the_distros_table() -> None:
+    from muslwheel.distros import find
+    from muslwheel.wheelhouse import parse_targets
+
+    assert find("alpine:3.17").python == "3.10"  # Alpine 3.17's python3
+    [t] = parse_targets(["alpine:3.17/aarch64"])
+    assert (t.python_text, str(t.musl), t.arch) == ("3.10", "1.2.3", "aarch64")
+    assert t.marker_environment()["python_full_version"] == "3.10.0"
