@@ -134,7 +134,8 @@ def _last_error(text: str) -> str:
 def _run(cmd: list[str], config: PipConfig, log: Path) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=config.env(), stdin=subprocess.DEVNULL)
     with open(log, "a", encoding="utf-8") as f:
-        f.write("$ " + " ".join(cmd) + "\n" + proc.stdout + proc.stderr + f"(exit {proc.returncode})\n")
+        shown = ["<muslwheel's marker shim>" if arg == _SHIM else arg for arg in cmd]
+        f.write("$ " + " ".join(shown) + "\n" + proc.stdout + proc.stderr + f"(exit {proc.returncode})\n")
     return proc
 
 
