@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["FIXABLE", "ImportClass", "Kind", "Libc", "MUSL_LIKE", "ResolutionKind", "Role", "Severity"]
+__all__ = ["FIXABLE", "UNFIXABLE", "ImportClass", "Kind", "Libc", "MUSL_LIKE", "ResolutionKind", "Role", "Severity"]
 
 
 class _Word(str, Enum):
@@ -97,3 +97,7 @@ class ResolutionKind(_Word):
 
 #: Error kinds `repair` can fix (vendor the library, retag); any other error stops it.
 FIXABLE = frozenset((Kind.LIBRARY, Kind.TAG))
+#: Error kinds no repair can fix: the wheel fails to load on every musl, whatever it claims
+#: (show's exit status, :mod:`muslwheel.gate`). A ``module-name`` warning, a module only some
+#: tagged builds cannot import, is not an error.
+UNFIXABLE = frozenset((Kind.GLIBC_SYMBOL, Kind.INITIAL_EXEC_TLS, Kind.ARCH, Kind.MODULE_NAME, Kind.GLIBC))

@@ -42,7 +42,7 @@ class BuildSystem:
 
 
 @dataclass
-class Source:
+class ProjectSource:
     """A source as given on the command line: a directory or an sdist."""
 
     path: Path
