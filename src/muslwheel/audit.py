@@ -883,8 +883,8 @@ def audit_wheel(path: str | Path | WheelSource) -> Verdict:
 
 @dataclass(frozen=True)
 class AuditedWheel:
-    """A wheel file read and judged once, passed along instead of its path: build audits the
-    wheel it repaired once, and its check (:func:`muslwheel.check.check_wheel`) and import proof
+    """A wheel file read and judged once, passed along instead of its path: build's repair
+    returns the wheel it wrote judged (:attr:`muslwheel.repair.RepairResult.audited`), and its check (:func:`muslwheel.check.check_wheel`) and import proof
     (:func:`muslwheel.check_import.wheel_modules`, :func:`~muslwheel.check_import.check_imports`)
     take this value rather than read and audit the file again."""
 
@@ -911,5 +911,12 @@ class AuditedWheel:
         if isinstance(wheel, AuditedWheel):
             if not keep_bytes or len(wheel.data) == len(wheel.elfs):
                 return wheel
-            wheel = wheel.path
+            return wheel.with_bytes()
         return cls.read(wheel, keep_bytes=keep_bytes)
+
+    def with_bytes(self) -> AuditedWheel:
+        """This wheel with its ELF members' bytes read from its file, its verdict kept (judged
+        once: a wheel :func:`muslwheel.repair.repair_wheel` wrote comes with its verdict)."""
+        with WheelFile(self.path) as wheel:
+            data = {member: wheel.read(member) for member in self.elfs}
+        return replace(self, data=data)
