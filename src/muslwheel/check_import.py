@@ -437,7 +437,17 @@ def check_imports(
                 key = (kit.name, frozenset((path, *together)))
                 if deps.resolve and key not in resolved:
                     where = Path(downloads) / str(len(resolved))
-                    resolved[key] = _dependencies(kit, [path, *together], deps, where)
+                    assert kit.python is not None
+                    musl = MuslVersion.parse(str(kit.musl))
+                    resolved[key] = dependencies(
+                        [path, *together],
+                        python=kit.python,
+                        arch=kit.arch,
+                        musl=musl,
+                        deps=deps,
+                        workdir=where,
+                        kit=kit,
+                    )
                 jobs[-1].append((kit, together, resolved.get(key)))
         for (path, modules, _), kits_ in zip(plan, jobs):
             if modules is None or room is None:
@@ -458,19 +468,31 @@ def check_imports(
     return reports
 
 
-def _dependencies(kit: Kit, wheels: list[Path], deps: DepsOptions, workdir: Path) -> Dependencies:
-    """The dependencies of *wheels* for *kit* (its CPython's full version, when the kit records
-    it, for ``python_full_version`` markers)."""
-    from .kits.store import kit_meta
+def dependencies(
+    wheels: Sequence[Path],
+    *,
+    python: CPython,
+    arch: str,
+    musl: MuslVersion,
+    deps: DepsOptions,
+    workdir: Path,
+    kit: Kit | None = None,
+) -> Dependencies:
+    """The dependencies of *wheels* for a musl CPython *python* on *arch* with *musl*
+    (:func:`muslwheel.proofdeps.resolve`); a *kit*'s CPython's full version, when it records it,
+    answers ``python_full_version`` markers. ``check --import`` and build's import step ask this."""
     from .proofdeps import resolve
 
-    assert kit.python is not None
-    full = kit_meta(kit, "cpython_version")
+    full = None
+    if kit is not None:
+        from .kits.store import kit_meta
+
+        full = kit_meta(kit, "cpython_version")
     return resolve(
         wheels,
-        python=kit.python,
-        arch=kit.arch,
-        musl=MuslVersion.parse(str(kit.musl)),
+        python=python,
+        arch=arch,
+        musl=musl,
         options=deps,
         workdir=workdir,
         full_version=full if isinstance(full, str) else None,

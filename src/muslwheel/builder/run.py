@@ -38,6 +38,7 @@ from .toolchain import Toolchain, cross_environment, make_toolchain
 
 if TYPE_CHECKING:
     from ..audit import AuditedWheel
+    from ..proofdeps import DepsOptions
 
 LOG_TAIL_LINES = 15
 
@@ -57,7 +58,10 @@ class BuildOptions:
     #: native libraries built for each target (:mod:`muslwheel.libs`), besides the project's
     #: own ``[tool.muslwheel] with``
     with_libs: Sequence[str] = ()
-    offline: bool = False  #: the libraries' sources from the download cache only
+    offline: bool = False  #: the libraries' sources (and the import's dependencies) from the download cache only
+    #: the import step's dependencies (``--no-deps``, ``--find-links``): the wheel's Requires-Dist
+    #: for the target, installed beside it, as ``check --import`` does; None: the defaults
+    deps: DepsOptions | None = None
 
 
 @dataclass
@@ -394,7 +398,8 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
     and ``--test`` in the target's CPython (when it runs here). BuildError on a failure. The
     wheel is taken as repair judged it (:attr:`TargetResult.audited`): it is not audited again."""
     from ..check import check_wheel
-    from ..check_import import prove_import, wheel_modules
+    from ..check_import import dependencies, prove_import, wheel_modules
+    from ..versions import MuslVersion
 
     audited = result.audited
     assert result.wheel is not None and audited is not None
@@ -415,7 +420,21 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
         result.stage = "check (no interpreter to import with)"
         return
     result.stage = "import"
-    report = prove_import(result.wheel, python, modules, room=sandbox_room(options.sandbox), test=options.test_command)
+    with tempfile.TemporaryDirectory(prefix="muslwheel-deps-") as downloads:
+        deps = None
+        if options.deps is None or options.deps.resolve:  # pip, on the host, before the wheel's code runs
+            musl = python.musl or audited.verdict.musl_min_version or MuslVersion(1, 1)
+            deps = dependencies(
+                [result.wheel],
+                python=python.python,
+                arch=python.arch,
+                musl=musl,
+                deps=_deps_options(options),
+                workdir=Path(downloads),
+                kit=target.kit,
+            )
+        room = sandbox_room(options.sandbox)
+        report = prove_import(result.wheel, python, modules, room=room, test=options.test_command, deps=deps)
     result.sandbox = report.sandboxed
     if result.log is not None:
         with open(result.log, "a") as f:
@@ -427,11 +446,26 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
             result.imported.append(m.module)
         elif not m.binary_failure:
             result.notes.append(f"{m.module}: {m.result}: {m.detail}")
+    result.notes += [f"not proven: {line}" for line in report.missing]
+    for d in report.dependencies:
+        bad = d.failure
+        if bad is not None:
+            result.notes.append(f"dependency {d.name} {d.version}: {bad.result}: {bad.module}: {bad.detail}")
     if not report.ok:
         bad = next(m for m in report.modules if m.binary_failure)
         raise BuildError(f"import in {target.name}: {bad.module}: {bad.result}: {bad.detail}")
     if report.test is not None and not report.test.ok:
         raise BuildError(f"test in {target.name} failed ({report.test.why}): {report.test.last}")
+
+
+def _deps_options(options: BuildOptions) -> DepsOptions:
+    """The import step's dependency options: *options.deps*, offline when the build is."""
+    from dataclasses import replace
+
+    from ..proofdeps import DepsOptions
+
+    deps = options.deps if options.deps is not None else DepsOptions()
+    return replace(deps, offline=True) if options.offline else deps
 
 
 class ProgressPrinter(BoardPrinter):
