@@ -169,7 +169,7 @@ class MuslPython:
         command = tuple(kit.python_command())
         runner = kit.runner()
         reads = (kit.directory, kit.root, *(Path(p) for p in runner))  # qemu too: it may live in ~/bin
-        musl = MuslVersion.parse(str(kit.musl))
+        musl = kit.musl_version
         return cls(kit.name, kit.arch, kit.python, musl, command, reads, kit.name, kit.root, len(runner))
 
 
@@ -403,6 +403,7 @@ def check_imports(
     kit is made (:mod:`muslwheel.kits.ondemand`) unless not *kit_build*."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
     plan: list[tuple[Path, WheelModules | None, list[Kit]]] = []
+    interpreters: dict[str, MuslPython] = {}  #: each kit's CPython as the proof runs it, made once
     for wheel in wheels:  # each read and audited once (or already)
         path = wheel.path if isinstance(wheel, AuditedWheel) else wheel
         needs, modules = _read_wheel(wheel)
@@ -422,6 +423,8 @@ def check_imports(
                     f"{path.name} is for CPython {pythons_wanted(needs)}; kit {kit.name} has CPython "
                     f"{kit.python}, which would not import it"
                 )
+            if kit.name not in interpreters:
+                interpreters[kit.name] = MuslPython.of_kit(kit)
         plan.append((path, modules, targets))
     room = sandbox_room(sandbox) if any(targets for _, _, targets in plan) else None
     deps = deps if deps is not None else DepsOptions()
@@ -438,7 +441,7 @@ def check_imports(
                 if deps.resolve and key not in resolved:
                     where = Path(downloads) / str(len(resolved))
                     assert kit.python is not None
-                    musl = MuslVersion.parse(str(kit.musl))
+                    musl = kit.musl_version
                     resolved[key] = dependencies(
                         [path, *together],
                         python=kit.python,
@@ -457,7 +460,7 @@ def check_imports(
             for kit, together, resolution in kits_:
                 proof = prove_import(
                     path,
-                    MuslPython.of_kit(kit),
+                    interpreters[kit.name],
                     modules,
                     timeout=timeout,
                     room=room,

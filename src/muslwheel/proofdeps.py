@@ -194,11 +194,7 @@ def resolve(
     there. The given wheels satisfy their own names. Wheels not cached are downloaded into
     *workdir* (the caller removes it). A :class:`MuslwheelError` when pip cannot be run at all,
     or for an extra in *options* that no given wheel has."""
-    from .tags import PlatformTarget, pip_download_args
-
     env = marker_environment(python, arch, full_version)
-    platforms = PlatformTarget(musl, arch).platform_tags()
-    pip_args = pip_download_args(platforms, python)
     metas = [wheel_meta(p) for p in given]
     provided = {m.name for m in metas}
     out = Dependencies()
@@ -230,7 +226,7 @@ def resolve(
         raise MuslwheelError(f"--extra {unknown[0]}: no given wheel has that extra (theirs: {offered})")
     for meta in metas:
         ask(meta, options.extras)
-    fetch = _Fetcher(pip_args, options, arch, workdir)
+    fetch = _Fetcher(python, musl, arch, options, workdir)
     while pending:
         batch = dict(pending)
         pending.clear()
@@ -267,10 +263,14 @@ def _specs(texts: list[str], name: str) -> list[str]:
 
 
 class _Fetcher:
-    """pip, driven for the target: one ``pip download --no-deps`` per level, one more for each
-    requirement it finds no wheel for (named in its error, then dropped)."""
+    """pip, driven for the target (a musl CPython *python* on *arch* with *musl*: its tags, never
+    this host's): one ``pip download --no-deps`` per level, one more for each requirement it finds
+    no wheel for (named in its error, then dropped)."""
 
-    def __init__(self, pip_args: list[str], options: DepsOptions, arch: str, workdir: Path) -> None:
+    def __init__(self, python: CPython, musl: MuslVersion, arch: str, options: DepsOptions, workdir: Path) -> None:
+        from .tags import PlatformTarget, pip_download_args
+
+        pip_args = pip_download_args(PlatformTarget(musl, arch).platform_tags(), python)
         self.options = options
         self.workdir = workdir
         self.arch = arch

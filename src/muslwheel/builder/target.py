@@ -137,7 +137,7 @@ def target_from_kit(kit: Kit) -> Target:
         name=kit.name,
         arch=arch,
         python=kit.python,
-        musl=MuslVersion.parse(str(kit.musl)),
+        musl=kit.musl_version,
         root=kit.root,
         sysconfigdata=kit.sysconfigdata_path,
         include_dir=kit.include_dir,
