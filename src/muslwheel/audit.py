@@ -74,7 +74,7 @@ from .resolve import (
 )
 from .suffixes import named_triplet, names_glibc, suffix_problems
 from .versions import MuslVersion
-from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
+from .vocabulary import BLOCKING, MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import WheelFile, WheelName, WheelSource
 
 __all__ = [
@@ -109,10 +109,6 @@ _KIND = operator.attrgetter("kind")
 _RESOLUTIONS = operator.attrgetter("resolutions")
 _NAME = operator.attrgetter("name")
 
-#: Error kinds that forbid every musllinux tag (the rest concern one claim, or are warnings).
-BLOCKING = frozenset(
-    (Kind.LIBRARY, Kind.GLIBC, Kind.ARCH, Kind.UNRESOLVED, Kind.SYSTEM_SYMBOL, Kind.GLIBC_SYMBOL, Kind.INITIAL_EXEC_TLS)
-)
 #: What show says of a glibc wheel that claims nothing musl.
 GLIBC_NOT_OURS = "glibc wheel: not muslwheel's to judge"
 
