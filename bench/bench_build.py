@@ -413,7 +413,7 @@ def main() -> int:
         natives: dict[str, float | None] = {}
         native_cpus: dict[str, float] = {}
         cpus: list[StageCPU] = []
-        pythons_built = sorted({t.python for t in targets})
+        pythons_built = sorted({str(t.python) for t in targets})
 
         # cross runs and native rounds interleaved, so both see the machine's load drift alike
         for run in range(max(args.runs, args.native_rounds)):
@@ -495,8 +495,8 @@ def main() -> int:
             f" all targets together: {walls} wall (run {'/'.join(str(i + 1) for i in range(args.runs))}); {native_text}"
         )
         for row in rows[-len(summary.results) :]:
-            row.native = natives.get(row.target.python)
-            row.native_cpu = native_cpus.get(row.target.python) if row.native else None
+            row.native = natives.get(str(row.target.python))
+            row.native_cpu = native_cpus.get(str(row.target.python)) if row.native else None
     lines += ["", *totals, ""]
     measured = [r for r in rows if r.native and r.state.startswith("built")]
     ratios = [r.build_s / r.native for r in measured if r.native]
