@@ -59,8 +59,9 @@ class BuildOptions:
     #: own ``[tool.muslwheel] with``
     with_libs: Sequence[str] = ()
     offline: bool = False  #: the libraries' sources (and the import's dependencies) from the download cache only
-    #: the import step's dependencies (``--no-deps``, ``--find-links``): the wheel's Requires-Dist
-    #: for the target, installed beside it, as ``check --import`` does; None: the defaults
+    #: the import step's dependencies (``build``'s default; ``--no-deps``, ``--find-links``): the
+    #: wheel's Requires-Dist for the target, installed beside it, as ``check --import`` does.
+    #: None: the wheel alone, as before (the wheelhouse proves its set together afterwards)
     deps: DepsOptions | None = None
 
 
@@ -422,7 +423,7 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
     result.stage = "import"
     with tempfile.TemporaryDirectory(prefix="muslwheel-deps-") as downloads:
         deps = None
-        if options.deps is None or options.deps.resolve:  # pip, on the host, before the wheel's code runs
+        if options.deps is not None and options.deps.resolve:  # pip, on the host, before the wheel's code runs
             musl = python.musl or audited.verdict.musl_min_version or MuslVersion(1, 1)
             deps = dependencies(
                 [result.wheel],
@@ -462,10 +463,8 @@ def _deps_options(options: BuildOptions) -> DepsOptions:
     """The import step's dependency options: *options.deps*, offline when the build is."""
     from dataclasses import replace
 
-    from ..proofdeps import DepsOptions
-
-    deps = options.deps if options.deps is not None else DepsOptions()
-    return replace(deps, offline=True) if options.offline else deps
+    assert options.deps is not None
+    return replace(options.deps, offline=True) if options.offline else options.deps
 
 
 class ProgressPrinter(BoardPrinter):
