@@ -403,7 +403,6 @@ def check_imports(
     kit is made (:mod:`muslwheel.kits.ondemand`) unless not *kit_build*."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
     plan: list[tuple[Path, WheelModules | None, list[Kit]]] = []
-    interpreters: dict[str, MuslPython] = {}  #: each kit's CPython as the proof runs it, made once
     for wheel in wheels:  # each read and audited once (or already)
         path = wheel.path if isinstance(wheel, AuditedWheel) else wheel
         needs, modules = _read_wheel(wheel)
@@ -423,8 +422,6 @@ def check_imports(
                     f"{path.name} is for CPython {pythons_wanted(needs)}; kit {kit.name} has CPython "
                     f"{kit.python}, which would not import it"
                 )
-            if kit.name not in interpreters:
-                interpreters[kit.name] = MuslPython.of_kit(kit)
         plan.append((path, modules, targets))
     room = sandbox_room(sandbox) if any(targets for _, _, targets in plan) else None
     deps = deps if deps is not None else DepsOptions()
@@ -460,7 +457,7 @@ def check_imports(
             for kit, together, resolution in kits_:
                 proof = prove_import(
                     path,
-                    interpreters[kit.name],
+                    MuslPython.of_kit(kit),
                     modules,
                     timeout=timeout,
                     room=room,
