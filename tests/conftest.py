@@ -13,8 +13,8 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
