@@ -372,7 +372,7 @@ FT_TEST = (
 def test_a_free_threaded_extension_is_built_for_cp313t_and_imported_without_the_gil(
     tmp_path: Path, build_wheels: Path
 ) -> None:
-    """`build --python 3.13t` for x86_64 and aarch64 (conftest.FT_KIT_ARCHES): a C extension compiled against the
+    """`build --python 3.13t` for the arches of conftest.FT_KIT_ARCHES: a C extension compiled against the
     free-threaded headers, tagged cp313-cp313t, repaired, imported in each arch's free-threaded
     kit, where threads call it with the GIL still off."""
     from conftest import kit_for
