@@ -5,7 +5,7 @@ fetched as the binary wheels pip would install there.
 and, unless told not to (``--no-deps``), their dependencies:
 
 - each wheel's ``Requires-Dist`` is read from its METADATA and its markers evaluated for the
-  *target* (:func:`marker_environment`: the kit's CPython and arch, never this host's), with the
+  *target* (:func:`muslwheel.markers.marker_environment`: the kit's CPython and arch, never this host's), with the
   extras the user asks for (``--extra NAME``); a dependency's own requirements likewise, with
   the extras that asked for it;
 - pip finds each dependency, driven for the target: ``pip download --no-deps`` with
@@ -44,6 +44,7 @@ from pathlib import Path
 
 from .cache import downloads_dir, file_sha256, locked
 from .errors import MuslwheelError
+from .markers import marker_environment as marker_environment  # re-exported: the one place that computes it
 from .versions import CPython, MuslVersion
 
 #: pip's last words when no candidate fits: "ERROR: No matching distribution found for dep>=1"
@@ -105,28 +106,6 @@ def canonical(name: str) -> str:
     from packaging.utils import canonicalize_name
 
     return str(canonicalize_name(name))
-
-
-def marker_environment(python: CPython, arch: str, full_version: str | None = None) -> dict[str, str]:
-    """PEP 508's marker environment of a musl CPython *python* (``3.11``, ``3.13t``) on *arch*
-    (``x86_64``, ``armv7l``): what ``platform_machine`` and ``python_version`` say there, not here.
-    ``python_full_version`` is *full_version* (a kit's ``cpython_version``), else ``X.Y.0``;
-    ``platform_release`` and ``platform_version`` (the kernel's) are empty."""
-    minor = python.version
-    full = full_version or f"{minor}.0"
-    return {
-        "implementation_name": "cpython",
-        "implementation_version": full,
-        "os_name": "posix",
-        "platform_machine": arch,
-        "platform_release": "",
-        "platform_system": "Linux",
-        "platform_version": "",
-        "python_full_version": full,
-        "platform_python_implementation": "CPython",
-        "python_version": minor,
-        "sys_platform": "linux",
-    }
 
 
 @dataclass(frozen=True)
