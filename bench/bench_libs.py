@@ -35,15 +35,15 @@ from muslwheel.libs.store import BUILD_TIME, build_many, current, prefix_dir  # 
 from muslwheel.progress import LinePrinter  # noqa: E402
 
 #: real PyPI sdists that need the recipes' libraries (``--sdist NAME``): (release, libraries,
-#: environment of the build, the smoke test run in the target's CPython after the import; none:
-#: the wheel has dependencies, which ``build``'s import does not install, so ``check --import``
-#: imports it with them instead)
+#: environment of the build, the smoke test run in the target's CPython after the import, with
+#: the wheel's dependencies installed as ``build`` does)
 SDISTS: dict[str, tuple[str, str, dict[str, str], str]] = {
     "pynacl": (
         "pynacl==1.5.0",
         "libsodium",
         {"SODIUM_INSTALL": "system"},
-        "",  # it needs cffi at run time: imported by `check --import`, which installs it
+        "import nacl.secret, nacl.utils; b = nacl.secret.SecretBox(nacl.utils.random(32)); "
+        "assert b.decrypt(b.encrypt(b'musl')) == b'musl'",
     ),
     "psycopg2": (
         "psycopg2==2.9.10",
@@ -104,8 +104,7 @@ def build_sdist(name: str, musl: str) -> list[str]:
     sdist = fetch_sdist(spec, HERE / "work" / "sdists")
     out = Path(tempfile.mkdtemp(prefix=f"bench-libs-{name}-"))
     cmd = [sys.executable, "-m", "muslwheel", "build", str(sdist), "--arch", "x86_64", "--python", "3.11"]
-    cmd += ["--musl", musl, "--with", libs, "-w", str(out), "--json"]
-    cmd += ["--test", test] if test else ["--no-import"]
+    cmd += ["--musl", musl, "--with", libs, "--test", test, "-w", str(out), "--json"]
     env = dict(os.environ, **env_extra)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     try:
@@ -116,15 +115,9 @@ def build_sdist(name: str, musl: str) -> list[str]:
         return [f"{spec:18} --with {libs}: FAILED at {target.get('stage')}: {str(target.get('error'))[:300]}"]
     wheel = Path(target["wheel"])
     verdict = audit_wheel(wheel)
-    how = f"imported {', '.join(target.get('imported', []))} and smoke-tested in the kit's CPython 3.11"
-    if not test:
-        kit = f"x86_64-musl{musl}-py3.11"
-        check = [sys.executable, "-m", "muslwheel", "check", "--import", "--kit", kit, str(wheel)]
-        done = subprocess.run(check, capture_output=True, text=True, env=env)
-        said = " | ".join(x.strip() for x in done.stdout.splitlines() if x.strip().startswith("imported"))
-        how = f"check --import with its dependencies in {kit}: exit {done.returncode}: {said}"
     grafted = ", ".join(Path(g).name for g in target.get("grafted", []))
     seconds = sum(target.get("seconds", {}).values())
+    how = f"imported {', '.join(target.get('imported', []))} and smoke-tested in the kit's CPython 3.11"
     return [
         f"{spec:18} --with {libs}: {wheel.name} ({seconds:.0f}s), grafted {grafted or 'nothing'}, "
         f"show: {'honest' if verdict.honest else 'DISHONEST'}, {how}"
