@@ -51,6 +51,13 @@ SDISTS: dict[str, tuple[str, str, dict[str, str], str]] = {
         {},
         "import psycopg2, psycopg2.extensions as e; assert e.libpq_version() >= 180000, e.libpq_version()",
     ),
+    "shapely": (
+        "shapely==2.1.2",
+        "geos",
+        {},
+        "import shapely; from shapely.geometry import box; "
+        "assert box(0, 0, 4, 4).intersection(box(2, 2, 6, 6)).area == 4.0; print(shapely.geos_version)",
+    ),
     "pycurl": (
         "pycurl==7.45.6",
         "libcurl",
