@@ -119,7 +119,14 @@ def build_sdist(name: str, musl: str) -> list[str]:
     except (ValueError, KeyError):
         return [f"{spec:18} --with {libs}: exit {proc.returncode}: {proc.stderr.strip()[-300:]}"]
     if target.get("status") != "ok":
-        return [f"{spec:18} --with {libs}: FAILED at {target.get('stage')}: {str(target.get('error'))[:300]}"]
+        lines = [f"{spec:18} --with {libs}: FAILED at {target.get('stage')}: {str(target.get('error'))[:300]}"]
+        for wheel in sorted(out.glob("*.whl")):  # repaired, its import failed: where does it import?
+            check = [sys.executable, "-m", "muslwheel", "check", "--import", str(wheel)]
+            check += ["--kit", f"x86_64-musl{musl}-py3.11", "--kit", "x86_64-musl1.2.6-py3.11"]
+            done = subprocess.run(check, capture_output=True, text=True, env=env)
+            said = [x.strip() for x in done.stdout.splitlines() if x.startswith(wheel.name) or "crashed: " in x]
+            lines += [f"{'':18}   check --import (exit {done.returncode}): {x}" for x in said[:3]]
+        return lines
     wheel = Path(target["wheel"])
     verdict = audit_wheel(wheel)
     grafted = ", ".join(Path(g).name for g in target.get("grafted", []))
