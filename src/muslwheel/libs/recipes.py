@@ -661,7 +661,12 @@ int main(void) {
        entry>/../share/proj, not yet where PROJ was configured to look */
     char data[4096] = "";
     const char *libs = getenv("LD_LIBRARY_PATH"), *path = data;
-    if (libs) { strncpy(data, libs, 4000); *strchrnul(data, ':') = 0; strcat(data, "/../share/proj"); }
+    if (libs) {
+        strncpy(data, libs, 4000);
+        char *colon = strchr(data, ':');
+        if (colon) *colon = 0;
+        strcat(data, "/../share/proj");
+    }
     PJ_CONTEXT *c = proj_context_create();
     proj_context_set_search_paths(c, 1, &path);
     PJ *p = proj_create_crs_to_crs(c, "EPSG:4326", "EPSG:3857", NULL);
