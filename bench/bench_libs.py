@@ -28,6 +28,7 @@ from results_file import header, write  # noqa: E402
 
 from muslwheel.arch import get_arch  # noqa: E402
 from muslwheel.errors import MuslwheelError  # noqa: E402
+from muslwheel.kits.ondemand import musl_kit_for  # noqa: E402
 from muslwheel.libs import all_recipes, read_prefix  # noqa: E402
 from muslwheel.libs.store import BUILD_TIME, build_many, check_buildable, prefix_dir  # noqa: E402
 from muslwheel.progress import LinePrinter  # noqa: E402
@@ -63,7 +64,8 @@ def main() -> int:
             try:
                 check_buildable([name], a)
                 if not args.no_build:
-                    build_many([name], a, args.musl, progress=LinePrinter(f"bench libs {name} {arch}"))
+                    say = LinePrinter(f"bench libs {name} {arch}")
+                    build_many([name], musl_kit_for(a, args.musl, progress=say), progress=say)
             except MuslwheelError as e:
                 lines.append(row + f"not built: {e}")
                 continue
