@@ -169,13 +169,19 @@ def world_wheels() -> Path:
     return wheels
 
 
-def kit_for(arch: str, musl: str, python: str | None = None) -> Kit:
-    """A kit ``scripts/build-world`` built (see ``KITS`` there)."""
+def kit_for(arch: str, musl: str, python: str | None = None, *, bare: bool | None = None) -> Kit:
+    """A kit ``scripts/build-world`` built (see ``KITS`` there): with *python*, the Alpine-like
+    kit where it is built, else the bare one (``…-bare``: the world builds most CPython kits bare);
+    *bare* True or False asks for that kind only."""
     from muslwheel.kits import kit_name, read_kit
 
-    directory = CACHE / "kits" / kit_name(arch, musl, python)
-    need((directory / "kit.json").is_file(), f"kit {directory.name}")
-    return read_kit(directory)
+    kinds = [False, True] if bare is None or python is None else [bare]
+    names = [kit_name(arch, musl, python, kind) for kind in kinds]
+    for name in names:
+        if (CACHE / "kits" / name / "kit.json").is_file():
+            return read_kit(CACHE / "kits" / name)
+    need(False, f"kit {' or '.join(dict.fromkeys(names))}")
+    raise AssertionError("unreachable")
 
 
 def loader_for(arch: str) -> Path:

@@ -44,6 +44,13 @@ from ..errors import MuslwheelError
 from ..hostpython import find_build_python as find_build_python
 from ..versions import CPython, MuslVersion
 
+#: bumped whenever a CPython kit or tree built before would differ: one of another recipe is
+#: rebuilt, and not listed meanwhile (2: CPython linked against Alpine's base libraries in
+#: ``usr/lib``, bare kits apart)
+RECIPE = 2
+#: the same for loader-only kits (no system libraries: unchanged by recipe 2)
+MUSL_RECIPE = 1
+
 
 class KitError(MuslwheelError):
     """A kit is missing, unusable or cannot be built."""
@@ -290,8 +297,12 @@ def list_kits(directory: Path | None = None) -> list[Kit]:
         if meta.parent.name.endswith(".tmp"):  # a kit being built
             continue
         try:
-            kits.append(read_kit(meta.parent))
-        except KitError:
+            kit = read_kit(meta.parent)
+            # a CPython kit of an older recipe (no system libraries) is rebuilt, never mixed in
+            if kit.python is not None and json.loads(meta.read_text()).get("recipe") != RECIPE:
+                continue
+            kits.append(kit)
+        except (KitError, OSError, ValueError, AttributeError):
             continue
     return kits
 

@@ -272,6 +272,8 @@ def build_cpython_tree(
     if current(out):
         return out / "tree"
     with kit_lock(f"cpython-{out.name}"):
+        if bare and not current(out) and _adopt_recipe_1_tree(cpython_tree_dir(base.arch_info, python, base.musl), out):
+            return out / "tree"
         if not current(out):
             build_python = build_host_python(python.version, cpython_source=cpython_source, jobs=jobs, steps=steps)
             prefixes: list[Prefix] = []
@@ -282,6 +284,23 @@ def build_cpython_tree(
             with steps.step("cpython-bare" if bare else "cpython", what):
                 _cross_build_cpython(base, python, out, cpython_source, jobs, build_python, prefixes, bare)
     return out / "tree"
+
+
+def _adopt_recipe_1_tree(legacy: Path, out: Path) -> bool:
+    """A tree of recipe 1 (before system libraries) is what a bare tree is: hard-link it into
+    *out* as one of this recipe rather than build it again; False when there is none."""
+    try:
+        if json.loads((legacy / "kit.json").read_text()).get("recipe") != 1:
+            return False
+    except (OSError, ValueError, AttributeError):
+        return False
+    with staged(out) as tmp:
+        tmp.mkdir(parents=True)
+        run(["cp", "-al", f"{legacy}/tree", str(tmp / "tree")])
+        meta = json.loads((legacy / "tree.json").read_text())
+        (tmp / "tree.json").write_text(json.dumps({**meta, "system_libraries": [], "adopted_from": legacy.name}))
+        (tmp / "kit.json").write_text(json.dumps({"recipe": RECIPE}))
+    return True
 
 
 def system_library_prefixes(base: Kit, jobs: int, progress: Progress) -> list[Prefix]:

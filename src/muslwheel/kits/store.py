@@ -27,13 +27,10 @@ from ..arch import Arch
 from ..cache import locked
 from ..progress import LinePrinter, Progress, Steps
 from ..versions import CPython
+from . import MUSL_RECIPE as MUSL_RECIPE  # the recipes are the package's (list_kits reads them)
+from . import RECIPE as RECIPE
 from . import Kit, KitError, kit_name, kits_dir
 
-#: bumped whenever a CPython kit or tree built before would differ: one of another recipe is
-#: rebuilt (2: CPython linked against Alpine's base libraries in ``usr/lib``; bare kits apart)
-RECIPE = 2
-#: the same for loader-only kits (no system libraries: unchanged by recipe 2)
-MUSL_RECIPE = 1
 #: rough cold times (seconds, a busy 2-core machine) for the progress estimate, until this cache
 #: has measured its own (``<kits>/times.json``: the last time each kind of step took); a kit's
 #: system libraries are :mod:`muslwheel.libs`' to estimate (``system-libs`` is what is left of them)
