@@ -173,13 +173,14 @@ def kit_for(arch: str, musl: str, python: str | None = None, *, bare: bool | Non
     """A kit ``scripts/build-world`` built (see ``KITS`` there): with *python*, the Alpine-like
     kit where it is built, else the bare one (``…-bare``: the world builds most CPython kits bare);
     *bare* True or False asks for that kind only."""
-    from muslwheel.kits import kit_name, read_kit
+    from muslwheel.kits import kit_name, list_kits
 
     kinds = [False, True] if bare is None or python is None else [bare]
     names = [kit_name(arch, musl, python, kind) for kind in kinds]
+    built = {k.name: k for k in list_kits(CACHE / "kits")}  # of the current recipe only
     for name in names:
-        if (CACHE / "kits" / name / "kit.json").is_file():
-            return read_kit(CACHE / "kits" / name)
+        if name in built:
+            return built[name]
     need(False, f"kit {' or '.join(dict.fromkeys(names))}")
     raise AssertionError("unreachable")
 
