@@ -48,8 +48,9 @@ from ..versions import CPython, MuslVersion
 #: rebuilt, and not listed meanwhile (2: CPython linked against Alpine's base libraries in
 #: ``usr/lib``, bare kits apart)
 RECIPE = 2
-#: the same for loader-only kits (no system libraries: unchanged by recipe 2)
-MUSL_RECIPE = 1
+#: the recipes a current loader-only kit may carry (recipe 2 changed CPython kits only, so a
+#: loader-only kit of recipe 1 is kept)
+MUSL_RECIPES = (1, 2)
 
 
 class KitError(MuslwheelError):

@@ -35,7 +35,7 @@ from .cpython import (
 from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL, base_musl, build_musl_kit, musl_from_debian_packages
 from .store import (
     KIT_ESTIMATE,
-    MUSL_RECIPE,
+    MUSL_RECIPES,
     RECIPE,
     StderrProgress,
     _stderr,
@@ -174,12 +174,12 @@ def check_source_tarball(path: Path, what: str, version: str) -> str:
 def _plan(arch: Arch, musl: str, python: CPython | None, musl_source: Path | None, bare: bool = False) -> list[str]:
     """The kinds of step building this kit still needs, for the estimate."""
     plan = []
-    if not current(kit_directory(arch, musl, None), MUSL_RECIPE):
+    if not current(kit_directory(arch, musl, None), MUSL_RECIPES):
         plan.append("musl-deb" if musl_from_debian_packages(arch, musl, musl_source) else "musl-src")
     if python is None or current(kit_directory(arch, musl, python, bare)):
         return plan
     base = base_musl(arch, musl)
-    if base != musl and not current(kit_directory(arch, base, None), MUSL_RECIPE):
+    if base != musl and not current(kit_directory(arch, base, None), MUSL_RECIPES):
         plan.append("musl-deb")
     if not current(cpython_tree_dir(arch, python, base, bare)):
         cpython = ["cpython-bare"] if bare else ["system-libs", "cpython"]

@@ -33,7 +33,7 @@ from ..root import DEFAULT_DIRS
 from ..zig import target_args, write_wrappers, zig_environment, zig_executable, zig_lib_dir
 from . import Kit, KitError, kit_name, list_kits, read_kit
 from .store import (
-    MUSL_RECIPE,
+    MUSL_RECIPES,
     current,
     kit_directory,
     kit_lock,
@@ -78,10 +78,10 @@ def build_musl_kit(arch: Arch, musl: str, *, musl_source: Path | None = None, jo
     check_port(arch, musl)
     name = kit_name(arch.name, musl, None)
     directory = kit_directory(arch, musl, None)
-    if current(directory, MUSL_RECIPE):
+    if current(directory, MUSL_RECIPES):
         return read_kit(directory)
     with kit_lock(name):
-        if current(directory, MUSL_RECIPE):
+        if current(directory, MUSL_RECIPES):
             return read_kit(directory)
         from_debian = musl_from_debian_packages(arch, musl, musl_source)
         what = f"{name}: musl {musl} " + ("from Debian's packages" if from_debian else "from source with zig")
@@ -108,7 +108,7 @@ def base_musl(arch: Arch, musl: str) -> str:
         and k.python is None
         and version_key(k.musl)[:2] == key[:2]
         and version_key(k.musl) <= key
-        and current(k.directory, MUSL_RECIPE)
+        and current(k.directory, MUSL_RECIPES)
     ]
     if arch.debian_arch is not None and version_key(DEBIAN_BINARY_MUSL) < key:
         candidates.append(DEBIAN_BINARY_MUSL)

@@ -3,7 +3,7 @@
 - kit directories: ``<kits>/<name>/`` with ``kit.json`` and ``root/`` (names from
   :func:`muslwheel.kits.kit_name`), CPython trees ``<kits>/cpython/<arch>-py<X.Y>-musl<ver>/``;
   one of them is *current* when its ``kit.json`` carries this :data:`RECIPE` (a CPython kit or
-  tree) or :data:`MUSL_RECIPE` (a loader-only kit);
+  tree) or one of :data:`MUSL_RECIPES` (a loader-only kit);
 - ``<kits>/times.json``: what each kind of step took last time in this cache, the progress
   estimate of the next build (:func:`kit_steps`);
 - one lock per kit or tree (:func:`kit_lock`), a build tree outside the cache (:func:`work_dir`),
@@ -27,7 +27,7 @@ from ..arch import Arch
 from ..cache import locked
 from ..progress import LinePrinter, Progress, Steps
 from ..versions import CPython
-from . import MUSL_RECIPE as MUSL_RECIPE  # the recipes are the package's (list_kits reads them)
+from . import MUSL_RECIPES as MUSL_RECIPES  # the recipes are the package's (list_kits reads them)
 from . import RECIPE as RECIPE
 from . import Kit, KitError, kit_name, kits_dir
 
@@ -101,16 +101,16 @@ def write_kit(
     }
     if python is not None:
         meta["bare"] = bare
-    meta["recipe"] = RECIPE if python is not None else MUSL_RECIPE
+    meta["recipe"] = RECIPE
     meta.update(extra)
     (directory / "kit.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def current(directory: Path, recipe: int = RECIPE) -> bool:
-    """Whether *directory* holds a complete CPython kit (or tree) of this recipe (*recipe*
-    :data:`MUSL_RECIPE` for a loader-only kit)."""
+def current(directory: Path, recipes: tuple[int, ...] = (RECIPE,)) -> bool:
+    """Whether *directory* holds a complete CPython kit (or tree) of this recipe (*recipes*
+    :data:`MUSL_RECIPES` for a loader-only kit)."""
     try:
-        return bool(json.loads((directory / "kit.json").read_text()).get("recipe") == recipe)
+        return json.loads((directory / "kit.json").read_text()).get("recipe") in recipes
     except (OSError, ValueError, AttributeError):
         return False
 
