@@ -456,6 +456,7 @@ def _cross_build_cpython(
             )
             run(["make", f"-j{jobs}"], cwd=src, env=env, log=log)
             _no_failed_modules(log)
+            _no_path_in_needed(src / "build")
             stage = work / "stage"
             run(["make", "install", f"DESTDIR={stage}", "COMPILEALL_OPTS=-j0"], cwd=src, env=env, log=log)
             _slim(stage / "usr", python)
@@ -486,6 +487,17 @@ def _no_failed_modules(log: Path) -> None:
             raise KitError(
                 f"CPython's build failed to build {' '.join(lines[i + 1].split())}" + (f": {why}" if why else "")
             )
+
+
+def _no_path_in_needed(build: Path) -> None:
+    """No extension module names a library by its path on this host (a library without a
+    SONAME is recorded as the linker found it): it would load there, and nowhere else."""
+    from ..elf import read_elf
+
+    for ext in build.rglob("*.so"):
+        bad = [n for n in read_elf(ext).needed if "/" in n]
+        if bad:
+            raise KitError(f"CPython's {ext.name} needs {bad[0]} by its path (a library without a SONAME)")
 
 
 def _build_triplet() -> str:

@@ -440,7 +440,9 @@ RECIPES: dict[str, Recipe] = {
             proof=_SQLITE_PROOF,
             proof_libs=("-lsqlite3",),
             proof_expect="answer=42",
-            options=("--disable-readline", "--disable-tcl"),
+            # --soname=legacy: libsqlite3.so.0, as Debian's and Alpine's (its autosetup sets none
+            # by default, and a consumer then records the library's path as found)
+            options=("--disable-readline", "--disable-tcl", "--soname=legacy"),
         ),
         Recipe(
             name="expat",
