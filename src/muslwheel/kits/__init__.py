@@ -46,11 +46,11 @@ from ..versions import CPython, MuslVersion
 
 #: bumped whenever a CPython kit or tree built before would differ: one of another recipe is
 #: rebuilt, and not listed meanwhile (2: CPython linked against Alpine's base libraries in
-#: ``usr/lib``, bare kits apart)
-RECIPE = 2
-#: the recipes a current loader-only kit may carry (recipe 2 changed CPython kits only, so a
-#: loader-only kit of recipe 1 is kept)
-MUSL_RECIPES = (1, 2)
+#: ``usr/lib``, bare kits apart; 3: ``_sqlite3`` needs ``libsqlite3.so.0``, not a path)
+RECIPE = 3
+#: the recipes a current loader-only kit may carry (recipes 2 and 3 changed CPython kits only,
+#: so a loader-only kit of recipe 1 is kept)
+MUSL_RECIPES = (1, 2, 3)
 
 
 class KitError(MuslwheelError):
