@@ -46,7 +46,7 @@ import buildfixture
 import results_file
 
 from muslwheel.builder import BuildOptions, build
-from muslwheel.builder.pep517 import BuildEnv, Source, read_build_system, run_hook
+from muslwheel.builder.pep517 import BuildEnv, ProjectSource, read_build_system, run_hook
 from muslwheel.builder.run import TargetResult
 from muslwheel.builder.target import Target, select_targets, target_from_prefix
 from muslwheel.cache import cache_dir
@@ -195,7 +195,7 @@ def native_build_seconds(sdist: Path, pkg: Package, python: Path, rounds: int) -
     best, best_cpu = float("inf"), float("inf")
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(dir=cache_dir() / "build" / "work") as tmp:
-            project = Source(sdist).copy_to(Path(tmp) / "src")
+            project = ProjectSource(sdist).copy_to(Path(tmp) / "src")
             system = read_build_system(project)
             log = Path(tmp) / "native.log"
             env = BuildEnv(python, system.requires, log)
@@ -275,7 +275,7 @@ def compiler_calls(target: Target, sdist: Path, calls: int, *, with_gcc: bool) -
     with tempfile.TemporaryDirectory(dir=cache_dir() / "build" / "work") as tmp:
         work = Path(tmp)
         tc = make_toolchain(target, work / "tc")
-        project = Source(sdist).copy_to(work / "src")
+        project = ProjectSource(sdist).copy_to(work / "src")
         source = project / "src" / "markupsafe" / "_speedups.c"
         (work / "empty.c").write_text("int empty;\n")
         target_flags = str(read_build_time_vars(target.sysconfigdata).get("CFLAGS", "")).split()
@@ -413,7 +413,7 @@ def main() -> int:
         natives: dict[str, float | None] = {}
         native_cpus: dict[str, float] = {}
         cpus: list[StageCPU] = []
-        pythons_built = sorted({t.python for t in targets})
+        pythons_built = sorted({str(t.python) for t in targets})
 
         # cross runs and native rounds interleaved, so both see the machine's load drift alike
         for run in range(max(args.runs, args.native_rounds)):
@@ -495,8 +495,8 @@ def main() -> int:
             f" all targets together: {walls} wall (run {'/'.join(str(i + 1) for i in range(args.runs))}); {native_text}"
         )
         for row in rows[-len(summary.results) :]:
-            row.native = natives.get(row.target.python)
-            row.native_cpu = native_cpus.get(row.target.python) if row.native else None
+            row.native = natives.get(str(row.target.python))
+            row.native_cpu = native_cpus.get(str(row.target.python)) if row.native else None
     lines += ["", *totals, ""]
     measured = [r for r in rows if r.native and r.state.startswith("built")]
     ratios = [r.build_s / r.native for r in measured if r.native]

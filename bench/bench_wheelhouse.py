@@ -70,6 +70,7 @@ def smoke(target: str, args: argparse.Namespace, out: Path, report: dict) -> tup
     from muslwheel.wheelhouse import parse_targets
 
     t = parse_targets([target], args.python)[0]
+    proven_in = {str(p["kit"]) for p in report["proofs"] if p.get("kit")}
     kits = [
         k
         for k in select_kits(arch=t.arch, python=t.python_text, with_python=True)
@@ -77,7 +78,8 @@ def smoke(target: str, args: argparse.Namespace, out: Path, report: dict) -> tup
     ]
     if not kits:
         return False, "no kit"
-    kit = max(kits, key=lambda k: MuslVersion.parse(k.musl))
+    # the kit the wheelhouse proved the set in (the target's own musl when built), else the newest
+    kit = next((k for k in kits if k.name in proven_in), max(kits, key=lambda k: MuslVersion.parse(k.musl)))
     names = sorted({w["name"] for w in report["lock"] if w["target"] == t.name})
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
@@ -123,6 +125,10 @@ def main() -> int:
     lines = header("muslwheel wheelhouse over bench/wheelhouse-requirements.txt from PyPI")
     reqs = [x for x in args.requirements.read_text().splitlines() if x.strip() and not x.startswith("#")]
     lines.append(f"requirements: {len(reqs)} projects ({args.requirements.name}), --python {args.python}")
+    lines.append(
+        "python: Alpine 3.17 ships Python 3.10, for which Debian serves no source (so no kit): every target is given "
+        f"--python {args.python}"
+    )
     ok = True
     for target in args.targets.split(","):
         key = target.replace(":", "-").replace("/", "-")
@@ -136,6 +142,13 @@ def main() -> int:
             f"{target} ({report['targets'][0]['name']}): {len(report['lock'])} wheels: {shares(report)}",
             f"  cold {cold:.0f} s, warm {warm:.0f} s (warm run's work: {again['work']})",
             f"  proof: {'; '.join(str(p['result']) + ' in ' + str(p['kit']) for p in report['proofs'])}",
+            "  markers (pip's, for the target): "
+            + ", ".join(
+                f"{k}={v}"
+                for env in report.get("markers", {}).values()
+                for k, v in sorted(env.items())
+                if k in ("platform_machine", "python_version", "python_full_version", "sys_platform")
+            ),
             f"  smoke: {'ok' if passed else 'FAILED'}: {why}",
         ]
         lines += [f"  problem: {p}" for p in report["problems"]]

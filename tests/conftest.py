@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,11 +40,12 @@ LOADERS = {a.name: f"/lib/{a.loader_name}" for a in DEBIAN_MUSL_ARCHES}
 ALL_ARCHES = list(ARCH_TOOLS)
 RUNNABLE_ARCHES = [a for a, (_, _, has) in ARCH_TOOLS.items() if has]
 #: the arches whose CPython 3.11 kits scripts/build-world builds: each code path once (x86_64
-#: native, i686 native 32-bit from a given tarball, aarch64 and armv7l under qemu, s390x big-endian,
-#: loongarch64 the newest port); ppc64le's and riscv64's take aarch64's path and are proven in
+#: native, i686 native 32-bit from a given tarball, aarch64 and armv7l under qemu, loongarch64 the
+#: newest port, with its own patch to CPython's configure); ppc64le's, riscv64's and s390x's take
+#: aarch64's path (s390x's big-endian ELF is the suite's in its loader-only kits) and are proven in
 #: bench/ (bench_kits.py, bench_build.py), which keeps the suite's cold time in bounds; armv6l's
 #: (armv7l's path with an ARMv6 CPU) is too: the suite proves it with its loader-only kit
-PY_ARCHES = [a for a in ALL_ARCHES if a not in ("ppc64le", "riscv64", "armv6l")]
+PY_ARCHES = [a for a in ALL_ARCHES if a not in ("ppc64le", "riscv64", "s390x", "armv6l")]
 #: (arch, musl) of the CPython 3.11 kits scripts/build-world builds for them: under Debian's musl
 #: 1.2.3 where Debian has it, and under the newest musl everywhere
 PY_KITS = [
@@ -53,10 +55,10 @@ PY_KITS = [
     if m == NEWEST_MUSL or ARCHES[a].debian_arch is not None
 ]
 PY_KIT_IDS = [f"{a}-{m}" for a, m in PY_KITS]
-#: the free-threaded CPython 3.13t kits scripts/build-world builds (musl 1.2.6): a 64-bit arch run
-#: natively and one under qemu-user, each code path once; the 32-bit and the other arches' are
-#: bench's (bench/bench_kits.py, bench/results/kits-3.13t.txt), which keeps the cold suite in bounds
-FT_KIT_ARCHES = ["x86_64", "aarch64"]
+#: the free-threaded CPython 3.13t kits scripts/build-world builds (musl 1.2.6): x86_64's, run
+#: natively (running a kit under qemu-user is the 3.11 kits' path); the other arches' are bench's
+#: (bench/bench_kits.py, bench/results/kits-3.13t.txt), which keeps the cold suite in bounds
+FT_KIT_ARCHES = ["x86_64"]
 
 
 #: piece of the musl world -> how many times a test used it (printed at the end of the run)
@@ -234,6 +236,20 @@ def real_wheels() -> dict[str, Path]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The repair/show invariant over every wheel the session made runs after all the others."""
     items.sort(key=lambda item: "test_invariant.py::test_repair_never_writes_a_wheel_show" in item.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, a worker hands the pieces of the world its tests used to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["world_used"] = json.dumps(WORLD_USED)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist's controller: add up what each worker's tests used (printed below)."""
+    for what, count in json.loads(getattr(node, "workeroutput", {}).get("world_used", "{}")).items():
+        WORLD_USED[what] = WORLD_USED.get(what, 0) + int(count)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

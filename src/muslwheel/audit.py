@@ -74,7 +74,7 @@ from .resolve import (
 )
 from .suffixes import named_triplet, names_glibc, suffix_problems
 from .versions import MuslVersion
-from .vocabulary import MUSL_LIKE, Kind, Libc, Severity
+from .vocabulary import BLOCKING, MUSL_LIKE, Kind, Libc, Severity
 from .wheelfile import WheelFile, WheelName, WheelSource
 
 __all__ = [
@@ -109,10 +109,6 @@ _KIND = operator.attrgetter("kind")
 _RESOLUTIONS = operator.attrgetter("resolutions")
 _NAME = operator.attrgetter("name")
 
-#: Error kinds that forbid every musllinux tag (the rest concern one claim, or are warnings).
-BLOCKING = frozenset(
-    (Kind.LIBRARY, Kind.GLIBC, Kind.ARCH, Kind.UNRESOLVED, Kind.SYSTEM_SYMBOL, Kind.GLIBC_SYMBOL, Kind.INITIAL_EXEC_TLS)
-)
 #: What show says of a glibc wheel that claims nothing musl.
 GLIBC_NOT_OURS = "glibc wheel: not muslwheel's to judge"
 
@@ -883,8 +879,8 @@ def audit_wheel(path: str | Path | WheelSource) -> Verdict:
 
 @dataclass(frozen=True)
 class AuditedWheel:
-    """A wheel file read and judged once, passed along instead of its path: build audits the
-    wheel it repaired once, and its check (:func:`muslwheel.check.check_wheel`) and import proof
+    """A wheel file read and judged once, passed along instead of its path: build's repair
+    returns the wheel it wrote judged (:attr:`muslwheel.repair.RepairResult.audited`), and its check (:func:`muslwheel.check.check_wheel`) and import proof
     (:func:`muslwheel.check_import.wheel_modules`, :func:`~muslwheel.check_import.check_imports`)
     take this value rather than read and audit the file again."""
 
@@ -911,5 +907,12 @@ class AuditedWheel:
         if isinstance(wheel, AuditedWheel):
             if not keep_bytes or len(wheel.data) == len(wheel.elfs):
                 return wheel
-            wheel = wheel.path
+            return wheel.with_bytes()
         return cls.read(wheel, keep_bytes=keep_bytes)
+
+    def with_bytes(self) -> AuditedWheel:
+        """This wheel with its ELF members' bytes read from its file, its verdict kept (judged
+        once: a wheel :func:`muslwheel.repair.repair_wheel` wrote comes with its verdict)."""
+        with WheelFile(self.path) as wheel:
+            data = {member: wheel.read(member) for member in self.elfs}
+        return replace(self, data=data)

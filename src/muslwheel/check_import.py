@@ -77,6 +77,7 @@ from .resolve import module_name
 from .root import LOADER_ERROR, LOADER_MISSING
 from .sandbox import Sandbox
 from .sandbox import room as sandbox_room
+from .versions import CPython, MuslVersion
 from .vocabulary import ImportClass, Kind
 from .wheelfile import installed_path
 
@@ -152,8 +153,8 @@ class MuslPython:
 
     name: str  #: ``aarch64-musl1.2.3-py3.11``, ``x86_64-py3.11``
     arch: str
-    python: str  #: its minor: ``3.11``, ``3.13t``
-    musl: str  #: its musl release, "" when unknown
+    python: CPython  #: its build: ``3.11``, ``3.13t``
+    musl: MuslVersion | None  #: its musl release, None when unknown
     command: tuple[str, ...]  #: runs its interpreter here (through qemu-user for a foreign arch)
     reads: tuple[Path, ...] = ()  #: the directories it reads, made visible inside the sandbox
     kit: str | None = None  #: the kit's name, when it is one
@@ -168,7 +169,8 @@ class MuslPython:
         command = tuple(kit.python_command())
         runner = kit.runner()
         reads = (kit.directory, kit.root, *(Path(p) for p in runner))  # qemu too: it may live in ~/bin
-        return cls(kit.name, kit.arch, str(kit.python), kit.musl, command, reads, kit.name, kit.root, len(runner))
+        musl = kit.musl_version
+        return cls(kit.name, kit.arch, kit.python, musl, command, reads, kit.name, kit.root, len(runner))
 
 
 @dataclass
@@ -435,7 +437,17 @@ def check_imports(
                 key = (kit.name, frozenset((path, *together)))
                 if deps.resolve and key not in resolved:
                     where = Path(downloads) / str(len(resolved))
-                    resolved[key] = _dependencies(kit, [path, *together], deps, where)
+                    assert kit.python is not None
+                    musl = kit.musl_version
+                    resolved[key] = dependencies(
+                        [path, *together],
+                        python=kit.python,
+                        arch=kit.arch,
+                        musl=musl,
+                        deps=deps,
+                        workdir=where,
+                        kit=kit,
+                    )
                 jobs[-1].append((kit, together, resolved.get(key)))
         for (path, modules, _), kits_ in zip(plan, jobs):
             if modules is None or room is None:
@@ -456,19 +468,31 @@ def check_imports(
     return reports
 
 
-def _dependencies(kit: Kit, wheels: list[Path], deps: DepsOptions, workdir: Path) -> Dependencies:
-    """The dependencies of *wheels* for *kit* (its CPython's full version, when the kit records
-    it, for ``python_full_version`` markers)."""
-    from .kits.store import kit_meta
+def dependencies(
+    wheels: Sequence[Path],
+    *,
+    python: CPython,
+    arch: str,
+    musl: MuslVersion,
+    deps: DepsOptions,
+    workdir: Path,
+    kit: Kit | None = None,
+) -> Dependencies:
+    """The dependencies of *wheels* for a musl CPython *python* on *arch* with *musl*
+    (:func:`muslwheel.proofdeps.resolve`); a *kit*'s CPython's full version, when it records it,
+    answers ``python_full_version`` markers. ``check --import`` and build's import step ask this."""
     from .proofdeps import resolve
 
-    assert kit.python is not None
-    full = kit_meta(kit, "cpython_version")
+    full = None
+    if kit is not None:
+        from .kits.store import kit_meta
+
+        full = kit_meta(kit, "cpython_version")
     return resolve(
         wheels,
-        python=str(kit.python),
-        arch=kit.arch,
-        musl=kit.musl,
+        python=python,
+        arch=arch,
+        musl=musl,
         options=deps,
         workdir=workdir,
         full_version=full if isinstance(full, str) else None,
@@ -533,7 +557,8 @@ def prove_import(
     if modules is None:  # no ELF member: its packages are imported all the same
         with zipfile.ZipFile(path) as z:
             modules = WheelModules({}, _top_levels(z.namelist()))
-    report = ImportReport(path.name, target.name, target.arch, target.musl, target.python, sandboxed=room.used)
+    musl = str(target.musl) if target.musl else ""
+    report = ImportReport(path.name, target.name, target.arch, musl, str(target.python), sandboxed=room.used)
     report.together = [p.name for p in together]
     dep_wheels = [d.wheel for d in deps.dependencies] if deps else []
     if deps:

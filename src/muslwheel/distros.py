@@ -78,6 +78,8 @@ class DistroRelease:
     sources: tuple[str, ...]
     word_size: int | None = None  #: Void's ports: 32 or 64 (None: every arch)
     package: str | None = None  #: the distro's own version string when it differs
+    #: the ``python3`` it ships (``3.10``), where the data records it (Alpine); else None
+    python: str | None = None
 
     @property
     def key(self) -> str:
@@ -105,6 +107,7 @@ class DistroRelease:
             "release": self.release,
             "musl": str(self.musl),
             **({"package": self.package} if self.package else {}),
+            **({"python": self.python} if self.python else {}),
             "eol": self.eol.isoformat() if self.eol else None,
             "supported": self.supported(today),
             "rolling": self.rolling,
@@ -137,6 +140,7 @@ def releases() -> tuple[DistroRelease, ...]:
                     sources=tuple(r.get("sources", ())),
                     word_size=int(word.group(1)) if word else None,
                     package=r.get("package"),
+                    python=r.get("python") or None,
                 )
             )
     return tuple(out)

@@ -9,21 +9,18 @@ Errors that repair fixes (an external library, a tag) keep the claim's rule: a `
 promises nothing, so they do not fail it. With *strict*, a wheel that needs more than its
 musllinux tag's X.Y.0 (1.2.4 under ``musllinux_1_2``) fails too.
 
-Pure: reads the :class:`~muslwheel.audit.Verdict`'s public fields.
+Pure: reads the :class:`~muslwheel.audit.Verdict`'s public fields; which kinds no repair fixes
+is the vocabulary's (:data:`muslwheel.vocabulary.UNFIXABLE`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .vocabulary import Kind, Severity
+from .vocabulary import UNFIXABLE, Kind, Severity
 
 if TYPE_CHECKING:
     from .audit import Reason, Verdict
-
-#: Error kinds no repair can fix: the wheel fails to load on every musl, whatever it claims.
-#: (A ``module-name`` warning, a module only some tagged builds cannot import, is not an error.)
-UNFIXABLE = frozenset((Kind.GLIBC_SYMBOL, Kind.INITIAL_EXEC_TLS, Kind.ARCH, Kind.MODULE_NAME, Kind.GLIBC))
 
 
 def is_unfixable(reason: Reason) -> bool:

@@ -5,7 +5,7 @@ fetched as the binary wheels pip would install there.
 and, unless told not to (``--no-deps``), their dependencies:
 
 - each wheel's ``Requires-Dist`` is read from its METADATA and its markers evaluated for the
-  *target* (:func:`marker_environment`: the kit's CPython and arch, never this host's), with the
+  *target* (:func:`muslwheel.markers.marker_environment`: the kit's CPython and arch, never this host's), with the
   extras the user asks for (``--extra NAME``); a dependency's own requirements likewise, with
   the extras that asked for it;
 - pip finds each dependency, driven for the target: ``pip download --no-deps`` with
@@ -44,6 +44,8 @@ from pathlib import Path
 
 from .cache import downloads_dir, file_sha256, locked
 from .errors import MuslwheelError
+from .markers import marker_environment as marker_environment  # re-exported: the one place that computes it
+from .versions import CPython, MuslVersion
 
 #: pip's last words when no candidate fits: "ERROR: No matching distribution found for dep>=1"
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
@@ -106,28 +108,6 @@ def canonical(name: str) -> str:
     return str(canonicalize_name(name))
 
 
-def marker_environment(python: str, arch: str, full_version: str | None = None) -> dict[str, str]:
-    """PEP 508's marker environment of a musl CPython *python* (``3.11``, ``3.13t``) on *arch*
-    (``x86_64``, ``armv7l``): what ``platform_machine`` and ``python_version`` say there, not here.
-    ``python_full_version`` is *full_version* (a kit's ``cpython_version``), else ``X.Y.0``;
-    ``platform_release`` and ``platform_version`` (the kernel's) are empty."""
-    minor = python.rstrip("t")
-    full = full_version or f"{minor}.0"
-    return {
-        "implementation_name": "cpython",
-        "implementation_version": full,
-        "os_name": "posix",
-        "platform_machine": arch,
-        "platform_release": "",
-        "platform_system": "Linux",
-        "platform_version": "",
-        "python_full_version": full,
-        "platform_python_implementation": "CPython",
-        "python_version": minor,
-        "sys_platform": "linux",
-    }
-
-
 @dataclass(frozen=True)
 class WheelMeta:
     name: str  #: canonical
@@ -181,9 +161,9 @@ def wanted(meta: WheelMeta, env: dict[str, str], extras: Iterable[str]) -> list[
 def resolve(
     given: Sequence[Path],
     *,
-    python: str,
+    python: CPython,
     arch: str,
-    musl: str,
+    musl: MuslVersion,
     options: DepsOptions,
     workdir: Path,
     full_version: str | None = None,
@@ -193,12 +173,7 @@ def resolve(
     there. The given wheels satisfy their own names. Wheels not cached are downloaded into
     *workdir* (the caller removes it). A :class:`MuslwheelError` when pip cannot be run at all,
     or for an extra in *options* that no given wheel has."""
-    from .libc import MuslVersion
-    from .tags import PlatformTarget, parse_python_version, pip_download_args
-
     env = marker_environment(python, arch, full_version)
-    platforms = PlatformTarget(MuslVersion.parse(musl), arch).platform_tags()
-    pip_args = pip_download_args(platforms, parse_python_version(python))
     metas = [wheel_meta(p) for p in given]
     provided = {m.name for m in metas}
     out = Dependencies()
@@ -230,7 +205,7 @@ def resolve(
         raise MuslwheelError(f"--extra {unknown[0]}: no given wheel has that extra (theirs: {offered})")
     for meta in metas:
         ask(meta, options.extras)
-    fetch = _Fetcher(pip_args, options, arch, workdir)
+    fetch = _Fetcher(python, musl, arch, options, workdir)
     while pending:
         batch = dict(pending)
         pending.clear()
@@ -267,10 +242,14 @@ def _specs(texts: list[str], name: str) -> list[str]:
 
 
 class _Fetcher:
-    """pip, driven for the target: one ``pip download --no-deps`` per level, one more for each
-    requirement it finds no wheel for (named in its error, then dropped)."""
+    """pip, driven for the target (a musl CPython *python* on *arch* with *musl*: its tags, never
+    this host's): one ``pip download --no-deps`` per level, one more for each requirement it finds
+    no wheel for (named in its error, then dropped)."""
 
-    def __init__(self, pip_args: list[str], options: DepsOptions, arch: str, workdir: Path) -> None:
+    def __init__(self, python: CPython, musl: MuslVersion, arch: str, options: DepsOptions, workdir: Path) -> None:
+        from .tags import PlatformTarget, pip_download_args
+
+        pip_args = pip_download_args(PlatformTarget(musl, arch).platform_tags(), python)
         self.options = options
         self.workdir = workdir
         self.arch = arch

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 from .arch import Arch, get_arch, same_machine
-from .audit import Verdict, audit_elfs, file_libc, read_wheel_elfs
+from .audit import AuditedWheel, Verdict, audit_elfs, file_libc, read_wheel_elfs
 from .elf import ET, ELFFile, parse_elf, read_elf
 from .errors import ELFError, MuslwheelError
 from .layout import LayoutProblem
@@ -122,6 +122,9 @@ class RepairResult:
     unstripped: list[str] = field(default_factory=list)
     sbom: str | None = None  #: the SBOM member written (PEP 770), when anything was grafted
     origins: dict[str, Origin] = field(default_factory=dict)  #: graft's path -> where it came from
+    #: the wheel written, judged as it was written (its ELF bytes left in the file): what build's
+    #: check and import take, with no second audit
+    audited: AuditedWheel | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -266,7 +269,7 @@ def _verify(
 
 
 def repair_wheel(
-    wheel_path: Path,
+    wheel_path: Path | AuditedWheel,
     out_dir: Path,
     *,
     plat: str | None = None,
@@ -282,9 +285,12 @@ def repair_wheel(
     keep_relr: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> RepairResult:
-    """Repair *wheel_path* into *out_dir*. Raises RepairError/WheelError/ELFError; never leaves
-    a partial output wheel."""
+    """Repair *wheel_path* (or the wheel audited already: its verdict is taken, not made again)
+    into *out_dir*. Raises RepairError/WheelError/ELFError; never leaves a partial output wheel.
+    The result's :attr:`~RepairResult.audited` is the output wheel, judged."""
     say = progress or (lambda _msg: None)
+    given = wheel_path if isinstance(wheel_path, AuditedWheel) else None
+    wheel_path = wheel_path.path if isinstance(wheel_path, AuditedWheel) else Path(wheel_path)
     if not out_dir.is_dir():
         raise RepairError(f"{out_dir}: output directory does not exist")
     clean_stale_partials(out_dir)
@@ -292,8 +298,11 @@ def repair_wheel(
         record = wheel.record()
         # Only the parsed facts are kept: the bytes of the few members to patch are read again,
         # so memory follows the largest member, not the sum of them.
-        elfs, _ = read_wheel_elfs(wheel)
-        verdict = audit_elfs(wheel.name, elfs)
+        if given is not None:
+            elfs, verdict = dict(given.elfs), given.verdict
+        else:
+            elfs, _ = read_wheel_elfs(wheel)
+            verdict = audit_elfs(wheel.name, elfs)
         if verdict.libc == Libc.NONE:
             if not allow_pure:
                 raise RepairError(
@@ -308,7 +317,11 @@ def repair_wheel(
                     os.replace(partial, out_path)
                 finally:
                     partial.unlink(missing_ok=True)
-            return RepairResult(Path(wheel_path), out_path, sorted(wheel.name.platforms), verdict=verdict)
+            members = tuple(m.filename for m in wheel.members)
+            copied = AuditedWheel(out_path, wheel.name, members, elfs, {}, verdict)
+            return RepairResult(
+                Path(wheel_path), out_path, sorted(wheel.name.platforms), verdict=verdict, audited=copied
+            )
         if verdict.libc not in MUSL_LIKE:
             first = next((f"{f.path}: {f.glibc_evidence[0]}" for f in verdict.files if f.glibc_evidence), "")
             raise RepairError(
@@ -390,7 +403,8 @@ def repair_wheel(
         out_name = wheel.name.with_platforms(tags) if update_tags else wheel.name.filename
         out_path = out_dir / out_name
         # The invariant: never write a wheel that show would call dishonest.
-        final = audit_elfs(parse_wheel_name(out_name), final_elfs)
+        out_wheel = parse_wheel_name(out_name)
+        final = audit_elfs(out_wheel, final_elfs)
         if not final.honest:
             why = next((r.why for r in final.reasons if r.severity == Severity.ERROR), "?")
             hint = (
@@ -414,6 +428,7 @@ def repair_wheel(
             documents = frozenset([sbom_member] if sbom_member else [])
             _write(wheel, writer, new_data, record, tags if update_tags else None, say, deflated, documents)
             writer.commit()
+            written = tuple(name for name, _, _ in writer.record)
     return RepairResult(
         Path(wheel_path),
         out_path,
@@ -426,6 +441,7 @@ def repair_wheel(
         unstripped=sorted(unstripped),
         sbom=sbom_member,
         origins=origins,
+        audited=AuditedWheel(out_path, out_wheel, written, final_elfs, {}, final),
     )
 
 

@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["FIXABLE", "ImportClass", "Kind", "Libc", "MUSL_LIKE", "ResolutionKind", "Role", "Severity"]
+__all__ = [
+    "BLOCKING",
+    "FIXABLE",
+    "UNFIXABLE",
+    "ImportClass",
+    "Kind",
+    "Libc",
+    "MUSL_LIKE",
+    "ResolutionKind",
+    "Role",
+    "Severity",
+]
 
 
 class _Word(str, Enum):
@@ -95,5 +106,13 @@ class ResolutionKind(_Word):
     PYTHON = "python"  #: libpython: the interpreter provides its symbols (a need repair drops)
 
 
+#: Error kinds that forbid every musllinux tag (the rest concern one claim, or are warnings).
+BLOCKING = frozenset(
+    (Kind.LIBRARY, Kind.GLIBC, Kind.ARCH, Kind.UNRESOLVED, Kind.SYSTEM_SYMBOL, Kind.GLIBC_SYMBOL, Kind.INITIAL_EXEC_TLS)
+)
 #: Error kinds `repair` can fix (vendor the library, retag); any other error stops it.
 FIXABLE = frozenset((Kind.LIBRARY, Kind.TAG))
+#: Error kinds no repair can fix: the wheel fails to load on every musl, whatever it claims
+#: (show's exit status, :mod:`muslwheel.gate`). A ``module-name`` warning, a module only some
+#: tagged builds cannot import, is not an error.
+UNFIXABLE = frozenset((Kind.GLIBC_SYMBOL, Kind.INITIAL_EXEC_TLS, Kind.ARCH, Kind.MODULE_NAME, Kind.GLIBC))

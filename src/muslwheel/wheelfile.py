@@ -514,6 +514,9 @@ def parse_wheel_name(filename: str) -> WheelName:
         dist, version, build, tags = parse_wheel_filename(base)
     except InvalidWheelFilename as exc:
         raise WheelError(f"{base}: not a wheel filename ({exc})") from None
+    except ValueError:  # a version or build number longer than int() converts (4300 digits)
+        shown = base if len(base) <= 120 else f"{base[:60]}…{base[-40:]}"
+        raise WheelError(f"{shown}: not a wheel filename (a number in it has too many digits)") from None
     return WheelName(base, str(dist), str(version), "".join(map(str, build)), frozenset(tags))
 
 

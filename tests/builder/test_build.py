@@ -372,7 +372,7 @@ FT_TEST = (
 def test_a_free_threaded_extension_is_built_for_cp313t_and_imported_without_the_gil(
     tmp_path: Path, build_wheels: Path
 ) -> None:
-    """`build --python 3.13t` for x86_64 and aarch64 (conftest.FT_KIT_ARCHES): a C extension compiled against the
+    """`build --python 3.13t` for the arches of conftest.FT_KIT_ARCHES: a C extension compiled against the
     free-threaded headers, tagged cp313-cp313t, repaired, imported in each arch's free-threaded
     kit, where threads call it with the GIL still off."""
     from conftest import kit_for
@@ -434,6 +434,35 @@ def test_the_import_step_and_test_run_in_the_sandbox(tmp_path: Path, build_wheel
             assert result["sandbox"] is sandboxed
             assert result["imported"] == ["fixture._speed", "fixture"]
             assert reach.reached() == reached
+
+
+def test_the_import_step_installs_the_wheels_dependencies(
+    tmp_path: Path, build_wheels: Path, world_cpython: Path
+) -> None:
+    """The built wheel's package imports a pure-Python dependency it names in Requires-Dist:
+    build's import step installs it from --find-links (as check --import does), so the package
+    imports and --test sees it; the dependency is never copied into the wheel."""
+    from wheelmaker import make_wheel
+
+    project = write_fixture(tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'dependencies = ["muslwheel-test-helper>=1"]\n')
+    init = project / "fixture" / "__init__.py"
+    init.write_text(init.read_text() + "from muslwheel_test_helper import VALUE\n")
+    house = tmp_path / "house"
+    house.mkdir()
+    make_wheel(
+        house, "muslwheel_test_helper", "1.0", "py3-none-any", {"muslwheel_test_helper/__init__.py": "VALUE = 7\n"}
+    )
+    test = "import fixture; assert fixture.VALUE == 7 and fixture.mix(6, 7) == 6 * 7 + 0x5a17"
+    args = [project, "-w", tmp_path / "out", "--cpython", world_cpython, "--before-build", BEFORE_BUILD]
+    code, summary, stderr = muslwheel_build([*args, "--find-links", house, "--test", test], offline_env(build_wheels))
+    assert code == 0, f"{stderr}\n{json.dumps(summary, indent=1)}"
+    assert summary is not None
+    (result,) = summary["targets"]  # type: ignore[misc]
+    assert result["imported"] == ["fixture._speed", "fixture"], result["notes"]
+    with zipfile.ZipFile(result["wheel"]) as z:
+        assert not any(n.startswith("muslwheel_test_helper") for n in z.namelist())
 
 
 def test_a_host_without_a_sandbox_stops_before_anything_is_built(tmp_path: Path, world_cpython: Path) -> None:

@@ -113,6 +113,7 @@ def test_a_plain_library_beside_a_module_is_a_library_everywhere(tmp_path: Path)
     ``PyInit_libarrow_python``). show calls it a library, check --import does not import it, and
     neither does build's import step, on a kit target and on an installed CPython's target (which
     counted every ``.so`` outside ``.libs`` as a module, and failed importing it)."""
+    from muslwheel.audit import AuditedWheel
     from muslwheel.builder.run import BuildOptions, TargetResult, check_and_import
     from muslwheel.builder.target import target_from_kit, target_from_prefix
 
@@ -138,6 +139,6 @@ def test_a_plain_library_beside_a_module_is_a_library_everywhere(tmp_path: Path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert [m for (_, m) in import_results(proc.stdout)] == ["pkg._ext", "pkg"]
     for target in (target_from_kit(kit), target_from_prefix(prefix)):
-        result = TargetResult(target, wheel=wheel)
+        result = TargetResult(target, wheel=wheel, audited=AuditedWheel.read(wheel))
         check_and_import(result, BuildOptions(tmp_path, tmp_path / "out", [target]))
         assert (result.stage, result.imported, result.notes) == ("import", ["pkg._ext", "pkg"], []), target.name

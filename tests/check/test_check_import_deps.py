@@ -16,6 +16,7 @@ from wheelmaker import make_wheel
 from muslwheel.errors import MuslwheelError
 from muslwheel.kits import Kit
 from muslwheel.proofdeps import DepsOptions, marker_environment, resolve
+from muslwheel.versions import CPython, MuslVersion
 
 TAG = "cp311-cp311-musllinux_1_2_x86_64"
 #: requirements that must never be installed for an x86_64 CPython 3.11 kit (none exists anywhere)
@@ -47,7 +48,14 @@ def test_requirements_are_resolved_for_the_kit_not_this_host(tmp_path: Path) -> 
 
     def names(extras: tuple[str, ...] = (), python: str = "3.11", arch: str = "x86_64") -> tuple[list[str], list[str]]:
         opts = DepsOptions(find_links=options.find_links, no_index=True, extras=extras)
-        got = resolve([app], python=python, arch=arch, musl="1.2.3", options=opts, workdir=tmp_path / "dl")
+        got = resolve(
+            [app],
+            python=CPython.parse(python),
+            arch=arch,
+            musl=MuslVersion(1, 2, 3),
+            options=opts,
+            workdir=tmp_path / "dl",
+        )
         return sorted(d.name for d in got.dependencies), sorted(m.name for m in got.missing)
 
     assert names() == (["leaf", "mid"], [])
@@ -58,7 +66,7 @@ def test_requirements_are_resolved_for_the_kit_not_this_host(tmp_path: Path) -> 
     )
     with pytest.raises(MuslwheelError, match="--extra fast: no given wheel has that extra .theirs: fancy."):
         names(("fast",))
-    env = marker_environment("3.13t", "armv7l")
+    env = marker_environment(CPython(13, free_threaded=True), "armv7l")
     assert (env["python_version"], env["platform_machine"]) == ("3.13", "armv7l")
 
 
@@ -70,9 +78,9 @@ def test_a_dependency_with_no_wheel_for_the_target_is_named(tmp_path: Path) -> N
     app = _pure(tmp_path, "app", [ABSENT])
     got = resolve(
         [app],
-        python="3.11",
+        python=CPython(11),
         arch="x86_64",
-        musl="1.2.3",
+        musl=MuslVersion(1, 2, 3),
         options=DepsOptions(find_links=(house,), no_index=True),
         workdir=tmp_path / "dl",
     )

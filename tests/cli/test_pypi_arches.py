@@ -14,6 +14,7 @@ from wheelmaker import make_wheel
 
 from muslwheel.arch import ARCHES
 from muslwheel.policy import pypi_note
+from muslwheel.versions import CPython, MuslVersion
 
 NOTE = "PyPI does not accept musllinux_*_loongarch64 uploads"
 
@@ -78,7 +79,7 @@ def test_builds_json_says_whether_pypi_takes_the_targets_arch() -> None:
     from muslwheel.builder.target import Target
 
     def result(arch: str) -> dict[str, object]:
-        t = Target(f"{arch}-musl1.2.5-py3.11", ARCHES[arch], "3.11", "1.2.5", None, Path("s.py"), Path("i"),
+        t = Target(f"{arch}-musl1.2.5-py3.11", ARCHES[arch], CPython(11), MuslVersion(1, 2, 5), None, Path("s.py"), Path("i"),
                    Path("python3.11"), ARCHES[arch].zig_target)  # fmt: skip
         return TargetResult(t).to_json()
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from muslwheel.audit import Reason, Verdict
-from muslwheel.gate import UNFIXABLE, is_unfixable, show_exit_status
+from muslwheel.gate import is_unfixable, show_exit_status
+from muslwheel.vocabulary import UNFIXABLE
 
 
 def verdict(*reasons: Reason, honest: bool = True, claim: str = "linux_x86_64") -> Verdict:

@@ -24,6 +24,7 @@ from muslwheel.errors import DetectError
 from muslwheel.libc import musl_version_from_loader_bytes
 from muslwheel.repair import repair_wheel
 from muslwheel.root import DEFAULT_DIRS, MuslRoot, SearchDir
+from muslwheel.versions import CPython
 
 X86 = ARCHES["x86_64"]
 
@@ -138,7 +139,7 @@ def test_build_points_the_target_sysconfig_inside_the_root(tmp_path: Path) -> No
     name = "_sysconfigdata__linux_x86_64-linux-musl.py"
     values = {"EXT_SUFFIX": ".cpython-311-x86_64-linux-musl.so", "LIBDIR": "/usr/lib", "LIBDEST": "/usr/lib/python3.11"}
     sysconfig = _file(root, f"{unique}/python3.11/{name}", f"build_time_vars = {values!r}\n".encode())
-    target = Target("t", X86, "3.11", None, root, sysconfig, root / "usr/include/python3.11", Path("/p"), "z")
+    target = Target("t", X86, CPython(11), None, root, sysconfig, root / "usr/include/python3.11", Path("/p"), "z")
     tool = tmp_path / "cc"
     write_sysconfigdata(target, tmp_path / "out", tool, tool, tool)
     rewritten = read_build_time_vars(tmp_path / "out" / name)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import muslwheel
 from muslwheel import vocabulary
-from muslwheel.vocabulary import FIXABLE, Kind, Libc, ResolutionKind, Role, Severity
+from muslwheel.vocabulary import BLOCKING, FIXABLE, UNFIXABLE, Kind, Libc, ResolutionKind, Role, Severity
 
 SRC = Path(muslwheel.__file__).parent
 
@@ -78,3 +78,11 @@ def test_the_words_print_and_serialise_as_their_bare_value() -> None:
             assert member == member.value and str(member) == member.value and f"{member:>3}".strip() == member.value
             assert json.dumps(member) == json.dumps(member.value)
     assert {"library", "tag"} == FIXABLE and vocabulary.Kind.LIBRARY in FIXABLE
+
+
+def test_fixability_is_the_vocabularys_and_no_kind_is_both() -> None:
+    # repair's FIXABLE and show's gate (UNFIXABLE) read one table: a kind cannot be on both sides
+    from muslwheel import audit, gate, repair
+
+    assert not FIXABLE & UNFIXABLE
+    assert gate.UNFIXABLE is UNFIXABLE and repair.FIXABLE is FIXABLE and audit.BLOCKING is BLOCKING

@@ -24,7 +24,7 @@ from wheelmaker import make_wheel
 
 from muslwheel.audit import Verdict, audit_wheel
 from muslwheel.errors import MuslwheelError
-from muslwheel.scan import Filter, LeftOut, Summary
+from muslwheel.scan import Filter, LeftOut, ScanSummary
 from muslwheel.scan import scan as scan_api
 from muslwheel.scan.console import print_summary
 from muslwheel.scan.http import HttpOptions, HttpRangeSource
@@ -221,12 +221,12 @@ def test_local_directory_scan_matches_show(world: World, tmp_path: Path) -> None
         assert {k: got[wheel.name][k] for k in VERDICT} == show(wheel)
 
 
-def lib_scan(sources: list[object], db: Path, **kwargs: object) -> Summary:
+def lib_scan(sources: list[object], db: Path, **kwargs: object) -> ScanSummary:
     """The library's scan, in this process (one audit process)."""
     return scan_api([str(s) for s in sources], db, workers=1, **kwargs)  # type: ignore[arg-type]
 
 
-def printed(summary: Summary, db: Path) -> str:
+def printed(summary: ScanSummary, db: Path) -> str:
     out, err = io.StringIO(), io.StringIO()
     print_summary(summary, db, out, err)
     return out.getvalue()

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..cache import cache_dir, locked
+from ..versions import CPython
 from .target import BuildError, TargetUnavailable
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
@@ -42,7 +43,7 @@ class BuildSystem:
 
 
 @dataclass
-class Source:
+class ProjectSource:
     """A source as given on the command line: a directory or an sdist."""
 
     path: Path
@@ -174,7 +175,7 @@ class Interpreter:
     shell script that costs ~0.15 s a start), its minor, and what identifies its build."""
 
     executable: Path
-    minor: str
+    minor: CPython  #: the host CPython's own (``3.11``: a host build is the GIL one)
     identity: str
 
 
@@ -195,7 +196,7 @@ def interpreter(python: Path) -> Interpreter:
     if out.returncode != 0 or len(lines) < 4 or not lines[0]:
         raise BuildError(f"{python}: the build Python does not run ({out.stderr.strip()[-200:]})")
     executable = Path(lines[0])
-    found = Interpreter(executable, lines[1], f"{executable.resolve()}\n" + "\n".join(lines[2:]) + "\n")
+    found = Interpreter(executable, CPython.parse(lines[1]), f"{executable.resolve()}\n" + "\n".join(lines[2:]) + "\n")
     with _INTERPRETERS_LOCK:
         _INTERPRETERS[key] = found
     return found

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import MuslwheelError
+from ..versions import CPython
 from .target import Target
 
 __all__ = ["config_settings", "plan_targets", "python_choices", "split_choices"]
@@ -51,16 +52,12 @@ def plan_targets(
     return targets
 
 
-def python_choices(specs: Sequence[str]) -> list[str]:
-    """``--python`` values as kits spell them (``3.11``, ``3.13t`` for a free-threaded build;
-    ``313t`` and ``cp313t`` too), each once; a free-threaded build before 3.13 is refused."""
+def python_choices(specs: Sequence[str]) -> list[CPython]:
+    """``--python`` values (``3.11``, ``3.13t`` for a free-threaded build; ``313t`` and
+    ``cp313t`` too), each once; a free-threaded build before 3.13 is refused."""
     from ..tags import parse_python_version
 
-    out = []
-    for spec in split_choices(specs):
-        v = parse_python_version(spec)
-        out.append(f"{v.major}.{v.minor}{'t' if v.free_threaded else ''}")
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(parse_python_version(spec) for spec in split_choices(specs)))
 
 
 def config_settings(items: Sequence[str]) -> dict[str, str | list[str]]:

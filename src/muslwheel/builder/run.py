@@ -32,12 +32,13 @@ from ..policy import pypi_note, pypi_uploadable
 from ..progress import BoardPrinter
 from ..sandbox import room as sandbox_room
 from ..zig import host_leak
-from .pep517 import BuildEnv, BuildSystem, Source, read_build_system, read_with, run_hook
+from .pep517 import BuildEnv, BuildSystem, ProjectSource, read_build_system, read_with, run_hook
 from .target import BuildError, Target, TargetUnavailable
 from .toolchain import Toolchain, cross_environment, make_toolchain
 
 if TYPE_CHECKING:
-    from ..check_import import MuslPython
+    from ..audit import AuditedWheel
+    from ..proofdeps import DepsOptions
 
 LOG_TAIL_LINES = 15
 
@@ -57,7 +58,11 @@ class BuildOptions:
     #: native libraries built for each target (:mod:`muslwheel.libs`), besides the project's
     #: own ``[tool.muslwheel] with``
     with_libs: Sequence[str] = ()
-    offline: bool = False  #: the libraries' sources from the download cache only
+    offline: bool = False  #: the libraries' sources (and the import's dependencies) from the download cache only
+    #: the import step's dependencies (``build``'s default; ``--no-deps``, ``--find-links``): the
+    #: wheel's Requires-Dist for the target, installed beside it, as ``check --import`` does.
+    #: None: the wheel alone, as before (the wheelhouse proves its set together afterwards)
+    deps: DepsOptions | None = None
 
 
 @dataclass
@@ -68,6 +73,7 @@ class TargetResult:
     wheel: Path | None = None
     tag: str | None = None
     built_wheel: str | None = None  #: the backend's file name, before repair
+    audited: AuditedWheel | None = None  #: the repaired wheel as repair judged it (not in the JSON)
     grafted: list[str] = field(default_factory=list)
     check: str | None = None  #: loader, loader+qemu, static
     imported: list[str] = field(default_factory=list)
@@ -133,7 +139,7 @@ TargetProgress = Callable[[TargetResult, str], None]
 def build(options: BuildOptions, progress: TargetProgress | None = None) -> BuildSummary:
     """Build, repair and check *options.source* for every target. Raises only for a request
     that cannot start (bad source or output directory); a failing target is in the summary."""
-    source = Source(Path(options.source))
+    source = ProjectSource(Path(options.source))
     out_dir = Path(options.out_dir)
     if not options.targets:
         raise BuildError("no targets to build for")
@@ -150,7 +156,7 @@ def build(options: BuildOptions, progress: TargetProgress | None = None) -> Buil
     work_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="source-", dir=work_root) as staging:
         if source.is_sdist:  # unpacked (and refused if hostile) once, before any target starts
-            source = Source(source.copy_to(Path(staging)))
+            source = ProjectSource(source.copy_to(Path(staging)))
         libs = with_libraries(options, source.path)
         out_dir.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(results)))) as pool:
@@ -176,7 +182,7 @@ def with_libraries(options: BuildOptions, project: Path) -> list[str]:
 
 
 def _build_one(
-    source: Source,
+    source: ProjectSource,
     out_dir: Path,
     options: BuildOptions,
     result: TargetResult,
@@ -244,7 +250,7 @@ class _Clock:
 
 
 def _stages(
-    source: Source,
+    source: ProjectSource,
     out_dir: Path,
     options: BuildOptions,
     result: TargetResult,
@@ -263,7 +269,7 @@ def _stages(
     if libs:
         with clock.stage("libs"):
             progress = lambda m: say(result, f"libs: {m}")  # noqa: E731
-            kit = musl_kit_for(target.arch, target.musl, progress=progress)
+            kit = musl_kit_for(target.arch, str(target.musl) if target.musl else None, progress=progress)
             prefixes = build_many(libs, kit, offline=options.offline, progress=progress)
             with open(log, "a") as f:
                 f.write("".join(f"--with {p.name}: {p.path}\n" for p in prefixes))
@@ -380,21 +386,22 @@ def _repair(built: Path, out_dir: Path, tc: Toolchain, result: TargetResult) -> 
     ldpaths = [str(tc.prefix / "lib"), *(str(p / "lib") for p in tc.lib_prefixes), *(str(d) for d in system)]
     repaired = repair_wheel(built, out_dir, root=tc.target.root, ldpaths=ldpaths, allow_pure=True)
     assert repaired.output is not None
-    result.wheel = repaired.output
+    result.wheel, result.audited = repaired.output, repaired.audited
     result.tag = repaired.output.name[:-4].split("-", 2)[2] if repaired.output else None
     result.grafted = [g.wheel_path for g in repaired.grafted]
 
 
 def check_and_import(result: TargetResult, options: BuildOptions) -> None:
     """Build's check stage for a built and repaired wheel: musl's loader, then the import proof
-    and ``--test`` in the target's CPython (when it runs here). BuildError on a failure."""
-    from ..audit import AuditedWheel
+    and ``--test`` in the target's CPython (when it runs here). BuildError on a failure. The
+    wheel is taken as repair judged it (:attr:`TargetResult.audited`): it is not audited again."""
     from ..check import check_wheel
-    from ..check_import import prove_import, wheel_modules
+    from ..check_import import dependencies, prove_import, wheel_modules
+    from ..versions import MuslVersion
 
-    assert result.wheel is not None
+    audited = result.audited
+    assert result.wheel is not None and audited is not None
     target = result.target
-    audited = AuditedWheel.read(result.wheel)  # once: the loader check and the import take it
     modules = wheel_modules(audited)
     if modules is None:
         result.check = "pure"
@@ -406,12 +413,26 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
         raise BuildError(f"{result.wheel.name} will not load: {first.file}: {first.subject}: {first.why}")
     if not options.import_check:
         return
-    python = musl_python(target)
+    python = target.interpreter
     if python is None:
         result.stage = "check (no interpreter to import with)"
         return
     result.stage = "import"
-    report = prove_import(result.wheel, python, modules, room=sandbox_room(options.sandbox), test=options.test_command)
+    with tempfile.TemporaryDirectory(prefix="muslwheel-deps-") as downloads:
+        deps = None
+        if options.deps is not None and options.deps.resolve:  # pip, on the host, before the wheel's code runs
+            musl = python.musl or audited.verdict.musl_min_version or MuslVersion(1, 1)
+            deps = dependencies(
+                [result.wheel],
+                python=python.python,
+                arch=python.arch,
+                musl=musl,
+                deps=_deps_options(options),
+                workdir=Path(downloads),
+                kit=target.kit,
+            )
+        room = sandbox_room(options.sandbox)
+        report = prove_import(result.wheel, python, modules, room=room, test=options.test_command, deps=deps)
     result.sandbox = report.sandboxed
     if result.log is not None:
         with open(result.log, "a") as f:
@@ -423,6 +444,11 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
             result.imported.append(m.module)
         elif not m.binary_failure:
             result.notes.append(f"{m.module}: {m.result}: {m.detail}")
+    result.notes += [f"not proven: {line}" for line in report.missing]
+    for d in report.dependencies:
+        bad = d.failure
+        if bad is not None:
+            result.notes.append(f"dependency {d.name} {d.version}: {bad.result}: {bad.module}: {bad.detail}")
     if not report.ok:
         bad = next(m for m in report.modules if m.binary_failure)
         raise BuildError(f"import in {target.name}: {bad.module}: {bad.result}: {bad.detail}")
@@ -430,20 +456,12 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
         raise BuildError(f"test in {target.name} failed ({report.test.why}): {report.test.last}")
 
 
-def musl_python(target: Target) -> MuslPython | None:
-    """The import proof's view of *target* (:class:`muslwheel.check_import.MuslPython`): its kit,
-    or its installed CPython (which reads its own prefix); None when it cannot run here."""
-    from ..check_import import MuslPython
+def _deps_options(options: BuildOptions) -> DepsOptions:
+    """The import step's dependency options: *options.deps*, offline when the build is."""
+    from dataclasses import replace
 
-    if target.python_command is None:
-        return None
-    if target.kit is not None and target.root is not None:
-        from ..kits import find_kit
-
-        return MuslPython.of_kit(find_kit(target.root))  # by its root: a --kit DIR is not in the cache
-    prefix = Path(target.python_command[-1]).parent.parent
-    reads = tuple(p for p in (prefix, target.sysconfigdata.parent, target.root) if p is not None)
-    return MuslPython(target.name, target.arch.name, target.python, target.musl or "", target.python_command, reads)
+    assert options.deps is not None
+    return replace(options.deps, offline=True) if options.offline else options.deps
 
 
 class ProgressPrinter(BoardPrinter):

@@ -53,6 +53,7 @@ from pathlib import Path
 from ..arch import Arch, get_arch
 from ..cache import cache_dir, locked, staged
 from ..cores import usable_cores
+from ..versions import CPython
 from ..zig import BUILD_PATH, write_rust_linker
 from .target import BuildError, TargetUnavailable
 
@@ -321,7 +322,7 @@ def rust_environment(
     ar: Path,
     work: Path,
     sysconfig_dir: Path,
-    python: str,
+    python: CPython,
     base: dict[str, str],
 ) -> dict[str, str]:
     """*base* plus what cargo and its Python front ends need to build for the setup's target."""
@@ -369,7 +370,7 @@ def rust_environment(
             f"CXX_{low}": str(cxx_filtered),
             f"AR_{low}": str(ar),
             "PYO3_CROSS_LIB_DIR": str(sysconfig_dir),
-            "PYO3_CROSS_PYTHON_VERSION": python,
+            "PYO3_CROSS_PYTHON_VERSION": str(python),
             "PYO3_CROSS_PYTHON_IMPLEMENTATION": "CPython",
         }
     )

@@ -1,9 +1,10 @@
 """What a cross build needs to know about one target, and where targets come from.
 
-A :class:`Target` is one (arch, CPython minor, musl): the host Python that runs the build,
+A :class:`Target` is one (arch, CPython build, musl): the host Python that runs the build,
 the target CPython's ``_sysconfigdata`` and headers, the root its libraries are found in (for
-``repair``), zig's target triple, and how to run the target's interpreter (for the import
-check). Targets come from kits (:mod:`muslwheel.kits`), or from an installed musl CPython
+``repair``), zig's target triple, the kit it was chosen with, and its interpreter as the import
+proof runs it (:class:`muslwheel.check_import.MuslPython`, made once with the target). Targets
+come from kits (:mod:`muslwheel.kits`), or from an installed musl CPython
 prefix of the host's own arch (:func:`target_from_prefix`; the test world's CPython is one).
 """
 
@@ -14,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..arch import ARCHES, Arch, get_arch, host_runs_natively
+from ..check_import import MuslPython
 from ..errors import MuslwheelError, TargetError
 from ..hostpython import find_build_python
 from ..kits import Kit
 from ..kits import find_kit as find_kit  # re-exported: build's --kit
 from ..kits.choice import KitKey, pick
-from ..versions import CPython
+from ..versions import CPython, MuslVersion
 
 __all__ = [
     "BuildError",
@@ -46,16 +48,22 @@ class TargetUnavailable(BuildError):
 class Target:
     name: str  #: ``aarch64-musl1.2.3-py3.11``
     arch: Arch
-    python: str  #: CPython minor, ``"3.11"`` (``"3.13t"``: free-threaded)
-    musl: str | None
+    python: CPython  #: its CPython build, ``3.11`` (``3.13t``: free-threaded)
+    musl: MuslVersion | None
     root: Path | None  #: the target's root filesystem (libraries for repair); None: this host
     sysconfigdata: Path  #: the target CPython's ``_sysconfigdata_*.py``
     include_dir: Path  #: the target CPython's headers (``Python.h``, ``pyconfig.h``)
     build_python: Path  #: a host CPython of the same minor (the default build for a free-threaded one)
     zig_target: str
     zig_libc: Path | None = None  #: a zig libc file naming the target's own musl, if it has one
-    python_command: tuple[str, ...] | None = None  #: runs the target CPython here (with qemu)
-    kit: str | None = None  #: the kit's name, when the target is a kit
+    #: the target's CPython as the import proof runs it here (with qemu); None: it cannot run here
+    interpreter: MuslPython | None = None
+    kit: Kit | None = None  #: the kit it was chosen with, when the target is a kit
+
+    @property
+    def python_command(self) -> tuple[str, ...] | None:
+        """The command that runs the target's CPython here, None when it cannot run here."""
+        return self.interpreter.command if self.interpreter is not None else None
 
     @property
     def gnu_host(self) -> str:
@@ -70,21 +78,24 @@ class Target:
         return {
             "name": self.name,
             "arch": self.arch.name,
-            "python": self.python,
-            "musl": self.musl,
+            "python": str(self.python),
+            "musl": str(self.musl) if self.musl else None,
             "root": str(self.root) if self.root else None,
         }
 
 
-def _minor_of(sysconfigdata: Path) -> str:
+def _minor_of(sysconfigdata: Path) -> CPython:
     # lib/python3.11/_sysconfigdata_*.py; lib/python3.13t/_sysconfigdata_t_*.py (free-threaded)
     name = sysconfigdata.parent.name
-    if not name.startswith("python"):
-        raise BuildError(f"{sysconfigdata}: not inside a lib/pythonX.Y directory")
-    return name[len("python") :]
+    try:
+        if not name.startswith("python"):
+            raise ValueError(name)
+        return CPython.parse(name[len("python") :])
+    except ValueError:
+        raise BuildError(f"{sysconfigdata}: not inside a lib/pythonX.Y directory") from None
 
 
-def target_from_prefix(prefix: Path, *, musl: str | None = None) -> Target:
+def target_from_prefix(prefix: Path, *, musl: MuslVersion | None = None) -> Target:
     """A target for a musl CPython installed at *prefix* (``PREFIX/bin/pythonX.Y``) of an arch
     this host runs natively, using this host's musl loader and libraries."""
     found = sorted(prefix.glob("lib/python3.*/_sysconfigdata_*linux*musl*.py"))
@@ -95,19 +106,22 @@ def target_from_prefix(prefix: Path, *, musl: str | None = None) -> Target:
     arch = next((a for a in ARCHES.values() if f"_{a.cpython_triplet('musl')}" in sysconfigdata.stem), None)
     if arch is None:
         raise BuildError(f"{sysconfigdata}: not one of the eight musllinux architectures")
-    interpreter = prefix / "bin" / f"python{minor}"
-    command = (str(interpreter),) if host_runs_natively(arch) and interpreter.exists() else None
+    name = f"{arch.name}-musl{musl}-py{minor}" if musl else f"{arch.name}-py{minor}"
+    program = prefix / "bin" / f"python{minor}"
+    runs = None
+    if host_runs_natively(arch) and program.exists():  # it reads its own prefix and sysconfig
+        runs = MuslPython(name, arch.name, minor, musl, (str(program),), (prefix, sysconfigdata.parent))
     return Target(
-        name=f"{arch.name}-musl{musl}-py{minor}" if musl else f"{arch.name}-py{minor}",
+        name=name,
         arch=arch,
         python=minor,
         musl=musl,
         root=None,
         sysconfigdata=sysconfigdata,
         include_dir=prefix / "include" / f"python{minor}",
-        build_python=find_build_python(minor),
+        build_python=find_build_python(str(minor)),
         zig_target=arch.zig_target,
-        python_command=command,
+        interpreter=runs,
     )
 
 
@@ -122,35 +136,42 @@ def target_from_kit(kit: Kit) -> Target:
     return Target(
         name=kit.name,
         arch=arch,
-        python=str(kit.python),
-        musl=kit.musl,
+        python=kit.python,
+        musl=kit.musl_version,
         root=kit.root,
         sysconfigdata=kit.sysconfigdata_path,
         include_dir=kit.include_dir,
         build_python=kit.build_python(),
         zig_target=kit.zig_target,
         zig_libc=libc,
-        python_command=tuple(kit.python_command()),
-        kit=kit.name,
+        interpreter=MuslPython.of_kit(kit),
+        kit=kit,
     )
 
 
 def select_targets(
-    arches: Sequence[str], pythons: Sequence[str], musl: str | None, *, kit_build: bool = False, quiet: bool = False
+    arches: Sequence[str],
+    pythons: Sequence[CPython | str],
+    musl: str | None,
+    *,
+    kit_build: bool = False,
+    quiet: bool = False,
 ) -> list[Target]:
     """One target per (arch, python): the kit of that arch and minor with the oldest musl
     release among those built (or exactly *musl*, a release or a ``1.1``/``1.2`` series), since
     a wheel compiled against the oldest musl runs on every later one. A missing kit is made
     when *kit_build* (:func:`muslwheel.kits.ondemand.kit_for_target`, every one named before
-    any is built), with kit build's progress unless *quiet*."""
+    any is built), with kit build's progress unless *quiet*. *musl* is a release or series as
+    ``--musl`` spells it; a python given as text (``"3.13t"``) is :meth:`CPython.parse`'d."""
+    builds = [p if isinstance(p, CPython) else CPython.parse(p) for p in pythons]
     for a in arches:
         get_arch(a)  # an unknown arch is a usage error, before anything else
     targets: list[Target] = []
     missing: list[str] = []
-    missing_specs: list[tuple[str, str, str | None]] = []
+    missing_specs: list[tuple[str, CPython, str | None]] = []
     for arch in arches:
-        for python in pythons:
-            oldest = pick(KitKey(arch, CPython.parse(python), musl))
+        for python in builds:
+            oldest = pick(KitKey(arch, python, musl))
             if oldest is None:
                 missing.append(f"{arch} py{python}" + (f" musl {musl}" if musl else ""))
                 missing_specs.append((arch, python, musl))
@@ -158,22 +179,21 @@ def select_targets(
             targets.append(target_from_kit(oldest))
     if missing and kit_build:
         _make_missing(missing_specs, quiet)
-        return select_targets(arches, pythons, musl)
+        return select_targets(arches, builds, musl)
     if missing:
         hint = "`muslwheel kit build --arch ARCH --python X.Y` makes one"
         raise TargetError(f"no kit for {', '.join(missing)} ({hint})")
     return targets
 
 
-def _make_missing(specs: list[tuple[str, str, str | None]], quiet: bool) -> None:
+def _make_missing(specs: list[tuple[str, CPython, str | None]], quiet: bool) -> None:
     """Make the kits of the targets (arch, python, musl) that have none, all named first."""
     from ..kits import ondemand
     from ..kits.store import StderrProgress
     from ..progress import quiet as drop
 
     kits = [
-        (ondemand.kit_for_target(arch, CPython.parse(python), musl), f"no kit for {arch} py{python}")
-        for arch, python, musl in specs
+        (ondemand.kit_for_target(arch, python, musl), f"no kit for {arch} py{python}") for arch, python, musl in specs
     ]
     for spec, reason in kits:
         ondemand.make_kit(spec, progress=drop if quiet else StderrProgress(), reason=reason)

@@ -235,7 +235,7 @@ def cross_environment(tc: Toolchain, base: dict[str, str]) -> dict[str, str]:
             "MUSLWHEEL_PREFIX": str(tc.prefix),
             "MUSLWHEEL_HOST": target.gnu_host,
             "MUSLWHEEL_ARCH": target.arch.name,
-            "MUSLWHEEL_PYTHON": target.python,
+            "MUSLWHEEL_PYTHON": str(target.python),
             "GIT_OPTIONAL_LOCKS": "0",  # setuptools-scm's git calls never touch the user's index
         }
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import Subparsers, print_json
+from .common import Subparsers, deps_options, print_json
 
 
 def run(args: argparse.Namespace) -> int:
@@ -14,6 +14,7 @@ def run(args: argparse.Namespace) -> int:
     from ..builder.run import ProgressPrinter
 
     settings = config_settings(args.config_setting)
+    deps = deps_options(args)  # refused in one line before any kit is made
     targets = plan_targets(
         cpythons=args.cpython,
         kits=args.kit,
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox=not args.no_sandbox,
         keep_work=args.keep_work,
         with_libs=args.with_libs,
+        deps=deps,
     )
     progress = None if args.quiet else ProgressPrinter(targets)
     summary = build(options, progress)
@@ -115,6 +117,18 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("--test", metavar="CODE", help="Python code run in the target's CPython after the import")
     p.add_argument("--no-import", action="store_true", help="check with musl's loader only, import nothing")
+    p.add_argument(
+        "--no-deps",
+        action="store_true",
+        help="import the wheel alone, not its Requires-Dist (default: its dependencies too, as binary "
+        "wheels pip chooses for the target, as `check --import` installs them)",
+    )
+    p.add_argument(
+        "--find-links",
+        action="append",
+        metavar="DIR",
+        help="a wheelhouse to take the import's dependencies from (pip's --find-links; repeatable)",
+    )
     p.add_argument(
         "--no-sandbox",
         action="store_true",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import MuslwheelError, Subparsers, at_least, print_json
+from .common import MuslwheelError, Subparsers, at_least, deps_options, print_json
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,26 +49,10 @@ def run(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from ..check_import import check_imports
-    from ..proofdeps import DepsOptions
 
     if args.root:
         raise MuslwheelError("--import runs in a kit: give --kit NAME-or-ROOT instead of --root")
-    if args.no_deps and (args.extra or args.find_links or args.no_index or args.offline):
-        raise MuslwheelError(
-            "--no-deps installs no dependencies: --extra, --find-links, --no-index and --offline need them"
-        )
-    if args.no_index and not args.find_links:
-        raise MuslwheelError("--no-index takes dependencies only from --find-links DIR: give one")
-    for d in args.find_links or ():
-        if not Path(d).is_dir():
-            raise MuslwheelError(f"--find-links {d}: not a directory")
-    deps = DepsOptions(
-        resolve=not args.no_deps,
-        extras=tuple(args.extra or ()),
-        find_links=tuple(Path(d).resolve() for d in args.find_links or ()),
-        no_index=args.no_index,
-        offline=args.offline,
-    )
+    deps = deps_options(args)
     reports = check_imports(
         [Path(w) for w in args.wheels],
         args.kit or None,

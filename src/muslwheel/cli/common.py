@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import MuslwheelError
 
-__all__ = ["Handler", "MuslwheelError", "Subparsers", "at_least", "error", "print_json", "size"]
+__all__ = ["Handler", "MuslwheelError", "Subparsers", "at_least", "deps_options", "error", "print_json", "size"]
 
 Handler = Callable[[argparse.Namespace], int]
 if TYPE_CHECKING:
+    from ..proofdeps import DepsOptions
+
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 else:
     Subparsers = argparse._SubParsersAction
@@ -49,3 +51,36 @@ def at_least(minimum: float, kind: type[int] | type[float] = int) -> Callable[[s
         return value
 
     return parse
+
+
+def deps_options(args: argparse.Namespace) -> DepsOptions:
+    """The import proof's dependency options from ``--no-deps``, ``--find-links`` and (where the
+    command has them) ``--extra``, ``--no-index``, ``--offline``: ``check --import``'s and
+    ``build``'s, refused in one line when they contradict each other."""
+    from pathlib import Path
+
+    from ..proofdeps import DepsOptions
+
+    extra, no_index, offline = (
+        getattr(args, "extra", None),
+        getattr(args, "no_index", False),
+        getattr(args, "offline", False),
+    )
+    if args.no_deps and (extra or args.find_links or no_index or offline):
+        names = [
+            o for o in ("--extra", "--find-links", "--no-index", "--offline") if hasattr(args, o[2:].replace("-", "_"))
+        ]
+        listed = f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
+        raise MuslwheelError(f"--no-deps installs no dependencies: {listed} need{'' if len(names) > 1 else 's'} them")
+    if no_index and not args.find_links:
+        raise MuslwheelError("--no-index takes dependencies only from --find-links DIR: give one")
+    for d in args.find_links or ():
+        if not Path(d).is_dir():
+            raise MuslwheelError(f"--find-links {d}: not a directory")
+    return DepsOptions(
+        resolve=not args.no_deps,
+        extras=tuple(extra or ()),
+        find_links=tuple(Path(d).resolve() for d in args.find_links or ()),
+        no_index=no_index,
+        offline=offline,
+    )

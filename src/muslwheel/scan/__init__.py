@@ -30,11 +30,11 @@ from packaging.utils import canonicalize_name
 from ..errors import MuslwheelError
 from ..progress import Progress
 from .http import HttpOptions, client_for
-from .runner import Summary, default_workers, run_dask, run_local
+from .runner import ScanSummary, default_workers, run_dask, run_local
 from .sources import Filter, LeftOut, ScanSourceError, WheelRef, is_wheel_source, local_refs, project_page, select
 from .store import Store
 
-__all__ = ["Filter", "HttpOptions", "LeftOut", "Summary", "scan"]
+__all__ = ["Filter", "HttpOptions", "LeftOut", "ScanSummary", "scan"]
 
 
 def _is_index(source: str) -> bool:
@@ -42,7 +42,12 @@ def _is_index(source: str) -> bool:
 
 
 def _refs(
-    sources: Sequence[str], projects: Sequence[str], filt: Filter, options: HttpOptions, store: Store, summary: Summary
+    sources: Sequence[str],
+    projects: Sequence[str],
+    filt: Filter,
+    options: HttpOptions,
+    store: Store,
+    summary: ScanSummary,
 ) -> Iterator[WheelRef]:
     listed = [s for s in sources if not _is_index(s)]
     if listed:  # the sources that list wheels one by one, together (--newest: newest over all)
@@ -90,7 +95,7 @@ def scan(
     options: HttpOptions | None = None,
     max_bytes: int | None = None,
     progress: Progress | None = None,
-) -> Summary:
+) -> ScanSummary:
     """Audit every wheel *sources* select into the database *db*; wheels already done there
     are skipped. Raises MuslwheelError for a source that cannot be read at all.
 
@@ -98,15 +103,15 @@ def scan(
     URLs, which keep every wheel they list, and simple index URLs (with *projects*), which keep
     each project's newest version. *newest* (``--newest``) keeps only each project's newest
     version for any source, *all_versions* (``--all-versions``) every version; these add to
-    *filt*'s own. The wheels the filters leave out are counted by why in ``Summary.left_out``
-    (and said in words in ``Summary.left_out_why``)."""
+    *filt*'s own. The wheels the filters leave out are counted by why in ``ScanSummary.left_out``
+    (and said in words in ``ScanSummary.left_out_why``)."""
     filt = dataclasses.replace(
         filt or Filter(),
         newest=newest or (filt.newest if filt else False),
         all_versions=all_versions or (filt.all_versions if filt else False),
     )
     options = options or HttpOptions()
-    summary = Summary()
+    summary = ScanSummary()
     start = time.monotonic()
     for source in sources:
         if _is_index(source):
@@ -133,7 +138,7 @@ def _run(
     projects: Sequence[str],
     filt: Filter,
     options: HttpOptions,
-    summary: Summary,
+    summary: ScanSummary,
     dask: str | None,
     workers: int | None,
     downloads: int,

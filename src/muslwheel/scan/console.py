@@ -1,7 +1,7 @@
 """Everything scan prints, in one place: the progress line, the errors, the summary.
 
 The library reports through the shared progress protocol (:data:`muslwheel.progress.Progress`,
-a callable taking one line) and returns a :class:`~muslwheel.scan.runner.Summary`; only this
+a callable taking one line) and returns a :class:`~muslwheel.scan.runner.ScanSummary`; only this
 module turns them into text.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from ..progress import LinePrinter, Progress, quiet
 
 if TYPE_CHECKING:
-    from .runner import Summary
+    from .runner import ScanSummary
 
 MAX_ERRORS = 20  #: error lines printed; the rest are counted
 
@@ -24,7 +24,7 @@ def progress_printer(silent: bool = False, stream: TextIO | None = None) -> Prog
     return quiet if silent else LinePrinter("muslwheel: scan", stream)
 
 
-def left_out_line(summary: Summary) -> str:
+def left_out_line(summary: ScanSummary) -> str:
     """What the filters left out and why, e.g. ``left out 8 of 30 wheels listed: 8 older
     versions (…)``; says so when nothing was."""
     total = summary.left_out.total
@@ -35,7 +35,7 @@ def left_out_line(summary: Summary) -> str:
     return f"left out {total} of {listed} wheels listed: {'; '.join(parts)}"
 
 
-def summary_lines(summary: Summary, db: str | Path) -> list[str]:
+def summary_lines(summary: ScanSummary, db: str | Path) -> list[str]:
     """The summary, as printed on stdout: what was done, then what was left out."""
     read = (
         f"{summary.bytes_read / 1e6:.1f} MB read of {summary.remote_size / 1e6:.1f} MB"
@@ -50,7 +50,7 @@ def summary_lines(summary: Summary, db: str | Path) -> list[str]:
     ]
 
 
-def print_summary(summary: Summary, db: str | Path, out: TextIO | None = None, err: TextIO | None = None) -> None:
+def print_summary(summary: ScanSummary, db: str | Path, out: TextIO | None = None, err: TextIO | None = None) -> None:
     """The errors (the first :data:`MAX_ERRORS`) on *err*, then the summary lines on *out*."""
     out = out or sys.stdout
     err = err or sys.stderr
@@ -62,7 +62,7 @@ def print_summary(summary: Summary, db: str | Path, out: TextIO | None = None, e
         print(line, file=out)
 
 
-def exit_status(summary: Summary) -> int:
+def exit_status(summary: ScanSummary) -> int:
     """1 when a wheel or page failed, the budget left wheels, or a wheel is not honest; else 0."""
     if summary.errors or summary.page_errors or summary.left or summary.dishonest:
         return 1

@@ -32,7 +32,7 @@ from .task import Fetched, audit, audit_local, fetch, scan_one
 
 
 @dataclass
-class Summary:
+class ScanSummary:
     """What one scan run did."""
 
     wheels: int = 0  #: selected by the sources and filters (``left_out`` counts the others)
@@ -77,7 +77,7 @@ class _Budget:
 
 
 class _Run:
-    def __init__(self, store: Store, summary: Summary, progress: Progress | None) -> None:
+    def __init__(self, store: Store, summary: ScanSummary, progress: Progress | None) -> None:
         self.store = store
         self.summary = summary
         self.progress = progress
@@ -172,7 +172,7 @@ def run_local(
     downloads: int,
     options: HttpOptions,
     max_bytes: int | None,
-    summary: Summary,
+    summary: ScanSummary,
     progress: Progress | None = None,
 ) -> None:
     """Scan *refs* with a local pool: fetch threads, audit processes."""
@@ -237,7 +237,7 @@ def run_dask(
     address: str,
     options: HttpOptions,
     max_bytes: int | None,
-    summary: Summary,
+    summary: ScanSummary,
     progress: Progress | None = None,
 ) -> None:
     """Scan *refs* on the Dask distributed cluster at *address*; results written here."""

@@ -14,16 +14,16 @@ Modules: :mod:`.target` (target specs), :mod:`.pip`, :mod:`.choose`, :mod:`.task
 from __future__ import annotations
 
 from .pip import PipConfig
-from .run import Decision, Options, Plan, Summary, WheelhouseError, plan, run
+from .run import Decision, HouseSummary, Options, Plan, WheelhouseError, plan, run
 from .target import HouseTarget, parse_targets
 
 __all__ = [
     "Decision",
+    "HouseSummary",
     "HouseTarget",
     "Options",
     "PipConfig",
     "Plan",
-    "Summary",
     "WheelhouseError",
     "parse_targets",
     "plan",

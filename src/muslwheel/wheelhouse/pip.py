@@ -1,9 +1,17 @@
 """pip, driven for a target: the resolver of the wheelhouse (never re-implemented here).
 
-- :func:`resolve`: ``pip install --dry-run --ignore-installed --target … --report`` with the
+- :func:`dry_run`: ``pip install --dry-run --ignore-installed --target … --report`` with the
   target's ``--platform``/``--python-version``/``--implementation``/``--abi`` flags
   (:func:`muslwheel.tags.pip_download_args`) and ``--only-binary=:all:``: pip's JSON report of
   what it chose (each file's URL and sha256), or the project it found no wheel for.
+
+pip evaluates environment markers (``platform_machine``, ``python_version``, …) with this host's
+values, whatever ``--platform`` says, for the requirements and every ``Requires-Dist`` it follows.
+So pip runs with a start-up shim (:data:`_SHIM`) that answers its
+``pip._vendor.packaging.markers.default_environment`` (and an unbundled pip's
+``packaging.markers``) with the target's environment (:func:`muslwheel.markers.marker_environment`):
+pip stays the resolver, and decides every marker for the target. pip's report says which
+environment it used (its ``environment`` field), and :func:`dry_run` checks it.
 - :func:`download`: the chosen files, through ``pip download --no-deps`` of the pins (pip's own
   index options, authentication and HTTP cache), each checked against the report's sha256.
 - :func:`fetch_sdist`: ``pip download --no-deps --no-binary NAME`` of one requirement, for a
@@ -21,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -36,6 +44,29 @@ class PipError(MuslwheelError):
     """pip could not do what it was asked (one line: its last ERROR)."""
 
 
+#: ``python -c _SHIM ENVIRONMENT_JSON VERB ARGS…``: pip, with every environment marker evaluated in
+#: ENVIRONMENT (packaging's ``Marker.evaluate`` starts from ``default_environment()``, looked up
+#: in its module when called); the working directory is not put on sys.path (as ``-m pip``'s is
+#: not used by pip either)
+_SHIM = """\
+import json, sys
+sys.path[:] = [p for p in sys.path if p]
+_env = json.loads(sys.argv.pop(1))
+def _target_environment():
+    return dict(_env)
+import pip._vendor.packaging.markers as _m
+_m.default_environment = _target_environment
+try:
+    import packaging.markers as _m2
+except ImportError:
+    pass
+else:
+    _m2.default_environment = _target_environment
+from pip._internal.cli.main import main
+sys.exit(main())
+"""
+
+
 @dataclass(frozen=True)
 class PipConfig:
     """How pip is run: which interpreter's pip, index options, whether the user's pip
@@ -45,8 +76,11 @@ class PipConfig:
     index_options: tuple[str, ...] = ()  #: --index-url/--extra-index-url/--find-links/--no-index
     hermetic: bool = False  #: no pip configuration files, no PIP_* variables (the tests use it)
 
-    def command(self, verb: str) -> list[str]:
-        return [self.python, "-m", "pip", verb, "--disable-pip-version-check", "--no-input"]
+    def command(self, verb: str, markers: Mapping[str, str] | None = None) -> list[str]:
+        """pip's command line for *verb*; with *markers*, pip evaluates environment markers
+        with them (the target's), not this host's."""
+        head = [self.python, "-c", _SHIM, json.dumps(dict(markers))] if markers else [self.python, "-m", "pip"]
+        return [*head, verb, "--disable-pip-version-check", "--no-input"]
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -76,7 +110,9 @@ class Chosen:
 
 
 @dataclass
-class Resolution:
+class DryRun:
+    """What ``pip install --dry-run`` chose for a target, or why it could not."""
+
     chosen: list[Chosen] = field(default_factory=list)
     missing: str | None = None  #: the requirement pip found nothing for (``foo>=1``)
     missing_from: str | None = None  #: the distribution that required it, when pip says
@@ -98,23 +134,26 @@ def _last_error(text: str) -> str:
 def _run(cmd: list[str], config: PipConfig, log: Path) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=config.env(), stdin=subprocess.DEVNULL)
     with open(log, "a", encoding="utf-8") as f:
-        f.write("$ " + " ".join(cmd) + "\n" + proc.stdout + proc.stderr + f"(exit {proc.returncode})\n")
+        shown = ["<muslwheel's marker shim>" if arg == _SHIM else arg for arg in cmd]
+        f.write("$ " + " ".join(shown) + "\n" + proc.stdout + proc.stderr + f"(exit {proc.returncode})\n")
     return proc
 
 
-def resolve(
+def dry_run(
     requirements: Path,
     constraints: Sequence[Path],
     target_args: Sequence[str],
     find_links: Sequence[Path],
     config: PipConfig,
     log: Path,
-) -> Resolution:
-    """What pip chooses for *requirements* on the target *target_args* name (one dry run)."""
+    markers: Mapping[str, str] | None = None,
+) -> DryRun:
+    """What pip chooses for *requirements* on the target *target_args* name (one dry run), every
+    environment marker evaluated in *markers* (the target's; None: this host's)."""
     with tempfile.TemporaryDirectory(prefix="muslwheel-pip-") as tmp:
         report = Path(tmp) / "report.json"
         cmd = [
-            *config.command("install"),
+            *config.command("install", markers),
             "--dry-run",
             "--ignore-installed",
             "--target",
@@ -138,9 +177,13 @@ def resolve(
                 while f:  # "foo>=1 (from bar==2)": the requirement and who asked for it
                     req, parent = f.group(1).strip(), parent or f.group(2).strip()
                     f = _FROM.match(req)
-                return Resolution(missing=req, missing_from=parent)
-            return Resolution(error=_last_error(out))
+                return DryRun(missing=req, missing_from=parent)
+            return DryRun(error=_last_error(out))
         data = json.loads(report.read_text("utf-8"))
+    if markers and "environment" in data and data["environment"] != dict(markers):
+        raise PipError(
+            f"{config.python}'s pip did not evaluate markers for the target (its report says {data['environment']})"
+        )
     chosen = []
     for item in data.get("install", []):
         info = item.get("download_info") or {}
@@ -156,7 +199,7 @@ def resolve(
         chosen.append(
             Chosen(canonicalize_name(str(meta.get("name", ""))), str(meta.get("version", "")), url, hashes["sha256"])
         )
-    return Resolution(chosen=sorted(chosen, key=lambda c: c.name))
+    return DryRun(chosen=sorted(chosen, key=lambda c: c.name))
 
 
 def download(
@@ -210,15 +253,22 @@ def _place(src: Path, dest: Path, sha256: str) -> None:
 
 
 def fetch_sdist(
-    requirement: str, name: str, constraints: Sequence[Path], config: PipConfig, into: Path, log: Path
+    requirement: str,
+    name: str,
+    constraints: Sequence[Path],
+    config: PipConfig,
+    into: Path,
+    log: Path,
+    markers: Mapping[str, str] | None = None,
 ) -> Path:
     """The sdist of *requirement* (``foo>=1``, project *name*) in *into*: ``pip download
     --no-deps --no-binary NAME`` (only the project: pip prepares its metadata to learn its
-    version, as it does for any sdist, with its build requirements as wheels)."""
+    version, as it does for any sdist, with its build requirements as wheels); the constraints'
+    markers evaluated in *markers* (the target's)."""
     into.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="muslwheel-sdist-", dir=into) as tmp:
         cmd = [
-            *config.command("download"),
+            *config.command("download", markers),
             "--no-deps",
             "--no-binary",
             name,

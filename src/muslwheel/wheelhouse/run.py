@@ -31,9 +31,9 @@ from ..cache import file_sha256
 from ..errors import MuslwheelError
 from . import output
 from .choose import BUILT, DOWNLOADED, choose
-from .pip import Chosen, PipConfig, PipError, download, fetch_sdist, resolve
+from .pip import Chosen, PipConfig, PipError, download, dry_run, fetch_sdist
 from .target import HouseTarget, split_targets
-from .tasks import BuildOutcome, ProofOutcome, build_task, executor, prove_task
+from .tasks import BuildOutcome, ProofOutcome, build_task, executor, kit_for, kit_python_version, prove_task
 
 Say = Callable[[str], None]
 #: rounds of resolve -> build or drop -> resolve, per target
@@ -94,13 +94,15 @@ class Decision:
 
 
 @dataclass
-class Summary:
+class HouseSummary:
     targets: list[HouseTarget]
     decisions: list[Decision] = field(default_factory=list)
     entries: list[output.Entry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     proofs: list[dict[str, object]] = field(default_factory=list)
+    #: per target name: the marker environment pip evaluated the requirements' markers in
+    markers: dict[str, dict[str, str]] = field(default_factory=dict)
     #: what this run did (not found done in the cache): downloaded, repaired, built, proved
     work: dict[str, int] = field(default_factory=lambda: {"downloaded": 0, "repaired": 0, "built": 0, "proved": 0})
     out_dir: Path | None = None
@@ -134,6 +136,7 @@ class Summary:
             "notes": self.notes,
             "decisions": [d.to_json() for d in self.decisions],
             "proofs": self.proofs,
+            "markers": self.markers,
             "lock": [e.to_json() for e in self.entries],
             "work": self.work,
             "seconds": round(self.seconds, 2),
@@ -213,11 +216,21 @@ class _House:
         self.p = p
         self.o = p.options
         self.say = say
-        self.summary = Summary(p.targets, problems=list(p.problems))
+        self.summary = HouseSummary(p.targets, problems=list(p.problems))
         self.ex = executor(self.o.dask)
         self.summary.runner = self.ex.name
         self.log = p.cache / "logs" / "pip.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        self._markers: dict[HouseTarget, dict[str, str]] = {}
+
+    def markers(self, t: HouseTarget) -> dict[str, str]:
+        """The target's marker environment, which pip evaluates every marker in: its arch and
+        CPython, the full version of the CPython of the kit that proves it when one is built."""
+        if t not in self._markers:
+            kit = self._kit(t)
+            self._markers[t] = t.marker_environment(kit_python_version(kit) if kit is not None else None)
+            self.summary.markers[t.name] = self._markers[t]
+        return self._markers[t]
 
     # one target's resolution, with builds and drops
     def resolve(self, t: HouseTarget) -> list[Chosen]:
@@ -232,7 +245,9 @@ class _House:
                     return []
                 reqs = Path(tmp) / "requirements.txt"
                 reqs.write_text("\n".join(lines) + "\n", encoding="utf-8")
-                res = resolve(reqs, self.o.constraints, t.pip_args(), [built_dir], self.o.pip, self.log)
+                res = dry_run(
+                    reqs, self.o.constraints, t.pip_args(), [built_dir], self.o.pip, self.log, self.markers(t)
+                )
                 if res.missing is None and res.error is None:
                     return res.chosen
                 if res.error is not None:
@@ -275,7 +290,7 @@ class _House:
                 continue
             alone = Path(tmp) / "alone.txt"
             alone.write_text("\n".join([x for x in lines if not _name_of(x)] + [line]) + "\n", encoding="utf-8")
-            res = resolve(alone, self.o.constraints, t.pip_args(), [built_dir], self.o.pip, self.log)
+            res = dry_run(alone, self.o.constraints, t.pip_args(), [built_dir], self.o.pip, self.log, self.markers(t))
             if res.missing is not None or res.error is not None:
                 found.add(top)
         return found
@@ -284,7 +299,9 @@ class _House:
         """The wheel of *requirement* built from its sdist for *t* into *built_dir* (pip's
         find-links): from the cache (sdist sha256 + target), else built now."""
         try:
-            sdist = fetch_sdist(requirement, name, self.o.constraints, self.o.pip, self.p.cache / "sdists", self.log)
+            sdist = fetch_sdist(
+                requirement, name, self.o.constraints, self.o.pip, self.p.cache / "sdists", self.log, self.markers(t)
+            )
         except PipError as e:
             self._problem(t, name, "", "unresolvable", f"{requirement}: {e}")
             return False
@@ -355,10 +372,13 @@ class _House:
 
     def _kit_root(self, t: HouseTarget) -> Path | None:
         """The root repair grafts from: the target's kit, when one is built (never made here)."""
-        from .tasks import kit_for
+        kit = self._kit(t)
+        return Path(kit.root) if kit is not None else None
 
+    def _kit(self, t: HouseTarget) -> Any:
+        """The built kit that would prove *t* (never made here), or None."""
         try:
-            return Path(kit_for(t.arch, t.python_text, str(t.musl), newest=True, make=False).root)
+            return kit_for(t.arch, t.python_text, str(t.musl), newest=True, make=False)
         except MuslwheelError:
             return None
 
@@ -393,7 +413,7 @@ def _dedupe_names(per_target: dict[HouseTarget, dict[str, tuple[Chosen, Path, st
     return notes
 
 
-def run(p: Plan, say: Say | None = None) -> Summary:
+def run(p: Plan, say: Say | None = None) -> HouseSummary:
     """Do the planned wheelhouse; problems are lines in the summary (exit 1), never a partial
     index."""
     say = say or (lambda _line: None)
@@ -470,6 +490,11 @@ def _prove(house: _House, per_target: dict[HouseTarget, dict[str, tuple[Chosen, 
             s.notes.append(f"{t.name}: not proven: {outcome.error}")
         elif outcome.ok:
             result, why = "imports", f"{len(outcome.reports)} wheel(s) in kit {outcome.kit}"
+            if outcome.kit_musl and outcome.kit_musl != str(t.musl):
+                s.notes.append(
+                    f"{t.name}: proven in {outcome.kit}, whose musl {outcome.kit_musl} is older than the "
+                    f"target's {t.musl}: no kit of musl {t.musl} is built{' (--no-kit-build)' if not o.kit_build else ''}"
+                )
             s.work["proved"] += 1
         else:
             result, why = "does NOT import", outcome.error

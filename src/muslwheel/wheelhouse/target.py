@@ -9,15 +9,13 @@ the newest Alpine's) with ``--python X.Y``. Tags and ``pip download`` arguments 
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 
 from ..arch import get_arch
 from ..distros import DistroError, find, releases
 from ..errors import TargetError
+from ..markers import marker_environment
 from ..tags import PlatformTarget, parse_python_version, parse_target, pip_download_args, tags_for_target
 from ..versions import CPython, MuslVersion
 
@@ -56,6 +54,11 @@ class HouseTarget:
         ours = {str(t) for t in tags_for_target(self.platforms(), self.python)}
         return any(t in ours for t in wheel_tags)
 
+    def marker_environment(self, full_version: str | None = None) -> dict[str, str]:
+        """PEP 508's environment on the target (:func:`muslwheel.markers.marker_environment`):
+        its arch and CPython, *full_version* (its kit's CPython, ``3.11.2``) or ``X.Y.0``."""
+        return marker_environment(self.python, self.arch, full_version)
+
     def to_json(self) -> dict[str, object]:
         return {
             "name": self.name,
@@ -68,18 +71,6 @@ class HouseTarget:
 
 class UnknownRelease(TargetError):
     """A target names a distro release muslwheel's table does not know (one line in the summary)."""
-
-
-@functools.cache
-def _pythons() -> dict[str, str]:
-    """``alpine:3.17`` -> ``3.10``: the ``python`` field of data/distros.json, where recorded."""
-    data = json.loads(resources.files("muslwheel").joinpath("data", "distros.json").read_text("utf-8"))
-    return {
-        f"{distro}:{r['release']}": r["python"]
-        for distro, spec in data["distros"].items()
-        for r in spec["releases"]
-        if r.get("python")
-    }
 
 
 def newest_alpine_musl() -> MuslVersion:
@@ -137,7 +128,7 @@ def _one(spec: str, python: CPython | None, arch: str | None) -> HouseTarget:
         get_arch(target_arch)
         py = python
         if py is None:
-            known = _pythons().get(release.key)
+            known = release.python
             if known is None:
                 raise TargetError(
                     f"target {spec!r}: muslwheel does not know {release.label}'s Python: give --python X.Y"

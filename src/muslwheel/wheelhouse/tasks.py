@@ -14,6 +14,7 @@ the target's (a wheel built against older musl runs on newer); for a proof, the 
 from __future__ import annotations
 
 import importlib
+import json
 import socket
 import tempfile
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ class ProofOutcome:
     ok: bool
     proven: bool  #: a kit ran the imports (False: none could; *error* says why)
     kit: str = ""
+    kit_musl: str = ""  #: the musl release of *kit* (older than the target's when none of its own could be had)
     reports: list[dict[str, object]] = field(default_factory=list)
     error: str = ""
     log: list[str] = field(default_factory=list)
@@ -54,33 +56,58 @@ def _key(version: str) -> MuslVersion:
 
 
 def kit_for(arch: str, python: str, musl: str, *, newest: bool, make: bool) -> Any:
-    """The kit of *arch* and CPython *python* with a musl at or below *musl*: the newest such
-    (*newest*, for a proof) or the oldest (for a build); made on demand when none is built and
-    *make*. :class:`~muslwheel.errors.MuslwheelError` (one line) when there is none."""
+    """The kit of *arch* and CPython *python* for a target of musl *musl*.
+
+    For a proof (*newest*): the kit of the target's own musl release (:func:`muslwheel.kits.choice.pick`
+    with the release), made on demand when none is built and *make* (and kits can make that
+    release); else the newest built kit with an older musl (the proof says so). For a build: the
+    oldest built kit with a musl at or below *musl*, else one made. :class:`~muslwheel.errors.MuslwheelError`
+    (one line) when there is none."""
+    from .. import kits as kits_module
     from ..arch import get_arch
-    from ..kits import select_kits
+    from ..kits.choice import KitKey, pick
     from ..kits.cpython import kit_pythons
     from ..kits.musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
     from ..kits.ondemand import KitSpec, make_kit
     from ..versions import CPython
 
+    py = CPython.parse(python)
+    built = [k for k in kits_module.list_kits() if k.python is not None]
     ceiling = _key(musl)
-    found = [k for k in select_kits(arch=arch, python=python, with_python=True) if _key(k.musl) <= ceiling]
+    unmade = ""
+    if newest:
+        exact = pick(KitKey(arch, py, musl=str(ceiling)), built)
+        if exact is not None and exact.musl_version == ceiling:
+            return exact
+        if make and python in map(str, kit_pythons()):
+            try:
+                return make_kit(KitSpec(arch, str(ceiling), py), reason=f"no kit of {arch} py{python} musl {musl}")
+            except MuslwheelError as e:  # a release kits cannot make: the newest older kit proves it
+                unmade = f" (a kit of musl {musl} cannot be made: {e})"
+    found = [k for k in built if k.arch == arch and k.python == py and k.musl_version <= ceiling]
     if found:
-        pick = max if newest else min
-        return pick(found, key=lambda k: _key(k.musl))
+        return (max if newest else min)(found, key=lambda k: k.musl_version)
     if python not in map(str, kit_pythons()):
         raise MuslwheelError(f"no kit for {arch} py{python}: kits have CPython {', '.join(map(str, kit_pythons()))}")
     if not make:
         raise MuslwheelError(f"no kit for {arch} py{python} with musl <= {musl} (--no-kit-build)")
     a = get_arch(arch)
     releases = [r for r in ([DEBIAN_BINARY_MUSL] if a.debian_arch else []) + [NEWEST_MUSL] if _key(r) <= ceiling]
+    if newest:  # the target's own release was tried above
+        releases = [r for r in releases if _key(r) < ceiling]
     if not releases:
-        raise MuslwheelError(f"no kit for {arch} py{python} with musl <= {musl}, and none is made on demand")
-    release = max(releases, key=_key) if newest else min(releases, key=_key)
-    return make_kit(
-        KitSpec(arch, release, CPython.parse(python)), reason=f"no kit for {arch} py{python} musl <= {musl}"
-    )
+        raise MuslwheelError(f"no kit for {arch} py{python} with musl <= {musl}, and none is made on demand{unmade}")
+    release = (max if newest else min)(releases, key=_key)
+    return make_kit(KitSpec(arch, release, py), reason=f"no kit for {arch} py{python} musl <= {musl}")
+
+
+def kit_python_version(kit: Any) -> str | None:
+    """The full version of *kit*'s CPython (``3.11.2``, its ``kit.json``'s ``cpython_version``)."""
+    try:
+        value = json.loads((Path(kit.directory) / "kit.json").read_text("utf-8")).get("cpython_version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
 
 
 def build_task(
@@ -156,14 +183,14 @@ def prove_task(
         try:
             reports = check_imports(paths, [kit.name], sandbox=sandbox, kit_build=False, **_no_fetching())
         except MuslwheelError as e:
-            return ProofOutcome(False, True, kit.name, error=str(e), where=where)
+            return ProofOutcome(False, True, kit.name, kit.musl, error=str(e), where=where)
     log = [f"{r.wheel}: {r.summary()}" for r in reports]
     bad = [r for r in reports if not r.ok]
     error = ""
     if bad:
         m = next(m for m in bad[0].modules if m.binary_failure)
         error = f"{bad[0].wheel}: {m.module}: {m.result}: {m.detail}"
-    return ProofOutcome(not bad, True, kit.name, [r.to_json() for r in reports], error, log, where)
+    return ProofOutcome(not bad, True, kit.name, kit.musl, [r.to_json() for r in reports], error, log, where)
 
 
 def _no_fetching() -> dict[str, Any]:
