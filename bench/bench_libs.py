@@ -30,8 +30,9 @@ from results_file import header, write  # noqa: E402
 
 from muslwheel.arch import get_arch  # noqa: E402
 from muslwheel.errors import MuslwheelError  # noqa: E402
+from muslwheel.kits.ondemand import musl_kit_for  # noqa: E402
 from muslwheel.libs import all_recipes, read_prefix  # noqa: E402
-from muslwheel.libs.store import BUILD_TIME, build_many, current, prefix_dir  # noqa: E402
+from muslwheel.libs.store import BUILD_TIME, build_many, current_prefix, prefix_dir  # noqa: E402
 from muslwheel.progress import LinePrinter  # noqa: E402
 
 #: real PyPI sdists that need the recipes' libraries (``--sdist NAME``): (release, libraries,
@@ -155,7 +156,8 @@ def main() -> int:
         for name in names:
             for arch in arches:
                 try:
-                    build_many([name], get_arch(arch), args.musl, progress=LinePrinter(f"bench libs {name} {arch}"))
+                    say = LinePrinter(f"bench libs {name} {arch}")
+                    build_many([name], musl_kit_for(get_arch(arch), args.musl, progress=say), progress=say)
                 except MuslwheelError as e:
                     failed[(name, arch)] = str(e)
     table_arches = [*TABLE_ARCHES, *(a for a in arches if a not in TABLE_ARCHES)]
@@ -174,7 +176,7 @@ def main() -> int:
             row = f"{name:14} {arch:11} "
             why = recipe.refusal(arch)
             path = prefix_dir(recipe, a, args.musl)
-            prefix = current(recipe, a, args.musl)
+            prefix = current_prefix(recipe, a, args.musl)
             if why:
                 counts["refused"] += 1
                 lines.append(row + f"refused: {why}")

@@ -40,12 +40,13 @@ LOADERS = {a.name: f"/lib/{a.loader_name}" for a in DEBIAN_MUSL_ARCHES}
 ALL_ARCHES = list(ARCH_TOOLS)
 RUNNABLE_ARCHES = [a for a, (_, _, has) in ARCH_TOOLS.items() if has]
 #: the arches whose CPython 3.11 kits scripts/build-world builds: each code path once (x86_64
-#: native, i686 native 32-bit from a given tarball, aarch64 and armv7l under qemu, loongarch64 the
-#: newest port, with its own patch to CPython's configure); ppc64le's, riscv64's and s390x's take
-#: aarch64's path (s390x's big-endian ELF is the suite's in its loader-only kits) and are proven in
-#: bench/ (bench_kits.py, bench_build.py), which keeps the suite's cold time in bounds; armv6l's
-#: (armv7l's path with an ARMv6 CPU) is too: the suite proves it with its loader-only kit
-PY_ARCHES = [a for a in ALL_ARCHES if a not in ("ppc64le", "riscv64", "s390x", "armv6l")]
+#: native and Alpine-like, from a given tarball; aarch64 and armv7l, 64- and 32-bit, under qemu;
+#: loongarch64 the newest port, with its own patch to CPython's configure); i686's, ppc64le's,
+#: riscv64's and s390x's take those paths (s390x's big-endian ELF and i686's native 32-bit loader are
+#: the suite's in their loader-only kits) and are proven in bench/ (bench_kits.py, bench_build.py),
+#: which keeps the suite's cold time in bounds; armv6l's (armv7l's path with an ARMv6 CPU) is
+#: built for tests/builder/test_build_armv6.py alone
+PY_ARCHES = [a for a in ALL_ARCHES if a not in ("i686", "ppc64le", "riscv64", "s390x", "armv6l")]
 #: (arch, musl) of the CPython 3.11 kits scripts/build-world builds for them: under Debian's musl
 #: 1.2.3 where Debian has it, and under the newest musl everywhere
 PY_KITS = [
@@ -171,13 +172,20 @@ def world_wheels() -> Path:
     return wheels
 
 
-def kit_for(arch: str, musl: str, python: str | None = None) -> Kit:
-    """A kit ``scripts/build-world`` built (see ``KITS`` there)."""
-    from muslwheel.kits import kit_name, read_kit
+def kit_for(arch: str, musl: str, python: str | None = None, *, bare: bool | None = None) -> Kit:
+    """A kit ``scripts/build-world`` built (see ``KITS`` there): with *python*, the Alpine-like
+    kit where it is built, else the bare one (``…-bare``: the world builds most CPython kits bare);
+    *bare* True or False asks for that kind only."""
+    from muslwheel.kits import kit_name, list_kits
 
-    directory = CACHE / "kits" / kit_name(arch, musl, python)
-    need((directory / "kit.json").is_file(), f"kit {directory.name}")
-    return read_kit(directory)
+    kinds = [False, True] if bare is None or python is None else [bare]
+    names = [kit_name(arch, musl, python, kind) for kind in kinds]
+    built = {k.name: k for k in list_kits(CACHE / "kits")}  # of the current recipe only
+    for name in names:
+        if name in built:
+            return built[name]
+    need(False, f"kit {' or '.join(dict.fromkeys(names))}")
+    raise AssertionError("unreachable")
 
 
 def loader_for(arch: str) -> Path:

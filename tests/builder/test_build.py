@@ -282,13 +282,12 @@ def kit_target(arch: str) -> object:
 
 #: with x86_64 (the world's CPython, above) the four arches the suite builds the fixture for;
 #: riscv64 and loongarch64 are in bench/bench_build.py
-CROSS_ARCHES = ["aarch64", "armv7l", "i686"]
+CROSS_ARCHES = ["aarch64", "armv7l"]  # 64- and 32-bit under qemu; i686's in bench/bench_build.py
 
 
 def test_cross_builds_import_in_each_kits_cpython(tmp_path: Path, build_wheels: Path) -> None:
-    """aarch64, armv7l and i686 at once: each wheel repaired with libfix grafted, honest, and
-    imported in that arch's own musl CPython (under qemu-user, or natively for i686 on an x86_64
-    kernel), computing the value."""
+    """aarch64 and armv7l at once: each wheel repaired with libfix grafted, honest, and imported
+    in that arch's own musl CPython under qemu-user, computing the value."""
     from muslwheel.audit import audit_wheel
     from muslwheel.builder import BuildOptions, build
 
@@ -310,7 +309,7 @@ def test_cross_builds_import_in_each_kits_cpython(tmp_path: Path, build_wheels: 
     for r in summary.results:
         arch = r.target.arch.name
         assert r.wheel is not None and r.wheel.name.endswith(f"_{arch}.whl") and "musllinux_1_" in r.wheel.name
-        assert r.check == "loader+qemu" or (arch == "i686" and r.check == "loader")
+        assert r.check == "loader+qemu"
         assert "fixture._speed" in r.imported  # check --import also imports the package
         assert [Path(g).name.split("-")[0] for g in r.grafted] == ["libfix"]
         verdict = audit_wheel(r.wheel)

@@ -1,7 +1,7 @@
 """`kit build` from a tarball the user gives (hosts without apt), its refusals, and its progress.
 
 The real build here is musl's: cheap (about a minute), and proven to come from the given tarball
-by a function only that tarball has. CPython's `--cpython-source` is proven on the i686 CI kits
+by a function only that tarball has. CPython's `--cpython-source` is proven on the x86_64 CI kits
 (``scripts/build-world`` builds them from a given tarball; ``tests/kits/test_kits_python.py``).
 """
 

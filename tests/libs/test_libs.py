@@ -16,13 +16,15 @@ from pathlib import Path
 import pytest
 from conftest import CACHE, WORLD, checkout_env, kit_for, muslwheel_cmd, need, run
 
+from muslwheel.kits import Kit
+
 #: the two arches every build system is proven on (x86_64 natively, aarch64 under qemu-user)
 ARCHES = ("x86_64", "aarch64")
 MUSL = "1.2.3"
 
 
-def _musl_kit(arch: str) -> None:
-    kit_for(arch, MUSL)  # the loader kit the libraries compile against and their proofs run with
+def _musl_kit(arch: str) -> Kit:
+    return kit_for(arch, MUSL)  # the loader kit the libraries compile against and their proofs run with
 
 
 # --- refusals (no world needed) --------------------------------------------------------------------
@@ -42,14 +44,14 @@ def test_an_arch_a_recipe_refuses_and_a_source_debian_lacks_are_one_line(
     from dataclasses import replace
 
     from muslwheel.libs import LibError, recipes
-    from muslwheel.libs.store import build_many, source
+    from muslwheel.libs.store import check_buildable, source
 
     monkeypatch.setenv("MUSLWHEEL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("MUSLWHEEL_DOWNLOADS", str(tmp_path / "downloads"))
     zlib_recipe = recipes.RECIPES["zlib"]
     monkeypatch.setitem(recipes.RECIPES, "zlib", replace(zlib_recipe, refuses=(("s390x", "not yet"),)))
     with pytest.raises(LibError, match=r"^zlib is not built for s390x: not yet$"):
-        build_many(["libpng"], "s390x", MUSL)  # refused through the dependency, before any kit or source
+        check_buildable(["libpng"], "s390x")  # refused through the dependency, before any kit or source
     assert not (tmp_path / "cache").exists()
     with pytest.raises(LibError, match=r"--offline, and the download cache has no Debian source zlib 1\.3"):
         source(zlib_recipe, offline=True)
@@ -120,15 +122,15 @@ def test_zlib_and_libpng_autotools_with_a_dependency(arch: str) -> None:
     own round trip under the target; a second call rebuilds nothing."""
     from muslwheel import libs
 
-    _musl_kit(arch)
+    kit = _musl_kit(arch)
     if arch != "x86_64":
-        _check_prefix(libs.build("zlib", arch, MUSL).path, "zlib", arch, ["libz"], [])
+        _check_prefix(libs.build_library("zlib", kit).path, "zlib", arch, ["libz"], [])
         return
-    zlib_prefix, png = libs.build_many(["libpng"], arch, MUSL)
+    zlib_prefix, png = libs.build_many(["libpng"], kit)
     _check_prefix(zlib_prefix.path, "zlib", arch, ["libz"], [])
     _check_prefix(png.path, "libpng", arch, ["libpng16"], ["zlib"])
     stamp = (png.path / "muslwheel-lib.json").stat().st_mtime_ns
-    assert libs.build("libpng", arch, MUSL).path == png.path
+    assert libs.build_library("libpng", kit).path == png.path
     assert (png.path / "muslwheel-lib.json").stat().st_mtime_ns == stamp
 
 
@@ -136,8 +138,7 @@ def test_zlib_and_libpng_autotools_with_a_dependency(arch: str) -> None:
 def test_expat_cmake(arch: str) -> None:
     from muslwheel import libs
 
-    _musl_kit(arch)
-    prefix = libs.build("expat", arch, MUSL)
+    prefix = libs.build_library("expat", _musl_kit(arch))
     _check_prefix(prefix.path, "expat", arch, ["libexpat"], [], static=False)
 
 
@@ -223,7 +224,7 @@ def test_build_with_grafts_the_targets_expat_and_imports_it(tmp_path: Path) -> N
 
     env = _world_build_env()
     kit, musl = _kit_cpython("aarch64")
-    version = str(libs.build("expat", "aarch64", musl).facts["version"])
+    version = str(libs.build_library("expat", kit_for("aarch64", musl)).facts["version"])
     project = write_xfix(tmp_path, pyproject_with=True)
     test = f"import xfix; assert xfix.elements('<a><b/><c/></a>') == 3; assert xfix.version() == 'expat_{version}'"
     proc = run(

@@ -258,6 +258,7 @@ def _stages(
     say: TargetProgress,
     libs: Sequence[str] = (),
 ) -> None:
+    from ..kits.ondemand import musl_kit_for
     from ..libs import build_many, write_config_tools
 
     target = result.target
@@ -267,13 +268,9 @@ def _stages(
     prefixes = []
     if libs:
         with clock.stage("libs"):
-            prefixes = build_many(
-                libs,
-                target.arch,
-                str(target.musl) if target.musl else None,
-                offline=options.offline,
-                progress=lambda m: say(result, f"libs: {m}"),
-            )
+            progress = lambda m: say(result, f"libs: {m}")  # noqa: E731
+            kit = musl_kit_for(target.arch, str(target.musl) if target.musl else None, progress=progress)
+            prefixes = build_many(libs, kit, offline=options.offline, progress=progress)
             with open(log, "a") as f:
                 f.write("".join(f"--with {p.name}: {p.path}\n" for p in prefixes))
     with clock.stage("prepare"):

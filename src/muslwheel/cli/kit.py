@@ -9,7 +9,7 @@ from ..arch import ARCHES, get_arch
 from .common import Subparsers, print_json
 
 
-def run_list(args: argparse.Namespace) -> int:
+def run_kit_list(args: argparse.Namespace) -> int:
     from ..kits import kits_dir, list_kits
 
     kits = list_kits()
@@ -23,7 +23,7 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_build(args: argparse.Namespace) -> int:
+def run_kit_build(args: argparse.Namespace) -> int:
     import sys
 
     from ..kits import KitError
@@ -36,6 +36,8 @@ def run_build(args: argparse.Namespace) -> int:
         pass
 
     python: CPython | None = None
+    if args.bare and not args.python:
+        raise KitError("--bare goes with --python X.Y (a loader-only kit has no system libraries either way)")
     if args.python:  # --python as kits spell it (3.13t), read here at the edge
         try:
             python = CPython.parse(args.python)
@@ -60,6 +62,7 @@ def run_build(args: argparse.Namespace) -> int:
         cpython_source=Path(args.cpython_source) if args.cpython_source else None,
         jobs=args.jobs,
         progress=quiet if args.quiet else StderrProgress(),
+        bare=args.bare,
     )
     if args.json:
         print_json(kit.to_json())
@@ -76,7 +79,7 @@ def register(sub: Subparsers) -> None:
     kit_sub.required = True
     k = kit_sub.add_parser("list", help="the kits built in the cache")
     k.add_argument("--json", action="store_true", help="machine-readable output")
-    k.set_defaults(handler=run_list)
+    k.set_defaults(handler=run_kit_list)
     k = kit_sub.add_parser("build", help="build one kit into the cache (MUSLWHEEL_CACHE moves it)")
     k.add_argument("--arch", required=True, help=", ".join(ARCHES))
     k.add_argument(
@@ -94,7 +97,13 @@ def register(sub: Subparsers) -> None:
     k.add_argument(
         "--cpython-source", metavar="TARBALL", help="CPython's source tarball (default: from Debian's archive)"
     )
+    k.add_argument(
+        "--bare",
+        action="store_true",
+        help="a bare kit (named …-bare, for CI speed): no system libraries in usr/lib, so no libz.so.1 and no "
+        "_ssl, _hashlib, _bz2, _lzma, _sqlite3; never made on demand",
+    )
     k.add_argument("-j", "--jobs", type=int, default=2, help="parallel compile jobs (default: 2)")
     k.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     k.add_argument("--json", action="store_true", help="machine-readable output")
-    k.set_defaults(handler=run_build)
+    k.set_defaults(handler=run_kit_build)

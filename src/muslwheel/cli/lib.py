@@ -7,7 +7,7 @@ import argparse
 from .common import Subparsers, print_json
 
 
-def run_list(args: argparse.Namespace) -> int:
+def run_lib_list(args: argparse.Namespace) -> int:
     from ..arch import ARCHES
     from ..libs import all_recipes
 
@@ -35,13 +35,16 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_build(args: argparse.Namespace) -> int:
-    from ..libs import build_many, parse_names
+def run_lib_build(args: argparse.Namespace) -> int:
+    from ..kits.ondemand import musl_kit_for
+    from ..libs import build_many, check_buildable, parse_names
     from ..progress import LinePrinter, quiet
 
     names = parse_names([args.library])
+    check_buildable(names, args.arch)  # refused in one line before any kit is made
     progress = quiet if args.quiet else LinePrinter("muslwheel lib")
-    built = build_many(names, args.arch, args.musl, offline=args.offline, jobs=args.jobs, progress=progress)
+    kit = musl_kit_for(args.arch, args.musl, progress=progress, jobs=args.jobs)
+    built = build_many(names, kit, offline=args.offline, jobs=args.jobs, progress=progress)
     wanted = [p for p in built if p.name in names]
     if args.json:
         print_json([p.to_json() for p in wanted])
@@ -57,7 +60,7 @@ def register(sub: Subparsers) -> None:
     lib_sub.required = True
     k = lib_sub.add_parser("list", help="the libraries muslwheel has recipes for")
     k.add_argument("--json", action="store_true", help="machine-readable output")
-    k.set_defaults(handler=run_list)
+    k.set_defaults(handler=run_lib_list)
     k = lib_sub.add_parser("build", help="build libraries (and what they need) into the cache; print their prefixes")
     k.add_argument("library", metavar="LIB[,LIB]", help="library name(s), comma-separated (`muslwheel lib list`)")
     k.add_argument("--arch", required=True, help="x86_64, i686, aarch64, armv7l, ppc64le, s390x, riscv64, loongarch64")
@@ -66,4 +69,4 @@ def register(sub: Subparsers) -> None:
     k.add_argument("-j", "--jobs", type=int, default=2, help="make's jobs (default: 2)")
     k.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     k.add_argument("--json", action="store_true", help="machine-readable output (each prefix and its facts)")
-    k.set_defaults(handler=run_build)
+    k.set_defaults(handler=run_lib_build)

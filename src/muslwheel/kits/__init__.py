@@ -4,6 +4,11 @@ A kit is one (arch, musl release, CPython minor): a root filesystem with musl's 
 at their real paths (``lib/ld-musl-ARCH.so.1``, ``etc/ld-musl-ARCH.path``), musl's headers and
 startup files (``usr/include``, ``usr/lib/crt1.o`` …) and, unless it is a loader-only kit, a musl
 CPython installed under ``usr`` (``usr/bin/pythonX.Y``, its headers, its ``_sysconfigdata``).
+A CPython kit is like Alpine's base: the shared libraries CPython links there (``libz.so.1``,
+OpenSSL 3, libffi, libbz2, liblzma, libsqlite3, libexpat; :data:`.cpython.SYSTEM_LIBRARIES`,
+built by :mod:`muslwheel.libs`) are in its ``usr/lib``, and its ``_ssl``, ``_hashlib``,
+``zlib`` … link them; a *bare* kit (``kit build --bare``, named ``…-bare``; for CI speed) has
+none of them, and CPython without those modules, zlib and libffi inside it.
 A kit's root is a ``--root`` for every command.
 
 This package owns finding kits (this module), building them (:mod:`.build`, the entry point;
@@ -39,14 +44,35 @@ from ..errors import MuslwheelError
 from ..hostpython import find_build_python as find_build_python
 from ..versions import CPython, MuslVersion
 
+#: bumped whenever a CPython kit or tree built before would differ: one of another recipe is
+#: rebuilt, and not listed meanwhile (2: CPython linked against Alpine's base libraries in
+#: ``usr/lib``, bare kits apart; 3: ``_sqlite3`` needs ``libsqlite3.so.0``, not a path)
+RECIPE = 3
+#: the recipes a current loader-only kit may carry (recipes 2 and 3 changed CPython kits only,
+#: so a loader-only kit of recipe 1 is kept)
+MUSL_RECIPES = (1, 2, 3)
+
 
 class KitError(MuslwheelError):
     """A kit is missing, unusable or cannot be built."""
 
 
-def kit_name(arch: str, musl: str, python: CPython | str | None) -> str:
-    """A kit's name: ``aarch64-musl1.2.3-py3.11``, or ``aarch64-musl1.2.3`` for a loader-only kit."""
-    return f"{arch}-musl{musl}" + (f"-py{python}" if python else "")
+def kit_name(arch: str, musl: str, python: CPython | str | None, bare: bool = False) -> str:
+    """A kit's name: ``aarch64-musl1.2.3-py3.11``, ``aarch64-musl1.2.3-py3.11-bare`` for a bare
+    one, or ``aarch64-musl1.2.3`` for a loader-only kit."""
+    return f"{arch}-musl{musl}" + (f"-py{python}" if python else "") + ("-bare" if bare and python else "")
+
+
+@dataclass(frozen=True)
+class SystemLibrary:
+    """A shared library of Alpine's base in a kit's ``usr/lib`` (built by :mod:`muslwheel.libs`)."""
+
+    name: str  #: the library's recipe (``openssl``)
+    version: str  #: its upstream version (``3.6.3``)
+    soname: str  #: the file in ``usr/lib`` a program's DT_NEEDED names (``libssl.so.3``)
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "soname": self.soname}
 
 
 @dataclass(frozen=True)
@@ -59,6 +85,11 @@ class Kit:
     musl: str  #: its musl release as kit names spell it (``1.2.3``); ``musl_version`` is the value
     python: CPython | None
     root: Path
+    #: a bare kit (``kit build --bare``): CPython with zlib and libffi inside it and no system
+    #: libraries, so no ``_ssl``, ``_hashlib``, ``_bz2``, ``_lzma``, ``_sqlite3`` and no ``libz.so.1``
+    bare: bool = False
+    #: the shared libraries of Alpine's base in ``usr/lib`` (none in a bare or loader-only kit)
+    system_libraries: tuple[SystemLibrary, ...] = field(default=(), compare=False)
     musl_version: MuslVersion = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -214,6 +245,8 @@ class Kit:
             "root": str(self.root),
             "zig_target": self.zig_target,
             "runner": self.arch_info.qemu if not host_runs_natively(self.arch_info) else None,
+            "bare": self.bare,
+            "system_libraries": [lib.to_json() for lib in self.system_libraries],
         }
         if self.python:
             d["interpreter"] = str(self.interpreter)
@@ -244,6 +277,11 @@ def read_kit(directory: Path) -> Kit:
             musl=str(meta["musl"]),
             python=CPython.parse(str(meta["python"])) if meta.get("python") else None,
             root=directory / "root",
+            bare=bool(meta.get("bare", False)),
+            system_libraries=tuple(
+                SystemLibrary(str(lib["name"]), str(lib["version"]), str(lib["soname"]))
+                for lib in meta.get("system_libraries") or ()
+            ),
         )
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise KitError(f"{directory}: not a kit ({e})") from None
@@ -260,8 +298,12 @@ def list_kits(directory: Path | None = None) -> list[Kit]:
         if meta.parent.name.endswith(".tmp"):  # a kit being built
             continue
         try:
-            kits.append(read_kit(meta.parent))
-        except KitError:
+            kit = read_kit(meta.parent)
+            # a CPython kit of an older recipe (no system libraries) is rebuilt, never mixed in
+            if kit.python is not None and json.loads(meta.read_text()).get("recipe") != RECIPE:
+                continue
+            kits.append(kit)
+        except (KitError, OSError, ValueError, AttributeError):
             continue
     return kits
 
@@ -287,9 +329,10 @@ def select_kits(
     musl: str | None = None,
     python: CPython | str | None = None,
     with_python: bool | None = None,
+    bare: bool | None = None,
 ) -> list[Kit]:
     """The built kits matching every given field (``with_python``: only kits with/without CPython;
-    *python* a build or its spelling, ``3.13t``)."""
+    *python* a build or its spelling, ``3.13t``; *bare*: only bare or only Alpine-like kits)."""
     if isinstance(python, str):
         python = CPython.parse(python)
     out = []
@@ -301,6 +344,8 @@ def select_kits(
         if python is not None and kit.python != python:
             continue
         if with_python is not None and bool(kit.python) != with_python:
+            continue
+        if bare is not None and kit.bare != bare:
             continue
         out.append(kit)
     return out

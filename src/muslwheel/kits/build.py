@@ -33,14 +33,24 @@ from .cpython import (
     kit_pythons,
 )
 from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL, base_musl, build_musl_kit, musl_from_debian_packages
-from .store import ESTIMATE, RECIPE, StderrProgress, _stderr, cpython_tree_dir, current, kit_directory, kit_meta
+from .store import (
+    KIT_ESTIMATE,
+    MUSL_RECIPES,
+    RECIPE,
+    StderrProgress,
+    _stderr,
+    cpython_tree_dir,
+    current,
+    kit_directory,
+    kit_meta,
+)
 from .store import kit_steps as _Steps
 
 __all__ = [
     "CPYTHON_SOURCES",
     "DEBIAN_BINARY_MUSL",
     "FREE_THREADED",
-    "ESTIMATE",
+    "KIT_ESTIMATE",
     "NEWEST_MUSL",
     "RECIPE",
     "StderrProgress",
@@ -63,12 +73,17 @@ def build_kit(
     cpython_source: Path | None = None,
     jobs: int = 2,
     progress: Progress = _stderr,
+    bare: bool = False,
 ) -> Kit:
-    """Build the kit (arch, musl, python) and what it needs, unless present; return it."""
+    """Build the kit (arch, musl, python) and what it needs, unless present; return it. A CPython
+    kit is Alpine-like (its system libraries in ``usr/lib``, built by :mod:`muslwheel.libs`)
+    unless *bare* (``kit build --bare``: none, for CI speed)."""
     a = arch if isinstance(arch, Arch) else get_arch(arch)
     if not re.fullmatch(r"1\.[0-9]+\.[0-9]+", musl):
         raise KitError(f"--musl {musl!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
     build = _kit_python(python) if python is not None else None
+    if bare and build is None:
+        raise KitError("--bare goes with --python X.Y (a loader-only kit has no system libraries either way)")
     if cpython_source is not None and build is None:
         raise KitError("--cpython-source goes with --python X.Y")
     if musl_source is not None:
@@ -79,15 +94,15 @@ def build_kit(
     if musl_source is not None:
         _refuse_other_source(kit_directory(a, musl, None), "musl_source", musl_source)
     if cpython_source is not None and build is not None:
-        _refuse_other_source(kit_directory(a, musl, build), "cpython_source", cpython_source)
+        _refuse_other_source(kit_directory(a, musl, build, bare), "cpython_source", cpython_source)
     # the source first: a minor Debian serves no tarball of fails in one line, before any build
-    if build is not None and cpython_source is None and not _cpython_built(a, musl, build):
+    if build is not None and cpython_source is None and not _cpython_built(a, musl, build, bare):
         cpython_tarball(build.version, None)
-    steps: Steps = _Steps(progress, _plan(a, musl, build, musl_source))
+    steps: Steps = _Steps(progress, _plan(a, musl, build, musl_source, bare))
     musl_kit = build_musl_kit(a, musl, musl_source=musl_source, jobs=jobs, steps=steps)
     if build is None:
         return musl_kit
-    return build_python_kit(musl_kit, build, cpython_source=cpython_source, jobs=jobs, steps=steps)
+    return build_python_kit(musl_kit, build, cpython_source=cpython_source, jobs=jobs, steps=steps, bare=bare)
 
 
 def _kit_python(python: CPython) -> CPython:
@@ -97,9 +112,11 @@ def _kit_python(python: CPython) -> CPython:
     return python
 
 
-def _cpython_built(arch: Arch, musl: str, python: CPython) -> bool:
+def _cpython_built(arch: Arch, musl: str, python: CPython, bare: bool) -> bool:
     """Whether the kit, or the CPython tree it would be made of, is built already."""
-    return current(kit_directory(arch, musl, python)) or current(cpython_tree_dir(arch, python, base_musl(arch, musl)))
+    return current(kit_directory(arch, musl, python, bare)) or current(
+        cpython_tree_dir(arch, python, base_musl(arch, musl), bare)
+    )
 
 
 def _refuse_other_source(directory: Path, key: str, given: Path) -> None:
@@ -154,19 +171,20 @@ def check_source_tarball(path: Path, what: str, version: str) -> str:
     return found
 
 
-def _plan(arch: Arch, musl: str, python: CPython | None, musl_source: Path | None) -> list[str]:
+def _plan(arch: Arch, musl: str, python: CPython | None, musl_source: Path | None, bare: bool = False) -> list[str]:
     """The kinds of step building this kit still needs, for the estimate."""
     plan = []
-    if not current(kit_directory(arch, musl, None)):
+    if not current(kit_directory(arch, musl, None), MUSL_RECIPES):
         plan.append("musl-deb" if musl_from_debian_packages(arch, musl, musl_source) else "musl-src")
-    if python is None or current(kit_directory(arch, musl, python)):
+    if python is None or current(kit_directory(arch, musl, python, bare)):
         return plan
     base = base_musl(arch, musl)
-    if base != musl and not current(kit_directory(arch, base, None)):
+    if base != musl and not current(kit_directory(arch, base, None), MUSL_RECIPES):
         plan.append("musl-deb")
-    if not current(cpython_tree_dir(arch, python, base)):
+    if not current(cpython_tree_dir(arch, python, base, bare)):
+        cpython = ["cpython-bare"] if bare else ["system-libs", "cpython"]
         with contextlib.suppress(HostPythonError):
             find_build_python(python.version)
-            return [*plan, "cpython"]
-        plan += ["build-python", "cpython"]
+            return [*plan, *cpython]
+        plan += ["build-python", *cpython]
     return plan

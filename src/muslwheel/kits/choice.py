@@ -67,10 +67,11 @@ class KitKey:
 
 
 def pick(key: KitKey, kits: Iterable[Kit] | None = None) -> Kit | None:
-    """The kit among *kits* (default: those built) that serves *key*: the oldest musl release
-    that qualifies; None when no kit does."""
+    """The kit among *kits* (default: those built) that serves *key*: an Alpine-like kit before a
+    bare one (a bare kit serves only when no Alpine-like one is built), then the oldest musl
+    release that qualifies; None when no kit does."""
     found = [k for k in (list_kits() if kits is None else kits) if key.admits(k)]
-    return min(found, key=lambda k: k.musl_version) if found else None
+    return min(found, key=lambda k: (k.bare, k.musl_version)) if found else None
 
 
 @dataclass(frozen=True)
@@ -128,14 +129,17 @@ def fitting_kits(needs: KitNeeds, kits_dir: Path | None = None) -> list[Kit]:
 
 def choose_kits(needs: KitNeeds, kits: list[Kit]) -> list[Kit]:
     """Among *kits* that fit: per CPython build, the oldest kit at or above the tag's musl floor
-    (the oldest musl the wheel promises to run on that a kit has) and the newest (today's)."""
+    (the oldest musl the wheel promises to run on that a kit has) and the newest (today's), among
+    the Alpine-like kits of that build, or the bare ones when none is Alpine-like."""
     by_python: dict[CPython, list[Kit]] = {}
     for k in kits:
         assert k.python is not None
         by_python.setdefault(k.python, []).append(k)
     chosen: list[Kit] = []
     for python in sorted(by_python):
-        group = sorted(by_python[python], key=lambda k: k.musl_version)
+        # Alpine-like kits where any is built; bare ones only when none is (their proof says so)
+        alpine = [k for k in by_python[python] if not k.bare]
+        group = sorted(alpine or by_python[python], key=lambda k: k.musl_version)
         if needs.musl_floor:
             # musllinux_1_2 -> the oldest 1.2 kit present (1.2.2 where built, else 1.2.3);
             # musllinux_1_1 -> a 1.1 kit, else the oldest 1.2 one

@@ -2,9 +2,16 @@
 arch, and the ``<arch>-musl<ver>-py<X.Y>`` kit that joins a musl kit and that tree.
 
 - ``cpython/<arch>-py<X.Y[t]>-musl<ver>``: CPython cross-compiled with zig against the oldest musl
-  kit of its arch (so it runs on every later release), with static zlib and libffi, installed
-  stripped and without its tests.
-- ``<arch>-musl<ver>-py<X.Y>``: the musl kit's root and the CPython tree, hard-linked together.
+  kit of its arch (so it runs on every later release), installed stripped and without its tests,
+  linked as Alpine's python3 is against the shared libraries of Alpine's base
+  (:data:`SYSTEM_LIBRARIES`: zlib, libffi, OpenSSL 3, bzip2, xz, sqlite3, expat), which
+  :mod:`muslwheel.libs` builds against the same musl and which the tree carries in ``usr/lib``
+  (each as its SONAME: ``libz.so.1``, ``libssl.so.3`` …). No readline or ncurses: a kit has no
+  ``readline`` module and no ``_curses``.
+- ``cpython/<arch>-py<X.Y[t]>-musl<ver>-bare``: a bare tree (``kit build --bare``, for CI speed):
+  zlib and libffi static inside CPython, no system libraries, so no ``_ssl``, ``_hashlib``,
+  ``_bz2``, ``_lzma``, ``_sqlite3``.
+- ``<arch>-musl<ver>-py<X.Y>[-bare]``: the musl kit's root and the CPython tree, hard-linked together.
 - ``build-python/X.Y``: a host CPython built from the same Debian source, when the host has
   none of that minor (:mod:`muslwheel.hostpython` finds it).
 
@@ -27,16 +34,20 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..arch import Arch
 from ..cache import staged
 from ..hostpython import HostPythonError, built_host_python_dir, find_build_python, host_minor
-from ..progress import Steps
+from ..progress import Progress, Steps
 from ..suffixes import extension_suffixes
 from ..versions import FREE_THREADED_FROM, CPython
 from ..zig import write_wrappers
 from . import Kit, KitError, kit_name, read_kit
 from .musl import base_musl, build_musl_kit
+
+if TYPE_CHECKING:
+    from ..libs import Prefix
 from .store import (
     RECIPE,
     cpython_tree_dir,
@@ -50,6 +61,10 @@ from .store import (
     work_dir,
     write_kit,
 )
+
+#: the libraries of Alpine's base CPython links (:mod:`muslwheel.libs` recipes), in a CPython
+#: kit's ``usr/lib`` unless it is bare
+SYSTEM_LIBRARIES = ("zlib", "libffi", "openssl", "bzip2", "xz", "sqlite3", "expat")
 
 #: CPython minor -> its Debian source package (python3.14 and python3.15 are in Debian's index,
 #: but their tarballs 404 today: those kits need ``--cpython-source``)
@@ -106,34 +121,45 @@ def build_python_kit(
     cpython_source: Path | None = None,
     jobs: int = 2,
     steps: Steps,
+    bare: bool = False,
 ) -> Kit:
-    """The kit ``<arch>-musl<ver>-py<X.Y>``: *musl_kit*'s root with a CPython built against the
-    oldest musl kit of the arch (Debian's 1.2.3 where it exists), so it runs on both."""
+    """The kit ``<arch>-musl<ver>-py<X.Y>`` (``…-bare`` if *bare*): *musl_kit*'s root with a
+    CPython built against the oldest musl kit of the arch (Debian's 1.2.3 where it exists), so it
+    runs on both, and (unless bare) the system libraries it links."""
     arch = musl_kit.arch_info
-    name = kit_name(arch.name, musl_kit.musl, python)
-    directory = kit_directory(arch, musl_kit.musl, python)
+    name = kit_name(arch.name, musl_kit.musl, python, bare)
+    directory = kit_directory(arch, musl_kit.musl, python, bare)
     if current(directory):
         return read_kit(directory)
     with kit_lock(name):
         if not current(directory):
-            _build_python_kit(musl_kit, arch, python, directory, cpython_source, jobs, steps)
+            _build_python_kit(musl_kit, arch, python, directory, cpython_source, jobs, steps, bare)
     return read_kit(directory)
 
 
 def _build_python_kit(
-    musl_kit: Kit, arch: Arch, python: CPython, directory: Path, cpython_source: Path | None, jobs: int, steps: Steps
+    musl_kit: Kit,
+    arch: Arch,
+    python: CPython,
+    directory: Path,
+    cpython_source: Path | None,
+    jobs: int,
+    steps: Steps,
+    bare: bool,
 ) -> None:
     base = musl_kit
     if base_musl(arch, musl_kit.musl) != musl_kit.musl:
         base = build_musl_kit(arch, base_musl(arch, musl_kit.musl), jobs=jobs, steps=steps)
-    tree = build_cpython_tree(base, python, cpython_source=cpython_source, jobs=jobs, steps=steps)
+    tree = build_cpython_tree(base, python, cpython_source=cpython_source, jobs=jobs, steps=steps, bare=bare)
     with staged(directory) as tmp:
         (tmp / "root").mkdir(parents=True)
         # hard links: the kits of one arch share one copy of musl's headers and of CPython
         run(["cp", "-al", f"{musl_kit.root}/.", str(tmp / "root")])
         run(["cp", "-al", f"{tree}/.", str(tmp / "root")])
         meta = json.loads((tree / ".." / "tree.json").read_text())
-        write_kit(tmp, arch, musl_kit.musl, python, {**meta, "musl_source": kit_meta(musl_kit, "musl_source")})
+        write_kit(
+            tmp, arch, musl_kit.musl, python, {**meta, "musl_source": kit_meta(musl_kit, "musl_source")}, bare=bare
+        )
     _smoke(read_kit(directory), tree.parent)
 
 
@@ -144,6 +170,57 @@ _SMOKE = (
     "print(repr((sys.version_info[:2], m.EXTENSION_SUFFIXES, getattr(sys, '_is_gil_enabled', lambda: True)(), "
     "bool(sysconfig.get_config_var('Py_GIL_DISABLED')), sysconfig._get_sysconfigdata_name())))"
 )
+
+
+#: a test CA's certificate (no key: nothing can be signed with it), which the smoke test of an
+#: Alpine-like kit loads into an ``ssl.SSLContext``
+SMOKE_CA = """\
+-----BEGIN CERTIFICATE-----
+MIIBmTCCAT+gAwIBAgIUdhWFKN9sRVq+VsnkHhf/agtkAvwwCgYIKoZIzj0EAwIw
+ITEfMB0GA1UEAwwWbXVzbHdoZWVsIGtpdCBzbW9rZSBDQTAgFw0yNjEyMDcxODQ5
+NTlaGA8yMTI2MTExMzE4NDk1OVowITEfMB0GA1UEAwwWbXVzbHdoZWVsIGtpdCBz
+bW9rZSBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABFR/LLOEuSEYzBMEF1Ed
+YmD3GtbBd+HWD02fUEYE27utiBsuDWpfhAfrpYKVC4PpDKQ74oFLolq8LbwXrlRn
+RVyjUzBRMB0GA1UdDgQWBBTxSWUtSTIMSOLmIFoEg8YftzNfgDAfBgNVHSMEGDAW
+gBTxSWUtSTIMSOLmIFoEg8YftzNfgDAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49
+BAMCA0gAMEUCIQDzGjJiGat7eGhP8YtDCaP2M4TvXkixX0SINGLT79pW2gIgYC3y
+PitsG4Ys7dPk52XQ9nD9NEUSV7dl8uS/CaqVpcQ=
+-----END CERTIFICATE-----
+"""
+
+#: what an Alpine-like kit's CPython must do with its system libraries: each module imports and
+#: works, and OpenSSL serves hashlib (sha3_256 and blake2b512 from ``_hashlib``); it prints
+#: :data:`SYSTEM_SMOKE_OK`, else the first thing that failed
+_SMOKE_SYSTEM = """
+import bz2, ctypes, hashlib, lzma, pyexpat, sqlite3, ssl, zlib, _hashlib
+ca = {ca!r}
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations(cadata=ca)
+names = [dict(x[0] for x in c['subject'])['commonName'] for c in ctx.get_ca_certs()]
+assert names == ['muslwheel kit smoke CA'], names
+h = hashlib.new('sha3_256', b'abc')
+assert type(h).__module__ == '_hashlib', type(h)
+assert h.hexdigest() == '3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532', h.hexdigest()
+assert _hashlib.new('blake2b512', b'abc').digest() == hashlib.blake2b(b'abc').digest()
+con = sqlite3.connect(':memory:')
+con.execute('create table t(x)')
+con.executemany('insert into t values (?)', [(40,), (2,)])
+assert con.execute('select sum(x) from t').fetchone()[0] == 42
+data = b'muslwheel ' * 100
+for codec in (lzma, bz2, zlib):
+    assert codec.decompress(codec.compress(data)) == data, codec
+assert ctypes.CDLL(None).strlen(b'musl') == 4
+p = pyexpat.ParserCreate()
+p.Parse(b'<a><b/></a>', True)
+print({ok!r}, ssl.OPENSSL_VERSION)
+"""
+#: the first word :data:`_SMOKE_SYSTEM` prints when every check passed
+SYSTEM_SMOKE_OK = "system-libraries-ok"
+
+
+def smoke_system_script() -> str:
+    """The Python program that proves an Alpine-like kit's system libraries (see :data:`_SMOKE_SYSTEM`)."""
+    return _SMOKE_SYSTEM.format(ca=SMOKE_CA, ok=SYSTEM_SMOKE_OK)
 
 
 def smoke_expectation(kit: Kit) -> tuple[tuple[int, int], list[str], bool, bool, str]:
@@ -158,12 +235,18 @@ def smoke_expectation(kit: Kit) -> tuple[tuple[int, int], list[str], bool, bool,
 
 def _smoke(kit: Kit, tree: Path) -> None:
     """The kit's CPython starts, imports what a typical extension's import needs, takes the
-    extension suffixes of its build and runs with the GIL exactly when it is not free-threaded;
-    if not, the kit and its CPython *tree* go (a tree missing a module must not pass as built)."""
+    extension suffixes of its build and runs with the GIL exactly when it is not free-threaded,
+    and (unless bare) uses its system libraries (:func:`smoke_system_script`); if not, the kit
+    and its CPython *tree* go (a tree missing a module must not pass as built)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHON_GIL", "PYTHONPATH", "PYTHONHOME")}
     proc = subprocess.run([*kit.python_command(), "-c", _SMOKE], capture_output=True, text=True, timeout=300, env=env)
     want = repr(smoke_expectation(kit))
     got = proc.stdout.strip()
+    if proc.returncode == 0 and got == want and not kit.bare:
+        proc = subprocess.run(
+            [*kit.python_command(), "-c", smoke_system_script()], capture_output=True, text=True, timeout=300, env=env
+        )
+        got = want if proc.stdout.startswith(SYSTEM_SMOKE_OK) else proc.stdout.strip()
     if proc.returncode != 0 or got != want or not kit.sysconfigdata_path.is_file():
         shutil.rmtree(kit.directory, ignore_errors=True)
         shutil.rmtree(tree, ignore_errors=True)
@@ -180,18 +263,71 @@ def build_cpython_tree(
     cpython_source: Path | None = None,
     jobs: int = 2,
     steps: Steps,
+    bare: bool = False,
 ) -> Path:
     """CPython *python* cross-built for *base*'s arch against *base*'s musl, installed (stripped,
-    without tests) into ``<kits>/cpython/<arch>-py<X.Y>-musl<ver>/usr``; returns that tree."""
-    out = cpython_tree_dir(base.arch_info, python, base.musl)
+    without tests) into ``<kits>/cpython/<arch>-py<X.Y>-musl<ver>[-bare]/tree``, with the system
+    libraries it links in the tree's ``usr/lib`` unless *bare*; returns that tree."""
+    out = cpython_tree_dir(base.arch_info, python, base.musl, bare)
     if current(out):
         return out / "tree"
     with kit_lock(f"cpython-{out.name}"):
+        if bare and not current(out) and _adopt_recipe_1_tree(cpython_tree_dir(base.arch_info, python, base.musl), out):
+            return out / "tree"
         if not current(out):
             build_python = build_host_python(python.version, cpython_source=cpython_source, jobs=jobs, steps=steps)
-            with steps.step("cpython", f"CPython {python} for {base.arch} against musl {base.musl}"):
-                _cross_build_cpython(base, python, out, cpython_source, jobs, build_python)
+            prefixes: list[Prefix] = []
+            if not bare:
+                with steps.step("system-libs", f"Alpine's base libraries for {base.arch} against musl {base.musl}"):
+                    prefixes = system_library_prefixes(base, jobs, steps.progress)
+            what = f"CPython {python} for {base.arch} against musl {base.musl}" + (" (bare)" if bare else "")
+            with steps.step("cpython-bare" if bare else "cpython", what):
+                _cross_build_cpython(base, python, out, cpython_source, jobs, build_python, prefixes, bare)
     return out / "tree"
+
+
+def _adopt_recipe_1_tree(legacy: Path, out: Path) -> bool:
+    """A tree of recipe 1 (before system libraries) is what a bare tree is: hard-link it into
+    *out* as one of this recipe rather than build it again; False when there is none."""
+    try:
+        if json.loads((legacy / "kit.json").read_text()).get("recipe") != 1:
+            return False
+    except (OSError, ValueError, AttributeError):
+        return False
+    with staged(out) as tmp:
+        tmp.mkdir(parents=True)
+        run(["cp", "-al", f"{legacy}/tree", str(tmp / "tree")])
+        meta = json.loads((legacy / "tree.json").read_text())
+        (tmp / "tree.json").write_text(json.dumps({**meta, "system_libraries": [], "adopted_from": legacy.name}))
+        (tmp / "kit.json").write_text(json.dumps({"recipe": RECIPE}))
+    return True
+
+
+def system_library_prefixes(base: Kit, jobs: int, progress: Progress) -> list[Prefix]:
+    """The prefixes of :data:`SYSTEM_LIBRARIES` for *base*'s arch and musl, built by
+    :mod:`muslwheel.libs` (each proven under the target) unless current."""
+    from ..libs.store import build_many
+
+    return build_many(SYSTEM_LIBRARIES, base, jobs=jobs, progress=progress)
+
+
+def _place_system_libraries(prefixes: list[Prefix], usr_lib: Path) -> list[dict[str, str]]:
+    """Each prefix's shared libraries into *usr_lib* as their SONAME (the file a DT_NEEDED
+    names, as Alpine's ``libz.so.1``), hard-linked where the cache allows; their records."""
+    usr_lib.mkdir(parents=True, exist_ok=True)
+    records = []
+    for prefix in prefixes:
+        libraries = prefix.facts.get("libraries")
+        for relative in libraries if isinstance(libraries, list) else []:  # lib/<soname>
+            real = (prefix.path / str(relative)).resolve()
+            dest = usr_lib / Path(str(relative)).name
+            dest.unlink(missing_ok=True)
+            try:
+                os.link(real, dest)
+            except OSError:
+                shutil.copy2(real, dest)
+            records.append({"name": prefix.name, "version": str(prefix.facts.get("version", "")), "soname": dest.name})
+    return records
 
 
 def build_host_python(python: str, *, cpython_source: Path | None = None, jobs: int = 2, steps: Steps) -> Path:
@@ -250,7 +386,14 @@ def _build_host_python(python: str, out: Path, cpython_source: Path | None, jobs
 
 
 def _cross_build_cpython(
-    base: Kit, python: CPython, out: Path, cpython_source: Path | None, jobs: int, build_python: Path
+    base: Kit,
+    python: CPython,
+    out: Path,
+    cpython_source: Path | None,
+    jobs: int,
+    build_python: Path,
+    prefixes: list[Prefix],
+    bare: bool,
 ) -> None:
     arch = base.arch_info
     began = time.monotonic()
@@ -268,8 +411,15 @@ def _cross_build_cpython(
             env.pop("PYTHONPATH", None)
             env.pop("PYTHONHOME", None)
             log = work / "cpython.log"
-            _build_zlib(work, deps, env, log, jobs)
-            _build_libffi(work, arch, deps, env, log, jobs)
+            if bare:
+                _build_zlib(work, deps, env, log, jobs)
+                _build_libffi(work, arch, deps, env, log, jobs)
+                include_dirs, lib_dirs, system = [deps / "include"], [deps / "lib"], []
+            else:
+                include_dirs = [p.include_dir for p in prefixes]
+                lib_dirs = [p.lib_dir for p in prefixes]
+                openssl = next(p for p in prefixes if p.name == "openssl")
+                system = [f"--with-openssl={openssl.path}", "--with-system-expat", "--with-system-ffi"]
             src = work / "cpython"
             src.mkdir()
             run(["tar", "-xf", str(tarball), "-C", str(src), "--strip-components=1"])
@@ -288,6 +438,7 @@ def _cross_build_cpython(
                     "--with-pkg-config=no",
                     "--enable-ipv6",
                     *(["--disable-gil"] if python.free_threaded else []),
+                    *system,
                     f"CC={tools['CC']}",
                     f"CXX={tools['CXX']}",
                     f"AR={tools['AR']}",
@@ -295,8 +446,8 @@ def _cross_build_cpython(
                     f"READELF={wrappers.readelf}",
                     "OPT=-DNDEBUG -O2 -fwrapv -g0",
                     "CFLAGS_NODIST=-Wno-error=date-time",
-                    f"CPPFLAGS=-I{deps}/include",
-                    f"LDFLAGS=-dynamic -L{deps}/lib",
+                    "CPPFLAGS=" + " ".join(f"-I{d}" for d in include_dirs),
+                    "LDFLAGS=-dynamic " + " ".join(f"-L{d}" for d in lib_dirs),
                     "LDFLAGS_NODIST=-Wl,--strip-all",
                 ],
                 cwd=src,
@@ -305,17 +456,20 @@ def _cross_build_cpython(
             )
             run(["make", f"-j{jobs}"], cwd=src, env=env, log=log)
             _no_failed_modules(log)
+            _no_path_in_needed(src / "build")
             stage = work / "stage"
             run(["make", "install", f"DESTDIR={stage}", "COMPILEALL_OPTS=-j0"], cwd=src, env=env, log=log)
             _slim(stage / "usr", python)
             shutil.move(str(stage), str(tmp / "tree"))  # the build tree may be on another filesystem
             version = _cpython_version(src)
+        libraries = _place_system_libraries(prefixes, tmp / "tree" / "usr" / "lib")
         (tmp / "tree.json").write_text(
             json.dumps(
                 {
                     "cpython_source": tarball.name,
                     "cpython_version": version,
                     "built_against_musl": base.musl,
+                    "system_libraries": libraries,
                     **took("cpython_build", began),
                 }
             )
@@ -333,6 +487,17 @@ def _no_failed_modules(log: Path) -> None:
             raise KitError(
                 f"CPython's build failed to build {' '.join(lines[i + 1].split())}" + (f": {why}" if why else "")
             )
+
+
+def _no_path_in_needed(build: Path) -> None:
+    """No extension module names a library by its path on this host (a library without a
+    SONAME is recorded as the linker found it): it would load there, and nowhere else."""
+    from ..elf import read_elf
+
+    for ext in build.rglob("*.so"):
+        bad = [n for n in read_elf(ext).needed if "/" in n]
+        if bad:
+            raise KitError(f"CPython's {ext.name} needs {bad[0]} by its path (a library without a SONAME)")
 
 
 def _build_triplet() -> str:

@@ -32,7 +32,18 @@ from ..progress import Steps
 from ..root import DEFAULT_DIRS
 from ..zig import target_args, write_wrappers, zig_environment, zig_executable, zig_lib_dir
 from . import Kit, KitError, kit_name, list_kits, read_kit
-from .store import current, kit_directory, kit_lock, run, source_tarball, took, version_key, work_dir, write_kit
+from .store import (
+    MUSL_RECIPES,
+    current,
+    kit_directory,
+    kit_lock,
+    run,
+    source_tarball,
+    took,
+    version_key,
+    work_dir,
+    write_kit,
+)
 
 #: the musl release Debian ships as binary packages (bookworm)
 DEBIAN_BINARY_MUSL = "1.2.3"
@@ -67,10 +78,10 @@ def build_musl_kit(arch: Arch, musl: str, *, musl_source: Path | None = None, jo
     check_port(arch, musl)
     name = kit_name(arch.name, musl, None)
     directory = kit_directory(arch, musl, None)
-    if current(directory):
+    if current(directory, MUSL_RECIPES):
         return read_kit(directory)
     with kit_lock(name):
-        if current(directory):
+        if current(directory, MUSL_RECIPES):
             return read_kit(directory)
         from_debian = musl_from_debian_packages(arch, musl, musl_source)
         what = f"{name}: musl {musl} " + ("from Debian's packages" if from_debian else "from source with zig")
@@ -97,7 +108,7 @@ def base_musl(arch: Arch, musl: str) -> str:
         and k.python is None
         and version_key(k.musl)[:2] == key[:2]
         and version_key(k.musl) <= key
-        and current(k.directory)
+        and current(k.directory, MUSL_RECIPES)
     ]
     if arch.debian_arch is not None and version_key(DEBIAN_BINARY_MUSL) < key:
         candidates.append(DEBIAN_BINARY_MUSL)

@@ -27,7 +27,16 @@ from .cpython import kit_pythons
 from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 from .store import _stderr, current
 
-__all__ = ["KitSpec", "kit_for_target", "kit_for_wheel", "kit_to_make", "kits_for_wheel", "make_kit", "on_demand_musl"]
+__all__ = [
+    "KitSpec",
+    "kit_for_target",
+    "kit_for_wheel",
+    "kit_to_make",
+    "kits_for_wheel",
+    "make_kit",
+    "musl_kit_for",
+    "on_demand_musl",
+]
 
 
 @dataclass(frozen=True)
@@ -144,7 +153,21 @@ def make_kit(spec: KitSpec, *, progress: Progress = _stderr, jobs: int = 2, reas
     return build_kit(spec.arch, spec.musl, spec.python, jobs=jobs, progress=progress)
 
 
+def musl_kit_for(arch: str | Arch, musl: str | None, *, progress: Progress = _stderr, jobs: int = 2) -> Kit:
+    """The loader-only kit target libraries (:mod:`muslwheel.libs`) are built against for
+    (*arch*, *musl*): *musl* a release as asked, else the one :func:`on_demand_musl` picks in the
+    series it names (or at all); made if missing."""
+    from .build import build_kit
+
+    a = arch if isinstance(arch, Arch) else get_arch(arch)
+    release = kit_to_make(KitKey(a.name, None, musl)).musl
+    return build_kit(a, release, None, progress=progress, jobs=jobs)
+
+
 def _tree_cached(arch: Arch, python: CPython) -> bool:
-    """Whether the cache holds a CPython *python* tree for *arch* (against any musl)."""
+    """Whether the cache holds a CPython *python* tree for *arch* (against any musl; not a bare
+    one: a kit made on demand is never bare)."""
     base = kits_dir() / "cpython"
-    return any(current(d) for d in base.glob(f"{arch.name}-py{python}-musl*")) if base.is_dir() else False
+    if not base.is_dir():
+        return False
+    return any(current(d) for d in base.glob(f"{arch.name}-py{python}-musl*") if not d.name.endswith("-bare"))

@@ -2,7 +2,8 @@
 
 - kit directories: ``<kits>/<name>/`` with ``kit.json`` and ``root/`` (names from
   :func:`muslwheel.kits.kit_name`), CPython trees ``<kits>/cpython/<arch>-py<X.Y>-musl<ver>/``;
-  one of them is *current* when its ``kit.json`` carries this :data:`RECIPE`;
+  one of them is *current* when its ``kit.json`` carries this :data:`RECIPE` (a CPython kit or
+  tree) or one of :data:`MUSL_RECIPES` (a loader-only kit);
 - ``<kits>/times.json``: what each kind of step took last time in this cache, the progress
   estimate of the next build (:func:`kit_steps`);
 - one lock per kit or tree (:func:`kit_lock`), a build tree outside the cache (:func:`work_dir`),
@@ -26,13 +27,21 @@ from ..arch import Arch
 from ..cache import locked
 from ..progress import LinePrinter, Progress, Steps
 from ..versions import CPython
+from . import MUSL_RECIPES as MUSL_RECIPES  # the recipes are the package's (list_kits reads them)
+from . import RECIPE as RECIPE
 from . import Kit, KitError, kit_name, kits_dir
 
-#: bumped whenever a kit built before would differ: a kit of another recipe is rebuilt
-RECIPE = 1
 #: rough cold times (seconds, a busy 2-core machine) for the progress estimate, until this cache
-#: has measured its own (``<kits>/times.json``: the last time each kind of step took)
-ESTIMATE = {"musl-deb": 30, "musl-src": 180, "cpython": 600, "build-python": 300}
+#: has measured its own (``<kits>/times.json``: the last time each kind of step took); a kit's
+#: system libraries are :mod:`muslwheel.libs`' to estimate (``system-libs`` is what is left of them)
+KIT_ESTIMATE = {
+    "musl-deb": 30,
+    "musl-src": 180,
+    "cpython": 600,
+    "cpython-bare": 600,
+    "build-python": 300,
+    "system-libs": 1800,
+}
 
 
 class StderrProgress(LinePrinter):
@@ -65,8 +74,8 @@ def _record(kind: str, took: float) -> None:
 
 
 def kit_steps(progress: Progress, plan: list[str]) -> Steps:
-    """The steps of one kit build, estimated from this cache's ``times.json`` (else :data:`ESTIMATE`)."""
-    return Steps(progress, plan, {**ESTIMATE, **_measured()}, _record)
+    """The steps of one kit build, estimated from this cache's ``times.json`` (else :data:`KIT_ESTIMATE`)."""
+    return Steps(progress, plan, {**KIT_ESTIMATE, **_measured()}, _record)
 
 
 def write_json(path: Path, data: object) -> None:
@@ -81,22 +90,27 @@ def took(what: str, began: float) -> dict[str, float]:
     return {f"{what}_seconds": round(time.monotonic() - began, 1), f"{what}_load": round(os.getloadavg()[0], 2)}
 
 
-def write_kit(directory: Path, arch: Arch, musl: str, python: CPython | None, extra: dict[str, object]) -> None:
+def write_kit(
+    directory: Path, arch: Arch, musl: str, python: CPython | None, extra: dict[str, object], *, bare: bool = False
+) -> None:
     meta: dict[str, object] = {
-        "name": kit_name(arch.name, musl, python),
+        "name": kit_name(arch.name, musl, python, bare),
         "arch": arch.name,
         "musl": musl,
         "python": str(python) if python else None,
     }
+    if python is not None:
+        meta["bare"] = bare
     meta["recipe"] = RECIPE
     meta.update(extra)
     (directory / "kit.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def current(directory: Path) -> bool:
-    """Whether *directory* holds a complete kit (or tree) of this recipe."""
+def current(directory: Path, recipes: tuple[int, ...] = (RECIPE,)) -> bool:
+    """Whether *directory* holds a complete CPython kit (or tree) of this recipe (*recipes*
+    :data:`MUSL_RECIPES` for a loader-only kit)."""
     try:
-        return bool(json.loads((directory / "kit.json").read_text()).get("recipe") == RECIPE)
+        return json.loads((directory / "kit.json").read_text()).get("recipe") in recipes
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -109,12 +123,12 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
-def kit_directory(arch: Arch, musl: str, python: CPython | None) -> Path:
-    return kits_dir() / kit_name(arch.name, musl, python)
+def kit_directory(arch: Arch, musl: str, python: CPython | None, bare: bool = False) -> Path:
+    return kits_dir() / kit_name(arch.name, musl, python, bare)
 
 
-def cpython_tree_dir(arch: Arch, python: CPython, musl: str) -> Path:
-    return kits_dir() / "cpython" / f"{arch.name}-py{python}-musl{musl}"
+def cpython_tree_dir(arch: Arch, python: CPython, musl: str, bare: bool = False) -> Path:
+    return kits_dir() / "cpython" / (f"{arch.name}-py{python}-musl{musl}" + ("-bare" if bare else ""))
 
 
 @contextlib.contextmanager

@@ -9,7 +9,9 @@ a proof: a small C program, compiled against the prefix and run under the target
 via :func:`muslwheel.qemu.runner`, with a kit's musl loader), whose output must say what the
 recipe expects.
 
-:func:`build` (:mod:`.store`) makes one library for (arch, musl) and returns its
+:func:`build_library` (:mod:`.store`) makes one library for a loader-only musl kit's arch and
+musl (:class:`MuslKit`, the caller's: :func:`muslwheel.kits.ondemand.musl_kit_for` makes the
+one the kit choice names, so this room never imports the kits, which import it) and returns its
 :class:`Prefix`: ``<cache>/libs/<name>-<version line>-<arch>-musl<musl>/`` with ``include/``,
 ``lib/`` (shared and static libraries, ``pkgconfig/*.pc`` naming that prefix) and the facts
 file :data:`FACTS` (the upstream and Debian versions, the recipe's hash, the dependencies, the
@@ -19,7 +21,8 @@ each in its own prefix. The sources come from Debian's archive through :mod:`mus
 are all had before anything is built, so a library Debian does not serve, an unknown name or an
 arch a recipe refuses is one line (:class:`LibError`) with nothing built. A prefix is built in a
 staging directory and renamed into place under a lock (:mod:`muslwheel.cache`), and rebuilt when
-its recipe's hash changes. Kits call :func:`build` too (Alpine's base libraries, issue #31).
+its recipe's hash changes. Kits call :func:`build_many` too: a CPython kit's ``usr/lib`` holds
+Alpine's base libraries (:data:`muslwheel.kits.cpython.SYSTEM_LIBRARIES`).
 
 For a wheel build (``build --with``), :func:`with_closure` orders the libraries asked for with
 their dependencies, and :func:`write_config_tools` writes the ``*-config`` scripts some projects
@@ -33,9 +36,25 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import MuslwheelError
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from ..arch import Arch
+
+    class MuslKit(Protocol):
+        """A loader-only musl kit, as this room uses it (:class:`muslwheel.kits.Kit` is one)."""
+
+        @property
+        def arch_info(self) -> Arch: ...
+        @property
+        def musl(self) -> str: ...
+        def zig_libc_file(self) -> Path: ...
+        def loader_command(self) -> list[str]: ...
+
 
 #: the facts file in every prefix
 FACTS = "muslwheel-lib.json"
@@ -172,7 +191,7 @@ def parse_names(values: Sequence[str]) -> list[str]:
     return names
 
 
-from .store import build as build  # noqa: E402  (the API: build(name, arch, musl) -> Prefix)
+from .store import build_library as build_library  # noqa: E402  (the API: build_library(name, kit) -> Prefix)
 from .store import build_many as build_many  # noqa: E402
 from .store import check_buildable as check_buildable  # noqa: E402
 from .tools import write_config_tools as write_config_tools  # noqa: E402

@@ -25,6 +25,20 @@ int main(void) {
 }
 """
 
+_FFI_PROOF = r"""
+#include <stdio.h>
+#include <ffi.h>
+static int add(int a, int b) { return a + b; }
+int main(void) {
+    ffi_cif cif; ffi_type *args[2] = {&ffi_type_sint, &ffi_type_sint};
+    int a = 40, b = 2; void *values[2] = {&a, &b}; ffi_arg result = 0;
+    if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint, args) != FFI_OK) return 1;
+    ffi_call(&cif, FFI_FN(add), &result, values);
+    printf("libffi call add(40, 2)=%d\n", (int)result);
+    return 0;
+}
+"""
+
 _OPENSSL_PROOF = r"""
 #include <stdio.h>
 #include <openssl/evp.h>
@@ -291,6 +305,27 @@ RECIPES: dict[str, Recipe] = {
             arch_options=(("s390x", ("--disable-crcvx",)),),
         ),
         Recipe(
+            name="libffi",
+            debian_source="libffi",
+            # 3.4.4: Debian's later tarballs (3.4.8) come without a generated configure
+            version_prefix="3.4.4",
+            system="autotools",
+            libraries=("libffi.so",),
+            headers=("ffi.h", "ffitarget.h"),
+            proof=_FFI_PROOF,
+            proof_libs=("-lffi",),
+            proof_expect="add(40, 2)=42",
+            options=(
+                "--with-pic",
+                "--disable-docs",
+                "--disable-multi-os-directory",
+                "--disable-exec-static-tramp",
+                # its test runs `cc -Werror -S`, which zig fails ("argument unused: -c"); without
+                # hidden visibility i386's sysv.S calls a preemptible pc thunk
+                "libffi_cv_hidden_visibility_attribute=yes",
+            ),
+        ),
+        Recipe(
             name="openssl",
             debian_source="openssl",
             version_prefix="3",
@@ -405,7 +440,9 @@ RECIPES: dict[str, Recipe] = {
             proof=_SQLITE_PROOF,
             proof_libs=("-lsqlite3",),
             proof_expect="answer=42",
-            options=("--disable-readline", "--disable-tcl"),
+            # --soname=legacy: libsqlite3.so.0, as Debian's and Alpine's (its autosetup sets none
+            # by default, and a consumer then records the library's path as found)
+            options=("--disable-readline", "--disable-tcl", "--soname=legacy"),
         ),
         Recipe(
             name="expat",

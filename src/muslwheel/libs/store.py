@@ -31,7 +31,7 @@ from ..zig import wheel_flags, write_wrappers
 from . import FACTS, LibError, Prefix, Recipe, closure, read_prefix
 
 if TYPE_CHECKING:
-    from ..kits import Kit
+    from . import MuslKit
     from .systems import Context
 
 #: beside the facts file: how long the cold build took, and the machine's load at its end
@@ -39,7 +39,7 @@ BUILD_TIME = "muslwheel-lib-build.json"
 #: bumped when the room's own code changes what every recipe builds
 ROOM = 1
 #: rough cold seconds per recipe (a busy 2-core machine), until this cache has measured its own
-ESTIMATE = {"openssl": 420, "libxml2": 150, "sqlite3": 150, "libjpeg-turbo": 120}
+LIB_ESTIMATE = {"openssl": 1500, "libxml2": 150, "sqlite3": 150, "libjpeg-turbo": 120}
 DEFAULT_ESTIMATE = 60
 
 
@@ -61,7 +61,8 @@ def recipe_hash(recipe: Recipe, arch: str) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def current(recipe: Recipe, arch: Arch, musl: str) -> Prefix | None:
+def current_prefix(recipe: Recipe, arch: Arch, musl: str) -> Prefix | None:
+    """The prefix of *recipe* for (*arch*, *musl*) when it is built and of the recipe's hash."""
     found = read_prefix(prefix_dir(recipe, arch, musl))
     return found if found is not None and found.facts.get("recipe") == recipe_hash(recipe, arch.name) else None
 
@@ -117,20 +118,6 @@ def upstream_of(debian_version: str) -> str:
     return v
 
 
-# --- the musl a library is built against -----------------------------------------------------------
-
-
-def musl_kit(arch: Arch, musl: str | None, progress: Progress) -> Kit:
-    """The loader-only kit of (*arch*, *musl*): its musl headers and startup files are what the
-    libraries compile against, its loader what their proofs run with (made if missing)."""
-    from ..kits.build import build_kit
-    from ..kits.choice import KitKey
-    from ..kits.ondemand import kit_to_make
-
-    release = kit_to_make(KitKey(arch.name, None, musl)).musl  # the kit choice's musl (a release as asked)
-    return build_kit(arch, release, None, progress=progress)
-
-
 # --- building ------------------------------------------------------------------------------------
 
 
@@ -166,48 +153,46 @@ def check_buildable(names: Sequence[str], arch: str | Arch) -> list[Recipe]:
     return order
 
 
-def build(
+def build_library(
     name: str,
-    arch: str | Arch,
-    musl: str | None = None,
+    kit: MuslKit,
     *,
     offline: bool = False,
     jobs: int = 2,
     progress: Progress = drop,
 ) -> Prefix:
-    """The prefix of library *name* for (*arch*, *musl*), built (with its dependencies) unless
-    current. *musl*: a release (``1.2.3``), a series, or None (the oldest loader kit built, else
-    the one kits make on demand)."""
-    return build_many([name], arch, musl, offline=offline, jobs=jobs, progress=progress)[-1]
+    """The prefix of library *name* for *kit*'s arch and musl, built (with its dependencies)
+    unless current. *kit*: the loader-only musl kit (its musl headers and startup files are what
+    the library compiles against, its loader what the proof runs with), the caller's to choose
+    (:func:`muslwheel.kits.ondemand.musl_kit_for` makes the one the kit choice names)."""
+    return build_many([name], kit, offline=offline, jobs=jobs, progress=progress)[-1]
 
 
 def build_many(
     names: Sequence[str],
-    arch: str | Arch,
-    musl: str | None = None,
+    kit: MuslKit,
     *,
     offline: bool = False,
     jobs: int = 2,
     progress: Progress = drop,
 ) -> list[Prefix]:
     """The prefixes of *names* and their dependencies (dependencies first; the last is the last
-    name's); see :func:`build`. Every source is had before anything is built."""
-    a = arch if isinstance(arch, Arch) else get_arch(arch)
+    name's); see :func:`build_library`. Every source is had before anything is built."""
+    a = kit.arch_info
     order = check_buildable(names, a)
-    kit = musl_kit(a, musl, progress)
     release = str(kit.musl)
-    todo = [r for r in order if current(r, a, release) is None]
+    todo = [r for r in order if current_prefix(r, a, release) is None]
     sources = {r.name: source(r, offline=offline) for r in todo}
-    measured = {**ESTIMATE, **_measured()}
+    measured = {**LIB_ESTIMATE, **_measured()}
     estimates = {r.name: measured.get(r.name, DEFAULT_ESTIMATE) for r in order}
     steps = Steps(progress, [r.name for r in todo], estimates, _record)
     done: dict[str, Prefix] = {}
     for r in order:
         deps = tuple(done[d] for d in _all_deps(r))
-        found = current(r, a, release)
+        found = current_prefix(r, a, release)
         if found is None:
             with locked(libs_dir() / ".locks" / prefix_dir(r, a, release).name):
-                found = current(r, a, release)
+                found = current_prefix(r, a, release)
                 if found is None:
                     src = sources[r.name]
                     what = f"{r.name} {upstream_of(src.debian_version)} for {a.name} musl {release}"
@@ -223,7 +208,7 @@ def _all_deps(recipe: Recipe) -> list[str]:
 
 
 def _build_one(
-    recipe: Recipe, arch: Arch, musl: str, kit: Kit, src: Source, deps: tuple[Prefix, ...], jobs: int
+    recipe: Recipe, arch: Arch, musl: str, kit: MuslKit, src: Source, deps: tuple[Prefix, ...], jobs: int
 ) -> Prefix:
     from .systems import SYSTEMS, Context
 
@@ -331,7 +316,7 @@ def _check_installed(recipe: Recipe, arch: Arch, tree: Path) -> list[str]:
     return sonames
 
 
-def _prove(ctx: Context, tree: Path, kit: Kit) -> None:
+def _prove(ctx: Context, tree: Path, kit: MuslKit) -> None:
     """Compile the recipe's proof against *tree* and its dependencies, run it under the target
     with the kit's loader, and find the expected line in what it prints."""
     recipe = ctx.recipe
