@@ -14,7 +14,7 @@ def run(args: argparse.Namespace) -> int:
     from ..builder.run import ProgressPrinter
 
     settings = config_settings(args.config_setting)
-    deps = deps_options(args)  # refused in one line before any kit is made
+    deps = deps_options(args, offline_is_only_deps=False)  # refused in one line before any kit is made
     targets = plan_targets(
         cpythons=args.cpython,
         kits=args.kit,

@@ -53,10 +53,12 @@ def at_least(minimum: float, kind: type[int] | type[float] = int) -> Callable[[s
     return parse
 
 
-def deps_options(args: argparse.Namespace) -> DepsOptions:
+def deps_options(args: argparse.Namespace, *, offline_is_only_deps: bool = True) -> DepsOptions:
     """The import proof's dependency options from ``--no-deps``, ``--find-links`` and (where the
     command has them) ``--extra``, ``--no-index``, ``--offline``: ``check --import``'s and
-    ``build``'s, refused in one line when they contradict each other."""
+    ``build``'s, refused in one line when they contradict each other. *offline_is_only_deps*
+    False: the command's ``--offline`` covers more than dependencies (``build``'s ``--with``
+    sources), so ``--no-deps --offline`` is no contradiction."""
     from pathlib import Path
 
     from ..proofdeps import DepsOptions
@@ -66,9 +68,11 @@ def deps_options(args: argparse.Namespace) -> DepsOptions:
         getattr(args, "no_index", False),
         getattr(args, "offline", False),
     )
-    if args.no_deps and (extra or args.find_links or no_index or offline):
+    if args.no_deps and (extra or args.find_links or no_index or (offline and offline_is_only_deps)):
         names = [
-            o for o in ("--extra", "--find-links", "--no-index", "--offline") if hasattr(args, o[2:].replace("-", "_"))
+            o
+            for o in ("--extra", "--find-links", "--no-index", "--offline")
+            if hasattr(args, o[2:].replace("-", "_")) and (o != "--offline" or offline_is_only_deps)
         ]
         listed = f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
         raise MuslwheelError(f"--no-deps installs no dependencies: {listed} need{'' if len(names) > 1 else 's'} them")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from ..arch import ARCHES
 from .common import Subparsers, print_json
 
 
 def run_lib_list(args: argparse.Namespace) -> int:
-    from ..arch import ARCHES
     from ..libs import all_recipes
 
     rows = []
@@ -63,7 +63,7 @@ def register(sub: Subparsers) -> None:
     k.set_defaults(handler=run_lib_list)
     k = lib_sub.add_parser("build", help="build libraries (and what they need) into the cache; print their prefixes")
     k.add_argument("library", metavar="LIB[,LIB]", help="library name(s), comma-separated (`muslwheel lib list`)")
-    k.add_argument("--arch", required=True, help="x86_64, i686, aarch64, armv7l, ppc64le, s390x, riscv64, loongarch64")
+    k.add_argument("--arch", required=True, help=", ".join(ARCHES))
     k.add_argument("--musl", metavar="VERSION", help="musl release or series (default: the oldest loader kit built)")
     k.add_argument("--offline", action="store_true", help="take sources from the download cache only")
     k.add_argument("-j", "--jobs", type=int, default=2, help="make's jobs (default: 2)")

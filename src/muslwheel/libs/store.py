@@ -107,13 +107,13 @@ def source(recipe: Recipe, *, offline: bool = False) -> Source:
 
 def upstream_of(debian_version: str) -> str:
     """The upstream version in a Debian version: ``1:1.3.dfsg+really1.3.2-1`` -> ``1.3.2``,
-    ``2.15.4+dfsg-1`` -> ``2.15.4``."""
+    ``2.15.4+dfsg-1`` -> ``2.15.4``, ``1.14.6+repack-2`` -> ``1.14.6``."""
     from ..debian import upstream_version
 
     v = upstream_version(debian_version)
     if "really" in v:
         v = v.rsplit("really", 1)[1]
-    for sep in ("+dfsg", ".dfsg", "+ds", "~"):
+    for sep in ("+dfsg", ".dfsg", "+ds", "+repack", "~"):
         v = v.split(sep, 1)[0]
     return v
 
