@@ -110,14 +110,21 @@ def _make(ctx: Context, *targets: str, cwd: Path | None = None, extra: tuple[str
     ctx.run(["make", f"-j{ctx.jobs}", *extra, *targets], cwd=cwd)
 
 
+def _configure(ctx: Context) -> list[str]:
+    """An autoconf ``configure``'s cross-build command line into the recipe's prefix."""
+    return [
+        "./configure",
+        f"--host={ctx.arch.gnu_host}",
+        f"--build={build_host()}",
+        f"--prefix={ctx.prefix}",
+        "--libdir=" + str(ctx.prefix / "lib"),
+    ]
+
+
 def autotools(ctx: Context) -> None:
     ctx.run(
         [
-            "./configure",
-            f"--host={ctx.arch.gnu_host}",
-            f"--build={build_host()}",
-            f"--prefix={ctx.prefix}",
-            "--libdir=" + str(ctx.prefix / "lib"),
+            *_configure(ctx),
             "--enable-shared",
             "--enable-static",
             *ctx.options,
@@ -262,17 +269,7 @@ def libpq(ctx: Context) -> None:
             out = grammar.with_suffix(suffix)
             if not out.exists():
                 out.write_text(stub)
-    ctx.run(
-        [
-            "./configure",
-            f"--host={ctx.arch.gnu_host}",
-            f"--build={build_host()}",
-            f"--prefix={ctx.prefix}",
-            "--libdir=" + str(ctx.prefix / "lib"),
-            *ctx.options,
-        ],
-        env=env,
-    )
+    ctx.run([*_configure(ctx), *ctx.options], env=env)
     headers = ("submake-catalog-headers", "submake-nodes-headers", "submake-utils-headers")
     ctx.run(["make", "-C", "src/backend", *headers, "../../src/include/storage/lwlocknames.h"], env=env)
     quiet = ("NO_GENERATED_HEADERS=yes",)
