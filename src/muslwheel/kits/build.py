@@ -92,7 +92,7 @@ def build_kit(
         check_source_tarball(cpython_source, "cpython", build.version)
     # a kit already built from another source is not silently kept as if built from this one
     if musl_source is not None:
-        _refuse_other_source(kit_directory(a, musl, None), "musl_source", musl_source)
+        _refuse_other_source(kit_directory(a, musl, None), "musl_source", musl_source, MUSL_RECIPES)
     if cpython_source is not None and build is not None:
         _refuse_other_source(kit_directory(a, musl, build, bare), "cpython_source", cpython_source)
     # the source first: a minor Debian serves no tarball of fails in one line, before any build
@@ -119,10 +119,11 @@ def _cpython_built(arch: Arch, musl: str, python: CPython, bare: bool) -> bool:
     )
 
 
-def _refuse_other_source(directory: Path, key: str, given: Path) -> None:
-    """:class:`KitError` when the kit in *directory* is built, but not from the tarball *given*
-    (its ``kit.json`` names the source it was built from under *key*)."""
-    if not current(directory):
+def _refuse_other_source(directory: Path, key: str, given: Path, recipes: tuple[int, ...] = (RECIPE,)) -> None:
+    """:class:`KitError` when the kit in *directory* is built (of one of *recipes*: a loader-only
+    kit's are :data:`~muslwheel.kits.MUSL_RECIPES`), but not from the tarball *given* (its
+    ``kit.json`` names the source it was built from under *key*)."""
+    if not current(directory, recipes):
         return
     recorded = kit_meta(read_kit(directory), key)
     if recorded != given.name:
