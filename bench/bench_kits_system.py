@@ -38,8 +38,8 @@ from muslwheel.kits import kit_name, list_kits  # noqa: E402
 MUSLWHEEL = [sys.executable, "-m", "muslwheel"]
 PYTHON = "3.11"
 #: what issue #31 names (Pillow, h5py, aiohttp, pandas with numpy, grpcio) and more that load
-#: OpenSSL, sqlite3, lzma or libz at import time
-PACKAGES = ["pillow", "h5py", "aiohttp", "pandas", "grpcio", "pyproj", "requests", "urllib3", "lxml", "psycopg2-binary"]
+#: libz or ``ssl`` at import time (uvloop's loop, gevent's ssl modules)
+PACKAGES = ["pillow", "h5py", "aiohttp", "pandas", "grpcio", "pyproj", "uvloop", "gevent", "lxml", "psycopg2-binary"]
 
 
 def fetch(dest: Path, arch: str, musl: str) -> list[Path]:
