@@ -179,6 +179,15 @@ HEADLINES: list[tuple[str, str, list[str], str]] = [
         "alone: {bc}, {b} modules imported; with numpy, dateutil, pytz, tzdata, six installed by the proof: {ac}, {a}",
     ),
     (
+        "kits like Alpine's base: real wheels in a bare and an Alpine-like x86_64 kit",
+        "kits_system.txt",
+        [
+            r"^totals: (?P<n>\d+) wheels; every module imported \(class 'imported'\) in the bare kit: "
+            r"(?P<b>\d+), in the Alpine-like kit: (?P<a>\d+)"
+        ],
+        "{n} wheels, every module imported: {b} in the bare kit, {a} in the Alpine-like kit",
+    ),
+    (
         "kits: the bench set's musllinux wheels imported in every kit",
         "kits.txt",
         [r"^summary: FAILED (?P<f>\d+), imported (?P<i>\d+)", r"^all kits \(hard links once\) +(?P<mb>[\d.]+)"],
@@ -350,6 +359,7 @@ QUOTE: dict[str, list[str] | None] = {
         r"^at the end: ",
     ],
     "kits-3.13t.txt": [r"^host CPython", r"py3\.13t .*CPython 3\.13"],
+    "kits_system.txt": [r"^Alpine-like kit ", r"^  (before|after) ", r"^totals: "],
     "scan.txt": None,
     "freethreaded.txt": [
         r"^\d+ wheels of \d+ projects",
@@ -410,7 +420,14 @@ versions, the cold build time (with the machine's load then) and the prefix's si
     ),
     (
         "check --import and the kits",
-        ["check_import.txt", "check_import_strip.txt", "check_import_deps.txt", "kits.txt", "kits-3.13t.txt"],
+        [
+            "check_import.txt",
+            "check_import_strip.txt",
+            "check_import_deps.txt",
+            "kits.txt",
+            "kits-3.13t.txt",
+            "kits_system.txt",
+        ],
         """Kits (2026-11-26, busy machine): 42 kits, 8 arches × musl 1.2.3 (6 arches) / 1.2.6 × CPython
 3.11.2 and 3.13.15, each CPython kit running zlib, ctypes (call and callback) and a zig-built C
 extension, natively or under qemu-user; the bench set's musllinux wheels imported in them. Of
