@@ -14,7 +14,6 @@ the target's (a wheel built against older musl runs on newer); for a proof, the 
 from __future__ import annotations
 
 import importlib
-import json
 import socket
 import tempfile
 from collections.abc import Sequence
@@ -102,9 +101,12 @@ def kit_for(arch: str, python: str, musl: str, *, newest: bool, make: bool) -> A
 
 
 def kit_python_version(kit: Any) -> str | None:
-    """The full version of *kit*'s CPython (``3.11.2``, its ``kit.json``'s ``cpython_version``)."""
+    """The full version of *kit*'s CPython (``3.11.2``, its ``kit.json``'s ``cpython_version``,
+    read as check --import reads it: :func:`muslwheel.kits.store.kit_meta`)."""
+    from ..kits.store import kit_meta
+
     try:
-        value = json.loads((Path(kit.directory) / "kit.json").read_text("utf-8")).get("cpython_version")
+        value = kit_meta(kit, "cpython_version")
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, str) and value else None
