@@ -90,6 +90,8 @@ class Kit:
     bare: bool = False
     #: the shared libraries of Alpine's base in ``usr/lib`` (none in a bare or loader-only kit)
     system_libraries: tuple[SystemLibrary, ...] = field(default=(), compare=False)
+    #: its CPython's full version (``3.13.5``), as its build recorded it; None if it did not
+    cpython_version: str | None = field(default=None, compare=False)
     musl_version: MuslVersion = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -282,6 +284,7 @@ def read_kit(directory: Path) -> Kit:
                 SystemLibrary(str(lib["name"]), str(lib["version"]), str(lib["soname"]))
                 for lib in meta.get("system_libraries") or ()
             ),
+            cpython_version=str(meta["cpython_version"]) if isinstance(meta.get("cpython_version"), str) else None,
         )
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise KitError(f"{directory}: not a kit ({e})") from None
