@@ -243,3 +243,31 @@ def test_a_cpython_debian_does_not_serve_fails_in_one_line_before_anything_is_bu
         "(give its source as --cpython-source TARBALL)"
     )
     assert proc.stdout == "" and not cache.exists()
+
+
+def test_a_kit_is_planned_from_the_cache_before_anything_is_fetched_or_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What building a kit takes is decided once, from the cache as it is: in an empty cache an
+    aarch64 CPython kit of the newest musl needs that musl from source, Debian's 1.2.3 to build
+    CPython against, the host CPython when this host has none, and the tree; the estimate is
+    exactly those steps, and planning wrote nothing. A kit the world built plans nothing."""
+    from muslwheel.hostpython import HostPythonError, find_build_python
+    from muslwheel.kits.build import KitSpec, plan_kit
+    from muslwheel.versions import CPython
+
+    built = kit_for("x86_64", NEWEST_MUSL, "3.11")
+    assert plan_kit(KitSpec(built.arch, built.musl, built.python), bare=built.bare).kinds == []
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MUSLWHEEL_CACHE", str(cache))
+    monkeypatch.setenv("MUSLWHEEL_DEBIAN_MIRROR", "http://127.0.0.1:9/debian")
+    try:
+        find_build_python("3.13")
+        host: list[str] = []
+    except HostPythonError:
+        host = ["build-python"]
+    plan = plan_kit(KitSpec("aarch64", NEWEST_MUSL, CPython(13)))
+    assert plan.name == f"aarch64-musl{NEWEST_MUSL}-py3.13"
+    assert plan.kinds == ["musl-src", "musl-deb", *host, "system-libs", "cpython"]
+    assert not cache.exists()
