@@ -448,7 +448,9 @@ def check_imports(
                 # one per project, never another of its own
                 beside: dict[str, Path] = {}
                 for other, its_kits in plan:
-                    if other.project != g.project and (other.modules is None or kit in its_kits):
+                    if other.project != g.project and (
+                        other.modules is None or any(k.name == kit.name for k in its_kits)
+                    ):
                         beside.setdefault(other.project, other.path)
                 together = list(beside.values())
                 key = (kit.name, frozenset((g.path, *together)))
