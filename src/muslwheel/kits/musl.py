@@ -30,6 +30,7 @@ from ..cache import staged
 from ..policy import arch_floor
 from ..progress import Steps
 from ..root import DEFAULT_DIRS
+from ..versions import MuslVersion
 from ..zig import target_args, write_wrappers, zig_environment, zig_executable, zig_lib_dir
 from . import Kit, KitError, kit_name, list_kits, read_kit
 from .store import (
@@ -40,7 +41,6 @@ from .store import (
     run,
     source_tarball,
     took,
-    version_key,
     work_dir,
     write_kit,
 )
@@ -66,8 +66,8 @@ def check_port(arch: Arch, musl: str) -> None:
     why = DOES_NOT_RUN.get((arch.name, musl))
     if why is not None:
         raise KitError(f"musl {musl} built with zig for {arch.name} does not work ({why}): give another --musl")
-    since = str(arch_floor(arch.name))  # the first release with the port (the audit's floor too)
-    if version_key(musl) < version_key(since):
+    since = arch_floor(arch.name)  # the first release with the port (the audit's floor too)
+    if MuslVersion.parse(musl) < since:
         raise KitError(
             f"musl {musl} has no {arch.name} port (it arrived in musl {since}): give --musl {since} or later"
         )
@@ -100,19 +100,19 @@ def base_musl(arch: Arch, musl: str) -> str:
     *musl* that the arch has, a loader-only kit already built (``1.2.2`` once it is) or Debian's
     1.2.3 where Debian ships musl for the arch; else *musl* itself. (A tree built against a
     newer musl could need a symbol an older one lacks, ``qsort_r`` before 1.2.3.)"""
-    key = version_key(musl)
+    release = MuslVersion.parse(musl)
     candidates = [
         k.musl
         for k in list_kits()
         if k.arch == arch.name
         and k.python is None
-        and version_key(k.musl)[:2] == key[:2]
-        and version_key(k.musl) <= key
+        and k.musl_version.series == release.series
+        and k.musl_version <= release
         and current(k.directory, MUSL_RECIPES)
     ]
-    if arch.debian_arch is not None and version_key(DEBIAN_BINARY_MUSL) < key:
+    if arch.debian_arch is not None and MuslVersion.parse(DEBIAN_BINARY_MUSL) < release:
         candidates.append(DEBIAN_BINARY_MUSL)
-    return min([musl, *candidates], key=version_key)
+    return min([musl, *candidates], key=MuslVersion.parse)
 
 
 def _build_musl_root(

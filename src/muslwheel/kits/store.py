@@ -119,10 +119,6 @@ def kit_meta(kit: Kit, key: str) -> object:
     return json.loads((kit.directory / "kit.json").read_text()).get(key)
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split("."))
-
-
 def kit_directory(arch: Arch, musl: str, python: CPython | None, bare: bool = False) -> Path:
     return kits_dir() / kit_name(arch.name, musl, python, bare)
 
