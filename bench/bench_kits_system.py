@@ -192,6 +192,7 @@ def main() -> int:
         if notes:
             lines += [*notes, ""]
         mine = {"before": 0, "after": 0, "wheels": 0}
+        left: dict[str, list[str]] = {"before": [], "after": []}  # the wheels not fully imported
         for wheel in wheels:
             mine["wheels"] += 1
             totals["wheels"] += 1
@@ -200,6 +201,8 @@ def main() -> int:
                 cls, counts, reasons, took = prove(name, wheel)
                 totals[when] += cls == "imported"
                 mine[when] += cls == "imported"
+                if cls != "imported":
+                    left[when].append(f"{wheel.name.split('-')[0]} ({cls})")
                 summary = ", ".join(f"{n} {r}" for r, n in sorted(counts.items())) or "no modules"
                 lines.append(f"  {when:6} {name}: {cls} ({summary}) in {took:.0f}s")
                 lines += [f"         {r}" for r in reasons]
@@ -208,6 +211,7 @@ def main() -> int:
             f"{arch}: {mine['wheels']} wheels; every module imported (class 'imported') in the bare kit: "
             f"{mine['before']}, in the Alpine-like kit: {mine['after']}"
         )
+        per_arch += [f"  not fully imported, {w}: {', '.join(left[w]) or 'none'}" for w in ("before", "after")]
     lines += [
         *per_arch,
         f"totals: {totals['wheels']} wheels; every module imported (class 'imported') in the bare kit: "
