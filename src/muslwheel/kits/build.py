@@ -51,6 +51,7 @@ from .store import (
     kit_meta,
 )
 from .store import kit_steps as _Steps
+from .system import build_system_kit, system_libraries_built
 
 __all__ = [
     "CPYTHON_SOURCES",
@@ -131,6 +132,20 @@ class _MuslKit:
 
 
 @dataclass(frozen=True)
+class _SystemKit:
+    """The Alpine-like loader-only kit: the bare musl root and Alpine's base libraries
+    (:func:`~muslwheel.kits.system.build_system_kit`)."""
+
+    arch: Arch
+    musl: str
+    kinds: tuple[str, ...]
+
+    def make(self, jobs: int, steps: Steps) -> Kit:
+        musl_kit = read_kit(kit_directory(self.arch, self.musl, None))
+        return build_system_kit(musl_kit, jobs=jobs, steps=steps)
+
+
+@dataclass(frozen=True)
 class _CPythonTree:
     """An arch's CPython tree, built against the loader-only kit of musl *base*
     (:func:`~muslwheel.kits.cpython.build_cpython_tree`, with the host CPython it runs)."""
@@ -199,9 +214,11 @@ def build_kit(
     progress: Progress = _stderr,
     bare: bool = False,
 ) -> Kit:
-    """Build the kit (arch, musl, python) and what it needs, unless present; return it. A CPython
-    kit is Alpine-like (its system libraries in ``usr/lib``, built by :mod:`muslwheel.libs`)
-    unless *bare* (``kit build --bare``: none, for CI speed)."""
+    """Build the kit (arch, musl, python) and what it needs, unless present; return it. A kit is
+    Alpine-like (its system libraries in ``usr/lib``, built by :mod:`muslwheel.libs`) unless
+    *bare* (``kit build --bare``: none, for CI speed; a loader-only kit that is bare is the musl
+    root everything compiles against, ``<arch>-musl<ver>``; an Alpine-like one is
+    ``<arch>-musl<ver>-system``)."""
     spec = KitSpec(arch.name if isinstance(arch, Arch) else arch, musl, python)
     plan = plan_kit(spec, musl_source=musl_source, cpython_source=cpython_source, bare=bare)
     return plan.build(jobs=jobs, progress=progress)
@@ -213,13 +230,13 @@ def plan_kit(
     """What building *spec* takes, from the cache as it is: its arguments checked (one line each,
     before anything is fetched or written), then the parts not built yet, in order: CPython's
     source, the loader-only kit, the loader-only kit of the musl its CPython is built against
-    (:func:`~muslwheel.kits.musl.base_musl`), the CPython tree, the CPython kit."""
+    (:func:`~muslwheel.kits.musl.base_musl`), the CPython tree, the CPython kit; without
+    CPython and unless *bare*, the Alpine-like loader-only kit last (its system libraries those
+    of the arch's CPython kits, against the same base musl)."""
     a, musl, python = spec.arch_info, spec.musl, spec.python
     if not re.fullmatch(r"1\.[0-9]+\.[0-9]+", musl):
         raise KitError(f"--musl {musl!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
     build = _kit_python(python) if python is not None else None
-    if bare and build is None:
-        raise KitError("--bare goes with --python X.Y (a loader-only kit has no system libraries either way)")
     if cpython_source is not None and build is None:
         raise KitError("--cpython-source goes with --python X.Y")
     if musl_source is not None:
@@ -236,10 +253,17 @@ def plan_kit(
     if not current(kit_directory(a, musl, None), MUSL_RECIPES):
         kind = "musl-deb" if musl_from_debian_packages(a, musl, musl_source) else "musl-src"
         musl_part = _MuslKit(a, musl, musl_source, (kind,))
-    directory = kit_directory(a, musl, build, bare)
-    if build is None or current(directory):
+    directory = kit_directory(a, musl, build, bare, system=build is None and not bare)
+    if (build is None and bare) or current(directory):
         return KitPlan(directory.name, directory, (musl_part,) if musl_part else ())
     base = base_musl(a, musl)
+    if build is None:  # the Alpine-like loader-only kit: the bare root, then its libraries
+        parts = [musl_part] if musl_part else []
+        if base != musl and not current(kit_directory(a, base, None), MUSL_RECIPES):
+            parts.append(_MuslKit(a, base, None, (_musl_kind(a, base),)))
+        libs = () if system_libraries_built(a, base) else ("system-libs",)
+        parts.append(_SystemKit(a, musl, libs))
+        return KitPlan(directory.name, directory, tuple(parts))
     tree = None
     if not current(cpython_tree_dir(a, build, base, bare)):
         tree = _CPythonTree(
@@ -250,13 +274,18 @@ def plan_kit(
     if musl_part:
         parts.append(musl_part)
     if base != musl and not current(kit_directory(a, base, None), MUSL_RECIPES):
-        parts.append(_MuslKit(a, base, None, ("musl-deb" if musl_from_debian_packages(a, base, None) else "musl-src",)))
+        parts.append(_MuslKit(a, base, None, (_musl_kind(a, base),)))
     if tree is not None:
         if not _host_python_found(build):
             tree = replace(tree, kinds=("build-python", *tree.kinds))
         parts.append(tree)
     parts.append(_PythonKit(a, musl, build, cpython_source, bare))
     return KitPlan(directory.name, directory, tuple(parts))
+
+
+def _musl_kind(arch: Arch, musl: str) -> str:
+    """The kind of step building the loader-only kit of Debian's or another musl is."""
+    return "musl-deb" if musl_from_debian_packages(arch, musl, None) else "musl-src"
 
 
 def _host_python_found(python: CPython) -> bool:

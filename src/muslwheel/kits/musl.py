@@ -90,6 +90,18 @@ def build_musl_kit(arch: Arch, musl: str, *, musl_source: Path | None = None, jo
     return read_kit(directory)
 
 
+def musl_root(kit: Kit) -> Kit:
+    """The bare loader-only kit (the musl root) of *kit*'s arch and musl: *kit* itself when it is
+    one, never the Alpine-like ``…-system`` kit, whose ``usr/lib`` a compile or a proof must not
+    see (:class:`KitError` when that root is gone)."""
+    if kit.python is None and kit.bare:
+        return kit
+    directory = kit_directory(kit.arch_info, kit.musl, None)
+    if not current(directory, MUSL_RECIPES):
+        raise KitError(f"kit {kit.name}: its musl root {directory.name} is not built")
+    return read_kit(directory)
+
+
 def musl_from_debian_packages(arch: Arch, musl: str, musl_source: Path | None) -> bool:
     return musl == DEBIAN_BINARY_MUSL and arch.debian_arch is not None and musl_source is None
 
@@ -106,6 +118,7 @@ def base_musl(arch: Arch, musl: str) -> str:
         for k in list_kits()
         if k.arch == arch.name
         and k.python is None
+        and k.bare
         and k.musl_version.series == release.series
         and k.musl_version <= release
         and current(k.directory, MUSL_RECIPES)
@@ -134,7 +147,7 @@ def _build_musl_root(
         _verify_musl(tmp / "root", arch, musl)
         # debian_packages: which files of root/ came from which Debian source package (repair's SBOM)
         extra = {"debian_packages": packages} if packages else {}
-        write_kit(tmp, arch, musl, None, {"musl_source": source, **extra, **took("musl", began)})
+        write_kit(tmp, arch, musl, None, {"musl_source": source, **extra, **took("musl", began)}, bare=True)
 
 
 # --- Debian's packages -------------------------------------------------------------------------

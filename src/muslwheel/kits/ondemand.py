@@ -102,7 +102,7 @@ def on_demand_musl(arch: Arch, *, floor: tuple[int, int] | None = None, series: 
         return series is None or release == series or release.startswith(series + ".")
 
     built = sorted(
-        (k.musl for k in list_kits() if k.arch == arch.name and k.python is None and ok(k.musl)),
+        (k.musl for k in list_kits() if k.arch == arch.name and k.python is None and k.bare and ok(k.musl)),
         key=MuslVersion.parse,
     )
     if built:
@@ -138,10 +138,11 @@ def make_kit(spec: KitSpec, *, progress: Progress = _stderr, jobs: int = 2, reas
 def musl_kit_for(arch: str | Arch, musl: str | None, *, progress: Progress = _stderr, jobs: int = 2) -> Kit:
     """The loader-only kit target libraries (:mod:`muslwheel.libs`) are built against for
     (*arch*, *musl*): *musl* a release as asked, else the one :func:`on_demand_musl` picks in the
-    series it names (or at all); made if missing."""
+    series it names (or at all); made if missing. Always the bare musl root (``<arch>-musl<ver>``,
+    never the Alpine-like ``…-system``): what is compiled has only what it is given."""
     a = arch if isinstance(arch, Arch) else get_arch(arch)
     release = kit_to_make(KitKey(a.name, None, musl)).musl
-    return build_kit(a, release, None, progress=progress, jobs=jobs)
+    return build_kit(a, release, None, progress=progress, jobs=jobs, bare=True)
 
 
 def _tree_cached(arch: str, python: CPython) -> bool:
