@@ -103,7 +103,8 @@ def test_a_musl_kit_is_built_from_the_given_tarball_with_live_progress_on_a_term
         MUSLWHEEL_DOWNLOADS=str(tmp_path / "no-downloads"),
         MUSLWHEEL_DEBIAN_MIRROR="http://127.0.0.1:9/debian",
     )
-    cmd = [*muslwheel_cmd(), "kit", "build", "--arch", "x86_64", "--musl", NEWEST_MUSL, "--musl-source", str(given)]
+    cmd = [*muslwheel_cmd(), "kit", "build", "--bare", "--arch", "x86_64", "--musl", NEWEST_MUSL, "--musl-source"]
+    cmd.append(str(given))
     code, out = _run_on_a_terminal([str(c) for c in cmd], env, timeout=900)
     assert code == 0, out
     assert _digest(given) == before  # the input is never modified
@@ -206,7 +207,7 @@ def test_a_kit_built_from_another_source_is_not_passed_off_as_built_from_the_giv
     kit_json = cache / "kits" / built.directory.name / "kit.json"
     before = _digest(kit_json)
     env = dict(os.environ, MUSLWHEEL_CACHE=str(cache), MUSLWHEEL_DEBIAN_MIRROR="http://127.0.0.1:9/debian")
-    args = [*muslwheel_cmd(), "kit", "build", "--arch", "x86_64", "--musl", NEWEST_MUSL, "--musl-source"]
+    args = [*muslwheel_cmd(), "kit", "build", "--bare", "--arch", "x86_64", "--musl", NEWEST_MUSL, "--musl-source"]
 
     other = _tarball(tmp_path / "musl-other.tar.gz", {f"musl-{NEWEST_MUSL}/VERSION": f"{NEWEST_MUSL}\n"})
     proc = run([*args, str(other)], env=env)

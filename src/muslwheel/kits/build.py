@@ -4,6 +4,8 @@ Steps, each cached in ``<cache>/kits`` and skipped when present:
 
 - ``<arch>-musl<ver>`` (loader-only kit, :mod:`.musl`): musl's loader, ``libc.so``, startup
   files and headers, plus the kernel's headers from zig;
+- ``<arch>-musl<ver>-system`` (the Alpine-like loader-only kit, :mod:`.system`): that root with
+  Alpine's base libraries in ``usr/lib``, never compiled against;
 - ``cpython/<arch>-py<X.Y>`` and ``<arch>-musl<ver>-py<X.Y>`` (:mod:`.cpython`);
 - the kits' directories, times and locks are :mod:`.store`'s.
 
