@@ -22,7 +22,7 @@ becomes an :class:`~muslwheel.arch.Arch` once, in :func:`plan_kit`; every part t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -98,8 +98,9 @@ class KitSpec:
 
 
 class KitPart(Protocol):
-    """One piece of a kit still to make, in build order: what :meth:`make` takes (the kinds of
-    step it reports, for the estimate) and making it (each part checks again, under its lock,
+    """One piece of a kit still to make, in build order: the kinds of step making it still
+    takes, for the estimate (asked when the build starts: whether its libraries or the host
+    CPython it needs are there yet), and making it (each part checks again, under its lock,
     that no other process made it meanwhile)."""
 
     @property
@@ -135,12 +136,16 @@ class _MuslKit:
 
 @dataclass(frozen=True)
 class _SystemKit:
-    """The Alpine-like loader-only kit: the bare musl root and Alpine's base libraries
-    (:func:`~muslwheel.kits.system.build_system_kit`)."""
+    """The Alpine-like loader-only kit: the bare musl root and Alpine's base libraries, built
+    against musl *base* (:func:`~muslwheel.kits.system.build_system_kit`)."""
 
     arch: Arch
     musl: str
-    kinds: tuple[str, ...]
+    base: str
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return () if system_libraries_built(self.arch, self.base) else ("system-libs",)
 
     def make(self, jobs: int, steps: Steps) -> Kit:
         musl_kit = read_kit(kit_directory(self.arch, self.musl, None))
@@ -150,14 +155,19 @@ class _SystemKit:
 @dataclass(frozen=True)
 class _CPythonTree:
     """An arch's CPython tree, built against the loader-only kit of musl *base*
-    (:func:`~muslwheel.kits.cpython.build_cpython_tree`, with the host CPython it runs)."""
+    (:func:`~muslwheel.kits.cpython.build_cpython_tree`, with the host CPython it runs, built
+    first when this host has none)."""
 
     arch: Arch
     base: str
     python: CPython
     source: Path | None
     bare: bool
-    kinds: tuple[str, ...]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        tree = ("cpython-bare",) if self.bare else ("system-libs", "cpython")
+        return tree if _host_python_found(self.python) else ("build-python", *tree)
 
     def make(self, jobs: int, steps: Steps) -> Path:
         base = read_kit(kit_directory(self.arch, self.base, None))
@@ -250,7 +260,6 @@ def plan_kit(
         _refuse_other_source(kit_directory(a, musl, None), "musl_source", musl_source, MUSL_RECIPES)
     if cpython_source is not None and build is not None:
         _refuse_other_source(kit_directory(a, musl, build, bare), "cpython_source", cpython_source)
-    parts: list[KitPart] = []
     musl_part = None
     if not current(kit_directory(a, musl, None), MUSL_RECIPES):
         kind = "musl-deb" if musl_from_debian_packages(a, musl, musl_source) else "musl-src"
@@ -259,29 +268,40 @@ def plan_kit(
     if (build is None and bare) or current(directory):
         return KitPlan(directory.name, directory, (musl_part,) if musl_part else ())
     base = base_musl(a, musl)
-    if build is None:  # the Alpine-like loader-only kit: the bare root, then its libraries
-        parts = [musl_part] if musl_part else []
-        if base != musl and not current(kit_directory(a, base, None), MUSL_RECIPES):
-            parts.append(_MuslKit(a, base, None, (_musl_kind(a, base),)))
-        libs = () if system_libraries_built(a, base) else ("system-libs",)
-        parts.append(_SystemKit(a, musl, libs))
-        return KitPlan(directory.name, directory, tuple(parts))
-    tree = None
-    if not current(cpython_tree_dir(a, build, base, bare)):
-        tree = _CPythonTree(
-            a, base, build, cpython_source, bare, ("cpython-bare",) if bare else ("system-libs", "cpython")
-        )
-        if cpython_source is None:  # the source first: nothing is built before it is had
-            parts.append(_CPythonSource(build))
-    if musl_part:
-        parts.append(musl_part)
+    if build is not None:
+        return _python_kit_plan(directory, a, musl, base, build, musl_part, cpython_source, bare)
+    # the Alpine-like loader-only kit: the bare root, then its libraries
+    parts: list[KitPart] = [musl_part] if musl_part else []
     if base != musl and not current(kit_directory(a, base, None), MUSL_RECIPES):
         parts.append(_MuslKit(a, base, None, (_musl_kind(a, base),)))
+    parts.append(_SystemKit(a, musl, base))
+    return KitPlan(directory.name, directory, tuple(parts))
+
+
+def _python_kit_plan(
+    directory: Path,
+    arch: Arch,
+    musl: str,
+    base: str,
+    python: CPython,
+    musl_part: _MuslKit | None,
+    cpython_source: Path | None,
+    bare: bool,
+) -> KitPlan:
+    """The parts of a CPython kit not built yet (its loader-only kit's *musl_part* among them)."""
+    parts: list[KitPart] = []
+    tree = None
+    if not current(cpython_tree_dir(arch, python, base, bare)):
+        tree = _CPythonTree(arch, base, python, cpython_source, bare)
+        if cpython_source is None:  # the source first: nothing is built before it is had
+            parts.append(_CPythonSource(python))
+    if musl_part:
+        parts.append(musl_part)
+    if base != musl and not current(kit_directory(arch, base, None), MUSL_RECIPES):
+        parts.append(_MuslKit(arch, base, None, (_musl_kind(arch, base),)))
     if tree is not None:
-        if not _host_python_found(build):
-            tree = replace(tree, kinds=("build-python", *tree.kinds))
         parts.append(tree)
-    parts.append(_PythonKit(a, musl, build, cpython_source, bare))
+    parts.append(_PythonKit(arch, musl, python, cpython_source, bare))
     return KitPlan(directory.name, directory, tuple(parts))
 
 

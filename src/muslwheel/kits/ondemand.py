@@ -43,13 +43,14 @@ def kits_for_wheel(
 ) -> list[Kit]:
     """The kits that prove *wheel*'s import (:func:`~muslwheel.kits.choice.choose_kits` among
     those built); when none fits, the one :func:`kit_for_wheel` names is built first, unless not
-    *make* (then :class:`~muslwheel.errors.MuslwheelError`, one line, as before kits were made)."""
+    *make* (then :class:`~muslwheel.errors.MuslwheelError`, one line, as before kits were made):
+    the kit made is then the one that fits."""
     kits = fitting_kits(needs)
     if kits or not make:
         return choose_kits(needs, kits) if kits else default_kits(needs, wheel)
     spec = kit_for_wheel(needs, wheel)
-    make_kit(spec, progress=progress, jobs=jobs, reason=f"{wheel}: no kit with CPython {needs.wanted} for {needs.arch}")
-    return default_kits(needs, wheel)
+    why = f"{wheel}: no kit with CPython {needs.wanted} for {needs.arch}"
+    return [make_kit(spec, progress=progress, jobs=jobs, reason=why)]
 
 
 def kit_for_wheel(needs: KitNeeds, wheel: str) -> KitSpec:
