@@ -361,7 +361,7 @@ RECIPES: dict[str, Recipe] = {
             proof=_LIBXSLT_PROOF,
             proof_libs=("-I{libxml2}/include/libxml2", "-lexslt", "-lxslt", "-lxml2", "-lz"),
             proof_expect="transformed: got musl",
-            options=("--without-python", "--without-crypto", "--without-debugger", "--without-profiler"),
+            options=("--without-python", "--without-crypto", "--without-debugger"),
             depends=("libxml2",),
             config_tools=(("xslt-config", "libxslt"),),
         ),
