@@ -109,7 +109,8 @@ SDISTS: dict[str, Sdist] = {
         "with h5py.File(b, 'r') as f:\n"
         "    assert (f['x'][:] == numpy.arange(12.0).reshape(3, 4)).all() and f['x'].attrs['by'] == 'musl'\n"
         "print('HDF5 round trip, HDF5', h5py.version.hdf5_version)",
-        env=(("HDF5_DIR", "{hdf5}"),),
+        # h5py loads libhdf5 with ctypes to read its version unless told it: a foreign library
+        env=(("HDF5_DIR", "{hdf5}"), ("HDF5_VERSION", "{hdf5.version}")),
     ),
     "pynacl": Sdist(
         "pynacl==1.5.0",
@@ -196,13 +197,18 @@ def fetch_sdist(spec: str, dest: Path) -> Path:
 
 
 def _env_of(sd: Sdist, arch: str, musl: str) -> dict[str, str]:
-    """The build's environment: ``{lib}`` in a value is that library's prefix for the target."""
+    """The build's environment: ``{lib}`` in a value is that library's prefix for the target,
+    ``{lib.version}`` its upstream version."""
     from muslwheel.libs import get_recipe
+    from muslwheel.libs.store import source, upstream_of
 
     def prefix(m: re.Match[str]) -> str:
-        return str(prefix_dir(get_recipe(m.group(1)), get_arch(arch), musl))
+        recipe = get_recipe(m.group(1))
+        if not m.group(2):
+            return str(prefix_dir(recipe, get_arch(arch), musl))
+        return upstream_of(source(recipe).debian_version)  # the version the prefix has or will have
 
-    return {k: re.sub(r"\{([\w-]+)\}", prefix, v) for k, v in sd.env}
+    return {k: re.sub(r"\{([\w-]+)(\.version)?\}", prefix, v) for k, v in sd.env}
 
 
 def build_sdist(name: str, arch: str, musl: str) -> dict[str, object]:
