@@ -109,8 +109,9 @@ SDISTS: dict[str, Sdist] = {
         "with h5py.File(b, 'r') as f:\n"
         "    assert (f['x'][:] == numpy.arange(12.0).reshape(3, 4)).all() and f['x'].attrs['by'] == 'musl'\n"
         "print('HDF5 round trip, HDF5', h5py.version.hdf5_version)",
-        # h5py loads libhdf5 with ctypes to read its version unless told it: a foreign library
-        env=(("HDF5_DIR", "{hdf5}"), ("HDF5_VERSION", "{hdf5.version}")),
+        # h5py loads libhdf5 with ctypes to read its version and features unless told them all:
+        # impossible for a foreign library (the recipe builds neither ROS3 nor the direct VFD)
+        env=(("HDF5_DIR", "{hdf5}"), ("HDF5_VERSION", "{hdf5.version}"), ("H5PY_ROS3", "0"), ("H5PY_DIRECT_VFD", "0")),
     ),
     "pynacl": Sdist(
         "pynacl==1.5.0",
