@@ -367,7 +367,7 @@ def sdist_lines(records: dict[str, dict[str, object]]) -> list[str]:
                     f"{name} {a} musl {r['musl']} ({r['date']}, {r['seconds']}s, load {r['load']}): {result_of(r)}"
                 )
                 lines.append(f"    {r['command']}")
-                lines += [f"    before, with {x}" for x in r.get("earlier") or []]  # type: ignore[union-attr]
+                lines += [f"    before, with {x}" for x in r.get("earlier") or []]
     return lines
 
 
