@@ -309,6 +309,16 @@ def warm_build(name: str, arch: str, musl: str) -> dict[str, object]:
     return record
 
 
+def keep(key: str, record: dict[str, object]) -> dict[str, dict[str, object]]:
+    """Add *record* to the kept ones (read again first: another run may have added some) and
+    return them all."""
+    records = {**read_records(), key: record}
+    tmp = SDIST_RECORDS.with_name(f"{SDIST_RECORDS.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, SDIST_RECORDS)
+    return records
+
+
 def read_records() -> dict[str, dict[str, object]]:
     try:
         data = json.loads(SDIST_RECORDS.read_text())
@@ -392,17 +402,15 @@ def main() -> int:
     for arch in arches:  # the sdists one at a time (the machine is shared), each kept as it ends
         for name in args.sdist:
             record = build_sdist(name, arch, args.musl)
-            before = records.get(f"{name} {arch}")
+            before = read_records().get(f"{name} {arch}")
             if before is not None and before["musl"] != record["musl"]:  # kept: what the other musl gave
                 earlier = before.pop("earlier", [])
                 assert isinstance(earlier, list)
                 record["earlier"] = [*earlier, f"musl {before['musl']} ({before['date']}): {result_of(before)}"]
-            records[f"{name} {arch}"] = record
-            SDIST_RECORDS.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
+            records = keep(f"{name} {arch}", record)
             print(f"bench libs: {name} {arch}: {'ok' if record['ok'] else 'FAILED'}: {result_of(record)}", flush=True)
     if args.warm:
-        records["warm"] = warm_build(args.warm, arches[0], args.musl)
-        SDIST_RECORDS.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
+        records = keep("warm", warm_build(args.warm, arches[0], args.musl))
     names = args.lib or sorted(all_recipes())
     failed: dict[tuple[str, str], str] = {}
     if not args.no_build:
