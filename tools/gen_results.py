@@ -179,7 +179,7 @@ HEADLINES: list[tuple[str, str, list[str], str]] = [
         "alone: {bc}, {b} modules imported; with numpy, dateutil, pytz, tzdata, six installed by the proof: {ac}, {a}",
     ),
     (
-        "kits like Alpine's base: real wheels in a bare and an Alpine-like x86_64 kit",
+        "kits like Alpine's base: real wheels in a bare and an Alpine-like kit (x86_64, aarch64, i686)",
         "kits_system.txt",
         [
             r"^totals: (?P<n>\d+) wheels; every module imported \(class 'imported'\) in the bare kit: "
@@ -359,7 +359,7 @@ QUOTE: dict[str, list[str] | None] = {
         r"^at the end: ",
     ],
     "kits-3.13t.txt": [r"^host CPython", r"py3\.13t .*CPython 3\.13"],
-    "kits_system.txt": [r"^Alpine-like kit ", r"^  (before|after) ", r"^totals: "],
+    "kits_system.txt": [r"^## ", r"^  \S+: (cold|\d)", r"^\S+: \d+ wheels", r"^  not fully", r"^totals: "],
     "scan.txt": None,
     "freethreaded.txt": [
         r"^\d+ wheels of \d+ projects",

@@ -20,6 +20,7 @@ from muslwheel.cache import downloads_dir
 from muslwheel.elf import read_elf
 from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 from muslwheel.kits.musl import OLDEST_MUSL
+from muslwheel.kits.store import RECIPE
 
 #: the 1.2.2 kits scripts/build-world builds (with CPython 3.11): the oldest 1.2 musl Debian serves
 OLDEST_KIT_ARCHES = ("x86_64", "aarch64")
@@ -74,7 +75,12 @@ def test_kit_list_of_an_empty_cache_is_an_empty_list(tmp_path: Path) -> None:
 
 def test_kit_list_json_names_every_built_kit() -> None:
     kits = json.loads(run_ok([*muslwheel_cmd(), "kit", "list", "--json"]).stdout)
-    built = {p.parent.name for p in (CACHE / "kits").glob("*/kit.json") if not p.parent.name.endswith(".tmp")}
+    metas = {p.parent.name: json.loads(p.read_text()) for p in (CACHE / "kits").glob("*/kit.json")}
+    # a CPython kit of an older recipe (a cache that outlived a recipe change) is rebuilt when
+    # asked for, never listed as if it were current
+    built = {
+        n for n, m in metas.items() if not n.endswith(".tmp") and (not m.get("python") or m.get("recipe") == RECIPE)
+    }
     assert {k["name"] for k in kits} == built
     for k in kits:
         assert {"name", "arch", "musl", "python", "root"} <= set(k)

@@ -182,6 +182,34 @@ def test_check_root_agrees_with_the_import_proof_on_a_wheel_needing_libz(tmp_pat
     assert import_results(proc.stdout)[(kit.name, "zuse._zuse")][0] == "imported"
 
 
+def test_check_root_agrees_with_the_import_proof_where_a_bare_kit_lacks_libz(tmp_path: Path) -> None:
+    """The other side of the agreement: the same kind of wheel, for a bare kit (no ``libz.so.1``
+    in its root): ``check --root`` calls it not loadable for ``libz.so.1``, and the import proof
+    says the kit lacks ``libz.so.1`` (a system library), not that the wheel crashed."""
+    kit = kit_for("aarch64", "1.2.6", "3.11", bare=True)
+    assert not (kit.root / "usr" / "lib" / "libz.so.1").exists()
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    z = write_c(stub / "z.c", 'const char *zlibVersion(void) { return "stub"; }\n')
+    build_against(kit, stub / "libz.so", z, "-shared", "-fPIC", "-Wl,-soname,libz.so.1")
+    src = write_c(tmp_path / "_zuse.c", ZUSE)
+    ext = build_against(
+        kit, tmp_path / f"_zuse{kit.ext_suffix}", src, "-shared", "-fPIC", f"-I{kit.include_dir}", f"-L{stub}", "-lz"
+    )
+    assert "libz.so.1" in read_elf(ext).needed
+    wheel = make_wheel(
+        tmp_path, "zuse", "1.0", "cp311-cp311-musllinux_1_2_aarch64", {f"zuse/{ext.name}": ext.read_bytes()}
+    )
+    checked = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", kit.root, wheel]).stdout)
+    assert not checked["loads"], checked
+    # (and zlibVersion, which only libz.so.1 would have bound, as unbound)
+    assert ("missing-library", "libz.so.1") in [(p["kind"], p["subject"]) for p in checked["problems"]]
+    proc = run([*muslwheel_cmd(), "check", "--import", "--json", "--kit", kit.name, wheel])
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # the kit's lack, not the wheel's fault
+    result, detail = import_results(proc.stdout)[(kit.name, "zuse._zuse")]
+    assert result == "system-library" and detail.startswith("libz.so.1: "), detail
+
+
 def test_a_bare_kit_is_bare_and_says_so() -> None:
     kit = kit_for("aarch64", "1.2.3", "3.11", bare=True)
     assert kit.bare and kit.name.endswith("-bare") and kit.system_libraries == ()

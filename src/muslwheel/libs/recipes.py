@@ -336,6 +336,10 @@ RECIPES: dict[str, Recipe] = {
             proof_libs=("-lssl", "-lcrypto"),
             proof_expect="sha256(abc)=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
             options=("no-apps", "no-module", "no-legacy", "no-engine"),
+            # i686: clang makes __atomic_is_lock_free(8, p) a call to libatomic, which musl and
+            # zig lack (libcrypto.so failed to link its proof); OpenSSL's own knob takes its
+            # lock-based fallbacks instead
+            arch_options=(("i686", ("-DBROKEN_CLANG_ATOMICS",)),),
         ),
         Recipe(
             name="libxml2",
