@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -233,11 +234,16 @@ def build_sdist(name: str, arch: str, musl: str) -> dict[str, object]:
     sd = SDISTS[name]
     sdist = fetch_sdist(sd.spec, HERE / "work" / "sdists")
     out = Path(tempfile.mkdtemp(prefix=f"bench-libs-{name}-{arch}-"))
+    # the wheels built before for this arch and musl: a dependency PyPI has no wheel of for the
+    # arch (cffi for armv7l, PyNaCl's) is taken from there, as a maintainer's wheelhouse would be
+    house = HERE / "work" / "wheelhouse" / f"{arch}-musl{musl}"
+    house.mkdir(parents=True, exist_ok=True)
     cmd = ["muslwheel", "build", sdist.name, "--arch", arch, "--python", "3.11", "--musl", musl]
-    cmd += ["--with", sd.libs, *sd.args, "--test", "CODE"]
+    cmd += ["--with", sd.libs, *sd.args, "--find-links", "WHEELHOUSE", "--test", "CODE"]
     env = dict(os.environ, **_env_of(sd, arch, musl))
     shown = " ".join([*(f"{k}={v.split('/')[-1] if '/' in v else v}" for k, v in sd.env), *map(shlex.quote, cmd)])
-    run = [sys.executable, "-m", "muslwheel", "build", str(sdist), *cmd[3:-1], sd.test, "-j1", "-w", str(out), "--json"]
+    run = [sys.executable, "-m", "muslwheel", "build", str(sdist), *cmd[3:-4], "--find-links", str(house)]
+    run += ["--test", sd.test, "-j1", "-w", str(out), "--json"]
     began = time.monotonic()
     proc = subprocess.run(run, capture_output=True, text=True, env=env)
     took = time.monotonic() - began
@@ -261,6 +267,8 @@ def build_sdist(name: str, arch: str, musl: str) -> dict[str, object]:
         return {**record, "result": f"failed at {target.get('stage')}: {error[:400]}"}
     wheel = Path(target["wheel"])
     verdict = audit_wheel(wheel)
+    if verdict.honest:
+        shutil.copy2(wheel, house / wheel.name)
     grafted = ", ".join(Path(g).name for g in target.get("grafted", []))
     stages = target.get("seconds", {})
     record.update(
@@ -268,6 +276,7 @@ def build_sdist(name: str, arch: str, musl: str) -> dict[str, object]:
         wheel=wheel.name,
         grafted=grafted or "nothing",
         honest=verdict.honest,
+        kit=(target.get("target") or {}).get("name"),
         imported=target.get("imported", []),
         seconds_by_stage=stages,
     )
