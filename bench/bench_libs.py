@@ -295,7 +295,9 @@ def result_of(r: dict[str, object]) -> str:
     return (
         f"{r['wheel']} (--with libraries {float(stages.get('libs', 0.0)):.1f}s, "
         f"backend {float(stages.get('build', 0.0)):.0f}s), grafted {r['grafted']}, "
-        f"show: {'honest' if r['honest'] else 'DISHONEST'}, imported {', '.join(map(str, imported))}, smoke test ok"
+        f"show: {'honest' if r['honest'] else 'DISHONEST'}, imported {', '.join(map(str, imported))}"
+        + (f" in {r['kit']}" if r.get("kit") else "")
+        + ", smoke test ok"
     )
 
 
