@@ -170,8 +170,9 @@ SDISTS: dict[str, Sdist] = {
 #: file shows every (sdist, arch) kept, with the musl and the date of its run)
 SDIST_RECORDS = HERE / "results" / "libs_sdists.json"
 
-#: the musl releases whose prefixes the table shows (a recipe × arch is built if one of them is)
-TABLE_MUSLS = ("1.2.3", "1.2.6")
+#: the musl releases whose prefixes the table shows (a recipe × arch is built if one of them is;
+#: 1.2.2: the kits' CPython trees of x86_64 and aarch64 are built against it, their libraries too)
+TABLE_MUSLS = ("1.2.2", "1.2.3", "1.2.6")
 
 #: the arches of the table: those ``lib build --arch`` names (armv6l is asked for with --arch)
 TABLE_ARCHES = ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64")
@@ -433,7 +434,7 @@ def main() -> int:
                 except MuslwheelError as e:
                     failed[(name, arch)] = str(e)
     table_arches = [*TABLE_ARCHES, *(a for a in arches if a not in TABLE_ARCHES)]
-    musls = list(dict.fromkeys([args.musl, *TABLE_MUSLS]))
+    musls = sorted({args.musl, *TABLE_MUSLS}, key=lambda v: [int(x) for x in v.split(".") if x.isdigit()])
     lines = header("Target libraries: every recipe × eight arches, built with zig and proven under the target")
     lines.append(f"at the end: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (the machine is shared)")
     lines.append("")
