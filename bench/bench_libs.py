@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""Build library recipes for the arches asked, and tabulate every recipe × the eight arches.
+"""Build library recipes for the arches asked, tabulate every recipe × the eight arches, and
+build real PyPI sdists that need them.
 
     MUSLWHEEL_CACHE=... python bench/bench_libs.py [--arch A]... [--lib NAME]... [--musl 1.2.3] [--no-build]
+        [--sdist NAME]... [--warm NAME]
 
 For each recipe asked (``--lib``, default all of ``muslwheel lib list``) × arch asked (``--arch``,
 default x86_64 and aarch64), builds it with :func:`muslwheel.libs.build_many` (its dependencies
 first; each library proven under the target by its own small program, natively or under
-qemu-user) unless ``--no-build``. Then writes ``bench/results/libs.txt``: every recipe × the
-eight arches (:data:`TABLE_ARCHES`, and any other asked), each row built (the upstream and
-Debian versions, the cold build time as the build recorded it in ``muslwheel-lib-build.json``
-with the machine's load then: it is shared, and the prefix's size), refused (the recipe's one
-line why), failed (the build's one line), or not built (not in the cache).
+qemu-user) unless ``--no-build``. Each ``--sdist`` (:data:`SDISTS`) is built for each ``--arch``
+with ``muslwheel build --with``, one at a time, repaired, judged by ``show``, imported with its
+dependencies and smoke-tested in the target's CPython 3.11; each result is kept in
+``results/libs_sdists.json`` (one per sdist × arch, with its musl, date and command), so runs
+for other arches or musl releases add up. ``--warm NAME`` builds NAME again for the first arch
+and says whether any prefix was rebuilt. Then writes ``bench/results/libs.txt``: every recipe ×
+the eight arches (:data:`TABLE_ARCHES`, and any other asked), a row per musl release built
+(:data:`TABLE_MUSLS`: the upstream and Debian versions, the cold build time as the build
+recorded it in ``muslwheel-lib-build.json`` with the machine's load then: it is shared, and the
+prefix's size), refused (the recipe's one line why), failed (the build's one line), or not built
+(not in the cache); then the sdist × arch matrix of every kept result and each one's line.
 """
 
 from __future__ import annotations
