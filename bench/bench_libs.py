@@ -292,6 +292,12 @@ def build_sdist(name: str, arch: str, musl: str) -> dict[str, object]:
     return record
 
 
+def _modules(imported: list[object]) -> str:
+    if len(imported) <= 4:
+        return ", ".join(map(str, imported))
+    return f"{len(imported)} modules ({', '.join(map(str, imported[-3:]))} …)"
+
+
 def result_of(r: dict[str, object]) -> str:
     """A record's one line: the wheel, the time the ``--with`` libraries took (near 0 when every
     prefix was there) and the backend's, what was grafted, the verdicts; or why it failed."""
@@ -304,7 +310,7 @@ def result_of(r: dict[str, object]) -> str:
     return (
         f"{r['wheel']} (--with libraries {float(stages.get('libs', 0.0)):.1f}s, "
         f"backend {float(stages.get('build', 0.0)):.0f}s), grafted {r['grafted']}, "
-        f"show: {'honest' if r['honest'] else 'DISHONEST'}, imported {', '.join(map(str, imported))}"
+        f"show: {'honest' if r['honest'] else 'DISHONEST'}, imported {_modules(imported)}"
         + (f" in {r['kit']}" if r.get("kit") else "")
         + ", smoke test ok"
     )
