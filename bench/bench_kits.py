@@ -129,8 +129,9 @@ def prove(kit: Kit) -> str:
 
 def build(arch: str, musl: str, python: str | None, jobs: int) -> tuple[float, str]:
     cmd = [sys.executable, "-m", "muslwheel", "kit", "build", "-j", str(jobs), "--arch", arch, "--musl", musl]
-    if python:
-        cmd += ["--python", python]
+    # a loader-only kit: the bare musl root (an Alpine-like ``…-system`` one would build the
+    # arch's system libraries here, which its CPython kits' lines measure)
+    cmd += ["--python", python] if python else ["--bare"]
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     took = time.monotonic() - start

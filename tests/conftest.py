@@ -175,11 +175,12 @@ def world_wheels() -> Path:
 def kit_for(arch: str, musl: str, python: str | None = None, *, bare: bool | None = None) -> Kit:
     """A kit ``scripts/build-world`` built (see ``KITS`` there): with *python*, the Alpine-like
     kit where it is built, else the bare one (``…-bare``: the world builds most CPython kits bare);
-    *bare* True or False asks for that kind only."""
+    without, the bare musl root (``<arch>-musl<ver>``, what everything compiles against); *bare*
+    True or False asks for that kind only (``<arch>-musl<ver>-system``: the Alpine-like loader-only kit)."""
     from muslwheel.kits import kit_name, list_kits
 
-    kinds = [False, True] if bare is None or python is None else [bare]
-    names = [kit_name(arch, musl, python, kind) for kind in kinds]
+    kinds = ([False, True] if python else [True]) if bare is None else [bare]
+    names = [kit_name(arch, musl, python, kind, system=not python and not kind) for kind in kinds]
     built = {k.name: k for k in list_kits(CACHE / "kits")}  # of the current recipe only
     for name in names:
         if name in built:

@@ -72,7 +72,7 @@ from .kits import Kit, find_kit
 from .kits.choice import KitNeeds, kit_fits, kit_needs, pythons_wanted
 from .kits.ondemand import kits_for_wheel
 from .policy import is_allowed_system_library
-from .proofdeps import Dependencies, DepsOptions, Missing
+from .proofdeps import Dependencies, DepsOptions, Missing, canonical, resolve
 from .resolve import module_name
 from .root import LOADER_ERROR, LOADER_MISSING
 from .sandbox import Sandbox
@@ -346,14 +346,26 @@ class WheelModules:
 def wheel_modules(path: Path | AuditedWheel) -> WheelModules | None:
     """The modules of the wheel at *path* (or the wheel audited already); None for a wheel with
     no ELF member (nothing binary to prove: it imports wherever Python does)."""
-    return _read_wheel(path)[1]
+    return _read_wheel(path).modules
 
 
-def _read_wheel(path: Path | AuditedWheel) -> tuple[KitNeeds | None, WheelModules | None]:
+@dataclass(frozen=True)
+class _Given:
+    """A wheel given to the proof, read (and audited) once: its project's canonical name, its
+    modules (None: no ELF member) and what it asks of a kit (None: no single arch)."""
+
+    path: Path
+    project: str
+    modules: WheelModules | None
+    needs: KitNeeds | None
+
+
+def _read_wheel(path: Path | AuditedWheel) -> _Given:
     audited = AuditedWheel.of(path, keep_bytes=False)
     elfs, names, verdict, wheel_name = audited.elfs, list(audited.members), audited.verdict, audited.name
+    project = canonical(wheel_name.distribution)
     if not elfs:
-        return None, None
+        return _Given(audited.path, project, None, None)
     extensions: dict[str, str] = {}
     for member in sorted(elfs):
         name = module_name(member, elfs[member])
@@ -361,9 +373,8 @@ def _read_wheel(path: Path | AuditedWheel) -> tuple[KitNeeds | None, WheelModule
             extensions.setdefault(name, member)
     notes = tuple(f"{r.file}: {r.why}" for r in verdict.reasons if r.kind == Kind.THREAD_STACK)
     modules = WheelModules(extensions, _top_levels(names), notes)
-    if verdict.arch is None:
-        return None, modules
-    return kit_needs(wheel_name, verdict.arch, verdict.musl_min_version), modules
+    needs = kit_needs(wheel_name, verdict.arch, verdict.musl_min_version) if verdict.arch is not None else None
+    return _Given(audited.path, project, modules, needs)
 
 
 def _top_levels(names: list[str]) -> tuple[str, ...]:
@@ -402,63 +413,69 @@ def check_imports(
     wheel's code a sandbox (:func:`muslwheel.sandbox.room`) unless *sandbox* is False. A missing
     kit is made (:mod:`muslwheel.kits.ondemand`) unless not *kit_build*."""
     chosen_kits = [find_kit(k) for k in kits] if kits else None
-    plan: list[tuple[Path, WheelModules | None, list[Kit]]] = []
+    plan: list[tuple[_Given, list[Kit]]] = []
     for wheel in wheels:  # each read and audited once (or already)
-        path = wheel.path if isinstance(wheel, AuditedWheel) else wheel
-        needs, modules = _read_wheel(wheel)
-        if modules is None:  # as `check` has it: nothing to load, it imports wherever Python does
-            plan.append((path, None, []))
+        g = _read_wheel(wheel)
+        if g.modules is None:  # as `check` has it: nothing to load, it imports wherever Python does
+            plan.append((g, []))
             continue
+        needs = g.needs
         if needs is None:
-            raise MuslwheelError(f"{path.name}: no single musllinux architecture in this wheel")
-        targets = chosen_kits if chosen_kits is not None else kits_for_wheel(needs, path.name, make=kit_build)
+            raise MuslwheelError(f"{g.path.name}: no single musllinux architecture in this wheel")
+        targets = chosen_kits if chosen_kits is not None else kits_for_wheel(needs, g.path.name, make=kit_build)
         for kit in targets:
             if kit.python is None:
                 raise MuslwheelError(f"kit {kit.name} has no CPython to import with")
             if kit.arch != needs.arch:
-                raise MuslwheelError(f"{path.name} is {needs.arch}; kit {kit.name} is {kit.arch}")
+                raise MuslwheelError(f"{g.path.name} is {needs.arch}; kit {kit.name} is {kit.arch}")
             if not kit_fits(needs, kit):
                 raise MuslwheelError(
-                    f"{path.name} is for CPython {pythons_wanted(needs)}; kit {kit.name} has CPython "
+                    f"{g.path.name} is for CPython {pythons_wanted(needs)}; kit {kit.name} has CPython "
                     f"{kit.python}, which would not import it"
                 )
-        plan.append((path, modules, targets))
-    room = sandbox_room(sandbox) if any(targets for _, _, targets in plan) else None
+        plan.append((g, targets))
+    room = sandbox_room(sandbox) if any(targets for _, targets in plan) else None
     deps = deps if deps is not None else DepsOptions()
     reports = []
     with tempfile.TemporaryDirectory(prefix="muslwheel-deps-") as downloads:
         # every resolution (pip, on the host, with the network) before any wheel's code runs
         jobs: list[list[tuple[Kit, list[Path], Dependencies | None]]] = []
         resolved: dict[tuple[str, frozenset[Path]], Dependencies] = {}
-        for path, modules, targets in plan:
+        for g, targets in plan:
             jobs.append([])
-            for kit in targets if modules is not None and room is not None else []:
-                together = _together(path, kit, plan)
-                key = (kit.name, frozenset((path, *together)))
+            for kit in targets if g.modules is not None and room is not None else []:
+                # installed beside it: the other given wheels that are pure or proven in this kit,
+                # one per project, never another of its own
+                beside: dict[str, Path] = {}
+                for other, its_kits in plan:
+                    if other.project != g.project and (
+                        other.modules is None or any(k.name == kit.name for k in its_kits)
+                    ):
+                        beside.setdefault(other.project, other.path)
+                together = list(beside.values())
+                key = (kit.name, frozenset((g.path, *together)))
                 if deps.resolve and key not in resolved:
-                    where = Path(downloads) / str(len(resolved))
                     assert kit.python is not None
-                    musl = kit.musl_version
-                    resolved[key] = dependencies(
-                        [path, *together],
+                    resolved[key] = resolve(
+                        [g.path, *together],
                         python=kit.python,
                         arch=kit.arch,
-                        musl=musl,
-                        deps=deps,
-                        workdir=where,
-                        kit=kit,
+                        musl=kit.musl_version,
+                        options=deps,
+                        workdir=Path(downloads) / str(len(resolved)),
+                        full_version=kit.cpython_version,
                     )
                 jobs[-1].append((kit, together, resolved.get(key)))
-        for (path, modules, _), kits_ in zip(plan, jobs):
-            if modules is None or room is None:
+        for (g, _), kits_ in zip(plan, jobs):
+            if g.modules is None or room is None:
                 note = "pure wheel: no ELF members, nothing binary to import (it imports wherever Python does)"
-                reports.append(ImportReport(path.name, "", "any", "", "", note=note))
+                reports.append(ImportReport(g.path.name, "", "any", "", "", note=note))
                 continue
             for kit, together, resolution in kits_:
                 proof = prove_import(
-                    path,
+                    g.path,
                     MuslPython.of_kit(kit),
-                    modules,
+                    g.modules,
                     timeout=timeout,
                     room=room,
                     together=together,
@@ -466,54 +483,6 @@ def check_imports(
                 )
                 reports.append(proof)
     return reports
-
-
-def dependencies(
-    wheels: Sequence[Path],
-    *,
-    python: CPython,
-    arch: str,
-    musl: MuslVersion,
-    deps: DepsOptions,
-    workdir: Path,
-    kit: Kit | None = None,
-) -> Dependencies:
-    """The dependencies of *wheels* for a musl CPython *python* on *arch* with *musl*
-    (:func:`muslwheel.proofdeps.resolve`); a *kit*'s CPython's full version, when it records it,
-    answers ``python_full_version`` markers. ``check --import`` and build's import step ask this."""
-    from .proofdeps import resolve
-
-    full = None
-    if kit is not None:
-        from .kits.store import kit_meta
-
-        full = kit_meta(kit, "cpython_version")
-    return resolve(
-        wheels,
-        python=python,
-        arch=arch,
-        musl=musl,
-        options=deps,
-        workdir=workdir,
-        full_version=full if isinstance(full, str) else None,
-    )
-
-
-def _together(path: Path, kit: Kit, plan: list[tuple[Path, WheelModules | None, list[Kit]]]) -> list[Path]:
-    """The other given wheels installed beside *path* in *kit*: the pure ones, and those whose
-    kits include *kit*; one wheel per distribution, never another of *path*'s own."""
-    from .proofdeps import canonical
-    from .wheelfile import parse_wheel_name
-
-    seen = {canonical(parse_wheel_name(path.name).distribution)}
-    out = []
-    for other, modules, targets in plan:
-        name = canonical(parse_wheel_name(other.name).distribution)
-        if name in seen or (modules is not None and all(k.name != kit.name for k in targets)):
-            continue
-        seen.add(name)
-        out.append(other)
-    return out
 
 
 def _install(path: Path, site: Path) -> None:

@@ -24,8 +24,8 @@ def marker_environment(python: CPython | str, arch: str, full_version: str | Non
     ``python_full_version`` and ``implementation_version`` are *full_version* (a kit's
     ``cpython_version``, ``3.11.2``), else ``X.Y.0``. ValueError for a malformed *python* or a
     *full_version* of another minor; :class:`~muslwheel.errors.TargetError` for an unknown arch."""
-    py = python if isinstance(python, CPython) else CPython.parse(python)
     machine = get_arch(arch).name
+    py = python if isinstance(python, CPython) else CPython.parse(python)
     full = full_version or f"{py.version}.0"
     if full != py.version and not full.startswith(py.version + "."):
         raise ValueError(f"CPython {full} is not a {py.version} release")

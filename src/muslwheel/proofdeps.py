@@ -173,7 +173,6 @@ def resolve(
     there. The given wheels satisfy their own names. Wheels not cached are downloaded into
     *workdir* (the caller removes it). A :class:`MuslwheelError` when pip cannot be run at all,
     or for an extra in *options* that no given wheel has."""
-    env = marker_environment(python, arch, full_version)
     metas = [wheel_meta(p) for p in given]
     provided = {m.name for m in metas}
     out = Dependencies()
@@ -203,9 +202,12 @@ def resolve(
     if unknown:
         offered = ", ".join(sorted(known)) or "none"
         raise MuslwheelError(f"--extra {unknown[0]}: no given wheel has that extra (theirs: {offered})")
+    # the lower rooms from the highest down: pip's arguments for the target (tags), then the
+    # markers' environment (markers), which ``ask`` reads
+    fetch = _Fetcher(python, musl, arch, options, workdir)
+    env = marker_environment(python, arch, full_version)
     for meta in metas:
         ask(meta, options.extras)
-    fetch = _Fetcher(python, musl, arch, options, workdir)
     while pending:
         batch = dict(pending)
         pending.clear()

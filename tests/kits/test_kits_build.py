@@ -103,7 +103,8 @@ def test_a_musl_kit_is_built_from_the_given_tarball_with_live_progress_on_a_term
         MUSLWHEEL_DOWNLOADS=str(tmp_path / "no-downloads"),
         MUSLWHEEL_DEBIAN_MIRROR="http://127.0.0.1:9/debian",
     )
-    cmd = [*muslwheel_cmd(), "kit", "build", "--arch", "x86_64", "--musl", NEWEST_MUSL, "--musl-source", str(given)]
+    cmd = [*muslwheel_cmd(), "kit", "build", "--bare", "--arch", "x86_64", "--musl", NEWEST_MUSL, "--musl-source"]
+    cmd.append(str(given))
     code, out = _run_on_a_terminal([str(c) for c in cmd], env, timeout=900)
     assert code == 0, out
     assert _digest(given) == before  # the input is never modified
@@ -206,7 +207,7 @@ def test_a_kit_built_from_another_source_is_not_passed_off_as_built_from_the_giv
     kit_json = cache / "kits" / built.directory.name / "kit.json"
     before = _digest(kit_json)
     env = dict(os.environ, MUSLWHEEL_CACHE=str(cache), MUSLWHEEL_DEBIAN_MIRROR="http://127.0.0.1:9/debian")
-    args = [*muslwheel_cmd(), "kit", "build", "--arch", "x86_64", "--musl", NEWEST_MUSL, "--musl-source"]
+    args = [*muslwheel_cmd(), "kit", "build", "--bare", "--arch", "x86_64", "--musl", NEWEST_MUSL, "--musl-source"]
 
     other = _tarball(tmp_path / "musl-other.tar.gz", {f"musl-{NEWEST_MUSL}/VERSION": f"{NEWEST_MUSL}\n"})
     proc = run([*args, str(other)], env=env)
@@ -243,3 +244,31 @@ def test_a_cpython_debian_does_not_serve_fails_in_one_line_before_anything_is_bu
         "(give its source as --cpython-source TARBALL)"
     )
     assert proc.stdout == "" and not cache.exists()
+
+
+def test_a_kit_is_planned_from_the_cache_before_anything_is_fetched_or_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What building a kit takes is decided once, from the cache as it is: in an empty cache an
+    aarch64 CPython kit of the newest musl needs that musl from source, Debian's 1.2.3 to build
+    CPython against, the host CPython when this host has none, and the tree; the estimate is
+    exactly those steps, and planning wrote nothing. A kit the world built plans nothing."""
+    from muslwheel.hostpython import HostPythonError, find_build_python
+    from muslwheel.kits.build import KitSpec, plan_kit
+    from muslwheel.versions import CPython
+
+    built = kit_for("x86_64", NEWEST_MUSL, "3.11")
+    assert plan_kit(KitSpec(built.arch, built.musl, built.python), bare=built.bare).kinds == []
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MUSLWHEEL_CACHE", str(cache))
+    monkeypatch.setenv("MUSLWHEEL_DEBIAN_MIRROR", "http://127.0.0.1:9/debian")
+    try:
+        find_build_python("3.13")
+        host: list[str] = []
+    except HostPythonError:
+        host = ["build-python"]
+    plan = plan_kit(KitSpec("aarch64", NEWEST_MUSL, CPython(13)))
+    assert plan.name == f"aarch64-musl{NEWEST_MUSL}-py3.13"
+    assert plan.kinds == ["musl-src", "musl-deb", *host, "system-libs", "cpython"]
+    assert not cache.exists()

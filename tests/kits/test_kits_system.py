@@ -210,6 +210,53 @@ def test_check_root_agrees_with_the_import_proof_where_a_bare_kit_lacks_libz(tmp
     assert result == "system-library" and detail.startswith("libz.so.1: "), detail
 
 
+LIBZUSE = r"""
+const char *zlibVersion(void);  /* zlib.h's */
+const char *zuse_version(void) { return zlibVersion(); }
+"""
+
+
+def test_an_alpine_like_loader_only_kit_loads_a_wheel_needing_libz_and_the_bare_root_does_not(tmp_path: Path) -> None:
+    """``kit build --arch x86_64 --musl 1.2.6`` (no ``--python``) makes the Alpine-like
+    loader-only kit ``x86_64-musl1.2.6-system``: the bare musl root ``x86_64-musl1.2.6`` (what
+    everything compiles against, kept bare) with the system libraries of the arch's CPython
+    kits in ``usr/lib``. ``check --root`` on it says a wheel needing ``libz.so.1`` loads; on the
+    bare root, that it does not."""
+    # the arch's Alpine-like CPython kit is built, so are its system libraries: seconds to make
+    kit_for("x86_64", "1.2.6", "3.11", bare=False)
+    made = json.loads(
+        run_ok([*muslwheel_cmd(), "kit", "build", "--arch", "x86_64", "--musl", "1.2.6", "--json"]).stdout
+    )
+    assert made["name"] == "x86_64-musl1.2.6-system" and made["bare"] is False, made
+    bare_made = run_ok([*muslwheel_cmd(), "kit", "build", "--arch", "x86_64", "--musl", "1.2.6", "--bare", "--json"])
+    assert json.loads(bare_made.stdout)["name"] == "x86_64-musl1.2.6"
+    system, bare = kit_for("x86_64", "1.2.6", bare=False), kit_for("x86_64", "1.2.6", bare=True)
+    assert {lib.soname for lib in system.system_libraries} >= {"libz.so.1", "libssl.so.3", "libcrypto.so.3"}
+    assert (system.root / "usr" / "lib" / "libz.so.1").is_file()
+    # the root everything compiles against stays bare, and so does what is built from the system kit
+    assert bare.bare and bare.system_libraries == () and not (bare.root / "usr" / "lib" / "libz.so.1").exists()
+    from muslwheel.kits.musl import musl_root
+
+    assert musl_root(system) == bare
+    listed = {k["name"]: k for k in json.loads(run_ok([*muslwheel_cmd(), "kit", "list", "--json"]).stdout)}
+    assert listed[bare.name]["bare"] is True and listed[bare.name]["system_libraries"] == []
+    assert listed[system.name]["bare"] is False and listed[system.name]["python"] is None
+    assert ("zlib", "libz.so.1") in {(x["name"], x["soname"]) for x in listed[system.name]["system_libraries"]}
+    # a library needing libz.so.1 from the system (by its SONAME), in a wheel
+    src = write_c(tmp_path / "zuse.c", LIBZUSE)
+    lib = build_against(
+        bare, tmp_path / "libzuse.so", src, "-shared", "-fPIC", str(system.root / "usr" / "lib" / "libz.so.1")
+    )
+    assert "libz.so.1" in read_elf(lib).needed
+    wheel = make_wheel(tmp_path, "zuse", "1.0", "py3-none-musllinux_1_2_x86_64", {"zuse/libzuse.so": lib.read_bytes()})
+    loads = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", system.root, wheel]).stdout)
+    assert loads["loads"], loads
+    assert "libz.so.1" not in [p["subject"] for p in loads["problems"]]
+    refused = json.loads(run([*muslwheel_cmd(), "check", "--json", "--root", bare.root, wheel]).stdout)
+    assert not refused["loads"], refused
+    assert ("missing-library", "libz.so.1") in [(p["kind"], p["subject"]) for p in refused["problems"]]
+
+
 def test_a_bare_kit_is_bare_and_says_so() -> None:
     kit = kit_for("aarch64", "1.2.3", "3.11", bare=True)
     assert kit.bare and kit.name.endswith("-bare") and kit.system_libraries == ()

@@ -396,7 +396,8 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
     and ``--test`` in the target's CPython (when it runs here). BuildError on a failure. The
     wheel is taken as repair judged it (:attr:`TargetResult.audited`): it is not audited again."""
     from ..check import check_wheel
-    from ..check_import import dependencies, prove_import, wheel_modules
+    from ..check_import import prove_import, wheel_modules
+    from ..proofdeps import resolve
     from ..versions import MuslVersion
 
     audited = result.audited
@@ -422,14 +423,14 @@ def check_and_import(result: TargetResult, options: BuildOptions) -> None:
         deps = None
         if options.deps is not None and options.deps.resolve:  # pip, on the host, before the wheel's code runs
             musl = python.musl or audited.verdict.musl_min_version or MuslVersion(1, 1)
-            deps = dependencies(
+            deps = resolve(
                 [result.wheel],
                 python=python.python,
                 arch=python.arch,
                 musl=musl,
-                deps=_deps_options(options),
+                options=_deps_options(options),
                 workdir=Path(downloads),
-                kit=target.kit,
+                full_version=target.kit.cpython_version if target.kit else None,  # its python_full_version
             )
         room = sandbox_room(options.sandbox)
         report = prove_import(result.wheel, python, modules, room=room, test=options.test_command, deps=deps)

@@ -36,8 +36,6 @@ def run_kit_build(args: argparse.Namespace) -> int:
         pass
 
     python: CPython | None = None
-    if args.bare and not args.python:
-        raise KitError("--bare goes with --python X.Y (a loader-only kit has no system libraries either way)")
     if args.python:  # --python as kits spell it (3.13t), read here at the edge
         try:
             python = CPython.parse(args.python)
@@ -101,7 +99,8 @@ def register(sub: Subparsers) -> None:
         "--bare",
         action="store_true",
         help="a bare kit (named …-bare, for CI speed): no system libraries in usr/lib, so no libz.so.1 and no "
-        "_ssl, _hashlib, _bz2, _lzma, _sqlite3; never made on demand",
+        "_ssl, _hashlib, _bz2, _lzma, _sqlite3; never made on demand. Without --python: only the bare musl "
+        "root ARCH-muslVER (what everything compiles against), not the Alpine-like ARCH-muslVER-system",
     )
     k.add_argument("-j", "--jobs", type=int, default=2, help="parallel compile jobs (default: 2)")
     k.add_argument("-q", "--quiet", action="store_true", help="no progress output")

@@ -9,6 +9,11 @@ OpenSSL 3, libffi, libbz2, liblzma, libsqlite3, libexpat; :data:`.cpython.SYSTEM
 built by :mod:`muslwheel.libs`) are in its ``usr/lib``, and its ``_ssl``, ``_hashlib``,
 ``zlib`` … link them; a *bare* kit (``kit build --bare``, named ``…-bare``; for CI speed) has
 none of them, and CPython without those modules, zlib and libffi inside it.
+A loader-only kit ``<arch>-musl<ver>`` is the bare musl root: what :mod:`muslwheel.libs`,
+``build`` and CPython's cross-build compile against and prove under, so it never has a library
+a configure probe, a ``-L`` or the loader could pick up unasked. The Alpine-like loader-only kit
+``<arch>-musl<ver>-system`` is that root with the same system libraries as the arch's CPython
+kits in ``usr/lib`` (hard links), for ``check --root``: it is run against, never compiled against.
 A kit's root is a ``--root`` for every command.
 
 This package owns finding kits (this module), building them (:mod:`.build`, the entry point;
@@ -57,10 +62,18 @@ class KitError(MuslwheelError):
     """A kit is missing, unusable or cannot be built."""
 
 
-def kit_name(arch: str, musl: str, python: CPython | str | None, bare: bool = False) -> str:
+#: the end of an Alpine-like loader-only kit's name (``x86_64-musl1.2.6-system``)
+SYSTEM_SUFFIX = "-system"
+
+
+def kit_name(arch: str, musl: str, python: CPython | str | None, bare: bool = False, *, system: bool = False) -> str:
     """A kit's name: ``aarch64-musl1.2.3-py3.11``, ``aarch64-musl1.2.3-py3.11-bare`` for a bare
-    one, or ``aarch64-musl1.2.3`` for a loader-only kit."""
-    return f"{arch}-musl{musl}" + (f"-py{python}" if python else "") + ("-bare" if bare and python else "")
+    one; ``aarch64-musl1.2.3`` for a loader-only kit, the bare musl root everything is compiled
+    against, and ``aarch64-musl1.2.3-system`` for the Alpine-like loader-only kit (*system*:
+    that root with Alpine's base libraries in ``usr/lib``)."""
+    if not python:
+        return f"{arch}-musl{musl}" + (SYSTEM_SUFFIX if system else "")
+    return f"{arch}-musl{musl}-py{python}" + ("-bare" if bare else "")
 
 
 @dataclass(frozen=True)
@@ -86,10 +99,13 @@ class Kit:
     python: CPython | None
     root: Path
     #: a bare kit (``kit build --bare``): CPython with zlib and libffi inside it and no system
-    #: libraries, so no ``_ssl``, ``_hashlib``, ``_bz2``, ``_lzma``, ``_sqlite3`` and no ``libz.so.1``
+    #: libraries, so no ``_ssl``, ``_hashlib``, ``_bz2``, ``_lzma``, ``_sqlite3`` and no
+    #: ``libz.so.1``; a loader-only kit is bare unless it is ``<arch>-musl<ver>-system``
     bare: bool = False
-    #: the shared libraries of Alpine's base in ``usr/lib`` (none in a bare or loader-only kit)
+    #: the shared libraries of Alpine's base in ``usr/lib`` (none in a bare kit)
     system_libraries: tuple[SystemLibrary, ...] = field(default=(), compare=False)
+    #: its CPython's full version (``3.13.5``), as its build recorded it; None if it did not
+    cpython_version: str | None = field(default=None, compare=False)
     musl_version: MuslVersion = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -277,11 +293,14 @@ def read_kit(directory: Path) -> Kit:
             musl=str(meta["musl"]),
             python=CPython.parse(str(meta["python"])) if meta.get("python") else None,
             root=directory / "root",
-            bare=bool(meta.get("bare", False)),
+            # a loader-only kit is bare unless its kit.json says otherwise (one from before
+            # Alpine-like loader-only kits says nothing: it is the bare musl root)
+            bare=bool(meta.get("bare", not meta.get("python"))),
             system_libraries=tuple(
                 SystemLibrary(str(lib["name"]), str(lib["version"]), str(lib["soname"]))
                 for lib in meta.get("system_libraries") or ()
             ),
+            cpython_version=str(meta["cpython_version"]) if isinstance(meta.get("cpython_version"), str) else None,
         )
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise KitError(f"{directory}: not a kit ({e})") from None
@@ -299,8 +318,10 @@ def list_kits(directory: Path | None = None) -> list[Kit]:
             continue
         try:
             kit = read_kit(meta.parent)
-            # a CPython kit of an older recipe (no system libraries) is rebuilt, never mixed in
-            if kit.python is not None and json.loads(meta.read_text()).get("recipe") != RECIPE:
+            # a CPython kit (or an Alpine-like loader-only kit) of an older recipe is rebuilt,
+            # never mixed in; a bare loader-only kit of any of MUSL_RECIPES is current
+            recipe = json.loads(meta.read_text()).get("recipe")
+            if recipe != RECIPE and (kit.python is not None or not kit.bare or recipe not in MUSL_RECIPES):
                 continue
             kits.append(kit)
         except (KitError, OSError, ValueError, AttributeError):

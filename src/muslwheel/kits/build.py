@@ -4,25 +4,33 @@ Steps, each cached in ``<cache>/kits`` and skipped when present:
 
 - ``<arch>-musl<ver>`` (loader-only kit, :mod:`.musl`): musl's loader, ``libc.so``, startup
   files and headers, plus the kernel's headers from zig;
+- ``<arch>-musl<ver>-system`` (the Alpine-like loader-only kit, :mod:`.system`): that root with
+  Alpine's base libraries in ``usr/lib``, never compiled against;
 - ``cpython/<arch>-py<X.Y>`` and ``<arch>-musl<ver>-py<X.Y>`` (:mod:`.cpython`);
 - the kits' directories, times and locks are :mod:`.store`'s.
 
 Build trees live in a temporary directory outside the cache and are removed afterwards.
-The arch arrives here as a name (the CLI's ``--arch``) and becomes an :class:`~muslwheel.arch.Arch`
-once, in :func:`build_kit`; everything below takes the :class:`~muslwheel.arch.Arch`.
+
+A kit to make is a :class:`KitSpec` (``kit build``'s arch, musl and CPython). :func:`plan_kit`
+decides once, from the cache as it is, what building it takes: its arguments checked, then the
+parts not built yet, in order (a :class:`KitPlan`); :meth:`KitPlan.build` makes them, with the
+progress estimate of exactly those parts. The arch arrives as a name (the CLI's ``--arch``) and
+becomes an :class:`~muslwheel.arch.Arch` once, in :func:`plan_kit`; every part takes the
+:class:`~muslwheel.arch.Arch`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from ..arch import Arch, get_arch
 from ..hostpython import HostPythonError, find_build_python
 from ..progress import Progress, Steps
 from ..versions import CPython
-from . import Kit, KitError, read_kit
+from . import Kit, KitError, kit_name, read_kit
 from .cpython import (
     CPYTHON_SOURCES,
     FREE_THREADED,
@@ -45,12 +53,16 @@ from .store import (
     kit_meta,
 )
 from .store import kit_steps as _Steps
+from .system import build_system_kit, system_libraries_built
 
 __all__ = [
     "CPYTHON_SOURCES",
     "DEBIAN_BINARY_MUSL",
     "FREE_THREADED",
     "KIT_ESTIMATE",
+    "KitPart",
+    "KitPlan",
+    "KitSpec",
     "NEWEST_MUSL",
     "RECIPE",
     "StderrProgress",
@@ -61,7 +73,136 @@ __all__ = [
     "build_python_kit",
     "check_source_tarball",
     "kit_pythons",
+    "plan_kit",
 ]
+
+
+@dataclass(frozen=True)
+class KitSpec:
+    """A kit to make: ``kit build --arch ARCH --musl MUSL --python PYTHON``."""
+
+    arch: str
+    musl: str
+    python: CPython | None
+    #: why this musl release: the line ``kit build`` without ``--musl`` prints
+    why_musl: str = ""
+
+    @property
+    def name(self) -> str:
+        return kit_name(self.arch, self.musl, self.python)
+
+    @property
+    def arch_info(self) -> Arch:
+        """The kit's :class:`~muslwheel.arch.Arch` (``arch`` is its name)."""
+        return get_arch(self.arch)
+
+
+class KitPart(Protocol):
+    """One piece of a kit still to make, in build order: what :meth:`make` takes (the kinds of
+    step it reports, for the estimate) and making it (each part checks again, under its lock,
+    that no other process made it meanwhile)."""
+
+    @property
+    def kinds(self) -> tuple[str, ...]: ...
+
+    def make(self, jobs: int, steps: Steps) -> object: ...
+
+
+@dataclass(frozen=True)
+class _CPythonSource:
+    """CPython's source from Debian, fetched before anything is built: a minor Debian serves no
+    tarball of fails in one line, and nothing is built in the meantime."""
+
+    python: CPython
+    kinds: tuple[str, ...] = ()
+
+    def make(self, jobs: int, steps: Steps) -> Path:
+        return cpython_tarball(self.python.version, None)
+
+
+@dataclass(frozen=True)
+class _MuslKit:
+    """A loader-only kit (:func:`~muslwheel.kits.musl.build_musl_kit`)."""
+
+    arch: Arch
+    musl: str
+    source: Path | None
+    kinds: tuple[str, ...]
+
+    def make(self, jobs: int, steps: Steps) -> Kit:
+        return build_musl_kit(self.arch, self.musl, musl_source=self.source, jobs=jobs, steps=steps)
+
+
+@dataclass(frozen=True)
+class _SystemKit:
+    """The Alpine-like loader-only kit: the bare musl root and Alpine's base libraries
+    (:func:`~muslwheel.kits.system.build_system_kit`)."""
+
+    arch: Arch
+    musl: str
+    kinds: tuple[str, ...]
+
+    def make(self, jobs: int, steps: Steps) -> Kit:
+        musl_kit = read_kit(kit_directory(self.arch, self.musl, None))
+        return build_system_kit(musl_kit, jobs=jobs, steps=steps)
+
+
+@dataclass(frozen=True)
+class _CPythonTree:
+    """An arch's CPython tree, built against the loader-only kit of musl *base*
+    (:func:`~muslwheel.kits.cpython.build_cpython_tree`, with the host CPython it runs)."""
+
+    arch: Arch
+    base: str
+    python: CPython
+    source: Path | None
+    bare: bool
+    kinds: tuple[str, ...]
+
+    def make(self, jobs: int, steps: Steps) -> Path:
+        base = read_kit(kit_directory(self.arch, self.base, None))
+        return build_cpython_tree(base, self.python, cpython_source=self.source, jobs=jobs, steps=steps, bare=self.bare)
+
+
+@dataclass(frozen=True)
+class _PythonKit:
+    """The CPython kit: the loader-only kit's root and the tree, joined
+    (:func:`~muslwheel.kits.cpython.build_python_kit`)."""
+
+    arch: Arch
+    musl: str
+    python: CPython
+    source: Path | None
+    bare: bool
+    kinds: tuple[str, ...] = ()
+
+    def make(self, jobs: int, steps: Steps) -> Kit:
+        musl_kit = read_kit(kit_directory(self.arch, self.musl, None))
+        return build_python_kit(
+            musl_kit, self.python, cpython_source=self.source, jobs=jobs, steps=steps, bare=self.bare
+        )
+
+
+@dataclass(frozen=True)
+class KitPlan:
+    """A kit to build, decided once (:func:`plan_kit`): its directory and the parts still to
+    make, in order; :meth:`build` makes them (the estimate is their kinds') and returns the kit."""
+
+    name: str
+    directory: Path
+    parts: tuple[KitPart, ...]
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of step building this kit still needs, for the estimate."""
+        return [kind for part in self.parts for kind in part.kinds]
+
+    def build(self, *, jobs: int = 2, progress: Progress = _stderr) -> Kit:
+        """Make the parts in order, with ``kit build``'s progress and estimates; the kit."""
+        steps: Steps = _Steps(progress, self.kinds)
+        for part in self.parts:
+            part.make(jobs, steps)
+        return read_kit(self.directory)
 
 
 def build_kit(
@@ -75,15 +216,29 @@ def build_kit(
     progress: Progress = _stderr,
     bare: bool = False,
 ) -> Kit:
-    """Build the kit (arch, musl, python) and what it needs, unless present; return it. A CPython
-    kit is Alpine-like (its system libraries in ``usr/lib``, built by :mod:`muslwheel.libs`)
-    unless *bare* (``kit build --bare``: none, for CI speed)."""
-    a = arch if isinstance(arch, Arch) else get_arch(arch)
+    """Build the kit (arch, musl, python) and what it needs, unless present; return it. A kit is
+    Alpine-like (its system libraries in ``usr/lib``, built by :mod:`muslwheel.libs`) unless
+    *bare* (``kit build --bare``: none, for CI speed; a loader-only kit that is bare is the musl
+    root everything compiles against, ``<arch>-musl<ver>``; an Alpine-like one is
+    ``<arch>-musl<ver>-system``)."""
+    spec = KitSpec(arch.name if isinstance(arch, Arch) else arch, musl, python)
+    plan = plan_kit(spec, musl_source=musl_source, cpython_source=cpython_source, bare=bare)
+    return plan.build(jobs=jobs, progress=progress)
+
+
+def plan_kit(
+    spec: KitSpec, *, musl_source: Path | None = None, cpython_source: Path | None = None, bare: bool = False
+) -> KitPlan:
+    """What building *spec* takes, from the cache as it is: its arguments checked (one line each,
+    before anything is fetched or written), then the parts not built yet, in order: CPython's
+    source, the loader-only kit, the loader-only kit of the musl its CPython is built against
+    (:func:`~muslwheel.kits.musl.base_musl`), the CPython tree, the CPython kit; without
+    CPython and unless *bare*, the Alpine-like loader-only kit last (its system libraries those
+    of the arch's CPython kits, against the same base musl)."""
+    a, musl, python = spec.arch_info, spec.musl, spec.python
     if not re.fullmatch(r"1\.[0-9]+\.[0-9]+", musl):
         raise KitError(f"--musl {musl!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
     build = _kit_python(python) if python is not None else None
-    if bare and build is None:
-        raise KitError("--bare goes with --python X.Y (a loader-only kit has no system libraries either way)")
     if cpython_source is not None and build is None:
         raise KitError("--cpython-source goes with --python X.Y")
     if musl_source is not None:
@@ -95,14 +250,53 @@ def build_kit(
         _refuse_other_source(kit_directory(a, musl, None), "musl_source", musl_source, MUSL_RECIPES)
     if cpython_source is not None and build is not None:
         _refuse_other_source(kit_directory(a, musl, build, bare), "cpython_source", cpython_source)
-    # the source first: a minor Debian serves no tarball of fails in one line, before any build
-    if build is not None and cpython_source is None and not _cpython_built(a, musl, build, bare):
-        cpython_tarball(build.version, None)
-    steps: Steps = _Steps(progress, _plan(a, musl, build, musl_source, bare))
-    musl_kit = build_musl_kit(a, musl, musl_source=musl_source, jobs=jobs, steps=steps)
-    if build is None:
-        return musl_kit
-    return build_python_kit(musl_kit, build, cpython_source=cpython_source, jobs=jobs, steps=steps, bare=bare)
+    parts: list[KitPart] = []
+    musl_part = None
+    if not current(kit_directory(a, musl, None), MUSL_RECIPES):
+        kind = "musl-deb" if musl_from_debian_packages(a, musl, musl_source) else "musl-src"
+        musl_part = _MuslKit(a, musl, musl_source, (kind,))
+    directory = kit_directory(a, musl, build, bare, system=build is None and not bare)
+    if (build is None and bare) or current(directory):
+        return KitPlan(directory.name, directory, (musl_part,) if musl_part else ())
+    base = base_musl(a, musl)
+    if build is None:  # the Alpine-like loader-only kit: the bare root, then its libraries
+        parts = [musl_part] if musl_part else []
+        if base != musl and not current(kit_directory(a, base, None), MUSL_RECIPES):
+            parts.append(_MuslKit(a, base, None, (_musl_kind(a, base),)))
+        libs = () if system_libraries_built(a, base) else ("system-libs",)
+        parts.append(_SystemKit(a, musl, libs))
+        return KitPlan(directory.name, directory, tuple(parts))
+    tree = None
+    if not current(cpython_tree_dir(a, build, base, bare)):
+        tree = _CPythonTree(
+            a, base, build, cpython_source, bare, ("cpython-bare",) if bare else ("system-libs", "cpython")
+        )
+        if cpython_source is None:  # the source first: nothing is built before it is had
+            parts.append(_CPythonSource(build))
+    if musl_part:
+        parts.append(musl_part)
+    if base != musl and not current(kit_directory(a, base, None), MUSL_RECIPES):
+        parts.append(_MuslKit(a, base, None, (_musl_kind(a, base),)))
+    if tree is not None:
+        if not _host_python_found(build):
+            tree = replace(tree, kinds=("build-python", *tree.kinds))
+        parts.append(tree)
+    parts.append(_PythonKit(a, musl, build, cpython_source, bare))
+    return KitPlan(directory.name, directory, tuple(parts))
+
+
+def _musl_kind(arch: Arch, musl: str) -> str:
+    """The kind of step building the loader-only kit of Debian's or another musl is."""
+    return "musl-deb" if musl_from_debian_packages(arch, musl, None) else "musl-src"
+
+
+def _host_python_found(python: CPython) -> bool:
+    """Whether this host has the CPython that cross-builds *python*, or it must be built first."""
+    try:
+        find_build_python(python.version)
+    except HostPythonError:
+        return False
+    return True
 
 
 def _kit_python(python: CPython) -> CPython:
@@ -110,13 +304,6 @@ def _kit_python(python: CPython) -> CPython:
     if python not in kit_pythons():
         raise KitError(f"--python {python}: kits have CPython {', '.join(map(str, kit_pythons()))}")
     return python
-
-
-def _cpython_built(arch: Arch, musl: str, python: CPython, bare: bool) -> bool:
-    """Whether the kit, or the CPython tree it would be made of, is built already."""
-    return current(kit_directory(arch, musl, python, bare)) or current(
-        cpython_tree_dir(arch, python, base_musl(arch, musl), bare)
-    )
 
 
 def _refuse_other_source(directory: Path, key: str, given: Path, recipes: tuple[int, ...] = (RECIPE,)) -> None:
@@ -170,22 +357,3 @@ def check_source_tarball(path: Path, what: str, version: str) -> str:
     if not ok:
         raise KitError(f"{path}: {label} {found}'s source, not {label} {version}")
     return found
-
-
-def _plan(arch: Arch, musl: str, python: CPython | None, musl_source: Path | None, bare: bool = False) -> list[str]:
-    """The kinds of step building this kit still needs, for the estimate."""
-    plan = []
-    if not current(kit_directory(arch, musl, None), MUSL_RECIPES):
-        plan.append("musl-deb" if musl_from_debian_packages(arch, musl, musl_source) else "musl-src")
-    if python is None or current(kit_directory(arch, musl, python, bare)):
-        return plan
-    base = base_musl(arch, musl)
-    if base != musl and not current(kit_directory(arch, base, None), MUSL_RECIPES):
-        plan.append("musl-deb")
-    if not current(cpython_tree_dir(arch, python, base, bare)):
-        cpython = ["cpython-bare"] if bare else ["system-libs", "cpython"]
-        with contextlib.suppress(HostPythonError):
-            find_build_python(python.version)
-            return [*plan, *cpython]
-        plan += ["build-python", *cpython]
-    return plan

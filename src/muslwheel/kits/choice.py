@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..arch import Arch, get_arch
 from ..errors import MuslwheelError
 from ..policy import musllinux_platform
 from ..suffixes import pythons_of_tags
@@ -56,6 +57,11 @@ class KitKey:
     python: CPython | None
     musl: str | None = None
     floor: tuple[int, int] | None = None
+
+    @property
+    def arch_info(self) -> Arch:
+        """The key's :class:`~muslwheel.arch.Arch` (``arch`` is its name)."""
+        return get_arch(self.arch)
 
     def admits(self, kit: Kit) -> bool:
         """Whether *kit* is one this key asks for (any musl release that qualifies)."""
@@ -166,7 +172,6 @@ def default_kits(needs: KitNeeds, wheel: str, kits_dir: Path | None = None) -> l
 
 def _cheapest_musl(arch: str) -> str:
     """Debian's binary musl where Debian ships it for *arch* (seconds to make), else the newest."""
-    from ..arch import get_arch
     from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 
     return DEBIAN_BINARY_MUSL if get_arch(arch).debian_arch else NEWEST_MUSL

@@ -44,7 +44,7 @@ from ..suffixes import extension_suffixes
 from ..versions import FREE_THREADED_FROM, CPython
 from ..zig import write_wrappers
 from . import Kit, KitError, kit_name, read_kit
-from .musl import base_musl, build_musl_kit
+from .musl import base_musl, build_musl_kit, musl_root
 
 if TYPE_CHECKING:
     from ..libs import Prefix
@@ -147,6 +147,7 @@ def _build_python_kit(
     steps: Steps,
     bare: bool,
 ) -> None:
+    musl_kit = musl_root(musl_kit)  # its root is copied: never the Alpine-like loader-only kit's
     base = musl_kit
     if base_musl(arch, musl_kit.musl) != musl_kit.musl:
         base = build_musl_kit(arch, base_musl(arch, musl_kit.musl), jobs=jobs, steps=steps)
@@ -271,6 +272,7 @@ def build_cpython_tree(
     out = cpython_tree_dir(base.arch_info, python, base.musl, bare)
     if current(out):
         return out / "tree"
+    base = musl_root(base)  # compiled against the bare musl root only
     with kit_lock(f"cpython-{out.name}"):
         if bare and not current(out) and _adopt_recipe_1_tree(cpython_tree_dir(base.arch_info, python, base.musl), out):
             return out / "tree"
@@ -308,7 +310,7 @@ def system_library_prefixes(base: Kit, jobs: int, progress: Progress) -> list[Pr
     :mod:`muslwheel.libs` (each proven under the target) unless current."""
     from ..libs.store import build_many
 
-    return build_many(SYSTEM_LIBRARIES, base, jobs=jobs, progress=progress)
+    return build_many(SYSTEM_LIBRARIES, musl_root(base), jobs=jobs, progress=progress)
 
 
 def _place_system_libraries(prefixes: list[Prefix], usr_lib: Path) -> list[dict[str, str]]:

@@ -30,6 +30,7 @@ from ..cache import staged
 from ..policy import arch_floor
 from ..progress import Steps
 from ..root import DEFAULT_DIRS
+from ..versions import MuslVersion
 from ..zig import target_args, write_wrappers, zig_environment, zig_executable, zig_lib_dir
 from . import Kit, KitError, kit_name, list_kits, read_kit
 from .store import (
@@ -40,7 +41,6 @@ from .store import (
     run,
     source_tarball,
     took,
-    version_key,
     work_dir,
     write_kit,
 )
@@ -66,8 +66,8 @@ def check_port(arch: Arch, musl: str) -> None:
     why = DOES_NOT_RUN.get((arch.name, musl))
     if why is not None:
         raise KitError(f"musl {musl} built with zig for {arch.name} does not work ({why}): give another --musl")
-    since = str(arch_floor(arch.name))  # the first release with the port (the audit's floor too)
-    if version_key(musl) < version_key(since):
+    since = arch_floor(arch.name)  # the first release with the port (the audit's floor too)
+    if MuslVersion.parse(musl) < since:
         raise KitError(
             f"musl {musl} has no {arch.name} port (it arrived in musl {since}): give --musl {since} or later"
         )
@@ -90,6 +90,18 @@ def build_musl_kit(arch: Arch, musl: str, *, musl_source: Path | None = None, jo
     return read_kit(directory)
 
 
+def musl_root(kit: Kit) -> Kit:
+    """The bare loader-only kit (the musl root) of *kit*'s arch and musl: *kit* itself when it is
+    one, never the Alpine-like ``…-system`` kit, whose ``usr/lib`` a compile or a proof must not
+    see (:class:`KitError` when that root is gone)."""
+    if kit.python is None and kit.bare:
+        return kit
+    directory = kit_directory(kit.arch_info, kit.musl, None)
+    if not current(directory, MUSL_RECIPES):
+        raise KitError(f"kit {kit.name}: its musl root {directory.name} is not built")
+    return read_kit(directory)
+
+
 def musl_from_debian_packages(arch: Arch, musl: str, musl_source: Path | None) -> bool:
     return musl == DEBIAN_BINARY_MUSL and arch.debian_arch is not None and musl_source is None
 
@@ -100,19 +112,20 @@ def base_musl(arch: Arch, musl: str) -> str:
     *musl* that the arch has, a loader-only kit already built (``1.2.2`` once it is) or Debian's
     1.2.3 where Debian ships musl for the arch; else *musl* itself. (A tree built against a
     newer musl could need a symbol an older one lacks, ``qsort_r`` before 1.2.3.)"""
-    key = version_key(musl)
+    release = MuslVersion.parse(musl)
     candidates = [
         k.musl
         for k in list_kits()
         if k.arch == arch.name
         and k.python is None
-        and version_key(k.musl)[:2] == key[:2]
-        and version_key(k.musl) <= key
+        and k.bare
+        and k.musl_version.series == release.series
+        and k.musl_version <= release
         and current(k.directory, MUSL_RECIPES)
     ]
-    if arch.debian_arch is not None and version_key(DEBIAN_BINARY_MUSL) < key:
+    if arch.debian_arch is not None and MuslVersion.parse(DEBIAN_BINARY_MUSL) < release:
         candidates.append(DEBIAN_BINARY_MUSL)
-    return min([musl, *candidates], key=version_key)
+    return min([musl, *candidates], key=MuslVersion.parse)
 
 
 def _build_musl_root(
@@ -134,7 +147,7 @@ def _build_musl_root(
         _verify_musl(tmp / "root", arch, musl)
         # debian_packages: which files of root/ came from which Debian source package (repair's SBOM)
         extra = {"debian_packages": packages} if packages else {}
-        write_kit(tmp, arch, musl, None, {"musl_source": source, **extra, **took("musl", began)})
+        write_kit(tmp, arch, musl, None, {"musl_source": source, **extra, **took("musl", began)}, bare=True)
 
 
 # --- Debian's packages -------------------------------------------------------------------------

@@ -16,12 +16,11 @@ musl for the arch, else the newest musl from source).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..arch import Arch, get_arch
 from ..progress import Progress
 from ..versions import CPython, MuslVersion
-from . import Kit, KitError, kit_name, kits_dir, list_kits
+from . import Kit, KitError, kits_dir, list_kits
+from .build import KitSpec, build_kit, plan_kit
 from .choice import KitKey, KitNeeds, choose_kits, default_kits, fitting_kits
 from .cpython import kit_pythons
 from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
@@ -37,21 +36,6 @@ __all__ = [
     "musl_kit_for",
     "on_demand_musl",
 ]
-
-
-@dataclass(frozen=True)
-class KitSpec:
-    """A kit to make: ``kit build --arch ARCH --musl MUSL --python PYTHON``."""
-
-    arch: str
-    musl: str
-    python: CPython | None
-    #: why this musl release: the line ``kit build`` without ``--musl`` prints
-    why_musl: str = ""
-
-    @property
-    def name(self) -> str:
-        return kit_name(self.arch, self.musl, self.python)
 
 
 def kits_for_wheel(
@@ -71,7 +55,6 @@ def kits_for_wheel(
 def kit_for_wheel(needs: KitNeeds, wheel: str) -> KitSpec:
     """The kit to make for a wheel no built kit fits; :class:`KitError` (one line) when kits
     cannot have any CPython its tags name."""
-    arch = get_arch(needs.arch)
     buildable = kit_pythons()
     wanted = list(needs.pythons) if needs.pythons else buildable
     candidates = [p for p in wanted if p in buildable]
@@ -80,8 +63,8 @@ def kit_for_wheel(needs: KitNeeds, wheel: str) -> KitSpec:
             f"{wheel}: no kit with CPython {needs.wanted} for {needs.arch}, and kits cannot have it "
             f"(they have CPython {', '.join(map(str, buildable))}), so its import cannot be checked"
         )
-    cached = [p for p in candidates if _tree_cached(arch, p)]
-    return kit_to_make(KitKey(arch.name, (cached or candidates)[0], floor=needs.musl_floor))
+    cached = [p for p in candidates if _tree_cached(needs.arch, p)]
+    return kit_to_make(KitKey(needs.arch, (cached or candidates)[0], floor=needs.musl_floor))
 
 
 def kit_for_target(arch: str, python: CPython, musl: str | None) -> KitSpec:
@@ -103,7 +86,7 @@ def kit_to_make(key: KitKey) -> KitSpec:
     floor), with why."""
     if key.musl is not None and key.musl.count(".") >= 2:
         return KitSpec(key.arch, key.musl, key.python, f"musl {key.musl}: as asked")
-    release, why = on_demand_musl(get_arch(key.arch), floor=key.floor, series=key.musl)
+    release, why = on_demand_musl(key.arch_info, floor=key.floor, series=key.musl)
     return KitSpec(key.arch, release, key.python, why)
 
 
@@ -119,7 +102,7 @@ def on_demand_musl(arch: Arch, *, floor: tuple[int, int] | None = None, series: 
         return series is None or release == series or release.startswith(series + ".")
 
     built = sorted(
-        (k.musl for k in list_kits() if k.arch == arch.name and k.python is None and ok(k.musl)),
+        (k.musl for k in list_kits() if k.arch == arch.name and k.python is None and k.bare and ok(k.musl)),
         key=MuslVersion.parse,
     )
     if built:
@@ -147,27 +130,25 @@ def on_demand_musl(arch: Arch, *, floor: tuple[int, int] | None = None, series: 
 def make_kit(spec: KitSpec, *, progress: Progress = _stderr, jobs: int = 2, reason: str | None = None) -> Kit:
     """Build *spec* as ``kit build`` does (its progress and estimates), reusing what is cached;
     *reason* (why it is made) starts the line that says so."""
-    from .build import build_kit
-
     progress(f"{reason + ': ' if reason else ''}making {spec.name} (--no-kit-build refuses instead)")
-    return build_kit(spec.arch, spec.musl, spec.python, jobs=jobs, progress=progress)
+    plan = plan_kit(spec)
+    return plan.build(jobs=jobs, progress=progress)
 
 
 def musl_kit_for(arch: str | Arch, musl: str | None, *, progress: Progress = _stderr, jobs: int = 2) -> Kit:
     """The loader-only kit target libraries (:mod:`muslwheel.libs`) are built against for
     (*arch*, *musl*): *musl* a release as asked, else the one :func:`on_demand_musl` picks in the
-    series it names (or at all); made if missing."""
-    from .build import build_kit
-
+    series it names (or at all); made if missing. Always the bare musl root (``<arch>-musl<ver>``,
+    never the Alpine-like ``…-system``): what is compiled has only what it is given."""
     a = arch if isinstance(arch, Arch) else get_arch(arch)
     release = kit_to_make(KitKey(a.name, None, musl)).musl
-    return build_kit(a, release, None, progress=progress, jobs=jobs)
+    return build_kit(a, release, None, progress=progress, jobs=jobs, bare=True)
 
 
-def _tree_cached(arch: Arch, python: CPython) -> bool:
-    """Whether the cache holds a CPython *python* tree for *arch* (against any musl; not a bare
-    one: a kit made on demand is never bare)."""
+def _tree_cached(arch: str, python: CPython) -> bool:
+    """Whether the cache holds a CPython *python* tree for the arch named *arch* (against any
+    musl; not a bare one: a kit made on demand is never bare)."""
     base = kits_dir() / "cpython"
     if not base.is_dir():
         return False
-    return any(current(d) for d in base.glob(f"{arch.name}-py{python}-musl*") if not d.name.endswith("-bare"))
+    return any(current(d) for d in base.glob(f"{arch}-py{python}-musl*") if not d.name.endswith("-bare"))

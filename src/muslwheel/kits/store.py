@@ -93,14 +93,15 @@ def took(what: str, began: float) -> dict[str, float]:
 def write_kit(
     directory: Path, arch: Arch, musl: str, python: CPython | None, extra: dict[str, object], *, bare: bool = False
 ) -> None:
+    """``kit.json``; a loader-only kit is the bare musl root when *bare*, else the Alpine-like
+    loader-only kit (``…-system``)."""
     meta: dict[str, object] = {
-        "name": kit_name(arch.name, musl, python, bare),
+        "name": kit_name(arch.name, musl, python, bare, system=python is None and not bare),
         "arch": arch.name,
         "musl": musl,
         "python": str(python) if python else None,
+        "bare": bare,
     }
-    if python is not None:
-        meta["bare"] = bare
     meta["recipe"] = RECIPE
     meta.update(extra)
     (directory / "kit.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -119,12 +120,10 @@ def kit_meta(kit: Kit, key: str) -> object:
     return json.loads((kit.directory / "kit.json").read_text()).get(key)
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split("."))
-
-
-def kit_directory(arch: Arch, musl: str, python: CPython | None, bare: bool = False) -> Path:
-    return kits_dir() / kit_name(arch.name, musl, python, bare)
+def kit_directory(arch: Arch, musl: str, python: CPython | None, bare: bool = False, *, system: bool = False) -> Path:
+    """Where kit (arch, musl, python) lives; ``python`` None: the bare musl root, or with
+    *system* the Alpine-like loader-only kit (:func:`~muslwheel.kits.kit_name`)."""
+    return kits_dir() / kit_name(arch.name, musl, python, bare, system=system)
 
 
 def cpython_tree_dir(arch: Arch, python: CPython, musl: str, bare: bool = False) -> Path:
