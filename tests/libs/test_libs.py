@@ -38,6 +38,18 @@ def test_an_unknown_library_is_refused_in_one_line_before_anything(tmp_path: Pat
     assert not (tmp_path / "cache").exists()  # nothing built, nothing downloaded
 
 
+def test_lib_build_offline_refuses_a_missing_source_before_making_a_kit(tmp_path: Path) -> None:
+    """``lib build libpng --offline`` with empty caches: one line naming the first source the
+    download cache lacks (zlib's, libpng's dependency), exit 2, and no kit made for it."""
+    env = dict(checkout_env(), MUSLWHEEL_CACHE=str(tmp_path / "cache"), MUSLWHEEL_DOWNLOADS=str(tmp_path / "dl"))
+    cmd = [*muslwheel_cmd(), "lib", "build", "libpng", "--arch", "aarch64", "--musl", "1.2.3", "--offline"]
+    proc = run(cmd, env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "zlib: --offline, and the download cache has no Debian source zlib 1.3" in line
+    assert not (tmp_path / "cache" / "kits").exists() and not (tmp_path / "dl").exists()
+
+
 def test_an_arch_a_recipe_refuses_and_a_source_debian_lacks_are_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -194,4 +194,5 @@ def parse_names(values: Sequence[str]) -> list[str]:
 from .store import build_library as build_library  # noqa: E402  (the API: build_library(name, kit) -> Prefix)
 from .store import build_many as build_many  # noqa: E402
 from .store import check_buildable as check_buildable  # noqa: E402
+from .store import check_offline as check_offline  # noqa: E402
 from .tools import write_config_tools as write_config_tools  # noqa: E402

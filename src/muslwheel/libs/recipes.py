@@ -365,7 +365,7 @@ RECIPES: dict[str, Recipe] = {
             proof=_LIBXSLT_PROOF,
             proof_libs=("-I{libxml2}/include/libxml2", "-lexslt", "-lxslt", "-lxml2", "-lz"),
             proof_expect="transformed: got musl",
-            options=("--without-python", "--without-crypto", "--without-debugger", "--without-profiler"),
+            options=("--without-python", "--without-crypto", "--without-debugger"),
             depends=("libxml2",),
             config_tools=(("xslt-config", "libxslt"),),
         ),
@@ -957,7 +957,8 @@ SECOND_SET = (
         proof=_GEOS_PROOF,
         proof_libs=("-lgeos_c",),
         proof_expect="intersection area=4.0",
-        options=("-DBUILD_BENCHMARKS=OFF", "-DBUILD_DOCUMENTATION=OFF", "-DBUILD_GEOSOP=OFF"),
+        # BUILD_TESTING: GEOS builds its ~400 C++ unit tests by default (most of its build time)
+        options=("-DBUILD_TESTING=OFF", "-DBUILD_BENCHMARKS=OFF", "-DBUILD_DOCUMENTATION=OFF", "-DBUILD_GEOSOP=OFF"),
         config_tools=(("geos-config", "geos"),),
     ),
     Recipe(
@@ -994,6 +995,7 @@ SECOND_SET = (
         proof_libs=("-lhdf5", "-lz"),
         proof_expect="deflate round trip ok",
         options=(
+            "-DBUILD_TESTING=OFF",  # its test programs: not installed, and most of its build
             "-DHDF5_BUILD_TOOLS=OFF",
             "-DHDF5_BUILD_EXAMPLES=OFF",
             "-DHDF5_BUILD_UTILS=OFF",

@@ -153,6 +153,22 @@ def check_buildable(names: Sequence[str], arch: str | Arch) -> list[Recipe]:
     return order
 
 
+def check_offline(names: Sequence[str], arch: str | Arch, musl: str | None = None) -> None:
+    """For ``--offline``, before any kit is made: LibError (one line) naming the first library
+    *names* need whose source the download cache lacks and that has no current prefix for
+    *arch* (at *musl*, or any musl when it is not given exactly)."""
+    a = arch if isinstance(arch, Arch) else get_arch(arch)
+    for r in check_buildable(names, a):
+        if musl is not None and musl.count(".") >= 2:
+            built = current_prefix(r, a, musl) is not None
+        else:
+            pattern = prefix_dir(r, a, "*").name
+            releases = [p.name.rsplit("-musl", 1)[1] for p in libs_dir().glob(pattern)]
+            built = any(current_prefix(r, a, m) is not None for m in releases)
+        if not built:
+            source(r, offline=True)
+
+
 def build_library(
     name: str,
     kit: MuslKit,

@@ -121,6 +121,18 @@ def _configure(ctx: Context) -> list[str]:
     ]
 
 
+def _target_ld(ctx: Context) -> Path:
+    """An ``ld`` for libtool, which asks ``$LD -m <emulation> --help`` whether shared libraries
+    can be linked (``elf64_s390`` for s390x): the host's ld knows few emulations (not s390x's, so
+    libtool built static libraries only there); zig's lld answers for every arch."""
+    from ..zig import zig_executable
+
+    ld = ctx.work / "bin" / "ld"
+    ld.write_text(f'#!/bin/sh\nexec "{zig_executable()}" ld.lld "$@"\n')
+    ld.chmod(0o755)
+    return ld
+
+
 def autotools(ctx: Context) -> None:
     ctx.run(
         [
@@ -128,7 +140,8 @@ def autotools(ctx: Context) -> None:
             "--enable-shared",
             "--enable-static",
             *ctx.options,
-        ]
+        ],
+        env=dict(ctx.env(), LD=str(_target_ld(ctx))),
     )
     _make(ctx)
     ctx.run(["make", "install", f"DESTDIR={ctx.stage}"])
