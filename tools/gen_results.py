@@ -367,7 +367,7 @@ QUOTE: dict[str, list[str] | None] = {
         r"?^check --import in ",
     ],
     "rust.txt": None,
-    "libs.txt": [r"^library ", r"^\S+ +\S+ +\d", r"^cold build time"],
+    "libs.txt": [r"^library ", r"^\S+ +\S+ +\d", r"^cold build time", r"^sdist ", r"^\S+==\S+ "],
     "wheelhouse.txt": None,
 }
 _BUILD_SUMMARY = [r"^targets \(", r"?^no kit ", r"targets ok; all targets together", r"?^build / native, "]
