@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -235,6 +236,19 @@ class BuildEnv:
         if not found:
             raise BuildError(f"{self.directory}: a venv without site-packages")
         return found[0]
+
+    def numpy_pointer_size(self) -> int | None:
+        """The ``npy_intp`` size numpy's C headers in this venv (or the one it overlays) were
+        generated for (``NPY_SIZEOF_PY_INTPTR_T`` of ``_numpyconfig.h``, numpy 1 and 2 layouts),
+        or None without numpy. pip installs the host's numpy, so its headers are the host's."""
+        sites = [self.site_packages()] + ([self.parent.site_packages()] if self.parent else [])
+        for site in sites:
+            for sub in ("_core", "core"):
+                header = site / "numpy" / sub / "include" / "numpy" / "_numpyconfig.h"
+                if header.is_file():
+                    m = re.search(r"^#define NPY_SIZEOF_PY_INTPTR_T (\d+)", header.read_text(errors="replace"), re.M)
+                    return int(m.group(1)) if m else None
+        return None
 
     def overlay(self, directory: Path) -> BuildEnv:
         """A venv of its own for one target that sees this one's packages (a ``.pth`` file):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
 
+from ..arch import Arch
 from ..cache import cache_dir
 from ..cores import usable_cores
 from ..errors import MuslwheelError
@@ -295,6 +296,7 @@ def _stages(
             raise BuildError(f"{system.backend}: get_requires_for_build_wheel returned {extra!r}")
         if extra:
             env.install([str(r) for r in extra])
+        refuse_host_numpy_headers(env, target.arch)
         dist = work / "dist"
         dist.mkdir()
         try:
@@ -315,6 +317,20 @@ def _stages(
         _repair(dist / name, out_dir, tc, result)
     with clock.stage("check"):
         check_and_import(result, options)
+
+
+def refuse_host_numpy_headers(env: BuildEnv, arch: Arch) -> None:
+    """numpy's C headers in the build venv are the host's (pip installs the host's numpy):
+    their ``npy_intp`` and ``long`` sizes are baked in, so an extension compiled against them
+    for an arch of another pointer size is silently wrong. Refused before the backend runs."""
+    size = env.numpy_pointer_size()
+    want = 4 if arch.is_32bit else 8
+    if size is not None and size != want:
+        raise BuildError(
+            f"numpy's C headers in the build environment are the host's (npy_intp of {size} bytes; "
+            f"{arch.name}'s is {want}): an extension compiled against them would be wrong for "
+            f"{arch.name}, and muslwheel cannot yet build against a numpy of the target"
+        )
 
 
 def _run_logged(cmd: list[str], cwd: Path, env: dict[str, str], log: Path, what: str) -> None:
