@@ -262,8 +262,7 @@ def plan_kit(
         _refuse_other_source(kit_directory(a, musl, build, bare), "cpython_source", cpython_source)
     musl_part = None
     if not current(kit_directory(a, musl, None), MUSL_RECIPES):
-        kind = "musl-deb" if musl_from_debian_packages(a, musl, musl_source) else "musl-src"
-        musl_part = _MuslKit(a, musl, musl_source, (kind,))
+        musl_part = _MuslKit(a, musl, musl_source, (_musl_kind(a, musl, musl_source),))
     directory = kit_directory(a, musl, build, bare, system=build is None and not bare)
     if (build is None and bare) or current(directory):
         return KitPlan(directory.name, directory, (musl_part,) if musl_part else ())
@@ -305,9 +304,9 @@ def _python_kit_plan(
     return KitPlan(directory.name, directory, tuple(parts))
 
 
-def _musl_kind(arch: Arch, musl: str) -> str:
+def _musl_kind(arch: Arch, musl: str, source: Path | None = None) -> str:
     """The kind of step building the loader-only kit of Debian's or another musl is."""
-    return "musl-deb" if musl_from_debian_packages(arch, musl, None) else "musl-src"
+    return "musl-deb" if musl_from_debian_packages(arch, musl, source) else "musl-src"
 
 
 def _host_python_found(python: CPython) -> bool:

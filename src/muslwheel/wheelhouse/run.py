@@ -33,7 +33,7 @@ from . import output
 from .choose import BUILT, DOWNLOADED, choose
 from .pip import Chosen, PipConfig, PipError, download, dry_run, fetch_sdist
 from .target import HouseTarget, split_targets
-from .tasks import BuildOutcome, ProofOutcome, build_task, executor, kit_for, kit_python_version, prove_task
+from .tasks import BuildOutcome, ProofOutcome, build_task, executor, kit_for, prove_task
 
 Say = Callable[[str], None]
 #: rounds of resolve -> build or drop -> resolve, per target
@@ -228,7 +228,7 @@ class _House:
         CPython, the full version of the CPython of the kit that proves it when one is built."""
         if t not in self._markers:
             kit = self._kit(t)
-            self._markers[t] = t.marker_environment(kit_python_version(kit) if kit is not None else None)
+            self._markers[t] = t.marker_environment((kit.cpython_version or None) if kit is not None else None)
             self.summary.markers[t.name] = self._markers[t]
         return self._markers[t]
 

@@ -100,18 +100,6 @@ def kit_for(arch: str, python: str, musl: str, *, newest: bool, make: bool) -> A
     return make_kit(KitSpec(arch, release, py), reason=f"no kit for {arch} py{python} musl <= {musl}")
 
 
-def kit_python_version(kit: Any) -> str | None:
-    """The full version of *kit*'s CPython (``3.11.2``, its ``kit.json``'s ``cpython_version``,
-    read as check --import reads it: :func:`muslwheel.kits.store.kit_meta`)."""
-    from ..kits.store import kit_meta
-
-    try:
-        value = kit_meta(kit, "cpython_version")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) and value else None
-
-
 def build_task(
     sdist_name: str,
     sdist: bytes,
