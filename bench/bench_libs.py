@@ -64,18 +64,32 @@ class Sdist:
     test: str  #: the smoke test, run by ``build --test`` in the target's CPython after the import
     env: tuple[tuple[str, str], ...] = ()  #: the build's environment
     args: tuple[str, ...] = ()  #: more ``build`` options (config settings)
-    numpy: bool = False  #: it imports numpy (binary wheels for :data:`NUMPY_WHEEL_ARCHES` only)
+    #: it imports numpy: elsewhere than :data:`NUMPY_WHEEL_ARCHES` numpy is built first (``numpy``
+    #: below) into the arch's wheelhouse, whence ``build --find-links`` takes its headers and the import
+    numpy: bool = False
 
 
 #: the arches numpy ships musllinux wheels for on PyPI (numpy 2.5.5 and 2.4.6, the last for
-#: CPython 3.11, seen 2026-12-07): elsewhere an sdist that imports numpy cannot be imported by
-#: ``build`` (it installs dependencies as binary wheels) until numpy itself is built for the arch
+#: CPython 3.11, seen 2026-12-07). Elsewhere (armv7l, i686, ...) an sdist that imports numpy
+#: needs numpy built for the arch: for the import, and on a 32-bit arch for numpy's C headers
+#: (the host's are of another pointer size, and ``build`` refuses them)
 NUMPY_WHEEL_ARCHES = ("x86_64", "aarch64")
 
 
 #: the sdists, each with what it must prove in the target's CPython (with the wheel's
 #: dependencies installed, as ``build`` does)
 SDISTS: dict[str, Sdist] = {
+    # no library of its own: built where PyPI has no musllinux numpy, before the sdists that need it
+    # (meson's run checks, numpy's long double layout among them, run with the kit's loader)
+    "numpy": Sdist(
+        "numpy==2.4.6",
+        "numeric",
+        "",
+        "import numpy as np; a = np.arange(12, dtype=np.int64).reshape(3, 4)\n"
+        "assert a.sum() == 66 and np.intp(0).itemsize * 8 == np.iinfo(np.intp).bits\n"
+        "assert abs(np.linalg.inv(np.array([[2.0, 1.0], [1.0, 3.0]])).sum() - 0.6) < 1e-12\n"
+        "print('numpy', np.__version__, 'npy_intp', np.intp(0).itemsize, 'bytes, long double', np.finfo(np.longdouble).bits)",
+    ),
     "pillow": Sdist(
         "pillow==13.0.0",
         "image",
@@ -244,11 +258,14 @@ def build_sdist(name: str, arch: str, musl: str) -> dict[str, object]:
     sdist = fetch_sdist(sd.spec, HERE / "work" / "sdists")
     out = Path(tempfile.mkdtemp(prefix=f"bench-libs-{name}-{arch}-"))
     # the wheels built before for this arch and musl: a dependency PyPI has no wheel of for the
-    # arch (cffi for armv7l, PyNaCl's) is taken from there, as a maintainer's wheelhouse would be
+    # arch (cffi for armv7l, PyNaCl's, numpy's for armv7l and i686) is taken from there, as a
+    # maintainer's wheelhouse would be
     house = HERE / "work" / "wheelhouse" / f"{arch}-musl{musl}"
     house.mkdir(parents=True, exist_ok=True)
+    if sd.numpy and arch not in NUMPY_WHEEL_ARCHES and not any(house.glob("numpy-*.whl")):
+        keep(f"numpy {arch}", build_sdist("numpy", arch, musl))
     cmd = ["muslwheel", "build", sdist.name, "--arch", arch, "--python", "3.11", "--musl", musl]
-    cmd += ["--with", sd.libs, *sd.args, "--find-links", "WHEELHOUSE", "--test", "CODE"]
+    cmd += [*(["--with", sd.libs] if sd.libs else []), *sd.args, "--find-links", "WHEELHOUSE", "--test", "CODE"]
     env = dict(os.environ, **_env_of(sd, arch, musl))
     shown = " ".join([*(f"{k}={v.split('/')[-1] if '/' in v else v}" for k, v in sd.env), *map(shlex.quote, cmd)])
     run = [sys.executable, "-m", "muslwheel", "build", str(sdist), *cmd[3:-4], "--find-links", str(house)]
@@ -370,17 +387,18 @@ def sdist_lines(records: dict[str, dict[str, object]]) -> list[str]:
         cells = []
         for a in arches:
             r = records.get(f"{name} {a}")
-            empty = "no numpy" if sd.numpy and a not in NUMPY_WHEEL_ARCHES else "-"
-            cells.append(f"{empty if r is None else ('ok' if r['ok'] else 'FAILED') + ' ' + str(r['musl']):12}")
-        lines.append(f"{sd.spec:17} {sd.kind:16} {sd.libs:20} " + " ".join(cells))
+            cells.append(f"{'-' if r is None else ('ok' if r['ok'] else 'FAILED') + ' ' + str(r['musl']):12}")
+        lines.append(f"{sd.spec:17} {sd.kind:16} {sd.libs or '(none)':20} " + " ".join(cells))
     cells = [r for k, r in records.items() if k != "warm"]
     ok = sum(1 for r in cells if r["ok"])
     lines += [
         "",
-        f"{ok} of {len(cells)} (sdist, arch) builds ok; musl: the target's; '-': not run (time); 'no numpy': not run,",
-        f"its dependency numpy has musllinux wheels on PyPI for {' and '.join(NUMPY_WHEEL_ARCHES)} only, so the import",
-        "cannot be proven there until numpy is built for the arch (shapely and h5py use musl 1.2.6: numpy's wheels",
-        "crash on 1.2.3, see `check --import` of numpy in the 1.2.3 kits: SIGSEGV, in the 1.2.6 ones: imports)",
+        f"{ok} of {len(cells)} (sdist, arch) builds ok; musl: the target's; '-': not run (time). numpy has",
+        f"musllinux wheels on PyPI for {' and '.join(NUMPY_WHEEL_ARCHES)} only: elsewhere numpy's sdist is built first",
+        "(its row), into the arch's wheelhouse, and shapely's and h5py's builds take from it (--find-links) numpy's",
+        "C headers of the target (on a 32-bit arch the host's are of another pointer size) and the numpy they import",
+        "(shapely and h5py use musl 1.2.6: numpy's wheels crash on 1.2.3, see `check --import` of numpy in the",
+        "1.2.3 kits: SIGSEGV, in the 1.2.6 ones: imports)",
         "",
     ]
     warm = records.get("warm")

@@ -28,7 +28,8 @@ One flag policy for all of them:
   ``-ffile-prefix-map`` (the work directory's random path never reaches a binary);
 - a **kit** build (musl itself, CPython) passes no extra flags: those recipes give theirs in
   ``CFLAGS``/``LDFLAGS`` (musl is linked with ``-rtlib=none`` and must not get ``-dynamic``).
-- ``readelf`` is binutils' (it reads every arch); the rest are zig's;
+- ``readelf`` is binutils' (it reads every arch); the rest are zig's; ``ar`` makes a full
+  archive where a thin one is asked (:data:`_THIN_AR`: zig's linker reads no thin archive);
 - with *guard* (wheel builds and :mod:`muslwheel.libs`' builds), ``cc``/``c++`` refuse a flag
   that names a host system directory (``-I/usr/include/libxml2``, ``-L/usr/lib/x86_64-linux-gnu``,
   :data:`HOST_DIRS`): the host's headers and libraries describe glibc builds of another arch, and
@@ -39,7 +40,10 @@ One flag policy for all of them:
 
 **Cross files** (:func:`write_cmake_toolchain`, :func:`write_meson_cross_file`): one writer of
 each for every build that needs one (``build``'s targets, :mod:`muslwheel.libs`' recipes),
-from :data:`muslwheel.arch.ARCHES`' CMake and meson names.
+from :data:`muslwheel.arch.ARCHES`' CMake and meson names; given a program that runs a target
+binary here (``build``'s ``tools/run-target``: the kit's musl loader, under qemu for another
+arch), meson's ``exe_wrapper`` and CMake's ``CMAKE_CROSSCOMPILING_EMULATOR`` name it, so a
+project's run checks (numpy's ``long double`` layout, ``try_run``) get the target's answer.
 
 **Rust's linker** (:func:`write_rust_linker`): rustc calls its linker as it would call gcc for a
 musl target; a script ``rust-cc`` rewrites those arguments by cargo-zigbuild's rules
@@ -215,6 +219,14 @@ def host_leak(log_text: str) -> str | None:
     return None
 
 
+#: ``ar``'s operation without ``T``: meson archives a project's internal static libraries thin
+#: (``ar csrDT``: members by path), and zig's linker reads no thin archive ("unexpected token in LD
+#: script: '!<thin>'", numpy's ``lib_umath_tests_mtargets.a``); a full archive links the same
+_THIN_AR = [
+    'case ${1:-} in -*|"") ;; *T*) _mw_op=$(printf %s "$1" | tr -d T); shift; set -- "$_mw_op" "$@" ;; esac',
+]
+
+
 def write_wrappers(
     bindir: Path, target: Arch | str, *, libc_file: Path | None, flags: Sequence[str] = (), guard: bool = False
 ) -> Wrappers:
@@ -237,7 +249,7 @@ def write_wrappers(
         "readelf": f'exec {readelf} "$@"',
     }
     for name, body in bodies.items():
-        checks = _guard_lines() if guard and name in ("cc", "c++") else []
+        checks = _guard_lines() if guard and name in ("cc", "c++") else _THIN_AR if name == "ar" else []
         _script(bindir / name, [*env, *checks, body])
     return Wrappers(bindir)
 
@@ -255,10 +267,12 @@ def write_cmake_toolchain(
     prefix_path: Sequence[Path],
     extra: Sequence[str] = (),
     title: str = "",
+    emulator: Path | None = None,
 ) -> Path:
     """A CMake toolchain file for *arch* with *tools*: libraries, headers and packages are
     found only under *roots* (the target's prefixes and root; never the host's), programs on
-    the host; *prefix_path* is ``CMAKE_PREFIX_PATH``; *extra* lines are appended."""
+    the host; *prefix_path* is ``CMAKE_PREFIX_PATH``; *extra* lines are appended; *emulator* (a
+    program that runs a target binary here) is ``CMAKE_CROSSCOMPILING_EMULATOR`` (``try_run``)."""
     text = f"""# CMake toolchain file{" for " + title if title else ""}, written by muslwheel
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR {arch.cmake_processor})
@@ -273,19 +287,29 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 set(CMAKE_PREFIX_PATH {" ".join(f'"{cmake_path(p)}"' for p in prefix_path)})
 """
+    if emulator is not None:
+        text += f'set(CMAKE_CROSSCOMPILING_EMULATOR "{cmake_path(emulator)}")\n'
     path.write_text(text + "".join(line + "\n" for line in extra))
     return path
 
 
 def write_meson_cross_file(
-    path: Path, arch: Arch, tools: Wrappers, *, pkg_config_path: Sequence[Path], title: str = ""
+    path: Path,
+    arch: Arch,
+    tools: Wrappers,
+    *,
+    pkg_config_path: Sequence[Path],
+    title: str = "",
+    exe_wrapper: Path | None = None,
 ) -> Path:
-    """A meson cross file for *arch* with *tools*; pkg-config reads only *pkg_config_path*."""
+    """A meson cross file for *arch* with *tools*; pkg-config reads only *pkg_config_path*;
+    *exe_wrapper* (a program that runs a target binary here) lets the project's ``run`` checks run."""
     endian = "little" if arch.little_endian else "big"
     dirs = ", ".join(repr(str(p)) for p in pkg_config_path)
+    wrapper = f"exe_wrapper = [{str(exe_wrapper)!r}]\n" if exe_wrapper is not None else ""
     text = f"""# meson cross file{" for " + title if title else ""}, written by muslwheel
 [binaries]
-c = [{str(tools.cc)!r}]
+{wrapper}c = [{str(tools.cc)!r}]
 cpp = [{str(tools.cxx)!r}]
 ar = [{str(tools.ar)!r}]
 ranlib = [{str(tools.ranlib)!r}]

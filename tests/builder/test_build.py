@@ -266,6 +266,84 @@ def test_meson_and_cmake_projects_cross_build(
     assert Path(result["wheel"]).name.startswith(f"{name}-1.0-cp311-cp311-musllinux_1_")
 
 
+RUN_MODULE_C = r"""#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+int helper(void);
+/* RUN_POINTER: what the build system's run check printed, sizeof(void *) of the machine it ran on */
+static PyObject *answer(PyObject *self, PyObject *unused) {
+    return Py_BuildValue("(ii)", RUN_POINTER, (int)sizeof(void *) + helper());
+}
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "%(name)s", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_%(name)s(void) { return PyModule_Create(&module); }
+"""
+PROBE_C = '#include <stdio.h>\nint main(void) { printf("%d", (int)sizeof(void *)); return 0; }\n'
+
+#: projects whose build runs a program it compiled (meson's ``run``, as numpy's long double check;
+#: CMake's ``try_run``) and compiles its answer in; meson's also links an internal static
+#: library, which meson archives thin (``ar csrDT``) and zig's linker must still read
+RUN_BACKENDS = {
+    "meson-python": (
+        "meson.build",
+        "project('{name}', 'c', version: '1.0')\n"
+        "r = meson.get_compiler('c').run(files('probe.c'), name: 'pointer size')\n"
+        "assert(r.compiled() and r.returncode() == 0, 'the run check did not run')\n"
+        "helper = static_library('helper', 'helper.c')\n"
+        "py = import('python').find_installation(pure: false)\n"
+        "py.extension_module('{name}', '{name}.c', link_with: helper,\n"
+        "  c_args: ['-DRUN_POINTER=' + r.stdout().strip()], install: true)\n",
+    ),
+    "scikit-build-core": (
+        "CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.15)\nproject({name} LANGUAGES C)\n"
+        "try_run(RUN_CODE COMPILED ${{CMAKE_BINARY_DIR}}/probe ${{CMAKE_CURRENT_SOURCE_DIR}}/probe.c\n"
+        "  RUN_OUTPUT_VARIABLE RUN_POINTER)\n"
+        'if(NOT COMPILED OR NOT RUN_CODE EQUAL 0)\n  message(FATAL_ERROR "the run check did not run")\nendif()\n'
+        "find_package(Python COMPONENTS Development.Module REQUIRED)\n"
+        "Python_add_library({name} MODULE {name}.c helper.c WITH_SOABI)\n"
+        "target_compile_definitions({name} PRIVATE RUN_POINTER=${{RUN_POINTER}})\n"
+        "install(TARGETS {name} DESTINATION .)\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["meson-python", "scikit-build-core"])
+def test_a_build_systems_run_checks_run_on_the_target(tmp_path: Path, build_wheels: Path, kind: str) -> None:
+    """A project that runs what it compiles gets the target's answer, not the host's: for armv7l
+    (4-byte pointers, under qemu with the kit's loader; this host's are 8) meson's ``run`` (the
+    cross file's ``exe_wrapper``) and CMake's ``try_run`` (``CMAKE_CROSSCOMPILING_EMULATOR``) say
+    4, as numpy's ``long double`` check must; without a wrapper meson refuses ("Can not run test
+    applications in this cross environment")."""
+    from muslwheel.builder import BuildOptions, build
+
+    name = "mrun" if kind == "meson-python" else "crun"
+    requirement, backend, _, _ = BACKENDS[kind]
+    build_file, text = RUN_BACKENDS[kind]
+    project = tmp_path / name
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f'[build-system]\nrequires = ["{requirement}"]\nbuild-backend = "{backend}"\n\n'
+        f'[project]\nname = "{name}"\nversion = "1.0"\n'
+    )
+    (project / build_file).write_text(text.format(name=name))
+    (project / f"{name}.c").write_text(RUN_MODULE_C % {"name": name})
+    (project / "helper.c").write_text("int helper(void) { return 100; }\n")
+    (project / "probe.c").write_text(PROBE_C)
+    target = kit_target("armv7l")
+    env = offline_env(build_wheels)
+    saved = dict(os.environ)
+    os.environ.update({k: env[k] for k in ("PIP_NO_INDEX", "PIP_FIND_LINKS")})
+    try:
+        test = f"import {name}; assert {name}.answer() == (4, 104), {name}.answer()"
+        summary = build(BuildOptions(project, tmp_path / "out", [target], jobs=1, test_command=test))  # type: ignore[list-item]
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    (result,) = summary.results
+    assert result.ok, (result.stage, result.error, result.log_tail)
+    assert result.imported == [name]
+
+
 def kit_target(arch: str) -> object:
     """A build target for the kit of *arch* with a CPython (the first minor built)."""
     try:

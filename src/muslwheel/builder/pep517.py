@@ -250,6 +250,14 @@ class BuildEnv:
                     return int(m.group(1)) if m else None
         return None
 
+    def numpy_version(self) -> str | None:
+        """The version of the numpy this venv imports (its own, else the one it overlays), or None."""
+        sites = [self.site_packages()] + ([self.parent.site_packages()] if self.parent else [])
+        for site in sites:
+            for info in sorted(site.glob("numpy-*.dist-info")):
+                return info.name[len("numpy-") : -len(".dist-info")]
+        return None
+
     def overlay(self, directory: Path) -> BuildEnv:
         """A venv of its own for one target that sees this one's packages (a ``.pth`` file):
         the target's ``_sysconfigdata`` goes into its site-packages, where even ``python -E``

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
 
-from ..arch import Arch
 from ..cache import cache_dir
 from ..cores import usable_cores
 from ..errors import MuslwheelError
@@ -33,6 +32,7 @@ from ..policy import pypi_note, pypi_uploadable
 from ..progress import BoardPrinter
 from ..sandbox import room as sandbox_room
 from ..zig import host_leak
+from .numpy_headers import numpy_headers_for_target
 from .pep517 import BuildEnv, BuildSystem, ProjectSource, read_build_system, read_with, run_hook
 from .target import BuildError, Target, TargetUnavailable
 from .toolchain import Toolchain, cross_environment, make_toolchain
@@ -296,7 +296,9 @@ def _stages(
             raise BuildError(f"{system.backend}: get_requires_for_build_wheel returned {extra!r}")
         if extra:
             env.install([str(r) for r in extra])
-        refuse_host_numpy_headers(env, target.arch)
+        numpy_note = numpy_headers_for_target(env, target, options.deps.find_links if options.deps else ())
+        if numpy_note:
+            result.notes.append(numpy_note)
         dist = work / "dist"
         dist.mkdir()
         try:
@@ -317,20 +319,6 @@ def _stages(
         _repair(dist / name, out_dir, tc, result)
     with clock.stage("check"):
         check_and_import(result, options)
-
-
-def refuse_host_numpy_headers(env: BuildEnv, arch: Arch) -> None:
-    """numpy's C headers in the build venv are the host's (pip installs the host's numpy):
-    their ``npy_intp`` and ``long`` sizes are baked in, so an extension compiled against them
-    for an arch of another pointer size is silently wrong. Refused before the backend runs."""
-    size = env.numpy_pointer_size()
-    want = 4 if arch.is_32bit else 8
-    if size is not None and size != want:
-        raise BuildError(
-            f"numpy's C headers in the build environment are the host's (npy_intp of {size} bytes; "
-            f"{arch.name}'s is {want}): an extension compiled against them would be wrong for "
-            f"{arch.name}, and muslwheel cannot yet build against a numpy of the target"
-        )
 
 
 def _run_logged(cmd: list[str], cwd: Path, env: dict[str, str], log: Path, what: str) -> None:

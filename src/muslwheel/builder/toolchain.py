@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import MuslwheelError
 from ..root import MuslRoot
 from ..zig import (
     Wrappers,
@@ -57,6 +58,9 @@ class Toolchain:
     lib_prefixes: tuple[Path, ...] = ()
     #: the ``*-config`` scripts that answer for those prefixes, first on PATH (None: none)
     config_bin: Path | None = None
+    #: runs a target binary here (the kit's loader, under qemu for another arch): meson's
+    #: ``exe_wrapper`` and CMake's ``CMAKE_CROSSCOMPILING_EMULATOR``; None without a kit that runs here
+    exe_wrapper: Path | None = None
 
 
 def _script(path: Path, lines: list[str]) -> Path:
@@ -100,6 +104,7 @@ def make_toolchain(
         ext_suffix,
         tuple(lib_prefixes),
         config_bin,
+        _write_exe_wrapper(target, work / "tools" / "run-target", [prefix, *lib_prefixes]),
     )
     _write_meson_cross_file(toolchain)
     _write_cmake_toolchain(toolchain)
@@ -246,6 +251,23 @@ def _join(*parts: str | None) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _write_exe_wrapper(target: Target, path: Path, prefixes: Sequence[Path]) -> Path | None:
+    """``tools/run-target PROGRAM ARGS…``: runs a program the toolchain linked, with the kit's
+    musl loader (under qemu for another arch), the build's prefixes' libraries first. Build
+    systems that must run what they compile (numpy's meson reads ``long double``'s layout so;
+    CMake's ``try_run``) get the target's answer, never the host's. None when the target has no
+    kit or nothing runs its arch here: the build system then says it cannot run it."""
+    if target.kit is None:
+        return None
+    try:
+        command = target.kit.loader_command()
+    except MuslwheelError:
+        return None
+    library_path = ":".join(str(p / "lib") for p in prefixes)
+    words = " ".join(shlex.quote(w) for w in command)
+    return _script(path, [f'exec {words} --library-path {shlex.quote(library_path)} "$@"'])
+
+
 def _write_meson_cross_file(tc: Toolchain) -> None:
     write_meson_cross_file(
         tc.meson_cross_file,
@@ -253,6 +275,7 @@ def _write_meson_cross_file(tc: Toolchain) -> None:
         _tools(tc),
         pkg_config_path=[tc.prefix / "lib" / "pkgconfig", *(p / "lib" / "pkgconfig" for p in tc.lib_prefixes)],
         title=tc.target.name,
+        exe_wrapper=tc.exe_wrapper,
     )
 
 
@@ -276,5 +299,12 @@ def _write_cmake_toolchain(tc: Toolchain) -> None:
     prefixes = [tc.prefix, *tc.lib_prefixes]
     roots = prefixes + ([t.root] if t.root is not None else [])
     write_cmake_toolchain(
-        tc.cmake_toolchain_file, t.arch, _tools(tc), roots=roots, prefix_path=prefixes, extra=extra, title=t.name
+        tc.cmake_toolchain_file,
+        t.arch,
+        _tools(tc),
+        roots=roots,
+        prefix_path=prefixes,
+        extra=extra,
+        title=t.name,
+        emulator=tc.exe_wrapper,
     )

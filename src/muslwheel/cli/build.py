@@ -134,7 +134,8 @@ def register(sub: Subparsers) -> None:
         "--find-links",
         action="append",
         metavar="DIR",
-        help="a wheelhouse to take the import's dependencies from (pip's --find-links; repeatable)",
+        help="a wheelhouse to take the import's dependencies from, and a 32-bit target's numpy C headers "
+        "(pip's --find-links; repeatable)",
     )
     p.add_argument(
         "--no-sandbox",
