@@ -169,8 +169,7 @@ class MuslPython:
         command = tuple(kit.python_command())
         runner = kit.runner()
         reads = (kit.directory, kit.root, *(Path(p) for p in runner))  # qemu too: it may live in ~/bin
-        musl = kit.musl_version
-        return cls(kit.name, kit.arch, kit.python, musl, command, reads, kit.name, kit.root, len(runner))
+        return cls(kit.name, kit.arch, kit.python, kit.musl, command, reads, kit.name, kit.root, len(runner))
 
 
 @dataclass
@@ -258,7 +257,7 @@ class ImportReport:
     wheel: str
     target: str  #: the kit's (or installed CPython's) name; "" for a pure wheel
     arch: str
-    musl: str
+    musl: MuslVersion | None  #: the target's musl; None for a pure wheel's note or a musl not known
     python: str
     modules: list[ModuleResult] = field(default_factory=list)
     seconds: float = 0.0
@@ -311,7 +310,7 @@ class ImportReport:
             "wheel": self.wheel,
             "kit": self.target or None,
             "arch": self.arch,
-            "musl": self.musl,
+            "musl": str(self.musl) if self.musl else "",
             "python": self.python,
             "ok": self.ok,
             "class": self.klass,
@@ -460,7 +459,7 @@ def check_imports(
                         [g.path, *together],
                         python=kit.python,
                         arch=kit.arch,
-                        musl=kit.musl_version,
+                        musl=kit.musl,
                         options=deps,
                         workdir=Path(downloads) / str(len(resolved)),
                         full_version=kit.cpython_version,
@@ -469,7 +468,7 @@ def check_imports(
         for (g, _), kits_ in zip(plan, jobs):
             if g.modules is None or room is None:
                 note = "pure wheel: no ELF members, nothing binary to import (it imports wherever Python does)"
-                reports.append(ImportReport(g.path.name, "", "any", "", "", note=note))
+                reports.append(ImportReport(g.path.name, "", "any", None, "", note=note))
                 continue
             for kit, together, resolution in kits_:
                 proof = prove_import(
@@ -526,8 +525,7 @@ def prove_import(
     if modules is None:  # no ELF member: its packages are imported all the same
         with zipfile.ZipFile(path) as z:
             modules = WheelModules({}, _top_levels(z.namelist()))
-    musl = str(target.musl) if target.musl else ""
-    report = ImportReport(path.name, target.name, target.arch, musl, str(target.python), sandboxed=room.used)
+    report = ImportReport(path.name, target.name, target.arch, target.musl, str(target.python), sandboxed=room.used)
     report.together = [p.name for p in together]
     dep_wheels = [d.wheel for d in deps.dependencies] if deps else []
     if deps:

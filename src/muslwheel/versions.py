@@ -5,6 +5,8 @@ file and kit names), made by ``str()`` and read back by ``parse()``:
 
 - ``MuslVersion``: ``1.2.3`` (ordered as numbers; a distro's suffix ``1.2.4_git20230717`` or
   ``1.2.3-r0`` is read and dropped; ``1.2`` is ``1.2.0``).
+- ``MuslWanted``: the musl a user asks for (``--musl``): a release (``1.2.3``: that one) or a
+  series (``1.2``: any of its releases), said apart.
 - ``CPython``: one CPython build, its minor and whether it is free-threaded (PEP 703, from 3.13):
   ``3.13`` or ``3.13t`` (``--python``), ``cp313``/``cp313t`` (its ABI tag), ``313``. Ordered by
   minor, the GIL build before the free-threaded one. Which suffixes it imports is
@@ -20,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = ["FREE_THREADED_FROM", "CPython", "MuslVersion"]
+__all__ = ["FREE_THREADED_FROM", "CPython", "MuslVersion", "MuslWanted"]
 
 FREE_THREADED_FROM = 13  #: the first minor with a free-threaded build (PEP 703)
 
@@ -48,6 +50,40 @@ class MuslVersion(NamedTuple):
     def series(self) -> tuple[int, int]:
         """``(1, 2)`` for ``1.2.3``: the musllinux_X_Y a release belongs to."""
         return self.major, self.minor
+
+
+@dataclass(frozen=True)
+class MuslWanted:
+    """A musl asked for (``--musl``): a release, ``MuslWanted((1, 2), 3)`` printed ``1.2.3`` (that
+    release only), or a series, ``MuslWanted((1, 2))`` printed ``1.2`` (any release of it)."""
+
+    series: tuple[int, int]
+    patch: int | None = None  #: the release's third number; None: any release of the series
+
+    def __str__(self) -> str:
+        return f"{self.series[0]}.{self.series[1]}" + ("" if self.patch is None else f".{self.patch}")
+
+    @classmethod
+    def parse(cls, text: str) -> MuslWanted:
+        """``"1.2"`` (a series) or ``"1.2.3"`` (a release), nothing else; ValueError otherwise."""
+        m = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?", text.strip())
+        if not m:
+            raise ValueError(f"not a musl release or series: {text!r} (expected e.g. 1.2.3 or 1.2)")
+        return cls((int(m.group(1)), int(m.group(2))), None if m.group(3) is None else int(m.group(3)))
+
+    @classmethod
+    def exactly(cls, release: MuslVersion) -> MuslWanted:
+        """The release *release* and no other."""
+        return cls(release.series, release.patch)
+
+    @property
+    def release(self) -> MuslVersion | None:
+        """The release asked for; None when any release of the series will do."""
+        return None if self.patch is None else MuslVersion(*self.series, self.patch)
+
+    def admits(self, version: MuslVersion) -> bool:
+        """Whether *version* is the release asked for, or one of the series asked for."""
+        return version.series == self.series and (self.patch is None or version.patch == self.patch)
 
 
 @dataclass(frozen=True, order=True)

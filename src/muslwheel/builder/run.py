@@ -270,7 +270,7 @@ def _stages(
     if libs:
         with clock.stage("libs"):
             progress = lambda m: say(result, f"libs: {m}")  # noqa: E731
-            kit = musl_kit_for(target.arch, str(target.musl) if target.musl else None, progress=progress)
+            kit = musl_kit_for(target.arch, target.musl, progress=progress)
             prefixes = build_many(libs, kit, offline=options.offline, progress=progress)
             with open(log, "a") as f:
                 f.write("".join(f"--with {p.name}: {p.path}\n" for p in prefixes))

@@ -20,8 +20,8 @@ from ..errors import MuslwheelError, TargetError
 from ..hostpython import find_build_python
 from ..kits import Kit
 from ..kits import find_kit as find_kit  # re-exported: build's --kit
-from ..kits.choice import KitKey, pick
-from ..versions import CPython, MuslVersion
+from ..kits.choice import KitKey, musl_wanted, pick
+from ..versions import CPython, MuslVersion, MuslWanted
 
 __all__ = [
     "BuildError",
@@ -137,7 +137,7 @@ def target_from_kit(kit: Kit) -> Target:
         name=kit.name,
         arch=arch,
         python=kit.python,
-        musl=kit.musl_version,
+        musl=kit.musl,
         root=kit.root,
         sysconfigdata=kit.sysconfigdata_path,
         include_dir=kit.include_dir,
@@ -152,7 +152,7 @@ def target_from_kit(kit: Kit) -> Target:
 def select_targets(
     arches: Sequence[str],
     pythons: Sequence[CPython | str],
-    musl: str | None,
+    musl: MuslWanted | str | None,
     *,
     kit_build: bool = False,
     quiet: bool = False,
@@ -161,32 +161,34 @@ def select_targets(
     release among those built (or exactly *musl*, a release or a ``1.1``/``1.2`` series), since
     a wheel compiled against the oldest musl runs on every later one. A missing kit is made
     when *kit_build* (:func:`muslwheel.kits.ondemand.kit_for_target`, every one named before
-    any is built), with kit build's progress unless *quiet*. *musl* is a release or series as
-    ``--musl`` spells it; a python given as text (``"3.13t"``) is :meth:`CPython.parse`'d."""
+    any is built), with kit build's progress unless *quiet*. *musl* given as text, as ``--musl``
+    spells it (``1.2``, ``1.2.3``), is read by :func:`~muslwheel.kits.choice.musl_wanted` (one line
+    for anything else), a python given as text (``"3.13t"``) by :meth:`CPython.parse`."""
     builds = [p if isinstance(p, CPython) else CPython.parse(p) for p in pythons]
     for a in arches:
         get_arch(a)  # an unknown arch is a usage error, before anything else
+    wanted = musl_wanted(musl) if isinstance(musl, str) else musl
     targets: list[Target] = []
     missing: list[str] = []
-    missing_specs: list[tuple[str, CPython, str | None]] = []
+    missing_specs: list[tuple[str, CPython, MuslWanted | None]] = []
     for arch in arches:
         for python in builds:
-            oldest = pick(KitKey(arch, python, musl))
+            oldest = pick(KitKey(arch, python, wanted))
             if oldest is None:
-                missing.append(f"{arch} py{python}" + (f" musl {musl}" if musl else ""))
-                missing_specs.append((arch, python, musl))
+                missing.append(f"{arch} py{python}" + (f" musl {wanted}" if wanted else ""))
+                missing_specs.append((arch, python, wanted))
                 continue
             targets.append(target_from_kit(oldest))
     if missing and kit_build:
         _make_missing(missing_specs, quiet)
-        return select_targets(arches, builds, musl)
+        return select_targets(arches, builds, wanted)
     if missing:
         hint = "`muslwheel kit build --arch ARCH --python X.Y` makes one"
         raise TargetError(f"no kit for {', '.join(missing)} ({hint})")
     return targets
 
 
-def _make_missing(specs: list[tuple[str, CPython, str | None]], quiet: bool) -> None:
+def _make_missing(specs: list[tuple[str, CPython, MuslWanted | None]], quiet: bool) -> None:
     """Make the kits of the targets (arch, python, musl) that have none, all named first."""
     from ..kits import ondemand
     from ..kits.store import StderrProgress

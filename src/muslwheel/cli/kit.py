@@ -27,7 +27,7 @@ def run_kit_build(args: argparse.Namespace) -> int:
     import sys
 
     from ..kits import KitError
-    from ..kits.build import StderrProgress, build_kit, kit_pythons
+    from ..kits.build import StderrProgress, build_kit, kit_pythons, musl_release
     from ..kits.choice import KitKey
     from ..kits.ondemand import kit_to_make
     from ..versions import CPython
@@ -43,8 +43,9 @@ def run_kit_build(args: argparse.Namespace) -> int:
             python = None
         if python is None or python not in kit_pythons():
             raise KitError(f"--python {args.python}: kits have CPython {', '.join(map(str, kit_pythons()))}")
-    musl = args.musl
-    if musl is None:
+    if args.musl is not None:  # --musl, read here at the edge: a release
+        musl = musl_release(args.musl)
+    else:
         # the kit check --import and build would make on demand: its musl, and why, in one line
         if args.musl_source:
             raise KitError("--musl-source goes with --musl X.Y.Z (the release the tarball is)")

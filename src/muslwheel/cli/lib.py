@@ -36,16 +36,18 @@ def run_lib_list(args: argparse.Namespace) -> int:
 
 
 def run_lib_build(args: argparse.Namespace) -> int:
+    from ..kits.choice import musl_wanted
     from ..kits.ondemand import musl_kit_for
     from ..libs import build_many, check_buildable, check_offline, parse_names
     from ..progress import LinePrinter, quiet
 
     names = parse_names([args.library])
     check_buildable(names, args.arch)  # refused in one line before any kit is made
+    musl = musl_wanted(args.musl) if args.musl else None  # a release or a series, read at the edge
     if args.offline:
-        check_offline(names, args.arch, args.musl)  # a source not in the download cache, too
+        check_offline(names, args.arch, musl)  # a source not in the download cache, too
     progress = quiet if args.quiet else LinePrinter("muslwheel lib")
-    kit = musl_kit_for(args.arch, args.musl, progress=progress, jobs=args.jobs)
+    kit = musl_kit_for(args.arch, musl, progress=progress, jobs=args.jobs)
     built = build_many(names, kit, offline=args.offline, jobs=args.jobs, progress=progress)
     wanted = [p for p in built if p.name in names]
     if args.json:

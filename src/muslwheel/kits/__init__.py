@@ -47,7 +47,7 @@ from ..cache import cache_dir as cache_dir  # re-exported: the cache's place is 
 from ..cache import kits_dir as kits_dir  # re-exported: so is the kits' place in it
 from ..errors import MuslwheelError
 from ..hostpython import find_build_python as find_build_python
-from ..versions import CPython, MuslVersion
+from ..versions import CPython, MuslVersion, MuslWanted
 
 #: bumped whenever a CPython kit or tree built before would differ: one of another recipe is
 #: rebuilt, and not listed meanwhile (2: CPython linked against Alpine's base libraries in
@@ -66,7 +66,9 @@ class KitError(MuslwheelError):
 SYSTEM_SUFFIX = "-system"
 
 
-def kit_name(arch: str, musl: str, python: CPython | str | None, bare: bool = False, *, system: bool = False) -> str:
+def kit_name(
+    arch: str, musl: MuslVersion, python: CPython | str | None, bare: bool = False, *, system: bool = False
+) -> str:
     """A kit's name: ``aarch64-musl1.2.3-py3.11``, ``aarch64-musl1.2.3-py3.11-bare`` for a bare
     one; ``aarch64-musl1.2.3`` for a loader-only kit, the bare musl root everything is compiled
     against, and ``aarch64-musl1.2.3-system`` for the Alpine-like loader-only kit (*system*:
@@ -95,7 +97,7 @@ class Kit:
 
     name: str
     arch: str
-    musl: str  #: its musl release as kit names spell it (``1.2.3``); ``musl_version`` is the value
+    musl: MuslVersion  #: its musl release (``kit.json`` and its name spell it ``1.2.3``)
     python: CPython | None
     root: Path
     #: a bare kit (``kit build --bare``): CPython with zlib and libffi inside it and no system
@@ -106,10 +108,6 @@ class Kit:
     system_libraries: tuple[SystemLibrary, ...] = field(default=(), compare=False)
     #: its CPython's full version (``3.13.5``), as its build recorded it; None if it did not
     cpython_version: str | None = field(default=None, compare=False)
-    musl_version: MuslVersion = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "musl_version", MuslVersion.parse(self.musl))
 
     # --- facts about the target -------------------------------------------------------------
     @property
@@ -256,7 +254,7 @@ class Kit:
         d: dict[str, object] = {
             "name": self.name,
             "arch": self.arch,
-            "musl": self.musl,
+            "musl": str(self.musl),
             "python": str(self.python) if self.python else None,
             "root": str(self.root),
             "zig_target": self.zig_target,
@@ -290,7 +288,7 @@ def read_kit(directory: Path) -> Kit:
         kit = Kit(
             name=str(meta["name"]),
             arch=str(meta["arch"]),
-            musl=str(meta["musl"]),
+            musl=MuslVersion.parse(str(meta["musl"])),
             python=CPython.parse(str(meta["python"])) if meta.get("python") else None,
             root=directory / "root",
             # a loader-only kit is bare unless its kit.json says otherwise (one from before
@@ -347,20 +345,23 @@ def find_kit(spec: str | Path) -> Kit:
 def select_kits(
     *,
     arch: str | None = None,
-    musl: str | None = None,
+    musl: MuslVersion | MuslWanted | None = None,
     python: CPython | str | None = None,
     with_python: bool | None = None,
     bare: bool | None = None,
 ) -> list[Kit]:
-    """The built kits matching every given field (``with_python``: only kits with/without CPython;
-    *python* a build or its spelling, ``3.13t``; *bare*: only bare or only Alpine-like kits)."""
+    """The built kits matching every given field (*musl*: that release, or any of a series asked
+    for; ``with_python``: only kits with/without CPython; *python* a build or its spelling,
+    ``3.13t``; *bare*: only bare or only Alpine-like kits)."""
     if isinstance(python, str):
         python = CPython.parse(python)
+    if isinstance(musl, MuslVersion):
+        musl = MuslWanted.exactly(musl)
     out = []
     for kit in list_kits():
         if arch is not None and kit.arch != arch:
             continue
-        if musl is not None and kit.musl != musl:
+        if musl is not None and not musl.admits(kit.musl):
             continue
         if python is not None and kit.python != python:
             continue

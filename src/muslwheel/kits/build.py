@@ -29,7 +29,7 @@ from typing import Protocol
 from ..arch import Arch, get_arch
 from ..hostpython import HostPythonError, find_build_python
 from ..progress import Progress, Steps
-from ..versions import CPython
+from ..versions import CPython, MuslVersion, MuslWanted
 from . import Kit, KitError, kit_name, read_kit
 from .cpython import (
     CPYTHON_SOURCES,
@@ -73,6 +73,7 @@ __all__ = [
     "build_python_kit",
     "check_source_tarball",
     "kit_pythons",
+    "musl_release",
     "plan_kit",
 ]
 
@@ -82,7 +83,7 @@ class KitSpec:
     """A kit to make: ``kit build --arch ARCH --musl MUSL --python PYTHON``."""
 
     arch: str
-    musl: str
+    musl: MuslVersion
     python: CPython | None
     #: why this musl release: the line ``kit build`` without ``--musl`` prints
     why_musl: str = ""
@@ -95,6 +96,18 @@ class KitSpec:
     def arch_info(self) -> Arch:
         """The kit's :class:`~muslwheel.arch.Arch` (``arch`` is its name)."""
         return get_arch(self.arch)
+
+
+def musl_release(text: str) -> MuslVersion:
+    """``kit build --musl`` at the edge: a musl release (``1.2.3``); :class:`KitError` (one
+    line) for anything else, a series (``1.2``) too."""
+    try:
+        release = MuslWanted.parse(text).release
+    except ValueError:
+        release = None
+    if release is None or release.major != 1:
+        raise KitError(f"--musl {text!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
+    return release
 
 
 class KitPart(Protocol):
@@ -126,7 +139,7 @@ class _MuslKit:
     """A loader-only kit (:func:`~muslwheel.kits.musl.build_musl_kit`)."""
 
     arch: Arch
-    musl: str
+    musl: MuslVersion
     source: Path | None
     kinds: tuple[str, ...]
 
@@ -140,8 +153,8 @@ class _SystemKit:
     against musl *base* (:func:`~muslwheel.kits.system.build_system_kit`)."""
 
     arch: Arch
-    musl: str
-    base: str
+    musl: MuslVersion
+    base: MuslVersion
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -159,7 +172,7 @@ class _CPythonTree:
     first when this host has none)."""
 
     arch: Arch
-    base: str
+    base: MuslVersion
     python: CPython
     source: Path | None
     bare: bool
@@ -180,7 +193,7 @@ class _PythonKit:
     (:func:`~muslwheel.kits.cpython.build_python_kit`)."""
 
     arch: Arch
-    musl: str
+    musl: MuslVersion
     python: CPython
     source: Path | None
     bare: bool
@@ -217,7 +230,7 @@ class KitPlan:
 
 def build_kit(
     arch: str | Arch,
-    musl: str,
+    musl: MuslVersion,
     python: CPython | None = None,
     *,
     musl_source: Path | None = None,
@@ -246,8 +259,8 @@ def plan_kit(
     CPython and unless *bare*, the Alpine-like loader-only kit last (its system libraries those
     of the arch's CPython kits, against the same base musl)."""
     a, musl, python = spec.arch_info, spec.musl, spec.python
-    if not re.fullmatch(r"1\.[0-9]+\.[0-9]+", musl):
-        raise KitError(f"--musl {musl!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
+    if musl.major != 1:
+        raise KitError(f"--musl {str(musl)!r}: give a musl release such as 1.2.3 or {NEWEST_MUSL}")
     build = _kit_python(python) if python is not None else None
     if cpython_source is not None and build is None:
         raise KitError("--cpython-source goes with --python X.Y")
@@ -280,8 +293,8 @@ def plan_kit(
 def _python_kit_plan(
     directory: Path,
     arch: Arch,
-    musl: str,
-    base: str,
+    musl: MuslVersion,
+    base: MuslVersion,
     python: CPython,
     musl_part: _MuslKit | None,
     cpython_source: Path | None,
@@ -304,7 +317,7 @@ def _python_kit_plan(
     return KitPlan(directory.name, directory, tuple(parts))
 
 
-def _musl_kind(arch: Arch, musl: str, source: Path | None = None) -> str:
+def _musl_kind(arch: Arch, musl: MuslVersion, source: Path | None = None) -> str:
     """The kind of step building the loader-only kit of Debian's or another musl is."""
     return "musl-deb" if musl_from_debian_packages(arch, musl, source) else "musl-src"
 
@@ -346,7 +359,7 @@ _LANDMARKS = {
 }
 
 
-def check_source_tarball(path: Path, what: str, version: str) -> str:
+def check_source_tarball(path: Path, what: str, version: str | MuslVersion) -> str:
     """The version of the *what* (``musl`` or ``cpython``) source tree in tarball *path*, checked
     against *version* (musl: equal; CPython: same minor) before anything is built or written;
     :class:`KitError` naming the file otherwise."""
@@ -372,6 +385,7 @@ def check_source_tarball(path: Path, what: str, version: str) -> str:
         raise KitError(f"{path}: not a readable source tarball ({' '.join(str(e).split())})") from None
     m = pattern.search(text)
     found = m.group(1) if m else "an unknown version"
+    version = str(version)
     ok = found == version if what == "musl" else found.startswith(version + ".") or found == version
     if not ok:
         raise KitError(f"{path}: {label} {found}'s source, not {label} {version}")

@@ -27,8 +27,8 @@ from ..arch import Arch, get_arch
 from ..errors import MuslwheelError
 from ..policy import musllinux_platform
 from ..suffixes import pythons_of_tags
-from ..versions import CPython, MuslVersion
-from . import Kit, list_kits
+from ..versions import CPython, MuslVersion, MuslWanted
+from . import Kit, KitError, list_kits
 
 __all__ = [
     "KitKey",
@@ -38,6 +38,7 @@ __all__ = [
     "fitting_kits",
     "kit_fits",
     "kit_needs",
+    "musl_wanted",
     "pick",
     "pythons_wanted",
     "suggested_python",
@@ -50,12 +51,12 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class KitKey:
     """A kit asked for: its arch, its CPython build (None: a loader-only kit), and which musl:
-    *musl* a release (``1.2.2``) or a series (``1.2``), *floor* the oldest series it may have
-    (a wheel's musllinux_X_Y); neither: any."""
+    *musl* a release (``1.2.2``) or a series (``1.2``) (:class:`~muslwheel.versions.MuslWanted`),
+    *floor* the oldest series it may have (a wheel's musllinux_X_Y); neither: any."""
 
     arch: str
     python: CPython | None
-    musl: str | None = None
+    musl: MuslWanted | None = None
     floor: tuple[int, int] | None = None
 
     @property
@@ -67,9 +68,9 @@ class KitKey:
         """Whether *kit* is one this key asks for (any musl release that qualifies)."""
         if kit.arch != self.arch or kit.python != self.python:
             return False
-        if self.musl is not None and not (kit.musl == self.musl or kit.musl.startswith(self.musl + ".")):
+        if self.musl is not None and not self.musl.admits(kit.musl):
             return False
-        return self.floor is None or kit.musl_version.series >= self.floor
+        return self.floor is None or kit.musl.series >= self.floor
 
 
 def pick(key: KitKey, kits: Iterable[Kit] | None = None) -> Kit | None:
@@ -77,7 +78,16 @@ def pick(key: KitKey, kits: Iterable[Kit] | None = None) -> Kit | None:
     bare one (a bare kit serves only when no Alpine-like one is built), then the oldest musl
     release that qualifies; None when no kit does."""
     found = [k for k in (list_kits() if kits is None else kits) if key.admits(k)]
-    return min(found, key=lambda k: (k.bare, k.musl_version)) if found else None
+    return min(found, key=lambda k: (k.bare, k.musl)) if found else None
+
+
+def musl_wanted(text: str) -> MuslWanted:
+    """``--musl`` as build and lib read it, at the edge: a release (``1.2.3``) or a series
+    (``1.2``); :class:`~muslwheel.kits.KitError` (one line) for anything else."""
+    try:
+        return MuslWanted.parse(text)
+    except ValueError:
+        raise KitError(f"--musl {text!r}: give a musl release such as 1.2.3 or a series such as 1.2") from None
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,7 @@ def choose_kits(needs: KitNeeds, kits: list[Kit]) -> list[Kit]:
     for python in sorted(by_python):
         # Alpine-like kits where any is built; bare ones only when none is (their proof says so)
         alpine = [k for k in by_python[python] if not k.bare]
-        group = sorted(alpine or by_python[python], key=lambda k: k.musl_version)
+        group = sorted(alpine or by_python[python], key=lambda k: k.musl)
         if needs.musl_floor:
             # musllinux_1_2 -> the oldest 1.2 kit present (1.2.2 where built, else 1.2.3);
             # musllinux_1_1 -> a 1.1 kit, else the oldest 1.2 one
@@ -170,7 +180,7 @@ def default_kits(needs: KitNeeds, wheel: str, kits_dir: Path | None = None) -> l
     return chosen
 
 
-def _cheapest_musl(arch: str) -> str:
+def _cheapest_musl(arch: str) -> MuslVersion:
     """Debian's binary musl where Debian ships it for *arch* (seconds to make), else the newest."""
     from .musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 

@@ -470,7 +470,7 @@ def _cross_build_cpython(
                 {
                     "cpython_source": tarball.name,
                     "cpython_version": version,
-                    "built_against_musl": base.musl,
+                    "built_against_musl": str(base.musl),
                     "system_libraries": libraries,
                     **took("cpython_build", began),
                 }

@@ -46,34 +46,36 @@ from .store import (
 )
 
 #: the musl release Debian ships as binary packages (bookworm)
-DEBIAN_BINARY_MUSL = "1.2.3"
+DEBIAN_BINARY_MUSL = MuslVersion(1, 2, 3)
 #: the newest musl Debian's archive has as source
-NEWEST_MUSL = "1.2.6"
+NEWEST_MUSL = MuslVersion(1, 2, 6)
 #: the oldest musl 1.2 release Debian's archive has as source (bullseye's ``musl_1.2.2.orig.tar.gz``)
-OLDEST_MUSL = "1.2.2"
+OLDEST_MUSL = MuslVersion(1, 2, 2)
 
 
 #: (arch, release) that zig does not build into a working loader: musl 1.2.2's s390x
 #: ``__tls_get_offset`` calls the exported ``__tls_get_addr`` with a plain ``brasl``, which lld
 #: refuses (GNU ld makes it a PLT call); made a PLT call by hand, the loader links and answers
 #: ``--version`` but a program it loads never reaches ``main`` under qemu-s390x (1.2.6 works)
-DOES_NOT_RUN = {("s390x", "1.2.2"): "lld refuses its __tls_get_offset; linked by hand, its loader hangs"}
+DOES_NOT_RUN = {("s390x", MuslVersion(1, 2, 2)): "lld refuses its __tls_get_offset; linked by hand, its loader hangs"}
 
 
-def check_port(arch: Arch, musl: str) -> None:
+def check_port(arch: Arch, musl: MuslVersion) -> None:
     """:class:`KitError` (one line) when musl *musl* has no port to *arch*, or one known not to
     work when built with zig."""
     why = DOES_NOT_RUN.get((arch.name, musl))
     if why is not None:
         raise KitError(f"musl {musl} built with zig for {arch.name} does not work ({why}): give another --musl")
     since = arch_floor(arch.name)  # the first release with the port (the audit's floor too)
-    if MuslVersion.parse(musl) < since:
+    if musl < since:
         raise KitError(
             f"musl {musl} has no {arch.name} port (it arrived in musl {since}): give --musl {since} or later"
         )
 
 
-def build_musl_kit(arch: Arch, musl: str, *, musl_source: Path | None = None, jobs: int = 2, steps: Steps) -> Kit:
+def build_musl_kit(
+    arch: Arch, musl: MuslVersion, *, musl_source: Path | None = None, jobs: int = 2, steps: Steps
+) -> Kit:
     """The loader-only kit ``<arch>-musl<musl>``, built unless present."""
     check_port(arch, musl)
     name = kit_name(arch.name, musl, None)
@@ -102,34 +104,33 @@ def musl_root(kit: Kit) -> Kit:
     return read_kit(directory)
 
 
-def musl_from_debian_packages(arch: Arch, musl: str, musl_source: Path | None) -> bool:
+def musl_from_debian_packages(arch: Arch, musl: MuslVersion, musl_source: Path | None) -> bool:
     return musl == DEBIAN_BINARY_MUSL and arch.debian_arch is not None and musl_source is None
 
 
-def base_musl(arch: Arch, musl: str) -> str:
+def base_musl(arch: Arch, musl: MuslVersion) -> MuslVersion:
     """The musl a kit's CPython is built against, so that one CPython tree per arch and minor
     runs on every musl kit of the arch: the oldest release of *musl*'s series (``1.2``) up to
     *musl* that the arch has, a loader-only kit already built (``1.2.2`` once it is) or Debian's
     1.2.3 where Debian ships musl for the arch; else *musl* itself. (A tree built against a
     newer musl could need a symbol an older one lacks, ``qsort_r`` before 1.2.3.)"""
-    release = MuslVersion.parse(musl)
     candidates = [
         k.musl
         for k in list_kits()
         if k.arch == arch.name
         and k.python is None
         and k.bare
-        and k.musl_version.series == release.series
-        and k.musl_version <= release
+        and k.musl.series == musl.series
+        and k.musl <= musl
         and current(k.directory, MUSL_RECIPES)
     ]
-    if arch.debian_arch is not None and MuslVersion.parse(DEBIAN_BINARY_MUSL) < release:
+    if arch.debian_arch is not None and musl > DEBIAN_BINARY_MUSL:
         candidates.append(DEBIAN_BINARY_MUSL)
-    return min([musl, *candidates], key=MuslVersion.parse)
+    return min([musl, *candidates])
 
 
 def _build_musl_root(
-    arch: Arch, musl: str, directory: Path, musl_source: Path | None, jobs: int, from_debian: bool
+    arch: Arch, musl: MuslVersion, directory: Path, musl_source: Path | None, jobs: int, from_debian: bool
 ) -> None:
     began = time.monotonic()
     with staged(directory) as tmp:
@@ -140,7 +141,7 @@ def _build_musl_root(
                 packages = _musl_from_debian(arch, tmp / "root", work)
                 source = f"Debian bookworm musl {DEBIAN_BINARY_MUSL} binary packages"
             else:
-                tarball = musl_source or source_tarball("musl", musl)
+                tarball = musl_source or source_tarball("musl", str(musl))
                 _musl_from_source(arch, musl, tarball, tmp / "root", work, jobs)
                 source = tarball.name
         _finish_musl_root(tmp / "root", arch)
@@ -226,7 +227,7 @@ def _musl_from_debian(arch: Arch, root: Path, work: Path) -> list[dict[str, obje
 # --- musl's source, with zig -------------------------------------------------------------------
 
 
-def _musl_from_source(arch: Arch, musl: str, tarball: Path, root: Path, work: Path, jobs: int) -> None:
+def _musl_from_source(arch: Arch, musl: MuslVersion, tarball: Path, root: Path, work: Path, jobs: int) -> None:
     zig = zig_executable()
     src = work / "musl"
     src.mkdir()
@@ -343,13 +344,13 @@ def _finish_musl_root(root: Path, arch: Arch) -> None:
     (root / "usr" / "local" / "lib").mkdir(parents=True, exist_ok=True)
 
 
-def _verify_musl(root: Path, arch: Arch, musl: str) -> None:
+def _verify_musl(root: Path, arch: Arch, musl: MuslVersion) -> None:
     """The loader says it is musl *musl*, and libc.so exports what compiler_rt would have hidden."""
     from ..libc import musl_version_from_loader_bytes
 
     data = (root / "lib" / arch.loader_name).read_bytes()
     found = musl_version_from_loader_bytes(data)
-    if not found or str(found[1]) != musl:
+    if not found or found[1] != musl:
         raise KitError(f"{arch.name}: the built loader is not musl {musl} (it says {found[1] if found else 'nothing'})")
     exported = dynamic_exports(root / "lib" / arch.loader_name)
     for name in ("memcpy", "memset", "fmod", "environ"):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..arch import Arch, get_arch
 from ..progress import Progress
-from ..versions import CPython, MuslVersion
+from ..versions import CPython, MuslVersion, MuslWanted
 from . import Kit, KitError, kits_dir, list_kits
 from .build import KitSpec, build_kit, plan_kit
 from .choice import KitKey, KitNeeds, choose_kits, default_kits, fitting_kits
@@ -68,7 +68,7 @@ def kit_for_wheel(needs: KitNeeds, wheel: str) -> KitSpec:
     return kit_to_make(KitKey(needs.arch, (cached or candidates)[0], floor=needs.musl_floor))
 
 
-def kit_for_target(arch: str, python: CPython, musl: str | None) -> KitSpec:
+def kit_for_target(arch: str, python: CPython, musl: MuslWanted | None) -> KitSpec:
     """The kit to make for build's target (*arch*, *python*) when none is built: *musl* when it
     is a release (``1.2.2``), else the release :func:`on_demand_musl` picks in the series it
     names (``1.2``) or at all."""
@@ -85,27 +85,28 @@ def kit_to_make(key: KitKey) -> KitSpec:
     """The kit to make for *key* when none built serves it: its musl when that is a release
     (``1.2.2``), else the release :func:`on_demand_musl` picks (in its series, at or above its
     floor), with why."""
-    if key.musl is not None and key.musl.count(".") >= 2:
-        return KitSpec(key.arch, key.musl, key.python, f"musl {key.musl}: as asked")
-    release, why = on_demand_musl(key.arch_info, floor=key.floor, series=key.musl)
+    asked = key.musl.release if key.musl is not None else None
+    if asked is not None:
+        return KitSpec(key.arch, asked, key.python, f"musl {asked}: as asked")
+    series = key.musl.series if key.musl is not None else None
+    release, why = on_demand_musl(key.arch_info, floor=key.floor, series=series)
     return KitSpec(key.arch, release, key.python, why)
 
 
-def on_demand_musl(arch: Arch, *, floor: tuple[int, int] | None = None, series: str | None = None) -> tuple[str, str]:
+def on_demand_musl(
+    arch: Arch, *, floor: tuple[int, int] | None = None, series: tuple[int, int] | None = None
+) -> tuple[MuslVersion, str]:
     """The musl release of a kit made on demand for *arch*, in a series at or above *floor* (a
     wheel's musllinux_X_Y) or within *series*, and why: the oldest loader-only kit of the arch
     already built that qualifies (nothing to build for musl), else Debian's binary 1.2.3 where
     Debian ships musl for the arch (seconds), else the newest musl (built from source with zig)."""
 
-    def ok(release: str) -> bool:
-        if floor is not None and MuslVersion.parse(release).series < floor:
+    def ok(release: MuslVersion) -> bool:
+        if floor is not None and release.series < floor:
             return False
-        return series is None or release == series or release.startswith(series + ".")
+        return series is None or release.series == series
 
-    built = sorted(
-        (k.musl for k in list_kits() if k.arch == arch.name and k.python is None and k.bare and ok(k.musl)),
-        key=MuslVersion.parse,
-    )
+    built = sorted(k.musl for k in list_kits() if k.arch == arch.name and k.python is None and k.bare and ok(k.musl))
     if built:
         return built[
             0
@@ -121,7 +122,7 @@ def on_demand_musl(arch: Arch, *, floor: tuple[int, int] | None = None, series: 
             + ("" if arch.debian_arch else f" (Debian ships no musl for {arch.name})")
         )
     at_least = f"{floor[0]}.{floor[1]}" if floor else None
-    wanted = f"musl {series}" if series else f"musl {at_least} or later"
+    wanted = f"musl {series[0]}.{series[1]}" if series else f"musl {at_least} or later"
     raise KitError(
         f"no kit of {wanted} for {arch.name}, and none is made on demand "
         f"(`muslwheel kit build --arch {arch.name} --musl X.Y.Z --musl-source TARBALL` makes one)"
@@ -136,13 +137,16 @@ def make_kit(spec: KitSpec, *, progress: Progress = _stderr, jobs: int = 2, reas
     return plan.build(jobs=jobs, progress=progress)
 
 
-def musl_kit_for(arch: str | Arch, musl: str | None, *, progress: Progress = _stderr, jobs: int = 2) -> Kit:
+def musl_kit_for(
+    arch: str | Arch, musl: MuslVersion | MuslWanted | None, *, progress: Progress = _stderr, jobs: int = 2
+) -> Kit:
     """The loader-only kit target libraries (:mod:`muslwheel.libs`) are built against for
     (*arch*, *musl*): *musl* a release as asked, else the one :func:`on_demand_musl` picks in the
     series it names (or at all); made if missing. Always the bare musl root (``<arch>-musl<ver>``,
     never the Alpine-like ``…-system``): what is compiled has only what it is given."""
     a = arch if isinstance(arch, Arch) else get_arch(arch)
-    release = kit_to_make(KitKey(a.name, None, musl)).musl
+    wanted = MuslWanted.exactly(musl) if isinstance(musl, MuslVersion) else musl
+    release = kit_to_make(KitKey(a.name, None, wanted)).musl
     return build_kit(a, release, None, progress=progress, jobs=jobs, bare=True)
 
 

@@ -26,7 +26,7 @@ from typing import TextIO
 from ..arch import Arch
 from ..cache import locked
 from ..progress import LinePrinter, Progress, Steps
-from ..versions import CPython
+from ..versions import CPython, MuslVersion
 from . import MUSL_RECIPES as MUSL_RECIPES  # the recipes are the package's (list_kits reads them)
 from . import RECIPE as RECIPE
 from . import Kit, KitError, kit_name, kits_dir
@@ -91,14 +91,20 @@ def took(what: str, began: float) -> dict[str, float]:
 
 
 def write_kit(
-    directory: Path, arch: Arch, musl: str, python: CPython | None, extra: dict[str, object], *, bare: bool = False
+    directory: Path,
+    arch: Arch,
+    musl: MuslVersion,
+    python: CPython | None,
+    extra: dict[str, object],
+    *,
+    bare: bool = False,
 ) -> None:
     """``kit.json``; a loader-only kit is the bare musl root when *bare*, else the Alpine-like
     loader-only kit (``…-system``)."""
     meta: dict[str, object] = {
         "name": kit_name(arch.name, musl, python, bare, system=python is None and not bare),
         "arch": arch.name,
-        "musl": musl,
+        "musl": str(musl),
         "python": str(python) if python else None,
         "bare": bare,
     }
@@ -120,13 +126,15 @@ def kit_meta(kit: Kit, key: str) -> object:
     return json.loads((kit.directory / "kit.json").read_text()).get(key)
 
 
-def kit_directory(arch: Arch, musl: str, python: CPython | None, bare: bool = False, *, system: bool = False) -> Path:
+def kit_directory(
+    arch: Arch, musl: MuslVersion, python: CPython | None, bare: bool = False, *, system: bool = False
+) -> Path:
     """Where kit (arch, musl, python) lives; ``python`` None: the bare musl root, or with
     *system* the Alpine-like loader-only kit (:func:`~muslwheel.kits.kit_name`)."""
     return kits_dir() / kit_name(arch.name, musl, python, bare, system=system)
 
 
-def cpython_tree_dir(arch: Arch, python: CPython, musl: str, bare: bool = False) -> Path:
+def cpython_tree_dir(arch: Arch, python: CPython, musl: MuslVersion, bare: bool = False) -> Path:
     return kits_dir() / "cpython" / (f"{arch.name}-py{python}-musl{musl}" + ("-bare" if bare else ""))
 
 

@@ -17,6 +17,7 @@ import subprocess
 from ..arch import Arch
 from ..cache import staged
 from ..progress import Steps
+from ..versions import MuslVersion
 from . import Kit, KitError, kit_name, read_kit
 from .cpython import SYSTEM_LIBRARIES, _place_system_libraries, system_library_prefixes
 from .musl import base_musl, build_musl_kit
@@ -53,7 +54,7 @@ def _build_system_kit(musl_kit: Kit, arch: Arch, jobs: int, steps: Steps) -> Non
         libraries = _place_system_libraries(prefixes, tmp / "root" / "usr" / "lib")
         extra = {
             "musl_source": kit_meta(musl_kit, "musl_source"),
-            "built_against_musl": base.musl,
+            "built_against_musl": str(base.musl),
             "system_libraries": libraries,
         }
         write_kit(tmp, arch, musl_kit.musl, None, extra, bare=False)
@@ -77,7 +78,7 @@ def _smoke(kit: Kit, sonames: list[str]) -> None:
             raise KitError(f"{kit.name}: its loader cannot load {soname}: {why}")
 
 
-def system_libraries_built(arch: Arch, musl: str) -> bool:
+def system_libraries_built(arch: Arch, musl: MuslVersion) -> bool:
     """Whether every one of :data:`~muslwheel.kits.cpython.SYSTEM_LIBRARIES` is built for
     (*arch*, *musl*) in the cache (then a kit's ``system-libs`` step costs nothing)."""
     from ..libs import get_recipe

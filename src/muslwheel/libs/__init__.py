@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     from ..arch import Arch
+    from ..versions import MuslVersion
 
     class MuslKit(Protocol):
         """A loader-only musl kit, as this room uses it (:class:`muslwheel.kits.Kit` is one)."""
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
         @property
         def arch_info(self) -> Arch: ...
         @property
-        def musl(self) -> str: ...
+        def musl(self) -> MuslVersion: ...
         def zig_libc_file(self) -> Path: ...
         def loader_command(self) -> list[str]: ...
 

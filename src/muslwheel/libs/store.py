@@ -27,6 +27,7 @@ from ..arch import Arch, get_arch
 from ..cache import cache_dir, downloads_dir, locked, staged
 from ..progress import Progress, Steps
 from ..progress import quiet as drop
+from ..versions import MuslVersion, MuslWanted
 from ..zig import wheel_flags, write_wrappers
 from . import FACTS, LibError, Prefix, Recipe, closure, read_prefix
 
@@ -47,8 +48,13 @@ def libs_dir() -> Path:
     return cache_dir() / "libs"
 
 
-def prefix_dir(recipe: Recipe, arch: Arch, musl: str) -> Path:
-    return libs_dir() / f"{recipe.name}-{recipe.version_prefix}-{arch.name}-musl{musl}"
+def prefix_dir(recipe: Recipe, arch: Arch, musl: MuslVersion) -> Path:
+    return libs_dir() / f"{_prefix_stem(recipe, arch)}{musl}"
+
+
+def _prefix_stem(recipe: Recipe, arch: Arch) -> str:
+    """A prefix's name up to its musl release (``zlib-1.3-x86_64-musl``)."""
+    return f"{recipe.name}-{recipe.version_prefix}-{arch.name}-musl"
 
 
 def recipe_hash(recipe: Recipe, arch: str) -> str:
@@ -61,7 +67,7 @@ def recipe_hash(recipe: Recipe, arch: str) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def current_prefix(recipe: Recipe, arch: Arch, musl: str) -> Prefix | None:
+def current_prefix(recipe: Recipe, arch: Arch, musl: MuslVersion) -> Prefix | None:
     """The prefix of *recipe* for (*arch*, *musl*) when it is built and of the recipe's hash."""
     found = read_prefix(prefix_dir(recipe, arch, musl))
     return found if found is not None and found.facts.get("recipe") == recipe_hash(recipe, arch.name) else None
@@ -153,20 +159,29 @@ def check_buildable(names: Sequence[str], arch: str | Arch) -> list[Recipe]:
     return order
 
 
-def check_offline(names: Sequence[str], arch: str | Arch, musl: str | None = None) -> None:
+def check_offline(names: Sequence[str], arch: str | Arch, musl: MuslWanted | None = None) -> None:
     """For ``--offline``, before any kit is made: LibError (one line) naming the first library
     *names* need whose source the download cache lacks and that has no current prefix for
     *arch* (at *musl*, or any musl when it is not given exactly)."""
     a = arch if isinstance(arch, Arch) else get_arch(arch)
     for r in check_buildable(names, a):
-        if musl is not None and musl.count(".") >= 2:
-            built = current_prefix(r, a, musl) is not None
+        release = musl.release if musl is not None else None
+        if release is not None:
+            built = current_prefix(r, a, release) is not None
         else:
-            pattern = prefix_dir(r, a, "*").name
-            releases = [p.name.rsplit("-musl", 1)[1] for p in libs_dir().glob(pattern)]
-            built = any(current_prefix(r, a, m) is not None for m in releases)
+            stem = _prefix_stem(r, a)
+            releases = [_release(p.name[len(stem) :]) for p in libs_dir().glob(f"{stem}*")]
+            built = any(current_prefix(r, a, m) is not None for m in releases if m is not None)
         if not built:
             source(r, offline=True)
+
+
+def _release(text: str) -> MuslVersion | None:
+    """The musl release a prefix's name ends in, None for another name."""
+    try:
+        return MuslVersion.parse(text)
+    except ValueError:
+        return None
 
 
 def build_library(
@@ -196,7 +211,7 @@ def build_many(
     name's); see :func:`build_library`. Every source is had before anything is built."""
     a = kit.arch_info
     order = check_buildable(names, a)
-    release = str(kit.musl)
+    release = kit.musl
     todo = [r for r in order if current_prefix(r, a, release) is None]
     sources = {r.name: source(r, offline=offline) for r in todo}
     measured = {**LIB_ESTIMATE, **_measured()}
@@ -224,7 +239,7 @@ def _all_deps(recipe: Recipe) -> list[str]:
 
 
 def _build_one(
-    recipe: Recipe, arch: Arch, musl: str, kit: MuslKit, src: Source, deps: tuple[Prefix, ...], jobs: int
+    recipe: Recipe, arch: Arch, musl: MuslVersion, kit: MuslKit, src: Source, deps: tuple[Prefix, ...], jobs: int
 ) -> Prefix:
     from .systems import SYSTEMS, Context
 
@@ -259,7 +274,7 @@ def _build_one(
                 "debian_source": recipe.debian_source,
                 "debian_version": src.debian_version,
                 "arch": arch.name,
-                "musl": musl,
+                "musl": str(musl),
                 "recipe": recipe_hash(recipe, arch.name),
                 "depends": list(recipe.depends),
                 "libraries": libraries,

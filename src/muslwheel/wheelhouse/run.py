@@ -315,7 +315,7 @@ class _House:
         self.say(f"{t.name}: building {sdist.name} ({self.ex.name})")
         libs = self.p.with_map.get(name, [])
         call = (
-            (sdist.name, sdist.read_bytes(), t.arch, t.python_text, str(t.musl)),
+            (sdist.name, sdist.read_bytes(), t.arch, t.python_text, t.musl),
             {"sandbox": self.o.sandbox, "kit_build": self.o.kit_build, "with_libs": libs},
         )
         got = self.ex.run(build_task, [call])[0]
@@ -378,7 +378,7 @@ class _House:
     def _kit(self, t: HouseTarget) -> Any:
         """The built kit that would prove *t* (never made here), or None."""
         try:
-            return kit_for(t.arch, t.python_text, str(t.musl), newest=True, make=False)
+            return kit_for(t.arch, t.python_text, t.musl, newest=True, make=False)
         except MuslwheelError:
             return None
 
@@ -474,7 +474,7 @@ def _prove(house: _House, per_target: dict[HouseTarget, dict[str, tuple[Chosen, 
         todo.append((t, record, paths))
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
         (
-            (t.arch, t.python_text, str(t.musl), [(x.name, x.read_bytes()) for x in paths]),
+            (t.arch, t.python_text, t.musl, [(x.name, x.read_bytes()) for x in paths]),
             {"sandbox": o.sandbox, "kit_build": o.kit_build},
         )
         for t, _, paths in todo
@@ -490,7 +490,7 @@ def _prove(house: _House, per_target: dict[HouseTarget, dict[str, tuple[Chosen, 
             s.notes.append(f"{t.name}: not proven: {outcome.error}")
         elif outcome.ok:
             result, why = "imports", f"{len(outcome.reports)} wheel(s) in kit {outcome.kit}"
-            if outcome.kit_musl and outcome.kit_musl != str(t.musl):
+            if outcome.kit_musl is not None and outcome.kit_musl != t.musl:
                 s.notes.append(
                     f"{t.name}: proven in {outcome.kit}, whose musl {outcome.kit_musl} is older than the "
                     f"target's {t.musl}: no kit of musl {t.musl} is built{' (--no-kit-build)' if not o.kit_build else ''}"

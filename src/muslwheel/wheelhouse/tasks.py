@@ -1,6 +1,6 @@
 """The wheelhouse's units of work that may run elsewhere: a project's build from its sdist for a
-target, and a target's import proof. Each is a plain function of bytes and names (picklable:
-Dask ships it to a worker that has only ``pip install 'muslwheel[build]'``) returning a result
+target, and a target's import proof. Each is a plain function of bytes, names and versions
+(picklable: Dask ships it to a worker that has only ``pip install 'muslwheel[build]'``) returning a result
 with its log lines, run here by :class:`Local` or on a dask.distributed cluster by :class:`Dask`
 (as :mod:`muslwheel.scan.runner` does: a task whose worker is lost is rescheduled by the
 scheduler, and retried on an error; the others are untouched).
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from ..errors import MuslwheelError
-from ..libc import MuslVersion
+from ..versions import MuslVersion
 
 R = TypeVar("R")
 
@@ -43,18 +43,15 @@ class ProofOutcome:
     ok: bool
     proven: bool  #: a kit ran the imports (False: none could; *error* says why)
     kit: str = ""
-    kit_musl: str = ""  #: the musl release of *kit* (older than the target's when none of its own could be had)
+    #: the musl release of *kit* (older than the target's when none of its own could be had)
+    kit_musl: MuslVersion | None = None
     reports: list[dict[str, object]] = field(default_factory=list)
     error: str = ""
     log: list[str] = field(default_factory=list)
     where: str = ""
 
 
-def _key(version: str) -> MuslVersion:
-    return MuslVersion.parse(version)
-
-
-def kit_for(arch: str, python: str, musl: str, *, newest: bool, make: bool) -> Any:
+def kit_for(arch: str, python: str, musl: MuslVersion, *, newest: bool, make: bool) -> Any:
     """The kit of *arch* and CPython *python* for a target of musl *musl*.
 
     For a proof (*newest*): the kit of the target's own musl release (:func:`muslwheel.kits.choice.pick`
@@ -68,35 +65,34 @@ def kit_for(arch: str, python: str, musl: str, *, newest: bool, make: bool) -> A
     from ..kits.cpython import kit_pythons
     from ..kits.musl import DEBIAN_BINARY_MUSL, NEWEST_MUSL
     from ..kits.ondemand import KitSpec, make_kit
-    from ..versions import CPython
+    from ..versions import CPython, MuslWanted
 
     py = CPython.parse(python)
     built = [k for k in kits_module.list_kits() if k.python is not None]
-    ceiling = _key(musl)
     unmade = ""
     if newest:
-        exact = pick(KitKey(arch, py, musl=str(ceiling)), built)
-        if exact is not None and exact.musl_version == ceiling:
+        exact = pick(KitKey(arch, py, MuslWanted.exactly(musl)), built)
+        if exact is not None:
             return exact
         if make and python in map(str, kit_pythons()):
             try:
-                return make_kit(KitSpec(arch, str(ceiling), py), reason=f"no kit of {arch} py{python} musl {musl}")
+                return make_kit(KitSpec(arch, musl, py), reason=f"no kit of {arch} py{python} musl {musl}")
             except MuslwheelError as e:  # a release kits cannot make: the newest older kit proves it
                 unmade = f" (a kit of musl {musl} cannot be made: {e})"
-    found = [k for k in built if k.arch == arch and k.python == py and k.musl_version <= ceiling]
+    found = [k for k in built if k.arch == arch and k.python == py and k.musl <= musl]
     if found:
-        return (max if newest else min)(found, key=lambda k: k.musl_version)
+        return (max if newest else min)(found, key=lambda k: k.musl)
     if python not in map(str, kit_pythons()):
         raise MuslwheelError(f"no kit for {arch} py{python}: kits have CPython {', '.join(map(str, kit_pythons()))}")
     if not make:
         raise MuslwheelError(f"no kit for {arch} py{python} with musl <= {musl} (--no-kit-build)")
     a = get_arch(arch)
-    releases = [r for r in ([DEBIAN_BINARY_MUSL] if a.debian_arch else []) + [NEWEST_MUSL] if _key(r) <= ceiling]
+    releases = [r for r in ([DEBIAN_BINARY_MUSL] if a.debian_arch else []) + [NEWEST_MUSL] if r <= musl]
     if newest:  # the target's own release was tried above
-        releases = [r for r in releases if _key(r) < ceiling]
+        releases = [r for r in releases if r < musl]
     if not releases:
         raise MuslwheelError(f"no kit for {arch} py{python} with musl <= {musl}, and none is made on demand{unmade}")
-    release = (max if newest else min)(releases, key=_key)
+    release = (max if newest else min)(releases)
     return make_kit(KitSpec(arch, release, py), reason=f"no kit for {arch} py{python} musl <= {musl}")
 
 
@@ -105,7 +101,7 @@ def build_task(
     sdist: bytes,
     arch: str,
     python: str,
-    musl: str,
+    musl: MuslVersion,
     *,
     sandbox: bool = True,
     kit_build: bool = True,
@@ -149,7 +145,7 @@ def build_task(
 def prove_task(
     arch: str,
     python: str,
-    musl: str,
+    musl: MuslVersion,
     files: Sequence[tuple[str, bytes]],
     *,
     sandbox: bool = True,
