@@ -38,8 +38,8 @@ def test_check_import_shows_the_relr_crash_on_musl_1_2_3_and_the_import_on_the_n
 ) -> None:
     new = kit_for(arch, NEWEST_MUSL, PY)
     old = min(
-        (k for k in select_kits(arch=arch, python=PY) if k.musl.startswith("1.2.")),
-        key=lambda k: [int(p) for p in k.musl.split(".")],
+        (k for k in select_kits(arch=arch, python=PY) if k.musl.series == (1, 2)),
+        key=lambda k: k.musl,
     )
     assert old.musl in (OLDEST_MUSL, DEBIAN_BINARY_MUSL)  # both before DT_RELR (1.2.4)
     wheel = relr_wheel(new, tmp_path, "relrpkg", "from ._ext import fib, word\n")

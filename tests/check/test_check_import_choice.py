@@ -488,13 +488,13 @@ def test_the_musl_of_a_kit_made_without_musl(
 def test_pick_serves_a_key_with_the_oldest_musl_that_qualifies(tmp_path: Path) -> None:
     from muslwheel.kits import list_kits
     from muslwheel.kits.choice import KitKey, pick
-    from muslwheel.versions import CPython
+    from muslwheel.versions import CPython, MuslWanted
 
     kits = list_kits(kit_records(tmp_path / "kits", *CHOICE_KITS, "aarch64:1.2.2:3.11"))
     name = lambda key: (lambda k: k.name if k else None)(pick(key, kits))  # noqa: E731
     assert name(KitKey("x86_64", CPython(11))) == "x86_64-musl1.1.24-py3.11"
-    assert name(KitKey("x86_64", CPython(11), "1.2")) == "x86_64-musl1.2.2-py3.11"
-    assert name(KitKey("x86_64", CPython(11), "1.2.6")) == "x86_64-musl1.2.6-py3.11"
+    assert name(KitKey("x86_64", CPython(11), MuslWanted.parse("1.2"))) == "x86_64-musl1.2.2-py3.11"
+    assert name(KitKey("x86_64", CPython(11), MuslWanted.parse("1.2.6"))) == "x86_64-musl1.2.6-py3.11"
     assert name(KitKey("x86_64", CPython(11), floor=(1, 2))) == "x86_64-musl1.2.2-py3.11"
     assert name(KitKey("x86_64", CPython(13, True))) == "x86_64-musl1.2.3-py3.13t"
     assert name(KitKey("x86_64", CPython(12))) is None

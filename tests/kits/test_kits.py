@@ -134,9 +134,10 @@ def test_a_kit_of_another_release_than_the_musl_tarball_given_is_refused(tmp_pat
 def test_a_kits_cpython_is_built_against_the_oldest_musl_of_its_series_the_arch_has(tmp_path: Path) -> None:
     # so one CPython tree per arch serves every kit from there up: 1.2.2 once its loader-only kit
     # is built, else Debian's 1.2.3 (where Debian ships musl), else the kit's own release
-    from muslwheel.arch import get_arch
+    from muslwheel.arch import Arch, get_arch
     from muslwheel.kits.musl import base_musl
     from muslwheel.kits.store import RECIPE
+    from muslwheel.versions import MuslVersion
 
     def loader_kit(arch: str, musl: str) -> None:
         d = tmp_path / "kits" / f"{arch}-musl{musl}"
@@ -145,15 +146,19 @@ def test_a_kits_cpython_is_built_against_the_oldest_musl_of_its_series_the_arch_
         (d / "kit.json").write_text(json.dumps(meta))
 
     x86, riscv = get_arch("x86_64"), get_arch("riscv64")
+
+    def base(arch: Arch, musl: str) -> str:
+        return str(base_musl(arch, MuslVersion.parse(musl)))
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MUSLWHEEL_CACHE", str(tmp_path))
-        assert [base_musl(x86, m) for m in ("1.2.2", "1.2.3", "1.2.6")] == ["1.2.2", "1.2.3", "1.2.3"]
-        assert base_musl(riscv, "1.2.6") == "1.2.6"
+        assert [base(x86, m) for m in ("1.2.2", "1.2.3", "1.2.6")] == ["1.2.2", "1.2.3", "1.2.3"]
+        assert base(riscv, "1.2.6") == "1.2.6"
         loader_kit("x86_64", "1.2.2")
         loader_kit("riscv64", "1.2.2")
         loader_kit("x86_64", "1.1.24")  # another series: a 1.2 kit's CPython is not built against 1.1
-        assert [base_musl(x86, m) for m in ("1.2.2", "1.2.3", "1.2.6")] == ["1.2.2", "1.2.2", "1.2.2"]
-        assert (base_musl(riscv, "1.2.6"), base_musl(x86, "1.1.24")) == ("1.2.2", "1.1.24")
+        assert [base(x86, m) for m in ("1.2.2", "1.2.3", "1.2.6")] == ["1.2.2", "1.2.2", "1.2.2"]
+        assert (base(riscv, "1.2.6"), base(x86, "1.1.24")) == ("1.2.2", "1.1.24")
 
 
 QSORT_R = r"""

@@ -90,17 +90,18 @@ def test_a_free_threaded_kit_names_its_paths_as_cpythons_configure_does(
     """configure.ac: ABIFLAGS="t", LDVERSION=X.Yt, LIBDEST and INCLUDEPY .../pythonX.Yt, the module
     _sysconfigdata_$(ABIFLAGS)_$(MACHDEP)_$(MULTIARCH); its builds run the host CPython of the minor."""
     from muslwheel.kits import Kit, kit_name
-    from muslwheel.versions import CPython
+    from muslwheel.versions import CPython, MuslVersion
 
     root = tmp_path / "kit" / "root"
-    kit = Kit(kit_name("aarch64", "1.2.6", "3.13t"), "aarch64", "1.2.6", CPython.parse("3.13t"), root)
+    musl = MuslVersion(1, 2, 6)
+    kit = Kit(kit_name("aarch64", musl, "3.13t"), "aarch64", musl, CPython.parse("3.13t"), root)
     assert kit.name == "aarch64-musl1.2.6-py3.13t"
     assert (kit.python_minor, kit.free_threaded) == ((3, 13), True)
     assert kit.interpreter == root / "usr/bin/python3.13t"
     assert kit.include_dir == root / "usr/include/python3.13t"
     assert kit.sysconfigdata_path == root / "usr/lib/python3.13t/_sysconfigdata_t_linux_aarch64-linux-musl.py"
     assert kit.ext_suffix == ".cpython-313t-aarch64-linux-musl.so"
-    default = Kit(kit_name("aarch64", "1.2.6", "3.13"), "aarch64", "1.2.6", CPython.parse("3.13"), root)
+    default = Kit(kit_name("aarch64", musl, "3.13"), "aarch64", musl, CPython.parse("3.13"), root)
     assert default.sysconfigdata_name == "_sysconfigdata__linux_aarch64-linux-musl" and not default.free_threaded
     # one host CPython serves both builds of the minor (CPython's configure checks the minor only)
     monkeypatch.setenv("MUSLWHEEL_CACHE", str(tmp_path / "cache"))

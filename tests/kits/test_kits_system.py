@@ -287,7 +287,7 @@ def test_the_choice_prefers_an_alpine_like_kit_and_uses_a_bare_one_only_when_alo
     from muslwheel.kits import list_kits
     from muslwheel.kits.choice import KitKey, choose_kits, kit_needs, pick
     from muslwheel.kits.ondemand import kit_for_wheel, kits_for_wheel
-    from muslwheel.versions import CPython
+    from muslwheel.versions import CPython, MuslWanted
     from muslwheel.wheelfile import parse_wheel_name
 
     monkeypatch.setenv("MUSLWHEEL_CACHE", str(tmp_path))
@@ -301,7 +301,9 @@ def test_the_choice_prefers_an_alpine_like_kit_and_uses_a_bare_one_only_when_alo
     assert "x86_64-musl1.2.2-py3.11" not in [k.name for k in built]
     name = lambda key: (lambda k: k.name if k else None)(pick(key, built))  # noqa: E731
     assert name(KitKey("x86_64", CPython(11))) == "x86_64-musl1.2.3-py3.11"  # not the older bare 1.2.2
-    assert name(KitKey("x86_64", CPython(11), "1.2.2")) == "x86_64-musl1.2.2-py3.11-bare"  # the only one
+    assert (
+        name(KitKey("x86_64", CPython(11), MuslWanted.parse("1.2.2"))) == "x86_64-musl1.2.2-py3.11-bare"
+    )  # the only one
     assert name(KitKey("aarch64", CPython(11))) == "aarch64-musl1.2.3-py3.11-bare"
     x86 = parse_wheel_name("m-1.0-cp311-cp311-musllinux_1_2_x86_64.whl")
     chosen = choose_kits(kit_needs(x86, "x86_64", None), [k for k in built if k.arch == "x86_64"])

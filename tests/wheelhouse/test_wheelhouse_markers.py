@@ -16,7 +16,7 @@ from conftest import checkout_env, muslwheel_cmd, run
 from wheelmaker import make_wheel
 
 from muslwheel.kits import Kit
-from muslwheel.versions import CPython
+from muslwheel.versions import CPython, MuslVersion
 from muslwheel.wheelhouse import tasks
 
 
@@ -78,8 +78,9 @@ def test_python_version_markers_are_the_targets(links: Path, tmp_path: Path) -> 
     assert x86 == {"base", "x86dep", "newpydep"}
 
 
-def _kit(arch: str, musl: str) -> Kit:
-    return Kit(f"{arch}-musl{musl}-py3.11", arch, musl, CPython(11), Path("/nonexistent") / musl / "root")
+def _kit(arch: str, musl: str | MuslVersion) -> Kit:
+    release = musl if isinstance(musl, MuslVersion) else MuslVersion.parse(musl)
+    return Kit(f"{arch}-musl{release}-py3.11", arch, release, CPython(11), Path("/nonexistent") / str(release) / "root")
 
 
 def test_a_target_is_proven_in_a_kit_of_its_own_musl_made_when_only_an_older_one_is_built(
@@ -98,17 +99,17 @@ def test_a_target_is_proven_in_a_kit_of_its_own_musl_made_when_only_an_older_one
     monkeypatch.setattr(muslwheel.kits, "list_kits", lambda: list(built))
     monkeypatch.setattr(muslwheel.kits.ondemand, "make_kit", make_kit)
     # the proof of a musl 1.2.3 target: a 1.2.3 kit, made (not the 1.2.2 one that is built)
-    assert tasks.kit_for("aarch64", "3.11", "1.2.3", newest=True, make=True).musl == "1.2.3"
+    assert tasks.kit_for("aarch64", "3.11", MuslVersion(1, 2, 3), newest=True, make=True).musl == (1, 2, 3)
     assert made == ["aarch64-musl1.2.3-py3.11"]
     # built already: taken, nothing made
     built.append(_kit("aarch64", "1.2.3"))
     built.append(_kit("aarch64", "1.2.6"))
-    assert tasks.kit_for("aarch64", "3.11", "1.2.3", newest=True, make=True).musl == "1.2.3"
+    assert tasks.kit_for("aarch64", "3.11", MuslVersion(1, 2, 3), newest=True, make=True).musl == (1, 2, 3)
     assert made == ["aarch64-musl1.2.3-py3.11"]
     # --no-kit-build with only an older kit: that one; a build takes the oldest at or below
     del built[1:]
-    assert tasks.kit_for("aarch64", "3.11", "1.2.3", newest=True, make=False).musl == "1.2.2"
-    assert tasks.kit_for("aarch64", "3.11", "1.2.3", newest=False, make=True).musl == "1.2.2"
+    assert tasks.kit_for("aarch64", "3.11", MuslVersion(1, 2, 3), newest=True, make=False).musl == (1, 2, 2)
+    assert tasks.kit_for("aarch64", "3.11", MuslVersion(1, 2, 3), newest=False, make=True).musl == (1, 2, 2)
     assert made == ["aarch64-musl1.2.3-py3.11"]
 
 
