@@ -21,6 +21,7 @@ from muslwheel.elf import read_elf
 from muslwheel.kits.build import DEBIAN_BINARY_MUSL, NEWEST_MUSL
 from muslwheel.kits.musl import OLDEST_MUSL
 from muslwheel.kits.store import RECIPE
+from muslwheel.versions import MuslVersion
 
 #: the 1.2.2 kits scripts/build-world builds (with CPython 3.11): the oldest 1.2 musl Debian serves
 OLDEST_KIT_ARCHES = ("x86_64", "aarch64")
@@ -45,7 +46,7 @@ int main(int argc, char **argv) {
 
 
 @pytest.mark.parametrize(("arch", "musl"), LOADER_KITS, ids=[f"{a}-{m}" for a, m in LOADER_KITS])
-def test_a_program_runs_on_the_kits_own_musl(arch: str, musl: str, tmp_path: Path) -> None:
+def test_a_program_runs_on_the_kits_own_musl(arch: str, musl: MuslVersion, tmp_path: Path) -> None:
     kit = kit_for(arch, musl)
     exe = build_against(kit, tmp_path / "probe", write_c(tmp_path / "probe.c", PROBE), "-dynamic", "-lm")
     env = {"KIT_PROBE": "kit-ok", "A": "1", "B": "2"}
@@ -55,7 +56,7 @@ def test_a_program_runs_on_the_kits_own_musl(arch: str, musl: str, tmp_path: Pat
     version = run([*kit.loader_command(), "--version"])
     assert f"Version {musl}" in version.stderr + version.stdout
     detected = json.loads(run_ok([*muslwheel_cmd(), "detect", "--root", kit.root, "--json"]).stdout)
-    assert (detected["musl_version"], detected["arch"]) == (musl, arch)
+    assert (detected["musl_version"], detected["arch"]) == (str(musl), arch)
 
 
 @pytest.mark.parametrize("arch", ALL_ARCHES)
@@ -137,7 +138,6 @@ def test_a_kits_cpython_is_built_against_the_oldest_musl_of_its_series_the_arch_
     from muslwheel.arch import Arch, get_arch
     from muslwheel.kits.musl import base_musl
     from muslwheel.kits.store import RECIPE
-    from muslwheel.versions import MuslVersion
 
     def loader_kit(arch: str, musl: str) -> None:
         d = tmp_path / "kits" / f"{arch}-musl{musl}"
