@@ -14,7 +14,11 @@ its ``long double`` check with the kit's loader, :mod:`muslwheel.builder.toolcha
 host's numpy package, hard-linked, whose ``_core/include`` and ``_core/lib`` (``npymath``,
 ``numpy.pc``) are the target wheel's: ``import numpy`` still runs on the host, and every path
 numpy hands a build (``get_include()``, ``numpy-config``, pkg-config) leads to the target's
-headers. The cached venv is never touched. Without such a wheel the build is refused before the
+headers. numpy's sized names for ``long double`` (``float128``/``complex256`` where it is 16 bytes,
+``float96``/``complex192`` where 12) are the one Python-level answer that differs by machine, and
+build scripts ask it (h5py's ``hasattr(numpy, 'complex256')`` decides whether its generated C uses
+``npy_complex256``): the copy's ``__init__`` drops the host's names the target lacks. The cached
+venv is never touched. Without such a wheel the build is refused before the
 backend runs, in one line that says how to get one. The same wheel then serves the import proof
 (``--find-links`` is where its dependencies come from), so the extension runs against the numpy
 it was compiled for.
@@ -40,6 +44,9 @@ __all__ = ["numpy_headers_for_target", "target_numpy_wheel"]
 
 #: what of a numpy wheel is the target's own C interface: headers, ``npymath``, ``numpy.pc``
 _C_PARTS = ("numpy/_core/include/", "numpy/_core/lib/")
+
+#: numpy's scalar names for ``long double``, by its size in bytes (none where it is a double's 8)
+_LONG_DOUBLE_NAMES = {16: ("float128", "complex256"), 12: ("float96", "complex192")}
 
 
 def numpy_headers_for_target(env: BuildEnv, target: Target, find_links: Sequence[Path] = ()) -> str | None:
@@ -97,6 +104,9 @@ def _shadow_numpy(env: BuildEnv, wheel: Path) -> None:
     )
     if source is None:
         raise BuildError("numpy is not in the build environment")
+    host_long_double = _config_size(own / _CONFIG, "NPY_SIZEOF_LONGDOUBLE") or _config_size(
+        source / _CONFIG, "NPY_SIZEOF_LONGDOUBLE"
+    )
     if source != own:
         for part in ("numpy", "numpy.libs"):
             if (source / part).is_dir():
@@ -115,6 +125,37 @@ def _shadow_numpy(env: BuildEnv, wheel: Path) -> None:
                     shutil.copyfileobj(src, dst)
     except (zipfile.BadZipFile, OSError, WheelError) as exc:
         raise BuildError(f"{wheel.name}: cannot take numpy's headers from it ({exc})") from None
+    target_long_double = _config_size(own / _CONFIG, "NPY_SIZEOF_LONGDOUBLE")
+    if host_long_double and host_long_double != target_long_double:
+        _drop_names(own / "numpy" / "__init__.py", _LONG_DOUBLE_NAMES.get(host_long_double, ()))
+
+
+_CONFIG = "numpy/_core/include/numpy/_numpyconfig.h"
+
+
+def _config_size(header: Path, macro: str) -> int | None:
+    try:
+        m = re.search(rf"^#define {macro} (\d+)", header.read_text(errors="replace"), re.M)
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+def _drop_names(init: Path, names: Sequence[str]) -> None:
+    """Append to the copy's ``numpy/__init__.py`` (a new file: the old one is a hard link into
+    the cached venv) the removal of *names*, so that ``hasattr(numpy, name)`` answers False."""
+    if not names or not init.is_file():
+        return
+    text = init.read_text()
+    init.unlink()
+    init.write_text(
+        text + "\n# muslwheel: the target's long double has another size; its numpy has none of these names\n"
+        f"for _mw_name in {tuple(names)!r}:\n"
+        "    globals().pop(_mw_name, None)\n"
+        "    if isinstance(globals().get('__all__'), list) and _mw_name in __all__:\n"
+        "        __all__.remove(_mw_name)\n"
+        "del _mw_name\n"
+    )
 
 
 def _link_or_copy(src: str, dst: str) -> str:
