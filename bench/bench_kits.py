@@ -40,6 +40,7 @@ from muslwheel.arch import ARCHES, get_arch  # noqa: E402
 from muslwheel.hostpython import built_host_python_dir as host_python_dir  # noqa: E402
 from muslwheel.kits import Kit, kit_name, kits_dir, list_kits  # noqa: E402
 from muslwheel.kits.build import CPYTHON_SOURCES, DEBIAN_BINARY_MUSL, NEWEST_MUSL, kit_pythons  # noqa: E402
+from muslwheel.versions import MuslVersion  # noqa: E402
 
 #: the CPythons built by default: those Debian serves a tarball of (3.14 and 3.15: none today)
 DEBIAN_PYTHONS = ["3.11", "3.13", "3.13t"]
@@ -190,7 +191,9 @@ def main() -> int:
         )
         for python in [None, *pythons]:
             for arch in arches:
-                releases = args.musl or ([DEBIAN_BINARY_MUSL] if get_arch(arch).debian_arch else []) + [NEWEST_MUSL]
+                releases = [MuslVersion.parse(m) for m in args.musl] or (
+                    [DEBIAN_BINARY_MUSL] if get_arch(arch).debian_arch else []
+                ) + [NEWEST_MUSL]
                 for musl in releases:
                     name = kit_name(arch, musl, python)
                     was = (kits_dir() / name / "kit.json").exists()

@@ -39,6 +39,7 @@ from results_file import header, write  # noqa: E402
 
 from muslwheel.arch import get_arch  # noqa: E402
 from muslwheel.kits import Kit, kit_name, list_kits  # noqa: E402
+from muslwheel.versions import MuslVersion  # noqa: E402
 
 MUSLWHEEL = [sys.executable, "-m", "muslwheel"]
 PYTHON = "3.11"
@@ -66,7 +67,10 @@ def cost(kit: Kit) -> list[str]:
         parts[0] += f" (the tree of {meta['adopted_from']}, built before kits had system libraries)"
     libs = sorted({lib["name"] for lib in meta.get("system_libraries", [])})
     for name in libs:
-        built = prefix_dir(get_recipe(name), get_arch(kit.arch), str(meta["built_against_musl"])) / BUILD_TIME
+        built = (
+            prefix_dir(get_recipe(name), get_arch(kit.arch), MuslVersion.parse(str(meta["built_against_musl"])))
+            / BUILD_TIME
+        )
         try:
             record = json.loads(built.read_text())
         except (OSError, ValueError):
@@ -177,8 +181,8 @@ def main() -> int:
     totals = {"before": 0, "after": 0, "wheels": 0}
     per_arch = []
     for arch in [a for given in args.arch or ["x86_64"] for a in given.split(",")]:
-        bare = kit_name(arch, args.musl, PYTHON, True)
-        alpine = kit_name(arch, args.musl, PYTHON, False)
+        bare = kit_name(arch, MuslVersion.parse(args.musl), PYTHON, True)
+        alpine = kit_name(arch, MuslVersion.parse(args.musl), PYTHON, False)
         missing = [k for k in (bare, alpine) if k not in built]
         if missing:
             lines += [f"{arch}: not run: kit(s) {', '.join(missing)} not built", ""]

@@ -46,6 +46,7 @@ from muslwheel.kits.ondemand import musl_kit_for  # noqa: E402
 from muslwheel.libs import FACTS, all_recipes, read_prefix  # noqa: E402
 from muslwheel.libs.store import BUILD_TIME, build_many, current_prefix, prefix_dir  # noqa: E402
 from muslwheel.progress import LinePrinter  # noqa: E402
+from muslwheel.versions import MuslVersion, MuslWanted  # noqa: E402
 
 _LXML_XSLT = (
     "<xsl:stylesheet version='1.0' xmlns:xsl='http://www.w3.org/1999/XSL/Transform'>"
@@ -239,7 +240,7 @@ def _env_of(sd: Sdist, arch: str, musl: str) -> dict[str, str]:
     def prefix(m: re.Match[str]) -> str:
         recipe = get_recipe(m.group(1))
         if not m.group(2):
-            return str(prefix_dir(recipe, get_arch(arch), musl))
+            return str(prefix_dir(recipe, get_arch(arch), MuslVersion.parse(musl)))
         return upstream_of(source(recipe).debian_version)  # the version the prefix has or will have
 
     return {k: re.sub(r"\{([\w-]+)(\.version)?\}", prefix, v) for k, v in sd.env}
@@ -339,7 +340,9 @@ def warm_build(name: str, arch: str, musl: str) -> dict[str, object]:
     from muslwheel.libs import closure
 
     a = get_arch(arch)
-    prefixes = [prefix_dir(r, a, musl) for r in closure([n.strip() for n in SDISTS[name].libs.split(",")])]
+    prefixes = [
+        prefix_dir(r, a, MuslVersion.parse(musl)) for r in closure([n.strip() for n in SDISTS[name].libs.split(",")])
+    ]
 
     def stamps() -> dict[str, float]:
         return {p.name: (p / FACTS).stat().st_mtime for p in prefixes if (p / FACTS).exists()}
@@ -462,7 +465,9 @@ def main() -> int:
             for arch in arches:
                 try:
                     say = LinePrinter(f"bench libs {name} {arch}")
-                    build_many([name], musl_kit_for(get_arch(arch), args.musl, progress=say), progress=say)
+                    build_many(
+                        [name], musl_kit_for(get_arch(arch), MuslWanted.parse(args.musl), progress=say), progress=say
+                    )
                 except MuslwheelError as e:
                     failed[(name, arch)] = str(e)
     table_arches = [*TABLE_ARCHES, *(a for a in arches if a not in TABLE_ARCHES)]
@@ -486,11 +491,11 @@ def main() -> int:
                 counts["refused"] += 1
                 lines.append(row + f"{'':6} refused: {why}")
                 continue
-            built = [(m, p) for m in musls if (p := current_prefix(recipe, a, m)) is not None]
+            built = [(m, p) for m in musls if (p := current_prefix(recipe, a, MuslVersion.parse(m))) is not None]
             if not built:
                 key = "failed" if (name, arch) in failed else "not built"
                 counts[key] += 1
-                stale = any(read_prefix(prefix_dir(recipe, a, m)) for m in musls)
+                stale = any(read_prefix(prefix_dir(recipe, a, MuslVersion.parse(m))) for m in musls)
                 stale_note = " (an older recipe's prefix is there)" if stale else ""
                 said = f"FAILED: {failed[(name, arch)]}" if key == "failed" else f"not built{stale_note}"
                 lines.append(row + f"{'':6} {said}")

@@ -66,20 +66,15 @@ def top_levels(wheel: Path) -> set[str]:
 def smoke(target: str, args: argparse.Namespace, out: Path, report: dict) -> tuple[bool, str]:
     """pip install --no-index from DIR into a site, then import every top level in the kit."""
     from muslwheel.kits import select_kits
-    from muslwheel.libc import MuslVersion
     from muslwheel.wheelhouse import parse_targets
 
     t = parse_targets([target], args.python)[0]
     proven_in = {str(p["kit"]) for p in report["proofs"] if p.get("kit")}
-    kits = [
-        k
-        for k in select_kits(arch=t.arch, python=t.python_text, with_python=True)
-        if MuslVersion.parse(k.musl) <= t.musl
-    ]
+    kits = [k for k in select_kits(arch=t.arch, python=t.python_text, with_python=True) if k.musl <= t.musl]
     if not kits:
         return False, "no kit"
     # the kit the wheelhouse proved the set in (the target's own musl when built), else the newest
-    kit = next((k for k in kits if k.name in proven_in), max(kits, key=lambda k: MuslVersion.parse(k.musl)))
+    kit = next((k for k in kits if k.name in proven_in), max(kits, key=lambda k: k.musl))
     names = sorted({w["name"] for w in report["lock"] if w["target"] == t.name})
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
