@@ -40,6 +40,7 @@ from .qemu import runner as qemu_runner
 from .resolve import ELSEWHERE, LIBRARY
 from .root import LOADER_ERROR, LOADER_MISSING, LOADER_UNBOUND, MuslRoot
 from .sandbox import VIEW_DIR, root_view
+from .versions import MuslVersion
 from .vocabulary import Kind, Libc
 
 __all__ = ["CheckResult", "Problem", "check_wheel", "signal_name"]
@@ -78,8 +79,8 @@ class Problem:
 class CheckResult:
     wheel: str
     arch: str
-    target_musl: str | None
-    wheel_musl_min: str | None
+    target_musl: MuslVersion | None
+    wheel_musl_min: MuslVersion | None
     method: str  #: loader, loader+qemu, or static
     loader: str | None
     library_dirs: list[str]
@@ -92,6 +93,8 @@ class CheckResult:
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
+        for key in ("target_musl", "wheel_musl_min"):  # text at the edge, as the loader says it
+            d[key] = str(d[key]) if d[key] is not None else None
         d["loads"] = self.loads
         return d
 
@@ -151,8 +154,8 @@ def check_wheel(path: Path | AuditedWheel, *, root: Path | None = None, sandbox:
     result = CheckResult(
         audited.path.name,
         arch.name,
-        str(target.musl) if target.musl else None,
-        str(verdict.musl_min_version) if verdict.musl_min_version else None,
+        target.musl,
+        verdict.musl_min_version,
         "static",
         str(loader.resolve()) if loader else None,
         [str(target.host_path(d)) for d in dirs],
