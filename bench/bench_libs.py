@@ -390,14 +390,16 @@ def sdist_lines(records: dict[str, dict[str, object]]) -> list[str]:
         cells = []
         for a in arches:
             r = records.get(f"{name} {a}")
-            cells.append(f"{'-' if r is None else ('ok' if r['ok'] else 'FAILED') + ' ' + str(r['musl']):12}")
+            empty = "PyPI's" if name == "numpy" and a in NUMPY_WHEEL_ARCHES else "-"
+            cells.append(f"{empty if r is None else ('ok' if r['ok'] else 'FAILED') + ' ' + str(r['musl']):12}")
         lines.append(f"{sd.spec:17} {sd.kind:16} {sd.libs or '(none)':20} " + " ".join(cells))
     cells = [r for k, r in records.items() if k != "warm"]
     ok = sum(1 for r in cells if r["ok"])
     lines += [
         "",
         f"{ok} of {len(cells)} (sdist, arch) builds ok; musl: the target's; '-': not run (time). numpy has",
-        f"musllinux wheels on PyPI for {' and '.join(NUMPY_WHEEL_ARCHES)} only: elsewhere numpy's sdist is built first",
+        f"musllinux wheels on PyPI for {' and '.join(NUMPY_WHEEL_ARCHES)} only (PyPI's: those serve, numpy is not built",
+        "there): elsewhere numpy's sdist is built first",
         "(its row), into the arch's wheelhouse, and shapely's and h5py's builds take from it (--find-links) numpy's",
         "C headers of the target (on a 32-bit arch the host's are of another pointer size) and the numpy they import",
         "(shapely and h5py use musl 1.2.6: numpy's wheels crash on 1.2.3, see `check --import` of numpy in the",
