@@ -42,7 +42,7 @@ One flag policy for all of them:
 each for every build that needs one (``build``'s targets, :mod:`muslwheel.libs`' recipes),
 from :data:`muslwheel.arch.ARCHES`' CMake and meson names; given a program that runs a target
 binary here (``build``'s ``tools/run-target``: the kit's musl loader, under qemu for another
-arch), meson's ``exe_wrapper`` and CMake's ``CMAKE_CROSSCOMPILING_EMULATOR`` name it, so a
+arch, or this host's for an installed musl CPython), meson's ``exe_wrapper`` and CMake's ``CMAKE_CROSSCOMPILING_EMULATOR`` name it, so a
 project's run checks (numpy's ``long double`` layout, ``try_run``) get the target's answer.
 
 **Rust's linker** (:func:`write_rust_linker`): rustc calls its linker as it would call gcc for a

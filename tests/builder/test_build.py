@@ -307,16 +307,22 @@ RUN_BACKENDS = {
 }
 
 
-@pytest.mark.parametrize("kind", ["meson-python", "scikit-build-core"])
-def test_a_build_systems_run_checks_run_on_the_target(tmp_path: Path, build_wheels: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "where"), [("meson-python", "armv7l"), ("scikit-build-core", "armv7l"), ("meson-python", "prefix")]
+)
+def test_a_build_systems_run_checks_run_on_the_target(
+    tmp_path: Path, build_wheels: Path, world_cpython: Path, kind: str, where: str
+) -> None:
     """A project that runs what it compiles gets the target's answer, not the host's: for armv7l
     (4-byte pointers, under qemu with the kit's loader; this host's are 8) meson's ``run`` (the
     cross file's ``exe_wrapper``) and CMake's ``try_run`` (``CMAKE_CROSSCOMPILING_EMULATOR``) say
-    4, as numpy's ``long double`` check must; without a wrapper meson refuses ("Can not run test
-    applications in this cross environment")."""
+    4, as numpy's ``long double`` check must; for an installed x86_64 musl CPython (``--cpython``)
+    the program runs with this host's musl loader and says 8. Without a wrapper meson refuses
+    ("Can not run test applications in this cross environment")."""
     from muslwheel.builder import BuildOptions, build
+    from muslwheel.builder.target import target_from_prefix
 
-    name = "mrun" if kind == "meson-python" else "crun"
+    name = ("mrun" if kind == "meson-python" else "crun") + ("p" if where == "prefix" else "")
     requirement, backend, _, _ = BACKENDS[kind]
     build_file, text = RUN_BACKENDS[kind]
     project = tmp_path / name
@@ -329,12 +335,13 @@ def test_a_build_systems_run_checks_run_on_the_target(tmp_path: Path, build_whee
     (project / f"{name}.c").write_text(RUN_MODULE_C % {"name": name})
     (project / "helper.c").write_text("int helper(void) { return 100; }\n")
     (project / "probe.c").write_text(PROBE_C)
-    target = kit_target("armv7l")
+    target = kit_target("armv7l") if where == "armv7l" else target_from_prefix(world_cpython)
+    size = 4 if where == "armv7l" else 8
     env = offline_env(build_wheels)
     saved = dict(os.environ)
     os.environ.update({k: env[k] for k in ("PIP_NO_INDEX", "PIP_FIND_LINKS")})
     try:
-        test = f"import {name}; assert {name}.answer() == (4, 104), {name}.answer()"
+        test = f"import {name}; assert {name}.answer() == ({size}, {size + 100}), {name}.answer()"
         summary = build(BuildOptions(project, tmp_path / "out", [target], jobs=1, test_command=test))  # type: ignore[list-item]
     finally:
         os.environ.clear()

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..arch import host_runs_natively
 from ..errors import MuslwheelError
 from ..root import MuslRoot
 from ..zig import (
@@ -252,16 +253,24 @@ def _join(*parts: str | None) -> str:
 
 
 def _write_exe_wrapper(target: Target, path: Path, prefixes: Sequence[Path]) -> Path | None:
-    """``tools/run-target PROGRAM ARGS…``: runs a program the toolchain linked, with the kit's
-    musl loader (under qemu for another arch), the build's prefixes' libraries first. Build
-    systems that must run what they compile (numpy's meson reads ``long double``'s layout so;
-    CMake's ``try_run``) get the target's answer, never the host's. None when the target has no
-    kit or nothing runs its arch here: the build system then says it cannot run it."""
-    if target.kit is None:
-        return None
-    try:
-        command = target.kit.loader_command()
-    except MuslwheelError:
+    """``tools/run-target PROGRAM ARGS…``: runs a program the toolchain linked, with the target's
+    musl loader (a kit's, under qemu for another arch; an installed CPython's, this host's own),
+    the build's prefixes' libraries first. Build systems that must run what they compile
+    (numpy's meson reads ``long double``'s layout so; CMake's ``try_run``) get the target's
+    answer, never the host's. None when nothing runs the target's programs here: the build
+    system then says it cannot run them."""
+    if target.kit is not None:
+        try:
+            command = target.kit.loader_command()
+        except MuslwheelError:
+            return None
+    elif host_runs_natively(target.arch):  # an installed musl CPython uses this host's musl
+        host = MuslRoot.of(target.arch)
+        loader = host.host_path(host.loader) if host.loader else None
+        if loader is None or not loader.exists():
+            return None
+        command = [str(loader)]
+    else:
         return None
     library_path = ":".join(str(p / "lib") for p in prefixes)
     words = " ".join(shlex.quote(w) for w in command)
