@@ -972,8 +972,11 @@ SECOND_SET = (
         proof_libs=("-lproj", "-lsqlite3"),
         proof_expect="EPSG:4326->3857 x=111319",
         # proj.db is made at build time by running sqlite3's program on PROJ's SQL: the host's
-        # (found on PATH; the database is the same file for every arch)
+        # (found on PATH; the database is the same file for every arch). Named, not searched:
+        # find_program looks in CMAKE_PREFIX_PATH's bin first, where the sqlite3 recipe's prefix
+        # holds the *target's* program, which runs here only for x86_64 and i686
         options=(
+            "-DEXE_SQLITE3:STRING=sqlite3",
             "-DBUILD_APPS=OFF",
             "-DENABLE_TIFF=OFF",
             "-DENABLE_CURL=OFF",
