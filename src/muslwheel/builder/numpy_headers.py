@@ -79,7 +79,7 @@ def numpy_headers_for_target(env: BuildEnv, target: Target, find_links: Sequence
 def target_numpy_wheel(find_links: Sequence[Path], target: Target, *, prefer: str | None = None) -> Path | None:
     """The numpy wheel in *find_links* that *target*'s CPython installs: the one of version
     *prefer* (the host's numpy in the build venv) when there is one, else the newest; None if none."""
-    musl = target.musl or MuslVersion(1, 2, 99)
+    musl = target.musl or MuslVersion(1, 2, 99)  # an installed CPython of unknown musl: any 1.x wheel
     accepted = set(tags_for_target(PlatformTarget(musl, target.arch.name).platform_tags(), target.python))
     found: list[tuple[bool, tuple[int, ...], str, Path]] = []
     for directory in find_links:

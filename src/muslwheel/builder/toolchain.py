@@ -59,8 +59,9 @@ class Toolchain:
     lib_prefixes: tuple[Path, ...] = ()
     #: the ``*-config`` scripts that answer for those prefixes, first on PATH (None: none)
     config_bin: Path | None = None
-    #: runs a target binary here (the kit's loader, under qemu for another arch): meson's
-    #: ``exe_wrapper`` and CMake's ``CMAKE_CROSSCOMPILING_EMULATOR``; None without a kit that runs here
+    #: runs a target binary here (the kit's loader, under qemu for another arch; an installed
+    #: CPython's, this host's musl loader): meson's ``exe_wrapper`` and CMake's
+    #: ``CMAKE_CROSSCOMPILING_EMULATOR``; None when nothing runs the target's programs here
     exe_wrapper: Path | None = None
 
 
