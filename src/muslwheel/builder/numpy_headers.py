@@ -99,14 +99,10 @@ def _shadow_numpy(env: BuildEnv, wheel: Path) -> None:
     """Copy the host's numpy package (and its ``numpy.libs``) into *env*'s own site-packages,
     hard-linked, and put *wheel*'s C parts in place of the host's there."""
     own = env.site_packages()
-    source = next(
-        (s for s in [own, *([env.parent.site_packages()] if env.parent else [])] if (s / "numpy").is_dir()), None
-    )
+    source = next((s for s in env.sites() if (s / "numpy").is_dir()), None)
     if source is None:
         raise BuildError("numpy is not in the build environment")
-    host_long_double = _config_size(own / _CONFIG, "NPY_SIZEOF_LONGDOUBLE") or _config_size(
-        source / _CONFIG, "NPY_SIZEOF_LONGDOUBLE"
-    )
+    host_long_double = env.numpy_config("NPY_SIZEOF_LONGDOUBLE")
     if source != own:
         for part in ("numpy", "numpy.libs"):
             if (source / part).is_dir():
@@ -125,20 +121,9 @@ def _shadow_numpy(env: BuildEnv, wheel: Path) -> None:
                     shutil.copyfileobj(src, dst)
     except (zipfile.BadZipFile, OSError, WheelError) as exc:
         raise BuildError(f"{wheel.name}: cannot take numpy's headers from it ({exc})") from None
-    target_long_double = _config_size(own / _CONFIG, "NPY_SIZEOF_LONGDOUBLE")
+    target_long_double = env.numpy_config("NPY_SIZEOF_LONGDOUBLE")
     if host_long_double and host_long_double != target_long_double:
         _drop_names(own / "numpy" / "__init__.py", _LONG_DOUBLE_NAMES.get(host_long_double, ()))
-
-
-_CONFIG = "numpy/_core/include/numpy/_numpyconfig.h"
-
-
-def _config_size(header: Path, macro: str) -> int | None:
-    try:
-        m = re.search(rf"^#define {macro} (\d+)", header.read_text(errors="replace"), re.M)
-    except OSError:
-        return None
-    return int(m.group(1)) if m else None
 
 
 def _drop_names(init: Path, names: Sequence[str]) -> None:

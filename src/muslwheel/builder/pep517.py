@@ -237,23 +237,30 @@ class BuildEnv:
             raise BuildError(f"{self.directory}: a venv without site-packages")
         return found[0]
 
-    def numpy_pointer_size(self) -> int | None:
-        """The ``npy_intp`` size numpy's C headers in this venv (or the one it overlays) were
-        generated for (``NPY_SIZEOF_PY_INTPTR_T`` of ``_numpyconfig.h``, numpy 1 and 2 layouts),
-        or None without numpy. pip installs the host's numpy, so its headers are the host's."""
-        sites = [self.site_packages()] + ([self.parent.site_packages()] if self.parent else [])
-        for site in sites:
+    def sites(self) -> list[Path]:
+        """Where this venv imports from: its own site-packages, then the one it overlays."""
+        return [self.site_packages()] + ([self.parent.site_packages()] if self.parent else [])
+
+    def numpy_config(self, macro: str) -> int | None:
+        """A size numpy's C headers in this venv (or the one it overlays) were generated for:
+        *macro* of ``_numpyconfig.h`` (numpy 1 and 2 layouts), or None without numpy."""
+        for site in self.sites():
             for sub in ("_core", "core"):
                 header = site / "numpy" / sub / "include" / "numpy" / "_numpyconfig.h"
                 if header.is_file():
-                    m = re.search(r"^#define NPY_SIZEOF_PY_INTPTR_T (\d+)", header.read_text(errors="replace"), re.M)
+                    m = re.search(rf"^#define {macro} (\d+)", header.read_text(errors="replace"), re.M)
                     return int(m.group(1)) if m else None
         return None
 
+    def numpy_pointer_size(self) -> int | None:
+        """The ``npy_intp`` size numpy's C headers here were generated for
+        (``NPY_SIZEOF_PY_INTPTR_T``), or None without numpy. pip installs the host's numpy, so
+        its headers are the host's."""
+        return self.numpy_config("NPY_SIZEOF_PY_INTPTR_T")
+
     def numpy_version(self) -> str | None:
         """The version of the numpy this venv imports (its own, else the one it overlays), or None."""
-        sites = [self.site_packages()] + ([self.parent.site_packages()] if self.parent else [])
-        for site in sites:
+        for site in self.sites():
             for info in sorted(site.glob("numpy-*.dist-info")):
                 return info.name[len("numpy-") : -len(".dist-info")]
         return None
